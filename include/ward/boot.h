@@ -1,0 +1,135 @@
+/*
+ * ward boot: pick and verify the image to run; install a staged image with
+ * a power-safe swap, trial-boot it, confirm or revert automatically; keep
+ * the anti-rollback counter in OTP; refuse to start anything unverified.
+ *
+ * Flash layout (all areas on one flash, sector aligned):
+ *   primary    N sectors: the image runs from here (XIP)
+ *   secondary  N sectors: staging; its last sector holds the MCUboot trailer
+ *              that requests an install (imgtool --pad / --confirm)
+ *   scratch    1 sector used while swapping
+ *   state      2 sectors: the boot journal (docs/boot-state.md)
+ * An image may use at most (N - 1) sectors: the last sector of each slot
+ * is reserved for the trailer.
+ *
+ * Typical bootloader:
+ *   ward_boot_ctx_t ctx; ward_boot_report_t rep;
+ *   ward_boot_init(&ctx, &cfg);
+ *   ward_fih_t go = ward_boot_go(&ctx, &rep);
+ *   if (WARD_FIH_EQ(go) && WARD_FIH_EQ(go)) jump(rep.entry_off); else halt(rep.reason);
+ */
+#ifndef WARD_BOOT_H
+#define WARD_BOOT_H
+
+#include "ward/image.h"
+#include "ward/port.h"
+#include "ward/ward.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ward_boot_layout {
+    ward_area_t primary;
+    ward_area_t secondary;
+    ward_area_t scratch;
+    ward_area_t state;
+} ward_boot_layout_t;
+
+typedef struct ward_boot_config {
+    const ward_boot_layout_t *layout;
+    const ward_otp_t *otp;
+    /* Boot public key compiled into the bootloader (DER SPKI), or NULL when
+     * images carry their key in a PUBKEY TLV. Either way its SHA-256 must
+     * equal the hash burnt into OTP. */
+    const uint8_t *spki;
+    size_t spki_len;
+} ward_boot_config_t;
+
+typedef enum ward_boot_op {
+    WARD_BOOT_OP_NONE = 0,
+    WARD_BOOT_OP_TEST = 1,   /* swap in the staged image for one trial boot */
+    WARD_BOOT_OP_PERM = 2,   /* swap in the staged image for good */
+    WARD_BOOT_OP_REVERT = 3  /* swap back after an unconfirmed trial */
+} ward_boot_op_t;
+
+typedef enum ward_boot_event {
+    WARD_BOOT_EV_NONE = 0,      /* booted the primary as it was */
+    WARD_BOOT_EV_INSTALLED = 1, /* installed the staged image (see trial) */
+    WARD_BOOT_EV_REVERTED = 2,  /* trial not confirmed: previous image restored */
+    WARD_BOOT_EV_REFUSED = 3    /* a staged image was refused: update_reason */
+} ward_boot_event_t;
+
+/* What a boot decided and why; filled by ward_boot_go and ward_boot_status. */
+typedef struct ward_boot_report {
+    ward_err_t reason;        /* WARD_OK, or why nothing can run */
+    ward_boot_event_t event;  /* what this boot did to the slots */
+    ward_err_t update_reason; /* why a staged image was refused */
+    bool secure_boot;         /* OTP enforces signature checks */
+    bool debug_locked;        /* OTP debug-lock bit */
+    bool verified;            /* the primary image passed every check */
+    bool trial;               /* running a test image that must confirm */
+    bool resumed;             /* an interrupted swap was completed */
+    uint32_t entry_off;       /* flash offset of the payload (vector table) */
+    uint32_t image_size;      /* header + payload + TLVs */
+    ward_image_version_t version;
+    uint32_t sec_cnt;         /* the running image's security counter */
+    uint32_t otp_counter;     /* OTP anti-rollback counter after this boot */
+} ward_boot_report_t;
+
+/* Journal cursor and derived state; private to src/boot. */
+typedef struct ward_boot_state {
+    uint32_t sector;     /* index (0/1) of the current journal sector */
+    uint32_t epoch;      /* sequence number of that sector */
+    uint32_t next;       /* offset of the next free record */
+    uint32_t op_seq;     /* number of the last operation begun */
+    uint8_t op;          /* ward_boot_op_t of the active/last operation */
+    uint8_t op_done;     /* last operation finished */
+    uint8_t confirmed;   /* the image in primary is confirmed */
+    uint8_t pad;
+    uint32_t nsectors;   /* sectors the operation swaps */
+    uint32_t steps_done; /* completed swap phases of the active operation */
+} ward_boot_state_t;
+
+typedef struct ward_boot_ctx {
+    ward_boot_config_t cfg;
+    ward_boot_state_t st;
+    uint8_t buf[WARD_CONFIG_BOOT_COPY_CHUNK];
+} ward_boot_ctx_t;
+
+/* Check the layout against the flash geometry and read the journal.
+ * Returns WARD_OK, WARD_ERR_BOOT_LAYOUT, WARD_ERR_BOOT_STATE or I/O errors. */
+ward_err_t ward_boot_init(ward_boot_ctx_t *ctx, const ward_boot_config_t *cfg);
+
+/*
+ * The boot decision. Completes an interrupted swap, reverts an unconfirmed
+ * trial, installs a staged and verified image, raises the OTP counter for
+ * a confirmed image, and verifies the primary image.
+ * Returns WARD_FIH_SUCCESS when the primary may run (rep->entry_off says
+ * where); otherwise the device must not start anything, and rep->reason
+ * says why. With secure boot off in OTP it returns success for any
+ * parseable image and reports rep->verified = false.
+ */
+ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep);
+
+/* Application side: the running trial image is good; keep it.
+ * WARD_OK (also when already confirmed), or an I/O error. */
+ward_err_t ward_boot_confirm(ward_boot_ctx_t *ctx);
+
+/* Application / OTA side: request that the image now in the secondary slot
+ * be installed at the next reset, for a trial (permanent = false) or for
+ * good. Writes the MCUboot trailer (magic, image_ok) at the end of the
+ * secondary slot. WARD_ERR_IMG_* if no parseable image is staged. */
+ward_err_t ward_boot_request_install(ward_boot_ctx_t *ctx, bool permanent);
+
+/* Read-only view of the state (for `ward device status` and audits). */
+ward_err_t ward_boot_status(ward_boot_ctx_t *ctx, ward_boot_report_t *rep);
+
+/* Bytes of a slot an image may use: slot size minus the trailer sector. */
+uint32_t ward_boot_image_max(const ward_boot_layout_t *layout);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WARD_BOOT_H */

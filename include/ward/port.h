@@ -1,0 +1,146 @@
+/*
+ * ward port interfaces: everything the portable core needs from a board.
+ *
+ * Each port is a struct of callbacks plus an opaque context that the board
+ * owns. The core never includes an OS or board header and never touches
+ * hardware except through these structs. port/posix implements all of them
+ * as a simulator; port/cortex-m implements flash and OTP for mps2-an386.
+ *
+ * Every callback returns WARD_OK or a negative ward_err_t. A port MUST NOT
+ * return other positive values.
+ */
+#ifndef WARD_PORT_H
+#define WARD_PORT_H
+
+#include "ward/ward.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Flash: NOR rules. Erase sets a whole sector to 0xFF; program can only
+ * clear bits (programming a 1 over a 0 is an error for the port to report,
+ * WARD_ERR_IO). Geometry is uniform: every sector has sector_size bytes.  */
+
+typedef struct ward_flash {
+    void *ctx;
+    /* Read len bytes at off. MUST return WARD_OK or WARD_ERR_IO. */
+    ward_err_t (*read)(void *ctx, uint32_t off, void *buf, size_t len);
+    /* Program len bytes at off. off and len MUST be multiples of
+     * write_size. Returns WARD_ERR_IO if a bit would go from 0 to 1. */
+    ward_err_t (*prog)(void *ctx, uint32_t off, const void *buf, size_t len);
+    /* Erase the sector starting at off (a multiple of sector_size). */
+    ward_err_t (*erase)(void *ctx, uint32_t off);
+    uint32_t size;        /* total bytes */
+    uint32_t sector_size; /* erase unit, power of two */
+    uint32_t write_size;  /* program unit: 1, 2, 4, 8 or 16 bytes */
+} ward_flash_t;
+
+/* A region of a flash device (a slot, the vault, the boot state). */
+typedef struct ward_area {
+    const ward_flash_t *flash;
+    uint32_t off;  /* sector aligned */
+    uint32_t size; /* multiple of sector_size */
+} ward_area_t;
+
+/* Bounds-checked access relative to the area start.
+ * Return WARD_ERR_INVALID_ARG when [off, off+len) leaves the area or breaks
+ * the alignment rules, else what the port returns. */
+ward_err_t ward_area_read(const ward_area_t *area, uint32_t off, void *buf, size_t len);
+ward_err_t ward_area_prog(const ward_area_t *area, uint32_t off, const void *buf, size_t len);
+/* Erase every sector in [off, off+len); both sector aligned. */
+ward_err_t ward_area_erase(const ward_area_t *area, uint32_t off, uint32_t len);
+/* WARD_OK if the area is well formed for its flash, else WARD_ERR_INVALID_ARG. */
+ward_err_t ward_area_check(const ward_area_t *area);
+
+/* ------------------------------------------------------------------------- */
+/* OTP: one-time-programmable fields. Bits go from 0 to 1 only (burning);
+ * a field can be write-locked, after which burning it fails with
+ * WARD_ERR_LOCKED. Field sizes are fixed by the core (ward_otp_field_size). */
+
+typedef enum ward_otp_field {
+    WARD_OTP_BOOT_KEY_HASH = 0, /* 32 B: SHA-256 of the boot key (DER SPKI) */
+    WARD_OTP_OTA_KEY_HASH = 1,  /* 32 B: SHA-256 of the OTA key (DER SPKI) */
+    WARD_OTP_SECURE_BOOT = 2,   /* 4 B: any bit set = secure boot enforced */
+    WARD_OTP_DEBUG_LOCK = 3,    /* 4 B: any bit set = debug port disabled */
+    WARD_OTP_ROLLBACK = 4,      /* WARD_CONFIG_OTP_ROLLBACK_BITS/8 B: counter
+                                   = number of bits set (thermometer code) */
+    WARD_OTP_DEVICE_ID = 5,     /* 16 B: factory-assigned device identity */
+    WARD_OTP_FIELD_COUNT = 6
+} ward_otp_field_t;
+
+typedef struct ward_otp {
+    void *ctx;
+    /* Read the whole field; len MUST equal ward_otp_field_size(field). */
+    ward_err_t (*read)(void *ctx, ward_otp_field_t field, void *buf, size_t len);
+    /* OR the given bits into the field (len = field size). Bits already set
+     * stay set. WARD_ERR_LOCKED if the field is write-locked. */
+    ward_err_t (*burn)(void *ctx, ward_otp_field_t field, const void *bits, size_t len);
+    /* Write-lock the field for ever. Locking twice is WARD_OK. */
+    ward_err_t (*lock)(void *ctx, ward_otp_field_t field);
+    /* *locked = whether the field is write-locked. */
+    ward_err_t (*is_locked)(void *ctx, ward_otp_field_t field, bool *locked);
+} ward_otp_t;
+
+/* Size in bytes of an OTP field, 0 for an unknown field. */
+size_t ward_otp_field_size(ward_otp_field_t field);
+
+/* ------------------------------------------------------------------------- */
+/* HSM: holds the device-unique key (HUK) and the device identity key.
+ * Private material never leaves it: derived keys are handed out as PSA key
+ * ids of volatile, non-exportable keys; signatures are computed inside. */
+
+typedef enum ward_hsm_key_type {
+    WARD_HSM_KEY_AES256_GCM = 1,        /* PSA AES-256, alg GCM, encrypt+decrypt */
+    WARD_HSM_KEY_CHACHA20_POLY1305 = 2, /* PSA ChaCha20, alg ChaCha20-Poly1305 */
+    WARD_HSM_KEY_HMAC_SHA256 = 3        /* PSA HMAC, alg HMAC(SHA-256), sign+verify */
+} ward_hsm_key_type_t;
+
+/* An ATECC608A-class counter tops out here. */
+#define WARD_HSM_COUNTER_MAX 2097151u
+#define WARD_HSM_COUNTERS 2u
+
+typedef struct ward_hsm {
+    void *ctx;
+    /* Generate the HUK inside the HSM (provisioning). WARD_ERR_EXISTS if
+     * one is already present: a HUK is never replaced. */
+    ward_err_t (*huk_generate)(void *ctx);
+    /* Derive a 256-bit key from the HUK with HKDF-SHA256, the label as
+     * info, inside the HSM; return it as a volatile PSA key usable only for
+     * `type`, not exportable. The caller destroys it (psa_destroy_key).
+     * WARD_ERR_STATE if no HUK was generated. */
+    ward_err_t (*derive_key)(void *ctx, ward_hsm_key_type_t type, const uint8_t *label,
+                             size_t label_len, uint32_t *key_id);
+    /* Monotonic counter idx (< WARD_HSM_COUNTERS): read, or add one and
+     * return the new value. WARD_ERR_LIMIT at WARD_HSM_COUNTER_MAX. */
+    ward_err_t (*counter_read)(void *ctx, uint32_t idx, uint32_t *value);
+    ward_err_t (*counter_increment)(void *ctx, uint32_t idx, uint32_t *value);
+    /* Device identity key (P-256), generated inside; WARD_ERR_EXISTS if present. */
+    ward_err_t (*id_generate)(void *ctx);
+    /* Uncompressed public point 0x04||X||Y. WARD_ERR_STATE if none. */
+    ward_err_t (*id_public)(void *ctx, uint8_t pub[65]);
+    /* ECDSA-P256 over a SHA-256 digest; raw r||s. */
+    ward_err_t (*id_sign_hash)(void *ctx, const uint8_t hash[32], uint8_t sig[64]);
+} ward_hsm_t;
+
+/* ------------------------------------------------------------------------- */
+/* Random numbers, time. */
+
+typedef struct ward_rng {
+    void *ctx;
+    /* Fill buf with len cryptographically strong random bytes. */
+    ward_err_t (*fill)(void *ctx, void *buf, size_t len);
+} ward_rng_t;
+
+typedef struct ward_clock {
+    void *ctx;
+    /* Milliseconds since an arbitrary origin; never goes backwards. */
+    uint64_t (*now_ms)(void *ctx);
+} ward_clock_t;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WARD_PORT_H */

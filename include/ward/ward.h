@@ -1,0 +1,101 @@
+/*
+ * ward: secure-firmware foundation for smart-home devices.
+ *
+ * ward.h: version, the one status type (ward_err_t) and the hardened result
+ * type used for security decisions (ward_fih_t). Every public function of
+ * every module returns ward_err_t or ward_fih_t.
+ */
+#ifndef WARD_WARD_H
+#define WARD_WARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ward/config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WARD_VERSION_MAJOR 0
+#define WARD_VERSION_MINOR 1
+#define WARD_VERSION_PATCH 0
+#define WARD_VERSION_STRING "0.1.0"
+
+/*
+ * Status: 0 is success, negative values are errors. Positive values are
+ * never errors; functions that return a count document it.
+ *
+ * Codes are grouped by what the caller can do about them. They are stable:
+ * they appear in boot reports, CLI exit codes and docs/errors.md.
+ */
+typedef int32_t ward_err_t;
+
+enum {
+    WARD_OK = 0,
+
+    /* Generic (-1 .. -19) */
+    WARD_ERR_INVALID_ARG = -1,   /* a parameter is out of range (caller bug) */
+    WARD_ERR_IO = -2,            /* flash, file or port I/O failed */
+    WARD_ERR_NO_SPACE = -3,      /* storage is full */
+    WARD_ERR_NOT_FOUND = -4,     /* no such item */
+    WARD_ERR_BUF_TOO_SMALL = -5, /* output buffer too small; nothing written */
+    WARD_ERR_CORRUPT = -6,       /* stored data fails its structural checks */
+    WARD_ERR_AUTH = -7,          /* authentication failed (MAC, AEAD tag) */
+    WARD_ERR_ROLLBACK = -8,      /* state is older than the monotonic counter */
+    WARD_ERR_CRYPTO = -9,        /* the crypto backend failed */
+    WARD_ERR_STATE = -10,        /* not allowed in the current state */
+    WARD_ERR_UNSUPPORTED = -11,  /* valid but not supported by this build */
+    WARD_ERR_POWER_LOSS = -12,   /* simulator: power was cut during the op */
+    WARD_ERR_LOCKED = -13,       /* OTP field or resource is write-locked */
+    WARD_ERR_EXISTS = -14,       /* already present; refusing to overwrite */
+    WARD_ERR_LIMIT = -15,        /* a hardware limit would be exceeded */
+
+    /* Signed images (-20 .. -39) */
+    WARD_ERR_IMG_MAGIC = -20,       /* no image: header magic missing */
+    WARD_ERR_IMG_HEADER = -21,      /* header fields inconsistent */
+    WARD_ERR_IMG_TOO_LARGE = -22,   /* image does not fit its slot */
+    WARD_ERR_IMG_TLV = -23,         /* TLV area malformed */
+    WARD_ERR_IMG_HASH = -24,        /* SHA-256 does not match the contents */
+    WARD_ERR_IMG_KEY = -25,         /* signed for another key */
+    WARD_ERR_IMG_SIG = -26,         /* signature does not verify */
+    WARD_ERR_IMG_UNSIGNED = -27,    /* no signature (or no hash) TLV */
+    WARD_ERR_IMG_SEC_CNT = -28,     /* security counter below the OTP counter */
+    WARD_ERR_IMG_DOWNGRADE = -29,   /* version older than the installed image */
+    WARD_ERR_IMG_UNSUPPORTED = -30, /* encrypted/compressed/RAM-load image */
+    WARD_ERR_IMG_SEC_CNT_RANGE = -31, /* counter beyond what OTP can hold */
+
+    /* Boot (-40 .. -59) */
+    WARD_ERR_BOOT_NO_IMAGE = -40,   /* nothing verified to boot: refuse */
+    WARD_ERR_BOOT_NO_KEY = -41,     /* secure boot on but no key in OTP */
+    WARD_ERR_BOOT_STATE = -42,      /* boot state area unreadable */
+    WARD_ERR_BOOT_LAYOUT = -43,     /* slot layout invalid for this flash */
+
+    /* Vault (-60 .. -79) */
+    WARD_ERR_VAULT_UNFORMATTED = -60, /* no vault on this flash */
+    WARD_ERR_VAULT_FOREIGN = -61,     /* vault belongs to another device */
+    WARD_ERR_VAULT_NAME = -62,        /* invalid record name */
+};
+
+/* Name of a status code ("WARD_ERR_IMG_SIG"); never NULL. */
+const char *ward_err_name(ward_err_t err);
+
+/* One-line human description of a status code; never NULL. */
+const char *ward_err_str(ward_err_t err);
+
+/*
+ * Hardened result for security decisions (boot, OTA). Success is a
+ * non-trivial bit pattern, so a glitched register or a skipped instruction
+ * is unlikely to turn a failure into it. Callers compare against
+ * WARD_FIH_SUCCESS twice (see WARD_FIH_CHECK in ward/util.h).
+ */
+typedef uint32_t ward_fih_t;
+#define WARD_FIH_SUCCESS ((ward_fih_t)0x5AA5C33Cu)
+#define WARD_FIH_FAILURE ((ward_fih_t)0xA55A3CC3u)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WARD_WARD_H */

@@ -1,0 +1,105 @@
+/* ward crypto: PSA Crypto wrappers (hashing and P-256 verification). */
+#include "ward/crypto.h"
+
+#include <string.h>
+
+#include "ward/util.h"
+
+ward_err_t ward_crypto_init(void)
+{
+    return psa_crypto_init() == PSA_SUCCESS ? WARD_OK : WARD_ERR_CRYPTO;
+}
+
+ward_err_t ward_sha256_start(ward_sha256_t *ctx)
+{
+    if (ctx == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ctx->op = psa_hash_operation_init();
+    return psa_hash_setup(&ctx->op, PSA_ALG_SHA_256) == PSA_SUCCESS ? WARD_OK : WARD_ERR_CRYPTO;
+}
+
+ward_err_t ward_sha256_update(ward_sha256_t *ctx, const void *data, size_t len)
+{
+    if (ctx == NULL || (data == NULL && len > 0u)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (len == 0u) {
+        return WARD_OK;
+    }
+    return psa_hash_update(&ctx->op, (const uint8_t *)data, len) == PSA_SUCCESS ? WARD_OK
+                                                                                : WARD_ERR_CRYPTO;
+}
+
+ward_err_t ward_sha256_finish(ward_sha256_t *ctx, uint8_t out[WARD_SHA256_LEN])
+{
+    size_t n = 0;
+    if (ctx == NULL || out == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    psa_status_t st = psa_hash_finish(&ctx->op, out, WARD_SHA256_LEN, &n);
+    if (st != PSA_SUCCESS || n != WARD_SHA256_LEN) {
+        (void)psa_hash_abort(&ctx->op);
+        return WARD_ERR_CRYPTO;
+    }
+    return WARD_OK;
+}
+
+void ward_sha256_abort(ward_sha256_t *ctx)
+{
+    if (ctx != NULL) {
+        (void)psa_hash_abort(&ctx->op);
+    }
+}
+
+ward_err_t ward_sha256(uint8_t out[WARD_SHA256_LEN], const void *data, size_t len)
+{
+    size_t n = 0;
+    if (out == NULL || (data == NULL && len > 0u)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    psa_status_t st = psa_hash_compute(PSA_ALG_SHA_256, (const uint8_t *)data, len, out,
+                                       WARD_SHA256_LEN, &n);
+    return (st == PSA_SUCCESS && n == WARD_SHA256_LEN) ? WARD_OK : WARD_ERR_CRYPTO;
+}
+
+ward_err_t ward_p256_verify(const uint8_t pub[WARD_P256_PUB_LEN],
+                            const uint8_t hash[WARD_SHA256_LEN],
+                            const uint8_t sig[WARD_P256_SIG_LEN])
+{
+    psa_key_attributes_t attr = PSA_KEY_ATTRIBUTES_INIT;
+    psa_key_id_t key = PSA_KEY_ID_NULL;
+    ward_err_t err = WARD_ERR_AUTH;
+
+    if (pub == NULL || hash == NULL || sig == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    psa_set_key_type(&attr, PSA_KEY_TYPE_ECC_PUBLIC_KEY(PSA_ECC_FAMILY_SECP_R1));
+    psa_set_key_bits(&attr, 256);
+    psa_set_key_usage_flags(&attr, PSA_KEY_USAGE_VERIFY_HASH);
+    psa_set_key_algorithm(&attr, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+
+    psa_status_t st = psa_import_key(&attr, pub, WARD_P256_PUB_LEN, &key);
+    if (st == PSA_ERROR_INVALID_ARGUMENT) {
+        goto exit; /* not a point on the curve: treat as a failed verify */
+    }
+    if (st != PSA_SUCCESS) {
+        err = WARD_ERR_CRYPTO;
+        goto exit;
+    }
+    st = psa_verify_hash(key, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, WARD_SHA256_LEN, sig,
+                         WARD_P256_SIG_LEN);
+    if (st == PSA_SUCCESS) {
+        err = WARD_OK;
+    } else if (st == PSA_ERROR_INVALID_SIGNATURE || st == PSA_ERROR_INVALID_ARGUMENT) {
+        err = WARD_ERR_AUTH;
+    } else {
+        err = WARD_ERR_CRYPTO;
+    }
+exit:
+    if (key != PSA_KEY_ID_NULL) {
+        (void)psa_destroy_key(key);
+    }
+    psa_reset_key_attributes(&attr);
+    return err;
+}

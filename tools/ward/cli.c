@@ -1,0 +1,219 @@
+/* ward CLI: shared helpers (exit codes, files, parsing, output). */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int ward_cli_exit_code(ward_err_t err)
+{
+    switch (err) {
+    case WARD_OK:
+        return WARD_EXIT_OK;
+    case WARD_ERR_INVALID_ARG:
+        return WARD_EXIT_USAGE;
+    case WARD_ERR_IO:
+    case WARD_ERR_POWER_LOSS:
+        return WARD_EXIT_IO;
+    case WARD_ERR_IMG_MAGIC:
+    case WARD_ERR_IMG_HEADER:
+    case WARD_ERR_IMG_TLV:
+    case WARD_ERR_CORRUPT:
+        return WARD_EXIT_MALFORMED;
+    case WARD_ERR_IMG_SIG:
+        return WARD_EXIT_BAD_SIG;
+    case WARD_ERR_IMG_HASH:
+        return WARD_EXIT_BAD_HASH;
+    case WARD_ERR_IMG_KEY:
+        return WARD_EXIT_WRONG_KEY;
+    case WARD_ERR_IMG_TOO_LARGE:
+        return WARD_EXIT_TOO_LARGE;
+    case WARD_ERR_IMG_UNSIGNED:
+        return WARD_EXIT_UNSIGNED;
+    case WARD_ERR_IMG_SEC_CNT:
+    case WARD_ERR_IMG_SEC_CNT_RANGE:
+    case WARD_ERR_IMG_DOWNGRADE:
+    case WARD_ERR_ROLLBACK:
+        return WARD_EXIT_ROLLBACK;
+    case WARD_ERR_IMG_UNSUPPORTED:
+    case WARD_ERR_UNSUPPORTED:
+        return WARD_EXIT_UNSUPPORTED;
+    case WARD_ERR_EXISTS:
+        return WARD_EXIT_EXISTS;
+    case WARD_ERR_AUTH:
+    case WARD_ERR_VAULT_FOREIGN:
+        return WARD_EXIT_INTEGRITY;
+    case WARD_ERR_NOT_FOUND:
+    case WARD_ERR_VAULT_UNFORMATTED:
+        return WARD_EXIT_NOT_FOUND;
+    case WARD_ERR_STATE:
+    case WARD_ERR_LOCKED:
+    case WARD_ERR_LIMIT:
+        return WARD_EXIT_STATE;
+    case WARD_ERR_NO_SPACE:
+        return WARD_EXIT_NO_SPACE;
+    case WARD_ERR_BOOT_NO_IMAGE:
+    case WARD_ERR_BOOT_NO_KEY:
+        return WARD_EXIT_REFUSED;
+    default:
+        return WARD_EXIT_FAIL;
+    }
+}
+
+int ward_cli_fail(const char *cmd, const char *what, ward_err_t err)
+{
+    fprintf(stderr, "ward %s: %s: %s (%s)\n", cmd, what, ward_err_str(err), ward_err_name(err));
+    return ward_cli_exit_code(err);
+}
+
+ward_err_t ward_cli_read_file(const char *path, uint8_t **data, size_t *len)
+{
+    *data = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return WARD_ERR_IO;
+    }
+    size_t cap = 4096, n = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf != NULL) {
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) {
+            break;
+        }
+        if (n == cap) {
+            uint8_t *nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    bool bad = buf == NULL || ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return WARD_ERR_IO;
+    }
+    *data = buf;
+    *len = n;
+    return WARD_OK;
+}
+
+ward_err_t ward_cli_write_file(const char *path, const void *data, size_t len, unsigned mode,
+                               bool exclusive)
+{
+    struct stat st;
+    if (exclusive && lstat(path, &st) == 0) {
+        return WARD_ERR_EXISTS;
+    }
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (tmp == NULL) {
+        return WARD_ERR_IO;
+    }
+    snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        free(tmp);
+        return WARD_ERR_IO;
+    }
+    ward_err_t err = WARD_OK;
+    if (fchmod(fd, (mode_t)mode) != 0) {
+        err = WARD_ERR_IO;
+    }
+    const uint8_t *p = data;
+    size_t left = len;
+    while (err == WARD_OK && left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            err = WARD_ERR_IO;
+            break;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (err == WARD_OK && fsync(fd) != 0) {
+        err = WARD_ERR_IO;
+    }
+    close(fd);
+    if (err == WARD_OK) {
+        if (exclusive) {
+            /* link() fails if the target appeared meanwhile: no overwrite race. */
+            if (link(tmp, path) != 0) {
+                err = errno == EEXIST ? WARD_ERR_EXISTS : WARD_ERR_IO;
+            }
+            unlink(tmp);
+        } else if (rename(tmp, path) != 0) {
+            err = WARD_ERR_IO;
+            unlink(tmp);
+        }
+    } else {
+        unlink(tmp);
+    }
+    free(tmp);
+    return err;
+}
+
+bool ward_cli_parse_u32(const char *s, uint32_t *out)
+{
+    if (s == NULL || *s == '\0' || *s == '-' || *s == '+') {
+        return false;
+    }
+    int base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    } else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) {
+        base = 8;
+        s += 2;
+    } else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
+        base = 2;
+        s += 2;
+    }
+    if (*s == '\0') {
+        return false;
+    }
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, base);
+    if (errno != 0 || end == NULL || *end != '\0' || v > UINT32_MAX) {
+        return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+void ward_cli_print_hex(FILE *f, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "%02x", p[i]);
+    }
+}
+
+void ward_cli_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            fprintf(f, "\\%c", c);
+        } else if (c < 0x20) {
+            fprintf(f, "\\u%04x", c);
+        } else {
+            fputc(c, f);
+        }
+    }
+    fputc('"', f);
+}

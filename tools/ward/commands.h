@@ -1,0 +1,21 @@
+/* ward CLI: the subcommands, one group per file (cmd_<group>.c). */
+#ifndef WARD_TOOLS_COMMANDS_H
+#define WARD_TOOLS_COMMANDS_H
+
+/* cmd_image.c: keys and signed images */
+int ward_cmd_keygen(int argc, char **argv);
+int ward_cmd_getpub(int argc, char **argv);
+int ward_cmd_sign(int argc, char **argv);
+int ward_cmd_verify(int argc, char **argv);
+int ward_cmd_inspect(int argc, char **argv);
+
+/* cmd_device.c: simulated devices (flash, OTP, HSM files) and booting */
+int ward_cmd_device(int argc, char **argv);
+
+/* cmd_vault.c: the credential vault of a simulated device */
+int ward_cmd_vault(int argc, char **argv);
+
+/* cmd_demo.c: the whole story on a simulated device */
+int ward_cmd_demo(int argc, char **argv);
+
+#endif

@@ -1,0 +1,58 @@
+/* ward: one program, many subcommands (docs/cli.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "ward/crypto.h"
+
+typedef struct {
+    const char *name;
+    ward_cmd_fn fn;
+    const char *help;
+} command_t;
+
+static const command_t k_commands[] = {
+    {"keygen", ward_cmd_keygen, "create a P-256 signing key (PKCS#8 PEM, mode 0600)"},
+    {"getpub", ward_cmd_getpub, "print a key's public part (pem, c or hash)"},
+    {"sign", ward_cmd_sign, "sign a firmware binary into an MCUboot v1 image"},
+    {"verify", ward_cmd_verify, "check an image's hash and signature against a key"},
+    {"inspect", ward_cmd_inspect, "show an image's header, TLVs and trailer"},
+    {"device", ward_cmd_device, "create and drive a simulated device"},
+    {"vault", ward_cmd_vault, "read and write a simulated device's credential vault"},
+    {"demo", ward_cmd_demo, "run the whole story on a simulated device"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ward <command> [options]   (ward <command> --help)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++) {
+        fprintf(f, "  %-8s %s\n", k_commands[i].name, k_commands[i].help);
+    }
+    fprintf(f, "  %-8s %s\n", "version", "print the version");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? WARD_EXIT_USAGE : WARD_EXIT_OK;
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("ward %s\n", WARD_VERSION_STRING);
+        return WARD_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++) {
+        if (strcmp(argv[1], k_commands[i].name) == 0) {
+            if (ward_crypto_init() != WARD_OK) {
+                fprintf(stderr, "ward: cannot initialise PSA Crypto\n");
+                return WARD_EXIT_FAIL;
+            }
+            return k_commands[i].fn(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "ward: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return WARD_EXIT_USAGE;
+}
