@@ -21,6 +21,14 @@ set(WARD_WARNINGS -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
     -Wmissing-prototypes -Wpointer-arith -Wvla -Wformat=2 -Wundef
     -Wcast-qual -Wwrite-strings)
 
+if(WARD_FUZZ)
+  # Coverage instrumentation for every ward library; the fuzz targets add
+  # the libFuzzer driver (fuzz/CMakeLists.txt).
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+                      -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 if(WARD_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all
                       -fno-omit-frame-pointer)
