@@ -1,0 +1,240 @@
+/*
+ * ward simulator: a whole device in a directory.
+ *   device.conf  geometry (text); the layout follows from it:
+ *                primary | secondary | scratch (1 sector) | state (2) | vault
+ *   flash.bin    raw flash contents (flash.bin.wear: erase counts)
+ *   otp.bin      OTP fields and locks
+ *   hsm.bin      the HSM's secrets and counters
+ *   bootkey.der  the boot public key built into the bootloader (optional)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sim_priv.h"
+
+void ward_sim_geometry_default(ward_sim_geometry_t *g)
+{
+    g->sector_size = 4096;
+    g->write_size = 8;
+    g->slot_sectors = 32;
+    g->vault_sectors = 4;
+    g->program_once = true;
+}
+
+static bool geo_ok(const ward_sim_geometry_t *g)
+{
+    return g->sector_size >= 256u && (g->sector_size & (g->sector_size - 1u)) == 0u &&
+           g->write_size >= 1u && g->write_size <= 16u &&
+           (g->write_size & (g->write_size - 1u)) == 0u && g->slot_sectors >= 2u &&
+           g->slot_sectors <= 4096u && g->vault_sectors <= 1024u;
+}
+
+static uint32_t flash_size(const ward_sim_geometry_t *g)
+{
+    return (2u * g->slot_sectors + 1u + 2u + g->vault_sectors) * g->sector_size;
+}
+
+static void path_in(char *out, size_t n, const char *dir, const char *name)
+{
+    snprintf(out, n, "%s/%s", dir, name);
+}
+
+static void make_layout(ward_sim_device_t *d)
+{
+    const ward_sim_geometry_t *g = &d->geo;
+    const ward_flash_t *f = &d->flash.port;
+    uint32_t ss = g->sector_size, off = 0;
+    d->layout.primary = (ward_area_t){f, off, g->slot_sectors * ss};
+    off += g->slot_sectors * ss;
+    d->layout.secondary = (ward_area_t){f, off, g->slot_sectors * ss};
+    off += g->slot_sectors * ss;
+    d->layout.scratch = (ward_area_t){f, off, ss};
+    off += ss;
+    d->layout.state = (ward_area_t){f, off, 2u * ss};
+    off += 2u * ss;
+    d->vault = (ward_area_t){f, off, g->vault_sectors * ss};
+}
+
+ward_err_t ward_sim_device_create(const char *dir, const ward_sim_geometry_t *geo)
+{
+    char p[4096];
+    if (dir == NULL || geo == NULL || !geo_ok(geo)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        return WARD_ERR_IO;
+    }
+    path_in(p, sizeof p, dir, "device.conf");
+    struct stat st;
+    if (stat(p, &st) == 0) {
+        return WARD_ERR_EXISTS;
+    }
+    char conf[512];
+    int n = snprintf(conf, sizeof conf,
+                     "# ward simulated device: geometry; the layout follows from it\n"
+                     "format=1\nsector_size=%u\nwrite_size=%u\nslot_sectors=%u\n"
+                     "vault_sectors=%u\nprogram_once=%u\n",
+                     geo->sector_size, geo->write_size, geo->slot_sectors, geo->vault_sectors,
+                     geo->program_once ? 1u : 0u);
+    ward_err_t err = ward_sim_file_write(p, conf, (size_t)n);
+    if (err != WARD_OK) {
+        return err;
+    }
+    ward_sim_device_t d;
+    err = ward_sim_device_open(&d, dir);
+    if (err == WARD_OK) {
+        ward_sim_device_close(&d);
+    }
+    return err;
+}
+
+static ward_err_t read_conf(const char *dir, ward_sim_geometry_t *g)
+{
+    char p[4096], line[256];
+    path_in(p, sizeof p, dir, "device.conf");
+    FILE *f = fopen(p, "r");
+    if (f == NULL) {
+        return errno == ENOENT ? WARD_ERR_NOT_FOUND : WARD_ERR_IO;
+    }
+    unsigned format = 0, v = 0, po = 2;
+    memset(g, 0, sizeof *g);
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "format=%u", &v) == 1) {
+            format = v;
+        } else if (sscanf(line, "sector_size=%u", &v) == 1) {
+            g->sector_size = v;
+        } else if (sscanf(line, "write_size=%u", &v) == 1) {
+            g->write_size = v;
+        } else if (sscanf(line, "slot_sectors=%u", &v) == 1) {
+            g->slot_sectors = v;
+        } else if (sscanf(line, "vault_sectors=%u", &v) == 1) {
+            g->vault_sectors = v;
+        } else if (sscanf(line, "program_once=%u", &v) == 1) {
+            po = v;
+        }
+    }
+    fclose(f);
+    g->program_once = po == 1u;
+    if (format != 1u || po > 1u || !geo_ok(g)) {
+        return WARD_ERR_CORRUPT;
+    }
+    return WARD_OK;
+}
+
+static ward_err_t open_parts(ward_sim_device_t *d, const char *dir)
+{
+    char p[4096];
+    ward_err_t err;
+    memset(&d->power, 0, sizeof d->power);
+    if (dir != NULL) {
+        path_in(p, sizeof p, dir, "flash.bin");
+    }
+    err = ward_sim_flash_open(&d->flash, &d->power, dir != NULL ? p : NULL, true,
+                              flash_size(&d->geo), d->geo.sector_size, d->geo.write_size,
+                              d->geo.program_once);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (dir != NULL) {
+        path_in(p, sizeof p, dir, "otp.bin");
+    }
+    err = ward_sim_otp_open(&d->otp, &d->power, dir != NULL ? p : NULL, true);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (dir != NULL) {
+        path_in(p, sizeof p, dir, "hsm.bin");
+    }
+    err = ward_sim_hsm_open(&d->hsm, &d->power, dir != NULL ? p : NULL, true);
+    if (err != WARD_OK) {
+        return err;
+    }
+    ward_sim_rng_init(&d->rng, NULL, 0);
+    ward_sim_clock_init(&d->clock, false);
+    make_layout(d);
+    if (dir != NULL) {
+        path_in(p, sizeof p, dir, "bootkey.der");
+        err = ward_sim_file_read(p, d->boot_spki, sizeof d->boot_spki);
+        if (err == WARD_OK) {
+            d->has_boot_spki = true;
+        } else if (err != WARD_ERR_NOT_FOUND) {
+            return err;
+        }
+    }
+    return WARD_OK;
+}
+
+ward_err_t ward_sim_device_open(ward_sim_device_t *d, const char *dir)
+{
+    memset(d, 0, sizeof *d);
+    d->flash.fd = -1;
+    if (dir == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_err_t err = read_conf(dir, &d->geo);
+    if (err != WARD_OK) {
+        return err;
+    }
+    d->dir = strdup(dir);
+    if (d->dir == NULL) {
+        return WARD_ERR_IO;
+    }
+    err = open_parts(d, dir);
+    if (err != WARD_OK) {
+        ward_sim_device_close(d);
+    }
+    return err;
+}
+
+ward_err_t ward_sim_device_open_mem(ward_sim_device_t *d, const ward_sim_geometry_t *geo)
+{
+    memset(d, 0, sizeof *d);
+    d->flash.fd = -1;
+    if (geo == NULL || !geo_ok(geo)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    d->geo = *geo;
+    ward_err_t err = open_parts(d, NULL);
+    if (err != WARD_OK) {
+        ward_sim_device_close(d);
+    }
+    return err;
+}
+
+void ward_sim_device_close(ward_sim_device_t *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    ward_sim_flash_close(&d->flash);
+    ward_sim_otp_close(&d->otp);
+    ward_sim_hsm_close(&d->hsm);
+    free(d->dir);
+    d->dir = NULL;
+}
+
+ward_err_t ward_sim_device_set_boot_key(ward_sim_device_t *d, const uint8_t spki[91])
+{
+    char p[4096];
+    memcpy(d->boot_spki, spki, sizeof d->boot_spki);
+    d->has_boot_spki = true;
+    if (d->dir == NULL) {
+        return WARD_OK;
+    }
+    path_in(p, sizeof p, d->dir, "bootkey.der");
+    return ward_sim_file_write(p, spki, 91);
+}
+
+void ward_sim_device_boot_config(ward_sim_device_t *d, ward_boot_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->layout = &d->layout;
+    cfg->otp = &d->otp.port;
+    if (d->has_boot_spki) {
+        cfg->spki = d->boot_spki;
+        cfg->spki_len = sizeof d->boot_spki;
+    }
+}

@@ -1,0 +1,285 @@
+/* ward simulator: NOR flash in a file (or memory) with power cuts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ward/sim.h"
+
+static bool pow2(uint32_t v)
+{
+    return v != 0u && (v & (v - 1u)) == 0u;
+}
+
+static uint32_t sectors(const ward_sim_flash_t *f)
+{
+    return f->port.size / f->port.sector_size;
+}
+
+static void wear_path(char *out, size_t n, const char *path)
+{
+    snprintf(out, n, "%s.wear", path);
+}
+
+static void wear_save(const ward_sim_flash_t *f, const char *path)
+{
+    char wp[4096];
+    wear_path(wp, sizeof wp, path);
+    FILE *w = fopen(wp, "wb");
+    if (w != NULL) {
+        (void)fwrite(f->erase_counts, sizeof(uint32_t), sectors(f), w);
+        fclose(w);
+    }
+}
+
+static ward_err_t sim_read(void *ctx, uint32_t off, void *buf, size_t len)
+{
+    ward_sim_flash_t *f = ctx;
+    if (f->power != NULL && f->power->dead) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (off > f->port.size || len > f->port.size - off) {
+        f->stats.violations++;
+        return WARD_ERR_INVALID_ARG;
+    }
+    memcpy(buf, f->mem + off, len);
+    f->stats.reads++;
+    f->stats.bytes_read += len;
+    return WARD_OK;
+}
+
+static bool unit_programmed(const ward_sim_flash_t *f, uint32_t unit)
+{
+    return (f->programmed[unit / 8u] >> (unit % 8u)) & 1u;
+}
+
+static ward_err_t sim_prog(void *ctx, uint32_t off, const void *buf, size_t len)
+{
+    ward_sim_flash_t *f = ctx;
+    const uint8_t *src = buf;
+    const uint32_t ws = f->port.write_size;
+
+    if (f->power != NULL && f->power->dead) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (off > f->port.size || len > f->port.size - off || (off % ws) != 0u || (len % ws) != 0u) {
+        f->stats.violations++;
+        return WARD_ERR_INVALID_ARG;
+    }
+    /* NOR: a program can only clear bits; ECC flash: once per write unit. */
+    for (size_t i = 0; i < len; i++) {
+        if ((src[i] & (uint8_t)~f->mem[off + i]) != 0u) {
+            f->stats.violations++;
+            return WARD_ERR_IO;
+        }
+    }
+    if (f->program_once) {
+        for (uint32_t u = off / ws; u < (uint32_t)((off + len) / ws); u++) {
+            if (unit_programmed(f, u)) {
+                f->stats.violations++;
+                return WARD_ERR_IO;
+            }
+        }
+    }
+    ward_sim_gate_t g = ward_sim_power_gate(f->power);
+    if (g == WARD_SIM_DEAD || g == WARD_SIM_CUT) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    size_t n = len;
+    if (g == WARD_SIM_TORN) {
+        /* The first half of the bytes lands; the byte after gets half of its
+         * cleared bits (so even a 1-byte write can tear). */
+        n = len / 2u;
+        uint8_t clear = (uint8_t)~src[n] & f->mem[off + n];
+        uint8_t half = 0, seen = 0;
+        for (int b = 0; b < 8; b++) {
+            if ((clear >> b) & 1u) {
+                if ((seen++ % 2u) == 0u) {
+                    half |= (uint8_t)(1u << b);
+                }
+            }
+        }
+        f->mem[off + n] &= (uint8_t)~half;
+    }
+    for (size_t i = 0; i < n; i++) {
+        f->mem[off + i] &= src[i];
+    }
+    if (f->program_once) {
+        /* A torn program still spends the units it touched. */
+        uint32_t end = g == WARD_SIM_TORN ? off + (uint32_t)n + 1u : off + (uint32_t)len;
+        for (uint32_t u = off / ws; u < (end + ws - 1u) / ws; u++) {
+            f->programmed[u / 8u] |= (uint8_t)(1u << (u % 8u));
+        }
+    }
+    f->stats.progs++;
+    f->stats.bytes_programmed += len;
+    return g == WARD_SIM_TORN ? WARD_ERR_POWER_LOSS : WARD_OK;
+}
+
+static ward_err_t sim_erase(void *ctx, uint32_t off)
+{
+    ward_sim_flash_t *f = ctx;
+    const uint32_t ss = f->port.sector_size;
+    if (f->power != NULL && f->power->dead) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (off >= f->port.size || (off % ss) != 0u) {
+        f->stats.violations++;
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_sim_gate_t g = ward_sim_power_gate(f->power);
+    if (g == WARD_SIM_DEAD || g == WARD_SIM_CUT) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    /* A torn erase resets only the first half of the sector. */
+    uint32_t n = g == WARD_SIM_TORN ? ss / 2u : ss;
+    memset(f->mem + off, 0xFF, n);
+    const uint32_t ws = f->port.write_size;
+    for (uint32_t u = off / ws; u < (off + n) / ws; u++) {
+        f->programmed[u / 8u] &= (uint8_t)~(1u << (u % 8u));
+    }
+    f->erase_counts[off / ss]++;
+    f->stats.erases++;
+    return g == WARD_SIM_TORN ? WARD_ERR_POWER_LOSS : WARD_OK;
+}
+
+ward_err_t ward_sim_flash_open(ward_sim_flash_t *f, ward_sim_power_t *power, const char *path,
+                               bool create, uint32_t size, uint32_t sector_size,
+                               uint32_t write_size, bool program_once)
+{
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    if (!pow2(sector_size) || !pow2(write_size) || write_size > 16u || write_size > sector_size ||
+        size == 0u || (size % sector_size) != 0u) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    f->port = (ward_flash_t){
+        .ctx = f, .read = sim_read, .prog = sim_prog, .erase = sim_erase,
+        .size = size, .sector_size = sector_size, .write_size = write_size,
+    };
+    f->power = power;
+    f->program_once = program_once;
+    uint32_t units = size / write_size;
+    f->erase_counts = calloc(size / sector_size, sizeof(uint32_t));
+    f->programmed = calloc((units + 7u) / 8u, 1);
+    if (f->erase_counts == NULL || f->programmed == NULL) {
+        ward_sim_flash_close(f);
+        return WARD_ERR_IO;
+    }
+    if (path == NULL) {
+        f->mem = malloc(size);
+        if (f->mem == NULL) {
+            ward_sim_flash_close(f);
+            return WARD_ERR_IO;
+        }
+        memset(f->mem, 0xFF, size);
+        return WARD_OK;
+    }
+    int fd = open(path, O_RDWR | (create ? O_CREAT : 0), 0600);
+    if (fd < 0) {
+        ward_sim_flash_close(f);
+        return errno == ENOENT ? WARD_ERR_NOT_FOUND : WARD_ERR_IO;
+    }
+    f->fd = fd;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        ward_sim_flash_close(f);
+        return WARD_ERR_IO;
+    }
+    bool fresh = st.st_size == 0;
+    if (fresh) {
+        if (!create || ftruncate(fd, size) != 0) {
+            ward_sim_flash_close(f);
+            return WARD_ERR_IO;
+        }
+    } else if ((uint64_t)st.st_size != size) {
+        ward_sim_flash_close(f);
+        return WARD_ERR_INVALID_ARG; /* geometry does not match the file */
+    }
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        ward_sim_flash_close(f);
+        return WARD_ERR_IO;
+    }
+    f->mem = m;
+    f->map_len = size;
+    if (fresh) {
+        memset(f->mem, 0xFF, size);
+    }
+    /* Units already programmed in the file count as programmed. */
+    for (uint32_t u = 0; u < units; u++) {
+        bool erased = true;
+        for (uint32_t i = 0; i < write_size; i++) {
+            erased = erased && f->mem[u * write_size + i] == 0xFFu;
+        }
+        if (!erased) {
+            f->programmed[u / 8u] |= (uint8_t)(1u << (u % 8u));
+        }
+    }
+    char wp[4096];
+    wear_path(wp, sizeof wp, path);
+    FILE *w = fopen(wp, "rb");
+    if (w != NULL) {
+        (void)fread(f->erase_counts, sizeof(uint32_t), size / sector_size, w);
+        fclose(w);
+    }
+    f->path = strdup(path);
+    return f->path != NULL ? WARD_OK : WARD_ERR_IO;
+}
+
+void ward_sim_flash_close(ward_sim_flash_t *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    if (f->fd >= 0) {
+        if (f->mem != NULL) {
+            (void)msync(f->mem, f->map_len, MS_SYNC);
+            if (f->path != NULL && f->erase_counts != NULL) {
+                wear_save(f, f->path);
+            }
+            munmap(f->mem, f->map_len);
+        }
+        close(f->fd);
+    } else {
+        free(f->mem);
+    }
+    free(f->erase_counts);
+    free(f->programmed);
+    free(f->path);
+    f->path = NULL;
+    f->mem = NULL;
+    f->erase_counts = NULL;
+    f->programmed = NULL;
+    f->fd = -1;
+}
+
+uint8_t *ward_sim_flash_mem(ward_sim_flash_t *f)
+{
+    return f->mem;
+}
+
+ward_err_t ward_sim_flash_load(ward_sim_flash_t *f, const uint8_t *data, size_t len)
+{
+    if (len != f->port.size) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    memcpy(f->mem, data, len);
+    const uint32_t ws = f->port.write_size;
+    for (uint32_t u = 0; u < f->port.size / ws; u++) {
+        bool erased = true;
+        for (uint32_t i = 0; i < ws; i++) {
+            erased = erased && f->mem[u * ws + i] == 0xFFu;
+        }
+        if (erased) {
+            f->programmed[u / 8u] &= (uint8_t)~(1u << (u % 8u));
+        } else {
+            f->programmed[u / 8u] |= (uint8_t)(1u << (u % 8u));
+        }
+    }
+    return WARD_OK;
+}

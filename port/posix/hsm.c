@@ -1,0 +1,325 @@
+/*
+ * ward simulator: the HSM. It keeps the device-unique key (HUK), the
+ * identity private key and the monotonic counters in its own file, apart
+ * from the flash file, as an eFuse block or a secure element would. Through
+ * the ward_hsm_t port it only answers operations: derived keys come out as
+ * volatile, non-exportable PSA key ids; signatures are computed inside.
+ *
+ * File: "WARDHSM1" | flags u8 (1: HUK, 2: identity key) | HUK[32] |
+ *       identity private key[32] | counters u32 LE x WARD_HSM_COUNTERS.
+ */
+#include <psa/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_priv.h"
+#include "ward/util.h"
+
+#define HSM_FILE_LEN (8u + 1u + 32u + 32u + 4u * WARD_HSM_COUNTERS)
+
+static const uint8_t k_magic[8] = {'W', 'A', 'R', 'D', 'H', 'S', 'M', '1'};
+/* HKDF salt: fixes the derivation to this scheme and version. */
+static const uint8_t k_salt[] = "ward-huk-kdf-v1";
+
+static ward_err_t save(ward_sim_hsm_t *h)
+{
+    uint8_t buf[HSM_FILE_LEN];
+    if (h->path == NULL) {
+        return WARD_OK;
+    }
+    memcpy(buf, k_magic, 8);
+    buf[8] = (uint8_t)((h->has_huk ? 1u : 0u) | (h->has_id ? 2u : 0u));
+    memcpy(buf + 9, h->huk, 32);
+    memcpy(buf + 41, h->id_priv, 32);
+    for (uint32_t i = 0; i < WARD_HSM_COUNTERS; i++) {
+        ward_store_le32(buf + 73 + 4u * i, h->counters[i]);
+    }
+    ward_err_t err = ward_sim_file_write(h->path, buf, sizeof buf);
+    ward_wipe(buf, sizeof buf);
+    return err;
+}
+
+static bool dead(const ward_sim_hsm_t *h)
+{
+    return h->power != NULL && h->power->dead;
+}
+
+static ward_err_t hsm_huk_generate(void *ctx)
+{
+    ward_sim_hsm_t *h = ctx;
+    if (dead(h)) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (h->has_huk) {
+        return WARD_ERR_EXISTS;
+    }
+    if (psa_generate_random(h->huk, sizeof h->huk) != PSA_SUCCESS) {
+        return WARD_ERR_CRYPTO;
+    }
+    h->has_huk = true;
+    return save(h);
+}
+
+static ward_err_t hsm_derive_key(void *ctx, ward_hsm_key_type_t type, const uint8_t *label,
+                                 size_t label_len, uint32_t *key_id)
+{
+    ward_sim_hsm_t *h = ctx;
+    psa_key_attributes_t in = PSA_KEY_ATTRIBUTES_INIT;
+    psa_key_attributes_t out = PSA_KEY_ATTRIBUTES_INIT;
+    psa_key_derivation_operation_t op = PSA_KEY_DERIVATION_OPERATION_INIT;
+    psa_key_id_t huk = PSA_KEY_ID_NULL;
+    psa_key_id_t derived = PSA_KEY_ID_NULL;
+    ward_err_t err = WARD_ERR_CRYPTO;
+
+    if (key_id == NULL || (label == NULL && label_len > 0u)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    *key_id = 0;
+    if (dead(h)) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (!h->has_huk) {
+        return WARD_ERR_STATE;
+    }
+    switch (type) {
+    case WARD_HSM_KEY_AES256_GCM:
+        psa_set_key_type(&out, PSA_KEY_TYPE_AES);
+        psa_set_key_algorithm(&out, PSA_ALG_GCM);
+        psa_set_key_usage_flags(&out, PSA_KEY_USAGE_ENCRYPT | PSA_KEY_USAGE_DECRYPT);
+        break;
+    case WARD_HSM_KEY_CHACHA20_POLY1305:
+        psa_set_key_type(&out, PSA_KEY_TYPE_CHACHA20);
+        psa_set_key_algorithm(&out, PSA_ALG_CHACHA20_POLY1305);
+        psa_set_key_usage_flags(&out, PSA_KEY_USAGE_ENCRYPT | PSA_KEY_USAGE_DECRYPT);
+        break;
+    case WARD_HSM_KEY_HMAC_SHA256:
+        psa_set_key_type(&out, PSA_KEY_TYPE_HMAC);
+        psa_set_key_algorithm(&out, PSA_ALG_HMAC(PSA_ALG_SHA_256));
+        psa_set_key_usage_flags(&out, PSA_KEY_USAGE_SIGN_MESSAGE | PSA_KEY_USAGE_VERIFY_MESSAGE);
+        break;
+    default:
+        return WARD_ERR_INVALID_ARG;
+    }
+    psa_set_key_bits(&out, 256);
+
+    /* The HUK enters PSA only as a derivation secret, for this one call. */
+    psa_set_key_type(&in, PSA_KEY_TYPE_DERIVE);
+    psa_set_key_usage_flags(&in, PSA_KEY_USAGE_DERIVE);
+    psa_set_key_algorithm(&in, PSA_ALG_HKDF(PSA_ALG_SHA_256));
+    if (psa_import_key(&in, h->huk, sizeof h->huk, &huk) != PSA_SUCCESS ||
+        psa_key_derivation_setup(&op, PSA_ALG_HKDF(PSA_ALG_SHA_256)) != PSA_SUCCESS ||
+        psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_SALT, k_salt,
+                                       sizeof k_salt - 1u) != PSA_SUCCESS ||
+        psa_key_derivation_input_key(&op, PSA_KEY_DERIVATION_INPUT_SECRET, huk) != PSA_SUCCESS ||
+        psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_INFO, label, label_len) !=
+            PSA_SUCCESS ||
+        psa_key_derivation_output_key(&out, &op, &derived) != PSA_SUCCESS) {
+        goto exit;
+    }
+    *key_id = derived;
+    h->derives++;
+    err = WARD_OK;
+exit:
+    (void)psa_key_derivation_abort(&op);
+    if (huk != PSA_KEY_ID_NULL) {
+        (void)psa_destroy_key(huk);
+    }
+    psa_reset_key_attributes(&in);
+    psa_reset_key_attributes(&out);
+    return err;
+}
+
+static ward_err_t hsm_counter_read(void *ctx, uint32_t idx, uint32_t *value)
+{
+    ward_sim_hsm_t *h = ctx;
+    if (idx >= WARD_HSM_COUNTERS || value == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (dead(h)) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    *value = h->counters[idx];
+    return WARD_OK;
+}
+
+static ward_err_t hsm_counter_increment(void *ctx, uint32_t idx, uint32_t *value)
+{
+    ward_sim_hsm_t *h = ctx;
+    if (idx >= WARD_HSM_COUNTERS) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (dead(h)) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (h->counters[idx] >= WARD_HSM_COUNTER_MAX) {
+        return WARD_ERR_LIMIT;
+    }
+    ward_sim_gate_t g = ward_sim_power_gate(h->power);
+    if (g == WARD_SIM_DEAD || g == WARD_SIM_CUT) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    /* A torn increment still counts (like an ATECC608A counter, which may
+     * skip ahead on power loss but never goes back); the caller just does
+     * not learn it. */
+    h->counters[idx]++;
+    h->increments++;
+    ward_err_t err = save(h);
+    if (g == WARD_SIM_TORN) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (value != NULL) {
+        *value = h->counters[idx];
+    }
+    return err;
+}
+
+static ward_err_t import_id(const ward_sim_hsm_t *h, psa_key_id_t *key)
+{
+    psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+    psa_set_key_type(&a, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
+    psa_set_key_bits(&a, 256);
+    psa_set_key_usage_flags(&a, PSA_KEY_USAGE_SIGN_HASH);
+    psa_set_key_algorithm(&a, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    psa_status_t st = psa_import_key(&a, h->id_priv, sizeof h->id_priv, key);
+    psa_reset_key_attributes(&a);
+    return st == PSA_SUCCESS ? WARD_OK : WARD_ERR_CRYPTO;
+}
+
+static ward_err_t hsm_id_generate(void *ctx)
+{
+    ward_sim_hsm_t *h = ctx;
+    psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+    psa_key_id_t key = PSA_KEY_ID_NULL;
+    size_t n = 0;
+    if (dead(h)) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (h->has_id) {
+        return WARD_ERR_EXISTS;
+    }
+    psa_set_key_type(&a, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
+    psa_set_key_bits(&a, 256);
+    /* Exportable only so the simulated secure element can keep it in its
+     * own file; nothing outside this file ever sees the bytes. */
+    psa_set_key_usage_flags(&a, PSA_KEY_USAGE_EXPORT);
+    ward_err_t err = WARD_ERR_CRYPTO;
+    if (psa_generate_key(&a, &key) == PSA_SUCCESS &&
+        psa_export_key(key, h->id_priv, sizeof h->id_priv, &n) == PSA_SUCCESS && n == 32u) {
+        h->has_id = true;
+        err = save(h);
+    }
+    if (key != PSA_KEY_ID_NULL) {
+        (void)psa_destroy_key(key);
+    }
+    psa_reset_key_attributes(&a);
+    return err;
+}
+
+static ward_err_t hsm_id_public(void *ctx, uint8_t pub[65])
+{
+    ward_sim_hsm_t *h = ctx;
+    psa_key_id_t key = PSA_KEY_ID_NULL;
+    size_t n = 0;
+    if (pub == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (dead(h)) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (!h->has_id) {
+        return WARD_ERR_STATE;
+    }
+    ward_err_t err = import_id(h, &key);
+    if (err == WARD_OK &&
+        (psa_export_public_key(key, pub, 65, &n) != PSA_SUCCESS || n != 65u)) {
+        err = WARD_ERR_CRYPTO;
+    }
+    if (key != PSA_KEY_ID_NULL) {
+        (void)psa_destroy_key(key);
+    }
+    return err;
+}
+
+static ward_err_t hsm_id_sign_hash(void *ctx, const uint8_t hash[32], uint8_t sig[64])
+{
+    ward_sim_hsm_t *h = ctx;
+    psa_key_id_t key = PSA_KEY_ID_NULL;
+    size_t n = 0;
+    if (hash == NULL || sig == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (dead(h)) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (!h->has_id) {
+        return WARD_ERR_STATE;
+    }
+    ward_err_t err = import_id(h, &key);
+    if (err == WARD_OK && (psa_sign_hash(key, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, 64,
+                                         &n) != PSA_SUCCESS ||
+                           n != 64u)) {
+        err = WARD_ERR_CRYPTO;
+    }
+    if (key != PSA_KEY_ID_NULL) {
+        (void)psa_destroy_key(key);
+    }
+    return err;
+}
+
+ward_err_t ward_sim_hsm_open(ward_sim_hsm_t *h, ward_sim_power_t *power, const char *path,
+                             bool create)
+{
+    uint8_t buf[HSM_FILE_LEN];
+    memset(h, 0, sizeof *h);
+    h->port = (ward_hsm_t){
+        .ctx = h,
+        .huk_generate = hsm_huk_generate,
+        .derive_key = hsm_derive_key,
+        .counter_read = hsm_counter_read,
+        .counter_increment = hsm_counter_increment,
+        .id_generate = hsm_id_generate,
+        .id_public = hsm_id_public,
+        .id_sign_hash = hsm_id_sign_hash,
+    };
+    h->power = power;
+    if (psa_crypto_init() != PSA_SUCCESS) {
+        return WARD_ERR_CRYPTO;
+    }
+    if (path == NULL) {
+        return WARD_OK;
+    }
+    h->path = strdup(path);
+    if (h->path == NULL) {
+        return WARD_ERR_IO;
+    }
+    ward_err_t err = ward_sim_file_read(path, buf, sizeof buf);
+    if (err == WARD_ERR_NOT_FOUND && create) {
+        return save(h);
+    }
+    if (err == WARD_OK && memcmp(buf, k_magic, 8) != 0) {
+        err = WARD_ERR_CORRUPT;
+    }
+    if (err != WARD_OK) {
+        ward_sim_hsm_close(h);
+        return err;
+    }
+    h->has_huk = (buf[8] & 1u) != 0u;
+    h->has_id = (buf[8] & 2u) != 0u;
+    memcpy(h->huk, buf + 9, 32);
+    memcpy(h->id_priv, buf + 41, 32);
+    for (uint32_t i = 0; i < WARD_HSM_COUNTERS; i++) {
+        h->counters[i] = ward_load_le32(buf + 73 + 4u * i);
+    }
+    ward_wipe(buf, sizeof buf);
+    return WARD_OK;
+}
+
+void ward_sim_hsm_close(ward_sim_hsm_t *h)
+{
+    if (h != NULL) {
+        ward_wipe(h->huk, sizeof h->huk);
+        ward_wipe(h->id_priv, sizeof h->id_priv);
+        free(h->path);
+        h->path = NULL;
+    }
+}

@@ -1,0 +1,201 @@
+/*
+ * ward simulator (port/posix): a device made of files, for tests, the demo
+ * and development without a board.
+ *
+ *   flash  NOR rules enforced: erase sets 0xFF, program only clears bits,
+ *          alignment to the write granularity, optional "program once per
+ *          write unit" (ECC flash such as STM32L4); per-sector erase counts;
+ *          operation counters; rule violations counted, never silently done.
+ *   otp    one-way bits, per-field write lock.
+ *   hsm    device-unique key (HUK) and identity key kept in their own file,
+ *          never returned through the port; monotonic counters.
+ *   power  one power domain shared by flash, OTP and HSM: power can be cut
+ *          at the N-th power-relevant operation (flash program/erase, OTP
+ *          burn, counter increment), optionally leaving that operation half
+ *          done (a torn write or erase). After the cut every operation fails
+ *          with WARD_ERR_POWER_LOSS until ward_sim_power_on().
+ *
+ * Host code: uses the C library and POSIX freely.
+ */
+#ifndef WARD_SIM_H
+#define WARD_SIM_H
+
+#include "ward/boot.h"
+#include "ward/port.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- power domain -------------------------------------------------------- */
+
+typedef struct ward_sim_power {
+    uint64_t ops;    /* power-relevant operations so far */
+    uint64_t cut_at; /* 0: never; else power dies at operation number cut_at */
+    bool torn;       /* the cut operation is left half done */
+    bool dead;       /* power is off */
+    uint64_t cuts;   /* how many times power was cut */
+} ward_sim_power_t;
+
+/* Arm a power cut at the n-th power-relevant operation from now (n >= 1).
+ * torn: that operation is half done; else it does not happen at all. */
+void ward_sim_power_cut_after(ward_sim_power_t *p, uint64_t n, bool torn);
+/* Power back on, cut disarmed. Counters are kept. */
+void ward_sim_power_on(ward_sim_power_t *p);
+
+/* Outcome of asking the power domain to start an operation. */
+typedef enum ward_sim_gate {
+    WARD_SIM_GO = 0,  /* do the whole operation */
+    WARD_SIM_TORN = 1, /* do half of it, then power is off */
+    WARD_SIM_CUT = 2, /* do nothing, power is off now */
+    WARD_SIM_DEAD = 3 /* power was already off */
+} ward_sim_gate_t;
+ward_sim_gate_t ward_sim_power_gate(ward_sim_power_t *p);
+
+/* ---- flash --------------------------------------------------------------- */
+
+typedef struct ward_sim_flash_stats {
+    uint64_t reads, progs, erases;
+    uint64_t bytes_read, bytes_programmed;
+    uint64_t violations; /* attempted rule breaks (0->1, misalignment, reprogram) */
+} ward_sim_flash_stats_t;
+
+typedef struct ward_sim_flash {
+    ward_flash_t port; /* hand &port to the core; port.ctx points back here */
+    ward_sim_power_t *power;
+    uint8_t *mem;
+    uint32_t *erase_counts; /* one per sector */
+    uint8_t *programmed;    /* one bit per write unit, for program_once */
+    bool program_once;      /* a write unit may be programmed once per erase */
+    int fd;                 /* -1 for a memory-only flash */
+    char *path;             /* the flash file, NULL for memory only */
+    size_t map_len;
+    ward_sim_flash_stats_t stats;
+} ward_sim_flash_t;
+
+/*
+ * Open a flash of `size` bytes. path NULL: memory only. Otherwise the file
+ * holds the raw flash contents (created erased if missing, when create is
+ * true) and "<path>.wear" the erase counts. Geometry: sector_size a power
+ * of two, write_size 1..16 a power of two.
+ * Returns WARD_OK, WARD_ERR_INVALID_ARG, WARD_ERR_IO, WARD_ERR_NOT_FOUND.
+ */
+ward_err_t ward_sim_flash_open(ward_sim_flash_t *f, ward_sim_power_t *power, const char *path,
+                               bool create, uint32_t size, uint32_t sector_size,
+                               uint32_t write_size, bool program_once);
+/* Flush and release. */
+void ward_sim_flash_close(ward_sim_flash_t *f);
+/* Direct access for tests and tools (bypasses the rules and the power). */
+uint8_t *ward_sim_flash_mem(ward_sim_flash_t *f);
+/* Overwrite raw contents (tests/attacks: "write back an old dump"). */
+ward_err_t ward_sim_flash_load(ward_sim_flash_t *f, const uint8_t *data, size_t len);
+
+/* ---- OTP ----------------------------------------------------------------- */
+
+typedef struct ward_sim_otp {
+    ward_otp_t port;
+    ward_sim_power_t *power;
+    uint8_t data[256];
+    bool locked[WARD_OTP_FIELD_COUNT];
+    char *path; /* NULL: memory only */
+    uint64_t burns;
+} ward_sim_otp_t;
+
+/* Open the OTP file (created blank if missing and create). */
+ward_err_t ward_sim_otp_open(ward_sim_otp_t *o, ward_sim_power_t *power, const char *path,
+                             bool create);
+void ward_sim_otp_close(ward_sim_otp_t *o);
+
+/* ---- HSM ----------------------------------------------------------------- */
+
+typedef struct ward_sim_hsm {
+    ward_hsm_t port;
+    ward_sim_power_t *power;
+    char *path; /* NULL: memory only */
+    /* The simulated secure element's storage. Nothing here is ever
+     * returned through the ward_hsm_t port. */
+    bool has_huk;
+    uint8_t huk[32];
+    bool has_id;
+    uint8_t id_priv[32];
+    uint32_t counters[WARD_HSM_COUNTERS];
+    uint64_t increments; /* counter increments done (for endurance budgets) */
+    uint64_t derives;
+} ward_sim_hsm_t;
+
+ward_err_t ward_sim_hsm_open(ward_sim_hsm_t *h, ward_sim_power_t *power, const char *path,
+                             bool create);
+void ward_sim_hsm_close(ward_sim_hsm_t *h);
+
+/* ---- RNG and clock ------------------------------------------------------- */
+
+typedef struct ward_sim_rng {
+    ward_rng_t port;
+    bool deterministic;
+    uint8_t seed[32];
+    uint64_t counter;
+} ward_sim_rng_t;
+
+/* seed NULL: the OS's random source; else a reproducible stream. */
+void ward_sim_rng_init(ward_sim_rng_t *r, const uint8_t *seed, size_t seed_len);
+
+typedef struct ward_sim_clock {
+    ward_clock_t port;
+    bool virtual_time;
+    uint64_t now; /* virtual milliseconds */
+} ward_sim_clock_t;
+
+/* virtual_time: now_ms returns `now`, advanced by ward_sim_clock_advance.
+ * Else the host's monotonic clock. */
+void ward_sim_clock_init(ward_sim_clock_t *c, bool virtual_time);
+void ward_sim_clock_advance(ward_sim_clock_t *c, uint64_t ms);
+
+/* ---- a whole simulated device in a directory ------------------------------ */
+
+typedef struct ward_sim_geometry {
+    uint32_t sector_size;   /* default 4096 */
+    uint32_t write_size;    /* default 8 */
+    uint32_t slot_sectors;  /* primary = secondary; default 32 */
+    uint32_t vault_sectors; /* default 4 */
+    bool program_once;      /* default true when write_size >= 8 */
+} ward_sim_geometry_t;
+
+/* Defaults listed above. */
+void ward_sim_geometry_default(ward_sim_geometry_t *g);
+
+typedef struct ward_sim_device {
+    char *dir;
+    ward_sim_geometry_t geo;
+    ward_sim_power_t power;
+    ward_sim_flash_t flash;
+    ward_sim_otp_t otp;
+    ward_sim_hsm_t hsm;
+    ward_sim_rng_t rng;
+    ward_sim_clock_t clock;
+    ward_boot_layout_t layout; /* primary, secondary, scratch, state */
+    ward_area_t vault;
+    /* Boot public key "compiled into the bootloader" (bootkey.der), if set. */
+    uint8_t boot_spki[91];
+    bool has_boot_spki;
+} ward_sim_device_t;
+
+/*
+ * Create a new device directory (must not exist, or be empty): device.conf
+ * (geometry and layout, text), flash.bin (all erased), otp.bin (blank),
+ * hsm.bin (empty: no HUK yet). WARD_ERR_EXISTS if dir already holds a device.
+ */
+ward_err_t ward_sim_device_create(const char *dir, const ward_sim_geometry_t *geo);
+/* Open an existing device. dir NULL with geo: a memory-only device. */
+ward_err_t ward_sim_device_open(ward_sim_device_t *d, const char *dir);
+ward_err_t ward_sim_device_open_mem(ward_sim_device_t *d, const ward_sim_geometry_t *geo);
+void ward_sim_device_close(ward_sim_device_t *d);
+/* Set the bootloader's built-in key (91-byte DER SPKI); persisted as bootkey.der. */
+ward_err_t ward_sim_device_set_boot_key(ward_sim_device_t *d, const uint8_t spki[91]);
+/* A boot config for this device (points into d). */
+void ward_sim_device_boot_config(ward_sim_device_t *d, ward_boot_config_t *cfg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WARD_SIM_H */

@@ -1,0 +1,324 @@
+/* Unit tests: the simulator port (flash NOR rules, power cuts, OTP, HSM, device). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ward/crypto.h"
+#include "ward/sim.h"
+#include "ward/util.h"
+
+static char g_dir[256];
+
+static int setup_dir(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/ward-test-sim-XXXXXX");
+    assert_non_null(mkdtemp(g_dir));
+    return 0;
+}
+
+static int teardown_dir(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    return system(cmd);
+}
+
+static void test_flash_nor_rules(void **state)
+{
+    (void)state;
+    ward_sim_power_t pw = {0};
+    ward_sim_flash_t f;
+    assert_int_equal(ward_sim_flash_open(&f, &pw, NULL, true, 4 * 1024, 1024, 4, false), WARD_OK);
+    const ward_flash_t *p = &f.port;
+    uint8_t buf[8];
+    assert_int_equal(p->read(p->ctx, 0, buf, 8), WARD_OK);
+    assert_true(ward_ct_all(buf, 0xFF, 8));
+    /* Program clears bits. */
+    const uint8_t a[4] = {0x0F, 0xF0, 0x00, 0xAA};
+    assert_int_equal(p->prog(p->ctx, 0, a, 4), WARD_OK);
+    assert_int_equal(p->read(p->ctx, 0, buf, 4), WARD_OK);
+    assert_memory_equal(buf, a, 4);
+    /* Clearing more bits of the same unit is allowed on plain NOR... */
+    const uint8_t b[4] = {0x0E, 0xF0, 0x00, 0x0A};
+    assert_int_equal(p->prog(p->ctx, 0, b, 4), WARD_OK);
+    /* ...but setting a bit back to 1 is an error, and changes nothing. */
+    const uint8_t c[4] = {0x0F, 0xF0, 0x00, 0x0A};
+    assert_int_equal(p->prog(p->ctx, 0, c, 4), WARD_ERR_IO);
+    assert_int_equal(p->read(p->ctx, 0, buf, 4), WARD_OK);
+    assert_memory_equal(buf, b, 4);
+    assert_int_equal(f.stats.violations, 1);
+    /* Misaligned program or erase is refused. */
+    assert_int_equal(p->prog(p->ctx, 2, a, 4), WARD_ERR_INVALID_ARG);
+    assert_int_equal(p->prog(p->ctx, 4, a, 3), WARD_ERR_INVALID_ARG);
+    assert_int_equal(p->erase(p->ctx, 512), WARD_ERR_INVALID_ARG);
+    assert_int_equal(p->read(p->ctx, 4 * 1024 - 2, buf, 4), WARD_ERR_INVALID_ARG);
+    assert_int_equal(f.stats.violations, 5);
+    /* Erase restores 0xFF and counts. */
+    assert_int_equal(p->erase(p->ctx, 0), WARD_OK);
+    assert_int_equal(p->read(p->ctx, 0, buf, 4), WARD_OK);
+    assert_true(ward_ct_all(buf, 0xFF, 4));
+    assert_int_equal(f.erase_counts[0], 1);
+    assert_int_equal(f.erase_counts[1], 0);
+    ward_sim_flash_close(&f);
+}
+
+static void test_flash_program_once(void **state)
+{
+    (void)state;
+    ward_sim_flash_t f;
+    assert_int_equal(ward_sim_flash_open(&f, NULL, NULL, true, 2048, 1024, 8, true), WARD_OK);
+    const ward_flash_t *p = &f.port;
+    const uint8_t a[8] = {0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    const uint8_t z[8] = {0};
+    assert_int_equal(p->prog(p->ctx, 8, a, 8), WARD_OK);
+    /* ECC flash: a unit may not be programmed twice, even to clear bits. */
+    assert_int_equal(p->prog(p->ctx, 8, z, 8), WARD_ERR_IO);
+    assert_int_equal(p->erase(p->ctx, 0), WARD_OK);
+    assert_int_equal(p->prog(p->ctx, 8, z, 8), WARD_OK);
+    ward_sim_flash_close(&f);
+}
+
+static void test_flash_power_cut(void **state)
+{
+    (void)state;
+    ward_sim_power_t pw = {0};
+    ward_sim_flash_t f;
+    assert_int_equal(ward_sim_flash_open(&f, &pw, NULL, true, 4096, 1024, 1, false), WARD_OK);
+    const ward_flash_t *p = &f.port;
+    uint8_t data[16], buf[16];
+    memset(data, 0x00, sizeof data);
+
+    /* Cut before the 2nd op: the 1st lands, the 2nd does not, all later fail. */
+    ward_sim_power_cut_after(&pw, 2, false);
+    assert_int_equal(p->prog(p->ctx, 0, data, 16), WARD_OK);
+    assert_int_equal(p->prog(p->ctx, 16, data, 16), WARD_ERR_POWER_LOSS);
+    assert_int_equal(p->erase(p->ctx, 1024), WARD_ERR_POWER_LOSS);
+    assert_int_equal(p->read(p->ctx, 0, buf, 16), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(p->read(p->ctx, 16, buf, 16), WARD_OK);
+    assert_true(ward_ct_all(buf, 0xFF, 16));
+    assert_int_equal(pw.cuts, 1);
+
+    /* Torn program: first half lands, then a half-programmed byte. */
+    ward_sim_power_cut_after(&pw, 1, true);
+    assert_int_equal(p->prog(p->ctx, 32, data, 16), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(p->read(p->ctx, 32, buf, 16), WARD_OK);
+    assert_true(ward_ct_all(buf, 0x00, 8));
+    assert_true(buf[8] != 0x00 && buf[8] != 0xFF);
+    assert_true(ward_ct_all(buf + 9, 0xFF, 7));
+
+    /* Even a one-byte write can tear. */
+    ward_sim_power_cut_after(&pw, 1, true);
+    assert_int_equal(p->prog(p->ctx, 64, data, 1), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(p->read(p->ctx, 64, buf, 1), WARD_OK);
+    assert_true(buf[0] != 0x00 && buf[0] != 0xFF);
+
+    /* Torn erase: only the first half of the sector is erased. */
+    assert_int_equal(p->prog(p->ctx, 0, data, 16), WARD_OK);
+    uint8_t zeros[1024];
+    memset(zeros, 0, sizeof zeros);
+    assert_int_equal(p->prog(p->ctx, 1024, zeros, 1024), WARD_OK);
+    ward_sim_power_cut_after(&pw, 1, true);
+    assert_int_equal(p->erase(p->ctx, 1024), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    uint8_t sec[1024];
+    assert_int_equal(p->read(p->ctx, 1024, sec, 1024), WARD_OK);
+    assert_true(ward_ct_all(sec, 0xFF, 512));
+    assert_true(ward_ct_all(sec + 512, 0x00, 512));
+    ward_sim_flash_close(&f);
+}
+
+static void test_flash_file_persistence(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/flash.bin", g_dir);
+    ward_sim_flash_t f;
+    assert_int_equal(ward_sim_flash_open(&f, NULL, path, false, 4096, 1024, 4, true),
+                     WARD_ERR_NOT_FOUND);
+    assert_int_equal(ward_sim_flash_open(&f, NULL, path, true, 4096, 1024, 4, true), WARD_OK);
+    const uint8_t a[4] = {1, 2, 3, 4};
+    assert_int_equal(f.port.erase(f.port.ctx, 2048), WARD_OK);
+    assert_int_equal(f.port.prog(f.port.ctx, 2048, a, 4), WARD_OK);
+    ward_sim_flash_close(&f);
+    /* Geometry must match the file. */
+    assert_int_equal(ward_sim_flash_open(&f, NULL, path, false, 8192, 1024, 4, true),
+                     WARD_ERR_INVALID_ARG);
+    assert_int_equal(ward_sim_flash_open(&f, NULL, path, false, 4096, 1024, 4, true), WARD_OK);
+    uint8_t buf[4];
+    assert_int_equal(f.port.read(f.port.ctx, 2048, buf, 4), WARD_OK);
+    assert_memory_equal(buf, a, 4);
+    assert_int_equal(f.erase_counts[2], 1);
+    /* Units programmed before reopening still count as programmed. */
+    assert_int_equal(f.port.prog(f.port.ctx, 2048, a, 4), WARD_ERR_IO);
+    ward_sim_flash_close(&f);
+}
+
+static void test_otp(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/otp.bin", g_dir);
+    ward_sim_power_t pw = {0};
+    ward_sim_otp_t o;
+    assert_int_equal(ward_sim_otp_open(&o, &pw, path, true), WARD_OK);
+    uint8_t h[32], r[32];
+    memset(h, 0xA5, sizeof h);
+    assert_int_equal(o.port.burn(o.port.ctx, WARD_OTP_BOOT_KEY_HASH, h, 32), WARD_OK);
+    /* Burning zeros changes nothing: bits never go back. */
+    memset(r, 0, sizeof r);
+    assert_int_equal(o.port.burn(o.port.ctx, WARD_OTP_BOOT_KEY_HASH, r, 32), WARD_OK);
+    assert_int_equal(o.port.read(o.port.ctx, WARD_OTP_BOOT_KEY_HASH, r, 32), WARD_OK);
+    assert_memory_equal(r, h, 32);
+    assert_int_equal(o.port.lock(o.port.ctx, WARD_OTP_BOOT_KEY_HASH), WARD_OK);
+    memset(h, 0xFF, sizeof h);
+    assert_int_equal(o.port.burn(o.port.ctx, WARD_OTP_BOOT_KEY_HASH, h, 32), WARD_ERR_LOCKED);
+    assert_int_equal(o.port.read(o.port.ctx, WARD_OTP_BOOT_KEY_HASH, h, 31), WARD_ERR_INVALID_ARG);
+    assert_int_equal(ward_otp_rollback_raise(&o.port, 5), WARD_OK);
+    ward_sim_otp_close(&o);
+    /* Persisted, locks included. */
+    assert_int_equal(ward_sim_otp_open(&o, &pw, path, false), WARD_OK);
+    assert_int_equal(o.port.read(o.port.ctx, WARD_OTP_BOOT_KEY_HASH, r, 32), WARD_OK);
+    memset(h, 0xA5, sizeof h);
+    assert_memory_equal(r, h, 32);
+    bool locked = false;
+    assert_int_equal(o.port.is_locked(o.port.ctx, WARD_OTP_BOOT_KEY_HASH, &locked), WARD_OK);
+    assert_true(locked);
+    uint32_t v = 0;
+    assert_int_equal(ward_otp_rollback_get(&o.port, &v), WARD_OK);
+    assert_int_equal(v, 5);
+    /* A burn cut by power loss does not happen. */
+    ward_sim_power_cut_after(&pw, 1, false);
+    assert_int_equal(ward_otp_rollback_raise(&o.port, 9), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(ward_otp_rollback_get(&o.port, &v), WARD_OK);
+    assert_int_equal(v, 5);
+    ward_sim_otp_close(&o);
+}
+
+static void test_hsm(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/hsm.bin", g_dir);
+    ward_sim_power_t pw = {0};
+    ward_sim_hsm_t h;
+    assert_int_equal(ward_sim_hsm_open(&h, &pw, path, true), WARD_OK);
+    const ward_hsm_t *p = &h.port;
+    uint32_t k1 = 0, k2 = 0, k3 = 0;
+    const uint8_t l1[] = "vault-record", l2[] = "vault-table";
+    assert_int_equal(p->derive_key(p->ctx, WARD_HSM_KEY_AES256_GCM, l1, sizeof l1, &k1), WARD_ERR_STATE);
+    assert_int_equal(p->huk_generate(p->ctx), WARD_OK);
+    assert_int_equal(p->huk_generate(p->ctx), WARD_ERR_EXISTS);
+    assert_int_equal(p->derive_key(p->ctx, WARD_HSM_KEY_AES256_GCM, l1, sizeof l1, &k1), WARD_OK);
+    ward_sim_hsm_close(&h);
+
+    /* After a "reboot" the same label derives the same key; another label does not. */
+    assert_int_equal(ward_sim_hsm_open(&h, &pw, path, false), WARD_OK);
+    assert_int_equal(p->derive_key(p->ctx, WARD_HSM_KEY_AES256_GCM, l1, sizeof l1, &k2), WARD_OK);
+    assert_int_equal(p->derive_key(p->ctx, WARD_HSM_KEY_AES256_GCM, l2, sizeof l2, &k3), WARD_OK);
+    uint8_t nonce[12] = {1}, pt[16] = "credential 16 b", ct[32], out[16];
+    size_t n = 0, m = 0;
+    assert_int_equal(psa_aead_encrypt(k1, PSA_ALG_GCM, nonce, 12, NULL, 0, pt, 16, ct, sizeof ct, &n), PSA_SUCCESS);
+    assert_int_equal(psa_aead_decrypt(k2, PSA_ALG_GCM, nonce, 12, NULL, 0, ct, n, out, sizeof out, &m), PSA_SUCCESS);
+    assert_memory_equal(out, pt, 16);
+    assert_int_equal(psa_aead_decrypt(k3, PSA_ALG_GCM, nonce, 12, NULL, 0, ct, n, out, sizeof out, &m),
+                     PSA_ERROR_INVALID_SIGNATURE);
+    /* Derived keys cannot be exported. */
+    uint8_t kb[32];
+    assert_int_not_equal(psa_export_key(k2, kb, sizeof kb, &m), PSA_SUCCESS);
+    psa_destroy_key(k1);
+    psa_destroy_key(k2);
+    psa_destroy_key(k3);
+
+    /* Counters: persist, never go back; a cut increment may still count. */
+    uint32_t v = 0;
+    assert_int_equal(p->counter_increment(p->ctx, 0, &v), WARD_OK);
+    assert_int_equal(v, 1);
+    ward_sim_power_cut_after(&pw, 1, false);
+    assert_int_equal(p->counter_increment(p->ctx, 0, &v), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(p->counter_read(p->ctx, 0, &v), WARD_OK);
+    assert_int_equal(v, 1);
+    ward_sim_power_cut_after(&pw, 1, true);
+    assert_int_equal(p->counter_increment(p->ctx, 0, &v), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(p->counter_read(p->ctx, 0, &v), WARD_OK);
+    assert_int_equal(v, 2);
+    assert_int_equal(p->counter_read(p->ctx, 1, &v), WARD_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(p->counter_read(p->ctx, WARD_HSM_COUNTERS, &v), WARD_ERR_INVALID_ARG);
+    h.counters[1] = WARD_HSM_COUNTER_MAX;
+    assert_int_equal(p->counter_increment(p->ctx, 1, &v), WARD_ERR_LIMIT);
+
+    /* Identity key: signatures verify with the exported public key. */
+    uint8_t pub[65], hash[32], sig[64];
+    assert_int_equal(p->id_public(p->ctx, pub), WARD_ERR_STATE);
+    assert_int_equal(p->id_generate(p->ctx), WARD_OK);
+    assert_int_equal(p->id_generate(p->ctx), WARD_ERR_EXISTS);
+    assert_int_equal(p->id_public(p->ctx, pub), WARD_OK);
+    assert_int_equal(ward_sha256(hash, "hello", 5), WARD_OK);
+    assert_int_equal(p->id_sign_hash(p->ctx, hash, sig), WARD_OK);
+    assert_int_equal(ward_p256_verify(pub, hash, sig), WARD_OK);
+    ward_sim_hsm_close(&h);
+}
+
+static void test_device(void **state)
+{
+    (void)state;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/dev", g_dir);
+    ward_sim_geometry_t g;
+    ward_sim_geometry_default(&g);
+    g.slot_sectors = 8;
+    assert_int_equal(ward_sim_device_create(dir, &g), WARD_OK);
+    assert_int_equal(ward_sim_device_create(dir, &g), WARD_ERR_EXISTS);
+    ward_sim_device_t d;
+    assert_int_equal(ward_sim_device_open(&d, dir), WARD_OK);
+    assert_int_equal(d.geo.slot_sectors, 8);
+    assert_int_equal(ward_area_check(&d.layout.primary), WARD_OK);
+    assert_int_equal(ward_area_check(&d.layout.secondary), WARD_OK);
+    assert_int_equal(ward_area_check(&d.layout.scratch), WARD_OK);
+    assert_int_equal(ward_area_check(&d.layout.state), WARD_OK);
+    assert_int_equal(ward_area_check(&d.vault), WARD_OK);
+    assert_int_equal(d.layout.secondary.off, d.layout.primary.off + d.layout.primary.size);
+    assert_int_equal(d.vault.off + d.vault.size, d.flash.port.size);
+    assert_false(d.has_boot_spki);
+    uint8_t spki[91];
+    memset(spki, 7, sizeof spki);
+    assert_int_equal(ward_sim_device_set_boot_key(&d, spki), WARD_OK);
+    ward_sim_device_close(&d);
+    assert_int_equal(ward_sim_device_open(&d, dir), WARD_OK);
+    assert_true(d.has_boot_spki);
+    assert_memory_equal(d.boot_spki, spki, 91);
+    ward_boot_config_t cfg;
+    ward_sim_device_boot_config(&d, &cfg);
+    assert_ptr_equal(cfg.otp, &d.otp.port);
+    assert_int_equal(cfg.spki_len, 91);
+    ward_sim_device_close(&d);
+    char missing[320];
+    snprintf(missing, sizeof missing, "%s/none", g_dir);
+    assert_int_equal(ward_sim_device_open(&d, missing), WARD_ERR_NOT_FOUND);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_flash_nor_rules),     cmocka_unit_test(test_flash_program_once),
+        cmocka_unit_test(test_flash_power_cut),     cmocka_unit_test(test_flash_file_persistence),
+        cmocka_unit_test(test_otp),                 cmocka_unit_test(test_hsm),
+        cmocka_unit_test(test_device),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
