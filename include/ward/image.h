@@ -87,15 +87,19 @@ typedef struct ward_image_info {
     uint16_t pubkey_len;  /* 0 when absent */
     uint32_t pubkey_off;  /* value of the PUBKEY TLV (DER SPKI) */
     uint16_t sig_count;   /* number of ECDSA_SIG TLVs */
+    uint32_t sec_cnt_off; /* value of the SEC_CNT TLV (4 B), when has_sec_cnt */
 } ward_image_info_t;
 
-/* Reads len bytes at off from wherever the image lives. */
+/* Reads len bytes at off from wherever the image lives. Returns WARD_OK or
+ * a negative code (WARD_ERR_IO when [off, off+len) is not readable). */
 typedef ward_err_t (*ward_image_read_fn)(void *ctx, uint32_t off, void *buf, size_t len);
 
-/* Reader over a flash area (ctx is a const ward_area_t *). */
+/* Reader over a flash area (ctx is a const ward_area_t *). Reading past the
+ * end of the area returns WARD_ERR_IO; otherwise what ward_area_read says. */
 ward_err_t ward_image_read_area(void *ctx, uint32_t off, void *buf, size_t len);
 
-/* Reader over memory: ctx points at this. */
+/* Reader over memory: ctx points at this. Reading outside [0, len) returns
+ * WARD_ERR_IO and copies nothing. */
 typedef struct ward_image_mem {
     const uint8_t *data;
     size_t len;
@@ -105,9 +109,28 @@ ward_err_t ward_image_read_mem(void *ctx, uint32_t off, void *buf, size_t len);
 /*
  * Parse and bounds-check the header and both TLV areas of the image that
  * starts at offset 0 of the reader, which holds at most max_size bytes for
- * it (the slot minus what the layout reserves). No cryptography.
- * Returns WARD_OK, WARD_ERR_IMG_MAGIC, _HEADER, _TOO_LARGE, _TLV,
- * _UNSUPPORTED, or the reader's error.
+ * it (the slot minus what the layout reserves). No cryptography; reads the
+ * header, the TLV headers and the SEC_CNT value only.
+ * Checks, in this order (the first failure is returned):
+ *   max_size < 32                                  -> WARD_ERR_IMG_TOO_LARGE
+ *   magic != WARD_IMAGE_MAGIC                      -> WARD_ERR_IMG_MAGIC
+ *   hdr_size < 32 or hdr_size > max_size           -> WARD_ERR_IMG_HEADER
+ *   encrypted / RAM_LOAD / compressed flags        -> WARD_ERR_IMG_UNSUPPORTED
+ *   hdr_size + img_size > max_size                 -> WARD_ERR_IMG_TOO_LARGE
+ *   protected area (if prot_tlv_size != 0): larger than
+ *     WARD_CONFIG_IMAGE_MAX_TLV or past max_size   -> WARD_ERR_IMG_TOO_LARGE;
+ *     size < 4, info magic != 0x6908 or tlv_tot != prot_tlv_size
+ *                                                  -> WARD_ERR_IMG_TLV
+ *   unprotected info past max_size                 -> WARD_ERR_IMG_TOO_LARGE
+ *   its magic != 0x6907 or tlv_tot < 4             -> WARD_ERR_IMG_TLV
+ *   both areas > WARD_CONFIG_IMAGE_MAX_TLV, or the
+ *     image end past max_size                      -> WARD_ERR_IMG_TOO_LARGE
+ *   TLV entries, protected then unprotected: an entry that does not fit
+ *     its area, SEC_CNT not 4 bytes or twice, a disallowed unprotected
+ *     type or length, a duplicate                  -> WARD_ERR_IMG_TLV;
+ *     SHA384/512, RSA, ED25519, SIG_PURE, ENC_*   -> WARD_ERR_IMG_UNSUPPORTED
+ * Returns WARD_OK, one of the above, WARD_ERR_INVALID_ARG, or the reader's
+ * error. On failure *info is zeroed. docs/image-format.md has the details.
  */
 ward_err_t ward_image_parse(ward_image_info_t *info, ward_image_read_fn read, void *rctx,
                             uint32_t max_size);
@@ -126,22 +149,35 @@ typedef struct ward_image_trust {
 } ward_image_trust_t;
 
 /*
- * Verify a parsed image: SHA-256 over [0, tlv_off) equals the SHA256 TLV;
- * the key (PUBKEY TLV, or trust->spki matched by KEYHASH) hashes to
- * trust->key_hash; an ECDSA_SIG TLV verifies; SEC_CNT >= min_sec_cnt.
- * Returns WARD_FIH_SUCCESS only if every check passed, else a failure value
- * with *reason set to the first failed check: WARD_ERR_IMG_UNSIGNED,
- * _HASH, _KEY, _SIG, _SEC_CNT, _TLV, or an I/O / crypto error.
+ * Verify a parsed image (info from ward_image_parse on the same reader).
+ * Checks, in this order:
+ *   a SHA256 TLV is present                              else _IMG_UNSIGNED
+ *   SHA-256 over [0, tlv_off) equals it (streamed in
+ *     WARD_CONFIG_IMAGE_CHUNK-byte chunks)               else _IMG_HASH
+ *   at least one ECDSA_SIG TLV                           else _IMG_UNSIGNED
+ *   the key: a PUBKEY TLV hashing to trust->key_hash, or else trust->spki
+ *     hashing to it; a KEYHASH TLV, if present, equal to it; the key a
+ *     P-256 SPKI                                         else _IMG_KEY
+ *   some ECDSA_SIG TLV verifies over the hash            else _IMG_SIG
+ *   SEC_CNT (0 when absent) >= trust->min_sec_cnt        else _IMG_SEC_CNT
+ * The SEC_CNT compared is the one that went through the hash (a change
+ * since parsing is _IMG_HASH).
+ * Returns WARD_FIH_SUCCESS only if every check passed (tracked by a step
+ * sum and checked twice), else WARD_FIH_FAILURE. *reason (may be NULL) gets
+ * WARD_OK or the first failed check; also WARD_ERR_IMG_TLV if the TLV area
+ * changed since parsing, WARD_ERR_INVALID_ARG (NULL argument, inconsistent
+ * info), or an I/O / crypto error.
  */
 ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn read, void *rctx,
                                const ward_image_trust_t *trust, ward_err_t *reason);
 
-/* SHA-256 over [0, tlv_off) of a parsed image. */
+/* SHA-256 over [0, tlv_off) of a parsed image. Returns WARD_OK,
+ * WARD_ERR_INVALID_ARG, or the reader's / crypto error (out zeroed). */
 ward_err_t ward_image_hash(const ward_image_info_t *info, ward_image_read_fn read, void *rctx,
                            uint8_t out[32]);
 
 /* <0, 0, >0 as a is older than, equal to, newer than b (major, minor,
- * revision, then build). */
+ * revision, then build). Both non-NULL. */
 int ward_image_version_cmp(const ward_image_version_t *a, const ward_image_version_t *b);
 
 #ifdef __cplusplus
