@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Factory blobs for the mps2-an386 target (QEMU -device loader files).
+
+The board has no flash controller and no OTP, so the "factory" writes these
+blocks of SSRAM1 (docs/cortex-m.md gives the byte layout; the C side is
+port/cortex-m/include/ward_cm.h):
+
+  keyblock  boot key block: "WKEY", LE32 length, DER SubjectPublicKeyInfo,
+            0xFF up to 4 KiB
+  otp       OTP block (4 KiB, unburnt = 0): key hashes, flags, rollback
+            thermometer, device id, lock word
+  pad       pad a file with 0xFF (erased flash) to a slot size
+  erased    a file of erased flash (0xFF)
+"""
+import argparse
+import hashlib
+import sys
+
+from cryptography.hazmat.primitives import serialization
+
+SECTOR = 0x1000
+KEY_MAGIC = b"WKEY"
+KEY_MAX = 256
+
+# Offsets in the OTP block (ward_cm.h) and field sizes (ward_otp_field_size).
+OTP_FIELDS = {
+    "boot-key-hash": (0x000, 32),
+    "ota-key-hash": (0x020, 32),
+    "secure-boot": (0x040, 4),
+    "debug-lock": (0x044, 4),
+    "rollback": (0x048, 64),
+    "device-id": (0x088, 16),
+}
+OTP_ORDER = list(OTP_FIELDS)  # ward_otp_field_t order: bit i of the lock word
+OTP_LOCK_OFF = 0x098
+
+
+def spki_der(path):
+    """DER SubjectPublicKeyInfo of a PEM/DER public or private key file."""
+    data = open(path, "rb").read()
+    loaders = (
+        serialization.load_pem_public_key,
+        serialization.load_der_public_key,
+        lambda d: serialization.load_pem_private_key(d, None).public_key(),
+        lambda d: serialization.load_der_private_key(d, None).public_key(),
+    )
+    for load in loaders:
+        try:
+            key = load(data)
+        except (ValueError, TypeError):
+            continue
+        return key.public_bytes(serialization.Encoding.DER,
+                                serialization.PublicFormat.SubjectPublicKeyInfo)
+    sys.exit(f"mkblobs: {path}: not a key")
+
+
+def cmd_keyblock(a):
+    der = spki_der(a.key)
+    if len(der) > KEY_MAX:
+        sys.exit("mkblobs: key too large for the key block")
+    blk = KEY_MAGIC + len(der).to_bytes(4, "little") + der
+    open(a.out, "wb").write(blk + b"\xff" * (SECTOR - len(blk)))
+
+
+def cmd_otp(a):
+    otp = bytearray(SECTOR)
+
+    def put(name, value):
+        off, size = OTP_FIELDS[name]
+        if len(value) != size:
+            sys.exit(f"mkblobs: {name} needs {size} bytes")
+        otp[off:off + size] = value
+
+    if a.boot_key:
+        put("boot-key-hash", hashlib.sha256(spki_der(a.boot_key)).digest())
+    if a.ota_key:
+        put("ota-key-hash", hashlib.sha256(spki_der(a.ota_key)).digest())
+    if a.secure_boot:
+        put("secure-boot", b"\xff" * 4)
+    if a.debug_lock:
+        put("debug-lock", b"\xff" * 4)
+    if a.rollback:
+        n = a.rollback
+        if n > 512:
+            sys.exit("mkblobs: rollback counter holds at most 512")
+        bits = bytearray(64)
+        for i in range(n):
+            bits[i // 8] |= 1 << (i % 8)
+        put("rollback", bytes(bits))
+    if a.device_id:
+        put("device-id", bytes.fromhex(a.device_id))
+    lock = 0
+    for name in a.lock or []:
+        if name not in OTP_FIELDS:
+            sys.exit(f"mkblobs: unknown OTP field {name}")
+        lock |= 1 << OTP_ORDER.index(name)
+    otp[OTP_LOCK_OFF:OTP_LOCK_OFF + 4] = lock.to_bytes(4, "little")
+    open(a.out, "wb").write(otp)
+
+
+def cmd_pad(a):
+    data = open(a.input, "rb").read()
+    if len(data) > a.size:
+        sys.exit(f"mkblobs: {a.input} ({len(data)} B) does not fit in {a.size} B")
+    open(a.out, "wb").write(data + b"\xff" * (a.size - len(data)))
+
+
+def cmd_erased(a):
+    open(a.out, "wb").write(b"\xff" * a.size)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    k = sub.add_parser("keyblock", help="boot key block")
+    k.add_argument("--key", required=True, help="PEM/DER key file (public or private)")
+    k.add_argument("--out", required=True)
+    k.set_defaults(fn=cmd_keyblock)
+    o = sub.add_parser("otp", help="OTP block")
+    o.add_argument("--boot-key", help="burn SHA-256 of this key's SPKI")
+    o.add_argument("--ota-key", help="burn SHA-256 of this key's SPKI")
+    o.add_argument("--secure-boot", action="store_true")
+    o.add_argument("--debug-lock", action="store_true")
+    o.add_argument("--rollback", type=int, default=0, help="counter value")
+    o.add_argument("--device-id", help="32 hex digits")
+    o.add_argument("--lock", action="append", help="write-lock a field (repeatable)")
+    o.add_argument("--out", required=True)
+    o.set_defaults(fn=cmd_otp)
+    d = sub.add_parser("pad", help="pad with 0xFF to a size")
+    d.add_argument("--size", type=lambda s: int(s, 0), required=True)
+    d.add_argument("input")
+    d.add_argument("out")
+    d.set_defaults(fn=cmd_pad)
+    e = sub.add_parser("erased", help="erased flash")
+    e.add_argument("--size", type=lambda s: int(s, 0), required=True)
+    e.add_argument("out")
+    e.set_defaults(fn=cmd_erased)
+    a = p.parse_args()
+    a.fn(a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+/*
+ * On-target self-test of the mps2-an386 drivers: the NOR rules of the
+ * flash driver and the one-way rules of the OTP driver, as the core relies
+ * on them. Prints one line per failed check; exits with the failure count.
+ */
+#include <string.h>
+
+#include "ward/util.h"
+#include "ward_cm.h"
+
+static int g_failed;
+static int g_checks;
+
+static void check(bool ok, const char *what)
+{
+    g_checks++;
+    if (!ok) {
+        g_failed++;
+        ward_cm_puts("selftest: FAIL ");
+        ward_cm_puts(what);
+        ward_cm_puts("\n");
+    }
+}
+
+static void test_flash(void)
+{
+    const ward_flash_t *f = ward_cm_flash();
+    const uint32_t s = WARD_CM_VAULT_OFF;
+    uint8_t buf[16];
+    uint8_t ff[16];
+    memset(ff, 0xFF, sizeof ff);
+
+    check(f->sector_size == 4096u && f->write_size == 8u, "geometry");
+    check(f->erase(f->ctx, s) == WARD_OK, "erase vault sector");
+    check(f->read(f->ctx, s, buf, sizeof buf) == WARD_OK && memcmp(buf, ff, sizeof buf) == 0,
+          "erased reads 0xFF");
+
+    const uint8_t a[8] = {0xF0, 0x0F, 0xAA, 0x55, 0x12, 0x34, 0x56, 0x78};
+    check(f->prog(f->ctx, s, a, sizeof a) == WARD_OK, "program erased unit");
+    check(f->read(f->ctx, s, buf, 8) == WARD_OK && memcmp(buf, a, 8) == 0, "read back");
+
+    const uint8_t clear[8] = {0x00, 0x0F, 0xAA, 0x55, 0x12, 0x34, 0x56, 0x78};
+    check(f->prog(f->ctx, s, clear, sizeof clear) == WARD_OK, "program clears bits");
+    const uint8_t set[8] = {0xFF, 0x0F, 0xAA, 0x55, 0x12, 0x34, 0x56, 0x78};
+    check(f->prog(f->ctx, s, set, sizeof set) == WARD_ERR_IO, "program refuses 0->1");
+    check(f->read(f->ctx, s, buf, 8) == WARD_OK && memcmp(buf, clear, 8) == 0,
+          "refused program changed nothing");
+
+    check(f->prog(f->ctx, s + 4u, a, 8) == WARD_ERR_INVALID_ARG, "misaligned offset");
+    check(f->prog(f->ctx, s + 8u, a, 4) == WARD_ERR_INVALID_ARG, "partial unit");
+    check(f->erase(f->ctx, s + 8u) == WARD_ERR_INVALID_ARG, "misaligned erase");
+    check(f->erase(f->ctx, WARD_CM_FLASH_SIZE) == WARD_ERR_INVALID_ARG, "erase past the end");
+    check(f->read(f->ctx, WARD_CM_FLASH_SIZE - 4u, buf, 8) == WARD_ERR_IO, "read past the end");
+
+    /* Bootloader, key block and OTP are write-protected. */
+    check(f->erase(f->ctx, WARD_CM_BOOT_OFF) == WARD_ERR_IO, "bootloader erase-protected");
+    check(f->erase(f->ctx, WARD_CM_KEY_OFF) == WARD_ERR_IO, "key block erase-protected");
+    check(f->erase(f->ctx, WARD_CM_OTP_OFF) == WARD_ERR_IO, "OTP erase-protected");
+    check(f->prog(f->ctx, WARD_CM_OTP_OFF, clear, 8) == WARD_ERR_IO, "OTP program-protected");
+    check(f->read(f->ctx, WARD_CM_BOOT_OFF, buf, 8) == WARD_OK, "bootloader readable");
+
+    check(f->erase(f->ctx, s) == WARD_OK &&
+              f->read(f->ctx, s, buf, sizeof buf) == WARD_OK && memcmp(buf, ff, sizeof buf) == 0,
+          "erase restores 0xFF");
+}
+
+static void test_otp(void)
+{
+    const ward_otp_t *o = ward_cm_otp();
+    uint8_t id[16];
+    uint8_t bits[16];
+    bool locked = true;
+    uint32_t v = 99;
+
+    memset(id, 0, sizeof id);
+    check(o->read(o->ctx, WARD_OTP_DEVICE_ID, id, sizeof id) == WARD_OK &&
+              ward_ct_all(id, 0, sizeof id),
+          "unburnt OTP reads 0");
+    check(o->read(o->ctx, WARD_OTP_DEVICE_ID, id, 8) == WARD_ERR_INVALID_ARG, "wrong length");
+
+    memset(bits, 0, sizeof bits);
+    bits[0] = 0x81;
+    check(o->burn(o->ctx, WARD_OTP_DEVICE_ID, bits, sizeof bits) == WARD_OK, "burn");
+    bits[0] = 0x02;
+    check(o->burn(o->ctx, WARD_OTP_DEVICE_ID, bits, sizeof bits) == WARD_OK, "burn more");
+    memset(bits, 0, sizeof bits);
+    check(o->burn(o->ctx, WARD_OTP_DEVICE_ID, bits, sizeof bits) == WARD_OK, "burn zeros");
+    check(o->read(o->ctx, WARD_OTP_DEVICE_ID, id, sizeof id) == WARD_OK && id[0] == 0x83,
+          "bits only accumulate");
+
+    check(ward_otp_rollback_get(o, &v) == WARD_OK && v == 0u, "counter starts at 0");
+    check(ward_otp_rollback_raise(o, 5) == WARD_OK, "raise counter");
+    check(ward_otp_rollback_raise(o, 3) == WARD_OK, "lower raise is a no-op");
+    check(ward_otp_rollback_get(o, &v) == WARD_OK && v == 5u, "counter is 5");
+    check(ward_otp_rollback_raise(o, WARD_CONFIG_OTP_ROLLBACK_BITS + 1u) == WARD_ERR_LIMIT,
+          "counter limit");
+
+    check(o->is_locked(o->ctx, WARD_OTP_DEVICE_ID, &locked) == WARD_OK && !locked, "unlocked");
+    check(o->lock(o->ctx, WARD_OTP_DEVICE_ID) == WARD_OK, "lock");
+    check(o->lock(o->ctx, WARD_OTP_DEVICE_ID) == WARD_OK, "lock twice");
+    check(o->is_locked(o->ctx, WARD_OTP_DEVICE_ID, &locked) == WARD_OK && locked, "locked");
+    bits[1] = 0x01;
+    check(o->burn(o->ctx, WARD_OTP_DEVICE_ID, bits, sizeof bits) == WARD_ERR_LOCKED,
+          "locked field refuses burns");
+    check(o->is_locked(o->ctx, WARD_OTP_ROLLBACK, &locked) == WARD_OK && !locked,
+          "lock is per field");
+    check(o->lock(o->ctx, WARD_OTP_FIELD_COUNT) == WARD_ERR_INVALID_ARG, "unknown field");
+}
+
+static void test_timer(void)
+{
+    ward_cm_timer_start();
+    uint32_t a = ward_cm_timer_read();
+    for (volatile int i = 0; i < 1000; i++) {
+    }
+    uint32_t b = ward_cm_timer_read();
+    check(a > b, "timer counts down");
+}
+
+int main(void)
+{
+    ward_cm_puts("selftest: mps2-an386 drivers\n");
+    test_flash();
+    test_otp();
+    test_timer();
+    ward_cm_puts("selftest: ");
+    ward_cm_put_dec(g_checks - g_failed);
+    ward_cm_puts("/");
+    ward_cm_put_dec(g_checks);
+    ward_cm_puts(" checks passed\n");
+    return g_failed;
+}

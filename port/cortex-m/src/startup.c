@@ -1,0 +1,107 @@
+/*
+ * Cortex-M4 startup for mps2-an386: vector table, reset handler that sets
+ * up .data and .bss, and default handlers. Shared by the bootloader, the
+ * sample app and the benchmarks; the linker script places .vectors first.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ward_cm.h"
+#include "ward_cm_priv.h"
+
+extern uint32_t __data_load[];
+extern uint32_t __data_start[];
+extern uint32_t __data_end[];
+extern uint32_t __bss_start[];
+extern uint32_t __bss_end[];
+extern uint32_t __stack_bottom[];
+extern uint32_t __stack_top[];
+
+int main(void);
+
+void ward_cm_reset_handler(void);
+void ward_cm_default_handler(void);
+
+#define CM_IRQS 32 /* mps2-an386 external interrupts (CMSDK) */
+
+/* A fault in a bootloader means something is badly wrong: say so and stop
+ * rather than let the CPU run on in an unknown state. */
+void ward_cm_default_handler(void)
+{
+    uint32_t ipsr;
+    __asm__ volatile("mrs %0, ipsr" : "=r"(ipsr));
+    ward_cm_puts("ward-cm: unexpected exception ");
+    ward_cm_put_dec((int32_t)(ipsr & 0x1FFu));
+    ward_cm_puts("\n");
+    ward_cm_exit(WARD_CM_EXIT_FAULT);
+}
+
+#if defined(WARD_CM_STACK_PAINT)
+#define CM_PAINT 0xC5C5C5C5u
+
+/* Paint the stack below the current SP so ward_cm_stack_peak can find the
+ * high-water mark. Runs first, before anything else uses the stack. */
+static void paint_stack(void)
+{
+    uintptr_t sp;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    for (volatile uint32_t *p = __stack_bottom; (uintptr_t)p < sp - 64u; p++) {
+        *p = CM_PAINT;
+    }
+}
+
+uint32_t ward_cm_stack_peak(void)
+{
+    const volatile uint32_t *p = __stack_bottom;
+    while (p < __stack_top && *p == CM_PAINT) {
+        p++;
+    }
+    return (uint32_t)((uintptr_t)__stack_top - (uintptr_t)p);
+}
+
+uint32_t ward_cm_stack_size(void)
+{
+    return (uint32_t)((uintptr_t)__stack_top - (uintptr_t)__stack_bottom);
+}
+#endif
+
+void ward_cm_reset_handler(void)
+{
+#if defined(WARD_CM_STACK_PAINT)
+    paint_stack();
+#endif
+    /* volatile: keep these loops from becoming calls into a libc that may
+     * itself rely on initialised data. */
+    const size_t data_words = ((uintptr_t)__data_end - (uintptr_t)__data_start) / 4u;
+    const size_t bss_words = ((uintptr_t)__bss_end - (uintptr_t)__bss_start) / 4u;
+    const volatile uint32_t *src = __data_load;
+    volatile uint32_t *data = __data_start;
+    volatile uint32_t *bss = __bss_start;
+    for (size_t i = 0; i < data_words; i++) {
+        data[i] = src[i];
+    }
+    for (size_t i = 0; i < bss_words; i++) {
+        bss[i] = 0u;
+    }
+    ward_cm_exit(main());
+}
+
+#define D ward_cm_default_handler
+#define D8 D, D, D, D, D, D, D, D
+
+typedef struct {
+    uint32_t *sp;
+    void (*reset)(void);
+    void (*handlers[14 + CM_IRQS])(void);
+} cm_vectors_t;
+
+/* Initial SP, reset, 14 system exceptions, then the external interrupts;
+ * every entry but reset goes to the default handler. */
+__attribute__((section(".vectors"), used)) const cm_vectors_t ward_cm_vectors = {
+    __stack_top,
+    ward_cm_reset_handler,
+    {
+        D8, D, D, D, D, D, D, /* 14 system exceptions */
+        D8, D8, D8, D8,       /* 32 interrupts */
+    },
+};
