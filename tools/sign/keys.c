@@ -82,7 +82,8 @@ ward_err_t ward_sign_key_spki(psa_key_id_t key, uint8_t spki[WARD_SIGN_SPKI_LEN]
 
 static ward_err_t map_pk_error(int ret)
 {
-    switch (ret) {
+    /* Mbed TLS adds a low-level code (ASN.1, ...) to the PK one. */
+    switch (-((-ret) & 0xff80)) {
     case MBEDTLS_ERR_PK_PASSWORD_REQUIRED:
     case MBEDTLS_ERR_PK_PASSWORD_MISMATCH:
     case MBEDTLS_ERR_PK_UNKNOWN_PK_ALG:
@@ -132,11 +133,14 @@ ward_err_t ward_sign_key_parse(const uint8_t *data, size_t len, psa_key_id_t *ke
         err = WARD_ERR_UNSUPPORTED; /* encrypted private key */
         goto exit;
     } else {
+        const int priv_ret = ret;
         mbedtls_pk_free(&pk);
         mbedtls_pk_init(&pk);
         ret = mbedtls_pk_parse_public_key(&pk, buf, n);
         if (ret != 0) {
-            err = map_pk_error(ret);
+            /* Neither: say why the more specific attempt failed. */
+            err = map_pk_error(priv_ret) == WARD_ERR_UNSUPPORTED ? WARD_ERR_UNSUPPORTED
+                                                                 : map_pk_error(ret);
             goto exit;
         }
     }
