@@ -176,6 +176,40 @@ ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn
 ward_err_t ward_image_hash(const ward_image_info_t *info, ward_image_read_fn read, void *rctx,
                            uint8_t out[32]);
 
+/*
+ * Decode the 32-byte header into info (fields up to version; the offsets
+ * are left zero). For tools that show a header ward_image_parse refused.
+ * Returns WARD_OK or WARD_ERR_IMG_MAGIC (fields decoded either way).
+ */
+ward_err_t ward_image_header_decode(ward_image_info_t *info, const uint8_t hdr[32]);
+
+/* Iterator over the TLV entries of a parsed image: the protected area
+ * first, then the unprotected one. Every step is bounds-checked again, so
+ * it is safe even if the image changed since parsing. */
+typedef struct ward_image_tlv_iter {
+    uint32_t off;      /* next TLV header */
+    uint32_t prot_end; /* end of the protected entries */
+    uint32_t tlv_off;  /* unprotected info header */
+    uint32_t end;      /* end of the unprotected area */
+} ward_image_tlv_iter_t;
+
+typedef struct ward_image_tlv {
+    uint16_t type;
+    uint16_t len;
+    uint32_t off; /* of the value */
+    bool prot;    /* in the protected (hashed) area */
+} ward_image_tlv_t;
+
+/* Start iterating (info from ward_image_parse). WARD_ERR_INVALID_ARG if
+ * info is inconsistent. */
+ward_err_t ward_image_tlv_begin(ward_image_tlv_iter_t *it, const ward_image_info_t *info);
+
+/* Next entry: WARD_OK with *tlv filled, WARD_ERR_NOT_FOUND after the last
+ * one, WARD_ERR_IMG_TLV if an entry does not fit its area, or the
+ * reader's error. */
+ward_err_t ward_image_tlv_next(ward_image_tlv_iter_t *it, ward_image_read_fn read, void *rctx,
+                               ward_image_tlv_t *tlv);
+
 /* <0, 0, >0 as a is older than, equal to, newer than b (major, minor,
  * revision, then build). Both non-NULL. */
 int ward_image_version_cmp(const ward_image_version_t *a, const ward_image_version_t *b);

@@ -153,6 +153,24 @@ static ward_err_t walk_area(ward_image_info_t *info, ward_image_read_fn read, vo
     return WARD_OK;
 }
 
+ward_err_t ward_image_header_decode(ward_image_info_t *info, const uint8_t hdr[32])
+{
+    if (info == NULL || hdr == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    memset(info, 0, sizeof *info);
+    info->load_addr = ward_load_le32(hdr + 4);
+    info->hdr_size = ward_load_le16(hdr + 8);
+    info->prot_tlv_size = ward_load_le16(hdr + 10);
+    info->img_size = ward_load_le32(hdr + 12);
+    info->flags = ward_load_le32(hdr + 16);
+    info->version.major = hdr[20];
+    info->version.minor = hdr[21];
+    info->version.revision = ward_load_le16(hdr + 22);
+    info->version.build = ward_load_le32(hdr + 24);
+    return ward_load_le32(hdr) == WARD_IMAGE_MAGIC ? WARD_OK : WARD_ERR_IMG_MAGIC;
+}
+
 static ward_err_t parse(ward_image_info_t *info, ward_image_read_fn read, void *rctx,
                         uint32_t max_size)
 {
@@ -169,18 +187,10 @@ static ward_err_t parse(ward_image_info_t *info, ward_image_read_fn read, void *
         return err;
     }
     /* 2. Magic: is there an image at all? */
-    if (ward_load_le32(h) != WARD_IMAGE_MAGIC) {
-        return WARD_ERR_IMG_MAGIC;
+    err = ward_image_header_decode(info, h);
+    if (err != WARD_OK) {
+        return err;
     }
-    info->load_addr = ward_load_le32(h + 4);
-    info->hdr_size = ward_load_le16(h + 8);
-    info->prot_tlv_size = ward_load_le16(h + 10);
-    info->img_size = ward_load_le32(h + 12);
-    info->flags = ward_load_le32(h + 16);
-    info->version.major = h[20];
-    info->version.minor = h[21];
-    info->version.revision = ward_load_le16(h + 22);
-    info->version.build = ward_load_le32(h + 24);
 
     /* 3. Header size. */
     if (info->hdr_size < WARD_IMAGE_HEADER_SIZE || info->hdr_size > max_size) {
@@ -398,8 +408,59 @@ static ward_err_t select_key(const ward_image_info_t *info, ward_image_read_fn r
     return WARD_OK;
 }
 
-/* Try every ECDSA_SIG TLV; WARD_OK as soon as one verifies. The area is
- * walked again with full checks: flash may have changed since parsing. */
+ward_err_t ward_image_tlv_begin(ward_image_tlv_iter_t *it, const ward_image_info_t *info)
+{
+    if (it == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    memset(it, 0, sizeof *it);
+    if (info == NULL || !info_consistent(info)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    it->off = info->prot_tlv_off + (info->prot_tlv_size != 0u ? WARD_IMAGE_TLV_INFO_SIZE : 0u);
+    it->prot_end = info->tlv_off;
+    it->tlv_off = info->tlv_off;
+    it->end = info->total_size;
+    return WARD_OK;
+}
+
+ward_err_t ward_image_tlv_next(ward_image_tlv_iter_t *it, ward_image_read_fn read, void *rctx,
+                               ward_image_tlv_t *tlv)
+{
+    uint8_t b[WARD_IMAGE_TLV_HDR_SIZE];
+    if (it == NULL || read == NULL || tlv == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (it->off == it->prot_end) {
+        it->off = it->tlv_off + WARD_IMAGE_TLV_INFO_SIZE; /* skip the unprotected info */
+    }
+    const bool prot = it->off < it->prot_end;
+    const uint32_t end = prot ? it->prot_end : it->end;
+    if (it->off >= end) {
+        return WARD_ERR_NOT_FOUND;
+    }
+    if (end - it->off < WARD_IMAGE_TLV_HDR_SIZE) {
+        return WARD_ERR_IMG_TLV;
+    }
+    ward_err_t err = rd(read, rctx, it->off, b, sizeof b);
+    if (err != WARD_OK) {
+        return err;
+    }
+    const uint32_t val = it->off + WARD_IMAGE_TLV_HDR_SIZE;
+    const uint16_t len = ward_load_le16(b + 2);
+    if (len > end - val) {
+        return WARD_ERR_IMG_TLV;
+    }
+    tlv->type = ward_load_le16(b);
+    tlv->len = len;
+    tlv->off = val;
+    tlv->prot = prot;
+    it->off = val + len;
+    return WARD_OK;
+}
+
+/* Try every unprotected ECDSA_SIG TLV; WARD_OK as soon as one verifies.
+ * The iterator re-checks every bound: flash may have changed since parsing. */
 static ward_err_t check_signatures(const ward_image_info_t *info, ward_image_read_fn read,
                                    void *rctx, const uint8_t pub[WARD_P256_PUB_LEN],
                                    const uint8_t hash[WARD_SHA256_LEN])
@@ -407,44 +468,33 @@ static ward_err_t check_signatures(const ward_image_info_t *info, ward_image_rea
     uint8_t b[IMG_SIG_MAX];
     uint8_t raw[WARD_P256_SIG_LEN];
     ward_err_t result = WARD_ERR_IMG_SIG;
-    uint32_t off = info->tlv_off + WARD_IMAGE_TLV_INFO_SIZE;
-    const uint32_t end = info->total_size;
+    ward_image_tlv_iter_t it;
+    ward_image_tlv_t t;
 
-    while (off < end) {
-        if (end - off < WARD_IMAGE_TLV_HDR_SIZE) {
+    ward_err_t err = ward_image_tlv_begin(&it, info);
+    while (err == WARD_OK && (err = ward_image_tlv_next(&it, read, rctx, &t)) == WARD_OK) {
+        if (t.prot || t.type != WARD_TLV_ECDSA_SIG) {
+            continue;
+        }
+        if (t.len == 0u || t.len > IMG_SIG_MAX) {
             return WARD_ERR_IMG_TLV;
         }
-        ward_err_t err = rd(read, rctx, off, b, WARD_IMAGE_TLV_HDR_SIZE);
+        err = rd(read, rctx, t.off, b, t.len);
         if (err != WARD_OK) {
             return err;
         }
-        const uint16_t type = ward_load_le16(b);
-        const uint16_t len = ward_load_le16(b + 2);
-        off += WARD_IMAGE_TLV_HDR_SIZE;
-        if (len > end - off) {
-            return WARD_ERR_IMG_TLV;
+        if (ward_ecdsa_der_to_raw(raw, b, t.len) == WARD_OK) {
+            err = ward_p256_verify(pub, hash, raw);
+            if (err == WARD_OK) {
+                return WARD_OK;
+            }
+            if (err == WARD_ERR_CRYPTO) {
+                result = WARD_ERR_CRYPTO;
+            }
+            err = WARD_OK;
         }
-        if (type == WARD_TLV_ECDSA_SIG) {
-            if (len == 0u || len > IMG_SIG_MAX) {
-                return WARD_ERR_IMG_TLV;
-            }
-            err = rd(read, rctx, off, b, len);
-            if (err != WARD_OK) {
-                return err;
-            }
-            if (ward_ecdsa_der_to_raw(raw, b, len) == WARD_OK) {
-                err = ward_p256_verify(pub, hash, raw);
-                if (err == WARD_OK) {
-                    return WARD_OK;
-                }
-                if (err == WARD_ERR_CRYPTO) {
-                    result = WARD_ERR_CRYPTO;
-                }
-            }
-        }
-        off += len;
     }
-    return result;
+    return err == WARD_ERR_NOT_FOUND ? result : err;
 }
 
 ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn read, void *rctx,

@@ -826,6 +826,102 @@ static void test_validate_sec_cnt_absent(void **state)
     free(img);
 }
 
+/* ---- TLV iterator and header decode ------------------------------------ */
+
+static void test_tlv_iterator(void **state)
+{
+    (void)state;
+    ward_sign_opts_t o;
+    fx_opts(&o);
+    static const uint8_t v[5] = {1, 2, 3, 4, 5};
+    const ward_sign_tlv_t c[1] = {{0x00c0, v, 5}};
+    o.custom_tlvs = c;
+    o.custom_tlv_count = 1;
+    uint8_t *img;
+    size_t len;
+    assert_int_equal(fx_sign(&o, 33, g_a.id, &img, &len), WARD_OK);
+    ward_image_mem_t m = {img, len};
+    ward_image_info_t info;
+    assert_int_equal(ward_image_parse(&info, ward_image_read_mem, &m, (uint32_t)len), WARD_OK);
+    static const struct {
+        uint16_t type, len;
+        bool prot;
+    } want[] = {{WARD_TLV_SEC_CNT, 4, true},
+                {0x00c0, 5, true},
+                {WARD_TLV_SHA256, 32, false},
+                {WARD_TLV_KEYHASH, 32, false},
+                {WARD_TLV_ECDSA_SIG, 0, false}};
+    ward_image_tlv_iter_t it;
+    ward_image_tlv_t t;
+    assert_int_equal(ward_image_tlv_begin(&it, &info), WARD_OK);
+    uint32_t expect_off = info.prot_tlv_off + 8;
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(ward_image_tlv_next(&it, ward_image_read_mem, &m, &t), WARD_OK);
+        assert_int_equal(t.type, want[i].type);
+        if (want[i].len != 0) {
+            assert_int_equal(t.len, want[i].len);
+        }
+        assert_int_equal(t.prot, want[i].prot);
+        if (i == 2) {
+            expect_off = info.tlv_off + 8;
+        }
+        assert_int_equal(t.off, expect_off);
+        expect_off += t.len + 4u;
+    }
+    assert_int_equal(t.off + t.len, info.total_size);
+    assert_int_equal(ward_image_tlv_next(&it, ward_image_read_mem, &m, &t), WARD_ERR_NOT_FOUND);
+    assert_int_equal(ward_image_tlv_next(&it, ward_image_read_mem, &m, &t), WARD_ERR_NOT_FOUND);
+
+    /* an entry grown past its area since parsing */
+    assert_int_equal(ward_image_tlv_begin(&it, &info), WARD_OK);
+    ward_store_le16(img + info.prot_tlv_off + 4 + 2, 0x40);
+    assert_int_equal(ward_image_tlv_next(&it, ward_image_read_mem, &m, &t), WARD_ERR_IMG_TLV);
+    free(img);
+
+    /* no protected area, empty unprotected area */
+    uint8_t buf[128];
+    size_t n = fx_raw(buf, sizeof buf, 32, 5, 0, NULL, 0, NULL, 0);
+    m.data = buf;
+    m.len = n;
+    assert_int_equal(ward_image_parse(&info, ward_image_read_mem, &m, (uint32_t)n), WARD_OK);
+    assert_int_equal(ward_image_tlv_begin(&it, &info), WARD_OK);
+    assert_int_equal(ward_image_tlv_next(&it, ward_image_read_mem, &m, &t), WARD_ERR_NOT_FOUND);
+    memset(&info, 0, sizeof info);
+    assert_int_equal(ward_image_tlv_begin(&it, &info), WARD_ERR_INVALID_ARG);
+}
+
+static void test_header_decode(void **state)
+{
+    (void)state;
+    uint8_t h[32];
+    ward_image_info_t info;
+    size_t n = fx_raw(h, sizeof h, 32, 0, 0, NULL, 0, NULL, 0);
+    assert_int_equal(n, 0); /* too small for a whole image: build by hand */
+    memset(h, 0, sizeof h);
+    ward_store_le32(h, WARD_IMAGE_MAGIC);
+    ward_store_le32(h + 4, 0x11223344u);
+    ward_store_le16(h + 8, 0x200);
+    ward_store_le16(h + 10, 0x1c);
+    ward_store_le32(h + 12, 0x12345);
+    ward_store_le32(h + 16, WARD_IMAGE_F_NON_BOOTABLE);
+    h[20] = 3;
+    h[21] = 4;
+    ward_store_le16(h + 22, 5);
+    ward_store_le32(h + 24, 6);
+    assert_int_equal(ward_image_header_decode(&info, h), WARD_OK);
+    assert_int_equal(info.load_addr, 0x11223344u);
+    assert_int_equal(info.hdr_size, 0x200);
+    assert_int_equal(info.prot_tlv_size, 0x1c);
+    assert_int_equal(info.img_size, 0x12345);
+    assert_int_equal(info.flags, WARD_IMAGE_F_NON_BOOTABLE);
+    assert_int_equal(info.version.major, 3);
+    assert_int_equal(info.version.build, 6);
+    assert_int_equal(info.tlv_off, 0);
+    h[3] = 0;
+    assert_int_equal(ward_image_header_decode(&info, h), WARD_ERR_IMG_MAGIC);
+    assert_int_equal(info.hdr_size, 0x200);
+}
+
 /* ---- versions ---------------------------------------------------------- */
 
 static void test_version_cmp(void **state)
@@ -869,6 +965,8 @@ int main(void)
         cmocka_unit_test(test_validate_several_signatures),
         cmocka_unit_test(test_validate_args_and_toctou),
         cmocka_unit_test(test_validate_sec_cnt_absent),
+        cmocka_unit_test(test_tlv_iterator),
+        cmocka_unit_test(test_header_decode),
         cmocka_unit_test(test_version_cmp),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
