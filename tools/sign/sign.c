@@ -252,7 +252,8 @@ ward_err_t ward_sign_image(const ward_sign_opts_t *opts, const uint8_t *bin, siz
     ward_store_le16(img + 8, (uint16_t)hs);
     ward_store_le16(img + 10, (uint16_t)prot_size);
     ward_store_le32(img + 12, (uint32_t)img_size);
-    ward_store_le32(img + 16, opts->load_addr != 0u ? WARD_IMAGE_F_RAM_LOAD : 0u);
+    ward_store_le32(img + 16, (opts->load_addr != 0u ? WARD_IMAGE_F_RAM_LOAD : 0u) |
+                                  (opts->non_bootable ? WARD_IMAGE_F_NON_BOOTABLE : 0u));
     img[20] = opts->version.major;
     img[21] = opts->version.minor;
     ward_store_le16(img + 22, opts->version.revision);

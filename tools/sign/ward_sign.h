@@ -71,6 +71,7 @@ typedef struct ward_sign_opts {
     ward_sign_key_format_t key_format; /* --public-key-format */
     uint8_t erased_val;           /* -R: 0xff or 0x00 */
     uint32_t load_addr;           /* -L: non-zero sets the RAM_LOAD flag */
+    bool non_bootable;            /* --non-bootable: sets the NON_BOOTABLE flag */
     uint32_t max_sectors;         /* -M: status-area sectors in the trailer */
     const ward_sign_tlv_t *custom_tlvs; /* --custom-tlv, in this order */
     size_t custom_tlv_count;

@@ -1,0 +1,1152 @@
+/*
+ * ward CLI: keys and signed images (keygen, getpub, sign, verify, inspect).
+ * Option names follow MCUboot's imgtool; docs/cli-image.md documents them.
+ * Formats come from src/image and tools/sign; nothing here re-parses bytes.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "ward/crypto.h"
+#include "ward/image.h"
+#include "ward/util.h"
+#include "ward_sign.h"
+
+#define BOOT_MAGIC_SIZE 16u
+
+/* ---- shared helpers ----------------------------------------------------- */
+
+static int usage_error(const char *cmd, const char *msg)
+{
+    fprintf(stderr, "ward %s: %s (ward %s --help)\n", cmd, msg, cmd);
+    return WARD_EXIT_USAGE;
+}
+
+static bool has_hex_ext(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 4 && strcasecmp(path + n - 4, ".hex") == 0;
+}
+
+static void print_version(FILE *f, const ward_image_version_t *v)
+{
+    fprintf(f, "%u.%u.%u+%lu", v->major, v->minor, v->revision, (unsigned long)v->build);
+}
+
+/* Load a key file and report why it cannot be used. */
+static int load_key(const char *cmd, const char *path, psa_key_id_t *key,
+                    uint8_t spki[WARD_SIGN_SPKI_LEN], bool *is_private)
+{
+    ward_err_t err = ward_sign_key_load(path, key, spki, is_private);
+    if (err == WARD_OK) {
+        return WARD_EXIT_OK;
+    }
+    char what[512];
+    const char *why = err == WARD_ERR_IO          ? "cannot read the key file"
+                      : err == WARD_ERR_UNSUPPORTED ? "not an unencrypted ECDSA P-256 key"
+                      : err == WARD_ERR_CORRUPT     ? "not a PEM or DER key"
+                                                    : "cannot load the key";
+    snprintf(what, sizeof what, "%s: %s", path, why);
+    return ward_cli_fail(cmd, what, err);
+}
+
+/* ---- keygen ------------------------------------------------------------- */
+
+static void keygen_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ward keygen -k KEY.pem [-t ecdsa-p256]\n"
+            "\n"
+            "Create a P-256 signing key, written as an unencrypted PKCS#8 PEM\n"
+            "(\"-----BEGIN PRIVATE KEY-----\", as imgtool keygen writes it) with mode\n"
+            "0600. An existing file is never overwritten (exit 12).\n"
+            "\n"
+            "  -k, --key FILE     where to write the private key\n"
+            "  -t, --type TYPE    ecdsa-p256 (the only type ward signs with)\n"
+            "  -h, --help         this help\n");
+}
+
+int ward_cmd_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"type", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:t:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            path = optarg;
+            break;
+        case 't':
+            if (strcmp(optarg, "ecdsa-p256") != 0) {
+                fprintf(stderr, "ward keygen: key type '%s' is not supported (only ecdsa-p256)\n",
+                        optarg);
+                return WARD_EXIT_UNSUPPORTED;
+            }
+            break;
+        case 'h':
+            keygen_help(stdout);
+            return WARD_EXIT_OK;
+        default:
+            keygen_help(stderr);
+            return WARD_EXIT_USAGE;
+        }
+    }
+    if (path == NULL || optind != argc) {
+        return usage_error("keygen", path == NULL ? "-k KEY is required" : "unexpected argument");
+    }
+
+    psa_key_id_t key = 0;
+    char pem[WARD_SIGN_PKCS8_PEM_MAX];
+    size_t pem_len = 0;
+    uint8_t spki[WARD_SIGN_SPKI_LEN], hash[32];
+    ward_err_t err = ward_sign_keygen(&key);
+    if (err == WARD_OK) {
+        err = ward_sign_key_write_pkcs8_pem(key, pem, sizeof pem, &pem_len);
+    }
+    if (err == WARD_OK) {
+        err = ward_sign_key_spki(key, spki);
+    }
+    (void)psa_destroy_key(key);
+    if (err != WARD_OK) {
+        ward_wipe(pem, sizeof pem);
+        return ward_cli_fail("keygen", "generating the key", err);
+    }
+    err = ward_cli_write_file(path, pem, pem_len, 0600, true);
+    ward_wipe(pem, sizeof pem);
+    if (err != WARD_OK) {
+        char what[512];
+        snprintf(what, sizeof what, "%s%s", path,
+                 err == WARD_ERR_EXISTS ? ": refusing to overwrite an existing file" : "");
+        return ward_cli_fail("keygen", what, err);
+    }
+    (void)ward_sha256(hash, spki, sizeof spki);
+    printf("wrote %s (ECDSA P-256, PKCS#8 PEM, mode 0600)\nkey hash: ", path);
+    ward_cli_print_hex(stdout, hash, sizeof hash);
+    printf("\n");
+    return WARD_EXIT_OK;
+}
+
+/* ---- getpub ------------------------------------------------------------- */
+
+static void getpub_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ward getpub -k KEY [--format pem|c|hash] [-o FILE]\n"
+            "\n"
+            "Print the public part of a key (private or public, PEM or DER).\n"
+            "\n"
+            "  -k, --key FILE       the key\n"
+            "  -f, --format FMT     pem (default): PEM SubjectPublicKeyInfo\n"
+            "                       c:    the DER SPKI as a C array (as imgtool getpub)\n"
+            "                       hash: hex SHA-256 of the DER SPKI, the value burnt\n"
+            "                             into OTP and carried in the KEYHASH TLV\n"
+            "  -o, --output FILE    write there instead of stdout\n"
+            "  -h, --help           this help\n");
+}
+
+/* Append printf output to a growing buffer (small outputs only). */
+typedef struct {
+    char buf[2048];
+    size_t len;
+} text_t;
+
+static void text_add(text_t *t, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > sizeof t->buf - 1 - t->len) {
+        n = sizeof t->buf - 1 - t->len;
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
+}
+
+int ward_cmd_getpub(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL, *fmt = "pem", *out = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:f:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            path = optarg;
+            break;
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            getpub_help(stdout);
+            return WARD_EXIT_OK;
+        default:
+            getpub_help(stderr);
+            return WARD_EXIT_USAGE;
+        }
+    }
+    if (path == NULL || optind != argc) {
+        return usage_error("getpub", path == NULL ? "-k KEY is required" : "unexpected argument");
+    }
+    if (strcmp(fmt, "pem") != 0 && strcmp(fmt, "c") != 0 && strcmp(fmt, "hash") != 0) {
+        return usage_error("getpub", "--format must be pem, c or hash");
+    }
+    uint8_t spki[WARD_SIGN_SPKI_LEN];
+    int rc = load_key("getpub", path, NULL, spki, NULL);
+    if (rc != WARD_EXIT_OK) {
+        return rc;
+    }
+
+    text_t t = {.len = 0};
+    char line[160];
+    if (strcmp(fmt, "pem") == 0) {
+        size_t n = 0;
+        ward_err_t err = ward_sign_spki_to_pem(spki, t.buf, sizeof t.buf, &n);
+        if (err != WARD_OK) {
+            return ward_cli_fail("getpub", "encoding PEM", err);
+        }
+        t.len = n;
+    } else if (strcmp(fmt, "c") == 0) {
+        /* imgtool's emit_c_public layout: 8 bytes a line, trailing commas */
+        text_add(&t, "/* Autogenerated by ward getpub, do not edit. */\n");
+        text_add(&t, "const unsigned char ecdsa_pub_key[] = {");
+        for (size_t i = 0; i < sizeof spki; i++) {
+            snprintf(line, sizeof line, "%s0x%02x,", i % 8 == 0 ? "\n    " : " ", spki[i]);
+            text_add(&t, line);
+        }
+        snprintf(line, sizeof line, "\n};\nconst unsigned int ecdsa_pub_key_len = %u;\n",
+                 (unsigned)sizeof spki);
+        text_add(&t, line);
+    } else {
+        uint8_t h[32];
+        (void)ward_sha256(h, spki, sizeof spki);
+        for (size_t i = 0; i < sizeof h; i++) {
+            snprintf(line, sizeof line, "%02x", h[i]);
+            text_add(&t, line);
+        }
+        text_add(&t, "\n");
+    }
+    if (out == NULL) {
+        fwrite(t.buf, 1, t.len, stdout);
+        return WARD_EXIT_OK;
+    }
+    ward_err_t err = ward_cli_write_file(out, t.buf, t.len, 0644, false);
+    return err == WARD_OK ? WARD_EXIT_OK : ward_cli_fail("getpub", out, err);
+}
+
+/* ---- sign --------------------------------------------------------------- */
+
+static void sign_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ward sign -k KEY -v VERSION -S SLOT_SIZE [options] INFILE OUTFILE\n"
+            "\n"
+            "Make an MCUboot image (format v1) from a raw binary, as imgtool sign does\n"
+            "with the same options; the ECDSA-P256 signature is deterministic (RFC 6979),\n"
+            "so the same inputs always give the same image. Without -k the image carries\n"
+            "a SHA256 TLV only. Intel HEX (.hex) files are not supported.\n"
+            "\n"
+            "  -k, --key FILE               P-256 private key (PEM/DER, PKCS#8 or SEC1)\n"
+            "  -v, --version V              maj[.min[.rev[+build]]]  (required)\n"
+            "  -H, --header-size N          header space at the start, >= 32 (default 32)\n"
+            "      --pad-header             prepend N erased bytes for the header (else the\n"
+            "                               first N bytes of INFILE must be zero)\n"
+            "  -S, --slot-size N            slot size; image + trailer must fit (required)\n"
+            "  -s, --security-counter N|auto  SEC_CNT TLV (protected); auto =\n"
+            "                               (major << 24) + (minor << 16) + revision\n"
+            "      --pad                    pad to the slot size and write the trailer magic\n"
+            "      --confirm                --pad and image_ok = 0x01 (permanent install)\n"
+            "      --test                   --pad, image_ok erased (trial install)\n"
+            "      --align N                flash write size: 1, 2, 4, 8, 16, 32 (default 1)\n"
+            "      --max-align N            8, 16 or 32 (default max(8, align))\n"
+            "      --public-key-format F    hash (KEYHASH TLV, default) or full (PUBKEY TLV)\n"
+            "  -R, --erased-val V           0 or 0xff (default 0xff)\n"
+            "  -M, --max-sectors N          status-area sectors in the trailer (default 128)\n"
+            "  -L, --load-addr N            load address; sets RAM_LOAD (ward cannot boot it)\n"
+            "      --non-bootable           set the NON_BOOTABLE flag\n"
+            "      --custom-tlv TAG VALUE   protected TLV, TAG in [0xa0, 0xfffe]; VALUE\n"
+            "                               0x<hex> or a string (repeatable)\n"
+            "  -h, --help                   this help\n"
+            "Numbers take 0x, 0o and 0b prefixes.\n");
+}
+
+enum {
+    OPT_PAD_HEADER = 1000,
+    OPT_PAD,
+    OPT_CONFIRM,
+    OPT_TEST,
+    OPT_ALIGN,
+    OPT_MAX_ALIGN,
+    OPT_PUBKEY_FORMAT,
+    OPT_NON_BOOTABLE,
+    OPT_CUSTOM_TLV,
+    OPT_UNSUPPORTED
+};
+
+static int hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Parse "0x<hex>" or a string into a TLV value (malloc'd), as imgtool. */
+static bool custom_tlv_value(const char *s, uint8_t **val, uint16_t *len)
+{
+    const bool hex = strncmp(s, "0x", 2) == 0;
+    const char *p = hex ? s + 2 : s;
+    size_t n = strlen(p);
+    if (hex && n % 2 != 0) {
+        return false;
+    }
+    const size_t out_len = hex ? n / 2 : n;
+    if (out_len > 0xffffu) {
+        return false;
+    }
+    uint8_t *v = malloc(out_len + 1);
+    if (v == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < out_len; i++) {
+        if (!hex) {
+            v[i] = (uint8_t)p[i];
+            continue;
+        }
+        int hi = hex_nibble(p[2 * i]), lo = hex_nibble(p[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(v);
+            return false;
+        }
+        v[i] = (uint8_t)(hi << 4 | lo);
+    }
+    *val = v;
+    *len = (uint16_t)out_len;
+    return true;
+}
+
+int ward_cmd_sign(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"version", required_argument, NULL, 'v'},
+        {"header-size", required_argument, NULL, 'H'},
+        {"pad-header", no_argument, NULL, OPT_PAD_HEADER},
+        {"slot-size", required_argument, NULL, 'S'},
+        {"security-counter", required_argument, NULL, 's'},
+        {"pad", no_argument, NULL, OPT_PAD},
+        {"confirm", no_argument, NULL, OPT_CONFIRM},
+        {"test", no_argument, NULL, OPT_TEST},
+        {"align", required_argument, NULL, OPT_ALIGN},
+        {"max-align", required_argument, NULL, OPT_MAX_ALIGN},
+        {"public-key-format", required_argument, NULL, OPT_PUBKEY_FORMAT},
+        {"erased-val", required_argument, NULL, 'R'},
+        {"max-sectors", required_argument, NULL, 'M'},
+        {"load-addr", required_argument, NULL, 'L'},
+        {"non-bootable", no_argument, NULL, OPT_NON_BOOTABLE},
+        {"custom-tlv", required_argument, NULL, OPT_CUSTOM_TLV},
+        {"help", no_argument, NULL, 'h'},
+        /* imgtool options ward does not implement: refused by name */
+        {"encrypt", required_argument, NULL, OPT_UNSUPPORTED},
+        {"encrypt-keylen", required_argument, NULL, OPT_UNSUPPORTED},
+        {"save-enctlv", no_argument, NULL, OPT_UNSUPPORTED},
+        {"clear", no_argument, NULL, OPT_UNSUPPORTED},
+        {"compression", required_argument, NULL, OPT_UNSUPPORTED},
+        {"overwrite-only", no_argument, NULL, OPT_UNSUPPORTED},
+        {"boot-record", required_argument, NULL, OPT_UNSUPPORTED},
+        {"dependencies", required_argument, NULL, OPT_UNSUPPORTED},
+        {"endian", required_argument, NULL, OPT_UNSUPPORTED},
+        {"rom-fixed", required_argument, NULL, OPT_UNSUPPORTED},
+        {"hex-addr", required_argument, NULL, OPT_UNSUPPORTED},
+        {"pad-sig", no_argument, NULL, OPT_UNSUPPORTED},
+        {"fix-sig", required_argument, NULL, OPT_UNSUPPORTED},
+        {"fix-sig-pubkey", required_argument, NULL, OPT_UNSUPPORTED},
+        {"pure", no_argument, NULL, OPT_UNSUPPORTED},
+        {"sig-out", required_argument, NULL, OPT_UNSUPPORTED},
+        {"sha", required_argument, NULL, OPT_UNSUPPORTED},
+        {"hmac-sha", required_argument, NULL, OPT_UNSUPPORTED},
+        {"vector-to-sign", required_argument, NULL, OPT_UNSUPPORTED},
+        {"vid", required_argument, NULL, OPT_UNSUPPORTED},
+        {"cid", required_argument, NULL, OPT_UNSUPPORTED},
+        {"custom-tlv-file", required_argument, NULL, OPT_UNSUPPORTED},
+        {NULL, 0, NULL, 0},
+    };
+    ward_sign_opts_t o;
+    ward_sign_opts_init(&o);
+    ward_sign_tlv_t custom[WARD_SIGN_MAX_CUSTOM_TLVS];
+    size_t ncustom = 0;
+    const char *key_path = NULL;
+    bool have_version = false, have_slot = false;
+    int rc = WARD_EXIT_USAGE;
+    int c, idx = 0;
+    uint32_t v;
+    uint8_t *bin = NULL, *img = NULL;
+    size_t bin_len = 0, img_len = 0;
+    psa_key_id_t key = 0;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:v:H:S:s:R:M:L:h", opts, &idx)) != -1) {
+        switch (c) {
+        case 'k':
+            key_path = optarg;
+            break;
+        case 'v':
+            if (!ward_sign_parse_version(optarg, &o.version)) {
+                rc = usage_error("sign", "-v: version must be maj[.min[.rev[+build]]] within "
+                                         "u8.u8.u16+u32");
+                goto out;
+            }
+            have_version = true;
+            break;
+        case 'H':
+            if (!ward_cli_parse_u32(optarg, &v) || v < WARD_IMAGE_HEADER_SIZE || v > 0xffffu) {
+                rc = usage_error("sign", "-H: header size must be in [32, 65535]");
+                goto out;
+            }
+            o.header_size = v;
+            break;
+        case OPT_PAD_HEADER:
+            o.pad_header = true;
+            break;
+        case 'S':
+            if (!ward_cli_parse_u32(optarg, &v) || v == 0u) {
+                rc = usage_error("sign", "-S: slot size must be a positive 32-bit number");
+                goto out;
+            }
+            o.slot_size = v;
+            have_slot = true;
+            break;
+        case 's':
+            if (strcasecmp(optarg, "auto") == 0) {
+                o.sec_cnt_mode = WARD_SIGN_SEC_CNT_AUTO;
+            } else if (ward_cli_parse_u32(optarg, &o.sec_cnt)) {
+                o.sec_cnt_mode = WARD_SIGN_SEC_CNT_VALUE;
+            } else {
+                rc = usage_error("sign", "-s: security counter must be a 32-bit number or auto");
+                goto out;
+            }
+            break;
+        case OPT_PAD:
+            o.pad = true;
+            break;
+        case OPT_CONFIRM:
+            o.confirm = true;
+            break;
+        case OPT_TEST:
+            o.test = true;
+            break;
+        case OPT_ALIGN:
+            if (!ward_cli_parse_u32(optarg, &v) || v == 0u || v > 32u || (v & (v - 1u)) != 0u) {
+                rc = usage_error("sign", "--align must be 1, 2, 4, 8, 16 or 32");
+                goto out;
+            }
+            o.align = v;
+            break;
+        case OPT_MAX_ALIGN:
+            if (!ward_cli_parse_u32(optarg, &v) || (v != 8u && v != 16u && v != 32u)) {
+                rc = usage_error("sign", "--max-align must be 8, 16 or 32");
+                goto out;
+            }
+            o.max_align = v;
+            break;
+        case OPT_PUBKEY_FORMAT:
+            if (strcmp(optarg, "hash") == 0) {
+                o.key_format = WARD_SIGN_KEY_HASH;
+            } else if (strcmp(optarg, "full") == 0) {
+                o.key_format = WARD_SIGN_KEY_FULL;
+            } else {
+                rc = usage_error("sign", "--public-key-format must be hash or full");
+                goto out;
+            }
+            break;
+        case 'R':
+            if (!ward_cli_parse_u32(optarg, &v) || (v != 0u && v != 0xffu)) {
+                rc = usage_error("sign", "-R: erased value must be 0 or 0xff");
+                goto out;
+            }
+            o.erased_val = (uint8_t)v;
+            break;
+        case 'M':
+            if (!ward_cli_parse_u32(optarg, &v) || v > 0x10000u) {
+                rc = usage_error("sign", "-M: max sectors must be a number up to 65536");
+                goto out;
+            }
+            o.max_sectors = v;
+            break;
+        case 'L':
+            if (!ward_cli_parse_u32(optarg, &o.load_addr)) {
+                rc = usage_error("sign", "-L: load address must be a 32-bit number");
+                goto out;
+            }
+            break;
+        case OPT_NON_BOOTABLE:
+            o.non_bootable = true;
+            break;
+        case OPT_CUSTOM_TLV: {
+            /* two arguments, as imgtool's --custom-tlv TAG VALUE */
+            if (optind >= argc) {
+                rc = usage_error("sign", "--custom-tlv needs TAG and VALUE");
+                goto out;
+            }
+            const char *value = argv[optind++];
+            if (ncustom == WARD_SIGN_MAX_CUSTOM_TLVS || !ward_cli_parse_u32(optarg, &v) ||
+                v < 0xa0u || v > 0xfffeu) {
+                rc = usage_error("sign", "--custom-tlv: TAG must be in [0xa0, 0xfffe] (at most 16)");
+                goto out;
+            }
+            uint8_t *val = NULL;
+            uint16_t len = 0;
+            if (!custom_tlv_value(value, &val, &len)) {
+                rc = usage_error("sign", "--custom-tlv: VALUE must be 0x<even number of hex "
+                                         "digits> or a string");
+                goto out;
+            }
+            custom[ncustom].type = (uint16_t)v;
+            custom[ncustom].value = val;
+            custom[ncustom].len = len;
+            ncustom++;
+            break;
+        }
+        case OPT_UNSUPPORTED:
+            fprintf(stderr, "ward sign: imgtool option --%s is not supported by ward\n",
+                    opts[idx].name);
+            rc = WARD_EXIT_UNSUPPORTED;
+            goto out;
+        case 'h':
+            sign_help(stdout);
+            rc = WARD_EXIT_OK;
+            goto out;
+        default:
+            sign_help(stderr);
+            goto out;
+        }
+    }
+    if (argc - optind != 2) {
+        rc = usage_error("sign", "INFILE and OUTFILE are required");
+        goto out;
+    }
+    if (!have_version || !have_slot) {
+        rc = usage_error("sign", "-v VERSION and -S SLOT_SIZE are required");
+        goto out;
+    }
+    const char *in_path = argv[optind];
+    const char *out_path = argv[optind + 1];
+    if (has_hex_ext(in_path) || has_hex_ext(out_path)) {
+        fprintf(stderr, "ward sign: Intel HEX files are not supported; use raw binaries "
+                        "(objcopy -I ihex -O binary IN.hex IN.bin)\n");
+        rc = WARD_EXIT_UNSUPPORTED;
+        goto out;
+    }
+    o.custom_tlvs = custom;
+    o.custom_tlv_count = ncustom;
+
+    ward_err_t err = ward_cli_read_file(in_path, &bin, &bin_len);
+    if (err != WARD_OK) {
+        rc = ward_cli_fail("sign", in_path, err);
+        goto out;
+    }
+    if (key_path != NULL) {
+        bool priv = false;
+        rc = load_key("sign", key_path, &key, NULL, &priv);
+        if (rc != WARD_EXIT_OK) {
+            goto out;
+        }
+        if (!priv) {
+            fprintf(stderr, "ward sign: %s is a public key; signing needs the private key\n",
+                    key_path);
+            rc = WARD_EXIT_USAGE;
+            goto out;
+        }
+    }
+    err = ward_sign_image(&o, bin, bin_len, key, &img, &img_len);
+    if (err == WARD_ERR_IMG_HEADER) {
+        char what[256];
+        snprintf(what, sizeof what,
+                 "%s: the first %lu bytes must be zero to hold the header (or use --pad-header)",
+                 in_path, (unsigned long)o.header_size);
+        rc = ward_cli_fail("sign", what, err);
+        goto out;
+    }
+    if (err == WARD_ERR_IMG_TOO_LARGE) {
+        char what[256];
+        snprintf(what, sizeof what,
+                 "image (%lu-byte binary, with header and TLVs) + trailer (%lu bytes) exceed "
+                 "the slot size %lu",
+                 (unsigned long)bin_len, (unsigned long)ward_sign_trailer_size(&o),
+                 (unsigned long)o.slot_size);
+        rc = ward_cli_fail("sign", what, err);
+        goto out;
+    }
+    if (err != WARD_OK) {
+        rc = ward_cli_fail("sign", "building the image", err);
+        goto out;
+    }
+    err = ward_cli_write_file(out_path, img, img_len, 0644, false);
+    if (err != WARD_OK) {
+        rc = ward_cli_fail("sign", out_path, err);
+        goto out;
+    }
+    ward_image_mem_t m = {img, img_len};
+    ward_image_info_t info;
+    if (ward_image_parse(&info, ward_image_read_mem, &m, (uint32_t)img_len) == WARD_OK) {
+        printf("wrote %s: %lu bytes (image %lu), version ", out_path, (unsigned long)img_len,
+               (unsigned long)info.total_size);
+        print_version(stdout, &info.version);
+        if (info.has_sec_cnt) {
+            printf(", security counter %lu", (unsigned long)info.sec_cnt);
+        }
+        printf(", %s\n", key != 0 ? "signed" : "unsigned (hash only)");
+    } else {
+        printf("wrote %s: %lu bytes\n", out_path, (unsigned long)img_len);
+    }
+    rc = WARD_EXIT_OK;
+
+out:
+    for (size_t i = 0; i < ncustom; i++) {
+        free((void *)(uintptr_t)custom[i].value);
+    }
+    if (key != 0) {
+        (void)psa_destroy_key(key);
+    }
+    free(bin);
+    free(img);
+    return rc;
+}
+
+/* ---- verify ------------------------------------------------------------- */
+
+static void verify_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ward verify [-k KEY] [--min-sec-cnt N] [-S SLOT_SIZE] [--json] IMAGE\n"
+            "\n"
+            "Check a signed image. With -k (private or public key, PEM or DER): the full\n"
+            "check the bootloader makes (structure, SHA-256, key, ECDSA signature,\n"
+            "security counter). Without -k: structure and SHA-256 only, and the\n"
+            "signature is NOT checked.\n"
+            "\n"
+            "  -k, --key FILE        the signer's key (its SHA-256 is the trusted key hash)\n"
+            "      --min-sec-cnt N   refuse a security counter below N (default 0)\n"
+            "  -S, --slot-size N     the image must fit in N bytes (default: the file)\n"
+            "      --json            machine-readable result on stdout\n"
+            "  -h, --help            this help\n"
+            "Exit codes: 0 ok, 3 I/O, 4 malformed, 5 bad signature, 6 bad hash,\n"
+            "7 wrong key, 8 too large, 9 unsigned, 10 security counter, 11 unsupported.\n");
+}
+
+enum { OPT_MIN_SEC_CNT = 2000, OPT_JSON };
+
+static void json_result(const char *file, ward_err_t err, bool sig_checked,
+                        const ward_image_info_t *info)
+{
+    printf("{\"file\":");
+    ward_cli_json_str(stdout, file);
+    printf(",\"ok\":%s,\"status\":\"%s\",\"signature_checked\":%s", err == WARD_OK ? "true" : "false",
+           ward_err_name(err), sig_checked ? "true" : "false");
+    if (info != NULL && info->total_size != 0u) {
+        printf(",\"version\":\"");
+        print_version(stdout, &info->version);
+        printf("\",\"security_counter\":");
+        if (info->has_sec_cnt) {
+            printf("%lu", (unsigned long)info->sec_cnt);
+        } else {
+            printf("null");
+        }
+        printf(",\"image_size\":%lu", (unsigned long)info->total_size);
+    }
+    printf("}\n");
+}
+
+int ward_cmd_verify(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"min-sec-cnt", required_argument, NULL, OPT_MIN_SEC_CNT},
+        {"slot-size", required_argument, NULL, 'S'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *key_path = NULL;
+    uint32_t min_sec_cnt = 0, slot = 0;
+    bool json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:S:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            key_path = optarg;
+            break;
+        case OPT_MIN_SEC_CNT:
+            if (!ward_cli_parse_u32(optarg, &min_sec_cnt)) {
+                return usage_error("verify", "--min-sec-cnt must be a 32-bit number");
+            }
+            break;
+        case 'S':
+            if (!ward_cli_parse_u32(optarg, &slot) || slot == 0u) {
+                return usage_error("verify", "-S must be a positive 32-bit number");
+            }
+            break;
+        case OPT_JSON:
+            json = true;
+            break;
+        case 'h':
+            verify_help(stdout);
+            return WARD_EXIT_OK;
+        default:
+            verify_help(stderr);
+            return WARD_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        return usage_error("verify", "one IMAGE is required");
+    }
+    const char *path = argv[optind];
+    if (has_hex_ext(path)) {
+        fprintf(stderr, "ward verify: Intel HEX files are not supported; use the raw binary\n");
+        return WARD_EXIT_UNSUPPORTED;
+    }
+    uint8_t spki[WARD_SIGN_SPKI_LEN], key_hash[32];
+    if (key_path != NULL) {
+        int rc = load_key("verify", key_path, NULL, spki, NULL);
+        if (rc != WARD_EXIT_OK) {
+            return rc;
+        }
+        (void)ward_sha256(key_hash, spki, sizeof spki);
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    ward_err_t err = ward_cli_read_file(path, &data, &len);
+    if (err != WARD_OK) {
+        return ward_cli_fail("verify", path, err);
+    }
+    int rc;
+    ward_image_mem_t m = {data, len};
+    ward_image_info_t info;
+    const uint32_t file_max = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    const uint32_t max = slot != 0u && slot < file_max ? slot : file_max;
+    err = ward_image_parse(&info, ward_image_read_mem, &m, max);
+    if (err == WARD_ERR_IMG_TOO_LARGE && (slot == 0u || slot > file_max) &&
+        ward_image_parse(&info, ward_image_read_mem, &m, UINT32_MAX) != WARD_ERR_IMG_TOO_LARGE) {
+        /* Not too large in itself: the file ends before the image does. */
+        if (json) {
+            json_result(path, WARD_ERR_CORRUPT, false, NULL);
+        }
+        rc = ward_cli_fail("verify", "the image extends past the end of the file (truncated)",
+                           WARD_ERR_CORRUPT);
+        goto out;
+    }
+    if (err != WARD_OK) {
+        if (json) {
+            json_result(path, err, false, NULL);
+        }
+        rc = ward_cli_fail("verify", path, err);
+        goto out;
+    }
+
+    bool sig_checked = key_path != NULL;
+    if (sig_checked) {
+        ward_image_trust_t trust = {key_hash, spki, sizeof spki, min_sec_cnt};
+        ward_err_t reason = WARD_ERR_CRYPTO;
+        ward_fih_t res = ward_image_validate(&info, ward_image_read_mem, &m, &trust, &reason);
+        err = WARD_FIH_EQ(res) ? WARD_OK : (reason == WARD_OK ? WARD_ERR_IMG_SIG : reason);
+    } else {
+        uint8_t h[32];
+        if (!info.has_hash) {
+            err = WARD_ERR_IMG_UNSIGNED;
+        } else {
+            err = ward_image_hash(&info, ward_image_read_mem, &m, h);
+            if (err == WARD_OK && !ward_ct_equal(h, data + info.hash_off, sizeof h)) {
+                err = WARD_ERR_IMG_HASH;
+            }
+        }
+        if (err == WARD_OK && info.has_sec_cnt && info.sec_cnt < min_sec_cnt) {
+            err = WARD_ERR_IMG_SEC_CNT;
+        }
+    }
+    if (json) {
+        json_result(path, err, sig_checked, &info);
+    }
+    if (err != WARD_OK) {
+        rc = ward_cli_fail("verify", path, err);
+        goto out;
+    }
+    if (!json) {
+        printf("%s: ", path);
+        if (sig_checked) {
+            printf("image OK (hash, key and signature verified)");
+        } else {
+            printf("hash OK; signature NOT checked (no key given)");
+        }
+        printf(", version ");
+        print_version(stdout, &info.version);
+        if (info.has_sec_cnt) {
+            printf(", security counter %lu", (unsigned long)info.sec_cnt);
+        }
+        printf("\n");
+    }
+    rc = WARD_EXIT_OK;
+out:
+    free(data);
+    return rc;
+}
+
+/* ---- inspect ------------------------------------------------------------ */
+
+static void inspect_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ward inspect [--json] IMAGE\n"
+            "\n"
+            "Show an image: header fields, every TLV (protected or not), the stored and\n"
+            "computed SHA-256, the signer's key hash, the signature count and, when the\n"
+            "file is padded to a slot, the trailer (boot magic, image_ok). No key is\n"
+            "needed and nothing is verified (use ward verify).\n"
+            "\n"
+            "      --json    machine-readable output\n"
+            "  -h, --help    this help\n");
+}
+
+static const char *tlv_name(uint16_t t)
+{
+    switch (t) {
+    case WARD_TLV_KEYHASH: return "KEYHASH";
+    case WARD_TLV_PUBKEY: return "PUBKEY";
+    case WARD_TLV_SHA256: return "SHA256";
+    case WARD_TLV_SHA384: return "SHA384";
+    case WARD_TLV_SHA512: return "SHA512";
+    case WARD_TLV_RSA2048_PSS: return "RSA2048_PSS";
+    case WARD_TLV_ECDSA_SIG: return "ECDSA_SIG";
+    case WARD_TLV_RSA3072_PSS: return "RSA3072_PSS";
+    case WARD_TLV_ED25519: return "ED25519";
+    case WARD_TLV_SIG_PURE: return "SIG_PURE";
+    case WARD_TLV_ENC_RSA2048: return "ENC_RSA2048";
+    case WARD_TLV_ENC_KW: return "ENC_KW";
+    case WARD_TLV_ENC_EC256: return "ENC_EC256";
+    case WARD_TLV_ENC_X25519: return "ENC_X25519";
+    case WARD_TLV_ENC_X25519_SHA512: return "ENC_X25519_SHA512";
+    case WARD_TLV_DEPENDENCY: return "DEPENDENCY";
+    case WARD_TLV_SEC_CNT: return "SEC_CNT";
+    case WARD_TLV_BOOT_RECORD: return "BOOT_RECORD";
+    case 0x70: return "DECOMP_SIZE";
+    case 0x71: return "DECOMP_SHA";
+    case 0x72: return "DECOMP_SIGNATURE";
+    case 0x73: return "COMP_DEC_SIZE";
+    case 0x74: return "UUID_VID";
+    case 0x75: return "UUID_CID";
+    default: return t >= 0xa0u ? "custom" : "unknown";
+    }
+}
+
+static const struct {
+    uint32_t bit;
+    const char *name;
+} k_flags[] = {
+    {WARD_IMAGE_F_PIC, "PIC"},
+    {WARD_IMAGE_F_ENCRYPTED_AES128, "ENCRYPTED_AES128"},
+    {WARD_IMAGE_F_ENCRYPTED_AES256, "ENCRYPTED_AES256"},
+    {WARD_IMAGE_F_NON_BOOTABLE, "NON_BOOTABLE"},
+    {WARD_IMAGE_F_RAM_LOAD, "RAM_LOAD"},
+    {WARD_IMAGE_F_ROM_FIXED, "ROM_FIXED"},
+    {WARD_IMAGE_F_COMPRESSED_LZMA1, "COMPRESSED_LZMA1"},
+    {WARD_IMAGE_F_COMPRESSED_LZMA2, "COMPRESSED_LZMA2"},
+    {WARD_IMAGE_F_COMPRESSED_ARM_THUMB, "COMPRESSED_ARM_THUMB"},
+};
+
+/* The imgtool trailer at the end of a padded file. */
+typedef struct {
+    bool found;
+    uint32_t max_align;
+    uint32_t image_ok_off;
+    uint8_t image_ok, copy_done, swap_info;
+} trailer_t;
+
+static trailer_t find_trailer(const uint8_t *d, size_t len, uint32_t image_end)
+{
+    static const uint8_t magic8[BOOT_MAGIC_SIZE] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2,
+                                                    0xef, 0x7f, 0x35, 0x52, 0x50, 0x0f,
+                                                    0x2c, 0xb6, 0x79, 0x80};
+    static const uint8_t tail[14] = {0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d,
+                                     0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a};
+    trailer_t t = {false, 0, 0, 0, 0, 0};
+    if (len < (size_t)image_end + BOOT_MAGIC_SIZE) {
+        return t;
+    }
+    const uint8_t *m = d + len - BOOT_MAGIC_SIZE;
+    if (memcmp(m, magic8, BOOT_MAGIC_SIZE) == 0) {
+        t.max_align = 8;
+    } else if (memcmp(m + 2, tail, sizeof tail) == 0) {
+        t.max_align = ward_load_le16(m);
+    } else {
+        return t;
+    }
+    const uint32_t ma = t.max_align;
+    if (ma == 0u || ma > 1024u || (ma & (ma - 1u)) != 0u) {
+        return t;
+    }
+    const uint64_t back = (uint64_t)ward_align_up(BOOT_MAGIC_SIZE, ma) + 3u * ma;
+    if ((uint64_t)len < back || (uint64_t)len - back < image_end) {
+        return t;
+    }
+    t.found = true;
+    t.image_ok_off = (uint32_t)(len - ward_align_up(BOOT_MAGIC_SIZE, ma) - ma);
+    t.image_ok = d[t.image_ok_off];
+    t.copy_done = d[t.image_ok_off - ma];
+    t.swap_info = d[t.image_ok_off - 2u * ma];
+    return t;
+}
+
+static const char *flag_state(uint8_t v)
+{
+    return v == 0x01u ? "set" : (v == 0xffu || v == 0x00u) ? "unset" : "invalid";
+}
+
+int ward_cmd_inspect(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_JSON:
+            json = true;
+            break;
+        case 'h':
+            inspect_help(stdout);
+            return WARD_EXIT_OK;
+        default:
+            inspect_help(stderr);
+            return WARD_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        return usage_error("inspect", "one IMAGE is required");
+    }
+    const char *path = argv[optind];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    ward_err_t err = ward_cli_read_file(path, &data, &len);
+    if (err != WARD_OK) {
+        return ward_cli_fail("inspect", path, err);
+    }
+    ward_image_mem_t m = {data, len};
+    ward_image_info_t info, hdr;
+    const uint32_t max = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    ward_err_t perr = ward_image_parse(&info, ward_image_read_mem, &m, max);
+    bool have_hdr = len >= WARD_IMAGE_HEADER_SIZE;
+    if (have_hdr) {
+        (void)ward_image_header_decode(&hdr, data);
+    } else {
+        memset(&hdr, 0, sizeof hdr);
+    }
+    const uint32_t magic = have_hdr ? ward_load_le32(data) : 0u;
+
+    uint8_t computed[32] = {0}, keyhash[32] = {0};
+    bool have_keyhash = false, hash_ok = false;
+    trailer_t tr = {false, 0, 0, 0, 0, 0};
+    if (perr == WARD_OK) {
+        if (ward_image_hash(&info, ward_image_read_mem, &m, computed) == WARD_OK && info.has_hash) {
+            hash_ok = ward_ct_equal(computed, data + info.hash_off, 32);
+        }
+        if (info.has_keyhash) {
+            memcpy(keyhash, data + info.keyhash_off, 32);
+            have_keyhash = true;
+        } else if (info.pubkey_len > 0u) {
+            (void)ward_sha256(keyhash, data + info.pubkey_off, info.pubkey_len);
+            have_keyhash = true;
+        }
+        tr = find_trailer(data, len, info.total_size);
+    }
+
+    if (json) {
+        printf("{\"file\":");
+        ward_cli_json_str(stdout, path);
+        printf(",\"file_size\":%lu,\"status\":\"%s\"", (unsigned long)len, ward_err_name(perr));
+        if (have_hdr) {
+            printf(",\"header\":{\"magic\":\"0x%08lx\",\"load_addr\":\"0x%08lx\",\"hdr_size\":%u,"
+                   "\"prot_tlv_size\":%u,\"img_size\":%lu,\"flags\":\"0x%08lx\",\"flag_names\":[",
+                   (unsigned long)magic, (unsigned long)hdr.load_addr, hdr.hdr_size,
+                   hdr.prot_tlv_size, (unsigned long)hdr.img_size, (unsigned long)hdr.flags);
+            bool first = true;
+            for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0]; i++) {
+                if ((hdr.flags & k_flags[i].bit) != 0u) {
+                    printf("%s\"%s\"", first ? "" : ",", k_flags[i].name);
+                    first = false;
+                }
+            }
+            printf("],\"version\":\"");
+            print_version(stdout, &hdr.version);
+            printf("\"}");
+        }
+    } else {
+        printf("file:            %s (%lu bytes)\n", path, (unsigned long)len);
+        if (have_hdr) {
+            printf("magic:           0x%08lx%s\n", (unsigned long)magic,
+                   magic == WARD_IMAGE_MAGIC ? " (MCUboot v1)" : " (not an image)");
+            printf("load address:    0x%08lx\n", (unsigned long)hdr.load_addr);
+            printf("header size:     %u\n", hdr.hdr_size);
+            printf("protected TLVs:  %u bytes\n", hdr.prot_tlv_size);
+            printf("payload size:    %lu\n", (unsigned long)hdr.img_size);
+            printf("flags:           0x%08lx", (unsigned long)hdr.flags);
+            for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0]; i++) {
+                if ((hdr.flags & k_flags[i].bit) != 0u) {
+                    printf(" %s", k_flags[i].name);
+                }
+            }
+            printf("\nversion:         ");
+            print_version(stdout, &hdr.version);
+            printf("\n");
+        }
+    }
+
+    if (perr == WARD_OK) {
+        ward_image_tlv_iter_t it;
+        ward_image_tlv_t t;
+        ward_err_t terr = ward_image_tlv_begin(&it, &info);
+        if (json) {
+            printf(",\"image_size\":%lu,\"tlvs\":[", (unsigned long)info.total_size);
+        } else {
+            printf("image size:      %lu (TLVs at %lu, %lu bytes)\nTLVs:\n",
+                   (unsigned long)info.total_size, (unsigned long)info.prot_tlv_off,
+                   (unsigned long)(info.total_size - info.prot_tlv_off));
+        }
+        bool first = true;
+        while (terr == WARD_OK && (terr = ward_image_tlv_next(&it, ward_image_read_mem, &m, &t)) ==
+                                      WARD_OK) {
+            if (json) {
+                printf("%s{\"area\":\"%s\",\"type\":%u,\"name\":\"%s\",\"len\":%u,\"offset\":%lu,"
+                       "\"value\":\"",
+                       first ? "" : ",", t.prot ? "protected" : "unprotected", t.type,
+                       tlv_name(t.type), t.len, (unsigned long)t.off);
+                ward_cli_print_hex(stdout, data + t.off, t.len);
+                printf("\"}");
+            } else {
+                printf("  %-11s 0x%04x %-10s len %3u @ %-6lu ", t.prot ? "protected" : "unprotected",
+                       t.type, tlv_name(t.type), t.len, (unsigned long)t.off);
+                if (t.type == WARD_TLV_SEC_CNT && t.len == 4u) {
+                    printf("%lu", (unsigned long)ward_load_le32(data + t.off));
+                } else {
+                    ward_cli_print_hex(stdout, data + t.off, t.len > 32u ? 32u : t.len);
+                    if (t.len > 32u) {
+                        printf("...");
+                    }
+                }
+                printf("\n");
+            }
+            first = false;
+        }
+        if (json) {
+            printf("],\"security_counter\":");
+            if (info.has_sec_cnt) {
+                printf("%lu", (unsigned long)info.sec_cnt);
+            } else {
+                printf("null");
+            }
+            printf(",\"hash\":{\"stored\":");
+            if (info.has_hash) {
+                printf("\"");
+                ward_cli_print_hex(stdout, data + info.hash_off, 32);
+                printf("\"");
+            } else {
+                printf("null");
+            }
+            printf(",\"computed\":\"");
+            ward_cli_print_hex(stdout, computed, 32);
+            printf("\",\"match\":%s},\"key_hash\":", hash_ok ? "true" : "false");
+            if (have_keyhash) {
+                printf("\"");
+                ward_cli_print_hex(stdout, keyhash, 32);
+                printf("\"");
+            } else {
+                printf("null");
+            }
+            printf(",\"key_in_image\":\"%s\",\"signatures\":%u,\"trailer\":",
+                   info.pubkey_len > 0u ? "full" : info.has_keyhash ? "hash" : "none",
+                   info.sig_count);
+            if (tr.found) {
+                printf("{\"magic\":true,\"max_align\":%lu,\"image_ok\":\"%s\",\"image_ok_raw\":%u,"
+                       "\"copy_done\":\"%s\",\"swap_info\":%u}",
+                       (unsigned long)tr.max_align, flag_state(tr.image_ok), tr.image_ok,
+                       flag_state(tr.copy_done), tr.swap_info);
+            } else {
+                printf("{\"magic\":false}");
+            }
+        } else {
+            printf("security counter: ");
+            if (info.has_sec_cnt) {
+                printf("%lu\n", (unsigned long)info.sec_cnt);
+            } else {
+                printf("none\n");
+            }
+            printf("hash (stored):   ");
+            if (info.has_hash) {
+                ward_cli_print_hex(stdout, data + info.hash_off, 32);
+            } else {
+                printf("none");
+            }
+            printf("\nhash (computed): ");
+            ward_cli_print_hex(stdout, computed, 32);
+            printf(" %s\n", !info.has_hash ? "" : hash_ok ? "(matches)" : "(MISMATCH)");
+            printf("key hash:        ");
+            if (have_keyhash) {
+                ward_cli_print_hex(stdout, keyhash, 32);
+                printf(" (%s)\n", info.pubkey_len > 0u ? "of the PUBKEY TLV" : "KEYHASH TLV");
+            } else {
+                printf("none\n");
+            }
+            printf("signatures:      %u (not verified; use ward verify -k KEY)\n", info.sig_count);
+            if (tr.found) {
+                printf("trailer:         boot magic found (max_align %lu), image_ok %s (0x%02x), "
+                       "copy_done %s, swap_info 0x%02x\n",
+                       (unsigned long)tr.max_align, flag_state(tr.image_ok), tr.image_ok,
+                       flag_state(tr.copy_done), tr.swap_info);
+            } else if (len > info.total_size) {
+                printf("trailer:         no boot magic at the end of the file (%lu bytes after "
+                       "the image)\n",
+                       (unsigned long)(len - info.total_size));
+            } else {
+                printf("trailer:         none (file ends with the image)\n");
+            }
+        }
+        if (terr != WARD_ERR_NOT_FOUND && !json) {
+            printf("TLV walk stopped: %s\n", ward_err_name(terr));
+        }
+    }
+    if (json) {
+        printf("}\n");
+    }
+    free(data);
+    if (perr != WARD_OK) {
+        return ward_cli_fail("inspect", path, perr);
+    }
+    return WARD_EXIT_OK;
+}
