@@ -63,6 +63,9 @@ typedef enum ward_boot_event {
 /* What a boot decided and why; filled by ward_boot_go and ward_boot_status. */
 typedef struct ward_boot_report {
     ward_err_t reason;        /* WARD_OK, or why nothing can run */
+    ward_err_t image_reason;  /* WARD_OK, or why the primary image failed
+                                 its checks (with secure boot off it may
+                                 still run: then verified is false) */
     ward_boot_event_t event;  /* what this boot did to the slots */
     ward_err_t update_reason; /* why a staged image was refused */
     bool secure_boot;         /* OTP enforces signature checks */
@@ -77,18 +80,21 @@ typedef struct ward_boot_report {
     uint32_t otp_counter;     /* OTP anti-rollback counter after this boot */
 } ward_boot_report_t;
 
-/* Journal cursor and derived state; private to src/boot. */
+/* Journal cursor and the state it records; private to src/boot (read it,
+ * never write it). docs/boot-state.md explains each field. */
 typedef struct ward_boot_state {
-    uint32_t sector;     /* index (0/1) of the current journal sector */
-    uint32_t epoch;      /* sequence number of that sector */
-    uint32_t next;       /* offset of the next free record */
-    uint32_t op_seq;     /* number of the last operation begun */
-    uint8_t op;          /* ward_boot_op_t of the active/last operation */
-    uint8_t op_done;     /* last operation finished */
-    uint8_t confirmed;   /* the image in primary is confirmed */
-    uint8_t pad;
-    uint32_t nsectors;   /* sectors the operation swaps */
-    uint32_t steps_done; /* completed swap phases of the active operation */
+    uint32_t epoch;      /* epoch of the current journal sector; 0: none yet */
+    uint32_t next;       /* slot of the next free record in that sector */
+    uint32_t skipped;    /* torn or foreign records skipped while reading */
+    uint32_t nsectors;   /* sectors the last operation swaps */
+    uint32_t steps_done; /* completed swap phases (3 per sector) */
+    uint32_t backup_fp;  /* fingerprint of the image kept in the secondary */
+    ward_err_t refused;  /* reason of the last refused update, or WARD_OK */
+    uint8_t sector;      /* index (0/1) of the current journal sector */
+    uint8_t op;          /* ward_boot_op_t of the last operation begun */
+    uint8_t op_done;     /* that operation finished */
+    uint8_t confirmed;   /* the image in the primary is confirmed */
+    uint8_t ready;       /* ward_boot_init succeeded */
 } ward_boot_state_t;
 
 typedef struct ward_boot_ctx {

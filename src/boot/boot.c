@@ -1,0 +1,507 @@
+/*
+ * ward boot: the decision taken at every reset (docs/boot.md).
+ *
+ *   1. OTP: secure boot, debug lock, boot key hash, rollback counter.
+ *   2. Finish an operation the journal says was interrupted; else revert a
+ *      trial that was never confirmed; else act on an install request.
+ *   3. Check the primary image; a trial image that fails is reverted at once.
+ *   4. Raise the OTP counter for a confirmed, verified image; then run it.
+ */
+#include <string.h>
+
+#include "boot_priv.h"
+#include "ward/util.h"
+
+/* What the checks said about the image in one slot. */
+typedef struct slot_check {
+    ward_image_info_t info;
+    ward_fih_t verified; /* WARD_FIH_SUCCESS: every check passed with the OTP key */
+    ward_err_t reason;   /* the first failed check, or WARD_OK */
+    uint32_t fp;         /* first 4 bytes of its SHA256 TLV: which image it is */
+    bool parsed;         /* structurally an image that fits the slot */
+    bool bootable;       /* parsed and not flagged NON_BOOTABLE */
+} slot_check_t;
+
+typedef struct otp_view {
+    uint8_t key_hash[32];
+    uint32_t counter;
+    bool secure;
+    bool debug;
+    bool have_key;
+} otp_view_t;
+
+static uint32_t sector_size(const ward_boot_ctx_t *ctx)
+{
+    return ctx->cfg.layout->primary.flash->sector_size;
+}
+
+static uint32_t max_sectors(const ward_boot_ctx_t *ctx)
+{
+    return ctx->cfg.layout->primary.size / sector_size(ctx) - 1u;
+}
+
+uint32_t ward_boot_image_max(const ward_boot_layout_t *layout)
+{
+    if (layout == NULL || ward_area_check(&layout->primary) != WARD_OK ||
+        layout->primary.size < 2u * layout->primary.flash->sector_size) {
+        return 0;
+    }
+    return layout->primary.size - layout->primary.flash->sector_size;
+}
+
+static bool overlap(const ward_area_t *a, const ward_area_t *b)
+{
+    return a->flash == b->flash && a->off < b->off + b->size && b->off < a->off + a->size;
+}
+
+static ward_err_t layout_check(const ward_boot_layout_t *l)
+{
+    const ward_area_t *a[4] = {&l->primary, &l->secondary, &l->scratch, &l->state};
+    for (uint32_t i = 0; i < 4u; i++) {
+        if (ward_area_check(a[i]) != WARD_OK) {
+            return WARD_ERR_BOOT_LAYOUT;
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            if (overlap(a[i], a[j])) {
+                return WARD_ERR_BOOT_LAYOUT;
+            }
+        }
+    }
+    const uint32_t ss = l->primary.flash->sector_size;
+    const uint32_t ws = l->secondary.flash->write_size;
+    const uint32_t ma = ws > 8u ? ws : 8u;
+    /* Sector-for-sector swap through one scratch sector. */
+    if (l->secondary.flash->sector_size != ss || l->scratch.flash->sector_size != ss ||
+        l->secondary.size != l->primary.size || l->primary.size / ss < 2u ||
+        l->primary.size / ss > 0x10000000u || l->scratch.size < ss) {
+        return WARD_ERR_BOOT_LAYOUT;
+    }
+    /* The trailer fits the reserved last sector. */
+    if (ward_align_up(16u, ma) + ma > ss) {
+        return WARD_ERR_BOOT_LAYOUT;
+    }
+    /* Two journal sectors, each with room for a summary and a log; the
+     * slot number is 16 bits. */
+    const uint32_t slots = ward_boot_rec_slots(&l->state);
+    if (l->state.size < 2u * l->state.flash->sector_size || slots < 16u || slots > 0xFFFFu) {
+        return WARD_ERR_BOOT_LAYOUT;
+    }
+    return WARD_OK;
+}
+
+ward_err_t ward_boot_init(ward_boot_ctx_t *ctx, const ward_boot_config_t *cfg)
+{
+    if (ctx == NULL || cfg == NULL || cfg->layout == NULL || cfg->otp == NULL ||
+        (cfg->spki == NULL && cfg->spki_len != 0u)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    memset(ctx, 0, sizeof *ctx);
+    ctx->cfg = *cfg;
+    ward_err_t err = layout_check(cfg->layout);
+    if (err == WARD_OK) {
+        err = ward_boot_journal_load(&cfg->layout->state, max_sectors(ctx), &ctx->st);
+    }
+    if (err == WARD_OK) {
+        ctx->st.ready = 1;
+    }
+    return err;
+}
+
+static ward_err_t append(ward_boot_ctx_t *ctx, uint8_t type, uint8_t arg8, uint32_t arg32)
+{
+    return ward_boot_journal_append(&ctx->cfg.layout->state, max_sectors(ctx), &ctx->st, type,
+                                    arg8, arg32);
+}
+
+static bool op_active(const ward_boot_state_t *st)
+{
+    return st->op != WARD_BOOT_OP_NONE && st->op_done == 0u;
+}
+
+static bool in_trial(const ward_boot_state_t *st)
+{
+    return st->op == WARD_BOOT_OP_TEST && st->op_done != 0u && st->confirmed == 0u;
+}
+
+/* A glitch that skips one read of the flag must not turn secure boot off. */
+static bool secure_on(const otp_view_t *o)
+{
+    volatile const bool *p = &o->secure;
+    return *p;
+}
+
+static ward_err_t read_otp(const ward_otp_t *otp, otp_view_t *o)
+{
+    bool s1 = false, s2 = false;
+    memset(o, 0, sizeof *o);
+    ward_err_t err = ward_otp_flag_get(otp, WARD_OTP_SECURE_BOOT, &s1);
+    if (err == WARD_OK) {
+        err = ward_otp_flag_get(otp, WARD_OTP_DEBUG_LOCK, &o->debug);
+    }
+    if (err == WARD_OK) {
+        err = otp->read(otp->ctx, WARD_OTP_BOOT_KEY_HASH, o->key_hash, sizeof o->key_hash);
+    }
+    if (err == WARD_OK) {
+        err = ward_otp_rollback_get(otp, &o->counter);
+    }
+    if (err == WARD_OK) {
+        err = ward_otp_flag_get(otp, WARD_OTP_SECURE_BOOT, &s2);
+    }
+    /* Secure boot is off only if both reads say so. */
+    o->secure = s1 || s2 || err != WARD_OK;
+    o->have_key = !ward_ct_all(o->key_hash, 0u, sizeof o->key_hash);
+    return err;
+}
+
+/* Parse and, when OTP holds a key, verify the image in a slot. */
+static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, const otp_view_t *o,
+                             slot_check_t *c)
+{
+    ward_area_t a = *slot; /* the reader's context is not const */
+    uint8_t fp[4];
+
+    memset(c, 0, sizeof *c);
+    c->verified = WARD_FIH_FAILURE;
+    c->reason = ward_image_parse(&c->info, ward_image_read_area, &a,
+                                 ward_boot_image_max(ctx->cfg.layout));
+    if (c->reason != WARD_OK) {
+        /* No image is not an error of the flash; anything else from the
+         * reader (power, bus) is. */
+        return c->reason == WARD_ERR_IO || c->reason == WARD_ERR_POWER_LOSS ? c->reason : WARD_OK;
+    }
+    c->parsed = true;
+    if (c->info.has_hash) {
+        ward_err_t err = ward_area_read(&a, c->info.hash_off, fp, sizeof fp);
+        if (err != WARD_OK) {
+            return err;
+        }
+        c->fp = ward_load_le32(fp);
+    }
+    if ((c->info.flags & WARD_IMAGE_F_NON_BOOTABLE) != 0u) {
+        c->reason = WARD_ERR_IMG_UNSUPPORTED;
+        return WARD_OK;
+    }
+    c->bootable = true;
+    if (!o->have_key) {
+        c->reason = WARD_ERR_BOOT_NO_KEY; /* nothing to verify against */
+        return WARD_OK;
+    }
+    const ward_image_trust_t trust = {
+        .key_hash = o->key_hash,
+        .spki = ctx->cfg.spki,
+        .spki_len = ctx->cfg.spki_len,
+        .min_sec_cnt = o->counter,
+    };
+    ward_err_t why = WARD_ERR_IMG_SIG;
+    const ward_fih_t v = ward_image_validate(&c->info, ward_image_read_area, &a, &trust, &why);
+    if (!WARD_FIH_EQ(v)) {
+        c->reason = why == WARD_OK ? WARD_ERR_IMG_SIG : why;
+        return why == WARD_ERR_IO || why == WARD_ERR_POWER_LOSS ? why : WARD_OK;
+    }
+    /* A counter OTP cannot hold could never be made to stick. */
+    if (c->info.sec_cnt > WARD_CONFIG_OTP_ROLLBACK_BITS) {
+        c->reason = WARD_ERR_IMG_SEC_CNT_RANGE;
+        return WARD_OK;
+    }
+    c->reason = WARD_OK;
+    c->verified = v;
+    return WARD_OK;
+}
+
+/* May this slot's image run (or be installed)? With secure boot on, only
+ * if it verified; with secure boot off, any bootable image. */
+static ward_fih_t slot_ok(const slot_check_t *c, const otp_view_t *o)
+{
+    if (secure_on(o)) {
+        return c->verified;
+    }
+    if (secure_on(o)) {
+        return WARD_FIH_FAILURE; /* the first test was skipped */
+    }
+    return c->bootable ? WARD_FIH_SUCCESS : WARD_FIH_FAILURE;
+}
+
+static ward_err_t erase_request(ward_boot_ctx_t *ctx)
+{
+    const ward_area_t *s = &ctx->cfg.layout->secondary;
+    return ward_area_erase(s, s->size - sector_size(ctx), sector_size(ctx));
+}
+
+/* Carry the active operation to its end, from the first phase the journal
+ * does not record as done. */
+static ward_err_t run_op(ward_boot_ctx_t *ctx, const otp_view_t *o)
+{
+    ward_boot_state_t *st = &ctx->st;
+    ward_err_t err = WARD_OK;
+
+    if (st->steps_done == 0u) {
+        /* The request is consumed before anything moves, so it is never
+         * acted on twice. Redone after a cut: harmless. */
+        err = erase_request(ctx);
+    }
+    const uint32_t total = 3u * st->nsectors;
+    for (uint32_t k = st->steps_done; k < total && err == WARD_OK; k++) {
+        err = ward_boot_swap_phase(ctx, k);
+        if (err == WARD_OK) {
+            err = append(ctx, WARD_BOOT_REC_STEP, 0, k + 1u);
+        }
+    }
+    if (err != WARD_OK) {
+        return err;
+    }
+    /* Remember which image the secondary now keeps, so that a revert puts
+     * back exactly that one. */
+    uint32_t fp = 0;
+    if (st->op != WARD_BOOT_OP_REVERT) {
+        slot_check_t b;
+        otp_view_t nokey = *o;
+        nokey.have_key = false; /* parse only: the fingerprint needs no signature */
+        err = check_slot(ctx, &ctx->cfg.layout->secondary, &nokey, &b);
+        if (err != WARD_OK) {
+            return err;
+        }
+        fp = b.fp;
+    }
+    return append(ctx, WARD_BOOT_REC_DONE, 0, fp);
+}
+
+static ward_err_t start_op(ward_boot_ctx_t *ctx, const otp_view_t *o, uint8_t op, uint32_t n)
+{
+    ward_err_t err = append(ctx, WARD_BOOT_REC_BEGIN, op, n);
+    return err == WARD_OK ? run_op(ctx, o) : err;
+}
+
+/* Undo an unconfirmed trial, if the secondary still holds the image the
+ * install moved there; otherwise keep the trial image (it is checked like
+ * any other) and say why. */
+static ward_err_t try_revert(ward_boot_ctx_t *ctx, const otp_view_t *o, ward_boot_report_t *rep,
+                             bool *reverted)
+{
+    slot_check_t b;
+    *reverted = false;
+    ward_err_t err = check_slot(ctx, &ctx->cfg.layout->secondary, o, &b);
+    if (err != WARD_OK) {
+        return err;
+    }
+    ward_err_t why = b.reason != WARD_OK ? b.reason : WARD_ERR_IMG_SIG;
+    if (WARD_FIH_EQ(slot_ok(&b, o))) {
+        why = WARD_ERR_NOT_FOUND; /* a valid image, but not the previous one */
+        if (b.fp == ctx->st.backup_fp && WARD_FIH_EQ(slot_ok(&b, o))) {
+            rep->event = WARD_BOOT_EV_REVERTED;
+            *reverted = true;
+            return start_op(ctx, o, WARD_BOOT_OP_REVERT, ctx->st.nsectors);
+        }
+    }
+    rep->update_reason = why;
+    return WARD_OK;
+}
+
+static ward_err_t refuse(ward_boot_ctx_t *ctx, ward_boot_report_t *rep, ward_err_t reason)
+{
+    rep->event = WARD_BOOT_EV_REFUSED;
+    rep->update_reason = reason;
+    ward_err_t err = append(ctx, WARD_BOOT_REC_REFUSE, 0, (uint32_t)reason);
+    /* Clear the request; the staged bytes stay for inspection. */
+    return err == WARD_OK ? erase_request(ctx) : err;
+}
+
+/* An install request in the secondary: check the staged image, then
+ * install it or refuse it. */
+static ward_err_t handle_request(ward_boot_ctx_t *ctx, const otp_view_t *o,
+                                 ward_boot_report_t *rep)
+{
+    const ward_boot_layout_t *l = ctx->cfg.layout;
+    slot_check_t s, p;
+    int req = WARD_BOOT_REQ_NONE;
+
+    ward_err_t err = ward_boot_trailer_read(&l->secondary, &req);
+    if (err == WARD_ERR_CORRUPT) {
+        return refuse(ctx, rep, WARD_ERR_CORRUPT);
+    }
+    if (err != WARD_OK || req == WARD_BOOT_REQ_NONE) {
+        return err;
+    }
+    err = check_slot(ctx, &l->secondary, o, &s);
+    if (err == WARD_OK) {
+        err = check_slot(ctx, &l->primary, o, &p);
+    }
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (!WARD_FIH_EQ(slot_ok(&s, o))) {
+        return refuse(ctx, rep, s.reason != WARD_OK ? s.reason : WARD_ERR_IMG_SIG);
+    }
+#if WARD_CONFIG_BOOT_DOWNGRADE_PREVENTION
+    /* Only an image that may run sets the floor: a forged header with a
+     * high version must not block updates. */
+    if (WARD_FIH_EQ(slot_ok(&p, o)) && ward_image_version_cmp(&s.info.version, &p.info.version) < 0) {
+        return refuse(ctx, rep, WARD_ERR_IMG_DOWNGRADE);
+    }
+#endif
+    /* Swap the sectors either image occupies, so both survive whole. */
+    const uint32_t ss = sector_size(ctx);
+    const uint32_t size = p.parsed && p.info.total_size > s.info.total_size ? p.info.total_size
+                                                                            : s.info.total_size;
+    const uint32_t n = size / ss + (size % ss != 0u ? 1u : 0u);
+    if (!WARD_FIH_EQ(slot_ok(&s, o))) {
+        return refuse(ctx, rep, WARD_ERR_IMG_SIG); /* second look before moving anything */
+    }
+    rep->event = WARD_BOOT_EV_INSTALLED;
+    return start_op(ctx, o, req == WARD_BOOT_REQ_PERM ? WARD_BOOT_OP_PERM : WARD_BOOT_OP_TEST, n);
+}
+
+static void report_image(const ward_boot_ctx_t *ctx, const slot_check_t *c,
+                         ward_boot_report_t *rep)
+{
+    rep->image_reason = c->reason;
+    rep->verified = WARD_FIH_EQ(c->verified);
+    if (c->parsed) {
+        rep->entry_off = ctx->cfg.layout->primary.off + c->info.hdr_size;
+        rep->image_size = c->info.total_size;
+        rep->version = c->info.version;
+        rep->sec_cnt = c->info.sec_cnt;
+    }
+}
+
+ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
+{
+    otp_view_t o;
+    slot_check_t c;
+    bool reverted = false;
+    volatile ward_fih_t res = WARD_FIH_FAILURE;
+
+    if (rep == NULL) {
+        return WARD_FIH_FAILURE;
+    }
+    memset(rep, 0, sizeof *rep);
+    rep->reason = WARD_ERR_BOOT_NO_IMAGE;
+    rep->image_reason = WARD_ERR_BOOT_NO_IMAGE;
+    if (ctx == NULL || ctx->st.ready == 0u) {
+        rep->reason = WARD_ERR_INVALID_ARG;
+        return WARD_FIH_FAILURE;
+    }
+    ward_err_t err = read_otp(ctx->cfg.otp, &o);
+    rep->secure_boot = o.secure;
+    rep->debug_locked = o.debug;
+    rep->otp_counter = o.counter;
+    if (err == WARD_OK && o.secure && !o.have_key) {
+        err = WARD_ERR_BOOT_NO_KEY;
+    }
+
+    /* Settle the slots: finish, revert or install. */
+    if (err == WARD_OK && op_active(&ctx->st)) {
+        rep->resumed = true;
+        rep->event = ctx->st.op == WARD_BOOT_OP_REVERT ? WARD_BOOT_EV_REVERTED
+                                                       : WARD_BOOT_EV_INSTALLED;
+        err = run_op(ctx, &o);
+    } else if (err == WARD_OK && in_trial(&ctx->st)) {
+        err = try_revert(ctx, &o, rep, &reverted); /* the reset after the trial */
+    } else if (err == WARD_OK) {
+        err = handle_request(ctx, &o, rep);
+    }
+
+    /* The image that is to run. */
+    if (err == WARD_OK) {
+        err = check_slot(ctx, &ctx->cfg.layout->primary, &o, &c);
+    }
+    if (err == WARD_OK && !WARD_FIH_EQ(slot_ok(&c, &o)) && in_trial(&ctx->st)) {
+        err = try_revert(ctx, &o, rep, &reverted); /* a trial image that fails: at once */
+        if (err == WARD_OK && reverted) {
+            err = check_slot(ctx, &ctx->cfg.layout->primary, &o, &c);
+        }
+    }
+    if (err != WARD_OK) {
+        rep->reason = err;
+        return WARD_FIH_FAILURE;
+    }
+    report_image(ctx, &c, rep);
+    rep->trial = in_trial(&ctx->st);
+    res = slot_ok(&c, &o);
+    if (!WARD_FIH_EQ(res)) {
+        rep->reason = WARD_ERR_BOOT_NO_IMAGE;
+        return WARD_FIH_FAILURE;
+    }
+
+    /* Anti-rollback: only a confirmed, verified image moves the floor, and
+     * only now, when no revert can follow. */
+    if (ctx->st.confirmed != 0u && WARD_FIH_EQ(c.verified) && c.info.sec_cnt > o.counter) {
+        err = ward_otp_rollback_raise(ctx->cfg.otp, c.info.sec_cnt);
+        if (err == WARD_OK) {
+            err = ward_otp_rollback_get(ctx->cfg.otp, &rep->otp_counter);
+        }
+        if (err != WARD_OK) {
+            rep->reason = err;
+            return WARD_FIH_FAILURE;
+        }
+    }
+    if (!WARD_FIH_EQ(res)) {
+        return WARD_FIH_FAILURE;
+    }
+    rep->reason = WARD_OK;
+    return res;
+}
+
+ward_err_t ward_boot_confirm(ward_boot_ctx_t *ctx)
+{
+    if (ctx == NULL || ctx->st.ready == 0u) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (op_active(&ctx->st)) {
+        return WARD_ERR_STATE; /* only the bootloader finishes a swap */
+    }
+    if (!in_trial(&ctx->st)) {
+        return WARD_OK;
+    }
+    return append(ctx, WARD_BOOT_REC_CONFIRM, 0, 0);
+}
+
+ward_err_t ward_boot_request_install(ward_boot_ctx_t *ctx, bool permanent)
+{
+    ward_image_info_t info;
+    if (ctx == NULL || ctx->st.ready == 0u) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    /* During a trial the secondary holds the only copy of the previous
+     * image: confirm first. */
+    if (op_active(&ctx->st) || in_trial(&ctx->st)) {
+        return WARD_ERR_STATE;
+    }
+    ward_area_t a = ctx->cfg.layout->secondary;
+    ward_err_t err =
+        ward_image_parse(&info, ward_image_read_area, &a, ward_boot_image_max(ctx->cfg.layout));
+    if (err != WARD_OK) {
+        return err;
+    }
+    return ward_boot_trailer_write(&a, permanent, ctx->buf, sizeof ctx->buf);
+}
+
+ward_err_t ward_boot_status(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
+{
+    otp_view_t o;
+    slot_check_t c;
+    if (ctx == NULL || rep == NULL || ctx->st.ready == 0u) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    memset(rep, 0, sizeof *rep);
+    ward_err_t err = read_otp(ctx->cfg.otp, &o);
+    if (err == WARD_OK) {
+        err = check_slot(ctx, &ctx->cfg.layout->primary, &o, &c);
+    }
+    if (err != WARD_OK) {
+        return err;
+    }
+    rep->secure_boot = o.secure;
+    rep->debug_locked = o.debug;
+    rep->otp_counter = o.counter;
+    report_image(ctx, &c, rep);
+    rep->trial = in_trial(&ctx->st);
+    rep->resumed = op_active(&ctx->st); /* an interrupted swap awaits the next boot */
+    rep->update_reason = ctx->st.refused;
+    rep->event = WARD_BOOT_EV_NONE;
+    if (o.secure && !o.have_key) {
+        rep->reason = WARD_ERR_BOOT_NO_KEY;
+    } else {
+        rep->reason = WARD_FIH_EQ(slot_ok(&c, &o)) ? WARD_OK : WARD_ERR_BOOT_NO_IMAGE;
+    }
+    return WARD_OK;
+}

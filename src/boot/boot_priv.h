@@ -1,0 +1,82 @@
+/*
+ * ward boot internals shared by the src/boot sources and the boot unit tests:
+ * the journal (journal.c), the MCUboot trailer (trailer.c) and the swap
+ * engine (swap.c). docs/boot-state.md specifies every byte.
+ */
+#ifndef WARD_BOOT_PRIV_H
+#define WARD_BOOT_PRIV_H
+
+#include "ward/boot.h"
+
+/* ---- journal ------------------------------------------------------------- */
+
+#define WARD_BOOT_JOURNAL_VERSION 1u
+#define WARD_BOOT_REC_MIN 16u /* bytes of a record that carry data */
+
+/* Record types. None is 0x00 or 0xFF, so erased or zeroed flash is never
+ * taken for a record. */
+#define WARD_BOOT_REC_HEADER 0xA1u /* arg8 = format version, arg32 = record size */
+#define WARD_BOOT_REC_BEGIN 0xB2u  /* arg8 = op, arg32 = sectors to swap */
+#define WARD_BOOT_REC_STEP 0xC3u   /* arg32 = swap phases completed */
+#define WARD_BOOT_REC_DONE 0xD4u   /* arg32 = fingerprint of the image kept in secondary */
+#define WARD_BOOT_REC_CONFIRM 0xE5u
+#define WARD_BOOT_REC_REFUSE 0x96u /* arg32 = reason (ward_err_t) */
+
+/* Bytes per record on this flash: max(16, write_size). */
+uint32_t ward_boot_rec_size(const ward_area_t *state);
+
+/* Records per journal sector (the header included). */
+uint32_t ward_boot_rec_slots(const ward_area_t *state);
+
+/* Encode the first 16 bytes of a record (the CRC included). */
+void ward_boot_rec_encode(uint8_t out[WARD_BOOT_REC_MIN], uint8_t type, uint8_t arg8,
+                          uint16_t slot, uint32_t arg32, uint32_t epoch);
+
+/* Apply one record to a state. false (state unchanged) if the record makes
+ * no sense there (it is then ignored). max_sectors bounds BEGIN. */
+bool ward_boot_state_apply(ward_boot_state_t *st, uint8_t type, uint8_t arg8, uint32_t arg32,
+                           uint32_t max_sectors);
+
+/* The state of a blank journal: nothing done, the primary confirmed. */
+void ward_boot_state_blank(ward_boot_state_t *st);
+
+/* Read both journal sectors and rebuild the state from the current one.
+ * Never writes. WARD_OK (also for a blank journal), or a read error. */
+ward_err_t ward_boot_journal_load(const ward_area_t *state, uint32_t max_sectors,
+                                  ward_boot_state_t *st);
+
+/* Append one record; compacts into the other sector when the current one
+ * is full (or there is none yet). st follows what is on flash.
+ * WARD_ERR_STATE if the record does not apply to st; else what flash says. */
+ward_err_t ward_boot_journal_append(const ward_area_t *state, uint32_t max_sectors,
+                                    ward_boot_state_t *st, uint8_t type, uint8_t arg8,
+                                    uint32_t arg32);
+
+/* ---- trailer (install request) ------------------------------------------- */
+
+#define WARD_BOOT_REQ_NONE 0
+#define WARD_BOOT_REQ_TEST 1
+#define WARD_BOOT_REQ_PERM 2
+
+/* The install request at the end of a slot: WARD_BOOT_REQ_*, or
+ * WARD_ERR_CORRUPT for a magic with an image_ok that is neither 0x01 nor
+ * erased, or a read error. */
+ward_err_t ward_boot_trailer_read(const ward_area_t *slot, int *req);
+
+/* Erase the slot's last sector and write the request as imgtool --pad
+ * (--confirm when permanent) does, max_align = max(8, write_size). buf
+ * holds at least 64 bytes. */
+ward_err_t ward_boot_trailer_write(const ward_area_t *slot, bool permanent, uint8_t *buf,
+                                   size_t buf_len);
+
+/* ---- swap ---------------------------------------------------------------- */
+
+/* Copy one sector src -> dst (dst erased first) through buf, skipping
+ * chunks that are all 0xFF. */
+ward_err_t ward_boot_copy_sector(const ward_area_t *dst, uint32_t dst_off, const ward_area_t *src,
+                                 uint32_t src_off, uint8_t *buf, size_t buf_len);
+
+/* Run swap phase k (0 <= k < 3 * nsectors) of the active operation. */
+ward_err_t ward_boot_swap_phase(ward_boot_ctx_t *ctx, uint32_t k);
+
+#endif /* WARD_BOOT_PRIV_H */

@@ -1,0 +1,302 @@
+/* Unit tests: the boot decision on a simulated device (layout checks, the
+ * install / trial / confirm / revert story, the counter, status). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "boot_priv.h"
+#include "unit/boot/boot_fixture.h"
+
+static bf_key_t g_key;
+
+typedef struct {
+    ward_sim_device_t d;
+    bf_img_t v1, v2, v3;
+} ff_t;
+
+/* A provisioned device (secure boot, built-in key) running v1 (SEC_CNT 1). */
+static void ff_open(ff_t *f, uint32_t ss, uint32_t ws, bool once)
+{
+    ward_sim_geometry_t g;
+    ward_boot_report_t rep;
+    bf_geo(&g, ss, ws, 5, once);
+    assert_int_equal(ward_sim_device_open_mem(&f->d, &g), WARD_OK);
+    assert_int_equal(bf_provision(&f->d, &g_key, true, true), 0);
+    assert_int_equal(bf_image(&f->v1, 1, 1, 1500, 1, g_key.id), 0);
+    assert_int_equal(bf_image(&f->v2, 2, 2, 2500, 2, g_key.id), 0);
+    assert_int_equal(bf_image(&f->v3, 3, 3, 900, 3, g_key.id), 0);
+    assert_int_equal(bf_write(&f->d.layout.primary, f->v1.data, f->v1.len), 0);
+    assert_true(WARD_FIH_EQ(bf_boot(&f->d, &rep)));
+    assert_int_equal(rep.reason, WARD_OK);
+    assert_true(rep.verified);
+    assert_int_equal(bf_counter(&f->d), 1);
+}
+
+static void ff_close(ff_t *f)
+{
+    assert_int_equal(f->d.flash.stats.violations, 0);
+    bf_image_free(&f->v1);
+    bf_image_free(&f->v2);
+    bf_image_free(&f->v3);
+    ward_sim_device_close(&f->d);
+}
+
+static void test_layout_checks(void **state)
+{
+    (void)state;
+    ward_sim_device_t d;
+    ward_sim_geometry_t g;
+    ward_boot_config_t cfg;
+    ward_boot_ctx_t ctx;
+    bf_geo(&g, 1024, 1, 4, false);
+    assert_int_equal(ward_sim_device_open_mem(&d, &g), WARD_OK);
+    ward_sim_device_boot_config(&d, &cfg);
+    assert_int_equal(ward_boot_init(&ctx, &cfg), WARD_OK);
+    assert_int_equal(ward_boot_image_max(&d.layout), 3u * 1024u);
+    assert_int_equal(ward_boot_init(NULL, &cfg), WARD_ERR_INVALID_ARG);
+    assert_int_equal(ward_boot_init(&ctx, NULL), WARD_ERR_INVALID_ARG);
+
+    ward_boot_layout_t l = d.layout;
+    cfg.layout = &l;
+    l.scratch = l.secondary; /* overlap */
+    assert_int_equal(ward_boot_init(&ctx, &cfg), WARD_ERR_BOOT_LAYOUT);
+    l = d.layout;
+    l.secondary.size -= 1024u; /* slots differ */
+    assert_int_equal(ward_boot_init(&ctx, &cfg), WARD_ERR_BOOT_LAYOUT);
+    l = d.layout;
+    l.state.size = 1024u; /* one journal sector */
+    assert_int_equal(ward_boot_init(&ctx, &cfg), WARD_ERR_BOOT_LAYOUT);
+    l = d.layout;
+    l.primary.size = 1024u; /* a slot of one sector has no room for an image */
+    l.secondary.size = 1024u;
+    assert_int_equal(ward_boot_init(&ctx, &cfg), WARD_ERR_BOOT_LAYOUT);
+    assert_int_equal(ward_boot_image_max(&l), 0u);
+    l = d.layout;
+    l.primary.off += 512u; /* not sector aligned */
+    assert_int_equal(ward_boot_init(&ctx, &cfg), WARD_ERR_BOOT_LAYOUT);
+
+    /* go without a successful init refuses. */
+    ward_boot_report_t rep;
+    memset(&ctx, 0, sizeof ctx);
+    assert_false(WARD_FIH_EQ(ward_boot_go(&ctx, &rep)));
+    assert_int_equal(rep.reason, WARD_ERR_INVALID_ARG);
+    assert_int_equal(ward_boot_confirm(&ctx), WARD_ERR_INVALID_ARG);
+    ward_sim_device_close(&d);
+}
+
+static void story(uint32_t ss, uint32_t ws, bool once)
+{
+    ff_t f;
+    ward_boot_report_t rep;
+    ward_boot_state_t st;
+    ff_open(&f, ss, ws, once);
+    const uint32_t entry = f.d.layout.primary.off + 32u;
+
+    /* Plain boot: nothing to do, nothing written. */
+    uint64_t ops = f.d.power.ops;
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(f.d.power.ops, ops);
+    assert_int_equal(rep.event, WARD_BOOT_EV_NONE);
+    assert_int_equal(rep.entry_off, entry);
+    assert_int_equal(rep.version.major, 1);
+    assert_int_equal(rep.image_size, f.v1.len);
+    assert_true(rep.secure_boot);
+
+    /* Stage v2 for a trial. */
+    assert_int_equal(bf_stage(&f.d, &f.v2, false), WARD_OK);
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_INSTALLED);
+    assert_true(rep.trial);
+    assert_false(rep.resumed);
+    assert_int_equal(rep.version.major, 2);
+    assert_int_equal(rep.otp_counter, 1); /* not during a trial */
+    assert_true(bf_holds(&f.d, &f.d.layout.primary, &f.v2));
+    assert_true(bf_holds(&f.d, &f.d.layout.secondary, &f.v1));
+    /* No new request while the previous image is the only backup. */
+    ward_boot_ctx_t ctx;
+    assert_int_equal(bf_init_ctx(&f.d, &ctx), WARD_OK);
+    assert_int_equal(ward_boot_request_install(&ctx, false), WARD_ERR_STATE);
+    /* Status reads without writing. */
+    ops = f.d.power.ops;
+    assert_int_equal(ward_boot_status(&ctx, &rep), WARD_OK);
+    assert_int_equal(f.d.power.ops, ops);
+    assert_true(rep.trial);
+    assert_true(rep.verified);
+    assert_int_equal(rep.version.major, 2);
+
+    /* The app confirms; the next boot raises the counter. */
+    assert_int_equal(bf_confirm(&f.d), WARD_OK);
+    assert_int_equal(bf_counter(&f.d), 1);
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_NONE);
+    assert_false(rep.trial);
+    assert_int_equal(rep.otp_counter, 2);
+    assert_int_equal(bf_counter(&f.d), 2);
+    /* Confirming again is a no-op. */
+    ops = f.d.power.ops;
+    assert_int_equal(bf_confirm(&f.d), WARD_OK);
+    assert_int_equal(f.d.power.ops, ops);
+
+    /* v3 (smaller) for a trial, never confirmed: the reset reverts. */
+    assert_int_equal(bf_stage(&f.d, &f.v3, false), WARD_OK);
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_INSTALLED);
+    assert_int_equal(rep.version.major, 3);
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_REVERTED);
+    assert_false(rep.trial);
+    assert_int_equal(rep.version.major, 2);
+    assert_true(bf_holds(&f.d, &f.d.layout.primary, &f.v2));
+    assert_true(bf_holds(&f.d, &f.d.layout.secondary, &f.v3));
+    assert_int_equal(bf_counter(&f.d), 2);
+    assert_int_equal(bf_state(&f.d, &st), 0);
+    assert_int_equal(st.op, WARD_BOOT_OP_REVERT);
+    assert_int_equal(st.confirmed, 1);
+    /* The rejected image does not come back by itself. */
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_NONE);
+    assert_int_equal(rep.version.major, 2);
+
+    /* A permanent request: confirmed at once, counter raised. */
+    assert_int_equal(bf_stage(&f.d, &f.v3, true), WARD_OK);
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_INSTALLED);
+    assert_false(rep.trial);
+    assert_int_equal(rep.otp_counter, 3);
+    assert_true(bf_holds(&f.d, &f.d.layout.primary, &f.v3));
+    assert_true(bf_holds(&f.d, &f.d.layout.secondary, &f.v2));
+    ff_close(&f);
+}
+
+static void test_story(void **state)
+{
+    (void)state;
+    story(1024, 1, false);
+    story(4096, 8, true);
+    story(2048, 16, true);
+}
+
+/* A trial image that fails its check is reverted in the same boot. */
+static void test_trial_fails_reverts_at_once(void **state)
+{
+    (void)state;
+    ff_t f;
+    ward_boot_report_t rep;
+    ff_open(&f, 1024, 1, false);
+    assert_int_equal(bf_stage(&f.d, &f.v2, false), WARD_OK);
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_true(rep.trial);
+    /* A bit flips in the trial image's payload. */
+    ward_sim_flash_mem(&f.d.flash)[f.d.layout.primary.off + 100u] ^= 0x04;
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_REVERTED);
+    assert_int_equal(rep.version.major, 1);
+    assert_true(rep.verified);
+    assert_true(bf_holds(&f.d, &f.d.layout.primary, &f.v1));
+    ff_close(&f);
+}
+
+/* The trial app overwrote the secondary: a revert could not restore the
+ * previous image, so the trial image keeps running, unconfirmed. */
+static void test_backup_lost(void **state)
+{
+    (void)state;
+    ff_t f;
+    ward_boot_report_t rep;
+    ward_boot_state_t st;
+    ff_open(&f, 1024, 1, false);
+    assert_int_equal(bf_stage(&f.d, &f.v2, false), WARD_OK);
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_true(rep.trial);
+    /* A valid image, but not the previous one. */
+    assert_int_equal(bf_write(&f.d.layout.secondary, f.v3.data, f.v3.len), 0);
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_NONE);
+    assert_int_equal(rep.update_reason, WARD_ERR_NOT_FOUND);
+    assert_true(rep.trial);
+    assert_int_equal(rep.version.major, 2);
+    assert_true(bf_holds(&f.d, &f.d.layout.secondary, &f.v3));
+    /* Garbage. */
+    assert_int_equal(bf_write(&f.d.layout.secondary, (const uint8_t *)"junk", 4), 0);
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(rep.update_reason, WARD_ERR_IMG_MAGIC);
+    assert_int_equal(rep.version.major, 2);
+    assert_int_equal(bf_counter(&f.d), 1);
+    /* Confirming ends the trial. */
+    assert_int_equal(bf_confirm(&f.d), WARD_OK);
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_false(rep.trial);
+    assert_int_equal(bf_counter(&f.d), 2);
+    assert_int_equal(bf_state(&f.d, &st), 0);
+    assert_int_equal(st.confirmed, 1);
+    ff_close(&f);
+}
+
+/* The first image arrives through the secondary (an empty primary). */
+static void test_install_into_empty(void **state)
+{
+    (void)state;
+    ward_sim_device_t d;
+    ward_sim_geometry_t g;
+    ward_boot_report_t rep;
+    bf_img_t v1;
+    bf_geo(&g, 4096, 8, 4, true);
+    assert_int_equal(ward_sim_device_open_mem(&d, &g), WARD_OK);
+    assert_int_equal(bf_provision(&d, &g_key, true, true), 0);
+    assert_int_equal(bf_image(&v1, 1, 4, 5000, 7, g_key.id), 0);
+    assert_false(WARD_FIH_EQ(bf_boot(&d, &rep)));
+    assert_int_equal(rep.reason, WARD_ERR_BOOT_NO_IMAGE);
+    assert_int_equal(rep.image_reason, WARD_ERR_IMG_MAGIC);
+    assert_int_equal(bf_stage(&d, &v1, true), WARD_OK);
+    assert_true(WARD_FIH_EQ(bf_boot(&d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_INSTALLED);
+    assert_int_equal(rep.otp_counter, 4);
+    assert_true(bf_holds(&d, &d.layout.primary, &v1));
+    assert_int_equal(d.flash.stats.violations, 0);
+    bf_image_free(&v1);
+    ward_sim_device_close(&d);
+}
+
+/* Many operations wrap the journal around both sectors many times. */
+static void test_many_updates(void **state)
+{
+    (void)state;
+    ff_t f;
+    ward_boot_report_t rep;
+    ward_boot_state_t st;
+    ff_open(&f, 1024, 1, false);
+    assert_int_equal(bf_state(&f.d, &st), 0);
+    const uint32_t epoch0 = st.epoch;
+    for (int i = 0; i < 12; i++) {
+        assert_int_equal(bf_stage(&f.d, &f.v2, false), WARD_OK);
+        assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+        assert_int_equal(rep.event, WARD_BOOT_EV_INSTALLED);
+        assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+        assert_int_equal(rep.event, WARD_BOOT_EV_REVERTED);
+        assert_true(bf_holds(&f.d, &f.d.layout.primary, &f.v1));
+        assert_true(bf_holds(&f.d, &f.d.layout.secondary, &f.v2));
+    }
+    assert_int_equal(bf_state(&f.d, &st), 0);
+    assert_true(st.epoch > epoch0 + 3u); /* compacted several times */
+    assert_int_equal(bf_counter(&f.d), 1);
+    ff_close(&f);
+}
+
+int main(void)
+{
+    if (bf_key(1, &g_key) != 0) {
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layout_checks),
+        cmocka_unit_test(test_story),
+        cmocka_unit_test(test_trial_fails_reverts_at_once),
+        cmocka_unit_test(test_backup_lost),
+        cmocka_unit_test(test_install_into_empty),
+        cmocka_unit_test(test_many_updates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
