@@ -294,6 +294,12 @@ static void test_parse_protected_area(void **state)
         assert_int_equal(ward_image_parse(&info, ward_image_read_mem, &m, (uint32_t)len),
                          WARD_ERR_IMG_TLV);
     }
+    /* a 2-byte protected area whose info agrees (tlv_tot 2): still too small */
+    ward_store_le16(buf + 10, 2);
+    ward_store_le16(buf + 48 + 2, 2);
+    assert_int_equal(ward_image_parse(&info, ward_image_read_mem, &m, (uint32_t)len),
+                     WARD_ERR_IMG_TLV);
+    ward_store_le16(buf + 48 + 2, 12);
     /* wrong magic for the protected info */
     ward_store_le16(buf + 10, 12);
     ward_store_le16(buf + 48, WARD_IMAGE_TLV_INFO_MAGIC);
