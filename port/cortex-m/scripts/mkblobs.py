@@ -13,10 +13,9 @@ port/cortex-m/include/ward_cm.h):
   erased    a file of erased flash (0xFF)
 """
 import argparse
+import base64
 import hashlib
 import sys
-
-from cryptography.hazmat.primitives import serialization
 
 SECTOR = 0x1000
 KEY_MAGIC = b"WKEY"
@@ -36,8 +35,14 @@ OTP_LOCK_OFF = 0x098
 
 
 def spki_der(path):
-    """DER SubjectPublicKeyInfo of a PEM/DER public or private key file."""
+    """DER SubjectPublicKeyInfo of a key file: a PEM public key (as
+    `ward getpub` prints it) is decoded here; anything else (private keys,
+    DER) goes through python3-cryptography."""
     data = open(path, "rb").read()
+    text = data.decode("ascii", "replace").strip().splitlines()
+    if text and text[0] == "-----BEGIN PUBLIC KEY-----" and text[-1] == "-----END PUBLIC KEY-----":
+        return base64.b64decode("".join(text[1:-1]), validate=True)
+    from cryptography.hazmat.primitives import serialization
     loaders = (
         serialization.load_pem_public_key,
         serialization.load_der_public_key,
@@ -73,6 +78,8 @@ def cmd_otp(a):
 
     if a.boot_key:
         put("boot-key-hash", hashlib.sha256(spki_der(a.boot_key)).digest())
+    if a.boot_key_hash:
+        put("boot-key-hash", bytes.fromhex(a.boot_key_hash))
     if a.ota_key:
         put("ota-key-hash", hashlib.sha256(spki_der(a.ota_key)).digest())
     if a.secure_boot:
@@ -119,6 +126,7 @@ def main():
     k.set_defaults(fn=cmd_keyblock)
     o = sub.add_parser("otp", help="OTP block")
     o.add_argument("--boot-key", help="burn SHA-256 of this key's SPKI")
+    o.add_argument("--boot-key-hash", help="burn this hex SHA-256 (ward getpub -f hash)")
     o.add_argument("--ota-key", help="burn SHA-256 of this key's SPKI")
     o.add_argument("--secure-boot", action="store_true")
     o.add_argument("--debug-lock", action="store_true")

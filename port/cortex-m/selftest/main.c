@@ -107,6 +107,32 @@ static void test_otp(void)
     check(o->lock(o->ctx, WARD_OTP_FIELD_COUNT) == WARD_ERR_INVALID_ARG, "unknown field");
 }
 
+/* The bootloader's short names must be ward_err_name()'s, minus the prefix,
+ * and cover every generic, image and boot code. */
+static void test_err_names(void)
+{
+    bool ok = true;
+    for (ward_err_t c = -100; c < 0; c++) {
+        const char *mine = ward_cm_err_name(c);
+        const char *full = ward_err_name(c);
+        const bool core = (c >= WARD_ERR_LIMIT) || (c <= WARD_ERR_IMG_MAGIC && c >= WARD_ERR_IMG_SEC_CNT_RANGE) ||
+                          (c <= WARD_ERR_BOOT_NO_IMAGE && c >= WARD_ERR_BOOT_LAYOUT);
+        if (core && (mine == NULL || strncmp(full, "WARD_ERR_", 9) != 0 || strcmp(full + 9, mine) != 0)) {
+            ok = false;
+            ward_cm_puts("selftest: name of ");
+            ward_cm_put_dec(c);
+            ward_cm_puts(" differs from ");
+            ward_cm_puts(full);
+            ward_cm_puts("\n");
+        }
+        if (!core && mine != NULL) {
+            ok = false;
+        }
+    }
+    check(ok, "short error names match ward_err_name");
+    check(ward_cm_err_name(WARD_OK) == NULL, "no short name for WARD_OK");
+}
+
 static void test_timer(void)
 {
     ward_cm_timer_start();
@@ -122,6 +148,7 @@ int main(void)
     ward_cm_puts("selftest: mps2-an386 drivers\n");
     test_flash();
     test_otp();
+    test_err_names();
     test_timer();
     ward_cm_puts("selftest: ");
     ward_cm_put_dec(g_checks - g_failed);

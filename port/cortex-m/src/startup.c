@@ -22,7 +22,14 @@ int main(void);
 void ward_cm_reset_handler(void);
 void ward_cm_default_handler(void);
 
-#define CM_IRQS 32 /* mps2-an386 external interrupts (CMSDK) */
+/* External interrupt vectors: 32 on mps2-an386 (CMSDK); a program that
+ * never enables one (the bootloader) builds with WARD_CM_IRQS=0. */
+#ifndef WARD_CM_IRQS
+#define WARD_CM_IRQS 32
+#endif
+#if WARD_CM_IRQS != 0 && WARD_CM_IRQS != 32
+#error "WARD_CM_IRQS must be 0 or 32"
+#endif
 
 /* A fault in a bootloader means something is badly wrong: say so and stop
  * rather than let the CPU run on in an unknown state. */
@@ -92,7 +99,7 @@ void ward_cm_reset_handler(void)
 typedef struct {
     uint32_t *sp;
     void (*reset)(void);
-    void (*handlers[14 + CM_IRQS])(void);
+    void (*handlers[14 + WARD_CM_IRQS])(void);
 } cm_vectors_t;
 
 /* Initial SP, reset, 14 system exceptions, then the external interrupts;
@@ -102,6 +109,8 @@ __attribute__((section(".vectors"), used)) const cm_vectors_t ward_cm_vectors = 
     ward_cm_reset_handler,
     {
         D8, D, D, D, D, D, D, /* 14 system exceptions */
-        D8, D8, D8, D8,       /* 32 interrupts */
+#if WARD_CM_IRQS == 32
+        D8, D8, D8, D8, /* 32 interrupts */
+#endif
     },
 };

@@ -1,0 +1,153 @@
+/*
+ * ward bootloader for mps2-an386: the boot core decides (install, revert,
+ * verify), this file reports and then either jumps to the primary image or
+ * refuses to start anything, exiting QEMU with -reason as the status.
+ */
+#include "ward/boot.h"
+#include "ward/crypto.h"
+#include "ward/util.h"
+#include "ward_cm.h"
+#include "ward_cm_priv.h"
+
+#if defined(WARD_CM_STACK_PAINT)
+static void report_stack(void)
+{
+    ward_cm_puts("ward-boot: stack peak ");
+    ward_cm_put_dec((int32_t)ward_cm_stack_peak());
+    ward_cm_puts(" of ");
+    ward_cm_put_dec((int32_t)ward_cm_stack_size());
+    ward_cm_puts(" bytes\n");
+}
+#else
+static void report_stack(void)
+{
+}
+#endif
+
+static void put_err(ward_err_t err)
+{
+    const char *name = ward_cm_err_name(err);
+    ward_cm_put_dec(err);
+    ward_cm_puts(name != NULL ? " WARD_ERR_" : " (unknown)");
+    if (name != NULL) {
+        ward_cm_puts(name);
+    }
+}
+
+/* Stop for good. The exit status is the most specific reason: why the
+ * primary image failed (-24 for a bad hash gives 24), else why nothing can
+ * run. Never 0, whatever the report says. */
+__attribute__((noreturn)) static void refuse(ward_err_t reason, ward_err_t image_reason)
+{
+    if (reason >= 0) {
+        reason = WARD_ERR_BOOT_NO_IMAGE;
+    }
+    report_stack();
+    ward_cm_puts("ward-boot: refusing to boot: ");
+    put_err(reason);
+    ward_cm_puts("\n");
+    if (image_reason < 0) {
+        ward_cm_puts("ward-boot: primary image: ");
+        put_err(image_reason);
+        ward_cm_puts("\n");
+        reason = image_reason;
+    }
+    ward_cm_exit(-reason);
+}
+
+static void put_version(const ward_image_version_t *v)
+{
+    ward_cm_put_dec(v->major);
+    ward_cm_puts(".");
+    ward_cm_put_dec(v->minor);
+    ward_cm_puts(".");
+    ward_cm_put_dec(v->revision);
+    ward_cm_puts("+");
+    ward_cm_put_dec((int32_t)v->build);
+}
+
+static void report(const ward_boot_report_t *rep)
+{
+    ward_cm_puts("ward-boot: secure boot ");
+    ward_cm_puts(rep->secure_boot ? "on" : "OFF");
+    ward_cm_puts(", debug lock ");
+    ward_cm_puts(rep->debug_locked ? "on" : "off");
+    ward_cm_puts(", rollback counter ");
+    ward_cm_put_dec((int32_t)rep->otp_counter);
+    ward_cm_puts("\n");
+    if (rep->resumed) {
+        ward_cm_puts("ward-boot: completed an interrupted swap\n");
+    }
+    switch (rep->event) {
+    case WARD_BOOT_EV_INSTALLED:
+        ward_cm_puts(rep->trial ? "ward-boot: installed update (trial)\n"
+                                : "ward-boot: installed update\n");
+        break;
+    case WARD_BOOT_EV_REVERTED:
+        ward_cm_puts("ward-boot: trial not confirmed: reverted\n");
+        break;
+    case WARD_BOOT_EV_REFUSED:
+        ward_cm_puts("ward-boot: update refused: ");
+        put_err(rep->update_reason);
+        ward_cm_puts("\n");
+        break;
+    case WARD_BOOT_EV_NONE:
+    default:
+        break;
+    }
+}
+
+/* The boot core verified the image; this catches a vector table that could
+ * not be the app's (linked elsewhere, or the flash changed under us). */
+static bool entry_sane(uint32_t vt)
+{
+    const uint8_t *p = ward_cm_addr(WARD_CM_FLASH_BASE + vt);
+    const uint32_t sp = ward_load_le32(p);
+    const uint32_t pc = ward_load_le32(p + 4);
+    const uint32_t lo = WARD_CM_FLASH_BASE + WARD_CM_PRIMARY_OFF;
+    return (vt % 128u) == 0u && vt >= lo && vt < lo + WARD_CM_SLOT_SIZE && (pc & 1u) == 1u &&
+           pc > vt && pc < lo + WARD_CM_SLOT_SIZE && (sp & 7u) == 0u && sp >= 0x20000000u &&
+           sp <= 0x20400000u;
+}
+
+int main(void)
+{
+    static ward_boot_ctx_t ctx;
+    ward_boot_config_t cfg;
+    ward_boot_report_t rep;
+
+    ward_cm_puts("ward-boot " WARD_VERSION_STRING "\n");
+    ward_cm_boot_config(&cfg);
+    ward_err_t err = ward_crypto_init();
+    if (err == WARD_OK) {
+        err = ward_boot_init(&ctx, &cfg);
+    }
+    if (err != WARD_OK) {
+        refuse(err, WARD_OK);
+    }
+    ward_fih_t go = ward_boot_go(&ctx, &rep);
+    report(&rep);
+    if (!WARD_FIH_EQ(go)) {
+        refuse(rep.reason, rep.reason == WARD_ERR_BOOT_NO_IMAGE ? rep.image_reason : WARD_OK);
+    }
+    const uint32_t vt = WARD_CM_FLASH_BASE + rep.entry_off;
+    if (!entry_sane(vt)) {
+        ward_cm_puts("ward-boot: bad vector table at ");
+        ward_cm_put_hex(vt);
+        ward_cm_puts("\n");
+        ward_cm_exit(WARD_CM_EXIT_JUMP);
+    }
+    ward_cm_puts("ward-boot: ");
+    ward_cm_puts(rep.verified ? "verified" : "UNVERIFIED (secure boot off)");
+    ward_cm_puts(" image ");
+    put_version(&rep.version);
+    ward_cm_puts(", jumping to ");
+    ward_cm_put_hex(vt);
+    ward_cm_puts("\n");
+    report_stack();
+    /* Second, independent check right before the point of no return. */
+    if (WARD_FIH_EQ(go) && rep.reason == WARD_OK) {
+        ward_cm_jump(vt);
+    }
+    refuse(rep.reason, WARD_OK);
+}
