@@ -238,3 +238,27 @@ void ward_sim_device_boot_config(ward_sim_device_t *d, ward_boot_config_t *cfg)
         cfg->spki_len = sizeof d->boot_spki;
     }
 }
+
+ward_err_t ward_sim_area_write(const ward_area_t *area, const uint8_t *data, size_t len)
+{
+    uint8_t chunk[256];
+    if (area == NULL || area->flash == NULL || (data == NULL && len > 0u)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (len > area->size) {
+        return WARD_ERR_IMG_TOO_LARGE;
+    }
+    const uint32_t ss = area->flash->sector_size;
+    const uint32_t ws = area->flash->write_size;
+    uint32_t span = ((uint32_t)len + ss - 1u) / ss * ss;
+    ward_err_t err = ward_area_erase(area, 0, span);
+    /* Whole write units per program call; sizeof chunk is a multiple of 16. */
+    for (uint32_t off = 0; err == WARD_OK && off < len; off += sizeof chunk) {
+        size_t n = len - off < sizeof chunk ? len - off : sizeof chunk;
+        size_t padded = (n + ws - 1u) / ws * ws;
+        memset(chunk, 0xFF, sizeof chunk);
+        memcpy(chunk, data + off, n);
+        err = ward_area_prog(area, off, chunk, padded);
+    }
+    return err;
+}

@@ -312,13 +312,43 @@ static void test_device(void **state)
     assert_int_equal(ward_sim_device_open(&d, missing), WARD_ERR_NOT_FOUND);
 }
 
+static void test_area_write(void **state)
+{
+    (void)state;
+    ward_sim_geometry_t g;
+    ward_sim_geometry_default(&g);
+    g.sector_size = 1024;
+    g.write_size = 8;
+    g.slot_sectors = 4;
+    ward_sim_device_t d;
+    assert_int_equal(ward_sim_device_open_mem(&d, &g), WARD_OK);
+    uint8_t data[1500], back[2048];
+    for (size_t i = 0; i < sizeof data; i++) {
+        data[i] = (uint8_t)(i * 7u);
+    }
+    /* Twice: the second write must erase what the first programmed. */
+    assert_int_equal(ward_sim_area_write(&d.layout.secondary, data, sizeof data), WARD_OK);
+    data[0] ^= 0xFF;
+    assert_int_equal(ward_sim_area_write(&d.layout.secondary, data, sizeof data), WARD_OK);
+    assert_int_equal(ward_area_read(&d.layout.secondary, 0, back, sizeof back), WARD_OK);
+    assert_memory_equal(back, data, sizeof data);
+    /* Padding up to the write unit, the rest of the sector stays erased. */
+    assert_true(ward_ct_all(back + sizeof data, 0xFF, sizeof back - sizeof data));
+    assert_int_equal(d.flash.stats.violations, 0);
+    assert_int_equal(d.flash.erase_counts[(d.layout.secondary.off / 1024u)], 2);
+    uint8_t big[4 * 1024 + 1];
+    memset(big, 0, sizeof big);
+    assert_int_equal(ward_sim_area_write(&d.layout.secondary, big, sizeof big), WARD_ERR_IMG_TOO_LARGE);
+    ward_sim_device_close(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flash_nor_rules),     cmocka_unit_test(test_flash_program_once),
         cmocka_unit_test(test_flash_power_cut),     cmocka_unit_test(test_flash_file_persistence),
         cmocka_unit_test(test_otp),                 cmocka_unit_test(test_hsm),
-        cmocka_unit_test(test_device),
+        cmocka_unit_test(test_device),              cmocka_unit_test(test_area_write),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -191,6 +191,12 @@ ward_err_t ward_sim_device_open_mem(ward_sim_device_t *d, const ward_sim_geometr
 void ward_sim_device_close(ward_sim_device_t *d);
 /* Set the bootloader's built-in key (91-byte DER SPKI); persisted as bootkey.der. */
 ward_err_t ward_sim_device_set_boot_key(ward_sim_device_t *d, const uint8_t spki[91]);
+/* Factory-style programming of an area: erase the sectors covering
+ * [0, len) and program data, padded with 0xFF to the write size. Goes
+ * through the flash port, so the NOR rules and the power domain apply.
+ * WARD_ERR_IMG_TOO_LARGE if len exceeds the area. */
+ward_err_t ward_sim_area_write(const ward_area_t *area, const uint8_t *data, size_t len);
+
 /* A boot config for this device (points into d). */
 void ward_sim_device_boot_config(ward_sim_device_t *d, ward_boot_config_t *cfg);
 
