@@ -9,7 +9,7 @@ standard library and python3-cryptography (Debian's package; run it with
 
     mkimage.py sign [options] INFILE OUTFILE
     mkimage.py verify [-k KEY] IMAGE
-    mkimage.py strip-sig IMAGE OUTFILE   (canonical form without signatures)
+    mkimage.py canonical IMAGE OUTFILE   (signatures replaced by a placeholder)
 
 Exit status of verify: 0 ok, 1 refused (reason on stderr), 2 usage.
 """
@@ -275,16 +275,21 @@ def signatures(image):
             if not protected and kind == T_ECDSA_SIG]
 
 
-def strip_signatures(image):
-    """Canonical form: the image without its ECDSA_SIG TLVs (tlv_tot
-    adjusted), then what follows it in the file with leading padding
-    dropped up to the trailer (its length depends on the signature's)."""
+def canonical(image):
+    """The image with every ECDSA_SIG value replaced by 72 zero bytes (the
+    longest DER P-256 signature), tlv_tot adjusted, followed by what the file
+    holds after the image minus the padding bytes the placeholder displaced.
+    Two images that differ only in their signatures (and so in the padding
+    before a trailer) have the same canonical form."""
     info = parse(image)
-    kept = b"".join(tlv(kind, value) for kind, value, protected, _ in info["entries"]
-                    if not protected and kind != T_ECDSA_SIG)
-    head = image[:info["tlv_off"]] + struct.pack("<HH", INFO_MAGIC, len(kept) + 4) + kept
+    entries = b"".join(tlv(kind, bytes(72) if kind == T_ECDSA_SIG else value)
+                       for kind, value, protected, _ in info["entries"] if not protected)
+    head = image[:info["tlv_off"]] + struct.pack("<HH", INFO_MAGIC, len(entries) + 4) + entries
     rest = image[info["total"]:]
-    return head, rest
+    grow = len(head) - info["total"]
+    if rest and 0 <= grow <= len(rest) and len(set(rest[:grow])) <= 1:
+        rest = rest[grow:]
+    return head + rest
 
 
 # ---- command line -----------------------------------------------------------
@@ -319,7 +324,7 @@ def main(argv):
     v.add_argument("--boot-policy", action="store_true",
                    help="refuse encrypted, compressed and RAM-load images")
     v.add_argument("image")
-    st = sub.add_parser("strip-sig")
+    st = sub.add_parser("canonical")
     st.add_argument("image")
     st.add_argument("outfile")
     a = ap.parse_args(argv)
@@ -351,8 +356,7 @@ def main(argv):
             info = verify(open(a.image, "rb").read(), key, a.min_sec_cnt, a.boot_policy)
             print("OK" if key else "OK (hash only)", "version %d.%d.%d+%d" % info["version"])
             return 0
-        head, rest = strip_signatures(open(a.image, "rb").read())
-        open(a.outfile, "wb").write(head + rest)
+        open(a.outfile, "wb").write(canonical(open(a.image, "rb").read()))
         return 0
     except Refused as e:
         print(f"refused: {e.args[0]}", file=sys.stderr)
