@@ -1,0 +1,625 @@
+/*
+ * ward demo: a simulated smart plug lives through its firmware story on the
+ * POSIX simulator, and a report is written. Every step states what must
+ * happen and checks that it did; the demo fails (exit 1) if anything
+ * deviates, so it doubles as an end-to-end test.
+ *
+ *   build pipeline  boot signing key; firmware v1, v2, v3 signed offline
+ *   factory         device created, boot key hash burnt into OTP and locked,
+ *                   secure boot enabled, debug locked, HUK generated inside
+ *                   the HSM, v1 flashed; end-of-line test: secure boot active
+ *   field update    v2 staged, trial boot, the app confirms, OTP counter raised
+ *   attacks         tampered, foreign-key, unsigned and older images refused,
+ *                   each with its reason; the running firmware never changes
+ *   power cut       power dies in the middle of installing v3; the next boot
+ *                   finishes the install; v3 never confirms and is reverted
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "demo_priv.h"
+#include "ward/boot.h"
+#include "ward/crypto.h"
+#include "ward/sim.h"
+#include "ward/util.h"
+#include "ward_sign.h"
+
+#define DEMO_MARKER ".ward-demo"
+
+/* ---- the report ----------------------------------------------------------- */
+
+void demo_init(demo_t *d, const char *dir, bool quiet)
+{
+    memset(d, 0, sizeof *d);
+    d->dir = dir;
+    d->quiet = quiet;
+}
+
+void demo_chapter(demo_t *d, const char *title)
+{
+    if (d->nsteps < DEMO_MAX_STEPS) {
+        d->chapter[d->nsteps] = title;
+    }
+    if (!d->quiet) {
+        printf("\n== %s\n", title);
+    }
+}
+
+bool demo_check(demo_t *d, bool ok, const char *what, const char *fmt, ...)
+{
+    char observed[256];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(observed, sizeof observed, fmt, ap);
+    va_end(ap);
+    if (d->nsteps < DEMO_MAX_STEPS) {
+        demo_step_t *s = &d->steps[d->nsteps++];
+        snprintf(s->what, sizeof s->what, "%s", what);
+        snprintf(s->observed, sizeof s->observed, "%s", observed);
+        s->ok = ok;
+    }
+    if (!ok) {
+        d->failed++;
+    }
+    if (!d->quiet || !ok) {
+        printf("  [%s] %s: %s\n", ok ? " ok " : "FAIL", what, observed);
+    }
+    return ok;
+}
+
+void demo_note(demo_t *d, const char *fmt, ...)
+{
+    va_list ap;
+    if (d->quiet) {
+        return;
+    }
+    va_start(ap, fmt);
+    printf("  ");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+}
+
+static void md_escape(FILE *f, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '|') {
+            fputs("\\|", f);
+        } else {
+            fputc(*s, f);
+        }
+    }
+}
+
+static ward_err_t write_report(const demo_t *d, const char *path, const char *json_path)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        return WARD_ERR_IO;
+    }
+    fprintf(f, "# ward demo report\n\nward %s, simulated device in `%s/device`.\n", WARD_VERSION_STRING,
+            d->dir);
+    fprintf(f, "Every step states what must happen; `ok` means the device did exactly that.\n");
+    for (size_t i = 0; i < d->nsteps; i++) {
+        if (d->chapter[i] != NULL) {
+            fprintf(f, "\n## %s\n\n| result | step | observed |\n|---|---|---|\n", d->chapter[i]);
+        }
+        fprintf(f, "| %s | ", d->steps[i].ok ? "ok" : "**FAIL**");
+        md_escape(f, d->steps[i].what);
+        fprintf(f, " | ");
+        md_escape(f, d->steps[i].observed);
+        fprintf(f, " |\n");
+    }
+    fprintf(f, "\n%zu steps, %u failed.\n", d->nsteps, d->failed);
+    bool bad = ferror(f) != 0;
+    bad |= fclose(f) != 0;
+
+    FILE *j = fopen(json_path, "w");
+    if (j == NULL) {
+        return WARD_ERR_IO;
+    }
+    fprintf(j, "{\"ward\":\"%s\",\"steps\":[", WARD_VERSION_STRING);
+    const char *chapter = "";
+    for (size_t i = 0; i < d->nsteps; i++) {
+        if (d->chapter[i] != NULL) {
+            chapter = d->chapter[i];
+        }
+        fprintf(j, "%s{\"chapter\":", i ? "," : "");
+        ward_cli_json_str(j, chapter);
+        fprintf(j, ",\"step\":");
+        ward_cli_json_str(j, d->steps[i].what);
+        fprintf(j, ",\"observed\":");
+        ward_cli_json_str(j, d->steps[i].observed);
+        fprintf(j, ",\"ok\":%s}", d->steps[i].ok ? "true" : "false");
+    }
+    fprintf(j, "],\"failed\":%u}\n", d->failed);
+    bad |= ferror(j) != 0;
+    bad |= fclose(j) != 0;
+    return bad ? WARD_ERR_IO : WARD_OK;
+}
+
+/* ---- workspace ------------------------------------------------------------- */
+
+void demo_path(const demo_t *d, char *out, size_t n, const char *name)
+{
+    snprintf(out, n, "%s/%s", d->dir, name);
+}
+
+static ward_err_t prepare_dir(const char *dir)
+{
+    char marker[4096];
+    snprintf(marker, sizeof marker, "%s/%s", dir, DEMO_MARKER);
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        /* Only ever remove a directory an earlier demo made. */
+        if (stat(marker, &st) != 0) {
+            return WARD_ERR_EXISTS;
+        }
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", dir);
+        if (strchr(dir, '\'') != NULL || system(cmd) != 0) {
+            return WARD_ERR_IO;
+        }
+    }
+    if (mkdir(dir, 0700) != 0) {
+        return WARD_ERR_IO;
+    }
+    FILE *m = fopen(marker, "w");
+    if (m == NULL) {
+        return WARD_ERR_IO;
+    }
+    fprintf(m, "made by ward demo; `ward demo` may delete this directory\n");
+    return fclose(m) == 0 ? WARD_OK : WARD_ERR_IO;
+}
+
+ward_err_t demo_save(const demo_t *d, const char *name, const void *data, size_t len)
+{
+    char p[4096];
+    demo_path(d, p, sizeof p, name);
+    return ward_cli_write_file(p, data, len, 0644, false);
+}
+
+/* ---- simulated device helpers ---------------------------------------------- */
+
+ward_err_t demo_dev_open(const demo_t *d, ward_sim_device_t *dev)
+{
+    char p[4096];
+    demo_path(d, p, sizeof p, "device");
+    return ward_sim_device_open(dev, p);
+}
+
+/* One reset of the device: the boot core decides what runs. */
+ward_fih_t demo_boot(const demo_t *d, ward_boot_report_t *rep, uint64_t cut_after, bool torn,
+                     ward_err_t *err)
+{
+    ward_sim_device_t dev;
+    ward_boot_ctx_t ctx;
+    ward_boot_config_t cfg;
+    ward_fih_t go = WARD_FIH_FAILURE;
+    memset(rep, 0, sizeof *rep);
+    *err = demo_dev_open(d, &dev);
+    if (*err != WARD_OK) {
+        return go;
+    }
+    ward_sim_device_boot_config(&dev, &cfg);
+    if (cut_after != 0u) {
+        ward_sim_power_cut_after(&dev.power, cut_after, torn);
+    }
+    *err = ward_boot_init(&ctx, &cfg);
+    if (*err == WARD_OK) {
+        go = ward_boot_go(&ctx, rep);
+        *err = rep->reason;
+    }
+    if (dev.power.dead) {
+        *err = WARD_ERR_POWER_LOSS;
+        go = WARD_FIH_FAILURE;
+    }
+    ward_sim_device_close(&dev);
+    return go;
+}
+
+/* What the running application does when its self-test passes. */
+ward_err_t demo_confirm(const demo_t *d)
+{
+    ward_sim_device_t dev;
+    ward_boot_ctx_t ctx;
+    ward_boot_config_t cfg;
+    ward_err_t err = demo_dev_open(d, &dev);
+    if (err != WARD_OK) {
+        return err;
+    }
+    ward_sim_device_boot_config(&dev, &cfg);
+    err = ward_boot_init(&ctx, &cfg);
+    if (err == WARD_OK) {
+        err = ward_boot_confirm(&ctx);
+    }
+    ward_sim_device_close(&dev);
+    return err;
+}
+
+/* What the update agent does: write the image into the secondary slot and
+ * request a trial install at the next reset. */
+ward_err_t demo_stage(const demo_t *d, const uint8_t *img, size_t len)
+{
+    ward_sim_device_t dev;
+    ward_boot_ctx_t ctx;
+    ward_boot_config_t cfg;
+    ward_err_t err = demo_dev_open(d, &dev);
+    if (err != WARD_OK) {
+        return err;
+    }
+    ward_sim_device_boot_config(&dev, &cfg);
+    err = ward_boot_init(&ctx, &cfg);
+    if (err == WARD_OK) {
+        err = ward_sim_area_write(&dev.layout.secondary, img, len);
+    }
+    if (err == WARD_OK) {
+        err = ward_boot_request_install(&ctx, false);
+    }
+    ward_sim_device_close(&dev);
+    return err;
+}
+
+const char *demo_version(const ward_image_version_t *v)
+{
+    static char buf[4][40];
+    static unsigned next;
+    char *b = buf[next++ % 4u];
+    snprintf(b, sizeof buf[0], "%u.%u.%u+%u", v->major, v->minor, v->revision, v->build);
+    return b;
+}
+
+/* ---- the story -------------------------------------------------------------- */
+
+/* A pretend firmware: zeros for the image header, a banner, then bytes. */
+static uint8_t *make_firmware(unsigned version, size_t *len)
+{
+    const size_t n = 0x200 + 9000u + 1000u * version;
+    uint8_t *fw = calloc(1, n);
+    if (fw == NULL) {
+        return NULL;
+    }
+    int b = snprintf((char *)fw + 0x200, 64, "ward demo smart plug, firmware v%u", version);
+    for (size_t i = 0x200u + (size_t)b + 1u; i < n; i++) {
+        fw[i] = (uint8_t)((i * 31u + version * 7u) ^ (i >> 8));
+    }
+    *len = n;
+    return fw;
+}
+
+static ward_err_t sign_fw(psa_key_id_t key, unsigned version, uint32_t sec_cnt, uint32_t slot_size,
+                          uint8_t **img, size_t *img_len)
+{
+    ward_sign_opts_t o;
+    size_t fw_len = 0;
+    ward_sign_opts_init(&o);
+    o.version = (ward_image_version_t){(uint8_t)version, 0, 0, 0};
+    o.header_size = 0x200;
+    o.slot_size = slot_size;
+    o.sec_cnt_mode = WARD_SIGN_SEC_CNT_VALUE;
+    o.sec_cnt = sec_cnt;
+    uint8_t *fw = make_firmware(version, &fw_len);
+    if (fw == NULL) {
+        return WARD_ERR_NO_SPACE;
+    }
+    ward_err_t err = ward_sign_image(&o, fw, fw_len, key, img, img_len);
+    free(fw);
+    return err;
+}
+
+typedef struct story {
+    psa_key_id_t boot_key;
+    psa_key_id_t rogue_key;
+    uint8_t boot_spki[91];
+    uint8_t *img[4]; /* v1, v2, v3 signed; [0] unused */
+    size_t img_len[4];
+    uint32_t slot_size;
+} story_t;
+
+static bool build_pipeline(demo_t *d, story_t *s)
+{
+    char pem[WARD_SIGN_PKCS8_PEM_MAX], path[4096];
+    size_t pem_len = 0;
+    uint8_t hash[32];
+    demo_chapter(d, "Build pipeline: offline signing key, signed images");
+    ward_err_t err = ward_sign_keygen(&s->boot_key);
+    if (err == WARD_OK) {
+        err = ward_sign_key_write_pkcs8_pem(s->boot_key, pem, sizeof pem, &pem_len);
+    }
+    if (err == WARD_OK) {
+        demo_path(d, path, sizeof path, "boot-key.pem");
+        err = ward_cli_write_file(path, pem, pem_len, 0600, true);
+        ward_wipe(pem, sizeof pem);
+    }
+    if (err == WARD_OK) {
+        err = ward_sign_key_spki(s->boot_key, s->boot_spki);
+    }
+    if (err == WARD_OK) {
+        err = ward_sha256(hash, s->boot_spki, sizeof s->boot_spki);
+    }
+    char hex[65];
+    for (int i = 0; i < 32; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+    }
+    if (!demo_check(d, err == WARD_OK, "boot signing key generated offline (P-256, PKCS#8, mode 0600)",
+                    "boot-key.pem, SHA-256 of its public key %.16s...", err == WARD_OK ? hex : "-")) {
+        return false;
+    }
+    err = ward_sign_keygen(&s->rogue_key);
+    s->slot_size = 32u * 4096u;
+    static const uint32_t sec[4] = {0, 1, 2, 2};
+    for (unsigned v = 1; v <= 3 && err == WARD_OK; v++) {
+        char name[32];
+        err = sign_fw(s->boot_key, v, sec[v], s->slot_size, &s->img[v], &s->img_len[v]);
+        if (err == WARD_OK) {
+            snprintf(name, sizeof name, "app-v%u.img", v);
+            err = demo_save(d, name, s->img[v], s->img_len[v]);
+        }
+    }
+    return demo_check(d, err == WARD_OK, "firmware v1, v2, v3 signed (MCUboot v1 images, ECDSA-P256)",
+                      "app-v1.img %zu B (counter 1), app-v2.img %zu B (counter 2), app-v3.img %zu B (counter 2)",
+                      s->img_len[1], s->img_len[2], s->img_len[3]);
+}
+
+static bool factory(demo_t *d, story_t *s)
+{
+    char p[4096];
+    ward_sim_geometry_t g;
+    ward_sim_device_t dev;
+    ward_boot_report_t rep;
+    uint8_t hash[32];
+    demo_chapter(d, "Factory: provisioning and end-of-line test");
+    ward_sim_geometry_default(&g);
+    demo_path(d, p, sizeof p, "device");
+    ward_err_t err = ward_sim_device_create(p, &g);
+    if (!demo_check(d, err == WARD_OK, "simulated device created",
+                    "NOR flash %u-byte sectors, %u-byte program-once writes, 2 x %u KiB slots",
+                    g.sector_size, g.write_size, g.slot_sectors * g.sector_size / 1024u)) {
+        return false;
+    }
+    err = demo_dev_open(d, &dev);
+    if (err != WARD_OK) {
+        return demo_check(d, false, "device opens", "%s", ward_err_name(err));
+    }
+    const ward_otp_t *otp = &dev.otp.port;
+    err = ward_sha256(hash, s->boot_spki, sizeof s->boot_spki);
+    if (err == WARD_OK) {
+        err = otp->burn(otp->ctx, WARD_OTP_BOOT_KEY_HASH, hash, sizeof hash);
+    }
+    if (err == WARD_OK) {
+        err = otp->lock(otp->ctx, WARD_OTP_BOOT_KEY_HASH);
+    }
+    if (err == WARD_OK) {
+        err = ward_sim_device_set_boot_key(&dev, s->boot_spki);
+    }
+    demo_check(d, err == WARD_OK, "boot key hash burnt into OTP and write-locked", "%s",
+               ward_err_name(err));
+    uint8_t other[32];
+    memset(other, 0xFF, sizeof other);
+    ward_err_t again = otp->burn(otp->ctx, WARD_OTP_BOOT_KEY_HASH, other, sizeof other);
+    demo_check(d, again == WARD_ERR_LOCKED, "a second key cannot be burnt over it", "%s",
+               ward_err_name(again));
+    err = ward_otp_flag_set(otp, WARD_OTP_SECURE_BOOT);
+    if (err == WARD_OK) {
+        err = ward_otp_flag_set(otp, WARD_OTP_DEBUG_LOCK);
+    }
+    if (err == WARD_OK) {
+        err = dev.hsm.port.huk_generate(dev.hsm.port.ctx);
+    }
+    demo_check(d, err == WARD_OK, "secure boot enabled, debug locked, device-unique key generated inside the HSM",
+               "%s", ward_err_name(err));
+    if (err == WARD_OK) {
+        err = ward_sim_area_write(&dev.layout.primary, s->img[1], s->img_len[1]);
+    }
+    ward_sim_device_close(&dev);
+    demo_check(d, err == WARD_OK, "firmware v1 programmed into the primary slot", "%s",
+               ward_err_name(err));
+
+    ward_fih_t go = demo_boot(d, &rep, 0, false, &err);
+    return demo_check(d, WARD_FIH_EQ(go) && rep.secure_boot && rep.verified && rep.debug_locked &&
+                             rep.version.major == 1,
+                      "end-of-line test: secure boot active, v1 verified and running",
+                      "secure boot %s, debug %s, running %s, %s",
+                      rep.secure_boot ? "on" : "OFF", rep.debug_locked ? "locked" : "OPEN",
+                      demo_version(&rep.version), rep.verified ? "verified" : "NOT verified");
+}
+
+static bool field_update(demo_t *d, story_t *s)
+{
+    ward_boot_report_t rep;
+    ward_err_t err;
+    demo_chapter(d, "Field update: staging, trial boot, confirm");
+    err = demo_stage(d, s->img[2], s->img_len[2]);
+    demo_check(d, err == WARD_OK, "v2 written to the staging slot, install requested", "%s",
+               ward_err_name(err));
+    ward_fih_t go = demo_boot(d, &rep, 0, false, &err);
+    demo_check(d, WARD_FIH_EQ(go) && rep.event == WARD_BOOT_EV_INSTALLED && rep.trial &&
+                      rep.version.major == 2,
+               "reset: v2 verified, swapped in, trial boot", "running %s, %s, OTP counter %u",
+               demo_version(&rep.version), rep.trial ? "trial" : "not a trial", rep.otp_counter);
+    demo_check(d, rep.otp_counter == 1, "the OTP counter is not raised during a trial",
+               "OTP counter %u", rep.otp_counter);
+    err = demo_confirm(d);
+    demo_check(d, err == WARD_OK, "the app's self-test passes: v2 confirms itself", "%s",
+               ward_err_name(err));
+    go = demo_boot(d, &rep, 0, false, &err);
+    return demo_check(d, WARD_FIH_EQ(go) && !rep.trial && rep.version.major == 2 &&
+                             rep.otp_counter == 2,
+                      "reset: v2 stays; its security counter is burnt into OTP",
+                      "running %s, OTP counter %u", demo_version(&rep.version), rep.otp_counter);
+}
+
+/* Stage a hostile image and check the device refuses it for `want`. */
+static void attack(demo_t *d, const char *what, const uint8_t *img, size_t len, ward_err_t want)
+{
+    ward_boot_report_t rep;
+    ward_err_t err = demo_stage(d, img, len);
+    if (err != WARD_OK) {
+        /* Refused before it could even be staged (not parseable). */
+        demo_check(d, err == want, what, "refused at staging: %s", ward_err_name(err));
+        return;
+    }
+    ward_fih_t go = demo_boot(d, &rep, 0, false, &err);
+    demo_check(d, WARD_FIH_EQ(go) && rep.event == WARD_BOOT_EV_REFUSED && rep.update_reason == want &&
+                      rep.version.major == 2 && rep.verified,
+               what, "refused: %s; still running %s", ward_err_name(rep.update_reason),
+               demo_version(&rep.version));
+}
+
+static bool attacks(demo_t *d, story_t *s)
+{
+    demo_chapter(d, "Attacks on the update path");
+    uint8_t *t = malloc(s->img_len[3]);
+    uint8_t *rogue = NULL, *unsigned_img = NULL;
+    size_t rogue_len = 0, unsigned_len = 0;
+    if (t == NULL) {
+        return demo_check(d, false, "memory", "out of memory");
+    }
+    memcpy(t, s->img[3], s->img_len[3]);
+    t[0x200 + 4000] ^= 0x01; /* one bit of the payload */
+    attack(d, "tampered v3 (one payload bit flipped)", t, s->img_len[3], WARD_ERR_IMG_HASH);
+    free(t);
+
+    if (sign_fw(s->rogue_key, 9, 9, s->slot_size, &rogue, &rogue_len) == WARD_OK) {
+        attack(d, "v9 signed with an attacker's key", rogue, rogue_len, WARD_ERR_IMG_KEY);
+    }
+    if (sign_fw(0, 9, 9, s->slot_size, &unsigned_img, &unsigned_len) == WARD_OK) {
+        attack(d, "unsigned v9", unsigned_img, unsigned_len, WARD_ERR_IMG_UNSIGNED);
+    }
+    attack(d, "genuine but older v1 (security counter 1 < OTP 2)", s->img[1], s->img_len[1],
+           WARD_ERR_IMG_SEC_CNT);
+    free(rogue);
+    free(unsigned_img);
+    return d->failed == 0;
+}
+
+static bool power_cut(demo_t *d, story_t *s)
+{
+    ward_boot_report_t rep;
+    ward_err_t err;
+    demo_chapter(d, "Power cut during an install, then automatic revert");
+    err = demo_stage(d, s->img[3], s->img_len[3]);
+    demo_check(d, err == WARD_OK, "v3 staged", "%s", ward_err_name(err));
+    /* Cut in the middle of the swap, leaving that flash write half done. */
+    ward_fih_t go = demo_boot(d, &rep, 60, true, &err);
+    demo_check(d, !WARD_FIH_EQ(go) && err == WARD_ERR_POWER_LOSS,
+               "power dies at the 60th flash operation of the install (a torn write)", "%s",
+               ward_err_name(err));
+    go = demo_boot(d, &rep, 0, false, &err);
+    demo_check(d, WARD_FIH_EQ(go) && rep.resumed && rep.trial && rep.version.major == 3 && rep.verified,
+               "power back: the journal resumes the swap, v3 trial-boots",
+               "running %s%s%s", demo_version(&rep.version), rep.resumed ? ", resumed" : "",
+               rep.trial ? ", trial" : "");
+    demo_note(d, "v3's self-test fails: it never confirms.");
+    go = demo_boot(d, &rep, 0, false, &err);
+    demo_check(d, WARD_FIH_EQ(go) && rep.event == WARD_BOOT_EV_REVERTED && rep.version.major == 2 &&
+                      !rep.trial && rep.verified,
+               "reset without confirm: automatic revert to v2", "running %s, event %s",
+               demo_version(&rep.version), rep.event == WARD_BOOT_EV_REVERTED ? "reverted" : "other");
+    /* The revert restored v2 exactly: its bytes match the signed file. */
+    ward_sim_device_t dev;
+    bool same = false;
+    if (demo_dev_open(d, &dev) == WARD_OK) {
+        same = memcmp(ward_sim_flash_mem(&dev.flash) + dev.layout.primary.off, s->img[2],
+                      s->img_len[2]) == 0;
+        demo_check(d, dev.flash.stats.violations == 0, "flash rules never broken",
+                   "%llu violations", (unsigned long long)dev.flash.stats.violations);
+        ward_sim_device_close(&dev);
+    }
+    return demo_check(d, same, "primary slot holds v2 byte for byte", same ? "identical" : "DIFFERENT");
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ward demo [--dir DIR] [--quiet]\n\n"
+               "Runs the whole story on a simulated device in DIR (default ./ward-demo):\n"
+               "signing, factory provisioning, a trial update, attacks refused, a power cut\n"
+               "and an automatic revert. Writes DIR/report.md and DIR/report.json.\n"
+               "Exit 0 when every step did what it must, 1 otherwise.\n");
+}
+
+int ward_cmd_demo(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, NULL, 'd'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *dir = "ward-demo";
+    bool quiet = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            dir = optarg;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return WARD_EXIT_OK;
+        default:
+            usage(stderr);
+            return WARD_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return WARD_EXIT_USAGE;
+    }
+    ward_err_t err = prepare_dir(dir);
+    if (err == WARD_ERR_EXISTS) {
+        fprintf(stderr, "ward demo: %s exists and was not made by ward demo; choose another --dir\n", dir);
+        return WARD_EXIT_EXISTS;
+    }
+    if (err != WARD_OK) {
+        return ward_cli_fail("demo", dir, err);
+    }
+
+    demo_t *d = calloc(1, sizeof *d);
+    story_t s;
+    memset(&s, 0, sizeof s);
+    if (d == NULL) {
+        return WARD_EXIT_FAIL;
+    }
+    demo_init(d, dir, quiet);
+    if (!quiet) {
+        printf("ward demo: a simulated smart plug, from the build pipeline to the field (in %s/)\n", dir);
+    }
+    bool ok = build_pipeline(d, &s) && factory(d, &s) && field_update(d, &s);
+    if (ok) {
+        (void)attacks(d, &s);
+        (void)power_cut(d, &s);
+        (void)demo_vault_story(d);
+    }
+    for (int v = 1; v <= 3; v++) {
+        free(s.img[v]);
+    }
+    (void)psa_destroy_key(s.boot_key);
+    (void)psa_destroy_key(s.rogue_key);
+
+    char md[4096], js[4096];
+    demo_path(d, md, sizeof md, "report.md");
+    demo_path(d, js, sizeof js, "report.json");
+    err = write_report(d, md, js);
+    unsigned failed = d->failed;
+    size_t n = d->nsteps;
+    free(d);
+    if (err != WARD_OK) {
+        return ward_cli_fail("demo", "writing the report", err);
+    }
+    printf("\nward demo: %zu steps, %u failed; report: %s\n", n, failed, md);
+    return failed == 0 && ok ? WARD_EXIT_OK : WARD_EXIT_FAIL;
+}

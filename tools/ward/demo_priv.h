@@ -1,0 +1,52 @@
+/* ward demo internals: the step report and the simulated-device helpers
+ * shared by the demo's chapters (cmd_demo.c, demo_vault.c). */
+#ifndef WARD_TOOLS_DEMO_PRIV_H
+#define WARD_TOOLS_DEMO_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ward/boot.h"
+#include "ward/sim.h"
+
+#define DEMO_MAX_STEPS 96
+
+typedef struct demo_step {
+    char what[128];
+    char observed[256];
+    bool ok;
+} demo_step_t;
+
+typedef struct demo {
+    const char *dir;
+    bool quiet;
+    size_t nsteps;
+    unsigned failed;
+    const char *chapter[DEMO_MAX_STEPS]; /* title starting at step i, or NULL */
+    demo_step_t steps[DEMO_MAX_STEPS];
+} demo_t;
+
+void demo_init(demo_t *d, const char *dir, bool quiet);
+/* Start a chapter of the story (a section of the report). */
+void demo_chapter(demo_t *d, const char *title);
+/* Record a step: what must happen, and what was observed. Returns ok. */
+bool demo_check(demo_t *d, bool ok, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A line of narration (not a checked step). */
+void demo_note(demo_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void demo_path(const demo_t *d, char *out, size_t n, const char *name);
+ward_err_t demo_save(const demo_t *d, const char *name, const void *data, size_t len);
+ward_err_t demo_dev_open(const demo_t *d, ward_sim_device_t *dev);
+/* One reset of the simulated device (optionally with a power cut). */
+ward_fih_t demo_boot(const demo_t *d, ward_boot_report_t *rep, uint64_t cut_after, bool torn,
+                     ward_err_t *err);
+ward_err_t demo_confirm(const demo_t *d);
+ward_err_t demo_stage(const demo_t *d, const uint8_t *img, size_t len);
+/* "1.2.3+4" in a small rotating static buffer. */
+const char *demo_version(const ward_image_version_t *v);
+
+/* Chapters in their own files. */
+bool demo_vault_story(demo_t *d);
+
+#endif
