@@ -180,7 +180,6 @@ int main(void)
     }
     report("validate", t0, t1);
 
-#if defined(WARD_CM_BENCH_BOOT)
     static ward_boot_ctx_t ctx;
     ward_boot_report_t rep;
     t0 = ward_cm_timer_read();
@@ -191,7 +190,6 @@ int main(void)
         fail("ward_boot_go", err != WARD_OK ? err : rep.reason);
     }
     report("boot", t0, t1);
-#endif
     ward_cm_puts("bench: done\n");
     return 0;
 }

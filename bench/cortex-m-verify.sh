@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Instructions to verify a 256 KiB image on Cortex-M4 (QEMU mps2-an386) with
+# ward, next to the crypto floor measured in the same program and the same
+# Mbed TLS build: SHA-256 of the same 256 KiB + one P-256 verify via PSA.
+#
+#   bench/cortex-m-verify.sh [CORTEX_M_BUILD_DIR] [WARD_HOST_TOOL]
+#
+# Defaults: build/cortex-m4 (configured and built here if needed) and
+# build/host/tools/ward/ward. Method (docs/cortex-m.md): -icount shift=8,
+# CMSDK timer 0 at 25 MHz read before and after, instructions =
+# round(ticks * 10 / 64) minus the cost of two back-to-back reads,
+# calibrated with a loop of known length. Runs twice and requires identical
+# counts. Writes bench/results/cortex-m-verify.txt.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+bdir=${1:-$top/build/cortex-m4}
+ward=${2:-$top/build/host/tools/ward/ward}
+out=$top/bench/results/cortex-m-verify.txt
+cm=$top/port/cortex-m
+
+[ -x "$ward" ] || { echo "bench: host tool $ward not found: cmake --preset host && cmake --build build/host" >&2; exit 1; }
+if [ ! -f "$bdir/build.ninja" ]; then
+  cmake --preset cortex-m4 -B "$bdir" >/dev/null
+fi
+cmake --build "$bdir" --target ward_cm_bench_verify >/dev/null
+elf=$bdir/port/cortex-m/ward_cm_bench_verify.elf
+lto=$(sed -n 's/^WARD_CM_LTO:BOOL=//p' "$bdir/CMakeCache.txt")
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# A 256 KiB hashed region: 0x200 header bytes + payload, no protected TLVs,
+# so [0, tlv_off) is exactly 262144 bytes. The payload is a fixed pattern.
+python3 - "$work/app.bin" <<'EOF'
+import sys
+n = 256 * 1024
+d = bytearray(n)
+for i in range(0x200, n):
+    d[i] = (7 * i + (i >> 9)) & 0xFF
+open(sys.argv[1], "wb").write(d)
+EOF
+"$ward" keygen -k "$work/boot.pem" >/dev/null
+"$ward" getpub -k "$work/boot.pem" -o "$work/boot.pub.pem" >/dev/null
+hash=$("$ward" getpub -k "$work/boot.pem" -f hash | awk '{print $NF}')
+"$ward" sign -k "$work/boot.pem" -v 1.0.0 -H 0x200 -S 0x60000 --align 8 \
+  "$work/app.bin" "$work/app.signed" >/dev/null
+python3 "$cm/scripts/mkblobs.py" keyblock --key "$work/boot.pub.pem" --out "$work/key.bin"
+python3 "$cm/scripts/mkblobs.py" otp --boot-key-hash "$hash" --secure-boot --out "$work/otp.bin"
+python3 "$cm/scripts/mkblobs.py" pad --size 0x60000 "$work/app.signed" "$work/primary.bin"
+python3 "$cm/scripts/mkblobs.py" erased --size 0x60000 "$work/secondary.bin"
+python3 "$cm/scripts/mkblobs.py" erased --size 0x20000 "$work/tail.bin"
+
+run() {
+  "$cm/scripts/qemu-run.sh" --timeout 300 --icount 8 "$elf" \
+    "$work/key.bin@0x10000" "$work/otp.bin@0x11000" "$work/primary.bin@0x20000" \
+    "$work/secondary.bin@0x80000" "$work/tail.bin@0xE0000"
+}
+run >"$work/run1.txt" || { cat "$work/run1.txt"; echo "bench: run failed" >&2; exit 1; }
+run >"$work/run2.txt" || { cat "$work/run2.txt"; echo "bench: run failed" >&2; exit 1; }
+cmp -s "$work/run1.txt" "$work/run2.txt" || { diff "$work/run1.txt" "$work/run2.txt"; echo "bench: runs differ" >&2; exit 1; }
+
+mkdir -p "$(dirname "$out")"
+python3 - "$work/run1.txt" "$out" "$(qemu-system-arm --version | head -n1)" \
+  "$(arm-none-eabi-gcc --version | head -n1)" "$lto" <<'EOF'
+import sys
+raw, out, qemu, gcc, lto = sys.argv[1:6]
+ticks = {}
+hashed = None
+for line in open(raw):
+    f = line.split()
+    if f[:1] == ["ticks"]:
+        ticks[f[1]] = int(f[2])
+    elif f[:2] == ["hashed", "bytes"]:
+        hashed = int(f[2])
+# 6.4 timer ticks per instruction at shift=8 (256 ns vs 40 ns).
+insn = lambda t: (t * 10 + 32) // 64
+empty = insn(ticks["empty"])
+count = {k: insn(v) - empty for k, v in ticks.items() if k != "empty"}
+if count["calib"] != 200003:
+    sys.exit(f"bench: calibration loop read {count['calib']} instructions, expected 200003")
+floor = count["floor"]
+rows = [
+    (f"floor  SHA-256 of {hashed:,} B (psa_hash_compute)", count["floor_hash"]),
+    ("floor  P-256 import + verify + destroy (PSA)", count["floor_verify"]),
+    ("floor  total, measured as one region", floor),
+    ("ward   ward_image_parse + ward_image_validate", count["validate"]),
+]
+if "boot" in count:
+    rows.append(("ward   ward_boot_init + ward_boot_go", count["boot"]))
+lines = [
+    "ward on Cortex-M4 (QEMU mps2-an386): instructions to verify a 256 KiB image",
+    f"{qemu}; {gcc}",
+    f"-Os{' + LTO' if lto == 'ON' else ''}, Mbed TLS 3.6 boot-min (PSA, p256-m, static key slots),"
+    " one program for all rows",
+    f"method: -icount shift=8, CMSDK timer0, insns = round(ticks*10/64) - {empty} (two reads);",
+    f"        calibration loop_n(100000) = {count['calib']} instructions (expected 200003);",
+    "        two runs, identical counts",
+    "",
+]
+lines += [f"{name:<48} {n:>12,}" for name, n in rows]
+lines += [
+    "",
+    f"ratio  validate / floor                         {count['validate'] / floor:>12.4f}"
+    f"   (+{count['validate'] - floor:,} instructions)",
+]
+if "boot" in count:
+    lines.append(f"ratio  boot decision / floor                    {count['boot'] / floor:>12.4f}"
+                 f"   (+{count['boot'] - floor:,} instructions)")
+lines.append("target: ward <= 1.05 x floor")
+lines.append("(boot decision: OTP reads, key hash, journal, install request, primary parse + validate)")
+text = "\n".join(lines) + "\n"
+print(text, end="")
+open(out, "w").write(text)
+EOF
+echo "bench: wrote ${out#$top/}"
