@@ -103,32 +103,53 @@ typedef struct ward_boot_ctx {
     uint8_t buf[WARD_CONFIG_BOOT_COPY_CHUNK];
 } ward_boot_ctx_t;
 
-/* Check the layout against the flash geometry and read the journal.
- * Returns WARD_OK, WARD_ERR_BOOT_LAYOUT, WARD_ERR_BOOT_STATE or I/O errors. */
+/* Check the layout against the flash geometry and read the journal (no
+ * write). cfg is copied; the layout, OTP and key it points to must outlive
+ * ctx. Returns WARD_OK, WARD_ERR_INVALID_ARG, WARD_ERR_BOOT_LAYOUT or an
+ * I/O error. */
 ward_err_t ward_boot_init(ward_boot_ctx_t *ctx, const ward_boot_config_t *cfg);
 
 /*
- * The boot decision. Completes an interrupted swap, reverts an unconfirmed
- * trial, installs a staged and verified image, raises the OTP counter for
- * a confirmed image, and verifies the primary image.
+ * The boot decision (docs/boot.md). Completes an interrupted swap, reverts
+ * an unconfirmed trial, installs a staged and verified image (or records
+ * why not), verifies the primary image (a failing trial image is reverted
+ * at once), raises the OTP counter for a confirmed, verified image.
  * Returns WARD_FIH_SUCCESS when the primary may run (rep->entry_off says
  * where); otherwise the device must not start anything, and rep->reason
- * says why. With secure boot off in OTP it returns success for any
- * parseable image and reports rep->verified = false.
+ * says why (WARD_ERR_BOOT_NO_KEY, WARD_ERR_BOOT_NO_IMAGE with
+ * rep->image_reason, or a flash / OTP error). With secure boot off in OTP
+ * it returns success for any bootable image and reports verified = false
+ * unless a key hash in OTP verified it.
  */
 ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep);
 
-/* Application side: the running trial image is good; keep it.
- * WARD_OK (also when already confirmed), or an I/O error. */
+/* Application side: the running trial image is good; keep it (one journal
+ * record; the counter is raised at the next boot). WARD_OK (also when
+ * nothing needs confirming), WARD_ERR_STATE (a swap is unfinished), or an
+ * I/O error. */
 ward_err_t ward_boot_confirm(ward_boot_ctx_t *ctx);
 
 /* Application / OTA side: request that the image now in the secondary slot
  * be installed at the next reset, for a trial (permanent = false) or for
- * good. Writes the MCUboot trailer (magic, image_ok) at the end of the
- * secondary slot. WARD_ERR_IMG_* if no parseable image is staged. */
+ * good. Erases the secondary's last sector and writes the MCUboot trailer
+ * there (image_ok, then the magic) as imgtool --pad [--confirm] does, with
+ * max_align = max(8, write size). Returns WARD_OK; WARD_ERR_STATE during an
+ * unconfirmed trial (the secondary holds the only copy of the previous
+ * image: confirm first); WARD_ERR_IMG_* (WARD_ERR_IMG_TOO_LARGE beyond
+ * ward_boot_image_max) if no parseable image is staged; an I/O error. */
 ward_err_t ward_boot_request_install(ward_boot_ctx_t *ctx, bool permanent);
 
-/* Read-only view of the state (for `ward device status` and audits). */
+/* Read-only: whether the secondary carries an install request, and for
+ * good (permanent) or for a trial. WARD_OK, WARD_ERR_CORRUPT (a magic
+ * with an image_ok that is neither set nor erased), or an I/O error. */
+ward_err_t ward_boot_request_pending(ward_boot_ctx_t *ctx, bool *pending, bool *permanent);
+
+/* Read-only view of the state (for `ward device status` and audits): OTP,
+ * the primary image (verified when OTP holds a key), trial; update_reason
+ * is the last refusal the journal records; resumed says an interrupted
+ * swap waits for the next boot; reason is WARD_OK, WARD_ERR_BOOT_NO_KEY or
+ * WARD_ERR_BOOT_NO_IMAGE as the next boot would see the primary now.
+ * Returns WARD_OK, WARD_ERR_INVALID_ARG or an I/O error. */
 ward_err_t ward_boot_status(ward_boot_ctx_t *ctx, ward_boot_report_t *rep);
 
 /* Bytes of a slot an image may use: slot size minus the trailer sector. */

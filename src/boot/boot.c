@@ -475,6 +475,18 @@ ward_err_t ward_boot_request_install(ward_boot_ctx_t *ctx, bool permanent)
     return ward_boot_trailer_write(&a, permanent, ctx->buf, sizeof ctx->buf);
 }
 
+ward_err_t ward_boot_request_pending(ward_boot_ctx_t *ctx, bool *pending, bool *permanent)
+{
+    int req = WARD_BOOT_REQ_NONE;
+    if (ctx == NULL || pending == NULL || permanent == NULL || ctx->st.ready == 0u) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_err_t err = ward_boot_trailer_read(&ctx->cfg.layout->secondary, &req);
+    *pending = req != WARD_BOOT_REQ_NONE;
+    *permanent = req == WARD_BOOT_REQ_PERM;
+    return err;
+}
+
 ward_err_t ward_boot_status(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
 {
     otp_view_t o;

@@ -1,0 +1,1027 @@
+/*
+ * ward CLI: simulated devices (port/posix device directories) and the boot
+ * story: create, provision, flash, stage, boot/reset, confirm, status.
+ * Every decision comes from src/boot and src/image; nothing here re-parses
+ * a format. docs/boot.md shows a session.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "ward/boot.h"
+#include "ward/crypto.h"
+#include "ward/image.h"
+#include "ward/sim.h"
+#include "ward/util.h"
+#include "ward_sign.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int usage_error(const char *cmd, const char *msg)
+{
+    fprintf(stderr, "ward device %s: %s (ward device %s --help)\n", cmd, msg, cmd);
+    return WARD_EXIT_USAGE;
+}
+
+/* "ward device <cmd>: <what>: <reason> (<NAME>)" and the exit code. */
+static int dev_fail(const char *cmd, const char *what, ward_err_t err)
+{
+    char name[64];
+    snprintf(name, sizeof name, "device %s", cmd);
+    return ward_cli_fail(name, what, err);
+}
+
+static int open_device(const char *cmd, const char *dir, ward_sim_device_t *d)
+{
+    ward_err_t err = ward_sim_device_open(d, dir);
+    if (err == WARD_OK) {
+        return WARD_EXIT_OK;
+    }
+    char what[512];
+    snprintf(what, sizeof what, "%s: %s", dir,
+             err == WARD_ERR_NOT_FOUND ? "no device here (ward device create DIR)"
+                                       : "cannot open the device");
+    return dev_fail(cmd, what, err);
+}
+
+static ward_err_t boot_ctx(ward_sim_device_t *d, ward_boot_ctx_t *ctx)
+{
+    ward_boot_config_t cfg;
+    ward_sim_device_boot_config(d, &cfg);
+    return ward_boot_init(ctx, &cfg);
+}
+
+static void print_version(FILE *f, const ward_image_version_t *v)
+{
+    fprintf(f, "%u.%u.%u+%lu", v->major, v->minor, v->revision, (unsigned long)v->build);
+}
+
+static void json_version(FILE *f, const char *key, const ward_image_version_t *v)
+{
+    fprintf(f, "\"%s\":\"", key);
+    print_version(f, v);
+    fprintf(f, "\"");
+}
+
+static const char *event_name(ward_boot_event_t ev)
+{
+    switch (ev) {
+    case WARD_BOOT_EV_INSTALLED:
+        return "installed";
+    case WARD_BOOT_EV_REVERTED:
+        return "reverted";
+    case WARD_BOOT_EV_REFUSED:
+        return "refused";
+    case WARD_BOOT_EV_NONE:
+    default:
+        return "none";
+    }
+}
+
+static const char *op_name(uint8_t op)
+{
+    switch (op) {
+    case WARD_BOOT_OP_TEST:
+        return "test";
+    case WARD_BOOT_OP_PERM:
+        return "perm";
+    case WARD_BOOT_OP_REVERT:
+        return "revert";
+    default:
+        return "none";
+    }
+}
+
+/* Read an unsigned option value or fail the command line. */
+static bool opt_u32(const char *cmd, const char *name, const char *s, uint32_t *out)
+{
+    if (ward_cli_parse_u32(s, out)) {
+        return true;
+    }
+    fprintf(stderr, "ward device %s: %s: not a number: '%s'\n", cmd, name, s);
+    return false;
+}
+
+/* ---- create -------------------------------------------------------------- */
+
+static void create_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ward device create DIR [--sector-size N] [--write-size N]\n"
+            "                             [--slot-sectors N] [--vault-sectors N]\n"
+            "                             [--program-once | --no-program-once]\n"
+            "\n"
+            "Create a simulated device in DIR: NOR flash (primary and secondary slots,\n"
+            "a scratch sector, two boot-state sectors, the vault), blank OTP and an HSM\n"
+            "without keys. The last sector of each slot is reserved for the install\n"
+            "request, so an image may use slot-sectors - 1 sectors.\n"
+            "\n"
+            "  --sector-size N      erase unit, a power of two >= 256 (default 4096)\n"
+            "  --write-size N       program unit: 1, 2, 4, 8 or 16 (default 8)\n"
+            "  --slot-sectors N     sectors per slot, >= 2 (default 32)\n"
+            "  --vault-sectors N    sectors for the vault (default 4)\n"
+            "  --program-once       ECC flash: each write unit programmed once per erase\n"
+            "                       (default when the write size is 8 or more)\n"
+            "  --no-program-once    plain NOR: bits may be cleared again\n"
+            "  -h, --help           this help\n");
+}
+
+static int cmd_create(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"sector-size", required_argument, NULL, 's'},
+        {"write-size", required_argument, NULL, 'w'},
+        {"slot-sectors", required_argument, NULL, 'n'},
+        {"vault-sectors", required_argument, NULL, 'v'},
+        {"program-once", no_argument, NULL, 'o'},
+        {"no-program-once", no_argument, NULL, 'O'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    ward_sim_geometry_t g;
+    ward_sim_geometry_default(&g);
+    int once = -1;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (!opt_u32("create", "--sector-size", optarg, &g.sector_size)) {
+                return WARD_EXIT_USAGE;
+            }
+            break;
+        case 'w':
+            if (!opt_u32("create", "--write-size", optarg, &g.write_size)) {
+                return WARD_EXIT_USAGE;
+            }
+            break;
+        case 'n':
+            if (!opt_u32("create", "--slot-sectors", optarg, &g.slot_sectors)) {
+                return WARD_EXIT_USAGE;
+            }
+            break;
+        case 'v':
+            if (!opt_u32("create", "--vault-sectors", optarg, &g.vault_sectors)) {
+                return WARD_EXIT_USAGE;
+            }
+            break;
+        case 'o':
+            once = 1;
+            break;
+        case 'O':
+            once = 0;
+            break;
+        case 'h':
+            create_help(stdout);
+            return WARD_EXIT_OK;
+        default:
+            create_help(stderr);
+            return WARD_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        return usage_error("create", optind == argc ? "DIR is required" : "unexpected argument");
+    }
+    const char *dir = argv[optind];
+    g.program_once = once >= 0 ? once == 1 : g.write_size >= 8u;
+    ward_err_t err = ward_sim_device_create(dir, &g);
+    if (err == WARD_ERR_INVALID_ARG) {
+        fprintf(stderr,
+                "ward device create: impossible geometry (sector size a power of two >= 256, "
+                "write size 1..16 a power of two, slot sectors 2..4096, vault sectors <= 1024)\n");
+        return WARD_EXIT_USAGE;
+    }
+    if (err != WARD_OK) {
+        char what[512];
+        snprintf(what, sizeof what, "%s%s", dir,
+                 err == WARD_ERR_EXISTS ? ": a device already lives here" : "");
+        return dev_fail("create", what, err);
+    }
+    printf("created device %s: %u-byte sectors, %u-byte writes%s, slots of %u sectors "
+           "(images up to %u bytes), %u vault sectors\n",
+           dir, g.sector_size, g.write_size, g.program_once ? " (program once)" : "",
+           g.slot_sectors, (g.slot_sectors - 1u) * g.sector_size, g.vault_sectors);
+    return WARD_EXIT_OK;
+}
+
+/* ---- provision ----------------------------------------------------------- */
+
+static void provision_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ward device provision DIR -k BOOT_KEY [--secure-boot] [--lock-debug]\n"
+            "                                [--builtin-key]\n"
+            "\n"
+            "Factory provisioning of a simulated device: burn the SHA-256 of the boot\n"
+            "key's DER SubjectPublicKeyInfo into OTP and write-lock that field; have the\n"
+            "HSM generate its device-unique key (if it has none). OTP bits cannot be\n"
+            "cleared: a device that already has a boot key is refused (exit 15).\n"
+            "\n"
+            "  -k, --key FILE     boot signing key, private or public (PEM or DER)\n"
+            "  --secure-boot      burn the secure-boot bit: nothing unverified runs\n"
+            "  --lock-debug       burn the debug-lock bit\n"
+            "  --builtin-key      also store the public key as the bootloader's\n"
+            "                     built-in key (images may then name it by hash only)\n"
+            "  -h, --help         this help\n");
+}
+
+static int cmd_provision(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"secure-boot", no_argument, NULL, 's'},
+        {"lock-debug", no_argument, NULL, 'd'},
+        {"builtin-key", no_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *key_path = NULL;
+    bool secure = false, lock_debug = false, builtin = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            key_path = optarg;
+            break;
+        case 's':
+            secure = true;
+            break;
+        case 'd':
+            lock_debug = true;
+            break;
+        case 'b':
+            builtin = true;
+            break;
+        case 'h':
+            provision_help(stdout);
+            return WARD_EXIT_OK;
+        default:
+            provision_help(stderr);
+            return WARD_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc || key_path == NULL) {
+        return usage_error("provision", key_path == NULL ? "-k BOOT_KEY is required"
+                                                         : "DIR is required (once)");
+    }
+    uint8_t spki[WARD_SIGN_SPKI_LEN], hash[32], old[32];
+    ward_err_t err = ward_sign_key_load(key_path, NULL, spki, NULL);
+    if (err != WARD_OK) {
+        char what[512];
+        snprintf(what, sizeof what, "%s: not a usable P-256 key", key_path);
+        return dev_fail("provision", what, err);
+    }
+    (void)ward_sha256(hash, spki, sizeof spki);
+
+    ward_sim_device_t d;
+    int rc = open_device("provision", argv[optind], &d);
+    if (rc != WARD_EXIT_OK) {
+        return rc;
+    }
+    const ward_otp_t *otp = &d.otp.port;
+    bool locked = false;
+    err = otp->read(otp->ctx, WARD_OTP_BOOT_KEY_HASH, old, sizeof old);
+    if (err == WARD_OK) {
+        err = otp->is_locked(otp->ctx, WARD_OTP_BOOT_KEY_HASH, &locked);
+    }
+    if (err == WARD_OK && (locked || !ward_ct_all(old, 0u, sizeof old))) {
+        fprintf(stderr, "ward device provision: %s is already provisioned (boot key hash ",
+                argv[optind]);
+        ward_cli_print_hex(stderr, old, sizeof old);
+        fprintf(stderr, "); OTP bits cannot be cleared, so nothing was changed\n");
+        ward_sim_device_close(&d);
+        return ward_cli_exit_code(WARD_ERR_LOCKED);
+    }
+    if (err == WARD_OK) {
+        err = otp->burn(otp->ctx, WARD_OTP_BOOT_KEY_HASH, hash, sizeof hash);
+    }
+    if (err == WARD_OK) {
+        err = otp->lock(otp->ctx, WARD_OTP_BOOT_KEY_HASH);
+    }
+    if (err == WARD_OK && secure) {
+        err = ward_otp_flag_set(otp, WARD_OTP_SECURE_BOOT);
+    }
+    if (err == WARD_OK && lock_debug) {
+        err = ward_otp_flag_set(otp, WARD_OTP_DEBUG_LOCK);
+    }
+    bool new_huk = false;
+    if (err == WARD_OK) {
+        err = d.hsm.port.huk_generate(d.hsm.port.ctx);
+        new_huk = err == WARD_OK;
+        err = err == WARD_ERR_EXISTS ? WARD_OK : err;
+    }
+    if (err == WARD_OK && builtin) {
+        err = ward_sim_device_set_boot_key(&d, spki);
+    }
+    ward_sim_device_close(&d);
+    if (err != WARD_OK) {
+        return dev_fail("provision", argv[optind], err);
+    }
+    printf("provisioned %s\n  boot key hash  ", argv[optind]);
+    ward_cli_print_hex(stdout, hash, sizeof hash);
+    printf(" (burnt, locked)\n  secure boot    %s\n  debug          %s\n  HSM            %s\n"
+           "  built-in key   %s\n",
+           secure ? "ON" : "off (unverified images still run)", lock_debug ? "locked" : "open",
+           new_huk ? "device-unique key generated inside" : "device-unique key already present",
+           builtin ? "stored (bootkey.der)" : "none (images must carry a PUBKEY TLV)");
+    return WARD_EXIT_OK;
+}
+
+/* ---- flash / stage --------------------------------------------------------- */
+
+/* Erase a whole slot and program data at its start. */
+static ward_err_t write_slot(const ward_area_t *a, const uint8_t *data, size_t len)
+{
+    if (len > a->size) {
+        return WARD_ERR_IMG_TOO_LARGE;
+    }
+    const uint32_t ws = a->flash->write_size;
+    const size_t n = (len + ws - 1u) / ws * ws;
+    uint8_t *buf = malloc(n > 0 ? n : 1);
+    if (buf == NULL) {
+        return WARD_ERR_NO_SPACE;
+    }
+    memset(buf, 0xFF, n);
+    if (len > 0) {
+        memcpy(buf, data, len);
+    }
+    ward_err_t err = ward_area_erase(a, 0, a->size);
+    if (err == WARD_OK) {
+        err = ward_area_prog(a, 0, buf, n);
+    }
+    free(buf);
+    return err;
+}
+
+static void flash_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ward device flash DIR IMAGE [--slot primary|secondary]\n"
+            "\n"
+            "Factory programming: erase a slot and program the file's bytes at its\n"
+            "start, as a flash programmer would. Nothing is checked: the bootloader\n"
+            "decides at the next reset.\n"
+            "\n"
+            "  --slot S     primary (default) or secondary\n"
+            "  -h, --help   this help\n");
+}
+
+static int cmd_flash(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"slot", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool secondary = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (strcmp(optarg, "secondary") == 0) {
+                secondary = true;
+            } else if (strcmp(optarg, "primary") != 0) {
+                return usage_error("flash", "--slot is primary or secondary");
+            }
+            break;
+        case 'h':
+            flash_help(stdout);
+            return WARD_EXIT_OK;
+        default:
+            flash_help(stderr);
+            return WARD_EXIT_USAGE;
+        }
+    }
+    if (optind + 2 != argc) {
+        return usage_error("flash", "DIR and IMAGE are required");
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    ward_err_t err = ward_cli_read_file(argv[optind + 1], &data, &len);
+    if (err != WARD_OK) {
+        return dev_fail("flash", argv[optind + 1], err);
+    }
+    ward_sim_device_t d;
+    int rc = open_device("flash", argv[optind], &d);
+    if (rc != WARD_EXIT_OK) {
+        free(data);
+        return rc;
+    }
+    const ward_area_t *a = secondary ? &d.layout.secondary : &d.layout.primary;
+    err = write_slot(a, data, len);
+    ward_sim_device_close(&d);
+    free(data);
+    if (err != WARD_OK) {
+        return dev_fail("flash", err == WARD_ERR_IMG_TOO_LARGE ? "larger than the slot"
+                                                                    : argv[optind + 1],
+                             err);
+    }
+    printf("flashed %s (%zu bytes) into the %s slot of %s\n", argv[optind + 1], len,
+           secondary ? "secondary" : "primary", argv[optind]);
+    return WARD_EXIT_OK;
+}
+
+static void stage_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ward device stage DIR IMAGE [--permanent]\n"
+            "\n"
+            "What an OTA agent does: write the image into the secondary slot and\n"
+            "request its install at the next reset (the MCUboot trailer). A file padded\n"
+            "to the slot by `ward sign --pad/--confirm/--test` is written as is, with\n"
+            "its own request. Refused during an unconfirmed trial (exit 15): the\n"
+            "secondary then holds the only copy of the previous image.\n"
+            "\n"
+            "  --permanent  install for good (no trial; as imgtool --confirm)\n"
+            "  -h, --help   this help\n");
+}
+
+static int cmd_stage(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"permanent", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool permanent = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            permanent = true;
+            break;
+        case 'h':
+            stage_help(stdout);
+            return WARD_EXIT_OK;
+        default:
+            stage_help(stderr);
+            return WARD_EXIT_USAGE;
+        }
+    }
+    if (optind + 2 != argc) {
+        return usage_error("stage", "DIR and IMAGE are required");
+    }
+    const char *dir = argv[optind], *path = argv[optind + 1];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    ward_err_t err = ward_cli_read_file(path, &data, &len);
+    if (err != WARD_OK) {
+        return dev_fail("stage", path, err);
+    }
+    ward_sim_device_t d;
+    ward_boot_ctx_t ctx;
+    int rc = open_device("stage", dir, &d);
+    if (rc != WARD_EXIT_OK) {
+        free(data);
+        return rc;
+    }
+    err = boot_ctx(&d, &ctx);
+    const bool trial = ctx.st.op == WARD_BOOT_OP_TEST && ctx.st.op_done && !ctx.st.confirmed;
+    if (err == WARD_OK && (trial || !ctx.st.op_done)) {
+        fprintf(stderr, "ward device stage: %s is %s; confirm it first (ward device confirm)\n",
+                dir, trial ? "running a trial image" : "in the middle of a swap (boot it)");
+        free(data);
+        ward_sim_device_close(&d);
+        return ward_cli_exit_code(WARD_ERR_STATE);
+    }
+    bool pending = false, perm = false;
+    if (err == WARD_OK) {
+        err = write_slot(&d.layout.secondary, data, len);
+    }
+    /* A file padded to the slot brings its own request. */
+    const bool padded = len == d.layout.secondary.size;
+    if (err == WARD_OK && padded) {
+        err = ward_boot_request_pending(&ctx, &pending, &perm);
+    }
+    if (err == WARD_OK && (!pending || (permanent && !perm))) {
+        err = ward_boot_request_install(&ctx, permanent);
+        perm = permanent;
+    }
+    ward_image_info_t info;
+    ward_area_t sec = d.layout.secondary;
+    const ward_err_t perr =
+        ward_image_parse(&info, ward_image_read_area, &sec, ward_boot_image_max(&d.layout));
+    ward_sim_device_close(&d);
+    free(data);
+    if (err != WARD_OK) {
+        return dev_fail("stage", err == WARD_ERR_IMG_TOO_LARGE ? "larger than a slot allows"
+                                                                   : path,
+                             err);
+    }
+    printf("staged %s in the secondary slot of %s", path, dir);
+    if (perr == WARD_OK) {
+        printf(" (version ");
+        print_version(stdout, &info.version);
+        printf(", %lu bytes)", (unsigned long)info.total_size);
+    } else {
+        printf(" (not a valid image here: %s)", ward_err_name(perr));
+    }
+    printf("\ninstall requested at the next reset: %s\n",
+           perm ? "permanent" : "trial (confirm it, or the reset after reverts)");
+    return WARD_EXIT_OK;
+}
+
+/* ---- boot / reset ---------------------------------------------------------- */
+
+static void boot_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ward device boot DIR [--cut-after N [--torn]] [--json]\n"
+            "       ward device reset DIR ...   (the same)\n"
+            "\n"
+            "Reset the device: run the boot core once, as the bootloader does, and say\n"
+            "what happened (installed, reverted, refused), what runs and why.\n"
+            "Exit 0 when an image may run, 17 when the device refuses to start, 3\n"
+            "when the power was cut.\n"
+            "\n"
+            "  --cut-after N   cut the power at the N-th flash program/erase or OTP\n"
+            "                  burn of this boot (then boot again to see it recover)\n"
+            "  --torn          the cut operation is left half done\n"
+            "  --json          machine-readable output\n"
+            "  -h, --help      this help\n");
+}
+
+static void boot_json(const ward_boot_report_t *r, bool ok, bool cut, uint64_t ops)
+{
+    printf("{\"result\":\"%s\",\"reason\":\"%s\",\"event\":\"%s\",\"update_reason\":\"%s\","
+           "\"image_reason\":\"%s\",\"secure_boot\":%s,\"debug_locked\":%s,\"verified\":%s,"
+           "\"trial\":%s,\"resumed\":%s,",
+           cut ? "power-cut" : ok ? "run" : "refused", ward_err_name(r->reason),
+           event_name(r->event), ward_err_name(r->update_reason), ward_err_name(r->image_reason),
+           r->secure_boot ? "true" : "false", r->debug_locked ? "true" : "false",
+           r->verified ? "true" : "false", r->trial ? "true" : "false",
+           r->resumed ? "true" : "false");
+    json_version(stdout, "version", &r->version);
+    printf(",\"sec_cnt\":%lu,\"otp_counter\":%lu,\"entry_off\":%lu,\"image_size\":%lu,"
+           "\"ops\":%llu}\n",
+           (unsigned long)r->sec_cnt, (unsigned long)r->otp_counter, (unsigned long)r->entry_off,
+           (unsigned long)r->image_size, (unsigned long long)ops);
+}
+
+static void boot_text(const char *dir, const ward_boot_report_t *r, bool ok, bool cut,
+                      uint64_t ops)
+{
+    if (cut) {
+        static const char *const k_doing[] = {"booting", "installing", "reverting", "refusing"};
+        printf("%s: POWER CUT after %llu flash/OTP operations, while %s; boot again to "
+               "recover\n",
+               dir, (unsigned long long)ops, k_doing[r->event <= WARD_BOOT_EV_REFUSED ? r->event : 0]);
+        return;
+    }
+    switch (r->event) {
+    case WARD_BOOT_EV_INSTALLED:
+        printf("%s: installed the staged image%s\n", dir,
+               r->resumed ? " (an interrupted swap was completed)" : "");
+        break;
+    case WARD_BOOT_EV_REVERTED:
+        printf("%s: reverted the unconfirmed trial image%s\n", dir,
+               r->resumed ? " (an interrupted swap was completed)" : "");
+        break;
+    case WARD_BOOT_EV_REFUSED:
+        printf("%s: update refused: %s (%s)\n", dir, ward_err_name(r->update_reason),
+               ward_err_str(r->update_reason));
+        break;
+    case WARD_BOOT_EV_NONE:
+    default:
+        if (ok) {
+            printf("%s: booted the primary image as it was\n", dir);
+        } else {
+            printf("%s:\n", dir);
+        }
+        if (r->update_reason != WARD_OK) {
+            printf("  trial kept: the previous image cannot be restored: %s (%s)\n",
+                   ward_err_name(r->update_reason), ward_err_str(r->update_reason));
+        }
+        break;
+    }
+    if (ok) {
+        printf("  running  ");
+        print_version(stdout, &r->version);
+        printf("  %s  sec_cnt %lu  entry 0x%08lx  %lu bytes\n",
+               r->verified ? "verified" : "NOT VERIFIED", (unsigned long)r->sec_cnt,
+               (unsigned long)r->entry_off, (unsigned long)r->image_size);
+        if (!r->verified) {
+            printf("  (secure boot is off: %s)\n", ward_err_name(r->image_reason));
+        }
+        if (r->trial) {
+            printf("  trial    confirm it (ward device confirm), or the next reset reverts\n");
+        }
+    } else {
+        printf("  REFUSED to start: %s (%s)", ward_err_name(r->reason), ward_err_str(r->reason));
+        if (r->reason == WARD_ERR_BOOT_NO_IMAGE) {
+            printf("; primary image: %s (%s)", ward_err_name(r->image_reason),
+                   ward_err_str(r->image_reason));
+        }
+        printf("\n");
+    }
+    printf("  otp      secure boot %s, debug %s, rollback counter %lu\n",
+           r->secure_boot ? "on" : "off", r->debug_locked ? "locked" : "open",
+           (unsigned long)r->otp_counter);
+}
+
+static int cmd_boot(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"cut-after", required_argument, NULL, 'c'},
+        {"torn", no_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    uint32_t cut_after = 0;
+    bool torn = false, json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            if (!opt_u32(argv[0], "--cut-after", optarg, &cut_after) || cut_after == 0u) {
+                return usage_error(argv[0], "--cut-after takes N >= 1");
+            }
+            break;
+        case 't':
+            torn = true;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            boot_help(stdout);
+            return WARD_EXIT_OK;
+        default:
+            boot_help(stderr);
+            return WARD_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        return usage_error(argv[0], "DIR is required");
+    }
+    if (torn && cut_after == 0u) {
+        return usage_error(argv[0], "--torn needs --cut-after");
+    }
+    const char *dir = argv[optind];
+    ward_sim_device_t d;
+    ward_boot_ctx_t ctx;
+    ward_boot_report_t rep;
+    int rc = open_device(argv[0], dir, &d);
+    if (rc != WARD_EXIT_OK) {
+        return rc;
+    }
+    if (cut_after != 0u) {
+        ward_sim_power_cut_after(&d.power, cut_after, torn);
+    }
+    const uint64_t ops0 = d.power.ops;
+    ward_err_t err = boot_ctx(&d, &ctx);
+    if (err != WARD_OK) {
+        ward_sim_device_close(&d);
+        return dev_fail(argv[0], "reading the boot state", err);
+    }
+    const ward_fih_t go = ward_boot_go(&ctx, &rep);
+    const bool ok = WARD_FIH_EQ(go);
+    const bool cut = d.power.dead;
+    const uint64_t ops = d.power.ops - ops0;
+    ward_sim_device_close(&d);
+    if (json) {
+        boot_json(&rep, ok, cut, ops);
+    } else {
+        boot_text(dir, &rep, ok, cut, ops);
+    }
+    if (cut) {
+        return ward_cli_exit_code(WARD_ERR_POWER_LOSS);
+    }
+    return ok ? WARD_EXIT_OK : WARD_EXIT_REFUSED;
+}
+
+/* ---- confirm --------------------------------------------------------------- */
+
+static void confirm_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ward device confirm DIR\n"
+            "\n"
+            "What the running application does once its self-test passed: keep the\n"
+            "trial image. The next reset raises the OTP rollback counter to its\n"
+            "security counter. Nothing to confirm is not an error.\n"
+            "\n"
+            "  -h, --help   this help\n");
+}
+
+static int cmd_confirm(int argc, char **argv)
+{
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        confirm_help(stdout);
+        return WARD_EXIT_OK;
+    }
+    if (argc != 2 || argv[1][0] == '-') {
+        confirm_help(stderr);
+        return WARD_EXIT_USAGE;
+    }
+    ward_sim_device_t d;
+    ward_boot_ctx_t ctx;
+    int rc = open_device("confirm", argv[1], &d);
+    if (rc != WARD_EXIT_OK) {
+        return rc;
+    }
+    ward_err_t err = boot_ctx(&d, &ctx);
+    const bool trial = err == WARD_OK && ctx.st.op == WARD_BOOT_OP_TEST && ctx.st.op_done &&
+                       !ctx.st.confirmed;
+    if (err == WARD_OK) {
+        err = ward_boot_confirm(&ctx);
+    }
+    ward_sim_device_close(&d);
+    if (err != WARD_OK) {
+        return dev_fail("confirm", argv[1], err);
+    }
+    printf("%s: %s\n", argv[1],
+           trial ? "trial image confirmed; the next reset raises the rollback counter"
+                 : "nothing to confirm (no trial running)");
+    return WARD_EXIT_OK;
+}
+
+/* ---- status ---------------------------------------------------------------- */
+
+static void status_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ward device status DIR [--json]\n"
+            "\n"
+            "Show a device without changing it: OTP (secure boot, debug lock, boot key\n"
+            "hash, rollback counter, locks), the HSM, the boot journal, and both slots\n"
+            "(image version, size, whether it verifies with the OTP key) and any\n"
+            "pending install request.\n"
+            "\n"
+            "  --json       machine-readable output\n"
+            "  -h, --help   this help\n");
+}
+
+typedef struct {
+    bool present;
+    ward_image_info_t info;
+    ward_err_t reason; /* parse or validate result */
+} slot_view_t;
+
+static void view_slot(const ward_area_t *slot, const ward_sim_device_t *d, const uint8_t *key_hash,
+                      bool have_key, uint32_t counter, slot_view_t *v)
+{
+    ward_area_t a = *slot;
+    memset(v, 0, sizeof *v);
+    v->reason = ward_image_parse(&v->info, ward_image_read_area, &a, ward_boot_image_max(&d->layout));
+    v->present = v->reason != WARD_ERR_IMG_MAGIC;
+    if (v->reason != WARD_OK) {
+        return;
+    }
+    if (!have_key) {
+        v->reason = WARD_ERR_BOOT_NO_KEY;
+        return;
+    }
+    const ward_image_trust_t trust = {
+        .key_hash = key_hash,
+        .spki = d->has_boot_spki ? d->boot_spki : NULL,
+        .spki_len = d->has_boot_spki ? sizeof d->boot_spki : 0u,
+        .min_sec_cnt = counter,
+    };
+    (void)ward_image_validate(&v->info, ward_image_read_area, &a, &trust, &v->reason);
+}
+
+static void slot_text(const char *name, const slot_view_t *v)
+{
+    printf("  %-10s ", name);
+    if (!v->present) {
+        printf("empty\n");
+        return;
+    }
+    if (v->info.total_size == 0u) {
+        printf("not an image here: %s\n", ward_err_name(v->reason));
+        return;
+    }
+    print_version(stdout, &v->info.version);
+    printf("  %lu bytes  sec_cnt %lu  %s\n", (unsigned long)v->info.total_size,
+           (unsigned long)v->info.sec_cnt,
+           v->reason == WARD_OK ? "verified" : ward_err_name(v->reason));
+}
+
+static void slot_json(const char *name, const slot_view_t *v)
+{
+    printf("\"%s\":{\"present\":%s,\"reason\":\"%s\"", name, v->present ? "true" : "false",
+           ward_err_name(v->reason));
+    if (v->info.total_size != 0u) {
+        printf(",");
+        json_version(stdout, "version", &v->info.version);
+        printf(",\"size\":%lu,\"sec_cnt\":%lu", (unsigned long)v->info.total_size,
+               (unsigned long)v->info.sec_cnt);
+    }
+    printf("}");
+}
+
+static int cmd_status(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            status_help(stdout);
+            return WARD_EXIT_OK;
+        default:
+            status_help(stderr);
+            return WARD_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        return usage_error("status", "DIR is required");
+    }
+    const char *dir = argv[optind];
+    ward_sim_device_t d;
+    ward_boot_ctx_t ctx;
+    ward_boot_report_t rep;
+    int rc = open_device("status", dir, &d);
+    if (rc != WARD_EXIT_OK) {
+        return rc;
+    }
+    const ward_otp_t *otp = &d.otp.port;
+    uint8_t key_hash[32];
+    bool locks[WARD_OTP_FIELD_COUNT];
+    bool pending = false, perm = false;
+    ward_err_t err = otp->read(otp->ctx, WARD_OTP_BOOT_KEY_HASH, key_hash, sizeof key_hash);
+    for (int i = 0; i < WARD_OTP_FIELD_COUNT && err == WARD_OK; i++) {
+        err = otp->is_locked(otp->ctx, (ward_otp_field_t)i, &locks[i]);
+    }
+    if (err == WARD_OK) {
+        err = boot_ctx(&d, &ctx);
+    }
+    if (err == WARD_OK) {
+        err = ward_boot_status(&ctx, &rep);
+    }
+    ward_err_t req_err = WARD_OK;
+    if (err == WARD_OK) {
+        req_err = ward_boot_request_pending(&ctx, &pending, &perm);
+    }
+    if (err != WARD_OK) {
+        ward_sim_device_close(&d);
+        return dev_fail("status", dir, err);
+    }
+    const bool have_key = !ward_ct_all(key_hash, 0u, sizeof key_hash);
+    slot_view_t pv, sv;
+    view_slot(&d.layout.primary, &d, key_hash, have_key, rep.otp_counter, &pv);
+    view_slot(&d.layout.secondary, &d, key_hash, have_key, rep.otp_counter, &sv);
+    const ward_boot_state_t *st = &ctx.st;
+    static const char *const k_field[WARD_OTP_FIELD_COUNT] = {
+        "boot_key_hash", "ota_key_hash", "secure_boot", "debug_lock", "rollback", "device_id"};
+
+    if (json) {
+        printf("{\"otp\":{\"secure_boot\":%s,\"debug_locked\":%s,\"boot_key_hash\":",
+               rep.secure_boot ? "true" : "false", rep.debug_locked ? "true" : "false");
+        if (have_key) {
+            printf("\"");
+            ward_cli_print_hex(stdout, key_hash, sizeof key_hash);
+            printf("\"");
+        } else {
+            printf("null");
+        }
+        printf(",\"rollback_counter\":%lu,\"locked\":[", (unsigned long)rep.otp_counter);
+        bool first = true;
+        for (int i = 0; i < WARD_OTP_FIELD_COUNT; i++) {
+            if (locks[i]) {
+                printf("%s\"%s\"", first ? "" : ",", k_field[i]);
+                first = false;
+            }
+        }
+        printf("]},\"hsm\":{\"huk\":%s,\"identity_key\":%s},\"builtin_key\":%s,",
+               d.hsm.has_huk ? "true" : "false", d.hsm.has_id ? "true" : "false",
+               d.has_boot_spki ? "true" : "false");
+        printf("\"journal\":{\"epoch\":%lu,\"sector\":%u,\"next\":%lu,\"skipped\":%lu,"
+               "\"op\":\"%s\",\"op_done\":%s,\"confirmed\":%s,\"nsectors\":%lu,"
+               "\"steps_done\":%lu,\"last_refused\":\"%s\"},",
+               (unsigned long)st->epoch, st->sector, (unsigned long)st->next,
+               (unsigned long)st->skipped, op_name(st->op), st->op_done ? "true" : "false",
+               st->confirmed ? "true" : "false", (unsigned long)st->nsectors,
+               (unsigned long)st->steps_done, ward_err_name(st->refused));
+        printf("\"boot\":{\"reason\":\"%s\",\"trial\":%s,\"interrupted\":%s,\"verified\":%s},",
+               ward_err_name(rep.reason), rep.trial ? "true" : "false",
+               rep.resumed ? "true" : "false", rep.verified ? "true" : "false");
+        slot_json("primary", &pv);
+        printf(",");
+        slot_json("secondary", &sv);
+        printf(",\"request\":\"%s\"}\n",
+               req_err != WARD_OK ? "malformed" : !pending ? "none" : perm ? "permanent" : "trial");
+    } else {
+        printf("device %s: %u-byte sectors, %u-byte writes%s, %u-sector slots\n", dir,
+               d.geo.sector_size, d.geo.write_size, d.geo.program_once ? " (program once)" : "",
+               d.geo.slot_sectors);
+        printf("OTP\n  secure boot   %s\n  debug         %s\n  boot key hash ",
+               rep.secure_boot ? "on" : "off", rep.debug_locked ? "locked" : "open");
+        if (have_key) {
+            ward_cli_print_hex(stdout, key_hash, sizeof key_hash);
+        } else {
+            printf("none (unprovisioned)");
+        }
+        printf("\n  rollback      %lu\n  locked        ", (unsigned long)rep.otp_counter);
+        bool any = false;
+        for (int i = 0; i < WARD_OTP_FIELD_COUNT; i++) {
+            if (locks[i]) {
+                printf("%s%s", any ? ", " : "", k_field[i]);
+                any = true;
+            }
+        }
+        printf("%s\nHSM\n  device key    %s\n  identity key  %s\nbootloader key  %s\n",
+               any ? "" : "none", d.hsm.has_huk ? "present" : "none",
+               d.hsm.has_id ? "present" : "none", d.has_boot_spki ? "built in" : "none");
+        if (st->epoch == 0u) {
+            printf("boot journal\n  blank (written at the first install, refusal or confirm)\n");
+        } else {
+            printf("boot journal\n  sector %u, epoch %lu, %lu records used, %lu skipped\n",
+                   st->sector, (unsigned long)st->epoch, (unsigned long)st->next,
+                   (unsigned long)st->skipped);
+        }
+        printf("  last op       %s%s", op_name(st->op),
+               st->op == WARD_BOOT_OP_NONE ? ""
+               : st->op_done              ? " (done)"
+                                          : " (INTERRUPTED: the next boot completes it)");
+        if (st->op != WARD_BOOT_OP_NONE) {
+            printf(", %lu sectors, %lu/%lu phases", (unsigned long)st->nsectors,
+                   (unsigned long)st->steps_done, (unsigned long)(3u * st->nsectors));
+        }
+        printf("\n  primary       %s\n",
+               rep.trial      ? "trial image: confirm it, or the next reset reverts"
+               : st->confirmed ? "confirmed"
+                               : "not confirmed");
+        if (st->refused != WARD_OK) {
+            printf("  last refused  %s (%s)\n", ward_err_name(st->refused),
+                   ward_err_str(st->refused));
+        }
+        printf("slots\n");
+        slot_text("primary", &pv);
+        slot_text("secondary", &sv);
+        printf("  request       %s\n", req_err != WARD_OK ? "malformed (the next boot refuses it)"
+                                       : !pending         ? "none"
+                                       : perm             ? "install for good at the next reset"
+                                                          : "trial install at the next reset");
+        printf("next boot       %s\n", rep.reason == WARD_OK ? "runs the primary image"
+                                       : rep.reason == WARD_ERR_BOOT_NO_KEY
+                                           ? "refuses: secure boot on but no key in OTP"
+                                           : "refuses unless an install request fixes it");
+    }
+    ward_sim_device_close(&d);
+    return WARD_EXIT_OK;
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+static void device_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ward device <command> DIR [options]   (ward device <command> --help)\n"
+            "\n"
+            "A simulated device in a directory (flash.bin, otp.bin, hsm.bin), booted by\n"
+            "the same boot core as the real bootloader.\n"
+            "\n"
+            "commands:\n"
+            "  create     make a new device (flash geometry)\n"
+            "  provision  burn the boot key hash, secure boot, debug lock; HSM key\n"
+            "  flash      factory-program a slot with a file\n"
+            "  stage      write an update into the secondary and request its install\n"
+            "  boot       reset: run the boot core once (also: reset)\n"
+            "  confirm    the running trial image is good: keep it\n"
+            "  status     OTP, journal, slots (read only)\n");
+}
+
+int ward_cmd_device(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        ward_cmd_fn fn;
+    } k_sub[] = {
+        {"create", cmd_create}, {"provision", cmd_provision}, {"flash", cmd_flash},
+        {"stage", cmd_stage},   {"boot", cmd_boot},           {"reset", cmd_boot},
+        {"confirm", cmd_confirm}, {"status", cmd_status},
+    };
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        device_help(argc < 2 ? stderr : stdout);
+        return argc < 2 ? WARD_EXIT_USAGE : WARD_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof k_sub / sizeof k_sub[0]; i++) {
+        if (strcmp(argv[1], k_sub[i].name) == 0) {
+            return k_sub[i].fn(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "ward device: unknown command '%s'\n", argv[1]);
+    device_help(stderr);
+    return WARD_EXIT_USAGE;
+}
