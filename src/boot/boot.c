@@ -158,7 +158,6 @@ static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, cons
                              slot_check_t *c)
 {
     ward_area_t a = *slot; /* the reader's context is not const */
-    uint8_t fp[4];
 
     memset(c, 0, sizeof *c);
     c->verified = WARD_FIH_FAILURE;
@@ -171,6 +170,7 @@ static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, cons
     }
     c->parsed = true;
     if (c->info.has_hash) {
+        uint8_t fp[4];
         ward_err_t err = ward_area_read(&a, c->info.hash_off, fp, sizeof fp);
         if (err != WARD_OK) {
             return err;

@@ -955,7 +955,7 @@ static int cmd_status(int argc, char **argv)
                                           : " (INTERRUPTED: the next boot completes it)");
         if (st->op != WARD_BOOT_OP_NONE) {
             printf(", %lu sectors, %lu/%lu phases", (unsigned long)st->nsectors,
-                   (unsigned long)st->steps_done, (unsigned long)(3u * st->nsectors));
+                   (unsigned long)st->steps_done, 3ul * st->nsectors);
         }
         printf("\n  primary       %s\n",
                rep.trial      ? "trial image: confirm it, or the next reset reverts"
