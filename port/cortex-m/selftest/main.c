@@ -40,11 +40,16 @@ static void test_flash(void)
     check(f->read(f->ctx, s, buf, 8) == WARD_OK && memcmp(buf, a, 8) == 0, "read back");
 
     const uint8_t clear[8] = {0x00, 0x0F, 0xAA, 0x55, 0x12, 0x34, 0x56, 0x78};
-    check(f->prog(f->ctx, s, clear, sizeof clear) == WARD_OK, "program clears bits");
+    check(f->prog(f->ctx, s, clear, sizeof clear) == WARD_ERR_IO,
+          "a programmed unit is not programmed again, even to clear bits");
     const uint8_t set[8] = {0xFF, 0x0F, 0xAA, 0x55, 0x12, 0x34, 0x56, 0x78};
     check(f->prog(f->ctx, s, set, sizeof set) == WARD_ERR_IO, "program refuses 0->1");
-    check(f->read(f->ctx, s, buf, 8) == WARD_OK && memcmp(buf, clear, 8) == 0,
-          "refused program changed nothing");
+    check(f->read(f->ctx, s, buf, 8) == WARD_OK && memcmp(buf, a, 8) == 0,
+          "refused programs changed nothing");
+    uint8_t two[16];
+    memset(two, 0x11, sizeof two);
+    check(f->prog(f->ctx, s + 8u, two, sizeof two) == WARD_OK, "program two erased units");
+    check(f->prog(f->ctx, s + 16u, two, 8) == WARD_ERR_IO, "second unit is spent too");
 
     check(f->prog(f->ctx, s + 4u, a, 8) == WARD_ERR_INVALID_ARG, "misaligned offset");
     check(f->prog(f->ctx, s + 8u, a, 4) == WARD_ERR_INVALID_ARG, "partial unit");
@@ -56,7 +61,7 @@ static void test_flash(void)
     check(f->erase(f->ctx, WARD_CM_BOOT_OFF) == WARD_ERR_IO, "bootloader erase-protected");
     check(f->erase(f->ctx, WARD_CM_KEY_OFF) == WARD_ERR_IO, "key block erase-protected");
     check(f->erase(f->ctx, WARD_CM_OTP_OFF) == WARD_ERR_IO, "OTP erase-protected");
-    check(f->prog(f->ctx, WARD_CM_OTP_OFF, clear, 8) == WARD_ERR_IO, "OTP program-protected");
+    check(f->prog(f->ctx, WARD_CM_OTP_OFF, ff, 8) == WARD_ERR_IO, "OTP program-protected");
     check(f->read(f->ctx, WARD_CM_BOOT_OFF, buf, 8) == WARD_OK, "bootloader readable");
 
     check(f->erase(f->ctx, s) == WARD_OK &&

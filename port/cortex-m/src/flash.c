@@ -2,8 +2,10 @@
  * Flash driver for mps2-an386. The board has no flash controller: the
  * "flash" is SSRAM1, and this driver enforces what a NOR controller would.
  *   - erase sets a 4 KiB sector to 0xFF;
- *   - program only clears bits, in 8-byte units (write_size); setting a bit
- *     fails with WARD_ERR_IO and writes nothing;
+ *   - program only clears bits, in 8-byte units (write_size), and, as on
+ *     ECC flash such as the STM32L4's, only into a unit that is still
+ *     erased: setting a bit or programming a unit twice fails with
+ *     WARD_ERR_IO and writes nothing;
  *   - the bootloader, the key block and the OTP block (below
  *     WARD_CM_PROTECT_END) are write-protected, as option bytes would make
  *     them on a real part.
@@ -42,9 +44,11 @@ static ward_err_t cm_flash_prog(void *ctx, uint32_t off, const void *buf, size_t
     }
     uint8_t *dst = ward_cm_addr(WARD_CM_FLASH_BASE + off);
     const uint8_t *src = buf;
-    /* Check the whole request first: a refused program changes nothing. */
+    /* Check the whole request first: a refused program changes nothing.
+     * An erased unit (all 0xFF) accepts any value, so this also refuses
+     * a 0 -> 1 bit. */
     for (size_t i = 0; i < len; i++) {
-        if ((uint8_t)(dst[i] & src[i]) != src[i]) {
+        if (dst[i] != 0xFFu) {
             return WARD_ERR_IO;
         }
     }
