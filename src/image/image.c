@@ -363,11 +363,11 @@ ward_err_t ward_image_hash(const ward_image_info_t *info, ward_image_read_fn rea
 static ward_err_t select_key(const ward_image_info_t *info, ward_image_read_fn read, void *rctx,
                              const ward_image_trust_t *trust, uint8_t pub[WARD_P256_PUB_LEN])
 {
-    uint8_t spki[IMG_PUBKEY_MAX];
     uint8_t h[WARD_SHA256_LEN];
     ward_err_t err;
 
     if (info->pubkey_len > 0u) {
+        uint8_t spki[IMG_PUBKEY_MAX];
         err = rd(read, rctx, info->pubkey_off, spki, info->pubkey_len);
         if (err == WARD_OK) {
             err = ward_sha256(h, spki, info->pubkey_len);

@@ -50,8 +50,8 @@ typedef enum ward_sign_key_format {
 /* A custom protected TLV (imgtool --custom-tlv): type in [0x00a0, 0xfffe],
  * not one of the predefined types. */
 typedef struct ward_sign_tlv {
-    uint16_t type;
     const uint8_t *value;
+    uint16_t type;
     uint16_t len;
 } ward_sign_tlv_t;
 

@@ -398,6 +398,7 @@ int ward_cmd_sign(int argc, char **argv)
     ward_sign_opts_t o;
     ward_sign_opts_init(&o);
     ward_sign_tlv_t custom[WARD_SIGN_MAX_CUSTOM_TLVS];
+    uint8_t *custom_vals[WARD_SIGN_MAX_CUSTOM_TLVS];
     size_t ncustom = 0;
     const char *key_path = NULL;
     bool have_version = false, have_slot = false;
@@ -525,6 +526,7 @@ int ward_cmd_sign(int argc, char **argv)
                                          "digits> or a string");
                 goto out;
             }
+            custom_vals[ncustom] = val;
             custom[ncustom].type = (uint16_t)v;
             custom[ncustom].value = val;
             custom[ncustom].len = len;
@@ -627,7 +629,7 @@ int ward_cmd_sign(int argc, char **argv)
 
 out:
     for (size_t i = 0; i < ncustom; i++) {
-        free((void *)(uintptr_t)custom[i].value);
+        free(custom_vals[i]);
     }
     if (key != 0) {
         (void)psa_destroy_key(key);
@@ -775,10 +777,10 @@ int ward_cmd_verify(int argc, char **argv)
         ward_fih_t res = ward_image_validate(&info, ward_image_read_mem, &m, &trust, &reason);
         err = WARD_FIH_EQ(res) ? WARD_OK : (reason == WARD_OK ? WARD_ERR_IMG_SIG : reason);
     } else {
-        uint8_t h[32];
         if (!info.has_hash) {
             err = WARD_ERR_IMG_UNSIGNED;
         } else {
+            uint8_t h[32];
             err = ward_image_hash(&info, ward_image_read_mem, &m, h);
             if (err == WARD_OK && !ward_ct_equal(h, data + info.hash_off, sizeof h)) {
                 err = WARD_ERR_IMG_HASH;

@@ -289,7 +289,7 @@ static int setup(void **state)
         return -1;
     }
     static const uint8_t custom[6] = {'w', 'a', 'r', 'd', 0, 1};
-    static const ward_sign_tlv_t c[1] = {{0x00a0, custom, 6}};
+    static const ward_sign_tlv_t c[1] = {{.type = 0x00a0, .value = custom, .len = 6}};
     fx_opts(&o); /* SEC_CNT plus a custom protected TLV, auto counter */
     o.sec_cnt_mode = WARD_SIGN_SEC_CNT_AUTO;
     o.custom_tlvs = c;
@@ -621,7 +621,7 @@ static void test_unsigned_and_stripped(void **state)
     ward_sign_opts_t o2;
     fx_opts(&o2);
     static const uint8_t c4[4] = {0xff, 0xff, 0, 0};
-    const ward_sign_tlv_t c[1] = {{0x00a0, c4, 4}};
+    const ward_sign_tlv_t c[1] = {{.type = 0x00a0, .value = c4, .len = 4}};
     o2.custom_tlvs = c;
     o2.custom_tlv_count = 1;
     assert_int_equal(fx_sign(&o2, 64, g_a.id, &img, &len), WARD_OK);

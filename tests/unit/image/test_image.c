@@ -228,6 +228,7 @@ static ward_err_t parse_raw(uint8_t *buf, size_t cap, const uint8_t *prot, size_
 {
     size_t n = fx_raw(buf, cap, 32, 16, 0, prot, prot_len, unprot, unprot_len);
     if (n == 0) {
+        memset(info, 0, sizeof *info);
         return WARD_ERR_BUF_TOO_SMALL;
     }
     ward_image_mem_t m = {buf, n};
@@ -840,7 +841,7 @@ static void test_tlv_iterator(void **state)
     ward_sign_opts_t o;
     fx_opts(&o);
     static const uint8_t v[5] = {1, 2, 3, 4, 5};
-    const ward_sign_tlv_t c[1] = {{0x00c0, v, 5}};
+    const ward_sign_tlv_t c[1] = {{.type = 0x00c0, .value = v, .len = 5}};
     o.custom_tlvs = c;
     o.custom_tlv_count = 1;
     uint8_t *img;

@@ -116,7 +116,7 @@ static void test_bad_options(void **state)
     EXPECT_BAD((o.slot_size = 0, o.confirm = true));
     EXPECT_BAD((o.slot_size = 0, o.test = true));
     static const uint8_t v[2] = {1, 2};
-    ward_sign_tlv_t c[2] = {{0x9f, v, 2}, {0xa0, v, 2}};
+    ward_sign_tlv_t c[2] = {{.type = 0x9f, .value = v, .len = 2}, {.type = 0xa0, .value = v, .len = 2}};
     EXPECT_BAD((o.custom_tlvs = c, o.custom_tlv_count = 1)); /* below the vendor range */
     c[0].type = 0xffff;
     EXPECT_BAD((o.custom_tlvs = c, o.custom_tlv_count = 1));
@@ -204,7 +204,8 @@ static void test_layout(void **state)
     o.version.revision = 0x1234;
     o.version.build = 0xdeadbeef;
     static const uint8_t v1[3] = {1, 2, 3};
-    const ward_sign_tlv_t c[2] = {{0x00a0, v1, 3}, {0xabcd, NULL, 0}};
+    const ward_sign_tlv_t c[2] = {{.type = 0x00a0, .value = v1, .len = 3},
+                                   {.type = 0xabcd, .value = NULL, .len = 0}};
     o.custom_tlvs = c;
     o.custom_tlv_count = 2;
     uint8_t *out;
