@@ -153,10 +153,10 @@ static void cut_every_op(env_t *e, const bf_snap_t *snap, expect_t exp, const ch
             assert_true(e->d.power.dead); /* the cut did happen */
             /* A boot that lost power never hands over an unverified image. */
             assert_true(!WARD_FIH_EQ(go) || rep.verified);
+            ward_sim_power_on(&e->d.power);
             if (exp != EXP_PERM) {
                 assert_int_equal(bf_counter(&e->d), 1); /* not even half way */
             }
-            ward_sim_power_on(&e->d.power);
             go = bf_boot(&e->d, &rep);
             check(e, go, &rep, exp);
             if (exp != EXP_PERM) {
