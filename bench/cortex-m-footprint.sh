@@ -63,8 +63,10 @@ mapfile -t upd < <(peaks "$work/v1.slot" "$work/v2.img")
 p_install=${upd[0]%% *}
 p_revert=${upd[1]%% *}
 read -r p_refuse _ < <(peaks "$work/bad.slot" "$work/erased.bin")
-[ -n "$p_boot" ] && [ -n "$p_install" ] && [ -n "$p_revert" ] && [ -n "$p_refuse" ] \
-  || { echo "bench: a stack run failed" >&2; exit 1; }
+if [ -z "$p_boot" ] || [ -z "$p_install" ] || [ -z "$p_revert" ] || [ -z "$p_refuse" ]; then
+  echo "bench: a stack run failed" >&2
+  exit 1
+fi
 peak=$(printf '%s\n' "$p_boot" "$p_install" "$p_revert" "$p_refuse" | sort -n | tail -n1)
 
 # ---- sizes ------------------------------------------------------------------------
@@ -105,4 +107,4 @@ mkdir -p "$(dirname "$out")"
   arm-none-eabi-nm --size-sort -S -t d "$elf" | awk '$3 ~ /[tT]/ {printf "  %6d  %s\n", $2, $4}' | tail -n 15 | sort -rn
 } >"$out"
 cat "$out"
-echo "bench: wrote ${out#$top/}"
+echo "bench: wrote ${out#"$top"/}"

@@ -112,4 +112,4 @@ text = "\n".join(lines) + "\n"
 print(text, end="")
 open(out, "w").write(text)
 EOF
-echo "bench: wrote ${out#$top/}"
+echo "bench: wrote ${out#"$top"/}"

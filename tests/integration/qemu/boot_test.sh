@@ -24,7 +24,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
 cm=$top/port/cortex-m
-ward= boot= app= app_nc=
+ward='' boot='' app='' app_nc=''
 while [ $# -gt 1 ]; do
   case "$1" in
     --ward) ward=$2; shift 2 ;;
