@@ -77,6 +77,10 @@ for k in it wd; do
     cmp <("$ward" getpub -k "$work/$k.pem" -f c | tail -n +2) <(imgtool getpub -k "$work/$k.pem" | tail -n +2)
 done
 
+# ---- the worked example of docs/image-format.md --------------------------------
+check "imgtool verify of tests/vectors/example/image.bin" \
+  imgtool verify -k "$top/tests/vectors/keys/test-key-1.pem" "$top/tests/vectors/example/image.bin"
+
 # ---- images ------------------------------------------------------------------
 head -c 32 /dev/zero >"$work/fw.bin"
 head -c 3000 /dev/urandom >>"$work/fw.bin"
