@@ -137,6 +137,41 @@ def main():
         check(r.returncode == EXIT["USAGE"] and b"public key" in r.stderr,
               "ward sign refuses a public key")
 
+        # ---- command line: help, usage errors, refusals with their own exit codes
+        for cmd in ("keygen", "getpub", "sign", "verify", "inspect"):
+            r = run([ward, cmd, "--help"])
+            check(r.returncode == 0 and r.stdout.startswith(b"usage: ward " + cmd.encode()),
+                  f"ward {cmd} --help")
+            r = run([ward, cmd])
+            check(r.returncode == EXIT["USAGE"], f"ward {cmd} without arguments -> 2")
+        fw0 = p("fw0.bin")
+        sign = [ward, "sign", "-k", p("py.pem"), "-v", "1.0.0", "-S", "0x10000"]
+        check(run(sign + ["--bogus", fw0, p("x.bin")]).returncode == EXIT["USAGE"], "unknown option -> 2")
+        check(run(sign + ["-v", "1.02", fw0, p("x.bin")]).returncode == EXIT["USAGE"], "bad version -> 2")
+        check(run(sign + ["--align", "3", fw0, p("x.bin")]).returncode == EXIT["USAGE"], "--align 3 -> 2")
+        check(run(sign + ["-H", "16", fw0, p("x.bin")]).returncode == EXIT["USAGE"], "-H 16 -> 2")
+        r = run(sign + ["--encrypt", "k.pem", fw0, p("x.bin")])
+        check(r.returncode == EXIT["UNSUPPORTED"] and b"--encrypt" in r.stderr, "--encrypt -> 11, named")
+        r = run(sign + [fw0, p("x.hex")])
+        check(r.returncode == EXIT["UNSUPPORTED"] and b"Intel HEX" in r.stderr, ".hex -> 11")
+        open(p("nz.bin"), "wb").write(b"\x01" + bytes(200))
+        r = run(sign + [p("nz.bin"), p("x.bin")])
+        check(r.returncode == EXIT["MALFORMED"] and b"--pad-header" in r.stderr,
+              "non-zero header space -> 4, suggests --pad-header")
+        r = run([ward, "sign", "-k", p("py.pem"), "-v", "1", "-S", "600", fw0, p("x.bin")])
+        check(r.returncode == EXIT["TOO_LARGE"] and b"trailer (432 bytes)" in r.stderr,
+              "image + trailer beyond the slot -> 8, with the sizes")
+        check(not os.path.exists(p("x.bin")), "nothing written on failure")
+        r = run(sign + [p("missing.bin"), p("x.bin")])
+        check(r.returncode == EXIT["IO"], "missing input -> 3")
+        r = run([ward, "verify", p("missing.bin")])
+        check(r.returncode == EXIT["IO"], "verify of a missing file -> 3")
+        r = run([ward, "getpub", "-k", fw0])
+        check(r.returncode == EXIT["MALFORMED"], "getpub of a non-key -> 4")
+        r = run([ward, "getpub", "-k", p("py.pem"), "-o", p("pub-out.pem")])
+        check(r.returncode == 0 and open(p("pub-out.pem"), "rb").read() == open(p("py-pub.pem"), "rb").read(),
+              "getpub -o FILE")
+
         # ---- images, option set by option set
         firmware = bytes(range(256)) * 11 + b"tail"
         open(p("fw.bin"), "wb").write(firmware)
