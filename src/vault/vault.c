@@ -1,0 +1,968 @@
+/*
+ * ward vault: format, put, get, delete, iterate, stats, wipe, and the
+ * space management behind them (sector rotation, garbage collection).
+ *
+ * Write order, on which power safety rests (docs/vault.md):
+ *   put     record -> commit x2 (version C+1) -> raise counter to C+1
+ *   delete  commit x2 (C+1) -> raise
+ *   session commit x2 (C+1) -> raise; the returned value names the nonces
+ *   gc      copies into a headerless free sector -> checkpoint x2 (C) ->
+ *           sector header -> erase the reclaimed sector
+ * A sector counts only once its header is written, and the header is
+ * written after its contents, so an interrupted GC leaves nothing visible.
+ */
+#include <string.h>
+
+#include "vault_priv.h"
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+/* After a failed write the RAM index may not match the flash: drop the keys
+ * and require a new mount. */
+static ward_err_t fail(ward_vault_t *v, ward_err_t err)
+{
+    vlt_keys_destroy(v);
+    v->mounted = false;
+    return err;
+}
+
+static bool name_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-' || c == ':' || c == '/' || c == '@';
+}
+
+ward_err_t ward_vault_name_check(const char *name)
+{
+    if (name == NULL) {
+        return WARD_ERR_VAULT_NAME;
+    }
+    size_t n = 0;
+    while (n <= WARD_VAULT_NAME_MAX && name[n] != '\0') {
+        if (!name_char_ok(name[n])) {
+            return WARD_ERR_VAULT_NAME;
+        }
+        n++;
+    }
+    return n == 0u || n > WARD_VAULT_NAME_MAX ? WARD_ERR_VAULT_NAME : WARD_OK;
+}
+
+static ward_err_t raise_counter(ward_vault_t *v)
+{
+    const ward_hsm_t *hsm = v->cfg.hsm;
+    uint32_t val = 0;
+    ward_err_t err = hsm->counter_increment(hsm->ctx, v->cfg.counter, &val);
+    if (err != WARD_OK) {
+        return err > 0 ? WARD_ERR_IO : err;
+    }
+    if (val != v->version + 1u) {
+        return WARD_ERR_STATE; /* the counter is not ours alone */
+    }
+    v->version = val;
+    return WARD_OK;
+}
+
+static uint32_t rec_bytes(const ward_vault_t *v, const ward_vault_rec_t *r)
+{
+    return vlt_rec_size(v, r->nlen, r->vlen);
+}
+
+static uint32_t count_free(const ward_vault_t *v)
+{
+    uint32_t n = 0;
+    for (uint32_t s = 0; s < v->nsect; s++) {
+        n += v->sect[s].state == VLT_FREE ? 1u : 0u;
+    }
+    return n;
+}
+
+static uint32_t oldest_used(const ward_vault_t *v)
+{
+    uint32_t best = VLT_NONE;
+    for (uint32_t s = 0; s < v->nsect; s++) {
+        if (v->sect[s].state == VLT_USED &&
+            (best == VLT_NONE || v->sect[s].epoch < v->sect[best].epoch)) {
+            best = s;
+        }
+    }
+    return best;
+}
+
+/* Free sectors are used in ring order after the head: every sector takes
+ * its turn, which is what levels the wear. */
+static uint32_t next_free(const ward_vault_t *v, uint32_t after)
+{
+    for (uint32_t k = 1; k <= v->nsect; k++) {
+        uint32_t s = (after + k) % v->nsect;
+        if (v->sect[s].state == VLT_FREE) {
+            return s;
+        }
+    }
+    return VLT_NONE;
+}
+
+static bool fits(const ward_vault_t *v, uint32_t s, uint32_t rec, uint32_t raw)
+{
+    const ward_vault_sector_t *sc = &v->sect[s];
+    return sc->state == VLT_USED && sc->wp <= v->ssize && raw <= v->ssize - sc->wp &&
+           sc->placed + rec <= vlt_rec_limit(v);
+}
+
+static ward_err_t ensure_blank(ward_vault_t *v, uint32_t s)
+{
+    if (v->sect[s].blank != 0u) {
+        return WARD_OK;
+    }
+    bool blank = false;
+    ward_err_t err = vlt_is_blank(v, s * v->ssize, (s + 1u) * v->ssize, &blank);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (blank) {
+        v->sect[s].blank = 1;
+        return WARD_OK;
+    }
+    return vlt_erase(v, s);
+}
+
+static ward_err_t write_header(ward_vault_t *v, uint32_t s, uint32_t epoch)
+{
+    uint8_t buf[VLT_SHDR];
+    vlt_shdr_t h;
+    memset(&h, 0, sizeof h);
+    h.format = VLT_FORMAT;
+    h.alg = v->alg;
+    h.wsize = (uint8_t)v->wsize;
+    h.nsect = (uint8_t)v->nsect;
+    h.ssize = v->ssize;
+    h.epoch = epoch;
+    h.erases = v->sect[s].erases;
+    memcpy(h.id, v->vault_id, WARD_VAULT_ID_LEN);
+    ward_err_t err = vlt_kcv(v, h.kcv);
+    if (err != WARD_OK) {
+        return err;
+    }
+    vlt_shdr_encode(buf, &h);
+    v->sect[s].blank = 0;
+    return vlt_prog(v, s * v->ssize, buf, sizeof buf);
+}
+
+static void mark_used(ward_vault_t *v, uint32_t s, uint32_t epoch, uint32_t wp, uint32_t placed)
+{
+    ward_vault_sector_t *sc = &v->sect[s];
+    sc->state = VLT_USED;
+    sc->blank = 0;
+    sc->epoch = epoch;
+    sc->wp = wp;
+    sc->placed = placed;
+    v->max_epoch = epoch;
+    v->head = s;
+}
+
+/* A commit entry, written twice so one damaged copy is tolerated. */
+static ward_err_t write_commit(ward_vault_t *v, uint8_t op, uint32_t hash, uint32_t nseq,
+                               uint32_t oseq)
+{
+    uint8_t c[VLT_COMMIT_LEN];
+    psa_mac_operation_t mac;
+    vlt_writer_t w;
+    const uint32_t d = vlt_commit_size(v);
+    ward_vault_sector_t *sc = &v->sect[v->head];
+
+    c[0] = VLT_T_COMMIT;
+    c[1] = op;
+    c[2] = 0;
+    c[3] = 0;
+    ward_store_le32(c + 4, v->version + 1u);
+    ward_store_le32(c + 8, hash);
+    ward_store_le32(c + 12, nseq);
+    ward_store_le32(c + 16, oseq);
+    ward_store_le32(c + 20, ward_crc32(0, c, 20));
+    ward_err_t err = vlt_mac_start(v, &mac);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (psa_mac_update(&mac, c, VLT_COMMIT_BODY) != PSA_SUCCESS) {
+        (void)psa_mac_abort(&mac);
+        return WARD_ERR_CRYPTO;
+    }
+    err = vlt_mac_finish(&mac, c + VLT_COMMIT_BODY);
+    for (uint32_t copy = 0; copy < 2u && err == WARD_OK; copy++) {
+        vlt_w_init(&w, v, v->head * v->ssize + sc->wp, NULL);
+        err = vlt_w_put(&w, c, sizeof c);
+        if (err == WARD_OK) {
+            err = vlt_w_end(&w);
+        }
+        sc->wp += d;
+    }
+    return err;
+}
+
+/* A checkpoint (the whole table, sorted by sequence number) at area offset
+ * off, twice. Returns the bytes used in *used. */
+static ward_err_t write_ckpt(ward_vault_t *v, uint32_t off, uint32_t version, bool empty,
+                             uint32_t *used)
+{
+    const uint32_t count = empty ? 0u : v->count;
+    const uint32_t size = vlt_ckpt_size(v, count);
+    psa_mac_operation_t mac;
+    vlt_writer_t w;
+    uint8_t hdr[VLT_CKPT_HDR], ent[VLT_CKPT_ENTRY], tag[VLT_MAC];
+
+    hdr[0] = VLT_T_CKPT;
+    hdr[1] = (uint8_t)count;
+    hdr[2] = 0;
+    hdr[3] = 0;
+    ward_store_le32(hdr + 4, version);
+    ward_store_le32(hdr + 8, v->next_seq);
+    ward_store_le32(hdr + 12, ward_crc32(0, hdr, 12));
+    *used = 0;
+    for (uint32_t copy = 0; copy < 2u; copy++) {
+        ward_err_t err = vlt_mac_start(v, &mac);
+        if (err != WARD_OK) {
+            return err;
+        }
+        vlt_w_init(&w, v, off + copy * size, &mac);
+        err = vlt_w_put(&w, hdr, sizeof hdr);
+        uint32_t prev = 0;
+        for (uint32_t k = 0; k < count && err == WARD_OK; k++) {
+            uint32_t pick = VLT_NONE;
+            for (uint32_t i = 0; i < v->count; i++) {
+                if (v->rec[i].seq > prev &&
+                    (pick == VLT_NONE || v->rec[i].seq < v->rec[pick].seq)) {
+                    pick = i;
+                }
+            }
+            if (pick == VLT_NONE) {
+                err = WARD_ERR_STATE;
+                break;
+            }
+            prev = v->rec[pick].seq;
+            ward_store_le32(ent, v->rec[pick].hash);
+            ward_store_le32(ent + 4, prev);
+            err = vlt_w_put(&w, ent, sizeof ent);
+        }
+        w.mac = NULL;
+        if (err != WARD_OK) {
+            (void)psa_mac_abort(&mac);
+            return err;
+        }
+        err = vlt_mac_finish(&mac, tag);
+        if (err == WARD_OK) {
+            err = vlt_w_put(&w, tag, sizeof tag);
+        }
+        if (err == WARD_OK) {
+            err = vlt_w_end(&w);
+        }
+        if (err != WARD_OK) {
+            return err;
+        }
+        *used += size;
+    }
+    return WARD_OK;
+}
+
+/* ---- rotation and garbage collection ----------------------------------------------- */
+
+/* Start free sector f as the new head (no garbage to collect). */
+static ward_err_t start_sector(ward_vault_t *v, uint32_t f)
+{
+    if (v->max_epoch == UINT32_MAX) {
+        return WARD_ERR_LIMIT;
+    }
+    ward_err_t err = ensure_blank(v, f);
+    if (err == WARD_OK) {
+        err = write_header(v, f, v->max_epoch + 1u);
+    }
+    if (err == WARD_OK) {
+        mark_used(v, f, v->max_epoch + 1u, VLT_SHDR, 0);
+    }
+    return err;
+}
+
+/* Copy the live records of sector o into free sector f, seal f with a
+ * checkpoint and its header, then erase o. */
+static ward_err_t gc_into(ward_vault_t *v, uint32_t f, uint32_t o)
+{
+    const uint32_t base = f * v->ssize;
+    uint32_t pos = VLT_SHDR, placed = 0, used = 0;
+    if (v->max_epoch == UINT32_MAX) {
+        return WARD_ERR_LIMIT;
+    }
+    /* Check the copies and the checkpoint fit before writing anything (a
+     * vault written by a build with other limits may not). */
+    for (uint32_t i = 0; i < v->count; i++) {
+        const ward_vault_rec_t *r = &v->rec[i];
+        if (r->off != VLT_NONE && vlt_sector_of(v, r->off) == o) {
+            placed += rec_bytes(v, r);
+        }
+    }
+    if (placed > vlt_rec_limit(v)) {
+        return WARD_ERR_NO_SPACE;
+    }
+    ward_err_t err = ensure_blank(v, f);
+    for (uint32_t i = 0; i < v->count && err == WARD_OK; i++) {
+        ward_vault_rec_t *r = &v->rec[i];
+        if (r->off == VLT_NONE || vlt_sector_of(v, r->off) != o) {
+            continue;
+        }
+        const uint32_t sz = rec_bytes(v, r);
+        err = vlt_copy(v, base + pos, r->off, sz);
+        r->off = base + pos;
+        pos += sz;
+    }
+    if (err == WARD_OK) {
+        err = write_ckpt(v, base + pos, v->version, false, &used);
+    }
+    if (err == WARD_OK) {
+        err = write_header(v, f, v->max_epoch + 1u);
+    }
+    if (err != WARD_OK) {
+        return err;
+    }
+    mark_used(v, f, v->max_epoch + 1u, pos + used, placed);
+    v->ckpt_sector = f;
+    return vlt_erase(v, o);
+}
+
+/* After a power cut between sealing a GC target and erasing its source,
+ * every sector is in use; the oldest then holds nothing live. */
+static ward_err_t reclaim_oldest(ward_vault_t *v)
+{
+    const uint32_t o = oldest_used(v);
+    if (o == VLT_NONE || o == v->head || o == v->ckpt_sector) {
+        return WARD_ERR_CORRUPT;
+    }
+    for (uint32_t i = 0; i < v->count; i++) {
+        if (v->rec[i].off != VLT_NONE && vlt_sector_of(v, v->rec[i].off) == o) {
+            return WARD_ERR_CORRUPT;
+        }
+    }
+    return vlt_erase(v, o);
+}
+
+static ward_err_t rotate(ward_vault_t *v)
+{
+    uint32_t nf = count_free(v);
+    if (nf == 0u) {
+        ward_err_t err = reclaim_oldest(v);
+        if (err != WARD_OK) {
+            return err;
+        }
+        nf = 1;
+    }
+    const uint32_t f = next_free(v, v->head);
+    if (nf >= 2u) {
+        return start_sector(v, f);
+    }
+    /* The last free sector is the reserve: fill it from the oldest. */
+    return gc_into(v, f, oldest_used(v));
+}
+
+/* Make the head able to take `rec` record bytes within `raw` bytes. */
+static ward_err_t make_room(ward_vault_t *v, uint32_t rec, uint32_t raw)
+{
+    /* Each rotation compacts one sector; after all of them had their turn
+     * more rotations cannot help. */
+    for (uint32_t i = 0; i <= v->nsect + 1u; i++) {
+        if (fits(v, v->head, rec, raw)) {
+            return WARD_OK;
+        }
+        ward_err_t err = rotate(v);
+        if (err != WARD_OK) {
+            return err;
+        }
+    }
+    return WARD_ERR_NO_SPACE;
+}
+
+/* ---- format, mount ------------------------------------------------------------------ */
+
+/*
+ * Create a new vault identity at counter value version+1 in sector `first`:
+ * erase every sector but `keep` (VLT_NONE: all), write the empty
+ * checkpoint and the header, erase `keep`, raise the counter.
+ */
+static ward_err_t new_vault(ward_vault_t *v, uint32_t keep, uint32_t first, uint32_t epoch)
+{
+    uint32_t used = 0;
+    ward_err_t err = vlt_new_id(v, v->version + 1u, v->vault_id);
+    if (err == WARD_OK) {
+        err = vlt_keys(v);
+    }
+    for (uint32_t s = 0; s < v->nsect && err == WARD_OK; s++) {
+        if (s != keep) {
+            err = vlt_erase(v, s);
+        }
+    }
+    if (err != WARD_OK) {
+        return err;
+    }
+    v->count = 0;
+    v->next_seq = 1;
+    v->session_open = false;
+    v->full_at = 0;
+    err = write_ckpt(v, first * v->ssize + VLT_SHDR, v->version + 1u, true, &used);
+    if (err == WARD_OK) {
+        err = write_header(v, first, epoch);
+    }
+    if (err != WARD_OK) {
+        return err;
+    }
+    mark_used(v, first, epoch, VLT_SHDR + used, 0);
+    v->ckpt_sector = first;
+    if (keep != VLT_NONE) {
+        err = vlt_erase(v, keep);
+        if (err != WARD_OK) {
+            return err;
+        }
+    }
+    return raise_counter(v);
+}
+
+ward_err_t ward_vault_format(ward_vault_t *v, const ward_vault_config_t *cfg)
+{
+    uint8_t buf[VLT_SHDR];
+    ward_err_t err = vlt_setup(v, cfg);
+    if (err == WARD_OK) {
+        err = ward_crypto_init();
+    }
+    if (err != WARD_OK) {
+        return err;
+    }
+    v->alg = cfg->aead == 0 ? (uint8_t)WARD_VAULT_AEAD_AES256_GCM : (uint8_t)cfg->aead;
+    const ward_hsm_t *hsm = cfg->hsm;
+    err = hsm->counter_read(hsm->ctx, cfg->counter, &v->version);
+    if (err != WARD_OK) {
+        return err > 0 ? WARD_ERR_IO : err;
+    }
+    if (v->version >= WARD_HSM_COUNTER_MAX) {
+        return WARD_ERR_LIMIT;
+    }
+    /* Keep the erase counts any old header knows; start after the newest
+     * old sector so wear keeps rotating. */
+    uint32_t first = 0, newest = 0, max_known = 0;
+    bool any = false;
+    for (uint32_t s = 0; s < v->nsect; s++) {
+        vlt_shdr_t h;
+        err = vlt_read(v, s * v->ssize, buf, sizeof buf);
+        if (err != WARD_OK) {
+            return err;
+        }
+        if (vlt_shdr_decode(buf, &h)) {
+            v->sect[s].erases = h.erases;
+            v->sect[s].erases_known = 1;
+            max_known = h.erases > max_known ? h.erases : max_known;
+            if (!any || h.epoch > newest) {
+                newest = h.epoch;
+                first = (s + 1u) % v->nsect;
+                any = true;
+            }
+        }
+    }
+    for (uint32_t s = 0; s < v->nsect; s++) {
+        if (v->sect[s].erases_known == 0u) {
+            v->sect[s].erases = max_known;
+        }
+    }
+    /* Everything is erased: epochs start again. */
+    err = new_vault(v, VLT_NONE, first, 1u);
+    if (err != WARD_OK) {
+        return fail(v, err);
+    }
+    v->mounted = true;
+    return WARD_OK;
+}
+
+ward_err_t ward_vault_mount(ward_vault_t *v, const ward_vault_config_t *cfg)
+{
+    ward_err_t err = vlt_setup(v, cfg);
+    if (err == WARD_OK) {
+        err = ward_crypto_init();
+    }
+    if (err == WARD_OK) {
+        err = vlt_mount(v);
+    }
+    if (err != WARD_OK && v != NULL) {
+        return fail(v, err);
+    }
+    return err;
+}
+
+void ward_vault_unmount(ward_vault_t *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    vlt_keys_destroy(v);
+    ward_wipe(v, sizeof *v);
+}
+
+/* ---- lookups ------------------------------------------------------------------------- */
+
+/*
+ * Find the live record called name. *idx = its index or -1; *damaged when a
+ * record with the same name hash could not be read or matched, so "not
+ * found" cannot be claimed. e receives the record's header.
+ */
+static ward_err_t find_name(const ward_vault_t *v, const char *name, uint32_t nlen, int *idx,
+                            bool *damaged, vlt_entry_t *e)
+{
+    uint8_t h[VLT_PEEK], rname[WARD_CONFIG_VAULT_NAME_MAX];
+    const uint32_t hash = ward_crc32(0, name, nlen);
+    *idx = -1;
+    *damaged = false;
+    for (uint32_t i = 0; i < v->count; i++) {
+        const ward_vault_rec_t *r = &v->rec[i];
+        if (r->hash != hash) {
+            continue;
+        }
+        if (r->off == VLT_NONE) {
+            *damaged = true;
+            continue;
+        }
+        const uint32_t room = v->ssize - r->off % v->ssize;
+        const uint32_t avail = room < VLT_PEEK ? room : VLT_PEEK;
+        ward_err_t err = vlt_read(v, r->off, h, avail);
+        if (err != WARD_OK) {
+            return err;
+        }
+        if (!vlt_parse(v, h, avail, room, e) || e->type != VLT_T_RECORD ||
+            ward_load_le32(h + 4) != r->seq) {
+            *damaged = true;
+            continue;
+        }
+        e->off = r->off;
+        err = vlt_read(v, r->off + VLT_REC_NAME, rname, h[1]);
+        if (err != WARD_OK) {
+            return err;
+        }
+        if (ward_crc32(0, rname, h[1]) != hash) {
+            *damaged = true; /* the name on flash is not the one committed */
+            continue;
+        }
+        if (h[1] == nlen && memcmp(rname, name, nlen) == 0) {
+            *idx = (int)i;
+            return WARD_OK;
+        }
+    }
+    return WARD_OK;
+}
+
+static ward_err_t check_ready(const ward_vault_t *v)
+{
+    return v != NULL && v->mounted ? WARD_OK : WARD_ERR_STATE;
+}
+
+/* ---- put --------------------------------------------------------------------------------- */
+
+static ward_err_t open_session(ward_vault_t *v)
+{
+    ward_err_t err = make_room(v, 0, 2u * vlt_commit_size(v));
+    if (err == WARD_OK) {
+        err = write_commit(v, VLT_OP_SESSION, 0, 0, 0);
+    }
+    if (err == WARD_OK) {
+        err = raise_counter(v);
+    }
+    if (err == WARD_OK) {
+        /* A counter value reached before any encryption of this session:
+         * no later session, power cut or not, can get it again. */
+        v->session = v->version;
+        v->nonce_ix = 0;
+        v->session_open = true;
+    }
+    return err;
+}
+
+static ward_err_t write_record(ward_vault_t *v, const char *name, uint32_t nlen,
+                               const uint8_t *value, uint32_t vlen, uint32_t seq)
+{
+    psa_aead_operation_t op = psa_aead_operation_init();
+    vlt_writer_t w;
+    uint8_t hdr[VLT_REC_NAME], ct[VLT_CHUNK + VLT_TAG], tag[VLT_TAG], crc[4];
+    size_t olen = 0, tlen = 0;
+    uint32_t pos = 0;
+    ward_vault_sector_t *sc = &v->sect[v->head];
+
+    hdr[0] = VLT_T_RECORD;
+    hdr[1] = (uint8_t)nlen;
+    ward_store_le16(hdr + 2, (uint16_t)vlen);
+    ward_store_le32(hdr + 4, seq);
+    ward_store_le32(hdr + 8, ward_crc32(0, hdr, 8));
+    /* Nonce = session || index; the index moves on before use. */
+    ward_store_le32(hdr + VLT_REC_HDR, v->session);
+    ward_store_le64(hdr + VLT_REC_HDR + 4, v->nonce_ix);
+    v->nonce_ix++;
+
+    vlt_w_init(&w, v, v->head * v->ssize + sc->wp, NULL);
+    ward_err_t err = vlt_w_put(&w, hdr, sizeof hdr);
+    if (err == WARD_OK) {
+        err = vlt_w_put(&w, name, nlen);
+    }
+    if (err != WARD_OK) {
+        return err;
+    }
+    err = WARD_ERR_CRYPTO;
+    if (psa_aead_encrypt_setup(&op, v->aead_key, vlt_aead_alg(v)) != PSA_SUCCESS ||
+        psa_aead_set_lengths(&op, WARD_VAULT_ID_LEN + 8u + nlen, vlen) != PSA_SUCCESS ||
+        psa_aead_set_nonce(&op, hdr + VLT_REC_HDR, VLT_NONCE) != PSA_SUCCESS ||
+        psa_aead_update_ad(&op, v->vault_id, WARD_VAULT_ID_LEN) != PSA_SUCCESS ||
+        psa_aead_update_ad(&op, hdr, 8) != PSA_SUCCESS ||
+        psa_aead_update_ad(&op, (const uint8_t *)name, nlen) != PSA_SUCCESS) {
+        goto exit;
+    }
+    while (pos < vlen) {
+        uint32_t n = vlen - pos < VLT_CHUNK ? vlen - pos : VLT_CHUNK;
+        if (psa_aead_update(&op, value + pos, n, ct, sizeof ct, &olen) != PSA_SUCCESS) {
+            err = WARD_ERR_CRYPTO;
+            goto exit;
+        }
+        err = vlt_w_put(&w, ct, olen);
+        if (err != WARD_OK) {
+            goto exit;
+        }
+        pos += n;
+    }
+    if (psa_aead_finish(&op, ct, sizeof ct, &olen, tag, sizeof tag, &tlen) != PSA_SUCCESS ||
+        tlen != VLT_TAG) {
+        err = WARD_ERR_CRYPTO;
+        goto exit;
+    }
+    err = vlt_w_put(&w, ct, olen);
+    if (err == WARD_OK) {
+        err = vlt_w_put(&w, tag, sizeof tag);
+    }
+    if (err == WARD_OK) {
+        ward_store_le32(crc, w.crc);
+        err = vlt_w_put(&w, crc, sizeof crc);
+    }
+    if (err == WARD_OK) {
+        err = vlt_w_end(&w);
+    }
+exit:
+    (void)psa_aead_abort(&op);
+    sc->wp += vlt_rec_size(v, nlen, vlen);
+    sc->placed += vlt_rec_size(v, nlen, vlen);
+    return err;
+}
+
+ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *value, size_t len)
+{
+    vlt_entry_t e;
+    int idx = -1;
+    bool damaged = false;
+    ward_err_t err = check_ready(v);
+    if (err != WARD_OK) {
+        return err;
+    }
+    err = ward_vault_name_check(name);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (value == NULL && len > 0u) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    const uint32_t nlen = (uint32_t)strlen(name);
+    if (len > WARD_VAULT_VALUE_MAX) {
+        return WARD_ERR_LIMIT;
+    }
+    const uint32_t vlen = (uint32_t)len;
+    const uint32_t r = vlt_rec_size(v, nlen, vlen);
+    const uint32_t d = vlt_commit_size(v);
+    if (r > vlt_rec_limit(v)) {
+        return WARD_ERR_LIMIT;
+    }
+    if (v->version + (v->session_open ? 1u : 2u) > WARD_HSM_COUNTER_MAX || v->next_seq == 0u) {
+        return WARD_ERR_LIMIT;
+    }
+    err = find_name(v, name, nlen, &idx, &damaged, &e);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (idx < 0 && v->count >= WARD_VAULT_MAX_RECORDS) {
+        return WARD_ERR_NO_SPACE;
+    }
+    /* Space: the live records and the new one must fit in nsect-1 sectors
+     * (one is the GC reserve); a size that already failed after garbage
+     * collection fails at once until something is freed, so a full vault
+     * does not wear the flash on every retry (docs/vault.md, "Space"). */
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < v->count; i++) {
+        live += rec_bytes(v, &v->rec[i]);
+    }
+    if ((uint64_t)live + r > (uint64_t)(v->nsect - 1u) * vlt_rec_limit(v) ||
+        (v->full_at != 0u && r >= v->full_at)) {
+        return WARD_ERR_NO_SPACE;
+    }
+
+    /* From here on the flash changes. */
+    if (!v->session_open) {
+        err = open_session(v);
+        if (err != WARD_OK) {
+            return fail(v, err);
+        }
+    }
+    err = make_room(v, r, r + 2u * d);
+    if (err == WARD_ERR_NO_SPACE) {
+        v->full_at = r; /* nothing was lost: GC only moved records */
+        return err;
+    }
+    const uint32_t seq = v->next_seq;
+    const uint32_t off = v->head * v->ssize + v->sect[v->head].wp;
+    const uint32_t oseq = idx >= 0 ? v->rec[idx].seq : 0u;
+    const uint32_t hash = ward_crc32(0, name, nlen);
+    if (err == WARD_OK) {
+        v->next_seq = seq == UINT32_MAX ? 0u : seq + 1u;
+        err = write_record(v, name, nlen, value, vlen, seq);
+    }
+    if (err == WARD_OK) {
+        err = write_commit(v, VLT_OP_PUT, hash, seq, oseq);
+    }
+    if (err == WARD_OK) {
+        err = raise_counter(v);
+    }
+    if (err != WARD_OK) {
+        return fail(v, err);
+    }
+    if (idx >= 0) {
+        v->rec[idx] = v->rec[v->count - 1u];
+        v->count--;
+        v->full_at = 0; /* the old value's space is reclaimable */
+    }
+    ward_vault_rec_t *nr = &v->rec[v->count++];
+    nr->hash = hash;
+    nr->seq = seq;
+    nr->off = off;
+    nr->vlen = (uint16_t)vlen;
+    nr->nlen = (uint8_t)nlen;
+    nr->good = 1;
+    return WARD_OK;
+}
+
+/* ---- get, delete, iterate --------------------------------------------------------------- */
+
+ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t *out_len,
+                          const char *name)
+{
+    vlt_entry_t e;
+    int idx = -1;
+    bool damaged = false;
+    ward_err_t err = check_ready(v);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (out_len == NULL || (out == NULL && out_size > 0u)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    *out_len = 0;
+    err = ward_vault_name_check(name);
+    if (err != WARD_OK) {
+        return err;
+    }
+    err = find_name(v, name, (uint32_t)strlen(name), &idx, &damaged, &e);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (idx < 0) {
+        return damaged ? WARD_ERR_AUTH : WARD_ERR_NOT_FOUND;
+    }
+    const uint32_t vlen = ward_load_le16(e.h + 2);
+    if (vlen > out_size) {
+        *out_len = vlen;
+        return WARD_ERR_BUF_TOO_SMALL;
+    }
+    err = vlt_rec_open(v, &e, vlen > 0u ? out : NULL);
+    if (err == WARD_OK) {
+        *out_len = vlen;
+    }
+    return err;
+}
+
+ward_err_t ward_vault_delete(ward_vault_t *v, const char *name)
+{
+    vlt_entry_t e;
+    int idx = -1;
+    bool damaged = false;
+    ward_err_t err = check_ready(v);
+    if (err != WARD_OK) {
+        return err;
+    }
+    err = ward_vault_name_check(name);
+    if (err != WARD_OK) {
+        return err;
+    }
+    const uint32_t nlen = (uint32_t)strlen(name);
+    err = find_name(v, name, nlen, &idx, &damaged, &e);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (idx < 0) {
+        return damaged ? WARD_ERR_AUTH : WARD_ERR_NOT_FOUND;
+    }
+    if (v->version + 1u > WARD_HSM_COUNTER_MAX) {
+        return WARD_ERR_LIMIT;
+    }
+    err = make_room(v, 0, 2u * vlt_commit_size(v));
+    if (err == WARD_ERR_NO_SPACE) {
+        return err;
+    }
+    if (err == WARD_OK) {
+        err = write_commit(v, VLT_OP_DEL, v->rec[idx].hash, 0, v->rec[idx].seq);
+    }
+    if (err == WARD_OK) {
+        err = raise_counter(v);
+    }
+    if (err != WARD_OK) {
+        return fail(v, err);
+    }
+    v->rec[idx] = v->rec[v->count - 1u];
+    v->count--;
+    v->full_at = 0;
+    return WARD_OK;
+}
+
+ward_err_t ward_vault_next(ward_vault_t *v, ward_vault_iter_t *it,
+                           char name[WARD_CONFIG_VAULT_NAME_MAX + 1], size_t *value_len)
+{
+    uint8_t h[VLT_PEEK];
+    vlt_entry_t e;
+    ward_err_t err = check_ready(v);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (it == NULL || name == NULL || value_len == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    name[0] = '\0';
+    *value_len = 0;
+    uint32_t pick = VLT_NONE;
+    for (uint32_t i = 0; i < v->count; i++) {
+        if (v->rec[i].seq > it->last_seq &&
+            (pick == VLT_NONE || v->rec[i].seq < v->rec[pick].seq)) {
+            pick = i;
+        }
+    }
+    if (pick == VLT_NONE) {
+        return WARD_ERR_NOT_FOUND;
+    }
+    const ward_vault_rec_t *r = &v->rec[pick];
+    it->last_seq = r->seq;
+    if (r->off == VLT_NONE) {
+        return WARD_ERR_AUTH;
+    }
+    const uint32_t room = v->ssize - r->off % v->ssize;
+    const uint32_t avail = room < VLT_PEEK ? room : VLT_PEEK;
+    err = vlt_read(v, r->off, h, avail);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (!vlt_parse(v, h, avail, room, &e) || e.type != VLT_T_RECORD ||
+        ward_load_le32(h + 4) != r->seq) {
+        return WARD_ERR_AUTH;
+    }
+    e.off = r->off;
+    /* Authenticate without decrypting into caller memory. */
+    err = vlt_rec_open(v, &e, NULL);
+    if (err != WARD_OK) {
+        return err;
+    }
+    err = vlt_read(v, r->off + VLT_REC_NAME, name, h[1]);
+    if (err != WARD_OK) {
+        name[0] = '\0';
+        return err;
+    }
+    name[h[1]] = '\0';
+    if (ward_crc32(0, name, h[1]) != r->hash) {
+        name[0] = '\0';
+        return WARD_ERR_AUTH;
+    }
+    *value_len = ward_load_le16(h + 2);
+    return WARD_OK;
+}
+
+/* ---- stats, wipe ------------------------------------------------------------------------- */
+
+ward_err_t ward_vault_stats(ward_vault_t *v, ward_vault_stats_t *st)
+{
+    ward_err_t err = check_ready(v);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (st == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    memset(st, 0, sizeof *st);
+    st->sectors = v->nsect;
+    st->sector_size = v->ssize;
+    st->write_size = v->wsize;
+    st->records = v->count;
+    for (uint32_t i = 0; i < v->count; i++) {
+        st->live_bytes += rec_bytes(v, &v->rec[i]);
+    }
+    uint32_t used = 0;
+    st->erase_min = UINT32_MAX;
+    for (uint32_t s = 0; s < v->nsect; s++) {
+        const ward_vault_sector_t *sc = &v->sect[s];
+        if (sc->state == VLT_USED) {
+            used += sc->wp - VLT_SHDR;
+            st->free_bytes += v->ssize - sc->wp;
+        } else {
+            st->free_bytes += v->ssize - VLT_SHDR;
+        }
+        st->erase_counts[s] = sc->erases;
+        st->erase_min = sc->erases < st->erase_min ? sc->erases : st->erase_min;
+        st->erase_max = sc->erases > st->erase_max ? sc->erases : st->erase_max;
+    }
+    st->dead_bytes = used > st->live_bytes ? used - st->live_bytes : 0u;
+    const uint32_t limit = vlt_rec_limit(v);
+    const uint32_t fixed = VLT_REC_OVERHEAD + (uint32_t)WARD_VAULT_NAME_MAX;
+    uint32_t maxv = limit > fixed ? limit - fixed : 0u;
+    st->max_value_len = maxv < WARD_VAULT_VALUE_MAX ? maxv : (uint32_t)WARD_VAULT_VALUE_MAX;
+    st->version = v->version;
+    st->counter_remaining =
+        v->version < WARD_HSM_COUNTER_MAX ? WARD_HSM_COUNTER_MAX - v->version : 0u;
+    st->head = v->head;
+    memcpy(st->vault_id, v->vault_id, WARD_VAULT_ID_LEN);
+    st->aead = (ward_vault_aead_t)v->alg;
+    return WARD_OK;
+}
+
+ward_err_t ward_vault_wipe(ward_vault_t *v)
+{
+    uint32_t used = 0;
+    ward_err_t err = check_ready(v);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (v->version + 2u > WARD_HSM_COUNTER_MAX) {
+        return WARD_ERR_LIMIT;
+    }
+    if (v->max_epoch == UINT32_MAX) {
+        return WARD_ERR_LIMIT;
+    }
+    /* 1. One authentic empty state: from here no record is readable. */
+    const uint32_t ck = vlt_ckpt_size(v, 0);
+    err = make_room(v, 0, 2u * ck);
+    if (err == WARD_OK) {
+        const uint32_t h = v->head;
+        err = write_ckpt(v, h * v->ssize + v->sect[h].wp, v->version + 1u, true, &used);
+        v->sect[h].wp += used;
+    }
+    if (err == WARD_OK) {
+        err = raise_counter(v);
+    }
+    if (err != WARD_OK) {
+        return fail(v, err);
+    }
+    v->count = 0;
+    v->ckpt_sector = v->head;
+    /* 2. Erase everything into a new identity; the old head goes last so
+     *    the empty state stays the newest thing on flash until then. */
+    const uint32_t keep = v->head;
+    err = new_vault(v, keep, (keep + 1u) % v->nsect, v->max_epoch + 1u);
+    if (err != WARD_OK) {
+        return fail(v, err);
+    }
+    return WARD_OK;
+}

@@ -1,0 +1,485 @@
+/*
+ * ward vault: mount. Finds this vault's sectors, the latest authentic
+ * checkpoint and the contiguous chain of authentic commits after it, checks
+ * the resulting state version against the HSM counter (healing a raise lost
+ * to a power cut) and locates the live records.
+ *
+ * Framing (CRC) only tells where entries are; every decision about state
+ * rests on MACs and, for values, on the AEAD tag checked by get.
+ */
+#include <string.h>
+
+#include "vault_priv.h"
+
+typedef ward_err_t (*visit_fn)(ward_vault_t *v, uint32_t rank, const vlt_entry_t *e, void *arg);
+
+uint32_t vlt_log_order(const ward_vault_t *v, uint8_t order[WARD_CONFIG_VAULT_MAX_SECTORS])
+{
+    uint32_t n = 0;
+    for (uint32_t s = 0; s < v->nsect; s++) {
+        if (v->sect[s].state != VLT_USED) {
+            continue;
+        }
+        uint32_t i = n;
+        while (i > 0u && v->sect[order[i - 1u]].epoch > v->sect[s].epoch) {
+            order[i] = order[i - 1u];
+            i--;
+        }
+        order[i] = (uint8_t)s;
+        n++;
+    }
+    return n;
+}
+
+static bool all_ff(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 0xFFu) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Visit every well-formed entry of used sector s. Entries follow each other;
+ * the first erased header position ends the log if the rest of the sector
+ * is erased too. Anything else that does not parse (a header torn by a power
+ * cut, a damaged one) closes the sector to appends, and the walk resyncs at
+ * each later write-size position so entries after damage stay visible.
+ * With track, sets the sector's write pointer and placed record bytes.
+ */
+static ward_err_t walk(ward_vault_t *v, uint32_t s, uint32_t rank, bool track, visit_fn fn,
+                       void *arg)
+{
+    const uint32_t base = s * v->ssize;
+    const uint32_t end = v->ssize;
+    uint32_t pos = VLT_SHDR, placed = 0, wp = end;
+    bool garbage = false;
+    uint8_t h[VLT_PEEK];
+
+    /* Each pass advances pos by at least the write size. */
+    while (pos < end) {
+        const uint32_t room = end - pos;
+        const size_t n = room < VLT_PEEK ? room : VLT_PEEK;
+        ward_err_t err = vlt_read(v, base + pos, h, n);
+        if (err != WARD_OK) {
+            return err;
+        }
+        const bool blank = all_ff(h, n < VLT_REC_HDR ? n : VLT_REC_HDR);
+        if (blank && !garbage) {
+            bool tail = false;
+            err = vlt_is_blank(v, base + pos, base + end, &tail);
+            if (err != WARD_OK) {
+                return err;
+            }
+            if (tail) {
+                wp = pos;
+                break;
+            }
+            garbage = true;
+        }
+        vlt_entry_t e;
+        if (!blank && vlt_parse(v, h, n, room, &e)) {
+            e.off = base + pos;
+            if (e.type == VLT_T_RECORD) {
+                placed += vlt_pad(v, e.len);
+            }
+            if (fn != NULL) {
+                err = fn(v, rank, &e, arg);
+                if (err != WARD_OK) {
+                    return err;
+                }
+            }
+            pos += vlt_pad(v, e.len);
+            continue;
+        }
+        garbage = true;
+        pos += v->wsize;
+    }
+    if (track) {
+        v->sect[s].wp = garbage ? end : wp;
+        v->sect[s].placed = placed;
+    }
+    return WARD_OK;
+}
+
+static ward_err_t walk_all(ward_vault_t *v, const uint8_t *order, uint32_t n, bool track,
+                           visit_fn fn, void *arg)
+{
+    for (uint32_t r = 0; r < n; r++) {
+        ward_err_t err = walk(v, order[r], r, track, fn, arg);
+        if (err != WARD_OK) {
+            return err;
+        }
+    }
+    return WARD_OK;
+}
+
+/* ---- pass 1: the latest authentic checkpoint, the highest sequence number ---- */
+
+typedef struct {
+    bool found;
+    bool disorder; /* an authentic checkpoint older than an earlier one */
+    uint32_t version;
+    uint32_t rank;
+    vlt_entry_t ck;
+    uint32_t max_seq;
+} scan_t;
+
+static void seen_seq(uint32_t *max_seq, uint32_t seq)
+{
+    if (seq > *max_seq) {
+        *max_seq = seq;
+    }
+}
+
+static ward_err_t scan_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t *e, void *arg)
+{
+    scan_t *sc = arg;
+    if (e->type == VLT_T_RECORD) {
+        seen_seq(&sc->max_seq, ward_load_le32(e->h + 4));
+        return WARD_OK;
+    }
+    if (e->type != VLT_T_CKPT) {
+        return WARD_OK;
+    }
+    bool ok = false;
+    ward_err_t err = vlt_entry_mac_ok(v, e, &ok);
+    if (err != WARD_OK || !ok) {
+        return err; /* a torn or damaged copy: the other one may do */
+    }
+    uint32_t ver = ward_load_le32(e->h + 4);
+    if (sc->found && ver < sc->version) {
+        sc->disorder = true;
+        return WARD_OK;
+    }
+    sc->found = true;
+    sc->version = ver;
+    sc->rank = rank;
+    sc->ck = *e;
+    return WARD_OK;
+}
+
+/* ---- the index ----------------------------------------------------------------- */
+
+static int find_seq(const ward_vault_t *v, uint32_t seq)
+{
+    for (uint32_t i = 0; i < v->count; i++) {
+        if (v->rec[i].seq == seq) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static bool add_rec(ward_vault_t *v, uint32_t hash, uint32_t seq)
+{
+    if (seq == 0u || v->count >= WARD_VAULT_MAX_RECORDS || find_seq(v, seq) >= 0) {
+        return false;
+    }
+    ward_vault_rec_t *r = &v->rec[v->count++];
+    memset(r, 0, sizeof *r);
+    r->hash = hash;
+    r->seq = seq;
+    r->off = VLT_NONE;
+    return true;
+}
+
+static void del_rec(ward_vault_t *v, uint32_t i)
+{
+    v->rec[i] = v->rec[v->count - 1u];
+    v->count--;
+}
+
+static ward_err_t load_table(ward_vault_t *v, const vlt_entry_t *ck)
+{
+    uint8_t buf[VLT_CKPT_ENTRY];
+    const uint32_t count = ck->h[1];
+    v->count = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        ward_err_t err = vlt_read(v, ck->off + VLT_CKPT_HDR + VLT_CKPT_ENTRY * i, buf, sizeof buf);
+        if (err != WARD_OK) {
+            return err;
+        }
+        /* Authentic but inconsistent: refuse rather than guess. */
+        if (!add_rec(v, ward_load_le32(buf), ward_load_le32(buf + 4))) {
+            return WARD_ERR_AUTH;
+        }
+    }
+    return WARD_OK;
+}
+
+/* Apply one authentic commit to the index; false if it does not fit it. */
+static bool apply(ward_vault_t *v, const uint8_t *h)
+{
+    const uint32_t hash = ward_load_le32(h + 8);
+    const uint32_t nseq = ward_load_le32(h + 12);
+    const uint32_t oseq = ward_load_le32(h + 16);
+    int i;
+    switch (h[1]) {
+    case VLT_OP_SESSION:
+        return hash == 0u && nseq == 0u && oseq == 0u;
+    case VLT_OP_PUT:
+        if (nseq == 0u || find_seq(v, nseq) >= 0) {
+            return false;
+        }
+        if (oseq != 0u) {
+            i = find_seq(v, oseq);
+            if (i < 0 || v->rec[i].hash != hash) {
+                return false;
+            }
+            del_rec(v, (uint32_t)i);
+        }
+        return add_rec(v, hash, nseq);
+    case VLT_OP_DEL:
+        i = find_seq(v, oseq);
+        if (nseq != 0u || i < 0 || v->rec[i].hash != hash) {
+            return false;
+        }
+        del_rec(v, (uint32_t)i);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ---- pass 2: the commits after the checkpoint ------------------------------------ */
+
+typedef struct {
+    uint32_t ck_rank, ck_off;
+    uint32_t last; /* version of the state built so far */
+    bool applied;  /* last came from a commit (not the checkpoint) */
+    uint8_t last_body[20];
+    bool bad;
+    uint32_t max_seq;
+} chain_t;
+
+static ward_err_t chain_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t *e, void *arg)
+{
+    chain_t *c = arg;
+    if (e->type != VLT_T_COMMIT || c->bad || rank < c->ck_rank ||
+        (rank == c->ck_rank && e->off <= c->ck_off)) {
+        return WARD_OK;
+    }
+    bool ok = false;
+    ward_err_t err = vlt_entry_mac_ok(v, e, &ok);
+    if (err != WARD_OK || !ok) {
+        return err; /* torn or damaged copy */
+    }
+    const uint32_t ver = ward_load_le32(e->h + 4);
+    if (ver < c->last || (ver == c->last && !c->applied)) {
+        return WARD_OK; /* an older commit copied here: cannot change the state */
+    }
+    if (ver == c->last) {
+        /* The second copy of the commit just applied must be identical. */
+        c->bad = memcmp(e->h, c->last_body, sizeof c->last_body) != 0;
+        return WARD_OK;
+    }
+    if (ver != c->last + 1u || !apply(v, e->h)) {
+        c->bad = true; /* a commit is missing, or does not fit the state */
+        return WARD_OK;
+    }
+    seen_seq(&c->max_seq, ward_load_le32(e->h + 12));
+    c->last = ver;
+    c->applied = true;
+    memcpy(c->last_body, e->h, sizeof c->last_body);
+    return WARD_OK;
+}
+
+/* ---- pass 3: where the live records are ---------------------------------------- */
+
+static ward_err_t locate_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t *e, void *arg)
+{
+    (void)rank;
+    (void)arg;
+    if (e->type != VLT_T_RECORD) {
+        return WARD_OK;
+    }
+    int i = find_seq(v, ward_load_le32(e->h + 4));
+    if (i < 0) {
+        return WARD_OK;
+    }
+    ward_vault_rec_t *r = &v->rec[i];
+    uint8_t name[WARD_CONFIG_VAULT_NAME_MAX];
+    bool ok = false;
+    ward_err_t err = vlt_rec_crc_ok(v, e, &ok);
+    if (err == WARD_OK) {
+        err = vlt_read(v, e->off + VLT_REC_NAME, name, e->h[1]);
+    }
+    if (err != WARD_OK) {
+        return err;
+    }
+    ok = ok && ward_crc32(0, name, e->h[1]) == r->hash;
+    /* Walked in log order: a later intact copy (made by garbage
+     * collection) wins; a damaged copy never replaces an intact one. */
+    if (r->off == VLT_NONE || ok || r->good == 0u) {
+        r->off = e->off;
+        r->nlen = e->h[1];
+        r->vlen = ward_load_le16(e->h + 2);
+        r->good = ok ? 1u : 0u;
+    }
+    return WARD_OK;
+}
+
+/* ---- mount ----------------------------------------------------------------------- */
+
+static bool geometry_ok(const ward_vault_t *v, const vlt_shdr_t *h)
+{
+    return h->wsize == v->wsize && h->ssize == v->ssize && h->nsect == v->nsect;
+}
+
+static bool format_ok(const vlt_shdr_t *h)
+{
+    return h->format == VLT_FORMAT &&
+           (h->alg == WARD_VAULT_AEAD_AES256_GCM || h->alg == WARD_VAULT_AEAD_CHACHA20_POLY1305);
+}
+
+/* Pick the newest header of a known format and geometry; classify the rest. */
+static ward_err_t pick_vault(ward_vault_t *v, vlt_shdr_t *best)
+{
+    uint8_t buf[VLT_SHDR];
+    bool found = false, unsupported = false, geometry = false;
+    for (uint32_t s = 0; s < v->nsect; s++) {
+        vlt_shdr_t h;
+        ward_err_t err = vlt_read(v, s * v->ssize, buf, sizeof buf);
+        if (err != WARD_OK) {
+            return err;
+        }
+        v->sect[s].state = VLT_FREE;
+        if (!vlt_shdr_decode(buf, &h)) {
+            continue;
+        }
+        /* Any ward header carries this sector's real erase count. */
+        v->sect[s].erases = h.erases;
+        v->sect[s].erases_known = 1;
+        if (!format_ok(&h)) {
+            unsupported = true;
+        } else if (!geometry_ok(v, &h)) {
+            geometry = true;
+        } else if (!found || h.epoch > best->epoch) {
+            *best = h;
+            found = true;
+        }
+    }
+    if (!found) {
+        return unsupported ? WARD_ERR_UNSUPPORTED
+                           : (geometry ? WARD_ERR_CORRUPT : WARD_ERR_VAULT_UNFORMATTED);
+    }
+    return WARD_OK;
+}
+
+ward_err_t vlt_mount(ward_vault_t *v)
+{
+    uint8_t buf[VLT_SHDR], kcv[VLT_KCV];
+    uint8_t order[WARD_CONFIG_VAULT_MAX_SECTORS];
+    vlt_shdr_t best;
+    scan_t sc;
+    chain_t ch;
+
+    ward_err_t err = pick_vault(v, &best);
+    if (err != WARD_OK) {
+        return err;
+    }
+    v->alg = best.alg;
+    memcpy(v->vault_id, best.id, WARD_VAULT_ID_LEN);
+    err = vlt_keys(v);
+    if (err == WARD_OK) {
+        err = vlt_kcv(v, kcv);
+    }
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (!ward_ct_equal(kcv, best.kcv, VLT_KCV)) {
+        return WARD_ERR_VAULT_FOREIGN; /* made with another device-unique key */
+    }
+    /* This vault's sectors: same identity and key check value. Others are
+     * leftovers (an old vault, foreign data) and count as free. */
+    uint32_t max_known = 0;
+    for (uint32_t s = 0; s < v->nsect; s++) {
+        vlt_shdr_t h;
+        err = vlt_read(v, s * v->ssize, buf, sizeof buf);
+        if (err != WARD_OK) {
+            return err;
+        }
+        if (vlt_shdr_decode(buf, &h) && format_ok(&h) && geometry_ok(v, &h) &&
+            h.alg == v->alg && memcmp(h.id, v->vault_id, WARD_VAULT_ID_LEN) == 0 &&
+            ward_ct_equal(h.kcv, kcv, VLT_KCV)) {
+            v->sect[s].state = VLT_USED;
+            v->sect[s].epoch = h.epoch;
+            if (h.epoch > v->max_epoch) {
+                v->max_epoch = h.epoch;
+            }
+        }
+        if (v->sect[s].erases_known != 0u && v->sect[s].erases > max_known) {
+            max_known = v->sect[s].erases;
+        }
+    }
+    for (uint32_t s = 0; s < v->nsect; s++) {
+        if (v->sect[s].erases_known == 0u) {
+            v->sect[s].erases = max_known; /* unknown: assume the most worn */
+        }
+    }
+    const uint32_t n = vlt_log_order(v, order);
+
+    memset(&sc, 0, sizeof sc);
+    err = walk_all(v, order, n, true, scan_visit, &sc);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (!sc.found || sc.disorder) {
+        return WARD_ERR_AUTH; /* the vault's authenticated state is gone */
+    }
+    err = load_table(v, &sc.ck);
+    if (err != WARD_OK) {
+        return err;
+    }
+    memset(&ch, 0, sizeof ch);
+    ch.ck_rank = sc.rank;
+    ch.ck_off = sc.ck.off;
+    ch.last = sc.version;
+    err = walk_all(v, order, n, false, chain_visit, &ch);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (ch.bad) {
+        return WARD_ERR_AUTH;
+    }
+
+    /* The rollback check: the state must be the counter's, or one ahead
+     * when the raise after writing it was lost (then raise it now). */
+    const ward_hsm_t *hsm = v->cfg.hsm;
+    uint32_t c = 0;
+    err = hsm->counter_read(hsm->ctx, v->cfg.counter, &c);
+    if (err != WARD_OK) {
+        return err > 0 ? WARD_ERR_IO : err;
+    }
+    if (ch.last != c) {
+        if (c >= WARD_HSM_COUNTER_MAX || ch.last != c + 1u) {
+            return WARD_ERR_ROLLBACK;
+        }
+        uint32_t nv = 0;
+        err = hsm->counter_increment(hsm->ctx, v->cfg.counter, &nv);
+        if (err != WARD_OK) {
+            return err > 0 ? WARD_ERR_IO : err;
+        }
+        if (nv != ch.last) {
+            return WARD_ERR_STATE; /* someone else raises this counter */
+        }
+    }
+    v->version = ch.last;
+
+    err = walk_all(v, order, n, false, locate_visit, NULL);
+    if (err != WARD_OK) {
+        return err;
+    }
+    uint32_t ck_next = ward_load_le32(sc.ck.h + 8);
+    uint32_t max_seq = sc.max_seq > ch.max_seq ? sc.max_seq : ch.max_seq;
+    seen_seq(&max_seq, ck_next == 0u ? UINT32_MAX : ck_next - 1u);
+    v->next_seq = max_seq == UINT32_MAX ? 0u : max_seq + 1u; /* 0: exhausted */
+    v->head = order[n - 1u];
+    v->ckpt_sector = vlt_sector_of(v, sc.ck.off);
+    v->session_open = false;
+    v->mounted = true;
+    return WARD_OK;
+}
