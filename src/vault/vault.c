@@ -767,6 +767,9 @@ ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t
     if (idx < 0) {
         return damaged ? WARD_ERR_AUTH : WARD_ERR_NOT_FOUND;
     }
+    if (v->rec[idx].good == 0u) {
+        return WARD_ERR_AUTH; /* its bytes are not those written, even if only the CRC */
+    }
     const uint32_t vlen = ward_load_le16(e.h + 2);
     if (vlen > out_size) {
         *out_len = vlen;
@@ -848,7 +851,7 @@ ward_err_t ward_vault_next(ward_vault_t *v, ward_vault_iter_t *it,
     }
     const ward_vault_rec_t *r = &v->rec[pick];
     it->last_seq = r->seq;
-    if (r->off == VLT_NONE) {
+    if (r->off == VLT_NONE || r->good == 0u) {
         return WARD_ERR_AUTH;
     }
     const uint32_t room = v->ssize - r->off % v->ssize;
