@@ -132,7 +132,8 @@ typedef struct ward_vault {
     ward_vault_rec_t rec[WARD_CONFIG_VAULT_MAX_RECORDS];
 } ward_vault_t;
 
-/* RAM a mounted vault needs (stack use of each call is separate: < 2 KiB). */
+/* RAM a mounted vault needs. Each call also uses about 1.5-3 KiB of stack,
+ * most of it Mbed TLS (bench/results/vault.txt). */
 #define WARD_VAULT_CTX_SIZE (sizeof(ward_vault_t))
 
 /* Iteration cursor: zero it (WARD_VAULT_ITER_INIT) before the first call. */
