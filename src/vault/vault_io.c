@@ -124,16 +124,15 @@ ward_err_t vlt_is_blank(const ward_vault_t *v, uint32_t off, uint32_t end, bool 
     uint8_t buf[VLT_CHUNK];
     *blank = true;
     while (off < end) {
-        uint32_t n = end - off < VLT_CHUNK ? end - off : VLT_CHUNK;
+        const uint32_t left = end - off;
+        const uint32_t n = left < VLT_CHUNK ? left : VLT_CHUNK;
         ward_err_t err = vlt_read(v, off, buf, n);
         if (err != WARD_OK) {
             return err;
         }
-        for (uint32_t i = 0; i < n; i++) {
-            if (buf[i] != 0xFFu) {
-                *blank = false;
-                return WARD_OK;
-            }
+        if (!ward_ct_all(buf, 0xFF, n)) {
+            *blank = false;
+            return WARD_OK;
         }
         off += n;
     }

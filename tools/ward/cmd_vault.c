@@ -666,7 +666,7 @@ static int new_vault(const char *cmd, const opts_t *o, bool wipe)
     ward_err_t err = ward_vault_mount(&s.v, &s.cfg);
     if (err == WARD_OK && wipe) {
         err = ward_vault_wipe(&s.v);
-    } else if (err == WARD_OK || err != WARD_ERR_VAULT_UNFORMATTED) {
+    } else if (err != WARD_ERR_VAULT_UNFORMATTED) {
         if (!o->yes) {
             ward_vault_unmount(&s.v);
             close_session(&s);
