@@ -84,7 +84,9 @@ static size_t label(uint8_t *out, const char *text, const uint8_t *extra, size_t
     size_t n = strlen(text);
     memcpy(out, text, n);
     out[n++] = 0;
-    memcpy(out + n, extra, extra_len);
+    if (extra_len > 0) {
+        memcpy(out + n, extra, extra_len);
+    }
     return n + extra_len;
 }
 
