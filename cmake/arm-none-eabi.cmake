@@ -3,8 +3,8 @@ set(CMAKE_SYSTEM_NAME Generic)
 set(CMAKE_SYSTEM_PROCESSOR arm)
 set(CMAKE_C_COMPILER arm-none-eabi-gcc)
 set(CMAKE_ASM_COMPILER arm-none-eabi-gcc)
-set(CMAKE_AR arm-none-eabi-ar)
-set(CMAKE_RANLIB arm-none-eabi-ranlib)
+set(CMAKE_AR arm-none-eabi-gcc-ar)  # LTO-aware archives
+set(CMAKE_RANLIB arm-none-eabi-gcc-ranlib)
 set(CMAKE_OBJCOPY arm-none-eabi-objcopy)
 set(CMAKE_SIZE arm-none-eabi-size)
 # Compiler checks cannot link a bare-metal executable without a linker script.

@@ -117,5 +117,8 @@ build_flavour() { # name config-file build-type [toolchain] [c-flags]
   rm -rf "$bdir"
 }
 build_flavour host "$top/config/mbedtls_host.h" Release "" "-fPIC"
-build_flavour boot-min "$top/config/mbedtls_boot_min.h" MinSizeRel "$top/cmake/arm-none-eabi.cmake"
+# CMAKE_C_FLAGS replaces the toolchain file's flags: repeat the CPU flags, and
+# keep LTO objects so the bootloader can be optimised across Mbed TLS too.
+build_flavour boot-min "$top/config/mbedtls_boot_min.h" MinSizeRel "$top/cmake/arm-none-eabi.cmake" \
+  "-mcpu=cortex-m4 -mthumb -mfloat-abi=soft -ffunction-sections -fdata-sections -flto -ffat-lto-objects"
 log "ok: deps in $deps"
