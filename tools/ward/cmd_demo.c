@@ -327,15 +327,16 @@ typedef struct story {
 
 static bool build_pipeline(demo_t *d, story_t *s)
 {
-    char pem[WARD_SIGN_PKCS8_PEM_MAX], path[4096];
+    char pem[WARD_SIGN_PKCS8_PEM_MAX];
     size_t pem_len = 0;
-    uint8_t hash[32];
+    uint8_t hash[32] = {0};
     demo_chapter(d, "Build pipeline: offline signing key, signed images");
     ward_err_t err = ward_sign_keygen(&s->boot_key);
     if (err == WARD_OK) {
         err = ward_sign_key_write_pkcs8_pem(s->boot_key, pem, sizeof pem, &pem_len);
     }
     if (err == WARD_OK) {
+        char path[4096];
         demo_path(d, path, sizeof path, "boot-key.pem");
         err = ward_cli_write_file(path, pem, pem_len, 0600, true);
         ward_wipe(pem, sizeof pem);
@@ -358,9 +359,9 @@ static bool build_pipeline(demo_t *d, story_t *s)
     s->slot_size = 32u * 4096u;
     static const uint32_t sec[4] = {0, 1, 2, 2};
     for (unsigned v = 1; v <= 3 && err == WARD_OK; v++) {
-        char name[32];
         err = sign_fw(s->boot_key, v, sec[v], s->slot_size, &s->img[v], &s->img_len[v]);
         if (err == WARD_OK) {
+            char name[32];
             snprintf(name, sizeof name, "app-v%u.img", v);
             err = demo_save(d, name, s->img[v], s->img_len[v]);
         }
