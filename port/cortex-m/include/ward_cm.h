@@ -86,11 +86,6 @@ void ward_cm_put_hex(uint32_t v); /* 0x%08x */
 /* End the QEMU run with this exit code (SYS_EXIT_EXTENDED). */
 __attribute__((noreturn)) void ward_cm_exit(int code);
 
-/* Name of a generic, image or boot status code without its "WARD_ERR_"
- * prefix ("IMG_HASH"); NULL for other codes. A small stand-in for
- * ward_err_name() in the bootloader. */
-const char *ward_cm_err_name(ward_err_t err);
-
 /* ---- CPU ------------------------------------------------------------------- */
 
 /* Start the image whose vector table is at vt_addr: interrupts off, VTOR,

@@ -45,12 +45,12 @@ void ward_cm_put_dec(int32_t v)
 
 void ward_cm_put_hex(uint32_t v)
 {
-    static const char digits[] = "0123456789abcdef";
     char buf[11];
     buf[0] = '0';
     buf[1] = 'x';
     for (unsigned i = 0; i < 8u; i++) {
-        buf[2u + i] = digits[(v >> (28u - 4u * i)) & 0xFu];
+        const uint32_t d = (v >> (28u - 4u * i)) & 0xFu;
+        buf[2u + i] = (char)(d < 10u ? '0' + d : 'a' - 10u + d);
     }
     buf[10] = '\0';
     ward_cm_puts(buf);

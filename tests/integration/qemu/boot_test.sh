@@ -107,80 +107,53 @@ run_case() { # name expected-exit primary secondary otp expected-output
   fi
 }
 
-boot_banner="ward-boot 0.1.0"
+# Every boot prints one line; the counter value and what follows it differ.
+banner="ward-boot 0.1.0: secure on, debug off, counter "
 
 case_signed() {
-  run_case signed 0 "$work/v1.slot" "$work/erased-slot.bin" "$work/otp.bin" "$boot_banner
-ward-boot: secure boot on, debug lock off, rollback counter 1
-ward-boot: verified image 1.0.0+0, jumping to 0x00020200
+  run_case signed 0 "$work/v1.slot" "$work/erased-slot.bin" "$work/otp.bin" "${banner}1, boot 1.0.0+0 at 0x00020200
 app: hello from version 1.0.0+0
 app: running confirmed image, done"
 }
 
 case_tampered() {
-  run_case tampered 24 "$work/v1-tampered.slot" "$work/erased-slot.bin" "$work/otp.bin" "$boot_banner
-ward-boot: secure boot on, debug lock off, rollback counter 0
-ward-boot: refusing to boot: -40 WARD_ERR_BOOT_NO_IMAGE
-ward-boot: primary image: -24 WARD_ERR_IMG_HASH"
+  run_case tampered 24 "$work/v1-tampered.slot" "$work/erased-slot.bin" "$work/otp.bin" "${banner}0, refused -40, image -24"
 }
 
 case_unsigned() {
-  run_case unsigned 27 "$work/v1-unsigned.slot" "$work/erased-slot.bin" "$work/otp.bin" "$boot_banner
-ward-boot: secure boot on, debug lock off, rollback counter 0
-ward-boot: refusing to boot: -40 WARD_ERR_BOOT_NO_IMAGE
-ward-boot: primary image: -27 WARD_ERR_IMG_UNSIGNED"
+  run_case unsigned 27 "$work/v1-unsigned.slot" "$work/erased-slot.bin" "$work/otp.bin" "${banner}0, refused -40, image -27"
 }
 
 case_update() {
-  run_case update 0 "$work/v1.slot" "$work/v2-test.img" "$work/otp.bin" "$boot_banner
-ward-boot: secure boot on, debug lock off, rollback counter 0
-ward-boot: installed update (trial)
-ward-boot: verified image 2.0.0+0, jumping to 0x00020200
+  run_case update 0 "$work/v1.slot" "$work/v2-test.img" "$work/otp.bin" "${banner}0, installed trial, boot 2.0.0+0 at 0x00020200
 app: hello from version 2.0.0+0 (trial boot)
 app: self-test passed, image confirmed
 app: reset
-$boot_banner
-ward-boot: secure boot on, debug lock off, rollback counter 2
-ward-boot: verified image 2.0.0+0, jumping to 0x00020200
+${banner}2, boot 2.0.0+0 at 0x00020200
 app: hello from version 2.0.0+0
 app: running confirmed image, done"
 }
 
 case_revert() {
-  run_case revert 0 "$work/v1.slot" "$work/v2-broken-test.img" "$work/otp.bin" "$boot_banner
-ward-boot: secure boot on, debug lock off, rollback counter 0
-ward-boot: installed update (trial)
-ward-boot: verified image 2.0.0+0, jumping to 0x00020200
+  run_case revert 0 "$work/v1.slot" "$work/v2-broken-test.img" "$work/otp.bin" "${banner}0, installed trial, boot 2.0.0+0 at 0x00020200
 app: hello from version 2.0.0+0 (trial boot)
 app: self-test failed, not confirming
 app: reset
-$boot_banner
-ward-boot: secure boot on, debug lock off, rollback counter 1
-ward-boot: trial not confirmed: reverted
-ward-boot: verified image 1.0.0+0, jumping to 0x00020200
+${banner}1, reverted, boot 1.0.0+0 at 0x00020200
 app: hello from version 1.0.0+0
 app: running confirmed image, done"
 }
 
 case_wrong_key() {
-  run_case wrong-key 25 "$work/v1-other-key.slot" "$work/erased-slot.bin" "$work/otp.bin" "$boot_banner
-ward-boot: secure boot on, debug lock off, rollback counter 0
-ward-boot: refusing to boot: -40 WARD_ERR_BOOT_NO_IMAGE
-ward-boot: primary image: -25 WARD_ERR_IMG_KEY"
+  run_case wrong-key 25 "$work/v1-other-key.slot" "$work/erased-slot.bin" "$work/otp.bin" "${banner}0, refused -40, image -25"
 }
 
 case_rollback() {
-  run_case rollback 28 "$work/v1.slot" "$work/erased-slot.bin" "$work/otp-cnt3.bin" "$boot_banner
-ward-boot: secure boot on, debug lock off, rollback counter 3
-ward-boot: refusing to boot: -40 WARD_ERR_BOOT_NO_IMAGE
-ward-boot: primary image: -28 WARD_ERR_IMG_SEC_CNT"
+  run_case rollback 28 "$work/v1.slot" "$work/erased-slot.bin" "$work/otp-cnt3.bin" "${banner}3, refused -40, image -28"
 }
 
 case_bad_update() {
-  run_case bad-update 0 "$work/v1.slot" "$work/v2-tampered-test.img" "$work/otp.bin" "$boot_banner
-ward-boot: secure boot on, debug lock off, rollback counter 1
-ward-boot: update refused: -24 WARD_ERR_IMG_HASH
-ward-boot: verified image 1.0.0+0, jumping to 0x00020200
+  run_case bad-update 0 "$work/v1.slot" "$work/v2-tampered-test.img" "$work/otp.bin" "${banner}1, update refused -24, boot 1.0.0+0 at 0x00020200
 app: hello from version 1.0.0+0
 app: running confirmed image, done"
 }
