@@ -13,6 +13,9 @@
  *                   each with its reason; the running firmware never changes
  *   power cut       power dies in the middle of installing v3; the next boot
  *                   finishes the install; v3 never confirms and is reverted
+ *   vault           credentials stored encrypted under a HUK-derived key; a
+ *                   flash dump shows none; a cloned chip and an old image are
+ *                   refused; a factory reset wipes them (demo_vault.c)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
