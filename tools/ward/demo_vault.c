@@ -102,7 +102,6 @@ bool demo_vault_story(demo_t *d)
 {
     static const uint8_t wifi[] = "correct-horse-battery-staple-42";
     static const uint8_t token[] = "eyJhbGciOiJFUzI1NiJ9.plug-7f3a.cloud-session-token-9c1e";
-    uint8_t ltk[16];
     ward_sim_device_t dev;
     ward_vault_config_t cfg;
     ward_vault_t *v = calloc(1, sizeof *v);
@@ -115,6 +114,7 @@ bool demo_vault_story(demo_t *d)
 
     ward_err_t err = demo_dev_open(d, &dev);
     if (err == WARD_OK) {
+        uint8_t ltk[16];
         err = dev.rng.port.fill(dev.rng.port.ctx, ltk, sizeof ltk);
         vault_cfg(&dev, &cfg);
         if (err == WARD_OK) {
@@ -141,6 +141,7 @@ bool demo_vault_story(demo_t *d)
         if (old != NULL) {
             memcpy(old, mem, flash_size); /* the attacker's dump, for later */
         }
+        ward_wipe(ltk, sizeof ltk);
         ward_sim_device_close(&dev);
     }
     if (err != WARD_OK || old == NULL) {
@@ -149,10 +150,10 @@ bool demo_vault_story(demo_t *d)
         return false;
     }
 
-    uint8_t out[128];
-    size_t n = 0;
     err = mount_dev(d, &dev, v);
     if (err == WARD_OK) {
+        uint8_t out[128];
+        size_t n = 0;
         err = ward_vault_get(v, out, sizeof out, &n, "wifi/password");
         demo_check(d, err == WARD_OK && n == sizeof wifi - 1 && memcmp(out, wifi, n) == 0,
                    "after a reboot the plug reads its Wi-Fi password back", "%s, %zu bytes",
@@ -168,15 +169,16 @@ bool demo_vault_story(demo_t *d)
     (void)clone_refused(d);
 
     /* Rollback: write the dump taken before the change back. */
+    ward_err_t loaded = WARD_ERR_IO;
     if (demo_dev_open(d, &dev) == WARD_OK) {
         now = malloc(flash_size);
         if (now != NULL) {
             memcpy(now, ward_sim_flash_mem(&dev.flash), flash_size);
-            err = ward_sim_flash_load(&dev.flash, old, flash_size);
+            loaded = ward_sim_flash_load(&dev.flash, old, flash_size);
         }
         ward_sim_device_close(&dev);
     }
-    err = mount_dev(d, &dev, v);
+    err = loaded != WARD_OK ? loaded : mount_dev(d, &dev, v);
     if (err == WARD_OK) {
         close_dev(&dev, v);
     }
