@@ -214,7 +214,7 @@ static void provision_help(FILE *f)
 {
     fprintf(f,
             "usage: ward device provision DIR -k BOOT_KEY [--secure-boot] [--lock-debug]\n"
-            "                                [--builtin-key]\n"
+            "                                [--no-builtin-key]\n"
             "\n"
             "Factory provisioning of a simulated device: burn the SHA-256 of the boot\n"
             "key's DER SubjectPublicKeyInfo into OTP and write-lock that field; have the\n"
@@ -224,8 +224,11 @@ static void provision_help(FILE *f)
             "  -k, --key FILE     boot signing key, private or public (PEM or DER)\n"
             "  --secure-boot      burn the secure-boot bit: nothing unverified runs\n"
             "  --lock-debug       burn the debug-lock bit\n"
-            "  --builtin-key      also store the public key as the bootloader's\n"
-            "                     built-in key (images may then name it by hash only)\n"
+            "  --no-builtin-key   do not give the bootloader the public key: images\n"
+            "                     must then carry it in a PUBKEY TLV (sign with\n"
+            "                     --public-key-format full). By default the key is\n"
+            "                     built into the bootloader, as MCUboot does, and\n"
+            "                     images name it by hash (KEYHASH)\n"
             "  -h, --help         this help\n");
 }
 
@@ -236,11 +239,12 @@ static int cmd_provision(int argc, char **argv)
         {"secure-boot", no_argument, NULL, 's'},
         {"lock-debug", no_argument, NULL, 'd'},
         {"builtin-key", no_argument, NULL, 'b'},
+        {"no-builtin-key", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *key_path = NULL;
-    bool secure = false, lock_debug = false, builtin = false;
+    bool secure = false, lock_debug = false, builtin = true;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
@@ -254,8 +258,11 @@ static int cmd_provision(int argc, char **argv)
         case 'd':
             lock_debug = true;
             break;
-        case 'b':
+        case 'b': /* the default; kept for scripts written before it was */
             builtin = true;
+            break;
+        case 'n':
+            builtin = false;
             break;
         case 'h':
             provision_help(stdout);
