@@ -14,9 +14,6 @@
 #include "boot_priv.h"
 #include "ward/util.h"
 
-/* A summary is at most BEGIN, STEP, DONE, CONFIRM, REFUSE after the header. */
-#define SUMMARY_MAX 5u
-
 uint32_t ward_boot_rec_size(const ward_area_t *state)
 {
     const uint32_t ws = state->flash->write_size;
@@ -98,28 +95,36 @@ bool ward_boot_state_apply(ward_boot_state_t *st, uint8_t type, uint8_t arg8, ui
     }
 }
 
+/* Read record `slot` of journal sector `sector` (16 bytes). */
+static ward_err_t rec_read(const ward_area_t *state, uint32_t sector, uint32_t slot,
+                           uint8_t r[WARD_BOOT_REC_MIN])
+{
+    return ward_area_read(state, sector * state->flash->sector_size + slot * ward_boot_rec_size(state),
+                          r, WARD_BOOT_REC_MIN);
+}
+
+/* The record was written whole (CRC) where it claims to belong (slot). */
+static bool rec_intact(const uint8_t r[WARD_BOOT_REC_MIN], uint32_t slot)
+{
+    return ward_load_le32(r + 12) == ward_crc32(0, r, 12) && ward_load_le16(r + 2) == slot;
+}
+
 /* A sector's header: its epoch, or 0 when the sector is not valid. */
 static ward_err_t read_header(const ward_area_t *state, uint32_t sector, uint32_t *epoch)
 {
     uint8_t r[WARD_BOOT_REC_MIN];
-    const uint32_t ss = state->flash->sector_size;
     *epoch = 0;
-    ward_err_t err = ward_area_read(state, sector * ss, r, sizeof r);
+    ward_err_t err = rec_read(state, sector, 0, r);
     if (err == WARD_ERR_IO) {
         return WARD_OK; /* unreadable (ECC): not a valid sector */
     }
-    if (err != WARD_OK) {
-        return err;
-    }
-    if (r[0] != WARD_BOOT_REC_HEADER || r[1] != WARD_BOOT_JOURNAL_VERSION ||
-        ward_load_le16(r + 2) != 0u || ward_load_le32(r + 4) != ward_boot_rec_size(state) ||
-        ward_load_le32(r + 12) != ward_crc32(0, r, 12)) {
-        return WARD_OK;
-    }
-    const uint32_t e = ward_load_le32(r + 8);
     /* UINT32_MAX is never written: compaction refuses to wrap. */
-    *epoch = e == UINT32_MAX ? 0u : e;
-    return WARD_OK;
+    if (err == WARD_OK && rec_intact(r, 0) && r[0] == WARD_BOOT_REC_HEADER &&
+        r[1] == WARD_BOOT_JOURNAL_VERSION && ward_load_le32(r + 4) == ward_boot_rec_size(state) &&
+        ward_load_le32(r + 8) != UINT32_MAX) {
+        *epoch = ward_load_le32(r + 8);
+    }
+    return err;
 }
 
 ward_err_t ward_boot_journal_load(const ward_area_t *state, uint32_t max_sectors,
@@ -135,34 +140,25 @@ ward_err_t ward_boot_journal_load(const ward_area_t *state, uint32_t max_sectors
     if (err == WARD_OK) {
         err = read_header(state, 1, &e1);
     }
-    if (err != WARD_OK) {
-        return err;
-    }
-    if (e0 == 0u && e1 == 0u) {
-        return WARD_OK; /* blank journal: the first append formats it */
+    if (err != WARD_OK || (e0 == 0u && e1 == 0u)) {
+        return err; /* a blank journal: the first append formats it */
     }
     st->sector = e1 > e0 ? 1u : 0u;
     st->epoch = e1 > e0 ? e1 : e0;
 
-    const uint32_t rs = ward_boot_rec_size(state);
     const uint32_t slots = ward_boot_rec_slots(state);
-    const uint32_t base = st->sector * state->flash->sector_size;
     st->next = slots;
     for (uint32_t k = 1; k < slots; k++) {
-        err = ward_area_read(state, base + k * rs, r, sizeof r);
-        if (err == WARD_ERR_IO) {
-            st->skipped++; /* an unreadable (torn, ECC) record */
-            continue;
-        }
-        if (err != WARD_OK) {
-            return err;
-        }
-        if (ward_ct_all(r, 0xFFu, sizeof r)) {
+        err = rec_read(state, st->sector, k, r);
+        if (err == WARD_OK && ward_ct_all(r, 0xFFu, sizeof r)) {
             st->next = k; /* records are appended in order: the end */
             break;
         }
-        if (ward_load_le32(r + 12) != ward_crc32(0, r, 12) || ward_load_le16(r + 2) != k ||
-            ward_load_le32(r + 8) != st->epoch ||
+        if (err != WARD_OK && err != WARD_ERR_IO) {
+            return err;
+        }
+        /* Unreadable (torn, ECC), torn, stale or out of place: skipped. */
+        if (err != WARD_OK || !rec_intact(r, k) || ward_load_le32(r + 8) != st->epoch ||
             !ward_boot_state_apply(st, r[0], r[1], ward_load_le32(r + 4), max_sectors)) {
             st->skipped++;
         }
@@ -182,20 +178,20 @@ static ward_err_t write_rec(const ward_area_t *state, uint32_t sector, uint32_t 
     return ward_area_prog(state, sector * state->flash->sector_size + slot * rs, r, rs);
 }
 
+/* Where a summary is being written: records go to slots 1, 2, ... */
 typedef struct summary {
-    uint32_t n;
-    uint8_t type[SUMMARY_MAX];
-    uint8_t arg8[SUMMARY_MAX];
-    uint32_t arg32[SUMMARY_MAX];
+    const ward_area_t *state;
+    uint32_t sector;
+    uint32_t epoch;
+    uint32_t n; /* records written so far */
+    ward_err_t err;
 } summary_t;
 
-static void sum_add(summary_t *s, uint8_t type, uint8_t arg8, uint32_t arg32)
+static void sum_put(summary_t *s, bool want, uint8_t type, uint8_t arg8, uint32_t arg32)
 {
-    if (s->n < SUMMARY_MAX) {
-        s->type[s->n] = type;
-        s->arg8[s->n] = arg8;
-        s->arg32[s->n] = arg32;
+    if (want && s->err == WARD_OK) {
         s->n++;
+        s->err = write_rec(s->state, s->sector, s->n, type, arg8, arg32, s->epoch);
     }
 }
 
@@ -203,50 +199,38 @@ static void sum_add(summary_t *s, uint8_t type, uint8_t arg8, uint32_t arg32)
 static ward_err_t compact(const ward_area_t *state, ward_boot_state_t *st,
                           const ward_boot_state_t *to)
 {
-    summary_t sum;
-    sum.n = 0;
-
     if (st->epoch >= UINT32_MAX - 1u) {
         return WARD_ERR_BOOT_STATE; /* 4e9 compactions: the flash is long dead */
     }
+    summary_t s;
+    s.state = state;
+    s.sector = st->epoch == 0u ? 0u : 1u - st->sector;
+    s.epoch = st->epoch + 1u;
+    s.n = 0;
+    s.err = ward_area_erase(state, s.sector * state->flash->sector_size, state->flash->sector_size);
     /* Replaying these records on a blank state gives `to` again (REFUSE
      * first: it is not accepted while an operation is active). */
-    if (to->refused != WARD_OK) {
-        sum_add(&sum, WARD_BOOT_REC_REFUSE, 0, (uint32_t)to->refused);
-    }
-    if (to->op != WARD_BOOT_OP_NONE) {
-        sum_add(&sum, WARD_BOOT_REC_BEGIN, to->op, to->nsectors);
-        if (to->steps_done > 0u) {
-            sum_add(&sum, WARD_BOOT_REC_STEP, 0, to->steps_done);
-        }
-        if (to->op_done != 0u) {
-            sum_add(&sum, WARD_BOOT_REC_DONE, 0, to->backup_fp);
-            if (to->op == WARD_BOOT_OP_TEST && to->confirmed != 0u) {
-                sum_add(&sum, WARD_BOOT_REC_CONFIRM, 0, 0);
-            }
-        }
-    }
-    const uint32_t target = st->epoch == 0u ? 0u : 1u - st->sector;
-    const uint32_t epoch = st->epoch + 1u;
-    const uint32_t ss = state->flash->sector_size;
-    ward_err_t err = ward_area_erase(state, target * ss, ss);
-    for (uint32_t i = 0; i < sum.n && err == WARD_OK; i++) {
-        err = write_rec(state, target, 1u + i, sum.type[i], sum.arg8[i], sum.arg32[i], epoch);
-    }
-    if (err == WARD_OK) {
+    const bool op = to->op != WARD_BOOT_OP_NONE;
+    sum_put(&s, to->refused != WARD_OK, WARD_BOOT_REC_REFUSE, 0, (uint32_t)to->refused);
+    sum_put(&s, op, WARD_BOOT_REC_BEGIN, to->op, to->nsectors);
+    sum_put(&s, op && to->steps_done > 0u, WARD_BOOT_REC_STEP, 0, to->steps_done);
+    sum_put(&s, op && to->op_done != 0u, WARD_BOOT_REC_DONE, 0, to->backup_fp);
+    sum_put(&s, op && to->op_done != 0u && to->op == WARD_BOOT_OP_TEST && to->confirmed != 0u,
+            WARD_BOOT_REC_CONFIRM, 0, 0);
+    if (s.err == WARD_OK) {
         /* The header makes the sector current: only now is the old one stale. */
-        err = write_rec(state, target, 0, WARD_BOOT_REC_HEADER, WARD_BOOT_JOURNAL_VERSION,
-                        ward_boot_rec_size(state), epoch);
+        s.err = write_rec(state, s.sector, 0, WARD_BOOT_REC_HEADER, WARD_BOOT_JOURNAL_VERSION,
+                          ward_boot_rec_size(state), s.epoch);
     }
-    if (err != WARD_OK) {
-        return err;
+    if (s.err != WARD_OK) {
+        return s.err;
     }
     const uint8_t ready = st->ready;
     *st = *to;
     st->ready = ready;
-    st->sector = (uint8_t)target;
-    st->epoch = epoch;
-    st->next = 1u + sum.n;
+    st->sector = (uint8_t)s.sector;
+    st->epoch = s.epoch;
+    st->next = 1u + s.n;
     st->skipped = 0;
     return WARD_OK;
 }

@@ -33,9 +33,9 @@ ward_err_t ward_boot_trailer_read(const ward_area_t *slot, int *req)
     if (err != WARD_OK) {
         return err;
     }
-    if (memcmp(m, k_magic8, sizeof m) == 0) {
+    if (ward_ct_equal(m, k_magic8, sizeof m)) {
         align = 8;
-    } else if (memcmp(m + 2, k_magic_tail, sizeof k_magic_tail) == 0) {
+    } else if (ward_ct_equal(m + 2, k_magic_tail, sizeof k_magic_tail)) {
         align = ward_load_le16(m);
         if (align != 8u && align != 16u && align != 32u) {
             return WARD_OK; /* imgtool's --max-align is 8, 16 or 32 */

@@ -54,13 +54,21 @@ void ward_sha256_abort(ward_sha256_t *ctx)
 
 ward_err_t ward_sha256(uint8_t out[WARD_SHA256_LEN], const void *data, size_t len)
 {
-    size_t n = 0;
+    ward_sha256_t ctx;
     if (out == NULL || (data == NULL && len > 0u)) {
         return WARD_ERR_INVALID_ARG;
     }
-    psa_status_t st = psa_hash_compute(PSA_ALG_SHA_256, (const uint8_t *)data, len, out,
-                                       WARD_SHA256_LEN, &n);
-    return (st == PSA_SUCCESS && n == WARD_SHA256_LEN) ? WARD_OK : WARD_ERR_CRYPTO;
+    /* The streaming calls, not psa_hash_compute: the boot path needs them
+     * anyway, and a second entry point would only add code. */
+    ward_err_t err = ward_sha256_start(&ctx);
+    if (err == WARD_OK) {
+        err = ward_sha256_update(&ctx, data, len);
+    }
+    if (err != WARD_OK) {
+        ward_sha256_abort(&ctx);
+        return err;
+    }
+    return ward_sha256_finish(&ctx, out);
 }
 
 ward_err_t ward_p256_verify(const uint8_t pub[WARD_P256_PUB_LEN],

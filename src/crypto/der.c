@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ward/crypto.h"
+#include "ward/util.h"
 
 /* Parse one DER INTEGER holding a non-negative value of at most 32 bytes
  * into a 32-byte big-endian field. Returns bytes consumed, or 0 on error. */
@@ -110,7 +111,7 @@ static const uint8_t k_spki_prefix[26] = {
 ward_err_t ward_p256_spki_parse(uint8_t pub[WARD_P256_PUB_LEN], const uint8_t *spki, size_t spki_len)
 {
     if (pub == NULL || spki == NULL || spki_len != WARD_P256_SPKI_LEN ||
-        memcmp(spki, k_spki_prefix, sizeof k_spki_prefix) != 0 ||
+        !ward_ct_equal(spki, k_spki_prefix, sizeof k_spki_prefix) ||
         spki[sizeof k_spki_prefix] != 0x04u) {
         return WARD_ERR_CORRUPT;
     }

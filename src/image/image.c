@@ -2,9 +2,10 @@
  * ward image: parse and verify MCUboot image format v1.
  *
  * Every byte read comes from a possibly hostile image: every offset is
- * computed in 64 bits or checked before use, every TLV walk stays inside
- * its area and advances by at least one TLV header. docs/image-format.md
- * gives the order of the checks, which decides the reported reason.
+ * checked before use, in 32 bits without overflow (a sum is formed only
+ * after a subtraction showed it fits), every TLV walk stays inside its area
+ * and advances by at least one TLV header. docs/image-format.md gives the
+ * order of the checks, which decides the reported reason.
  */
 #include "ward/image.h"
 
@@ -33,13 +34,16 @@
 #define STEPS_ALL                                                                      \
     (STEP_HASH_TLV + STEP_HASH + STEP_SIG_TLV + STEP_KEY + STEP_SIG + STEP_SEC_CNT)
 
-/* Readers must return WARD_OK or a negative code; anything else is I/O. */
-static ward_err_t rd(ward_image_read_fn read, void *rctx, uint64_t off, void *buf, size_t len)
+/* [off, off + len) lies inside [lo, hi). No sum is formed, so nothing wraps. */
+static bool span_ok(uint32_t off, uint32_t len, uint32_t lo, uint32_t hi)
 {
-    if (off > UINT32_MAX) {
-        return WARD_ERR_IO;
-    }
-    ward_err_t err = read(rctx, (uint32_t)off, buf, len);
+    return off >= lo && off <= hi && len <= hi - off;
+}
+
+/* Readers must return WARD_OK or a negative code; anything else is I/O. */
+static ward_err_t rd(ward_image_read_fn read, void *rctx, uint32_t off, void *buf, size_t len)
+{
+    ward_err_t err = read(rctx, off, buf, len);
     return err > 0 ? WARD_ERR_IO : err;
 }
 
@@ -61,96 +65,124 @@ ward_err_t ward_image_read_mem(void *ctx, uint32_t off, void *buf, size_t len)
 ward_err_t ward_image_read_area(void *ctx, uint32_t off, void *buf, size_t len)
 {
     const ward_area_t *a = (const ward_area_t *)ctx;
-    if (a == NULL || a->flash == NULL || (buf == NULL && len > 0u)) {
+    if (a == NULL || a->flash == NULL) {
         return WARD_ERR_INVALID_ARG;
     }
     if (off > a->size || len > (size_t)(a->size - off)) {
         return WARD_ERR_IO; /* past the slot: as if the flash ended there */
     }
-    return ward_area_read(a, off, buf, len);
+    return ward_area_read(a, off, buf, len); /* also refuses a NULL buf */
 }
 
-/* Walk one TLV area [off, end) (entries only, the info header excluded). */
-static ward_err_t walk_area(ward_image_info_t *info, ward_image_read_fn read, void *rctx,
-                            uint32_t off, uint32_t end, bool prot)
+/* The TLV walk shared by the parser, the signature check and the public
+ * iterator: protected entries, then unprotected ones, every bound checked
+ * at every step (the image may change between two walks). */
+static ward_err_t tlv_next(ward_image_tlv_iter_t *it, ward_image_read_fn read, void *rctx,
+                           ward_image_tlv_t *tlv)
 {
     uint8_t b[WARD_IMAGE_TLV_HDR_SIZE];
-    while (off < end) {
-        if (end - off < WARD_IMAGE_TLV_HDR_SIZE) {
-            return WARD_ERR_IMG_TLV; /* a partial TLV header */
-        }
-        ward_err_t err = rd(read, rctx, off, b, sizeof b);
-        if (err != WARD_OK) {
-            return err;
-        }
-        const uint16_t type = ward_load_le16(b);
-        const uint16_t len = ward_load_le16(b + 2);
-        off += WARD_IMAGE_TLV_HDR_SIZE;
-        if (len > end - off) {
-            return WARD_ERR_IMG_TLV; /* value runs past the area */
-        }
-        if (prot) {
-            /* Anything may be protected (it is hashed); SEC_CNT is read. */
-            if (type == WARD_TLV_SEC_CNT) {
-                if (len != 4u || info->has_sec_cnt) {
-                    return WARD_ERR_IMG_TLV;
-                }
-                err = rd(read, rctx, off, b, 4u);
-                if (err != WARD_OK) {
-                    return err;
-                }
-                info->has_sec_cnt = true;
-                info->sec_cnt = ward_load_le32(b);
-                info->sec_cnt_off = off;
-            }
-        } else {
-            switch (type) {
-            case WARD_TLV_KEYHASH:
-                if (len != WARD_SHA256_LEN || info->has_keyhash) {
-                    return WARD_ERR_IMG_TLV;
-                }
-                info->has_keyhash = true;
-                info->keyhash_off = off;
-                break;
-            case WARD_TLV_PUBKEY:
-                if (len == 0u || len > IMG_PUBKEY_MAX || info->pubkey_len != 0u) {
-                    return WARD_ERR_IMG_TLV;
-                }
-                info->pubkey_len = len;
-                info->pubkey_off = off;
-                break;
-            case WARD_TLV_SHA256:
-                if (len != WARD_SHA256_LEN || info->has_hash) {
-                    return WARD_ERR_IMG_TLV;
-                }
-                info->has_hash = true;
-                info->hash_off = off;
-                break;
-            case WARD_TLV_ECDSA_SIG:
-                if (len == 0u || len > IMG_SIG_MAX) {
-                    return WARD_ERR_IMG_TLV;
-                }
-                info->sig_count++;
-                break;
-            case WARD_TLV_SHA384:
-            case WARD_TLV_SHA512:
-            case WARD_TLV_RSA2048_PSS:
-            case WARD_TLV_RSA3072_PSS:
-            case WARD_TLV_ED25519:
-            case WARD_TLV_SIG_PURE:
-            case WARD_TLV_ENC_RSA2048:
-            case WARD_TLV_ENC_KW:
-            case WARD_TLV_ENC_EC256:
-            case WARD_TLV_ENC_X25519:
-            case WARD_TLV_ENC_X25519_SHA512:
-                return WARD_ERR_IMG_UNSUPPORTED;
-            default:
-                return WARD_ERR_IMG_TLV; /* not allowed unprotected */
-            }
-        }
-        off += len;
+    if (it->off == it->prot_end) {
+        it->off = it->tlv_off + WARD_IMAGE_TLV_INFO_SIZE; /* skip the unprotected info */
     }
+    const bool prot = it->off < it->prot_end;
+    const uint32_t end = prot ? it->prot_end : it->end;
+    if (it->off >= end) {
+        return WARD_ERR_NOT_FOUND;
+    }
+    if (end - it->off < WARD_IMAGE_TLV_HDR_SIZE) {
+        return WARD_ERR_IMG_TLV; /* a partial TLV header */
+    }
+    ward_err_t err = rd(read, rctx, it->off, b, sizeof b);
+    if (err != WARD_OK) {
+        return err;
+    }
+    const uint32_t val = it->off + WARD_IMAGE_TLV_HDR_SIZE;
+    const uint16_t len = ward_load_le16(b + 2);
+    if (len > end - val) {
+        return WARD_ERR_IMG_TLV; /* value runs past the area */
+    }
+    tlv->type = ward_load_le16(b);
+    tlv->len = len;
+    tlv->off = val;
+    tlv->prot = prot;
+    it->off = val + len;
     return WARD_OK;
+}
+
+/* Position an iterator on a parsed (or checked) info. */
+static void tlv_start(ward_image_tlv_iter_t *it, const ward_image_info_t *info)
+{
+    it->off = info->prot_tlv_off + (info->prot_tlv_size != 0u ? WARD_IMAGE_TLV_INFO_SIZE : 0u);
+    it->prot_end = info->tlv_off;
+    it->tlv_off = info->tlv_off;
+    it->end = info->total_size;
+}
+
+/* Check one entry against the rules of docs/image-format.md section 3 and
+ * record what the verifier needs. */
+static ward_err_t take_tlv(ward_image_info_t *info, ward_image_read_fn read, void *rctx,
+                           const ward_image_tlv_t *t)
+{
+    uint8_t b[4];
+    uint32_t lo = 1u;
+    uint32_t hi;
+    bool seen = false;
+
+    if (t->prot) {
+        /* Anything may be protected (it is hashed); SEC_CNT is read. */
+        if (t->type != WARD_TLV_SEC_CNT) {
+            return WARD_OK;
+        }
+        if (t->len != 4u || info->has_sec_cnt) {
+            return WARD_ERR_IMG_TLV;
+        }
+        ward_err_t err = rd(read, rctx, t->off, b, 4u);
+        if (err == WARD_OK) {
+            info->has_sec_cnt = true;
+            info->sec_cnt = ward_load_le32(b);
+            info->sec_cnt_off = t->off;
+        }
+        return err;
+    }
+    switch (t->type) {
+    case WARD_TLV_KEYHASH:
+        seen = info->has_keyhash;
+        info->has_keyhash = true;
+        info->keyhash_off = t->off;
+        lo = hi = WARD_SHA256_LEN;
+        break;
+    case WARD_TLV_PUBKEY:
+        seen = info->pubkey_len != 0u;
+        info->pubkey_len = t->len;
+        info->pubkey_off = t->off;
+        hi = IMG_PUBKEY_MAX;
+        break;
+    case WARD_TLV_SHA256:
+        seen = info->has_hash;
+        info->has_hash = true;
+        info->hash_off = t->off;
+        lo = hi = WARD_SHA256_LEN;
+        break;
+    case WARD_TLV_ECDSA_SIG:
+        info->sig_count++; /* at most 1024 / 5 of them: no overflow */
+        hi = IMG_SIG_MAX;
+        break;
+    case WARD_TLV_SHA384:
+    case WARD_TLV_SHA512:
+    case WARD_TLV_RSA2048_PSS:
+    case WARD_TLV_RSA3072_PSS:
+    case WARD_TLV_ED25519:
+    case WARD_TLV_SIG_PURE:
+    case WARD_TLV_ENC_RSA2048:
+    case WARD_TLV_ENC_KW:
+    case WARD_TLV_ENC_EC256:
+    case WARD_TLV_ENC_X25519:
+    case WARD_TLV_ENC_X25519_SHA512:
+        return WARD_ERR_IMG_UNSUPPORTED;
+    default:
+        return WARD_ERR_IMG_TLV; /* not allowed unprotected */
+    }
+    return seen || t->len < lo || t->len > hi ? WARD_ERR_IMG_TLV : WARD_OK;
 }
 
 ward_err_t ward_image_header_decode(ward_image_info_t *info, const uint8_t hdr[32])
@@ -171,11 +203,24 @@ ward_err_t ward_image_header_decode(ward_image_info_t *info, const uint8_t hdr[3
     return ward_load_le32(hdr) == WARD_IMAGE_MAGIC ? WARD_OK : WARD_ERR_IMG_MAGIC;
 }
 
+/* A TLV info header at off: its magic must be `magic`; *tot = its tlv_tot. */
+static ward_err_t rd_info(ward_image_read_fn read, void *rctx, uint32_t off, uint16_t magic,
+                          uint32_t *tot)
+{
+    uint8_t b[WARD_IMAGE_TLV_INFO_SIZE];
+    ward_err_t err = rd(read, rctx, off, b, sizeof b);
+    if (err == WARD_OK) {
+        *tot = ward_load_le16(b + 2);
+        err = ward_load_le16(b) == magic ? WARD_OK : WARD_ERR_IMG_TLV;
+    }
+    return err;
+}
+
 static ward_err_t parse(ward_image_info_t *info, ward_image_read_fn read, void *rctx,
                         uint32_t max_size)
 {
     uint8_t h[WARD_IMAGE_HEADER_SIZE];
-    uint8_t ti[WARD_IMAGE_TLV_INFO_SIZE];
+    uint32_t tot = 0;
     ward_err_t err;
 
     /* 1. The header itself must fit. */
@@ -183,75 +228,75 @@ static ward_err_t parse(ward_image_info_t *info, ward_image_read_fn read, void *
         return WARD_ERR_IMG_TOO_LARGE;
     }
     err = rd(read, rctx, 0, h, sizeof h);
-    if (err != WARD_OK) {
-        return err;
-    }
     /* 2. Magic: is there an image at all? */
-    err = ward_image_header_decode(info, h);
+    if (err == WARD_OK) {
+        err = ward_image_header_decode(info, h);
+    }
     if (err != WARD_OK) {
         return err;
     }
-
     /* 3. Header size. */
-    if (info->hdr_size < WARD_IMAGE_HEADER_SIZE || info->hdr_size > max_size) {
+    const uint32_t hs = info->hdr_size;
+    if (hs < WARD_IMAGE_HEADER_SIZE || hs > max_size) {
         return WARD_ERR_IMG_HEADER;
     }
     /* 4. Features ward does not implement. */
     if ((info->flags & IMG_UNSUPPORTED_FLAGS) != 0u) {
         return WARD_ERR_IMG_UNSUPPORTED;
     }
-    /* 5. Payload end (64-bit: hdr_size + img_size may exceed 32 bits). */
-    const uint64_t poff = (uint64_t)info->hdr_size + info->img_size;
-    if (poff > max_size) {
+    /* 5. Payload end: hdr_size + img_size <= max_size, tested without the sum. */
+    if (info->img_size > max_size - hs) {
         return WARD_ERR_IMG_TOO_LARGE;
     }
+    const uint32_t poff = hs + info->img_size;
     /* 6. Protected area, when the header announces one. */
     const uint32_t psz = info->prot_tlv_size;
     if (psz != 0u) {
-        if (psz > WARD_CONFIG_IMAGE_MAX_TLV || poff + psz > max_size) {
+        if (psz > WARD_CONFIG_IMAGE_MAX_TLV || psz > max_size - poff) {
             return WARD_ERR_IMG_TOO_LARGE;
         }
         if (psz < WARD_IMAGE_TLV_INFO_SIZE) {
             return WARD_ERR_IMG_TLV;
         }
-        err = rd(read, rctx, poff, ti, sizeof ti);
+        err = rd_info(read, rctx, poff, WARD_IMAGE_TLV_PROT_INFO_MAGIC, &tot);
+        if (err == WARD_OK && tot != psz) {
+            err = WARD_ERR_IMG_TLV;
+        }
         if (err != WARD_OK) {
             return err;
         }
-        if (ward_load_le16(ti) != WARD_IMAGE_TLV_PROT_INFO_MAGIC || ward_load_le16(ti + 2) != psz) {
-            return WARD_ERR_IMG_TLV;
-        }
     }
     /* 7. Unprotected area. */
-    const uint64_t toff = poff + psz;
-    if (toff + WARD_IMAGE_TLV_INFO_SIZE > max_size) {
+    const uint32_t toff = poff + psz; /* <= max_size */
+    if (max_size - toff < WARD_IMAGE_TLV_INFO_SIZE) {
         return WARD_ERR_IMG_TOO_LARGE;
     }
-    err = rd(read, rctx, toff, ti, sizeof ti);
+    err = rd_info(read, rctx, toff, WARD_IMAGE_TLV_INFO_MAGIC, &tot);
+    if (err == WARD_OK && tot < WARD_IMAGE_TLV_INFO_SIZE) {
+        err = WARD_ERR_IMG_TLV;
+    }
     if (err != WARD_OK) {
         return err;
     }
-    const uint32_t tot = ward_load_le16(ti + 2);
-    if (ward_load_le16(ti) != WARD_IMAGE_TLV_INFO_MAGIC || tot < WARD_IMAGE_TLV_INFO_SIZE) {
-        return WARD_ERR_IMG_TLV;
-    }
-    if (psz + tot > WARD_CONFIG_IMAGE_MAX_TLV || toff + tot > max_size) {
+    if (psz + tot > WARD_CONFIG_IMAGE_MAX_TLV || tot > max_size - toff) {
         return WARD_ERR_IMG_TOO_LARGE;
     }
-    /* Everything now lies below max_size <= UINT32_MAX. */
-    info->prot_tlv_off = (uint32_t)poff;
-    info->tlv_off = (uint32_t)toff;
+    info->prot_tlv_off = poff;
+    info->tlv_off = toff;
     info->tlv_size = tot;
-    info->total_size = (uint32_t)(toff + tot);
+    info->total_size = toff + tot;
 
     /* 8. The entries: protected first, then unprotected. */
-    err = walk_area(info, read, rctx, (uint32_t)poff + WARD_IMAGE_TLV_INFO_SIZE,
-                    (uint32_t)poff + psz, true);
-    if (err != WARD_OK) {
-        return err;
+    ward_image_tlv_iter_t it;
+    ward_image_tlv_t t;
+    tlv_start(&it, info);
+    while ((err = tlv_next(&it, read, rctx, &t)) == WARD_OK) {
+        err = take_tlv(info, read, rctx, &t);
+        if (err != WARD_OK) {
+            return err;
+        }
     }
-    return walk_area(info, read, rctx, info->tlv_off + WARD_IMAGE_TLV_INFO_SIZE, info->total_size,
-                     false);
+    return err == WARD_ERR_NOT_FOUND ? WARD_OK : err;
 }
 
 ward_err_t ward_image_parse(ward_image_info_t *info, ward_image_read_fn read, void *rctx,
@@ -260,11 +305,10 @@ ward_err_t ward_image_parse(ward_image_info_t *info, ward_image_read_fn read, vo
     if (info == NULL) {
         return WARD_ERR_INVALID_ARG;
     }
-    memset(info, 0, sizeof *info);
-    if (read == NULL) {
-        return WARD_ERR_INVALID_ARG;
+    ward_err_t err = WARD_ERR_INVALID_ARG;
+    if (read != NULL) {
+        err = parse(info, read, rctx, max_size);
     }
-    ward_err_t err = parse(info, read, rctx, max_size);
     if (err != WARD_OK) {
         memset(info, 0, sizeof *info);
     }
@@ -275,30 +319,21 @@ ward_err_t ward_image_parse(ward_image_info_t *info, ward_image_read_fn read, vo
  * corruption); refuse it rather than read at its offsets. */
 static bool info_consistent(const ward_image_info_t *info)
 {
-    const uint64_t end = (uint64_t)info->tlv_off + info->tlv_size;
-    const uint64_t poff = (uint64_t)info->hdr_size + info->img_size;
-    if (info->hdr_size < WARD_IMAGE_HEADER_SIZE || poff != info->prot_tlv_off ||
-        poff + info->prot_tlv_size != info->tlv_off || end != info->total_size ||
-        info->tlv_size < WARD_IMAGE_TLV_INFO_SIZE) {
-        return false;
-    }
-    const uint64_t first = (uint64_t)info->tlv_off + WARD_IMAGE_TLV_INFO_SIZE;
-    if (info->has_hash && (info->hash_off < first || info->hash_off + 32ull > end)) {
-        return false;
-    }
-    if (info->has_keyhash && (info->keyhash_off < first || info->keyhash_off + 32ull > end)) {
-        return false;
-    }
-    if (info->pubkey_len > IMG_PUBKEY_MAX ||
-        (info->pubkey_len > 0u &&
-         (info->pubkey_off < first || (uint64_t)info->pubkey_off + info->pubkey_len > end))) {
-        return false;
-    }
-    if (info->has_sec_cnt &&
-        (info->sec_cnt_off < info->prot_tlv_off || info->sec_cnt_off + 4ull > info->tlv_off)) {
-        return false;
-    }
-    return true;
+    const uint32_t poff = info->prot_tlv_off;
+    const uint32_t toff = info->tlv_off;
+    const uint32_t end = info->total_size;
+    const uint32_t first = toff + WARD_IMAGE_TLV_INFO_SIZE; /* <= end, see below */
+    return info->hdr_size >= WARD_IMAGE_HEADER_SIZE &&
+           span_ok(info->hdr_size, info->img_size, 0, poff) &&
+           poff - info->hdr_size == info->img_size &&
+           span_ok(poff, info->prot_tlv_size, 0, toff) && toff - poff == info->prot_tlv_size &&
+           span_ok(toff, info->tlv_size, 0, end) && end - toff == info->tlv_size &&
+           info->tlv_size >= WARD_IMAGE_TLV_INFO_SIZE &&
+           (!info->has_hash || span_ok(info->hash_off, WARD_SHA256_LEN, first, end)) &&
+           (!info->has_keyhash || span_ok(info->keyhash_off, WARD_SHA256_LEN, first, end)) &&
+           info->pubkey_len <= IMG_PUBKEY_MAX &&
+           (info->pubkey_len == 0u || span_ok(info->pubkey_off, info->pubkey_len, first, end)) &&
+           (!info->has_sec_cnt || span_ok(info->sec_cnt_off, 4u, poff, toff));
 }
 
 /* SHA-256 over [0, tlv_off) in chunks; when sec_cnt is given, also returns
@@ -310,33 +345,29 @@ static ward_err_t hash_image(const ward_image_info_t *info, ward_image_read_fn r
     uint8_t cnt[4] = {0, 0, 0, 0};
     ward_sha256_t sha;
     ward_err_t err = ward_sha256_start(&sha);
-    if (err != WARD_OK) {
-        return err;
-    }
     const uint32_t len = info->tlv_off;
-    const uint32_t c0 = info->sec_cnt_off;
-    for (uint32_t off = 0; off < len;) {
+    for (uint32_t off = 0; off < len && err == WARD_OK;) {
         const uint32_t n = len - off < sizeof chunk ? len - off : (uint32_t)sizeof chunk;
         err = rd(read, rctx, off, chunk, n);
         if (err == WARD_OK) {
             err = ward_sha256_update(&sha, chunk, n);
         }
-        if (err != WARD_OK) {
-            ward_sha256_abort(&sha);
-            return err;
-        }
-        if (sec_cnt != NULL && info->has_sec_cnt) {
-            for (uint32_t i = 0; i < 4u; i++) {
-                const uint64_t at = (uint64_t)c0 + i;
-                if (at >= off && at < (uint64_t)off + n) {
-                    cnt[i] = chunk[at - off];
-                }
+        /* sec_cnt_off + 3 < tlv_off (info_consistent): the index cannot
+         * wrap into the chunk from below. */
+        for (uint32_t i = 0; i < 4u && info->has_sec_cnt; i++) {
+            const uint32_t at = info->sec_cnt_off + i - off;
+            if (at < n) {
+                cnt[i] = chunk[at];
             }
         }
         off += n;
     }
     if (sec_cnt != NULL) {
         *sec_cnt = ward_load_le32(cnt);
+    }
+    if (err != WARD_OK) {
+        ward_sha256_abort(&sha);
+        return err;
     }
     return ward_sha256_finish(&sha, out);
 }
@@ -347,11 +378,10 @@ ward_err_t ward_image_hash(const ward_image_info_t *info, ward_image_read_fn rea
     if (out == NULL) {
         return WARD_ERR_INVALID_ARG;
     }
-    if (info == NULL || read == NULL || !info_consistent(info)) {
-        memset(out, 0, 32);
-        return WARD_ERR_INVALID_ARG;
+    ward_err_t err = WARD_ERR_INVALID_ARG;
+    if (info != NULL && read != NULL && info_consistent(info)) {
+        err = hash_image(info, read, rctx, out, NULL);
     }
-    ward_err_t err = hash_image(info, read, rctx, out, NULL);
     if (err != WARD_OK) {
         memset(out, 0, 32);
     }
@@ -364,48 +394,35 @@ static ward_err_t select_key(const ward_image_info_t *info, ward_image_read_fn r
                              const ward_image_trust_t *trust, uint8_t pub[WARD_P256_PUB_LEN])
 {
     uint8_t h[WARD_SHA256_LEN];
-    ward_err_t err;
+    uint8_t buf[IMG_PUBKEY_MAX];
+    const uint8_t *spki = trust->spki;
+    size_t len = trust->spki_len;
+    ward_err_t err = WARD_OK;
 
     if (info->pubkey_len > 0u) {
-        uint8_t spki[IMG_PUBKEY_MAX];
-        err = rd(read, rctx, info->pubkey_off, spki, info->pubkey_len);
-        if (err == WARD_OK) {
-            err = ward_sha256(h, spki, info->pubkey_len);
-        }
-        if (err != WARD_OK) {
-            return err;
-        }
-        if (!ward_ct_equal(h, trust->key_hash, WARD_SHA256_LEN)) {
-            return WARD_ERR_IMG_KEY;
-        }
-        if (ward_p256_spki_parse(pub, spki, info->pubkey_len) != WARD_OK) {
-            return WARD_ERR_IMG_KEY;
-        }
-    } else {
-        if (trust->spki == NULL) {
-            return WARD_ERR_IMG_KEY;
-        }
-        err = ward_sha256(h, trust->spki, trust->spki_len);
-        if (err != WARD_OK) {
-            return err;
-        }
-        if (!ward_ct_equal(h, trust->key_hash, WARD_SHA256_LEN)) {
-            return WARD_ERR_IMG_KEY;
-        }
-        if (ward_p256_spki_parse(pub, trust->spki, trust->spki_len) != WARD_OK) {
-            return WARD_ERR_IMG_KEY;
-        }
+        spki = buf;
+        len = info->pubkey_len;
+        err = rd(read, rctx, info->pubkey_off, buf, len);
+    } else if (spki == NULL) {
+        return WARD_ERR_IMG_KEY;
+    }
+    if (err == WARD_OK) {
+        err = ward_sha256(h, spki, len);
+    }
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (!ward_ct_equal(h, trust->key_hash, WARD_SHA256_LEN) ||
+        ward_p256_spki_parse(pub, spki, len) != WARD_OK) {
+        return WARD_ERR_IMG_KEY;
     }
     if (info->has_keyhash) {
         err = rd(read, rctx, info->keyhash_off, h, sizeof h);
-        if (err != WARD_OK) {
-            return err;
-        }
-        if (!ward_ct_equal(h, trust->key_hash, WARD_SHA256_LEN)) {
-            return WARD_ERR_IMG_KEY;
+        if (err == WARD_OK && !ward_ct_equal(h, trust->key_hash, WARD_SHA256_LEN)) {
+            err = WARD_ERR_IMG_KEY;
         }
     }
-    return WARD_OK;
+    return err;
 }
 
 ward_err_t ward_image_tlv_begin(ward_image_tlv_iter_t *it, const ward_image_info_t *info)
@@ -417,50 +434,21 @@ ward_err_t ward_image_tlv_begin(ward_image_tlv_iter_t *it, const ward_image_info
     if (info == NULL || !info_consistent(info)) {
         return WARD_ERR_INVALID_ARG;
     }
-    it->off = info->prot_tlv_off + (info->prot_tlv_size != 0u ? WARD_IMAGE_TLV_INFO_SIZE : 0u);
-    it->prot_end = info->tlv_off;
-    it->tlv_off = info->tlv_off;
-    it->end = info->total_size;
+    tlv_start(it, info);
     return WARD_OK;
 }
 
 ward_err_t ward_image_tlv_next(ward_image_tlv_iter_t *it, ward_image_read_fn read, void *rctx,
                                ward_image_tlv_t *tlv)
 {
-    uint8_t b[WARD_IMAGE_TLV_HDR_SIZE];
     if (it == NULL || read == NULL || tlv == NULL) {
         return WARD_ERR_INVALID_ARG;
     }
-    if (it->off == it->prot_end) {
-        it->off = it->tlv_off + WARD_IMAGE_TLV_INFO_SIZE; /* skip the unprotected info */
-    }
-    const bool prot = it->off < it->prot_end;
-    const uint32_t end = prot ? it->prot_end : it->end;
-    if (it->off >= end) {
-        return WARD_ERR_NOT_FOUND;
-    }
-    if (end - it->off < WARD_IMAGE_TLV_HDR_SIZE) {
-        return WARD_ERR_IMG_TLV;
-    }
-    ward_err_t err = rd(read, rctx, it->off, b, sizeof b);
-    if (err != WARD_OK) {
-        return err;
-    }
-    const uint32_t val = it->off + WARD_IMAGE_TLV_HDR_SIZE;
-    const uint16_t len = ward_load_le16(b + 2);
-    if (len > end - val) {
-        return WARD_ERR_IMG_TLV;
-    }
-    tlv->type = ward_load_le16(b);
-    tlv->len = len;
-    tlv->off = val;
-    tlv->prot = prot;
-    it->off = val + len;
-    return WARD_OK;
+    return tlv_next(it, read, rctx, tlv);
 }
 
 /* Try every unprotected ECDSA_SIG TLV; WARD_OK as soon as one verifies.
- * The iterator re-checks every bound: flash may have changed since parsing. */
+ * The walk re-checks every bound: flash may have changed since parsing. */
 static ward_err_t check_signatures(const ward_image_info_t *info, ward_image_read_fn read,
                                    void *rctx, const uint8_t pub[WARD_P256_PUB_LEN],
                                    const uint8_t hash[WARD_SHA256_LEN])
@@ -470,9 +458,10 @@ static ward_err_t check_signatures(const ward_image_info_t *info, ward_image_rea
     ward_err_t result = WARD_ERR_IMG_SIG;
     ward_image_tlv_iter_t it;
     ward_image_tlv_t t;
+    ward_err_t err;
 
-    ward_err_t err = ward_image_tlv_begin(&it, info);
-    while (err == WARD_OK && (err = ward_image_tlv_next(&it, read, rctx, &t)) == WARD_OK) {
+    tlv_start(&it, info);
+    while ((err = tlv_next(&it, read, rctx, &t)) == WARD_OK) {
         if (t.prot || t.type != WARD_TLV_ECDSA_SIG) {
             continue;
         }
@@ -491,7 +480,6 @@ static ward_err_t check_signatures(const ward_image_info_t *info, ward_image_rea
             if (err == WARD_ERR_CRYPTO) {
                 result = WARD_ERR_CRYPTO;
             }
-            err = WARD_OK;
         }
     }
     return err == WARD_ERR_NOT_FOUND ? result : err;
@@ -514,13 +502,14 @@ ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn
     }
 
     /* 1. A hash to check against. */
+    err = WARD_ERR_IMG_UNSIGNED;
     if (!info->has_hash) {
-        err = WARD_ERR_IMG_UNSIGNED;
         goto out;
     }
     steps += STEP_HASH_TLV;
 
-    /* 2. The contents match it (compared twice, constant time). */
+    /* 2. The contents match it (compared twice, constant time), and the
+     * counter checked below is the one that was hashed. */
     err = hash_image(info, read, rctx, hash, &hashed_cnt);
     if (err == WARD_OK) {
         err = rd(read, rctx, info->hash_off, want, sizeof want);
@@ -528,13 +517,8 @@ ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn
     if (err != WARD_OK) {
         goto out;
     }
-    if (!ward_ct_equal(hash, want, sizeof hash)) {
-        err = WARD_ERR_IMG_HASH;
-        goto out;
-    }
-    /* The counter checked below must be the one that was hashed. */
-    if (info->has_sec_cnt && hashed_cnt != info->sec_cnt) {
-        err = WARD_ERR_IMG_HASH;
+    err = WARD_ERR_IMG_HASH;
+    if (!ward_ct_equal(hash, want, sizeof hash) || (info->has_sec_cnt && hashed_cnt != info->sec_cnt)) {
         goto out;
     }
     if (ward_ct_equal(hash, want, sizeof hash)) {
@@ -542,8 +526,8 @@ ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn
     }
 
     /* 3. At least one signature. */
+    err = WARD_ERR_IMG_UNSIGNED;
     if (info->sig_count == 0u) {
-        err = WARD_ERR_IMG_UNSIGNED;
         goto out;
     }
     steps += STEP_SIG_TLV;
@@ -563,9 +547,8 @@ ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn
     steps += STEP_SIG;
 
     /* 6. Anti-rollback floor. */
-    const uint32_t cnt = info->has_sec_cnt ? info->sec_cnt : 0u;
-    if (cnt < trust->min_sec_cnt) {
-        err = WARD_ERR_IMG_SEC_CNT;
+    err = WARD_ERR_IMG_SEC_CNT;
+    if ((info->has_sec_cnt ? info->sec_cnt : 0u) < trust->min_sec_cnt) {
         goto out;
     }
     steps += STEP_SEC_CNT;
