@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "boot_priv.h"
+#include "image_priv.h"
 #include "ward/util.h"
 
 /* What the checks said about the image in one slot. */
@@ -153,7 +154,8 @@ static ward_err_t read_otp(const ward_otp_t *otp, otp_view_t *o)
     return err;
 }
 
-/* Parse and, when OTP holds a key, verify the image in a slot. */
+/* Parse and, when OTP holds a key, verify the image in a slot. With o NULL,
+ * parse only: the fingerprint is all the caller wants. */
 static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, const otp_view_t *o,
                              slot_check_t *c)
 {
@@ -177,6 +179,9 @@ static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, cons
         }
         c->fp = ward_load_le32(fp);
     }
+    if (o == NULL) {
+        return WARD_OK;
+    }
     if ((c->info.flags & WARD_IMAGE_F_NON_BOOTABLE) != 0u) {
         c->reason = WARD_ERR_IMG_UNSUPPORTED;
         return WARD_OK;
@@ -193,7 +198,7 @@ static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, cons
         .min_sec_cnt = o->counter,
     };
     ward_err_t why = WARD_ERR_IMG_SIG;
-    const ward_fih_t v = ward_image_validate(&c->info, ward_image_read_area, &a, &trust, &why);
+    const ward_fih_t v = ward_image_validate_parsed(&c->info, ward_image_read_area, &a, &trust, &why);
     if (!WARD_FIH_EQ(v)) {
         c->reason = why == WARD_OK ? WARD_ERR_IMG_SIG : why;
         return why == WARD_ERR_IO || why == WARD_ERR_POWER_LOSS ? why : WARD_OK;
@@ -229,7 +234,7 @@ static ward_err_t erase_request(ward_boot_ctx_t *ctx)
 
 /* Carry the active operation to its end, from the first phase the journal
  * does not record as done. */
-static ward_err_t run_op(ward_boot_ctx_t *ctx, const otp_view_t *o)
+static ward_err_t run_op(ward_boot_ctx_t *ctx)
 {
     ward_boot_state_t *st = &ctx->st;
     ward_err_t err = WARD_OK;
@@ -254,9 +259,8 @@ static ward_err_t run_op(ward_boot_ctx_t *ctx, const otp_view_t *o)
     uint32_t fp = 0;
     if (st->op != WARD_BOOT_OP_REVERT) {
         slot_check_t b;
-        otp_view_t nokey = *o;
-        nokey.have_key = false; /* parse only: the fingerprint needs no signature */
-        err = check_slot(ctx, &ctx->cfg.layout->secondary, &nokey, &b);
+        /* Parse only: the fingerprint needs no signature. */
+        err = check_slot(ctx, &ctx->cfg.layout->secondary, NULL, &b);
         if (err != WARD_OK) {
             return err;
         }
@@ -265,10 +269,10 @@ static ward_err_t run_op(ward_boot_ctx_t *ctx, const otp_view_t *o)
     return append(ctx, WARD_BOOT_REC_DONE, 0, fp);
 }
 
-static ward_err_t start_op(ward_boot_ctx_t *ctx, const otp_view_t *o, uint8_t op, uint32_t n)
+static ward_err_t start_op(ward_boot_ctx_t *ctx, uint8_t op, uint32_t n)
 {
     ward_err_t err = append(ctx, WARD_BOOT_REC_BEGIN, op, n);
-    return err == WARD_OK ? run_op(ctx, o) : err;
+    return err == WARD_OK ? run_op(ctx) : err;
 }
 
 /* Undo an unconfirmed trial, if the secondary still holds the image the
@@ -289,7 +293,7 @@ static ward_err_t try_revert(ward_boot_ctx_t *ctx, const otp_view_t *o, ward_boo
         if (b.fp == ctx->st.backup_fp && WARD_FIH_EQ(slot_ok(&b, o))) {
             rep->event = WARD_BOOT_EV_REVERTED;
             *reverted = true;
-            return start_op(ctx, o, WARD_BOOT_OP_REVERT, ctx->st.nsectors);
+            return start_op(ctx, WARD_BOOT_OP_REVERT, ctx->st.nsectors);
         }
     }
     rep->update_reason = why;
@@ -347,7 +351,7 @@ static ward_err_t handle_request(ward_boot_ctx_t *ctx, const otp_view_t *o,
         return refuse(ctx, rep, WARD_ERR_IMG_SIG); /* second look before moving anything */
     }
     rep->event = WARD_BOOT_EV_INSTALLED;
-    return start_op(ctx, o, req == WARD_BOOT_REQ_PERM ? WARD_BOOT_OP_PERM : WARD_BOOT_OP_TEST, n);
+    return start_op(ctx, req == WARD_BOOT_REQ_PERM ? WARD_BOOT_OP_PERM : WARD_BOOT_OP_TEST, n);
 }
 
 static void report_image(const ward_boot_ctx_t *ctx, const slot_check_t *c,
@@ -393,7 +397,7 @@ ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
         rep->resumed = true;
         rep->event = ctx->st.op == WARD_BOOT_OP_REVERT ? WARD_BOOT_EV_REVERTED
                                                        : WARD_BOOT_EV_INSTALLED;
-        err = run_op(ctx, &o);
+        err = run_op(ctx);
     } else if (err == WARD_OK && in_trial(&ctx->st)) {
         err = try_revert(ctx, &o, rep, &reverted); /* the reset after the trial */
     } else if (err == WARD_OK) {

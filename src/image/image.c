@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "image_priv.h"
 #include "ward/crypto.h"
 #include "ward/util.h"
 
@@ -485,8 +486,9 @@ static ward_err_t check_signatures(const ward_image_info_t *info, ward_image_rea
     return err == WARD_ERR_NOT_FOUND ? result : err;
 }
 
-ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn read, void *rctx,
-                               const ward_image_trust_t *trust, ward_err_t *reason)
+ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_read_fn read,
+                                      void *rctx, const ward_image_trust_t *trust,
+                                      ward_err_t *reason)
 {
     volatile uint32_t steps = 0;
     volatile ward_fih_t res = WARD_FIH_FAILURE;
@@ -496,8 +498,7 @@ ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn
     uint32_t hashed_cnt = 0;
     ward_err_t err = WARD_ERR_INVALID_ARG;
 
-    if (info == NULL || read == NULL || trust == NULL || trust->key_hash == NULL ||
-        !info_consistent(info)) {
+    if (trust->key_hash == NULL) {
         goto out;
     }
 
@@ -570,6 +571,18 @@ out:
         *reason = res == WARD_FIH_SUCCESS ? WARD_OK : err;
     }
     return res;
+}
+
+ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn read, void *rctx,
+                               const ward_image_trust_t *trust, ward_err_t *reason)
+{
+    if (info == NULL || read == NULL || trust == NULL || !info_consistent(info)) {
+        if (reason != NULL) {
+            *reason = WARD_ERR_INVALID_ARG;
+        }
+        return WARD_FIH_FAILURE;
+    }
+    return ward_image_validate_parsed(info, read, rctx, trust, reason);
 }
 
 int ward_image_version_cmp(const ward_image_version_t *a, const ward_image_version_t *b)

@@ -72,11 +72,17 @@ const ward_flash_t *ward_cm_flash(void);
 /* The OTP port over the block at WARD_CM_OTP_OFF. */
 const ward_otp_t *ward_cm_otp(void);
 
+/* The same OTP without locking (lock and is_locked return
+ * WARD_ERR_UNSUPPORTED): what ward_cm_boot_config hands to the boot core,
+ * which only reads and burns. */
+const ward_otp_t *ward_cm_otp_boot(void);
+
 /* The boot layout (primary, secondary, scratch, state) on ward_cm_flash(). */
 const ward_boot_layout_t *ward_cm_layout(void);
 
-/* Boot configuration: layout, OTP and the key block's SPKI (NULL and 0 when
- * the key block is absent; images then carry their key in a PUBKEY TLV). */
+/* Boot configuration: layout, OTP (ward_cm_otp_boot) and the key block's
+ * SPKI (NULL and 0 when the key block is absent; images then carry their
+ * key in a PUBKEY TLV). */
 void ward_cm_boot_config(ward_boot_config_t *cfg);
 
 /* ---- semihosting console (QEMU -semihosting; a debugger on real boards) -- */

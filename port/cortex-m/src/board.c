@@ -20,7 +20,7 @@ void ward_cm_boot_config(ward_boot_config_t *cfg)
     const uint8_t *blk = ward_cm_addr(WARD_CM_FLASH_BASE + WARD_CM_KEY_OFF);
     uint32_t len = ward_load_le32(blk + 4);
     cfg->layout = ward_cm_layout();
-    cfg->otp = ward_cm_otp();
+    cfg->otp = ward_cm_otp_boot();
     cfg->spki = NULL;
     cfg->spki_len = 0;
     /* The key's hash is checked against OTP by the boot core, so a forged

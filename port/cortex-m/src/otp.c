@@ -100,3 +100,34 @@ const ward_otp_t *ward_cm_otp(void)
 {
     return &k_otp;
 }
+
+/* The view the boot configuration hands to the boot core and the app: they
+ * read and burn, never lock (locking is a factory step, mkblobs.py --lock),
+ * so the lock code stays out of the bootloader. */
+static ward_err_t cm_otp_no_lock(void *ctx, ward_otp_field_t field)
+{
+    (void)ctx;
+    (void)field;
+    return WARD_ERR_UNSUPPORTED;
+}
+
+static ward_err_t cm_otp_no_is_locked(void *ctx, ward_otp_field_t field, bool *is_locked)
+{
+    (void)ctx;
+    (void)field;
+    (void)is_locked;
+    return WARD_ERR_UNSUPPORTED;
+}
+
+static const ward_otp_t k_otp_boot = {
+    .ctx = NULL,
+    .read = cm_otp_read,
+    .burn = cm_otp_burn,
+    .lock = cm_otp_no_lock,
+    .is_locked = cm_otp_no_is_locked,
+};
+
+const ward_otp_t *ward_cm_otp_boot(void)
+{
+    return &k_otp_boot;
+}

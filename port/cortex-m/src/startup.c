@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ward_cm.h"
 #include "ward_cm_priv.h"
@@ -77,19 +78,10 @@ void ward_cm_reset_handler(void)
 #if defined(WARD_CM_STACK_PAINT)
     paint_stack();
 #endif
-    /* volatile: keep these loops from becoming calls into a libc that may
-     * itself rely on initialised data. */
-    const size_t data_words = ((uintptr_t)__data_end - (uintptr_t)__data_start) / 4u;
-    const size_t bss_words = ((uintptr_t)__bss_end - (uintptr_t)__bss_start) / 4u;
-    const volatile uint32_t *src = __data_load;
-    volatile uint32_t *data = __data_start;
-    volatile uint32_t *bss = __bss_start;
-    for (size_t i = 0; i < data_words; i++) {
-        data[i] = src[i];
-    }
-    for (size_t i = 0; i < bss_words; i++) {
-        bss[i] = 0u;
-    }
+    /* The port's memcpy/memset (libc.c) use no data of their own, so they
+     * may run before .data and .bss exist. */
+    memcpy(__data_start, __data_load, (size_t)((uintptr_t)__data_end - (uintptr_t)__data_start));
+    memset(__bss_start, 0, (size_t)((uintptr_t)__bss_end - (uintptr_t)__bss_start));
     ward_cm_exit(main());
 }
 
