@@ -98,6 +98,8 @@ run_case() { # name expected-exit primary secondary otp expected-output
     >"$work/$name.out" 2>"$work/$name.err" || rc=$?
   if [ "$rc" = "$want_rc" ] && diff -u <(printf '%s\n' "$want") "$work/$name.out" >"$work/$name.diff"; then
     echo "ok   $name (exit $rc)"
+    # WARD_QEMU_SHOW=1 (scripts/run-demo): what the board printed.
+    [ "${WARD_QEMU_SHOW:-0}" = 1 ] && sed 's/^/       | /' "$work/$name.out"
   else
     echo "FAIL $name: exit $rc, expected $want_rc"
     [ "$rc" = 124 ] && echo "     (timed out)"
