@@ -200,52 +200,60 @@ ward_err_t demo_dev_open(const demo_t *d, ward_sim_device_t *dev)
     return ward_sim_device_open(dev, p);
 }
 
+/* A simulated device with the boot core initialised on it. */
+typedef struct boot_session {
+    ward_sim_device_t dev;
+    ward_boot_config_t cfg;
+    ward_boot_ctx_t ctx;
+} boot_session_t;
+
+static ward_err_t session_open(const demo_t *d, boot_session_t *s)
+{
+    ward_err_t err = demo_dev_open(d, &s->dev);
+    if (err != WARD_OK) {
+        return err;
+    }
+    ward_sim_device_boot_config(&s->dev, &s->cfg);
+    err = ward_boot_init(&s->ctx, &s->cfg);
+    if (err != WARD_OK) {
+        ward_sim_device_close(&s->dev);
+    }
+    return err;
+}
+
 /* One reset of the device: the boot core decides what runs. */
 ward_fih_t demo_boot(const demo_t *d, ward_boot_report_t *rep, uint64_t cut_after, bool torn,
                      ward_err_t *err)
 {
-    ward_sim_device_t dev;
-    ward_boot_ctx_t ctx;
-    ward_boot_config_t cfg;
+    boot_session_t s;
     ward_fih_t go = WARD_FIH_FAILURE;
     memset(rep, 0, sizeof *rep);
-    *err = demo_dev_open(d, &dev);
+    *err = session_open(d, &s);
     if (*err != WARD_OK) {
         return go;
     }
-    ward_sim_device_boot_config(&dev, &cfg);
     if (cut_after != 0u) {
-        ward_sim_power_cut_after(&dev.power, cut_after, torn);
+        ward_sim_power_cut_after(&s.dev.power, cut_after, torn);
     }
-    *err = ward_boot_init(&ctx, &cfg);
-    if (*err == WARD_OK) {
-        go = ward_boot_go(&ctx, rep);
-        *err = rep->reason;
-    }
-    if (dev.power.dead) {
+    go = ward_boot_go(&s.ctx, rep);
+    *err = rep->reason;
+    if (s.dev.power.dead) {
         *err = WARD_ERR_POWER_LOSS;
         go = WARD_FIH_FAILURE;
     }
-    ward_sim_device_close(&dev);
+    ward_sim_device_close(&s.dev);
     return go;
 }
 
 /* What the running application does when its self-test passes. */
 ward_err_t demo_confirm(const demo_t *d)
 {
-    ward_sim_device_t dev;
-    ward_boot_ctx_t ctx;
-    ward_boot_config_t cfg;
-    ward_err_t err = demo_dev_open(d, &dev);
-    if (err != WARD_OK) {
-        return err;
-    }
-    ward_sim_device_boot_config(&dev, &cfg);
-    err = ward_boot_init(&ctx, &cfg);
+    boot_session_t s;
+    ward_err_t err = session_open(d, &s);
     if (err == WARD_OK) {
-        err = ward_boot_confirm(&ctx);
+        err = ward_boot_confirm(&s.ctx);
+        ward_sim_device_close(&s.dev);
     }
-    ward_sim_device_close(&dev);
     return err;
 }
 
@@ -253,22 +261,15 @@ ward_err_t demo_confirm(const demo_t *d)
  * request a trial install at the next reset. */
 ward_err_t demo_stage(const demo_t *d, const uint8_t *img, size_t len)
 {
-    ward_sim_device_t dev;
-    ward_boot_ctx_t ctx;
-    ward_boot_config_t cfg;
-    ward_err_t err = demo_dev_open(d, &dev);
-    if (err != WARD_OK) {
-        return err;
-    }
-    ward_sim_device_boot_config(&dev, &cfg);
-    err = ward_boot_init(&ctx, &cfg);
+    boot_session_t s;
+    ward_err_t err = session_open(d, &s);
     if (err == WARD_OK) {
-        err = ward_sim_area_write(&dev.layout.secondary, img, len);
+        err = ward_sim_area_write(&s.dev.layout.secondary, img, len);
+        if (err == WARD_OK) {
+            err = ward_boot_request_install(&s.ctx, false);
+        }
+        ward_sim_device_close(&s.dev);
     }
-    if (err == WARD_OK) {
-        err = ward_boot_request_install(&ctx, false);
-    }
-    ward_sim_device_close(&dev);
     return err;
 }
 
