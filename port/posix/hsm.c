@@ -173,9 +173,16 @@ static ward_err_t hsm_counter_increment(void *ctx, uint32_t idx, uint32_t *value
     return err;
 }
 
+/* Load the identity key into PSA for one operation (destroyed after). */
 static ward_err_t import_id(const ward_sim_hsm_t *h, psa_key_id_t *key)
 {
     psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+    if (dead(h)) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (!h->has_id) {
+        return WARD_ERR_STATE;
+    }
     psa_set_key_type(&a, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
     psa_set_key_bits(&a, 256);
     psa_set_key_usage_flags(&a, PSA_KEY_USAGE_SIGN_HASH);
@@ -223,12 +230,6 @@ static ward_err_t hsm_id_public(void *ctx, uint8_t pub[65])
     if (pub == NULL) {
         return WARD_ERR_INVALID_ARG;
     }
-    if (dead(h)) {
-        return WARD_ERR_POWER_LOSS;
-    }
-    if (!h->has_id) {
-        return WARD_ERR_STATE;
-    }
     ward_err_t err = import_id(h, &key);
     if (err == WARD_OK &&
         (psa_export_public_key(key, pub, 65, &n) != PSA_SUCCESS || n != 65u)) {
@@ -247,12 +248,6 @@ static ward_err_t hsm_id_sign_hash(void *ctx, const uint8_t hash[32], uint8_t si
     size_t n = 0;
     if (hash == NULL || sig == NULL) {
         return WARD_ERR_INVALID_ARG;
-    }
-    if (dead(h)) {
-        return WARD_ERR_POWER_LOSS;
-    }
-    if (!h->has_id) {
-        return WARD_ERR_STATE;
     }
     ward_err_t err = import_id(h, &key);
     if (err == WARD_OK && (psa_sign_hash(key, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, 64,
