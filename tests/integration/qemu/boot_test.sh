@@ -99,7 +99,9 @@ run_case() { # name expected-exit primary secondary otp expected-output
   if [ "$rc" = "$want_rc" ] && diff -u <(printf '%s\n' "$want") "$work/$name.out" >"$work/$name.diff"; then
     echo "ok   $name (exit $rc)"
     # WARD_QEMU_SHOW=1 (scripts/run-demo): what the board printed.
-    [ "${WARD_QEMU_SHOW:-0}" = 1 ] && sed 's/^/       | /' "$work/$name.out"
+    # (an if, not &&: a false test as the function's last command would
+    # end the run under set -e)
+    if [ "${WARD_QEMU_SHOW:-0}" = 1 ]; then sed 's/^/       | /' "$work/$name.out"; fi
   else
     echo "FAIL $name: exit $rc, expected $want_rc"
     [ "$rc" = 124 ] && echo "     (timed out)"
