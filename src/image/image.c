@@ -124,17 +124,18 @@ static void tlv_start(ward_image_tlv_iter_t *it, const ward_image_info_t *info)
 static ward_err_t take_tlv(ward_image_info_t *info, ward_image_read_fn read, void *rctx,
                            const ward_image_tlv_t *t)
 {
-    uint8_t b[4];
-    uint32_t lo = 1u;
-    uint32_t hi;
-    bool seen = false;
+    const uint32_t type = t->type;
+    const uint32_t len = t->len;
+    bool *seen;
+    uint32_t *where;
 
     if (t->prot) {
         /* Anything may be protected (it is hashed); SEC_CNT is read. */
-        if (t->type != WARD_TLV_SEC_CNT) {
+        uint8_t b[4];
+        if (type != WARD_TLV_SEC_CNT) {
             return WARD_OK;
         }
-        if (t->len != 4u || info->has_sec_cnt) {
+        if (len != 4u || info->has_sec_cnt) {
             return WARD_ERR_IMG_TLV;
         }
         ward_err_t err = rd(read, rctx, t->off, b, 4u);
@@ -145,45 +146,35 @@ static ward_err_t take_tlv(ward_image_info_t *info, ward_image_read_fn read, voi
         }
         return err;
     }
-    switch (t->type) {
-    case WARD_TLV_KEYHASH:
-        seen = info->has_keyhash;
-        info->has_keyhash = true;
-        info->keyhash_off = t->off;
-        lo = hi = WARD_SHA256_LEN;
-        break;
-    case WARD_TLV_PUBKEY:
-        seen = info->pubkey_len != 0u;
-        info->pubkey_len = t->len;
-        info->pubkey_off = t->off;
-        hi = IMG_PUBKEY_MAX;
-        break;
-    case WARD_TLV_SHA256:
-        seen = info->has_hash;
-        info->has_hash = true;
-        info->hash_off = t->off;
-        lo = hi = WARD_SHA256_LEN;
-        break;
-    case WARD_TLV_ECDSA_SIG:
+    if (type == WARD_TLV_ECDSA_SIG) {
         info->sig_count++; /* at most 1024 / 5 of them: no overflow */
-        hi = IMG_SIG_MAX;
-        break;
-    case WARD_TLV_SHA384:
-    case WARD_TLV_SHA512:
-    case WARD_TLV_RSA2048_PSS:
-    case WARD_TLV_RSA3072_PSS:
-    case WARD_TLV_ED25519:
-    case WARD_TLV_SIG_PURE:
-    case WARD_TLV_ENC_RSA2048:
-    case WARD_TLV_ENC_KW:
-    case WARD_TLV_ENC_EC256:
-    case WARD_TLV_ENC_X25519:
-    case WARD_TLV_ENC_X25519_SHA512:
+        return len - 1u < IMG_SIG_MAX ? WARD_OK : WARD_ERR_IMG_TLV; /* 1..80 */
+    }
+    if (type == WARD_TLV_PUBKEY) {
+        const bool dup = info->pubkey_len != 0u;
+        info->pubkey_len = (uint16_t)len;
+        info->pubkey_off = t->off;
+        return !dup && len - 1u < IMG_PUBKEY_MAX ? WARD_OK : WARD_ERR_IMG_TLV; /* 1..128 */
+    }
+    if (type == WARD_TLV_KEYHASH) {
+        seen = &info->has_keyhash;
+        where = &info->keyhash_off;
+    } else if (type == WARD_TLV_SHA256) {
+        seen = &info->has_hash;
+        where = &info->hash_off;
+    } else if (type == WARD_TLV_SHA384 || type == WARD_TLV_SHA512 ||
+               type == WARD_TLV_RSA2048_PSS ||
+               (type >= WARD_TLV_RSA3072_PSS && type <= WARD_TLV_SIG_PURE) ||
+               (type >= WARD_TLV_ENC_RSA2048 && type <= WARD_TLV_ENC_X25519_SHA512)) {
         return WARD_ERR_IMG_UNSUPPORTED;
-    default:
+    } else {
         return WARD_ERR_IMG_TLV; /* not allowed unprotected */
     }
-    return seen || t->len < lo || t->len > hi ? WARD_ERR_IMG_TLV : WARD_OK;
+    /* KEYHASH and SHA256: one of each, 32 bytes. */
+    const bool dup = *seen;
+    *seen = true;
+    *where = t->off;
+    return !dup && len == WARD_SHA256_LEN ? WARD_OK : WARD_ERR_IMG_TLV;
 }
 
 ward_err_t ward_image_header_decode(ward_image_info_t *info, const uint8_t hdr[32])
@@ -303,15 +294,18 @@ static ward_err_t parse(ward_image_info_t *info, ward_image_read_fn read, void *
 ward_err_t ward_image_parse(ward_image_info_t *info, ward_image_read_fn read, void *rctx,
                             uint32_t max_size)
 {
+    ward_image_info_t tmp;
     if (info == NULL) {
         return WARD_ERR_INVALID_ARG;
     }
-    ward_err_t err = WARD_ERR_INVALID_ARG;
-    if (read != NULL) {
-        err = parse(info, read, rctx, max_size);
+    memset(info, 0, sizeof *info);
+    if (read == NULL) {
+        return WARD_ERR_INVALID_ARG;
     }
-    if (err != WARD_OK) {
-        memset(info, 0, sizeof *info);
+    /* Parse into a copy: on failure nothing half-parsed reaches *info. */
+    ward_err_t err = parse(&tmp, read, rctx, max_size);
+    if (err == WARD_OK) {
+        *info = tmp;
     }
     return err;
 }
@@ -353,8 +347,8 @@ static ward_err_t hash_image(const ward_image_info_t *info, ward_image_read_fn r
         if (err == WARD_OK) {
             err = ward_sha256_update(&sha, chunk, n);
         }
-        /* sec_cnt_off + 3 < tlv_off (info_consistent): the index cannot
-         * wrap into the chunk from below. */
+        /* sec_cnt_off + 3 < tlv_off (parse, info_consistent): the index
+         * cannot wrap into the chunk from below. */
         for (uint32_t i = 0; i < 4u && info->has_sec_cnt; i++) {
             const uint32_t at = info->sec_cnt_off + i - off;
             if (at < n) {

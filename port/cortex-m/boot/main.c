@@ -70,7 +70,8 @@ int main(void)
     ward_boot_report_t rep;
 
     /* One line: "ward-boot 0.1.0: secure on, debug off, counter 1[, event],
-     * boot 1.0.0+0 at 0x00020200" or "..., refused -40, image -24". */
+     * boot 1.0.0+0 at 0x00020200", "..., refused -40, image -24" or "...,
+     * bad vector table". */
     ward_cm_puts("ward-boot " WARD_VERSION_STRING ": ");
     ward_cm_boot_config(&cfg);
     ward_err_t err = ward_crypto_init();
@@ -99,6 +100,10 @@ int main(void)
         refuse(rep.reason, rep.reason == WARD_ERR_BOOT_NO_IMAGE ? rep.image_reason : WARD_OK);
     }
     const uint32_t vt = WARD_CM_FLASH_BASE + rep.entry_off;
+    if (!entry_sane(vt)) {
+        ward_cm_puts("bad vector table\n");
+        ward_cm_exit(WARD_CM_EXIT_JUMP);
+    }
     ward_cm_puts(rep.verified ? "boot " : "boot UNVERIFIED ");
     put_num("", rep.version.major);
     put_num(".", rep.version.minor);
@@ -107,10 +112,6 @@ int main(void)
     ward_cm_puts(" at ");
     ward_cm_put_hex(vt);
     ward_cm_puts("\n");
-    if (!entry_sane(vt)) {
-        ward_cm_puts("ward-boot: bad vector table\n");
-        ward_cm_exit(WARD_CM_EXIT_JUMP);
-    }
     report_stack();
     /* Second, independent check right before the point of no return. */
     if (WARD_FIH_EQ(go) && rep.reason == WARD_OK) {

@@ -38,7 +38,7 @@ void ward_cm_default_handler(void)
 {
     uint32_t ipsr;
     __asm__ volatile("mrs %0, ipsr" : "=r"(ipsr));
-    ward_cm_puts("ward-cm: unexpected exception ");
+    ward_cm_puts("ward-cm: exception ");
     ward_cm_put_dec((int32_t)(ipsr & 0x1FFu));
     ward_cm_puts("\n");
     ward_cm_exit(WARD_CM_EXIT_FAULT);
