@@ -163,8 +163,9 @@ static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, cons
 
     memset(c, 0, sizeof *c);
     c->verified = WARD_FIH_FAILURE;
+    /* ward_boot_image_max, without checking the layout again (init did). */
     c->reason = ward_image_parse(&c->info, ward_image_read_area, &a,
-                                 ward_boot_image_max(ctx->cfg.layout));
+                                 ctx->cfg.layout->primary.size - sector_size(ctx));
     if (c->reason != WARD_OK) {
         /* No image is not an error of the flash; anything else from the
          * reader (power, bus) is. */

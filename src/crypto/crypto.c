@@ -24,9 +24,7 @@ ward_err_t ward_sha256_update(ward_sha256_t *ctx, const void *data, size_t len)
     if (ctx == NULL || (data == NULL && len > 0u)) {
         return WARD_ERR_INVALID_ARG;
     }
-    if (len == 0u) {
-        return WARD_OK;
-    }
+    /* len 0 is fine: psa_hash_update returns at once (and never reads data). */
     return psa_hash_update(&ctx->op, (const uint8_t *)data, len) == PSA_SUCCESS ? WARD_OK
                                                                                 : WARD_ERR_CRYPTO;
 }
@@ -105,9 +103,10 @@ ward_err_t ward_p256_verify(const uint8_t pub[WARD_P256_PUB_LEN],
         err = WARD_ERR_CRYPTO;
     }
 exit:
+    /* attr was only set, never filled by psa_get_key_attributes: it holds
+     * nothing that psa_reset_key_attributes would have to free. */
     if (key != PSA_KEY_ID_NULL) {
         (void)psa_destroy_key(key);
     }
-    psa_reset_key_attributes(&attr);
     return err;
 }

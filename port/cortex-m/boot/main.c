@@ -70,8 +70,9 @@ int main(void)
     ward_boot_report_t rep;
 
     /* One line: "ward-boot 0.1.0: secure on, debug off, counter 1[, event],
-     * boot 1.0.0+0 at 0x00020200", "..., refused -40, image -24" or "...,
-     * bad vector table". */
+     * boot 1.0.0+0", "..., refused -40, image -24" or "..., bad vector
+     * table". The entry point is not printed: it is always the primary
+     * slot plus the header size (0x00020200 for the sample app). */
     ward_cm_puts("ward-boot " WARD_VERSION_STRING ": ");
     ward_cm_boot_config(&cfg);
     ward_err_t err = ward_crypto_init();
@@ -109,8 +110,6 @@ int main(void)
     put_num(".", rep.version.minor);
     put_num(".", rep.version.revision);
     put_num("+", (int32_t)rep.version.build);
-    ward_cm_puts(" at ");
-    ward_cm_put_hex(vt);
     ward_cm_puts("\n");
     report_stack();
     /* Second, independent check right before the point of no return. */

@@ -115,7 +115,7 @@ run_case() { # name expected-exit primary secondary otp expected-output
 banner="ward-boot 0.1.0: secure on, debug off, counter "
 
 case_signed() {
-  run_case signed 0 "$work/v1.slot" "$work/erased-slot.bin" "$work/otp.bin" "${banner}1, boot 1.0.0+0 at 0x00020200
+  run_case signed 0 "$work/v1.slot" "$work/erased-slot.bin" "$work/otp.bin" "${banner}1, boot 1.0.0+0
 app: hello from version 1.0.0+0
 app: running confirmed image, done"
 }
@@ -129,21 +129,21 @@ case_unsigned() {
 }
 
 case_update() {
-  run_case update 0 "$work/v1.slot" "$work/v2-test.img" "$work/otp.bin" "${banner}0, installed trial, boot 2.0.0+0 at 0x00020200
+  run_case update 0 "$work/v1.slot" "$work/v2-test.img" "$work/otp.bin" "${banner}0, installed trial, boot 2.0.0+0
 app: hello from version 2.0.0+0 (trial boot)
 app: self-test passed, image confirmed
 app: reset
-${banner}2, boot 2.0.0+0 at 0x00020200
+${banner}2, boot 2.0.0+0
 app: hello from version 2.0.0+0
 app: running confirmed image, done"
 }
 
 case_revert() {
-  run_case revert 0 "$work/v1.slot" "$work/v2-broken-test.img" "$work/otp.bin" "${banner}0, installed trial, boot 2.0.0+0 at 0x00020200
+  run_case revert 0 "$work/v1.slot" "$work/v2-broken-test.img" "$work/otp.bin" "${banner}0, installed trial, boot 2.0.0+0
 app: hello from version 2.0.0+0 (trial boot)
 app: self-test failed, not confirming
 app: reset
-${banner}1, reverted, boot 1.0.0+0 at 0x00020200
+${banner}1, reverted, boot 1.0.0+0
 app: hello from version 1.0.0+0
 app: running confirmed image, done"
 }
@@ -157,7 +157,7 @@ case_rollback() {
 }
 
 case_bad_update() {
-  run_case bad-update 0 "$work/v1.slot" "$work/v2-tampered-test.img" "$work/otp.bin" "${banner}1, update refused -24, boot 1.0.0+0 at 0x00020200
+  run_case bad-update 0 "$work/v1.slot" "$work/v2-tampered-test.img" "$work/otp.bin" "${banner}1, update refused -24, boot 1.0.0+0
 app: hello from version 1.0.0+0
 app: running confirmed image, done"
 }
