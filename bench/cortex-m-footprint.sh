@@ -25,6 +25,10 @@ build() { # dir [cmake args]
 }
 build "$bdir"
 build "$bdir-nolto" -DWARD_CM_LTO=OFF
+# The same build with -g: the line table says which source file every byte
+# of the LTO program comes from (bench/cortex-m-attrib.py). -g must not
+# change the code; checked below.
+build "$bdir-g" -DCMAKE_C_FLAGS_MINSIZEREL="-Os -DNDEBUG -g"
 elf=$bdir/port/cortex-m/ward_cm_boot.elf
 stack_elf=$bdir/port/cortex-m/ward_cm_boot_stack.elf
 bins=$bdir/port/cortex-m
@@ -74,6 +78,10 @@ read -r text data bss _ < <(arm-none-eabi-size "$elf" | awk 'NR == 2')
 stack=$(arm-none-eabi-size -A "$elf" | awk '$1 == ".stack" {print $2}')
 read -r ntext ndata nbss _ < <(arm-none-eabi-size "$bdir-nolto/port/cortex-m/ward_cm_boot.elf" | awk 'NR == 2')
 flash=$((text + data))
+cmp -s <(arm-none-eabi-objcopy -O binary "$elf" /dev/stdout) \
+  <(arm-none-eabi-objcopy -O binary "$bdir-g/port/cortex-m/ward_cm_boot.elf" /dev/stdout) ||
+  { echo "bench: the -g build differs from the shipped one" >&2; exit 1; }
+sha_small=$(grep -c '^#define MBEDTLS_SHA256_SMALLER' "$top/config/mbedtls_boot_min.h" || true)
 kib() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1024}'; }
 ram=$((data + bss))
 
@@ -81,7 +89,12 @@ mkdir -p "$(dirname "$out")"
 {
   echo "ward bootloader footprint, Cortex-M4 (QEMU mps2-an386), -Os"
   echo "($(arm-none-eabi-gcc --version | head -n1); ECDSA-P256 via PSA/p256-m, SHA-256,"
-  echo " rollback counter, trial/confirm/revert, power-safe swap; LTO on)"
+  echo " rollback counter, trial/confirm/revert, power-safe swap; LTO on;"
+  if [ "$sha_small" = 1 ]; then
+    echo " Mbed TLS boot-min with MBEDTLS_SHA256_SMALLER)"
+  else
+    echo " Mbed TLS boot-min with the unrolled SHA-256)"
+  fi
   echo
   echo "ward_cm_boot.elf          text    data     bss"
   printf '  with LTO (shipped)   %7d %7d %7d\n' "$text" "$data" "$bss"
@@ -99,8 +112,13 @@ mkdir -p "$(dirname "$out")"
   printf '  refuse a tampered image      %5d B\n' "$p_refuse"
   printf '  maximum                      %5d B\n' "$peak"
   echo
-  echo "where the bytes go, per object (build without LTO, -Os; LTO removes about"
-  echo "$((ntext - text)) B more across all of them):"
+  echo "where every byte of flash goes (the shipped LTO program; code by the"
+  echo "DWARF line table of an identical -g build, so inlined code counts for"
+  echo "the file it comes from; tables and strings by their input section):"
+  python3 "$top/bench/cortex-m-attrib.py" "$bdir-g/port/cortex-m/ward_cm_boot.elf" \
+    "$bdir-g/port/cortex-m/ward_cm_boot.map" "$bdir-nolto/port/cortex-m/ward_cm_boot.map"
+  echo
+  echo "per object without LTO (-Os; LTO saves $((ntext - text)) B over this):"
   python3 "$top/bench/cortex-m-mapsize.py" --groups "$bdir-nolto/port/cortex-m/ward_cm_boot.map"
   echo
   echo "largest functions and tables with LTO (bytes):"
