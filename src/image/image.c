@@ -337,28 +337,32 @@ static ward_err_t hash_image(const ward_image_info_t *info, ward_image_read_fn r
                              uint8_t out[WARD_SHA256_LEN], uint32_t *sec_cnt)
 {
     uint8_t chunk[WARD_CONFIG_IMAGE_CHUNK];
-    uint8_t cnt[4] = {0, 0, 0, 0};
+    uint32_t cnt = 0;
     ward_sha256_t sha;
     ward_err_t err = ward_sha256_start(&sha);
     const uint32_t len = info->tlv_off;
+    /* The counter's 4 bytes lie below tlv_off (parse, info_consistent). A
+     * chunk starts at them, so they arrive in one piece. */
+    const uint32_t c0 = info->has_sec_cnt ? info->sec_cnt_off : UINT32_MAX;
     for (uint32_t off = 0; off < len && err == WARD_OK;) {
-        const uint32_t n = len - off < sizeof chunk ? len - off : (uint32_t)sizeof chunk;
+        uint32_t n = len - off;
+        if (n > sizeof chunk) {
+            n = sizeof chunk;
+        }
+        if (c0 > off && c0 - off < n) {
+            n = c0 - off;
+        }
         err = rd(read, rctx, off, chunk, n);
         if (err == WARD_OK) {
             err = ward_sha256_update(&sha, chunk, n);
         }
-        /* sec_cnt_off + 3 < tlv_off (parse, info_consistent): the index
-         * cannot wrap into the chunk from below. */
-        for (uint32_t i = 0; i < 4u && info->has_sec_cnt; i++) {
-            const uint32_t at = info->sec_cnt_off + i - off;
-            if (at < n) {
-                cnt[i] = chunk[at];
-            }
+        if (off == c0) {
+            cnt = ward_load_le32(chunk);
         }
         off += n;
     }
     if (sec_cnt != NULL) {
-        *sec_cnt = ward_load_le32(cnt);
+        *sec_cnt = cnt;
     }
     if (err != WARD_OK) {
         ward_sha256_abort(&sha);
