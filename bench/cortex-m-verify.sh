@@ -61,9 +61,10 @@ cmp -s "$work/run1.txt" "$work/run2.txt" || { diff "$work/run1.txt" "$work/run2.
 
 mkdir -p "$(dirname "$out")"
 python3 - "$work/run1.txt" "$out" "$(qemu-system-arm --version | head -n1)" \
-  "$(arm-none-eabi-gcc --version | head -n1)" "$lto" <<'EOF'
+  "$(arm-none-eabi-gcc --version | head -n1)" "$lto" \
+  "$(grep -c '^#define MBEDTLS_SHA256_SMALLER' "$top/config/mbedtls_boot_min.h" || true)" <<'EOF'
 import sys
-raw, out, qemu, gcc, lto = sys.argv[1:6]
+raw, out, qemu, gcc, lto, small = sys.argv[1:7]
 ticks = {}
 hashed = None
 for line in open(raw):
@@ -90,8 +91,8 @@ if "boot" in count:
 lines = [
     "ward on Cortex-M4 (QEMU mps2-an386): instructions to verify a 256 KiB image",
     f"{qemu}; {gcc}",
-    f"-Os{' + LTO' if lto == 'ON' else ''}, Mbed TLS 3.6 boot-min (PSA, p256-m, static key slots),"
-    " one program for all rows",
+    f"-Os{' + LTO' if lto == 'ON' else ''}, Mbed TLS 3.6 boot-min (PSA, p256-m, static key slots,"
+    f" {'MBEDTLS_SHA256_SMALLER' if small == '1' else 'unrolled SHA-256'}), one program for all rows",
     f"method: -icount shift=8, CMSDK timer0, insns = round(ticks*10/64) - {empty} (two reads);",
     f"        calibration loop_n(100000) = {count['calib']} instructions (expected 200003);",
     "        two runs, identical counts",
