@@ -10,7 +10,8 @@
  *   number and the vault identity.
  * - The set of live records is authenticated (HMAC) together with a version
  *   that an HSM monotonic counter confirms: an older flash image is refused
- *   with WARD_ERR_ROLLBACK.
+ *   with WARD_ERR_ROLLBACK, and so is one holding a change the counter never
+ *   confirmed once a later change has been acknowledged.
  * - Nonces come from an HSM counter value taken before any encryption, so
  *   no power cut and no flash rewrite can make one repeat.
  *
@@ -122,7 +123,6 @@ typedef struct ward_vault {
     uint32_t version;  /* committed state version == HSM counter value */
     uint32_t session;  /* counter value that names this session's nonces */
     uint64_t nonce_ix; /* records encrypted in this session */
-    uint32_t next_seq;
     uint32_t head;      /* sector index being appended to */
     uint32_t max_epoch;
     uint32_t ckpt_sector; /* sector holding the latest checkpoint */
@@ -163,7 +163,7 @@ typedef struct ward_vault_stats {
 /*
  * Create a new, empty vault on cfg->area and leave it mounted in v. Erases
  * every sector of the area (the old contents are lost) and raises the HSM
- * counter once, so any older image of the area is refused afterwards.
+ * counter three times, so any older image of the area is refused afterwards.
  * Returns WARD_OK; WARD_ERR_INVALID_ARG (bad config or geometry);
  * WARD_ERR_STATE (the HSM has no device-unique key yet: provision first);
  * WARD_ERR_LIMIT (the counter is exhausted); WARD_ERR_IO and other port
@@ -174,7 +174,7 @@ ward_err_t ward_vault_format(ward_vault_t *v, const ward_vault_config_t *cfg);
 /*
  * Mount the vault on cfg->area: authenticate the current state against the
  * HSM counter and index the live records in v. If the state was written but
- * the counter raise was lost to a power cut, the counter is raised now.
+ * the counter raises were lost to a power cut, the counter is raised now.
  * Returns WARD_OK;
  *   WARD_ERR_VAULT_UNFORMATTED  no vault on this area (blank, or a format
  *                               that never completed): format it;
@@ -195,7 +195,8 @@ void ward_vault_unmount(ward_vault_t *v);
 /*
  * Store value (len bytes, may be 0) under name, replacing any older value.
  * Atomic across power cuts: afterwards the name reads the old or the new
- * value. Costs one counter increment (two for the first write after mount).
+ * value. Costs one counter increment (three for the first change after a
+ * mount: the session commit takes two).
  * Returns WARD_OK; WARD_ERR_VAULT_NAME; WARD_ERR_LIMIT (value longer than
  * stats.max_value_len, or the counter is exhausted); WARD_ERR_NO_SPACE
  * (vault full; delete something); WARD_ERR_STATE (not mounted, or a
@@ -216,7 +217,8 @@ ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t
                           const char *name);
 
 /*
- * Delete name. Costs one counter increment. The ciphertext stays on flash
+ * Delete name. Costs one counter increment (three for the first change
+ * after a mount, as put). The ciphertext stays on flash
  * until its sector is reclaimed (ward_vault_wipe erases everything).
  * Returns WARD_OK; WARD_ERR_NOT_FOUND; WARD_ERR_AUTH (the record is too
  * damaged to match its name: wipe); WARD_ERR_VAULT_NAME; WARD_ERR_LIMIT;
@@ -242,8 +244,10 @@ ward_err_t ward_vault_stats(ward_vault_t *v, ward_vault_stats_t *st);
  * Factory wipe ("easy to delete user data"): every record is made
  * unreadable at once (one authenticated empty state, one counter
  * increment), then every sector is erased and a new, empty vault with a new
- * identity is created (one more increment). A power cut at any point leaves
- * either the old vault empty or the new vault empty. v stays mounted.
+ * identity is created (one more increment; two more before both if it is
+ * the first change after a mount). A power cut leaves the old vault as it
+ * was (before the empty state is written), the old vault empty, or the new
+ * vault empty. v stays mounted.
  * Returns WARD_OK; WARD_ERR_STATE; WARD_ERR_LIMIT; I/O errors.
  */
 ward_err_t ward_vault_wipe(ward_vault_t *v);

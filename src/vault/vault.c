@@ -3,13 +3,22 @@
  * space management behind them (sector rotation, garbage collection).
  *
  * Write order, on which power safety rests (docs/vault.md):
- *   put     record -> commit x2 (version C+1) -> raise counter to C+1
+ *   session commit x2 (version C+2) -> raise the counter twice, to C+2;
+ *           before the first change after a mount; its value names the
+ *           nonces of the session
+ *   put     record (seq C+1) -> commit x2 (C+1) -> raise to C+1
  *   delete  commit x2 (C+1) -> raise
- *   session commit x2 (C+1) -> raise; the returned value names the nonces
  *   gc      copies into a headerless free sector -> checkpoint x2 (C) ->
  *           sector header -> erase the reclaimed sector
  * A sector counts only once its header is written, and the header is
  * written after its contents, so an interrupted GC leaves nothing visible.
+ *
+ * Rollback (docs/vault.md, "Rollback"): a change written but not yet
+ * confirmed by the counter has version C+1 at most (C+2 for a session
+ * commit). The session commit skips C+1, so no chain the vault extends
+ * after a mount can pass through anything written before it, and every
+ * put/delete version -- and so every record sequence number, which is its
+ * put's version -- is written once in the vault's life.
  */
 #include <string.h>
 
@@ -159,9 +168,10 @@ static void mark_used(ward_vault_t *v, uint32_t s, uint32_t epoch, uint32_t wp, 
     v->head = s;
 }
 
-/* A commit entry, written twice so one damaged copy is tolerated. */
-static ward_err_t write_commit(ward_vault_t *v, uint8_t op, uint32_t hash, uint32_t nseq,
-                               uint32_t oseq)
+/* A commit entry of version ver, written twice so one damaged copy is
+ * tolerated. */
+static ward_err_t write_commit(ward_vault_t *v, uint8_t op, uint32_t ver, uint32_t hash,
+                               uint32_t nseq, uint32_t oseq)
 {
     uint8_t c[VLT_COMMIT_LEN];
     psa_mac_operation_t mac;
@@ -173,7 +183,7 @@ static ward_err_t write_commit(ward_vault_t *v, uint8_t op, uint32_t hash, uint3
     c[1] = op;
     c[2] = 0;
     c[3] = 0;
-    ward_store_le32(c + 4, v->version + 1u);
+    ward_store_le32(c + 4, ver);
     ward_store_le32(c + 8, hash);
     ward_store_le32(c + 12, nseq);
     ward_store_le32(c + 16, oseq);
@@ -214,7 +224,7 @@ static ward_err_t write_ckpt(ward_vault_t *v, uint32_t off, uint32_t version, bo
     hdr[2] = 0;
     hdr[3] = 0;
     ward_store_le32(hdr + 4, version);
-    ward_store_le32(hdr + 8, v->next_seq);
+    ward_store_le32(hdr + 8, 0); /* reserved */
     ward_store_le32(hdr + 12, ward_crc32(0, hdr, 12));
     *used = 0;
     for (uint32_t copy = 0; copy < 2u; copy++) {
@@ -379,14 +389,18 @@ static ward_err_t make_room(ward_vault_t *v, uint32_t rec, uint32_t raw)
 /* ---- format, mount ------------------------------------------------------------------ */
 
 /*
- * Create a new vault identity at counter value version+1 in sector `first`:
- * erase every sector but `keep` (VLT_NONE: all), write the empty
- * checkpoint and the header, erase `keep`, raise the counter.
+ * Create a new vault identity in sector `first`: erase every sector but
+ * `keep` (VLT_NONE: all), raise the counter `burn` times (to B), write the
+ * empty checkpoint (version B+1) and the header, erase `keep`, raise the
+ * counter to B+1. The identity is derived from B+1.
  */
-static ward_err_t new_vault(ward_vault_t *v, uint32_t keep, uint32_t first, uint32_t epoch)
+static ward_err_t new_vault(ward_vault_t *v, uint32_t keep, uint32_t first, uint32_t epoch,
+                            uint32_t burn)
 {
     uint32_t used = 0;
-    ward_err_t err = vlt_new_id(v, v->version + 1u, v->vault_id);
+    /* The keys first: without a device-unique key nothing is erased. The
+     * burns below leave the counter at exactly version + burn. */
+    ward_err_t err = vlt_new_id(v, v->version + burn + 1u, v->vault_id);
     if (err == WARD_OK) {
         err = vlt_keys(v);
     }
@@ -395,11 +409,13 @@ static ward_err_t new_vault(ward_vault_t *v, uint32_t keep, uint32_t first, uint
             err = vlt_erase(v, s);
         }
     }
+    for (uint32_t i = 0; i < burn && err == WARD_OK; i++) {
+        err = raise_counter(v);
+    }
     if (err != WARD_OK) {
         return err;
     }
     v->count = 0;
-    v->next_seq = 1;
     v->session_open = false;
     v->full_at = 0;
     err = write_ckpt(v, first * v->ssize + VLT_SHDR, v->version + 1u, true, &used);
@@ -436,7 +452,7 @@ ward_err_t ward_vault_format(ward_vault_t *v, const ward_vault_config_t *cfg)
     if (err != WARD_OK) {
         return err > 0 ? WARD_ERR_IO : err;
     }
-    if (v->version >= WARD_HSM_COUNTER_MAX) {
+    if (v->version > WARD_HSM_COUNTER_MAX - 1u - VLT_FORMAT_BURN) {
         return WARD_ERR_LIMIT;
     }
     /* Keep the erase counts any old header knows; start after the newest
@@ -465,8 +481,10 @@ ward_err_t ward_vault_format(ward_vault_t *v, const ward_vault_config_t *cfg)
             v->sect[s].erases = max_known;
         }
     }
-    /* Everything is erased: epochs start again. */
-    err = new_vault(v, VLT_NONE, first, 1u);
+    /* Everything is erased: epochs start again. The old vault may have
+     * written a session commit up to two above the counter and lost its
+     * raises; the new one starts above that (docs/vault.md, "Rollback"). */
+    err = new_vault(v, VLT_NONE, first, 1u, VLT_FORMAT_BURN);
     if (err != WARD_OK) {
         return fail(v, err);
     }
@@ -556,13 +574,19 @@ static ward_err_t check_ready(const ward_vault_t *v)
 
 /* ---- put --------------------------------------------------------------------------------- */
 
+/*
+ * Before the first change after a mount: the session commit at version
+ * C+2, then the counter raised twice. Anything written before this mount
+ * and never confirmed has version C+1 at most (or is this same session
+ * commit), so it can never be part of a chain this session extends.
+ */
 static ward_err_t open_session(ward_vault_t *v)
 {
     ward_err_t err = make_room(v, 0, 2u * vlt_commit_size(v));
     if (err == WARD_OK) {
-        err = write_commit(v, VLT_OP_SESSION, 0, 0, 0);
+        err = write_commit(v, VLT_OP_SESSION, v->version + VLT_SESSION_STEP, 0, 0, 0);
     }
-    if (err == WARD_OK) {
+    for (uint32_t i = 0; i < VLT_SESSION_STEP && err == WARD_OK; i++) {
         err = raise_counter(v);
     }
     if (err == WARD_OK) {
@@ -573,6 +597,28 @@ static ward_err_t open_session(ward_vault_t *v)
         v->session_open = true;
     }
     return err;
+}
+
+/* Open the session if this is the first change since the mount. A full
+ * vault (NO_SPACE: garbage collection only moved records) leaves the
+ * context usable; any other failure requires a new mount. */
+static ward_err_t begin_change(ward_vault_t *v)
+{
+    if (v->session_open) {
+        return WARD_OK;
+    }
+    ward_err_t err = open_session(v);
+    if (err == WARD_OK || err == WARD_ERR_NO_SPACE) {
+        return err;
+    }
+    return fail(v, err);
+}
+
+/* Counter increments a change needs (its own, plus the session's). */
+static bool budget_ok(const ward_vault_t *v, uint32_t own)
+{
+    const uint32_t need = own + (v->session_open ? 0u : VLT_SESSION_STEP);
+    return v->version <= WARD_HSM_COUNTER_MAX - need;
 }
 
 static ward_err_t write_record(ward_vault_t *v, const char *name, uint32_t nlen,
@@ -673,7 +719,7 @@ ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *valu
     if (r > vlt_rec_limit(v)) {
         return WARD_ERR_LIMIT;
     }
-    if (v->version + (v->session_open ? 1u : 2u) > WARD_HSM_COUNTER_MAX || v->next_seq == 0u) {
+    if (!budget_ok(v, 1u)) {
         return WARD_ERR_LIMIT;
     }
     err = find_name(v, name, nlen, &idx, &damaged, &e);
@@ -697,27 +743,27 @@ ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *valu
     }
 
     /* From here on the flash changes. */
-    if (!v->session_open) {
-        err = open_session(v);
-        if (err != WARD_OK) {
-            return fail(v, err);
-        }
+    err = begin_change(v);
+    if (err != WARD_OK) {
+        return err;
     }
     err = make_room(v, r, r + 2u * d);
     if (err == WARD_ERR_NO_SPACE) {
         v->full_at = r; /* nothing was lost: GC only moved records */
         return err;
     }
-    const uint32_t seq = v->next_seq;
+    /* The record's sequence number is its commit's version: written once
+     * in the vault's life, so a record left on flash by a change that was
+     * never confirmed can never stand for a later one. */
+    const uint32_t seq = v->version + 1u;
     const uint32_t off = v->head * v->ssize + v->sect[v->head].wp;
     const uint32_t oseq = idx >= 0 ? v->rec[idx].seq : 0u;
     const uint32_t hash = ward_crc32(0, name, nlen);
     if (err == WARD_OK) {
-        v->next_seq = seq == UINT32_MAX ? 0u : seq + 1u;
         err = write_record(v, name, nlen, value, vlen, seq);
     }
     if (err == WARD_OK) {
-        err = write_commit(v, VLT_OP_PUT, hash, seq, oseq);
+        err = write_commit(v, VLT_OP_PUT, seq, hash, seq, oseq);
     }
     if (err == WARD_OK) {
         err = raise_counter(v);
@@ -803,15 +849,19 @@ ward_err_t ward_vault_delete(ward_vault_t *v, const char *name)
     if (idx < 0) {
         return damaged ? WARD_ERR_AUTH : WARD_ERR_NOT_FOUND;
     }
-    if (v->version + 1u > WARD_HSM_COUNTER_MAX) {
+    if (!budget_ok(v, 1u)) {
         return WARD_ERR_LIMIT;
+    }
+    err = begin_change(v);
+    if (err != WARD_OK) {
+        return err;
     }
     err = make_room(v, 0, 2u * vlt_commit_size(v));
     if (err == WARD_ERR_NO_SPACE) {
         return err;
     }
     if (err == WARD_OK) {
-        err = write_commit(v, VLT_OP_DEL, v->rec[idx].hash, 0, v->rec[idx].seq);
+        err = write_commit(v, VLT_OP_DEL, v->version + 1u, v->rec[idx].hash, 0, v->rec[idx].seq);
     }
     if (err == WARD_OK) {
         err = raise_counter(v);
@@ -938,11 +988,13 @@ ward_err_t ward_vault_wipe(ward_vault_t *v)
     if (err != WARD_OK) {
         return err;
     }
-    if (v->version + 2u > WARD_HSM_COUNTER_MAX) {
+    if (!budget_ok(v, 2u) || v->max_epoch == UINT32_MAX) {
         return WARD_ERR_LIMIT;
     }
-    if (v->max_epoch == UINT32_MAX) {
-        return WARD_ERR_LIMIT;
+    /* 0. Like every change, after the session commit. */
+    err = begin_change(v);
+    if (err != WARD_OK) {
+        return err;
     }
     /* 1. One authentic empty state: from here no record is readable. */
     const uint32_t ck = vlt_ckpt_size(v, 0);
@@ -963,7 +1015,7 @@ ward_err_t ward_vault_wipe(ward_vault_t *v)
     /* 2. Erase everything into a new identity; the old head goes last so
      *    the empty state stays the newest thing on flash until then. */
     const uint32_t keep = v->head;
-    err = new_vault(v, keep, (keep + 1u) % v->nsect, v->max_epoch + 1u);
+    err = new_vault(v, keep, (keep + 1u) % v->nsect, v->max_epoch + 1u, 0);
     if (err != WARD_OK) {
         return fail(v, err);
     }

@@ -1,8 +1,9 @@
 /*
  * ward vault: mount. Finds this vault's sectors, the latest authentic
- * checkpoint and the contiguous chain of authentic commits after it, checks
- * the resulting state version against the HSM counter (healing a raise lost
- * to a power cut) and locates the live records.
+ * checkpoint and the contiguous chain of authentic commits after it (each
+ * one version above the last, a session commit two), checks the resulting
+ * state version against the HSM counter (healing raises lost to a power
+ * cut) and locates the live records.
  *
  * Framing (CRC) only tells where entries are; every decision about state
  * rests on MACs and, for values, on the AEAD tag checked by get.
@@ -116,7 +117,7 @@ static ward_err_t walk_all(ward_vault_t *v, const uint8_t *order, uint32_t n, bo
     return WARD_OK;
 }
 
-/* ---- pass 1: the latest authentic checkpoint, the highest sequence number ---- */
+/* ---- pass 1: the latest authentic checkpoint ---------------------------------- */
 
 typedef struct {
     bool found;
@@ -124,23 +125,11 @@ typedef struct {
     uint32_t version;
     uint32_t rank;
     vlt_entry_t ck;
-    uint32_t max_seq;
 } scan_t;
-
-static void seen_seq(uint32_t *max_seq, uint32_t seq)
-{
-    if (seq > *max_seq) {
-        *max_seq = seq;
-    }
-}
 
 static ward_err_t scan_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t *e, void *arg)
 {
     scan_t *sc = arg;
-    if (e->type == VLT_T_RECORD) {
-        seen_seq(&sc->max_seq, ward_load_le32(e->h + 4));
-        return WARD_OK;
-    }
     if (e->type != VLT_T_CKPT) {
         return WARD_OK;
     }
@@ -213,6 +202,7 @@ static ward_err_t load_table(ward_vault_t *v, const vlt_entry_t *ck)
 /* Apply one authentic commit to the index; false if it does not fit it. */
 static bool apply(ward_vault_t *v, const uint8_t *h)
 {
+    const uint32_t ver = ward_load_le32(h + 4);
     const uint32_t hash = ward_load_le32(h + 8);
     const uint32_t nseq = ward_load_le32(h + 12);
     const uint32_t oseq = ward_load_le32(h + 16);
@@ -221,7 +211,8 @@ static bool apply(ward_vault_t *v, const uint8_t *h)
     case VLT_OP_SESSION:
         return hash == 0u && nseq == 0u && oseq == 0u;
     case VLT_OP_PUT:
-        if (nseq == 0u || find_seq(v, nseq) >= 0) {
+        /* A record's sequence number is the version of the put that made it. */
+        if (nseq != ver || find_seq(v, nseq) >= 0) {
             return false;
         }
         if (oseq != 0u) {
@@ -252,7 +243,6 @@ typedef struct {
     bool applied;  /* last came from a commit (not the checkpoint) */
     uint8_t last_body[20];
     bool bad;
-    uint32_t max_seq;
 } chain_t;
 
 static ward_err_t chain_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t *e, void *arg)
@@ -276,11 +266,11 @@ static ward_err_t chain_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t 
         c->bad = memcmp(e->h, c->last_body, sizeof c->last_body) != 0;
         return WARD_OK;
     }
-    if (ver != c->last + 1u || !apply(v, e->h)) {
+    const uint32_t step = e->h[1] == VLT_OP_SESSION ? VLT_SESSION_STEP : 1u;
+    if (c->last > UINT32_MAX - step || ver != c->last + step || !apply(v, e->h)) {
         c->bad = true; /* a commit is missing, or does not fit the state */
         return WARD_OK;
     }
-    seen_seq(&c->max_seq, ward_load_le32(e->h + 12));
     c->last = ver;
     c->applied = true;
     memcpy(c->last_body, e->h, sizeof c->last_body);
@@ -446,26 +436,31 @@ ward_err_t vlt_mount(ward_vault_t *v)
         return WARD_ERR_AUTH;
     }
 
-    /* The rollback check: the state must be the counter's, or one ahead
-     * when the raise after writing it was lost (then raise it now). */
+    /* The rollback check: the state must be the counter's, or ahead of it
+     * by the raises lost to a power cut after writing it -- one, or two
+     * after a session commit -- which are made now. Anything else is an
+     * older state (or a counter store older than the flash). */
     const ward_hsm_t *hsm = v->cfg.hsm;
     uint32_t c = 0;
     err = hsm->counter_read(hsm->ctx, v->cfg.counter, &c);
     if (err != WARD_OK) {
         return err > 0 ? WARD_ERR_IO : err;
     }
-    if (ch.last != c) {
-        if (c >= WARD_HSM_COUNTER_MAX || ch.last != c + 1u) {
-            return WARD_ERR_ROLLBACK;
-        }
+    const bool session_last = ch.applied && ch.last_body[1] == VLT_OP_SESSION;
+    if (ch.last < c || ch.last - c > (session_last ? VLT_SESSION_STEP : 1u) ||
+        ch.last > WARD_HSM_COUNTER_MAX) {
+        return WARD_ERR_ROLLBACK;
+    }
+    while (c < ch.last) {
         uint32_t nv = 0;
         err = hsm->counter_increment(hsm->ctx, v->cfg.counter, &nv);
         if (err != WARD_OK) {
             return err > 0 ? WARD_ERR_IO : err;
         }
-        if (nv != ch.last) {
+        if (nv != c + 1u) {
             return WARD_ERR_STATE; /* someone else raises this counter */
         }
+        c = nv;
     }
     v->version = ch.last;
 
@@ -473,10 +468,6 @@ ward_err_t vlt_mount(ward_vault_t *v)
     if (err != WARD_OK) {
         return err;
     }
-    uint32_t ck_next = ward_load_le32(sc.ck.h + 8);
-    uint32_t max_seq = sc.max_seq > ch.max_seq ? sc.max_seq : ch.max_seq;
-    seen_seq(&max_seq, ck_next == 0u ? UINT32_MAX : ck_next - 1u);
-    v->next_seq = max_seq == UINT32_MAX ? 0u : max_seq + 1u; /* 0: exhausted */
     v->head = order[n - 1u];
     v->ckpt_sector = vlt_sector_of(v, sc.ck.off);
     v->session_open = false;

@@ -13,7 +13,14 @@
 
 /* ---- on-flash layout ------------------------------------------------------ */
 
-#define VLT_FORMAT 1u
+#define VLT_FORMAT 2u
+/* A session commit is this many versions above the state it follows
+ * (the counter is raised that many times after it); a put, delete or
+ * wipe one above. */
+#define VLT_SESSION_STEP 2u
+/* Counter raises a format makes before writing the new vault: the old one
+ * may hold a session commit that far above the counter. */
+#define VLT_FORMAT_BURN VLT_SESSION_STEP
 #define VLT_SHDR 48u         /* sector header */
 #define VLT_REC_HDR 12u      /* type, name_len, value_len, seq, hcrc */
 #define VLT_REC_NAME 24u     /* the name follows header and nonce */

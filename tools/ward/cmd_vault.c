@@ -124,7 +124,8 @@ static int mount_fail(const char *cmd, const opts_t *o, ward_err_t err)
     case WARD_ERR_CORRUPT:
     case WARD_ERR_UNSUPPORTED:
         why = "the vault was written for another flash geometry or by another format\n  "
-              "version";
+              "version (vaults of format 1 are not read any more). `ward vault wipe\n  "
+              "--device DIR --yes` starts over; every record is lost";
         break;
     default:
         why = NULL;
@@ -622,8 +623,9 @@ static int cmd_stats(int argc, char **argv)
         printf(" %u%s", st.erase_counts[i], i == st.head ? "*" : "");
     }
     printf("   (* = sector being written)\n");
-    printf("  counter      %u of %u (%u increments left; one per put or delete)\n", st.version,
-           WARD_HSM_COUNTER_MAX, st.counter_remaining);
+    printf("  counter      %u of %u (%u increments left; one per put or delete, two more\n"
+           "               for the first change after a mount)\n",
+           st.version, WARD_HSM_COUNTER_MAX, st.counter_remaining);
     return WARD_EXIT_OK;
 }
 

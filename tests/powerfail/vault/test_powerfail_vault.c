@@ -218,7 +218,8 @@ typedef struct {
     uint64_t cut_points;
     uint64_t torn_points;
     uint64_t recovery_cuts;
-    uint64_t healed; /* recovery mounts that raised the counter */
+    uint64_t healed;  /* recovery mounts that raised the counter */
+    uint64_t healed2; /* ... by two: both raises after a session commit lost */
     uint64_t new_value, old_value;
     uint64_t gc_erases;
     uint64_t gc_points; /* cut points in steps that garbage-collected */
@@ -298,6 +299,7 @@ static void test_cut_everywhere(void **state)
                              ward_err_name(err));
                 }
                 t.healed += d.hsm.counters[0] != c0 ? 1u : 0u;
+                t.healed2 += d.hsm.counters[0] == c0 + 2u ? 1u : 0u;
 
                 /* Old or new state, per key; a wipe is all or nothing. */
                 model_t after = before;
@@ -347,13 +349,15 @@ static void test_cut_everywhere(void **state)
     /* The scenario really exercised garbage collection. */
     assert_true(t.gc_erases >= 8);
     assert_true(t.new_value > 0 && t.old_value > 0);
+    assert_true(t.healed2 > 0);
     printf("vault power-fail, write size %u%s: %zu steps, %llu cut points (%llu torn), "
-           "%llu cuts during recovery, %llu counter heals, %llu new / %llu old, "
+           "%llu cuts during recovery, %llu counter heals (%llu by two), %llu new / %llu old, "
            "%llu GC erases in the scenario (%llu of the cut points in steps that "
            "garbage-collected)\n",
            g_ws, g_ws >= 8 ? " (program once)" : "", g_nops, (unsigned long long)t.cut_points,
            (unsigned long long)t.torn_points, (unsigned long long)t.recovery_cuts,
-           (unsigned long long)t.healed, (unsigned long long)t.new_value,
+           (unsigned long long)t.healed, (unsigned long long)t.healed2,
+           (unsigned long long)t.new_value,
            (unsigned long long)t.old_value, (unsigned long long)t.gc_erases,
            (unsigned long long)t.gc_points);
     tv_snap_free(&s0);

@@ -118,7 +118,7 @@ static void derive_all(example_keys_t *ek)
     example_huk(huk);
     hkdf(k_id, huk, info, label(info, "ward/vault/v1/id", NULL, 0));
     ward_store_le32(in, 0);     /* counter index */
-    ward_store_le32(in + 4, 1); /* the version the format commits */
+    ward_store_le32(in + 4, 3); /* the version the format commits (counter 0, two burns) */
     hmac(mac, k_id, in, 4, in + 4, 4);
     memcpy(ek->id, mac, 16);
     uint8_t extra[17];
@@ -148,7 +148,7 @@ static void test_example_by_the_document(void **state)
 
     /* Sector header. */
     assert_memory_equal(s, "WVLT", 4);
-    assert_int_equal(s[4], 1);
+    assert_int_equal(s[4], 2); /* format 2 */
     assert_int_equal(s[5], 1);
     assert_int_equal(s[6], EX_WS);
     assert_int_equal(s[7], EX_SECT);
@@ -159,36 +159,36 @@ static void test_example_by_the_document(void **state)
     assert_memory_equal(s + 36, ek.kcv, 8);
     assert_int_equal(ward_load_le32(s + 44), ward_crc32(0, s, 44));
 
-    /* Checkpoint x2 at 48 and 80: empty table, version 1, next seq 1. */
+    /* Checkpoint x2 at 48 and 80: empty table, version 3, reserved 0. */
     for (uint32_t off = 48; off <= 80; off += 32) {
         const uint8_t *c = s + off;
         assert_int_equal(c[0], 'P');
         assert_int_equal(c[1], 0);
-        assert_int_equal(ward_load_le32(c + 4), 1);
-        assert_int_equal(ward_load_le32(c + 8), 1);
+        assert_int_equal(ward_load_le32(c + 4), 3);
+        assert_int_equal(ward_load_le32(c + 8), 0);
         assert_int_equal(ward_load_le32(c + 12), ward_crc32(0, c, 12));
         check_mac(&ek, c, 32);
     }
-    /* Session commit x2 at 112 and 152: version 2. */
+    /* Session commit x2 at 112 and 152: version 5, two above the checkpoint. */
     for (uint32_t off = 112; off <= 152; off += 40) {
         const uint8_t *c = s + off;
         assert_int_equal(c[0], 'C');
         assert_int_equal(c[1], 3);
-        assert_int_equal(ward_load_le32(c + 4), 2);
+        assert_int_equal(ward_load_le32(c + 4), 5);
         assert_true(ward_ct_all(c + 8, 0, 12));
         assert_int_equal(ward_load_le32(c + 20), ward_crc32(0, c, 20));
         check_mac(&ek, c, 40);
     }
     assert_memory_equal(s + 112, s + 152, 40);
-    /* The record at 192: seq 1, nonce = session 2 || index 0. */
+    /* The record at 192: seq 6 (its put's version), nonce = session 5 || index 0. */
     const uint8_t *r = s + 192;
     const uint32_t rlen = 44 + 8 + 7;
     assert_int_equal(r[0], 'R');
     assert_int_equal(r[1], 8);
     assert_int_equal(ward_load_le16(r + 2), 7);
-    assert_int_equal(ward_load_le32(r + 4), 1);
+    assert_int_equal(ward_load_le32(r + 4), 6);
     assert_int_equal(ward_load_le32(r + 8), ward_crc32(0, r, 8));
-    assert_int_equal(ward_load_le32(r + 12), 2);
+    assert_int_equal(ward_load_le32(r + 12), 5);
     assert_int_equal(ward_load_le64(r + 16), 0);
     assert_memory_equal(r + 24, "wifi.psk", 8);
     assert_int_equal(ward_load_le32(r + rlen - 4), ward_crc32(0, r, rlen - 4));
@@ -212,20 +212,20 @@ static void test_example_by_the_document(void **state)
     assert_int_equal(n, 7);
     assert_memory_equal(pt, k_psk, 7);
     psa_destroy_key(k);
-    /* Put commit x2 at 256 and 296: version 3, hash CRC-32("wifi.psk"), seq 1, no old. */
+    /* Put commit x2 at 256 and 296: version 6, hash CRC-32("wifi.psk"), seq 6, no old. */
     for (uint32_t off = 256; off <= 296; off += 40) {
         const uint8_t *c = s + off;
         assert_int_equal(c[0], 'C');
         assert_int_equal(c[1], 1);
-        assert_int_equal(ward_load_le32(c + 4), 3);
+        assert_int_equal(ward_load_le32(c + 4), 6);
         assert_int_equal(ward_load_le32(c + 8), ward_crc32(0, "wifi.psk", 8));
-        assert_int_equal(ward_load_le32(c + 12), 1);
+        assert_int_equal(ward_load_le32(c + 12), 6);
         assert_int_equal(ward_load_le32(c + 16), 0);
         check_mac(&ek, c, 40);
     }
     assert_true(ward_ct_all(s + EX_LEN, 0xFF, EX_SSIZE - EX_LEN));
     /* The HSM counter ends at the state version. */
-    assert_int_equal(d.hsm.counters[0], 3);
+    assert_int_equal(d.hsm.counters[0], 6);
     tv_close(&d);
 }
 
