@@ -4,7 +4,8 @@
  *     garbage collection included), mount time;
  *   - flash bytes programmed per put of a 64-byte value (write
  *     amplification), with and without garbage collection;
- *   - HSM counter increments per put, delete and garbage collection;
+ *   - HSM counter increments per put, delete, garbage collection, the
+ *     session commit of the first change after a mount, format and wipe;
  *   - RAM of a mounted vault (the context) and the peak stack of a call.
  *
  *   vault_bench [RESULTS_FILE [PUTS]]   (default bench/results/vault.txt, 20000)
@@ -155,12 +156,16 @@ int main(int argc, char **argv)
 
     /* First puts on a fresh head sector: what one put costs, no GC. */
     ward_vault_unmount(&v);
-    if ((err = ward_vault_format(&v, &d.cfg)) != WARD_OK ||
-        (err = ward_vault_put(&v, "warmup", val, 8)) != WARD_OK) {
+    uint64_t i0 = d.hsm.increments;
+    if ((err = ward_vault_format(&v, &d.cfg)) != WARD_OK) {
         die("format", err);
     }
-    uint64_t b0 = d.flash.stats.bytes_programmed, p0 = d.flash.stats.progs,
-             i0 = d.hsm.increments;
+    const uint64_t fmt_incs = d.hsm.increments - i0;
+    if ((err = ward_vault_put(&v, "warmup", val, 8)) != WARD_OK) {
+        die("put", err);
+    }
+    uint64_t b0 = d.flash.stats.bytes_programmed, p0 = d.flash.stats.progs;
+    i0 = d.hsm.increments;
     tv_value(val, 64, "hot", 0);
     if ((err = ward_vault_put(&v, "hot", val, 64)) != WARD_OK) {
         die("put", err);
@@ -218,11 +223,27 @@ int main(int argc, char **argv)
     }
     double t_mount = (now_s() - t0) / mounts;
 
+
     const size_t st_base = stack_of(OP_NONE, &v, &d, val);
     const size_t st_put = stack_of(OP_PUT, &v, &d, val);
     const size_t st_get = stack_of(OP_GET, &v, &d, val);
     const size_t st_del = stack_of(OP_DELETE, &v, &d, val);
     const size_t st_mount = stack_of(OP_MOUNT, &v, &d, val);
+
+    /* The first change after that mount: the session commit first. Then a
+     * factory wipe. */
+    i0 = d.hsm.increments;
+    b0 = d.flash.stats.bytes_programmed;
+    if ((err = ward_vault_delete(&v, "static/00")) != WARD_OK) {
+        die("delete", err);
+    }
+    const uint64_t ses_incs = d.hsm.increments - i0 - del_incs;
+    const uint64_t ses_bytes = d.flash.stats.bytes_programmed - b0 - del_bytes;
+    i0 = d.hsm.increments;
+    if ((err = ward_vault_wipe(&v)) != WARD_OK) {
+        die("wipe", err);
+    }
+    const uint64_t wipe_incs = d.hsm.increments - i0;
 
     say("operations per second\n");
     say("  put  (64 B, 21 records, GC included)  %10.0f /s\n", puts / t_put);
@@ -238,10 +259,13 @@ int main(int argc, char **argv)
         (double)bytes / puts, (double)bytes / puts / 64.0);
     say("  sector erases: one per %.1f puts\n\n", gcs > 0 ? (double)puts / (double)gcs : 0.0);
     say("HSM counter increments (ATECC608A-class counter: %u)\n", WARD_HSM_COUNTER_MAX);
-    say("  put %llu (the first after a mount: +1 for the nonce session), delete %llu"
-        " (%llu flash bytes), GC 0\n",
+    say("  put %llu, delete %llu (%llu flash bytes), GC 0, format %llu, wipe %llu\n",
         (unsigned long long)one_incs, (unsigned long long)del_incs,
-        (unsigned long long)del_bytes);
+        (unsigned long long)del_bytes, (unsigned long long)fmt_incs,
+        (unsigned long long)wipe_incs);
+    say("  the first change after a mount first writes the session commit: +%llu"
+        " (%llu flash bytes)\n",
+        (unsigned long long)ses_incs, (unsigned long long)ses_bytes);
     say("  steady state: %.4f per put; the counter lasts %.2f million puts\n\n",
         (double)incs / puts, (double)WARD_HSM_COUNTER_MAX / ((double)incs / puts) / 1e6);
     say("RAM\n");
