@@ -92,3 +92,14 @@ function(ward_add_module name)
                                      PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}")
   target_link_libraries(${name} PUBLIC ${M_DEPS})
 endfunction()
+
+# ward_add_subdirs(): add every subdirectory of the current directory that
+# has a CMakeLists.txt (one directory per module in tests/*).
+function(ward_add_subdirs)
+  file(GLOB _dirs LIST_DIRECTORIES true RELATIVE "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_DIR}/*")
+  foreach(d ${_dirs})
+    if(IS_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}/${d}" AND EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/${d}/CMakeLists.txt")
+      add_subdirectory(${d})
+    endif()
+  endforeach()
+endfunction()

@@ -195,6 +195,20 @@ bool ward_cli_parse_u32(const char *s, uint32_t *out)
     return true;
 }
 
+int ward_cli_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
 void ward_cli_print_hex(FILE *f, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

@@ -53,6 +53,9 @@ ward_err_t ward_cli_write_file(const char *path, const void *data, size_t len, u
  * Returns false on junk or overflow. */
 bool ward_cli_parse_u32(const char *s, uint32_t *out);
 
+/* Value of a hex digit (either case), or -1. */
+int ward_cli_hex_digit(char c);
+
 /* Print bytes as lowercase hex (no separators). */
 void ward_cli_print_hex(FILE *f, const uint8_t *p, size_t n);
 

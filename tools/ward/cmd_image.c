@@ -301,20 +301,6 @@ enum {
     OPT_UNSUPPORTED
 };
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Parse "0x<hex>" or a string into a TLV value (malloc'd), as imgtool. */
 static bool custom_tlv_value(const char *s, uint8_t **val, uint16_t *len)
 {
@@ -337,7 +323,7 @@ static bool custom_tlv_value(const char *s, uint8_t **val, uint16_t *len)
             v[i] = (uint8_t)p[i];
             continue;
         }
-        int hi = hex_nibble(p[2 * i]), lo = hex_nibble(p[2 * i + 1]);
+        int hi = ward_cli_hex_digit(p[2 * i]), lo = ward_cli_hex_digit(p[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             free(v);
             return false;

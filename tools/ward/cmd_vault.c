@@ -422,20 +422,6 @@ static void put_help(FILE *f)
                "  -h, --help              this help\n");
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Read the value into buf (cap bytes); *too_big if there was more. */
 static int read_value(const opts_t *o, uint8_t *buf, size_t cap, size_t *len, bool *too_big)
 {
@@ -454,7 +440,7 @@ static int read_value(const opts_t *o, uint8_t *buf, size_t cap, size_t *len, bo
             return usage_error("put", "--hex value has an odd number of digits");
         }
         for (size_t i = 0; i < n / 2u; i++) {
-            int hi = hexval(o->value[2 * i]), lo = hexval(o->value[2 * i + 1]);
+            int hi = ward_cli_hex_digit(o->value[2 * i]), lo = ward_cli_hex_digit(o->value[2 * i + 1]);
             if (hi < 0 || lo < 0) {
                 return usage_error("put", "--hex value has a non-hex character");
             }
