@@ -572,6 +572,13 @@ static ward_err_t check_ready(const ward_vault_t *v)
     return v != NULL && v->mounted ? WARD_OK : WARD_ERR_STATE;
 }
 
+/* Entry checks of the calls that take a record name. */
+static ward_err_t check_named(const ward_vault_t *v, const char *name)
+{
+    ward_err_t err = check_ready(v);
+    return err != WARD_OK ? err : ward_vault_name_check(name);
+}
+
 /* ---- put --------------------------------------------------------------------------------- */
 
 /*
@@ -698,11 +705,7 @@ ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *valu
     vlt_entry_t e;
     int idx = -1;
     bool damaged = false;
-    ward_err_t err = check_ready(v);
-    if (err != WARD_OK) {
-        return err;
-    }
-    err = ward_vault_name_check(name);
+    ward_err_t err = check_named(v, name);
     if (err != WARD_OK) {
         return err;
     }
@@ -794,7 +797,7 @@ ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t
     vlt_entry_t e;
     int idx = -1;
     bool damaged = false;
-    ward_err_t err = check_ready(v);
+    ward_err_t err = check_named(v, name);
     if (err != WARD_OK) {
         return err;
     }
@@ -802,10 +805,6 @@ ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t
         return WARD_ERR_INVALID_ARG;
     }
     *out_len = 0;
-    err = ward_vault_name_check(name);
-    if (err != WARD_OK) {
-        return err;
-    }
     err = find_name(v, name, (uint32_t)strlen(name), &idx, &damaged, &e);
     if (err != WARD_OK) {
         return err;
@@ -833,11 +832,7 @@ ward_err_t ward_vault_delete(ward_vault_t *v, const char *name)
     vlt_entry_t e;
     int idx = -1;
     bool damaged = false;
-    ward_err_t err = check_ready(v);
-    if (err != WARD_OK) {
-        return err;
-    }
-    err = ward_vault_name_check(name);
+    ward_err_t err = check_named(v, name);
     if (err != WARD_OK) {
         return err;
     }
