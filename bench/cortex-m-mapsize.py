@@ -76,10 +76,11 @@ def parse(path):
 
 GROUPS = (
     ("Mbed TLS: PSA core, SHA-256, p256-m", ("mbedtls", "mbedcrypto", "p256m")),
+    ("ward vault (src/vault)", ("libward_vault",)),
     ("ward core: image, boot, crypto, util", ("libward_image", "libward_boot", "libward_crypto",
                                              "libward_util")),
-    ("port and program: drivers, startup, main", ("libward_port_cm", "startup.c", "main.c",
-                                                  "verify.c")),
+    ("port and program: drivers, startup, main", ("libward_port", "startup.c", "main.c",
+                                                  "verify.c", "bench.c")),
     ("C library: memcpy, memset", ("libc", "libgcc", "libnosys")),
 )
 
@@ -87,11 +88,13 @@ GROUPS = (
 def group_of(name):
     if name == "Mbed TLS (LTO partition)":
         return GROUPS[0][0]
+    if name in ("(stack reservation)", "(fill)"):
+        return "stack reservation" if name == "(stack reservation)" else "alignment fill"
     lib = name.split("(", 1)[0]
     for title, keys in GROUPS:
         if any(lib.startswith(k) or (k in lib and lib.endswith(".a")) for k in keys):
             return title
-    return "stack reservation" if name == "(stack reservation)" else "alignment fill"
+    return "other"
 
 
 def main():

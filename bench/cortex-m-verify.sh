@@ -60,25 +60,18 @@ run >"$work/run2.txt" || { cat "$work/run2.txt"; echo "bench: run failed" >&2; e
 cmp -s "$work/run1.txt" "$work/run2.txt" || { diff "$work/run1.txt" "$work/run2.txt"; echo "bench: runs differ" >&2; exit 1; }
 
 mkdir -p "$(dirname "$out")"
-python3 - "$work/run1.txt" "$out" "$(qemu-system-arm --version | head -n1)" \
+PYTHONPATH=$top/bench python3 - "$work/run1.txt" "$out" "$(qemu-system-arm --version | head -n1)" \
   "$(arm-none-eabi-gcc --version | head -n1)" "$lto" \
   "$(grep -c '^#define MBEDTLS_SHA256_SMALLER' "$top/config/mbedtls_boot_min.h" || true)" <<'EOF'
 import sys
+import cmticks
 raw, out, qemu, gcc, lto, small = sys.argv[1:7]
-ticks = {}
 hashed = None
 for line in open(raw):
     f = line.split()
-    if f[:1] == ["ticks"]:
-        ticks[f[1]] = int(f[2])
-    elif f[:2] == ["hashed", "bytes"]:
+    if f[:2] == ["hashed", "bytes"]:
         hashed = int(f[2])
-# 6.4 timer ticks per instruction at shift=8 (256 ns vs 40 ns).
-insn = lambda t: (t * 10 + 32) // 64
-empty = insn(ticks["empty"])
-count = {k: insn(v) - empty for k, v in ticks.items() if k != "empty"}
-if count["calib"] != 200003:
-    sys.exit(f"bench: calibration loop read {count['calib']} instructions, expected 200003")
+count, empty = cmticks.counts(raw)
 floor = count["floor"]
 rows = [
     (f"floor  SHA-256 of {hashed:,} B (psa_hash_compute)", count["floor_hash"]),
@@ -93,9 +86,7 @@ lines = [
     f"{qemu}; {gcc}",
     f"-Os{' + LTO' if lto == 'ON' else ''}, Mbed TLS 3.6 boot-min (PSA, p256-m, static key slots,"
     f" {'MBEDTLS_SHA256_SMALLER' if small == '1' else 'unrolled SHA-256'}), one program for all rows",
-    f"method: -icount shift=8, CMSDK timer0, insns = round(ticks*10/64) - {empty} (two reads);",
-    f"        calibration loop_n(100000) = {count['calib']} instructions (expected 200003);",
-    "        two runs, identical counts",
+    *cmticks.method_lines(empty),
     "",
 ]
 lines += [f"{name:<48} {n:>12,}" for name, n in rows]

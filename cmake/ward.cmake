@@ -36,61 +36,88 @@ if(WARD_SANITIZE)
 endif()
 
 # ---- Mbed TLS 3.6, built by scripts/bootstrap.sh with config/*.h ------------
-if(WARD_TARGET STREQUAL "host")
-  set(WARD_MBEDTLS_PREFIX "${WARD_DEPS_DIR}/mbedtls-host")
-  set(WARD_MBEDTLS_CONFIG "${CMAKE_SOURCE_DIR}/config/mbedtls_host.h")
-else()
-  set(WARD_MBEDTLS_PREFIX "${WARD_DEPS_DIR}/mbedtls-boot-min")
-  set(WARD_MBEDTLS_CONFIG "${CMAKE_SOURCE_DIR}/config/mbedtls_boot_min.h")
-endif()
-if(NOT EXISTS "${WARD_MBEDTLS_PREFIX}/.stamp")
-  message(FATAL_ERROR "Mbed TLS not found in ${WARD_MBEDTLS_PREFIX}: run scripts/bootstrap.sh")
-endif()
-# The library must have been built from the config headers in this tree.
-if(WARD_TARGET STREQUAL "host")
-  set(_ward_cfg_headers mbedtls_host.h)
-else()
-  set(_ward_cfg_headers mbedtls_boot_min.h crypto_config_boot_min.h)
-endif()
-foreach(_h ${_ward_cfg_headers})
-  file(READ "${CMAKE_SOURCE_DIR}/config/${_h}" _a)
-  if(EXISTS "${WARD_MBEDTLS_PREFIX}/include/ward-config/${_h}")
-    file(READ "${WARD_MBEDTLS_PREFIX}/include/ward-config/${_h}" _b)
-  else()
+# ward_mbedtls_flavour(<target> <flavour> <libs...>): an interface target for
+# the Mbed TLS that bootstrap.sh built from config/mbedtls_<flavour>.h (and
+# config/crypto_config_<flavour>.h when the flavour has one), refusing a
+# library built from other config headers than the ones in this tree.
+function(ward_mbedtls_flavour target flavour)
+  string(REPLACE "-" "_" _f "${flavour}")
+  set(_prefix "${WARD_DEPS_DIR}/mbedtls-${flavour}")
+  if(NOT EXISTS "${_prefix}/.stamp")
+    message(FATAL_ERROR "Mbed TLS not found in ${_prefix}: run scripts/bootstrap.sh")
+  endif()
+  set(_headers mbedtls_${_f}.h)
+  if(EXISTS "${CMAKE_SOURCE_DIR}/config/crypto_config_${_f}.h")
+    list(APPEND _headers crypto_config_${_f}.h)
+  endif()
+  foreach(_h ${_headers})
+    file(READ "${CMAKE_SOURCE_DIR}/config/${_h}" _a)
     set(_b "")
-  endif()
-  if(NOT _a STREQUAL _b)
-    message(FATAL_ERROR "config/${_h} changed since Mbed TLS was built: run scripts/bootstrap.sh")
-  endif()
-endforeach()
+    if(EXISTS "${_prefix}/include/ward-config/${_h}")
+      file(READ "${_prefix}/include/ward-config/${_h}" _b)
+    endif()
+    if(NOT _a STREQUAL _b)
+      message(FATAL_ERROR "config/${_h} changed since Mbed TLS was built: run scripts/bootstrap.sh")
+    endif()
+  endforeach()
+  add_library(${target} INTERFACE)
+  target_include_directories(${target} SYSTEM INTERFACE
+    "${_prefix}/include" "${CMAKE_SOURCE_DIR}/config")
+  target_compile_definitions(${target} INTERFACE
+    "MBEDTLS_CONFIG_FILE=\"${CMAKE_SOURCE_DIR}/config/mbedtls_${_f}.h\"")
+  list(TRANSFORM ARGN PREPEND "${_prefix}/lib/lib")
+  list(TRANSFORM ARGN APPEND ".a")
+  target_link_libraries(${target} INTERFACE ${ARGN})
+endfunction()
 
-add_library(ward_mbedtls INTERFACE)
-target_include_directories(ward_mbedtls SYSTEM INTERFACE
-  "${WARD_MBEDTLS_PREFIX}/include" "${CMAKE_SOURCE_DIR}/config")
-target_compile_definitions(ward_mbedtls INTERFACE
-  "MBEDTLS_CONFIG_FILE=\"${WARD_MBEDTLS_CONFIG}\"")
 if(WARD_TARGET STREQUAL "host")
-  target_link_libraries(ward_mbedtls INTERFACE
-    "${WARD_MBEDTLS_PREFIX}/lib/libmbedtls.a"
-    "${WARD_MBEDTLS_PREFIX}/lib/libmbedx509.a"
-    "${WARD_MBEDTLS_PREFIX}/lib/libmbedcrypto.a"
-    "${WARD_MBEDTLS_PREFIX}/lib/libeverest.a"
-    "${WARD_MBEDTLS_PREFIX}/lib/libp256m.a")
+  ward_mbedtls_flavour(ward_mbedtls host mbedtls mbedx509 mbedcrypto everest p256m)
 else()
-  target_link_libraries(ward_mbedtls INTERFACE
-    "${WARD_MBEDTLS_PREFIX}/lib/libmbedcrypto.a"
-    "${WARD_MBEDTLS_PREFIX}/lib/libp256m.a")
+  # Two builds on the MCU: the bootloader's verify-only one, and the
+  # application's (vault, software HSM). Every core module that uses PSA
+  # gets an "_app" twin compiled against the second (ward_add_module).
+  ward_mbedtls_flavour(ward_mbedtls boot-min mbedcrypto p256m)
+  ward_mbedtls_flavour(ward_mbedtls_app cm-app mbedcrypto)
 endif()
 
-# ward_add_module(<name> SOURCES ... [DEPS ...]): a static library of the
-# portable core (or a port), with ward's warnings and include paths.
+# ward_add_module(<name> SOURCES ... [DEPS ...] [INCLUDES ...] [PUBLIC_INCLUDES ...]):
+# a static library of the portable core (or a port), with ward's warnings and
+# include paths (INCLUDES private, PUBLIC_INCLUDES for its users too).
+#
+# On the MCU, a module that depends on Mbed TLS (directly or through another
+# module) also gets a twin, <name>_app, built from the same sources against
+# ward_mbedtls_app: PSA's structures differ between the two configurations,
+# so one object must never meet the other's library.
 function(ward_add_module name)
-  cmake_parse_arguments(M "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS;INCLUDES;PUBLIC_INCLUDES" ${ARGN})
   add_library(${name} STATIC ${M_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
-  target_include_directories(${name} PUBLIC "${CMAKE_SOURCE_DIR}/include"
-                                     PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}")
+  target_include_directories(${name} PUBLIC "${CMAKE_SOURCE_DIR}/include" ${M_PUBLIC_INCLUDES}
+                                     PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}" ${M_INCLUDES})
   target_link_libraries(${name} PUBLIC ${M_DEPS})
+  if(TARGET ward_mbedtls_app)
+    set(_deps "")
+    set(_twin OFF)
+    foreach(_d ${M_DEPS})
+      if(_d STREQUAL "ward_mbedtls")
+        list(APPEND _deps ward_mbedtls_app)
+        set(_twin ON)
+      elseif(TARGET ${_d}_app)
+        list(APPEND _deps ${_d}_app)
+        set(_twin ON)
+      else()
+        list(APPEND _deps ${_d})
+      endif()
+    endforeach()
+    if(_twin)
+      # Built only when a program links it.
+      add_library(${name}_app STATIC EXCLUDE_FROM_ALL ${M_SOURCES})
+      target_compile_options(${name}_app PRIVATE ${WARD_WARNINGS})
+      target_include_directories(${name}_app PUBLIC "${CMAKE_SOURCE_DIR}/include" ${M_PUBLIC_INCLUDES}
+                                             PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}" ${M_INCLUDES})
+      target_link_libraries(${name}_app PUBLIC ${_deps})
+    endif()
+  endif()
 endfunction()
 
 # ward_add_subdirs(): add every subdirectory of the current directory that

@@ -4,9 +4,10 @@
 #  1. installs the Debian packages the build, the tests and the demo need;
 #  2. fetches Mbed TLS 3.6 from Debian's *source* package (suite trixie), which
 #     apt checks against the signed Sources index;
-#  3. builds it twice with ward's own config headers:
+#  3. builds it three times with ward's own config headers:
 #       host      config/mbedtls_host.h      (tools, simulator, tests, fuzzers)
 #       boot-min  config/mbedtls_boot_min.h  (Cortex-M4 bootloader)
+#       cm-app    config/mbedtls_cm_app.h    (Cortex-M4 application: vault, HSM)
 #
 # Results are cached in $WARD_DEPS_DIR (default ~/.cache/ward). A stamp holds
 # the hash of the source tarball, the config headers and the compiler flags,
@@ -85,14 +86,16 @@ if [ ! -f "$mbedtls_src/CMakeLists.txt" ]; then
   tar -xf "$tarball" -C "$src_dir"
 fi
 
-# ---- 3. build the two flavours -----------------------------------------------
+# ---- 3. build the flavours -----------------------------------------------
 build_flavour() { # name config-file build-type [toolchain] [c-flags]
   local name=$1 cfg=$2 btype=$3 tc=${4:-} cflags=${5:-}
   local prefix=$deps/mbedtls-$name
+  # A flavour may select PSA features in config/crypto_config_<name>.h.
+  local psa_cfg=$top/config/crypto_config_${name//-/_}.h
   local stamp
   stamp=$( { echo "$ver"; sha256sum "$tarball" | cut -d' ' -f1; cat "$cfg";
-             [ "$name" = boot-min ] && cat "$top/config/crypto_config_boot_min.h";
-             [ -n "$tc" ] && cat "$tc"; echo "$btype $cflags"; } | sha256sum | cut -d' ' -f1)
+             if [ -f "$psa_cfg" ]; then cat "$psa_cfg"; fi
+             if [ -n "$tc" ]; then cat "$tc"; fi; echo "$btype $cflags"; } | sha256sum | cut -d' ' -f1)
   if [ -f "$prefix/.stamp" ] && [ "$(cat "$prefix/.stamp")" = "$stamp" ]; then
     log "mbedtls-$name is up to date ($prefix)"
     return
@@ -119,6 +122,7 @@ build_flavour() { # name config-file build-type [toolchain] [c-flags]
 build_flavour host "$top/config/mbedtls_host.h" Release "" "-fPIC"
 # CMAKE_C_FLAGS replaces the toolchain file's flags: repeat the CPU flags, and
 # keep LTO objects so the bootloader can be optimised across Mbed TLS too.
-build_flavour boot-min "$top/config/mbedtls_boot_min.h" MinSizeRel "$top/cmake/arm-none-eabi.cmake" \
-  "-mcpu=cortex-m4 -mthumb -mfloat-abi=soft -ffunction-sections -fdata-sections -flto -ffat-lto-objects"
+cm_flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=soft -ffunction-sections -fdata-sections -flto -ffat-lto-objects"
+build_flavour boot-min "$top/config/mbedtls_boot_min.h" MinSizeRel "$top/cmake/arm-none-eabi.cmake" "$cm_flags"
+build_flavour cm-app "$top/config/mbedtls_cm_app.h" MinSizeRel "$top/cmake/arm-none-eabi.cmake" "$cm_flags"
 log "ok: deps in $deps"

@@ -12,7 +12,7 @@ bdir=${1:-build/host}
 cmdir=${2:-build/cortex-m4}
 [ -f "$bdir/compile_commands.json" ] || { echo "lint: no $bdir/compile_commands.json (build first)"; exit 1; }
 
-mapfile -t host_files < <(git ls-files 'src/*.c' 'port/posix/*.c' 'tools/*.c' 'fuzz/*.c')
+mapfile -t host_files < <(git ls-files 'src/*.c' 'port/common/*.c' 'port/posix/*.c' 'tools/*.c' 'fuzz/*.c')
 mapfile -t cm_files < <(git ls-files 'port/cortex-m/*.c')
 mapfile -t test_files < <(git ls-files 'tests/*.c')
 
@@ -20,7 +20,7 @@ cppcheck_run() { # extra args... -- files...
   cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,style,performance,portability \
     --inline-suppr --suppress=missingIncludeSystem --suppress=unusedFunction \
     --suppress=constParameterCallback --suppress=constParameterPointer --suppress=constVariablePointer \
-    -D__GNUC__ -I include -I port/posix/include -I port/cortex-m/include -I port/cortex-m/src \
+    -D__GNUC__ -I include -I port/common/include -I port/posix/include -I port/cortex-m/include -I port/cortex-m/src \
     -I tools/ward -I tools/sign -I config -I tests "$@"
 }
 

@@ -13,13 +13,13 @@
 #include <string.h>
 
 #include "sim_priv.h"
+#include "ward/soft_hsm.h"
 #include "ward/util.h"
 
 #define HSM_FILE_LEN (8u + 1u + 32u + 32u + 4u * WARD_HSM_COUNTERS)
 
 static const uint8_t k_magic[8] = {'W', 'A', 'R', 'D', 'H', 'S', 'M', '1'};
-/* HKDF salt: fixes the derivation to this scheme and version. */
-static const uint8_t k_salt[] = "ward-huk-kdf-v1";
+_Static_assert(sizeof(((ward_sim_hsm_t *)0)->huk) == WARD_SOFT_HSM_HUK_LEN, "HUK size");
 
 static ward_err_t save(ward_sim_hsm_t *h)
 {
@@ -64,13 +64,6 @@ static ward_err_t hsm_derive_key(void *ctx, ward_hsm_key_type_t type, const uint
                                  size_t label_len, uint32_t *key_id)
 {
     ward_sim_hsm_t *h = ctx;
-    psa_key_attributes_t in = PSA_KEY_ATTRIBUTES_INIT;
-    psa_key_attributes_t out = PSA_KEY_ATTRIBUTES_INIT;
-    psa_key_derivation_operation_t op = PSA_KEY_DERIVATION_OPERATION_INIT;
-    psa_key_id_t huk = PSA_KEY_ID_NULL;
-    psa_key_id_t derived = PSA_KEY_ID_NULL;
-    ward_err_t err = WARD_ERR_CRYPTO;
-
     if (key_id == NULL || (label == NULL && label_len > 0u)) {
         return WARD_ERR_INVALID_ARG;
     }
@@ -81,51 +74,10 @@ static ward_err_t hsm_derive_key(void *ctx, ward_hsm_key_type_t type, const uint
     if (!h->has_huk) {
         return WARD_ERR_STATE;
     }
-    switch (type) {
-    case WARD_HSM_KEY_AES256_GCM:
-        psa_set_key_type(&out, PSA_KEY_TYPE_AES);
-        psa_set_key_algorithm(&out, PSA_ALG_GCM);
-        psa_set_key_usage_flags(&out, PSA_KEY_USAGE_ENCRYPT | PSA_KEY_USAGE_DECRYPT);
-        break;
-    case WARD_HSM_KEY_CHACHA20_POLY1305:
-        psa_set_key_type(&out, PSA_KEY_TYPE_CHACHA20);
-        psa_set_key_algorithm(&out, PSA_ALG_CHACHA20_POLY1305);
-        psa_set_key_usage_flags(&out, PSA_KEY_USAGE_ENCRYPT | PSA_KEY_USAGE_DECRYPT);
-        break;
-    case WARD_HSM_KEY_HMAC_SHA256:
-        psa_set_key_type(&out, PSA_KEY_TYPE_HMAC);
-        psa_set_key_algorithm(&out, PSA_ALG_HMAC(PSA_ALG_SHA_256));
-        psa_set_key_usage_flags(&out, PSA_KEY_USAGE_SIGN_MESSAGE | PSA_KEY_USAGE_VERIFY_MESSAGE);
-        break;
-    default:
-        return WARD_ERR_INVALID_ARG;
+    ward_err_t err = ward_soft_hsm_derive(h->huk, type, label, label_len, key_id);
+    if (err == WARD_OK) {
+        h->derives++;
     }
-    psa_set_key_bits(&out, 256);
-
-    /* The HUK enters PSA only as a derivation secret, for this one call. */
-    psa_set_key_type(&in, PSA_KEY_TYPE_DERIVE);
-    psa_set_key_usage_flags(&in, PSA_KEY_USAGE_DERIVE);
-    psa_set_key_algorithm(&in, PSA_ALG_HKDF(PSA_ALG_SHA_256));
-    if (psa_import_key(&in, h->huk, sizeof h->huk, &huk) != PSA_SUCCESS ||
-        psa_key_derivation_setup(&op, PSA_ALG_HKDF(PSA_ALG_SHA_256)) != PSA_SUCCESS ||
-        psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_SALT, k_salt,
-                                       sizeof k_salt - 1u) != PSA_SUCCESS ||
-        psa_key_derivation_input_key(&op, PSA_KEY_DERIVATION_INPUT_SECRET, huk) != PSA_SUCCESS ||
-        psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_INFO, label, label_len) !=
-            PSA_SUCCESS ||
-        psa_key_derivation_output_key(&out, &op, &derived) != PSA_SUCCESS) {
-        goto exit;
-    }
-    *key_id = derived;
-    h->derives++;
-    err = WARD_OK;
-exit:
-    (void)psa_key_derivation_abort(&op);
-    if (huk != PSA_KEY_ID_NULL) {
-        (void)psa_destroy_key(huk);
-    }
-    psa_reset_key_attributes(&in);
-    psa_reset_key_attributes(&out);
     return err;
 }
 

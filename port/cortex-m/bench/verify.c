@@ -3,12 +3,10 @@
  * ward, next to the crypto floor measured in the same program with the
  * same Mbed TLS build (docs/cortex-m.md, bench/cortex-m-verify.sh).
  *
- * Run under QEMU with -icount shift=8: every instruction takes 256 ns of
- * virtual time and CMSDK timer 0 ticks at 25 MHz, so instructions =
- * ticks * 10 / 64. This program prints raw tick counts; the script turns
- * them into instructions, checks the calibration loop and prints the ratio.
+ * Run under QEMU with -icount shift=8 (bench.h says how ticks become
+ * instructions); the script checks the calibration and prints the ratio.
  *
- *   calib   loop_n(100000): 2n + 3 = 200003 instructions (subs/bne, mov, bl, bx)
+ *   calib   a loop of 200000 minus one of 100000 iterations = 200000 instructions
  *   empty   two back-to-back timer reads (subtracted from every figure)
  *   floor   psa_hash_compute over [0, tlv_off) of the image + psa_import_key
  *           + psa_verify_hash + psa_destroy_key: crypto and nothing else
@@ -21,37 +19,12 @@
 #include "ward/crypto.h"
 #include "ward/image.h"
 #include "ward/util.h"
+#include "bench.h"
 #include "ward_cm.h"
 #include "ward_cm_priv.h"
 
-#define CALIB_N 100000u
 /* What the boot core lets an image use: the slot minus its trailer sector. */
 #define IMAGE_MAX (WARD_CM_SLOT_SIZE - WARD_CM_SECTOR_SIZE)
-
-/* 2n + 1 instructions in the loop and return; the caller's mov and bl
- * make 2n + 3. In assembly so the count cannot depend on the compiler. */
-void ward_cm_bench_loop_n(uint32_t n);
-__asm__(".text\n"
-        ".syntax unified\n"
-        ".thumb\n"
-        ".balign 4\n"
-        ".global ward_cm_bench_loop_n\n"
-        ".type ward_cm_bench_loop_n, %function\n"
-        ".thumb_func\n"
-        "ward_cm_bench_loop_n:\n"
-        "1: subs r0, r0, #1\n"
-        "   bne 1b\n"
-        "   bx lr\n"
-        ".size ward_cm_bench_loop_n, . - ward_cm_bench_loop_n\n");
-
-static void report(const char *name, uint32_t t0, uint32_t t1)
-{
-    ward_cm_puts("ticks ");
-    ward_cm_puts(name);
-    ward_cm_puts(" ");
-    ward_cm_put_dec((int32_t)(t0 - t1));
-    ward_cm_puts("\n");
-}
 
 static void fail(const char *what, int32_t code)
 {
@@ -117,16 +90,7 @@ int main(void)
     ward_cm_put_dec((int32_t)info.tlv_off);
     ward_cm_puts("\n");
 
-    ward_cm_timer_start();
-
-    t0 = ward_cm_timer_read();
-    ward_cm_bench_loop_n(CALIB_N);
-    t1 = ward_cm_timer_read();
-    report("calib", t0, t1);
-
-    t0 = ward_cm_timer_read();
-    t1 = ward_cm_timer_read();
-    report("empty", t0, t1);
+    ward_cm_bench_start();
 
     /* The floor, in one piece, then its two parts. */
     psa_key_attributes_t attr = PSA_KEY_ATTRIBUTES_INIT;
@@ -146,12 +110,12 @@ int main(void)
     if (st != PSA_SUCCESS || st2 != PSA_SUCCESS || st3 != PSA_SUCCESS || st4 != PSA_SUCCESS) {
         fail("floor", st != PSA_SUCCESS ? st : st2 != PSA_SUCCESS ? st2 : st3 != PSA_SUCCESS ? st3 : st4);
     }
-    report("floor", t0, t1);
+    ward_cm_bench_report("floor", t0, t1);
 
     t0 = ward_cm_timer_read();
     st = psa_hash_compute(PSA_ALG_SHA_256, img, info.tlv_off, hash, sizeof hash, &hlen);
     t1 = ward_cm_timer_read();
-    report("floor_hash", t0, t1);
+    ward_cm_bench_report("floor_hash", t0, t1);
 
     t0 = ward_cm_timer_read();
     st2 = psa_import_key(&attr, pub, sizeof pub, &key);
@@ -161,7 +125,7 @@ int main(void)
     if (st != PSA_SUCCESS || st2 != PSA_SUCCESS || st3 != PSA_SUCCESS || st4 != PSA_SUCCESS) {
         fail("floor parts", -1);
     }
-    report("floor_verify", t0, t1);
+    ward_cm_bench_report("floor_verify", t0, t1);
 
     /* ward's image check, as the boot core calls it. */
     trust.key_hash = key_hash;
@@ -178,7 +142,7 @@ int main(void)
     if (err != WARD_OK || !WARD_FIH_EQ(ok)) {
         fail("ward_image_validate", err != WARD_OK ? err : reason);
     }
-    report("validate", t0, t1);
+    ward_cm_bench_report("validate", t0, t1);
 
     static ward_boot_ctx_t ctx;
     ward_boot_report_t rep;
@@ -189,7 +153,7 @@ int main(void)
     if (!WARD_FIH_EQ(ok)) {
         fail("ward_boot_go", err != WARD_OK ? err : rep.reason);
     }
-    report("boot", t0, t1);
+    ward_cm_bench_report("boot", t0, t1);
     ward_cm_puts("bench: done\n");
     return 0;
 }

@@ -9,12 +9,15 @@ port/cortex-m/include/ward_cm.h):
             0xFF up to 4 KiB
   otp       OTP block (4 KiB, unburnt = 0): key hashes, flags, rollback
             thermometer, device id, lock word
+  hsm       the software HSM's block (block RAM): "WHSM", flags, HUK,
+            monotonic counters (port/cortex-m/include/ward_cm_hsm.h)
   pad       pad a file with 0xFF (erased flash) to a slot size
   erased    a file of erased flash (0xFF)
 """
 import argparse
 import base64
 import hashlib
+import os
 import sys
 
 SECTOR = 0x1000
@@ -105,6 +108,25 @@ def cmd_otp(a):
     open(a.out, "wb").write(otp)
 
 
+HSM_MAGIC = b"WHSM"
+HSM_COUNTERS = 2
+
+
+def cmd_hsm(a):
+    # The HUK is made here, on the factory's machine, because this board has
+    # no TRNG to make it inside; a real secure element generates its own.
+    if a.huk:
+        huk = bytes.fromhex(a.huk)
+        if len(huk) != 32:
+            sys.exit("mkblobs: --huk needs 64 hex digits")
+    else:
+        huk = os.urandom(32)
+    blk = bytearray(HSM_MAGIC + (1).to_bytes(4, "little") + huk)
+    for _ in range(HSM_COUNTERS):
+        blk += a.counter.to_bytes(4, "little")
+    open(a.out, "wb").write(blk)
+
+
 def cmd_pad(a):
     data = open(a.input, "rb").read()
     if len(data) > a.size:
@@ -135,6 +157,11 @@ def main():
     o.add_argument("--lock", action="append", help="write-lock a field (repeatable)")
     o.add_argument("--out", required=True)
     o.set_defaults(fn=cmd_otp)
+    h = sub.add_parser("hsm", help="software HSM block with a HUK")
+    h.add_argument("--huk", help="64 hex digits (default: random)")
+    h.add_argument("--counter", type=int, default=0, help="start value of the counters")
+    h.add_argument("--out", required=True)
+    h.set_defaults(fn=cmd_hsm)
     d = sub.add_parser("pad", help="pad with 0xFF to a size")
     d.add_argument("--size", type=lambda s: int(s, 0), required=True)
     d.add_argument("input")
