@@ -484,92 +484,128 @@ static ward_err_t check_signatures(const ward_image_info_t *info, ward_image_rea
     return err == WARD_ERR_NOT_FOUND ? result : err;
 }
 
+/*
+ * Fault hardening: every check below is made twice, from volatile copies,
+ * once to fail and once to earn its step constant; the first failure
+ * sticks (a later check can never clear it). So one skipped branch either
+ * leaves an error in place or withholds a step, and the result fails.
+ */
+/* Fault-injection tests (tests/attacks/image/test_image_fault.c) compile
+ * this file again with WARD_FI_TEST, and make ward_test_fi_skip(n) true for
+ * one n: failing check n is then skipped, as a glitch would skip its branch. */
+#if defined(WARD_FI_TEST)
+int ward_test_fi_skip(int n);
+#define WARD_FI_SKIP(n) ward_test_fi_skip(n)
+#else
+#define WARD_FI_SKIP(n) 0
+#endif
+
+#define IMG_FAIL(e)                                                                                \
+    do {                                                                                           \
+        if (err == WARD_OK) {                                                                      \
+            err = (e);                                                                             \
+        }                                                                                          \
+        goto out;                                                                                  \
+    } while (0)
+
 ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_read_fn read,
                                       void *rctx, const ward_image_trust_t *trust,
                                       ward_err_t *reason)
 {
     volatile uint32_t steps = 0;
     volatile ward_fih_t res = WARD_FIH_FAILURE;
+    volatile ward_err_t err = WARD_OK;
+    volatile ward_err_t e = WARD_OK;
+    volatile bool ok = false;
     uint8_t hash[WARD_SHA256_LEN];
     uint8_t want[WARD_SHA256_LEN];
     uint8_t pub[WARD_P256_PUB_LEN];
     uint32_t hashed_cnt = 0;
-    ward_err_t err = WARD_ERR_INVALID_ARG;
 
-    if (trust->key_hash == NULL) {
-        goto out;
+    if (trust->key_hash == NULL) { /* a caller's error, not a security decision */
+        IMG_FAIL(WARD_ERR_INVALID_ARG);
     }
 
     /* 1. A hash to check against. */
-    err = WARD_ERR_IMG_UNSIGNED;
-    if (!info->has_hash) {
-        goto out;
+    ok = info->has_hash;
+    if (!ok && !WARD_FI_SKIP(2)) {
+        IMG_FAIL(WARD_ERR_IMG_UNSIGNED);
     }
-    steps += STEP_HASH_TLV;
+    if (ok) {
+        steps += STEP_HASH_TLV;
+    }
 
-    /* 2. The contents match it (compared twice, constant time), and the
-     * counter checked below is the one that was hashed. */
-    err = hash_image(info, read, rctx, hash, &hashed_cnt);
-    if (err == WARD_OK) {
-        err = rd(read, rctx, info->hash_off, want, sizeof want);
+    /* 2. The contents match it (constant time), and the counter checked
+     * below is the one that was hashed. */
+    e = hash_image(info, read, rctx, hash, &hashed_cnt);
+    if (e == WARD_OK) {
+        e = rd(read, rctx, info->hash_off, want, sizeof want);
     }
-    if (err != WARD_OK) {
-        goto out;
+    if (e != WARD_OK && !WARD_FI_SKIP(3)) {
+        IMG_FAIL(e);
     }
-    err = WARD_ERR_IMG_HASH;
-    if (!ward_ct_equal(hash, want, sizeof hash) || (info->has_sec_cnt && hashed_cnt != info->sec_cnt)) {
-        goto out;
+    ok = e == WARD_OK && ward_ct_equal(hash, want, sizeof hash) &&
+         (!info->has_sec_cnt || hashed_cnt == info->sec_cnt);
+    if (!ok && !WARD_FI_SKIP(4)) {
+        IMG_FAIL(WARD_ERR_IMG_HASH);
     }
-    if (ward_ct_equal(hash, want, sizeof hash)) {
+    if (ok && ward_ct_equal(hash, want, sizeof hash)) {
         steps += STEP_HASH;
     }
 
     /* 3. At least one signature. */
-    err = WARD_ERR_IMG_UNSIGNED;
-    if (info->sig_count == 0u) {
-        goto out;
+    ok = info->sig_count != 0u;
+    if (!ok && !WARD_FI_SKIP(5)) {
+        IMG_FAIL(WARD_ERR_IMG_UNSIGNED);
     }
-    steps += STEP_SIG_TLV;
+    if (ok) {
+        steps += STEP_SIG_TLV;
+    }
 
     /* 4. The key is the trusted one. */
-    err = select_key(info, read, rctx, trust, pub);
-    if (err != WARD_OK) {
-        goto out;
+    e = select_key(info, read, rctx, trust, pub);
+    if (e != WARD_OK && !WARD_FI_SKIP(6)) {
+        IMG_FAIL(e);
     }
-    steps += STEP_KEY;
+    if (e == WARD_OK) {
+        steps += STEP_KEY;
+    }
 
     /* 5. A signature over the hash verifies with it. */
-    err = check_signatures(info, read, rctx, pub, hash);
-    if (err != WARD_OK) {
-        goto out;
+    e = check_signatures(info, read, rctx, pub, hash);
+    if (e != WARD_OK && !WARD_FI_SKIP(7)) {
+        IMG_FAIL(e);
     }
-    steps += STEP_SIG;
+    if (e == WARD_OK) {
+        steps += STEP_SIG;
+    }
 
-    /* 6. Anti-rollback floor. */
-    err = WARD_ERR_IMG_SEC_CNT;
-    if ((info->has_sec_cnt ? info->sec_cnt : 0u) < trust->min_sec_cnt) {
-        goto out;
+    /* 6. Anti-rollback floor (an image without SEC_CNT counts as 0). */
+    ok = (info->has_sec_cnt ? info->sec_cnt : 0u) >= trust->min_sec_cnt;
+    if (!ok && !WARD_FI_SKIP(8)) {
+        IMG_FAIL(WARD_ERR_IMG_SEC_CNT);
     }
-    steps += STEP_SEC_CNT;
-    err = WARD_OK;
+    if (ok) {
+        steps += STEP_SEC_CNT;
+    }
 
 out:
     if (err == WARD_OK && steps == STEPS_ALL) {
         res = WARD_FIH_SUCCESS;
     }
     /* Second, independent look at the same facts. */
-    if (res == WARD_FIH_SUCCESS && (steps != STEPS_ALL || err != WARD_OK)) {
+    if (res == WARD_FIH_SUCCESS && (steps != STEPS_ALL || err != WARD_OK) && !WARD_FI_SKIP(9)) {
         res = WARD_FIH_FAILURE;
     }
-    if (res != WARD_FIH_SUCCESS && err == WARD_OK) {
-        /* A check was skipped (a fault): fail, and never report WARD_OK. */
-        err = WARD_ERR_IMG_HASH;
-    }
     if (reason != NULL) {
-        *reason = res == WARD_FIH_SUCCESS ? WARD_OK : err;
+        /* A failure with no error recorded means a check was skipped (a
+         * fault): report it as a hash failure, never as WARD_OK. */
+        *reason = res == WARD_FIH_SUCCESS ? WARD_OK : (err != WARD_OK ? err : WARD_ERR_IMG_HASH);
     }
     return res;
 }
+
+#undef IMG_FAIL
 
 ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn read, void *rctx,
                                const ward_image_trust_t *trust, ward_err_t *reason)
