@@ -262,6 +262,12 @@ static ward_err_t run_op(ward_boot_ctx_t *ctx)
         slot_check_t b;
         /* Parse only: the fingerprint needs no signature. */
         err = check_slot(ctx, &ctx->cfg.layout->secondary, NULL, &b);
+        if (err == WARD_ERR_IO) {
+            /* Unreadable now: no fingerprint, so a revert will not match
+             * and the installed image stays (it is checked at every boot). */
+            b.fp = 0;
+            err = WARD_OK;
+        }
         if (err != WARD_OK) {
             return err;
         }
@@ -285,6 +291,10 @@ static ward_err_t try_revert(ward_boot_ctx_t *ctx, const otp_view_t *o, ward_boo
     slot_check_t b;
     *reverted = false;
     ward_err_t err = check_slot(ctx, &ctx->cfg.layout->secondary, o, &b);
+    if (err == WARD_ERR_IO) {
+        rep->update_reason = err; /* the old image is unreadable: keep the trial */
+        return WARD_OK;
+    }
     if (err != WARD_OK) {
         return err;
     }
@@ -319,14 +329,21 @@ static ward_err_t handle_request(ward_boot_ctx_t *ctx, const otp_view_t *o,
     slot_check_t s, p;
     int req = WARD_BOOT_REQ_NONE;
 
+    /* The secondary is only a candidate: no error reading it may stop the
+     * primary from booting. An unreadable request (a program torn by a
+     * power cut reads back as an ECC error on such flash) or staged image
+     * is refused, which erases the request sector and so clears it. */
     ward_err_t err = ward_boot_trailer_read(&l->secondary, &req);
-    if (err == WARD_ERR_CORRUPT) {
-        return refuse(ctx, rep, WARD_ERR_CORRUPT);
+    if (err == WARD_ERR_CORRUPT || err == WARD_ERR_IO) {
+        return refuse(ctx, rep, err);
     }
     if (err != WARD_OK || req == WARD_BOOT_REQ_NONE) {
         return err;
     }
     err = check_slot(ctx, &l->secondary, o, &s);
+    if (err == WARD_ERR_IO) {
+        return refuse(ctx, rep, err);
+    }
     if (err == WARD_OK) {
         err = check_slot(ctx, &l->primary, o, &p);
     }
