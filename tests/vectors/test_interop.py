@@ -290,6 +290,9 @@ def main():
         r = run([ward, "verify", p("u.bin")])
         check(r.returncode == 0 and b"NOT checked" in r.stdout,
               "ward verify without a key checks the hash and says the signature was not checked")
+        # No SEC_CNT counts as 0, with a key or without one.
+        r = run([ward, "verify", "--min-sec-cnt", "1", p("u.bin")])
+        check(r.returncode == EXIT["ROLLBACK"], "no SEC_CNT, --min-sec-cnt 1, no key -> 10")
         forged = mkimage.build(firmware, version=(2, 0, 0, 0), pad_header=True, slot_size=SLOT,
                                sec_cnt=5, key=ward_key)
         fb = bytearray(forged)

@@ -772,7 +772,8 @@ int ward_cmd_verify(int argc, char **argv)
                 err = WARD_ERR_IMG_HASH;
             }
         }
-        if (err == WARD_OK && info.has_sec_cnt && info.sec_cnt < min_sec_cnt) {
+        /* As ward_image_validate: no SEC_CNT counts as 0. */
+        if (err == WARD_OK && (info.has_sec_cnt ? info.sec_cnt : 0u) < min_sec_cnt) {
             err = WARD_ERR_IMG_SEC_CNT;
         }
     }
