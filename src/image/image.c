@@ -522,13 +522,9 @@ ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_
     uint8_t pub[WARD_P256_PUB_LEN];
     uint32_t hashed_cnt = 0;
 
-    if (trust->key_hash == NULL) { /* a caller's error, not a security decision */
-        IMG_FAIL(WARD_ERR_INVALID_ARG);
-    }
-
     /* 1. A hash to check against. */
     ok = info->has_hash;
-    if (!ok && !WARD_FI_SKIP(2)) {
+    if (!ok && !WARD_FI_SKIP(1)) {
         IMG_FAIL(WARD_ERR_IMG_UNSIGNED);
     }
     if (ok) {
@@ -541,12 +537,12 @@ ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_
     if (e == WARD_OK) {
         e = rd(read, rctx, info->hash_off, want, sizeof want);
     }
-    if (e != WARD_OK && !WARD_FI_SKIP(3)) {
+    if (e != WARD_OK && !WARD_FI_SKIP(2)) {
         IMG_FAIL(e);
     }
     ok = e == WARD_OK && ward_ct_equal(hash, want, sizeof hash) &&
          (!info->has_sec_cnt || hashed_cnt == info->sec_cnt);
-    if (!ok && !WARD_FI_SKIP(4)) {
+    if (!ok && !WARD_FI_SKIP(3)) {
         IMG_FAIL(WARD_ERR_IMG_HASH);
     }
     if (ok && ward_ct_equal(hash, want, sizeof hash)) {
@@ -555,7 +551,7 @@ ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_
 
     /* 3. At least one signature. */
     ok = info->sig_count != 0u;
-    if (!ok && !WARD_FI_SKIP(5)) {
+    if (!ok && !WARD_FI_SKIP(4)) {
         IMG_FAIL(WARD_ERR_IMG_UNSIGNED);
     }
     if (ok) {
@@ -564,7 +560,7 @@ ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_
 
     /* 4. The key is the trusted one. */
     e = select_key(info, read, rctx, trust, pub);
-    if (e != WARD_OK && !WARD_FI_SKIP(6)) {
+    if (e != WARD_OK && !WARD_FI_SKIP(5)) {
         IMG_FAIL(e);
     }
     if (e == WARD_OK) {
@@ -573,7 +569,7 @@ ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_
 
     /* 5. A signature over the hash verifies with it. */
     e = check_signatures(info, read, rctx, pub, hash);
-    if (e != WARD_OK && !WARD_FI_SKIP(7)) {
+    if (e != WARD_OK && !WARD_FI_SKIP(6)) {
         IMG_FAIL(e);
     }
     if (e == WARD_OK) {
@@ -582,7 +578,7 @@ ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_
 
     /* 6. Anti-rollback floor (an image without SEC_CNT counts as 0). */
     ok = (info->has_sec_cnt ? info->sec_cnt : 0u) >= trust->min_sec_cnt;
-    if (!ok && !WARD_FI_SKIP(8)) {
+    if (!ok && !WARD_FI_SKIP(7)) {
         IMG_FAIL(WARD_ERR_IMG_SEC_CNT);
     }
     if (ok) {
@@ -594,7 +590,7 @@ out:
         res = WARD_FIH_SUCCESS;
     }
     /* Second, independent look at the same facts. */
-    if (res == WARD_FIH_SUCCESS && (steps != STEPS_ALL || err != WARD_OK) && !WARD_FI_SKIP(9)) {
+    if (res == WARD_FIH_SUCCESS && (steps != STEPS_ALL || err != WARD_OK) && !WARD_FI_SKIP(8)) {
         res = WARD_FIH_FAILURE;
     }
     if (reason != NULL) {
@@ -610,7 +606,8 @@ out:
 ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn read, void *rctx,
                                const ward_image_trust_t *trust, ward_err_t *reason)
 {
-    if (info == NULL || read == NULL || trust == NULL || !info_consistent(info)) {
+    if (info == NULL || read == NULL || trust == NULL || trust->key_hash == NULL ||
+        !info_consistent(info)) {
         if (reason != NULL) {
             *reason = WARD_ERR_INVALID_ARG;
         }

@@ -13,7 +13,8 @@
 #include "ward/image.h"
 
 /* ward_image_validate for an info that ward_image_parse filled (WARD_OK)
- * and nothing has modified since; info, read and trust non-NULL. */
+ * and nothing has modified since; info, read, trust and trust->key_hash
+ * non-NULL (ward_image_validate checks them). */
 ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_read_fn read,
                                       void *rctx, const ward_image_trust_t *trust,
                                       ward_err_t *reason);

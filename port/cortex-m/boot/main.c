@@ -54,7 +54,7 @@ __attribute__((noreturn)) static void refuse(ward_err_t reason, ward_err_t image
  * not be the app's (linked elsewhere, or the flash changed under us). */
 static bool entry_sane(uint32_t vt)
 {
-    const uint8_t *p = ward_cm_addr(WARD_CM_FLASH_BASE + vt);
+    const uint8_t *p = ward_cm_addr(vt);
     const uint32_t sp = ward_load_le32(p);
     const uint32_t pc = ward_load_le32(p + 4);
     const uint32_t lo = WARD_CM_FLASH_BASE + WARD_CM_PRIMARY_OFF;
@@ -90,7 +90,10 @@ int main(void)
         ward_cm_puts(", resumed");
     }
     if (rep.event == WARD_BOOT_EV_INSTALLED) {
-        ward_cm_puts(rep.trial ? ", installed trial" : ", installed");
+        ward_cm_puts(", installed");
+        if (rep.trial) {
+            ward_cm_puts(" trial");
+        }
     } else if (rep.event == WARD_BOOT_EV_REVERTED) {
         ward_cm_puts(", reverted");
     } else if (rep.event == WARD_BOOT_EV_REFUSED) {
