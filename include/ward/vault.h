@@ -181,7 +181,8 @@ ward_err_t ward_vault_format(ward_vault_t *v, const ward_vault_config_t *cfg);
  *   WARD_ERR_VAULT_FOREIGN      a vault made with another device's key;
  *   WARD_ERR_ROLLBACK           the flash holds an older state than the
  *                               counter (an old image was written back);
- *   WARD_ERR_AUTH               the authenticated state is damaged;
+ *   WARD_ERR_AUTH               the authenticated state is damaged, or
+ *                               holds two live records of one name;
  *   WARD_ERR_UNSUPPORTED        a format or AEAD this build does not know;
  *   WARD_ERR_CORRUPT            the vault was made for another geometry;
  *   WARD_ERR_STATE              the HSM has no device-unique key;
@@ -199,9 +200,10 @@ void ward_vault_unmount(ward_vault_t *v);
  * mount: the session commit takes two).
  * Returns WARD_OK; WARD_ERR_VAULT_NAME; WARD_ERR_LIMIT (value longer than
  * stats.max_value_len, or the counter is exhausted); WARD_ERR_NO_SPACE
- * (vault full; delete something); WARD_ERR_STATE (not mounted, or a
- * previous I/O error: mount again); I/O and port errors. Input errors leave
- * the vault untouched.
+ * (vault full; delete something); WARD_ERR_AUTH (a live record with this
+ * name's hash is too damaged to tell whose it is: nothing written; wipe);
+ * WARD_ERR_STATE (not mounted, or a previous I/O error: mount again); I/O
+ * and port errors. Input errors and AUTH leave the vault untouched.
  */
 ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *value, size_t len);
 
@@ -247,7 +249,8 @@ ward_err_t ward_vault_stats(ward_vault_t *v, ward_vault_stats_t *st);
  * identity is created (one more increment; two more before both if it is
  * the first change after a mount). A power cut leaves the old vault as it
  * was (before the empty state is written), the old vault empty, or the new
- * vault empty. v stays mounted.
+ * vault empty; the first change after the next mount erases whatever the
+ * cut left of the old records. v stays mounted.
  * Returns WARD_OK; WARD_ERR_STATE; WARD_ERR_LIMIT; I/O errors.
  */
 ward_err_t ward_vault_wipe(ward_vault_t *v);

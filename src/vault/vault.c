@@ -335,20 +335,108 @@ static ward_err_t gc_into(ward_vault_t *v, uint32_t f, uint32_t o)
     return vlt_erase(v, o);
 }
 
-/* After a power cut between sealing a GC target and erasing its source,
- * every sector is in use; the oldest then holds nothing live. */
+/*
+ * Every sector is in use only after a power cut between sealing a GC target
+ * and erasing its source, the oldest sector. Its live records have copies in
+ * the target; a record whose copy there was damaged since is still found in
+ * the oldest sector, and is copied forward into the head before the erase
+ * (records are found by sequence number: the later intact copy wins). If
+ * that does not fit, the sector is erased anyway: those records keep their
+ * damaged copies and read as WARD_ERR_AUTH, as after a GC the power let
+ * finish -- better than a vault that can never rotate again.
+ */
 static ward_err_t reclaim_oldest(ward_vault_t *v)
 {
     const uint32_t o = oldest_used(v);
-    if (o == VLT_NONE || o == v->head || o == v->ckpt_sector) {
+    const uint32_t h = v->head;
+    uint32_t placed = 0, ck = 0, used = 0;
+    if (o == VLT_NONE || o == h) {
         return WARD_ERR_CORRUPT;
     }
     for (uint32_t i = 0; i < v->count; i++) {
         if (v->rec[i].off != VLT_NONE && vlt_sector_of(v, v->rec[i].off) == o) {
-            return WARD_ERR_CORRUPT;
+            placed += rec_bytes(v, &v->rec[i]);
         }
     }
-    return vlt_erase(v, o);
+    if (o == v->ckpt_sector) {
+        ck = 2u * vlt_ckpt_size(v, v->count); /* the state's base goes with it */
+    }
+    if (placed == 0u && ck == 0u) {
+        return vlt_erase(v, o);
+    }
+    if (!fits(v, h, placed, placed + ck)) {
+        if (ck != 0u) {
+            return WARD_ERR_CORRUPT; /* erasing it would lose the state */
+        }
+        ward_err_t err = vlt_erase(v, o);
+        return err == WARD_OK ? vlt_locate(v) : err;
+    }
+    ward_vault_sector_t *sc = &v->sect[h];
+    ward_err_t err = WARD_OK;
+    for (uint32_t i = 0; i < v->count && err == WARD_OK; i++) {
+        ward_vault_rec_t *r = &v->rec[i];
+        if (r->off == VLT_NONE || vlt_sector_of(v, r->off) != o) {
+            continue;
+        }
+        const uint32_t sz = rec_bytes(v, r);
+        const uint32_t dst = h * v->ssize + sc->wp;
+        err = vlt_copy(v, dst, r->off, sz);
+        r->off = dst;
+        sc->wp += sz;
+        sc->placed += sz;
+    }
+    if (err == WARD_OK && ck != 0u) {
+        err = write_ckpt(v, h * v->ssize + sc->wp, v->version, false, &used);
+        sc->wp += used;
+        v->ckpt_sector = h;
+    }
+    return err == WARD_OK ? vlt_erase(v, o) : err;
+}
+
+/*
+ * An empty state needs nothing on flash but its checkpoint and what follows
+ * it. A wipe cut during its erases leaves the old vault empty with its
+ * records still on flash; deleting every record does too. Seal the empty
+ * state in a free sector (a GC of the head), then erase every other sector.
+ */
+static ward_err_t compact_empty(ward_vault_t *v)
+{
+    ward_err_t err = WARD_OK;
+    if (v->count != 0u || (count_free(v) + 1u == v->nsect && v->sect[v->head].placed == 0u)) {
+        return WARD_OK;
+    }
+    if (v->ckpt_sector != v->head || v->sect[v->head].placed != 0u) {
+        const uint32_t f = next_free(v, v->head);
+        if (f == VLT_NONE) {
+            return WARD_ERR_CORRUPT;
+        }
+        err = gc_into(v, f, v->head);
+    }
+    for (uint32_t s = 0; s < v->nsect && err == WARD_OK; s++) {
+        if (s != v->head && v->sect[s].state == VLT_USED) {
+            err = vlt_erase(v, s);
+        }
+    }
+    return err;
+}
+
+/*
+ * Before the first change after a mount, finish what a power cut left half
+ * done; nothing here changes the state. A GC cut before erasing its source
+ * (every sector in use); free sectors that are not erased (another vault's
+ * sectors a wipe had not erased yet, a half-erased sector, a half-written GC
+ * target) -- old records' ciphertext must not stay there; an empty state
+ * with records still on flash.
+ */
+static ward_err_t tidy(ward_vault_t *v)
+{
+    ward_err_t err = count_free(v) == 0u ? reclaim_oldest(v) : WARD_OK;
+    for (uint32_t s = 0; s < v->nsect && err == WARD_OK; s++) {
+        if (v->sect[s].state == VLT_FREE) {
+            err = ensure_blank(v, s);
+        }
+    }
+    return err == WARD_OK ? compact_empty(v) : err;
 }
 
 static ward_err_t rotate(ward_vault_t *v)
@@ -614,7 +702,10 @@ static ward_err_t begin_change(ward_vault_t *v)
     if (v->session_open) {
         return WARD_OK;
     }
-    ward_err_t err = open_session(v);
+    ward_err_t err = tidy(v);
+    if (err == WARD_OK) {
+        err = open_session(v);
+    }
     if (err == WARD_OK || err == WARD_ERR_NO_SPACE) {
         return err;
     }
@@ -728,6 +819,13 @@ ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *valu
     err = find_name(v, name, nlen, &idx, &damaged, &e);
     if (err != WARD_OK) {
         return err;
+    }
+    /* A live record with this name's hash that cannot be read may be this
+     * name's: a second record would give the name two live values, the old
+     * one back once the damage is undone. Nor can it be replaced: it may be
+     * another name with the same CRC-32. (docs/vault.md: wipe.) */
+    if (idx < 0 && damaged) {
+        return WARD_ERR_AUTH;
     }
     if (idx < 0 && v->count >= WARD_VAULT_MAX_RECORDS) {
         return WARD_ERR_NO_SPACE;

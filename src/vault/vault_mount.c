@@ -312,6 +312,45 @@ static ward_err_t locate_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t
     return WARD_OK;
 }
 
+ward_err_t vlt_locate(ward_vault_t *v)
+{
+    uint8_t order[WARD_CONFIG_VAULT_MAX_SECTORS];
+    for (uint32_t i = 0; i < v->count; i++) {
+        v->rec[i].off = VLT_NONE;
+        v->rec[i].good = 0;
+    }
+    const uint32_t n = vlt_log_order(v, order);
+    return walk_all(v, order, n, false, locate_visit, NULL);
+}
+
+/* Two live records with one name: written by a build whose put did not
+ * refuse a name whose record could not be read. Which value is current
+ * cannot be told from the state, so neither is served. */
+static ward_err_t names_unique(const ward_vault_t *v)
+{
+    uint8_t a[WARD_CONFIG_VAULT_NAME_MAX], b[WARD_CONFIG_VAULT_NAME_MAX];
+    for (uint32_t i = 0; i < v->count; i++) {
+        const ward_vault_rec_t *r = &v->rec[i];
+        for (uint32_t j = i + 1u; j < v->count && r->good != 0u; j++) {
+            const ward_vault_rec_t *q = &v->rec[j];
+            if (q->hash != r->hash || q->good == 0u || q->nlen != r->nlen) {
+                continue;
+            }
+            ward_err_t err = vlt_read(v, r->off + VLT_REC_NAME, a, r->nlen);
+            if (err == WARD_OK) {
+                err = vlt_read(v, q->off + VLT_REC_NAME, b, q->nlen);
+            }
+            if (err != WARD_OK) {
+                return err;
+            }
+            if (memcmp(a, b, r->nlen) == 0) {
+                return WARD_ERR_AUTH;
+            }
+        }
+    }
+    return WARD_OK;
+}
+
 /* ---- mount ----------------------------------------------------------------------- */
 
 static bool geometry_ok(const ward_vault_t *v, const vlt_shdr_t *h)
@@ -464,7 +503,10 @@ ward_err_t vlt_mount(ward_vault_t *v)
     }
     v->version = ch.last;
 
-    err = walk_all(v, order, n, false, locate_visit, NULL);
+    err = vlt_locate(v);
+    if (err == WARD_OK) {
+        err = names_unique(v);
+    }
     if (err != WARD_OK) {
         return err;
     }

@@ -144,6 +144,8 @@ void vlt_shdr_encode(uint8_t buf[VLT_SHDR], const vlt_shdr_t *h);
 
 /* ---- mount (vault_mount.c) --------------------------------------------------- */
 ward_err_t vlt_mount(ward_vault_t *v);
+/* Find the latest intact copy of every live record (rec[].off, .good). */
+ward_err_t vlt_locate(ward_vault_t *v);
 /* Used sectors in log (epoch) order; returns how many. */
 uint32_t vlt_log_order(const ward_vault_t *v, uint8_t order[WARD_CONFIG_VAULT_MAX_SECTORS]);
 
