@@ -75,7 +75,7 @@ def parse(path):
 
 
 GROUPS = (
-    ("Mbed TLS: PSA core, SHA-256, p256-m", ("mbedtls", "mbedcrypto", "p256m")),
+    ("Mbed TLS (the configuration linked)", ("mbedtls", "mbedcrypto", "p256m")),
     ("ward vault (src/vault)", ("libward_vault",)),
     ("ward core: image, boot, crypto, util", ("libward_image", "libward_boot", "libward_crypto",
                                              "libward_util")),

@@ -156,6 +156,27 @@ static void static_value(uint8_t v[32], uint32_t i)
     }
 }
 
+static void put_credentials(void)
+{
+    expect(ward_vault_put(&s_vault, "wifi.psk", (const uint8_t *)k_wifi, sizeof k_wifi - 1u),
+           WARD_OK, "put wifi.psk");
+    expect(ward_vault_put(&s_vault, "cloud/token", (const uint8_t *)k_token,
+                          sizeof k_token - 1u),
+           WARD_OK, "put cloud/token");
+    expect(ward_vault_put(&s_vault, "ble/ltk:0", k_ltk, sizeof k_ltk), WARD_OK, "put ble/ltk:0");
+}
+
+static void put_statics(void)
+{
+    char name[16];
+    uint8_t v[32];
+    for (uint32_t i = 0; i < STATIC_COUNT; i++) {
+        static_name(name, i);
+        static_value(v, i);
+        expect(ward_vault_put(&s_vault, name, v, sizeof v), WARD_OK, "put static");
+    }
+}
+
 static void test_basics(void)
 {
     /* A blank area is not a vault. */
@@ -166,12 +187,7 @@ static void test_basics(void)
     ok("blank area: WARD_ERR_VAULT_UNFORMATTED");
 
     expect(ward_vault_format(&s_vault, &s_cfg), WARD_OK, "format");
-    expect(ward_vault_put(&s_vault, "wifi.psk", (const uint8_t *)k_wifi, sizeof k_wifi - 1u),
-           WARD_OK, "put wifi.psk");
-    expect(ward_vault_put(&s_vault, "cloud/token", (const uint8_t *)k_token,
-                          sizeof k_token - 1u),
-           WARD_OK, "put cloud/token");
-    expect(ward_vault_put(&s_vault, "ble/ltk:0", k_ltk, sizeof k_ltk), WARD_OK, "put ble/ltk:0");
+    put_credentials();
     expect_credentials("format, put 3 credentials, get them back");
     remount("remount");
     expect_credentials("remount: the same 3 values");
@@ -222,11 +238,7 @@ static void test_wear(void)
 {
     char name[16];
     uint8_t v[64];
-    for (uint32_t i = 0; i < STATIC_COUNT; i++) {
-        static_name(name, i);
-        static_value(v, i);
-        expect(ward_vault_put(&s_vault, name, v, 32), WARD_OK, "put static");
-    }
+    put_statics();
     for (uint32_t u = 0; u < WEAR_UPDATES; u++) {
         for (uint32_t j = 0; j < sizeof v; j++) {
             v[j] = (uint8_t)(u + j);
@@ -285,19 +297,8 @@ static void bench(void)
     ward_err_t e2;
 
     /* A vault in use: the three credentials and 17 more, 20 records. */
-    expect(ward_vault_put(&s_vault, "wifi.psk", (const uint8_t *)k_wifi, sizeof k_wifi - 1u),
-           WARD_OK, "bench put wifi.psk");
-    expect(ward_vault_put(&s_vault, "cloud/token", (const uint8_t *)k_token,
-                          sizeof k_token - 1u),
-           WARD_OK, "bench put cloud/token");
-    expect(ward_vault_put(&s_vault, "ble/ltk:0", k_ltk, sizeof k_ltk), WARD_OK, "bench put ltk");
-    for (uint32_t i = 0; i < STATIC_COUNT; i++) {
-        char name[16];
-        uint8_t v[32];
-        static_name(name, i);
-        static_value(v, i);
-        expect(ward_vault_put(&s_vault, name, v, sizeof v), WARD_OK, "bench put static");
-    }
+    put_credentials();
+    put_statics();
     ward_vault_unmount(&s_vault);
     ward_cm_bench_start();
     t0 = ward_cm_timer_read();
