@@ -57,6 +57,42 @@ static bool unit_programmed(const ward_sim_flash_t *f, uint32_t unit)
     return (f->programmed[unit / 8u] >> (unit % 8u)) & 1u;
 }
 
+static uint8_t noise8(ward_sim_flash_t *f)
+{
+    uint32_t x = f->noise != 0u ? f->noise : 0x2545F491u;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    f->noise = x;
+    return (uint8_t)x;
+}
+
+static void spend(ward_sim_flash_t *f, uint32_t first_unit, uint32_t units)
+{
+    for (uint32_t u = first_unit; u < first_unit + units; u++) {
+        f->programmed[u / 8u] |= (uint8_t)(1u << (u % 8u));
+    }
+}
+
+/* A torn program under UNIT_BLANK or UNIT_NOISE (ward_sim_torn_model_t). */
+static void torn_units(ward_sim_flash_t *f, uint32_t off, const uint8_t *src, size_t len)
+{
+    const uint32_t ws = f->port.write_size;
+    const uint32_t units = (uint32_t)(len / ws);
+    const uint32_t hit = f->torn_model == WARD_SIM_TORN_UNIT_BLANK ? 0u : units / 2u;
+    for (size_t i = 0; i < (size_t)hit * ws; i++) {
+        f->mem[off + i] &= src[i];
+    }
+    if (f->torn_model == WARD_SIM_TORN_UNIT_NOISE) {
+        for (size_t i = (size_t)hit * ws; i < (size_t)(hit + 1u) * ws; i++) {
+            f->mem[off + i] &= (uint8_t)(src[i] | noise8(f));
+        }
+    }
+    if (f->program_once) {
+        spend(f, off / ws, hit + 1u);
+    }
+}
+
 static ward_err_t sim_prog(void *ctx, uint32_t off, const void *buf, size_t len)
 {
     ward_sim_flash_t *f = ctx;
@@ -90,6 +126,12 @@ static ward_err_t sim_prog(void *ctx, uint32_t off, const void *buf, size_t len)
         return WARD_ERR_POWER_LOSS;
     }
     size_t n = len;
+    if (g == WARD_SIM_TORN && f->torn_model != WARD_SIM_TORN_HALF) {
+        torn_units(f, off, src, len);
+        f->stats.progs++;
+        f->stats.bytes_programmed += len;
+        return WARD_ERR_POWER_LOSS;
+    }
     if (g == WARD_SIM_TORN) {
         /* The first half of the bytes lands; the byte after gets half of its
          * cleared bits (so even a 1-byte write can tear). */
@@ -111,9 +153,7 @@ static ward_err_t sim_prog(void *ctx, uint32_t off, const void *buf, size_t len)
     if (f->program_once) {
         /* A torn program still spends the units it touched. */
         uint32_t end = g == WARD_SIM_TORN ? off + (uint32_t)n + 1u : off + (uint32_t)len;
-        for (uint32_t u = off / ws; u < (end + ws - 1u) / ws; u++) {
-            f->programmed[u / 8u] |= (uint8_t)(1u << (u % 8u));
-        }
+        spend(f, off / ws, (end + ws - 1u) / ws - off / ws);
     }
     f->stats.progs++;
     f->stats.bytes_programmed += len;
@@ -135,8 +175,15 @@ static ward_err_t sim_erase(void *ctx, uint32_t off)
     if (g == WARD_SIM_DEAD || g == WARD_SIM_CUT) {
         return WARD_ERR_POWER_LOSS;
     }
-    /* A torn erase resets only the first half of the sector. */
+    /* A torn erase resets only the first half of the sector (HALF, and
+     * UNIT_BLANK, which is about programs), or scattered bits (UNIT_NOISE). */
     uint32_t n = g == WARD_SIM_TORN ? ss / 2u : ss;
+    if (g == WARD_SIM_TORN && f->torn_model == WARD_SIM_TORN_UNIT_NOISE) {
+        for (uint32_t i = 0; i < ss; i++) {
+            f->mem[off + i] |= (uint8_t)(noise8(f) & noise8(f));
+        }
+        n = 0; /* no unit is reliably erased: all stay spent */
+    }
     memset(f->mem + off, 0xFF, n);
     const uint32_t ws = f->port.write_size;
     for (uint32_t u = off / ws; u < (off + n) / ws; u++) {

@@ -139,6 +139,53 @@ static void test_flash_power_cut(void **state)
     ward_sim_flash_close(&f);
 }
 
+/* The other torn models (ward_sim_torn_model_t) on program-once flash. */
+static void test_flash_torn_models(void **state)
+{
+    (void)state;
+    ward_sim_power_t pw = {0};
+    ward_sim_flash_t f;
+    assert_int_equal(ward_sim_flash_open(&f, &pw, NULL, true, 4096, 1024, 8, true), WARD_OK);
+    const ward_flash_t *p = &f.port;
+    uint8_t data[32], buf[32];
+    memset(data, 0x00, sizeof data);
+
+    /* UNIT_BLANK: nothing visible, yet the first unit is spent. */
+    f.torn_model = WARD_SIM_TORN_UNIT_BLANK;
+    ward_sim_power_cut_after(&pw, 1, true);
+    assert_int_equal(p->prog(p->ctx, 0, data, 32), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(p->read(p->ctx, 0, buf, 32), WARD_OK);
+    assert_true(ward_ct_all(buf, 0xFF, 32));
+    assert_int_equal(p->prog(p->ctx, 0, data, 8), WARD_ERR_IO);  /* spent */
+    assert_int_equal(p->prog(p->ctx, 8, data, 24), WARD_OK);     /* the rest is not */
+
+    /* UNIT_NOISE: units before the middle land, the middle one is noise
+     * and spent, the ones after are untouched. */
+    f.torn_model = WARD_SIM_TORN_UNIT_NOISE;
+    ward_sim_power_cut_after(&pw, 1, true);
+    assert_int_equal(p->prog(p->ctx, 1024, data, 32), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(p->read(p->ctx, 1024, buf, 32), WARD_OK);
+    assert_true(ward_ct_all(buf, 0x00, 16));
+    assert_false(ward_ct_all(buf + 16, 0x00, 8) || ward_ct_all(buf + 16, 0xFF, 8));
+    assert_true(ward_ct_all(buf + 24, 0xFF, 8));
+    assert_int_equal(p->prog(p->ctx, 1024 + 16, data, 8), WARD_ERR_IO);
+    assert_int_equal(p->prog(p->ctx, 1024 + 24, data, 8), WARD_OK);
+
+    /* UNIT_NOISE erase: scattered bits go to 1, nothing is reliably erased. */
+    ward_sim_power_cut_after(&pw, 1, true);
+    assert_int_equal(p->erase(p->ctx, 1024), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    uint8_t sec[1024];
+    assert_int_equal(p->read(p->ctx, 1024, sec, 1024), WARD_OK);
+    assert_false(ward_ct_all(sec, 0xFF, 1024));
+    assert_int_equal(p->prog(p->ctx, 1024, data, 8), WARD_ERR_IO); /* still spent */
+    assert_int_equal(p->erase(p->ctx, 1024), WARD_OK);
+    assert_int_equal(p->prog(p->ctx, 1024, data, 8), WARD_OK);
+    ward_sim_flash_close(&f);
+}
+
 static void test_flash_file_persistence(void **state)
 {
     (void)state;
@@ -346,7 +393,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flash_nor_rules),     cmocka_unit_test(test_flash_program_once),
-        cmocka_unit_test(test_flash_power_cut),     cmocka_unit_test(test_flash_file_persistence),
+        cmocka_unit_test(test_flash_power_cut),     cmocka_unit_test(test_flash_torn_models),
+        cmocka_unit_test(test_flash_file_persistence),
         cmocka_unit_test(test_otp),                 cmocka_unit_test(test_hsm),
         cmocka_unit_test(test_device),              cmocka_unit_test(test_area_write),
     };

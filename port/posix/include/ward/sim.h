@@ -60,8 +60,33 @@ typedef struct ward_sim_flash_stats {
     uint64_t violations; /* attempted rule breaks (0->1, misalignment, reprogram) */
 } ward_sim_flash_stats_t;
 
+/*
+ * What a torn operation leaves (the operation the power cut hit). Real parts
+ * differ, so the power-fail tests run more than one model.
+ *   HALF        program: the first half of the bytes lands and the next
+ *               byte gets half of its cleared bits; the units touched are
+ *               spent (program once). Erase: the first half of the sector
+ *               is erased. The default.
+ *   UNIT_BLANK  program on program-once flash: the units before the first
+ *               unit land, and that unit is spent but still reads erased
+ *               (a cut just after the controller started it: its ECC or
+ *               program count is used, its cells are not). Nothing of the
+ *               write is visible, yet the spot cannot be programmed again.
+ *   UNIT_NOISE  program: the units before the middle one land; the middle
+ *               one gets pseudo-random cleared bits and is spent. Erase:
+ *               pseudo-random bits across the whole sector go to 1,
+ *               nothing is reliably erased.
+ */
+typedef enum ward_sim_torn_model {
+    WARD_SIM_TORN_HALF = 0,
+    WARD_SIM_TORN_UNIT_BLANK = 1,
+    WARD_SIM_TORN_UNIT_NOISE = 2
+} ward_sim_torn_model_t;
+
 typedef struct ward_sim_flash {
     ward_flash_t port; /* hand &port to the core; port.ctx points back here */
+    ward_sim_torn_model_t torn_model; /* set after open; default HALF */
+    uint32_t noise;                   /* state of the UNIT_NOISE bits (xorshift) */
     ward_sim_power_t *power;
     uint8_t *mem;
     uint32_t *erase_counts; /* one per sector */
