@@ -99,7 +99,9 @@ typedef struct ward_vault_sector_ {
     uint8_t state;      /* free / used */
     uint8_t blank;      /* free and known to be all 0xFF */
     uint8_t erases_known;
-    uint8_t pad_;
+    uint8_t unsure;     /* may hold units spent by a torn program of an earlier
+                         * power cycle that still read erased (not erased
+                         * since the mount, nothing appended yet) */
 } ward_vault_sector_t;
 
 typedef struct ward_vault_rec_ {

@@ -281,12 +281,46 @@ static ward_err_t start_sector(ward_vault_t *v, uint32_t f)
         return WARD_ERR_LIMIT;
     }
     ward_err_t err = ensure_blank(v, f);
+    const bool unsure = v->sect[f].unsure != 0u;
     if (err == WARD_OK) {
         err = write_header(v, f, v->max_epoch + 1u);
+    }
+    if (err == WARD_ERR_IO && unsure) {
+        /* A spent unit that reads erased: f holds nothing that counts yet. */
+        err = vlt_erase(v, f);
+        if (err == WARD_OK) {
+            err = write_header(v, f, v->max_epoch + 1u);
+        }
     }
     if (err == WARD_OK) {
         mark_used(v, f, v->max_epoch + 1u, VLT_SHDR, 0);
     }
+    return err;
+}
+
+/* Fill free sector f with the live records of sector o, a checkpoint and
+ * the header; *end = the bytes used. Changes nothing in RAM. */
+static ward_err_t gc_fill(ward_vault_t *v, uint32_t f, uint32_t o, uint32_t *end)
+{
+    const uint32_t base = f * v->ssize;
+    uint32_t pos = VLT_SHDR, used = 0;
+    ward_err_t err = WARD_OK;
+    for (uint32_t i = 0; i < v->count && err == WARD_OK; i++) {
+        const ward_vault_rec_t *r = &v->rec[i];
+        if (r->off == VLT_NONE || vlt_sector_of(v, r->off) != o) {
+            continue;
+        }
+        const uint32_t sz = rec_bytes(v, r);
+        err = vlt_copy(v, base + pos, r->off, sz);
+        pos += sz;
+    }
+    if (err == WARD_OK) {
+        err = write_ckpt(v, base + pos, v->version, false, &used);
+    }
+    if (err == WARD_OK) {
+        err = write_header(v, f, v->max_epoch + 1u);
+    }
+    *end = pos + used;
     return err;
 }
 
@@ -295,7 +329,7 @@ static ward_err_t start_sector(ward_vault_t *v, uint32_t f)
 static ward_err_t gc_into(ward_vault_t *v, uint32_t f, uint32_t o)
 {
     const uint32_t base = f * v->ssize;
-    uint32_t pos = VLT_SHDR, placed = 0, used = 0;
+    uint32_t pos = VLT_SHDR, placed = 0, end = 0;
     if (v->max_epoch == UINT32_MAX) {
         return WARD_ERR_LIMIT;
     }
@@ -311,28 +345,124 @@ static ward_err_t gc_into(ward_vault_t *v, uint32_t f, uint32_t o)
         return WARD_ERR_NO_SPACE;
     }
     ward_err_t err = ensure_blank(v, f);
-    for (uint32_t i = 0; i < v->count && err == WARD_OK; i++) {
-        ward_vault_rec_t *r = &v->rec[i];
-        if (r->off == VLT_NONE || vlt_sector_of(v, r->off) != o) {
-            continue;
+    const bool unsure = v->sect[f].unsure != 0u;
+    if (err == WARD_OK) {
+        err = gc_fill(v, f, o, &end);
+    }
+    if (err == WARD_ERR_IO && unsure) {
+        /* A unit of f reads erased but was spent by a program a power cut
+         * tore: nothing in f counts before its header. Erase, start again. */
+        err = vlt_erase(v, f);
+        if (err == WARD_OK) {
+            err = gc_fill(v, f, o, &end);
         }
-        const uint32_t sz = rec_bytes(v, r);
-        err = vlt_copy(v, base + pos, r->off, sz);
-        r->off = base + pos;
-        pos += sz;
-    }
-    if (err == WARD_OK) {
-        err = write_ckpt(v, base + pos, v->version, false, &used);
-    }
-    if (err == WARD_OK) {
-        err = write_header(v, f, v->max_epoch + 1u);
     }
     if (err != WARD_OK) {
         return err;
     }
-    mark_used(v, f, v->max_epoch + 1u, pos + used, placed);
+    for (uint32_t i = 0; i < v->count; i++) {
+        ward_vault_rec_t *r = &v->rec[i];
+        if (r->off != VLT_NONE && vlt_sector_of(v, r->off) == o) {
+            r->off = base + pos;
+            pos += rec_bytes(v, r);
+        }
+    }
+    mark_used(v, f, v->max_epoch + 1u, end, placed);
     v->ckpt_sector = f;
     return vlt_erase(v, o);
+}
+
+/* Writes an entry (or entries) at the head's write position, moving it on. */
+typedef ward_err_t (*entry_fn)(ward_vault_t *v, const void *arg);
+
+static ward_err_t make_room(ward_vault_t *v, uint32_t rec, uint32_t raw);
+
+/*
+ * Make room at the head for `raw` bytes (`rec` of them record bytes; with
+ * rotate, by rotating sectors, else NO_SPACE) and write them with fn; *at =
+ * where they start.
+ *
+ * Program-once (ECC) flash spends the unit a torn program started on even
+ * if none of its bits changed: it reads erased and refuses a program
+ * (WARD_ERR_IO). Such a unit can only be where an earlier power cycle
+ * started its last program: at the write position of a sector this mount
+ * has not erased or appended to yet ("unsure"). If the first program there
+ * fails so, nothing of the entry landed: it is written again one write unit
+ * further on, or in the next sector once the head has no room for it.
+ * Every unit is tried once; the mount skips the erased-looking units
+ * (docs/vault-format.md, "Spent units").
+ */
+static ward_err_t append(ward_vault_t *v, uint32_t rec, uint32_t raw, entry_fn fn,
+                         const void *arg, uint32_t *at, bool rotate)
+{
+    const uint32_t tries = v->ssize / v->wsize + 4u * v->nsect;
+    for (uint32_t t = 0;; t++) {
+        ward_err_t err = WARD_OK;
+        if (rotate) {
+            err = make_room(v, rec, raw);
+        } else if (!fits(v, v->head, rec, raw)) {
+            err = WARD_ERR_NO_SPACE;
+        }
+        if (err != WARD_OK) {
+            return err;
+        }
+        ward_vault_sector_t *sc = &v->sect[v->head];
+        const uint32_t wp = sc->wp, placed = sc->placed;
+        const bool unsure = sc->unsure != 0u;
+        if (at != NULL) {
+            *at = v->head * v->ssize + wp;
+        }
+        err = fn(v, arg);
+        if (err != WARD_ERR_IO || !unsure || sc->unsure == 0u || t >= tries) {
+            return err;
+        }
+        sc->wp = wp + v->wsize;
+        sc->placed = placed;
+    }
+}
+
+typedef struct {
+    uint32_t o;  /* the sector whose records move */
+    uint32_t ck; /* bytes of the checkpoint that goes with them, or 0 */
+} forward_t;
+
+/* The records of sector a->o (and the checkpoint) appended to the head. */
+static ward_err_t copy_forward(ward_vault_t *v, const void *arg)
+{
+    const forward_t *a = arg;
+    const uint32_t h = v->head;
+    ward_vault_sector_t *sc = &v->sect[h];
+    uint32_t pos = sc->wp, used = 0;
+    ward_err_t err = WARD_OK;
+    for (uint32_t i = 0; i < v->count && err == WARD_OK; i++) {
+        const ward_vault_rec_t *r = &v->rec[i];
+        if (r->off != VLT_NONE && vlt_sector_of(v, r->off) == a->o) {
+            const uint32_t sz = rec_bytes(v, r);
+            err = vlt_copy(v, h * v->ssize + pos, r->off, sz);
+            pos += sz;
+        }
+    }
+    if (err == WARD_OK && a->ck != 0u) {
+        err = write_ckpt(v, h * v->ssize + pos, v->version, false, &used);
+    }
+    if (err != WARD_OK) {
+        return err;
+    }
+    pos = sc->wp;
+    for (uint32_t i = 0; i < v->count; i++) {
+        ward_vault_rec_t *r = &v->rec[i];
+        if (r->off != VLT_NONE && vlt_sector_of(v, r->off) == a->o) {
+            const uint32_t sz = rec_bytes(v, r);
+            r->off = h * v->ssize + pos;
+            pos += sz;
+            sc->placed += sz;
+        }
+    }
+    sc->wp = pos + used;
+    if (a->ck != 0u) {
+        v->ckpt_sector = h;
+    }
+    return WARD_OK;
 }
 
 /*
@@ -349,7 +479,8 @@ static ward_err_t reclaim_oldest(ward_vault_t *v)
 {
     const uint32_t o = oldest_used(v);
     const uint32_t h = v->head;
-    uint32_t placed = 0, ck = 0, used = 0;
+    uint32_t placed = 0;
+    forward_t a = {o, 0};
     if (o == VLT_NONE || o == h) {
         return WARD_ERR_CORRUPT;
     }
@@ -359,36 +490,18 @@ static ward_err_t reclaim_oldest(ward_vault_t *v)
         }
     }
     if (o == v->ckpt_sector) {
-        ck = 2u * vlt_ckpt_size(v, v->count); /* the state's base goes with it */
+        a.ck = 2u * vlt_ckpt_size(v, v->count); /* the state's base goes with it */
     }
-    if (placed == 0u && ck == 0u) {
+    if (placed == 0u && a.ck == 0u) {
         return vlt_erase(v, o);
     }
-    if (!fits(v, h, placed, placed + ck)) {
-        if (ck != 0u) {
+    ward_err_t err = append(v, placed, placed + a.ck, copy_forward, &a, NULL, false);
+    if (err == WARD_ERR_NO_SPACE) {
+        if (a.ck != 0u) {
             return WARD_ERR_CORRUPT; /* erasing it would lose the state */
         }
-        ward_err_t err = vlt_erase(v, o);
+        err = vlt_erase(v, o);
         return err == WARD_OK ? vlt_locate(v) : err;
-    }
-    ward_vault_sector_t *sc = &v->sect[h];
-    ward_err_t err = WARD_OK;
-    for (uint32_t i = 0; i < v->count && err == WARD_OK; i++) {
-        ward_vault_rec_t *r = &v->rec[i];
-        if (r->off == VLT_NONE || vlt_sector_of(v, r->off) != o) {
-            continue;
-        }
-        const uint32_t sz = rec_bytes(v, r);
-        const uint32_t dst = h * v->ssize + sc->wp;
-        err = vlt_copy(v, dst, r->off, sz);
-        r->off = dst;
-        sc->wp += sz;
-        sc->placed += sz;
-    }
-    if (err == WARD_OK && ck != 0u) {
-        err = write_ckpt(v, h * v->ssize + sc->wp, v->version, false, &used);
-        sc->wp += used;
-        v->ckpt_sector = h;
     }
     return err == WARD_OK ? vlt_erase(v, o) : err;
 }
@@ -492,13 +605,18 @@ static ward_err_t new_vault(ward_vault_t *v, uint32_t keep, uint32_t first, uint
     if (err == WARD_OK) {
         err = vlt_keys(v);
     }
+    /* The burns before the erases: if the power fails before every sector
+     * is erased, what is left of the older vault is older than the counter
+     * (ROLLBACK), not served again. (Unless it ends with a session commit
+     * it never confirmed, two above the counter: then it is its last state,
+     * and the format did not start yet as far as the flash tells.) */
+    for (uint32_t i = 0; i < burn && err == WARD_OK; i++) {
+        err = raise_counter(v);
+    }
     for (uint32_t s = 0; s < v->nsect && err == WARD_OK; s++) {
         if (s != keep) {
             err = vlt_erase(v, s);
         }
-    }
-    for (uint32_t i = 0; i < burn && err == WARD_OK; i++) {
-        err = raise_counter(v);
     }
     if (err != WARD_OK) {
         return err;
@@ -669,6 +787,17 @@ static ward_err_t check_named(const ward_vault_t *v, const char *name)
 
 /* ---- put --------------------------------------------------------------------------------- */
 
+typedef struct {
+    uint8_t op;
+    uint32_t ver, hash, nseq, oseq;
+} commit_t;
+
+static ward_err_t commit_fn(ward_vault_t *v, const void *arg)
+{
+    const commit_t *c = arg;
+    return write_commit(v, c->op, c->ver, c->hash, c->nseq, c->oseq);
+}
+
 /*
  * Before the first change after a mount: the session commit at version
  * C+2, then the counter raised twice. Anything written before this mount
@@ -677,10 +806,8 @@ static ward_err_t check_named(const ward_vault_t *v, const char *name)
  */
 static ward_err_t open_session(ward_vault_t *v)
 {
-    ward_err_t err = make_room(v, 0, 2u * vlt_commit_size(v));
-    if (err == WARD_OK) {
-        err = write_commit(v, VLT_OP_SESSION, v->version + VLT_SESSION_STEP, 0, 0, 0);
-    }
+    const commit_t c = {VLT_OP_SESSION, v->version + VLT_SESSION_STEP, 0, 0, 0};
+    ward_err_t err = append(v, 0, 2u * vlt_commit_size(v), commit_fn, &c, NULL, true);
     for (uint32_t i = 0; i < VLT_SESSION_STEP && err == WARD_OK; i++) {
         err = raise_counter(v);
     }
@@ -791,6 +918,18 @@ exit:
     return err;
 }
 
+typedef struct {
+    const char *name;
+    const uint8_t *value;
+    uint32_t nlen, vlen, seq;
+} record_t;
+
+static ward_err_t record_fn(ward_vault_t *v, const void *arg)
+{
+    const record_t *a = arg;
+    return write_record(v, a->name, a->nlen, a->value, a->vlen, a->seq);
+}
+
 ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *value, size_t len)
 {
     vlt_entry_t e;
@@ -848,20 +987,18 @@ ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *valu
     if (err != WARD_OK) {
         return err;
     }
-    err = make_room(v, r, r + 2u * d);
-    if (err == WARD_ERR_NO_SPACE) {
-        v->full_at = r; /* nothing was lost: GC only moved records */
-        return err;
-    }
     /* The record's sequence number is its commit's version: written once
      * in the vault's life, so a record left on flash by a change that was
      * never confirmed can never stand for a later one. */
     const uint32_t seq = v->version + 1u;
-    const uint32_t off = v->head * v->ssize + v->sect[v->head].wp;
     const uint32_t oseq = idx >= 0 ? v->rec[idx].seq : 0u;
     const uint32_t hash = ward_crc32(0, name, nlen);
-    if (err == WARD_OK) {
-        err = write_record(v, name, nlen, value, vlen, seq);
+    const record_t a = {name, value, nlen, vlen, seq};
+    uint32_t off = 0;
+    err = append(v, r, r + 2u * d, record_fn, &a, &off, true);
+    if (err == WARD_ERR_NO_SPACE) {
+        v->full_at = r; /* nothing was lost: GC only moved records */
+        return err;
     }
     if (err == WARD_OK) {
         err = write_commit(v, VLT_OP_PUT, seq, hash, seq, oseq);
@@ -949,12 +1086,10 @@ ward_err_t ward_vault_delete(ward_vault_t *v, const char *name)
     if (err != WARD_OK) {
         return err;
     }
-    err = make_room(v, 0, 2u * vlt_commit_size(v));
+    const commit_t c = {VLT_OP_DEL, v->version + 1u, v->rec[idx].hash, 0, v->rec[idx].seq};
+    err = append(v, 0, 2u * vlt_commit_size(v), commit_fn, &c, NULL, true);
     if (err == WARD_ERR_NO_SPACE) {
         return err;
-    }
-    if (err == WARD_OK) {
-        err = write_commit(v, VLT_OP_DEL, v->version + 1u, v->rec[idx].hash, 0, v->rec[idx].seq);
     }
     if (err == WARD_OK) {
         err = raise_counter(v);
@@ -1074,9 +1209,19 @@ ward_err_t ward_vault_stats(ward_vault_t *v, ward_vault_stats_t *st)
     return WARD_OK;
 }
 
-ward_err_t ward_vault_wipe(ward_vault_t *v)
+/* An empty checkpoint of version *arg at the head. */
+static ward_err_t empty_ckpt_fn(ward_vault_t *v, const void *arg)
 {
     uint32_t used = 0;
+    ward_vault_sector_t *sc = &v->sect[v->head];
+    ward_err_t err =
+        write_ckpt(v, v->head * v->ssize + sc->wp, *(const uint32_t *)arg, true, &used);
+    sc->wp += used;
+    return err;
+}
+
+ward_err_t ward_vault_wipe(ward_vault_t *v)
+{
     ward_err_t err = check_ready(v);
     if (err != WARD_OK) {
         return err;
@@ -1090,13 +1235,8 @@ ward_err_t ward_vault_wipe(ward_vault_t *v)
         return err;
     }
     /* 1. One authentic empty state: from here no record is readable. */
-    const uint32_t ck = vlt_ckpt_size(v, 0);
-    err = make_room(v, 0, 2u * ck);
-    if (err == WARD_OK) {
-        const uint32_t h = v->head;
-        err = write_ckpt(v, h * v->ssize + v->sect[h].wp, v->version + 1u, true, &used);
-        v->sect[h].wp += used;
-    }
+    const uint32_t ver = v->version + 1u;
+    err = append(v, 0, 2u * vlt_ckpt_size(v, 0), empty_ckpt_fn, &ver, NULL, true);
     if (err == WARD_OK) {
         err = raise_counter(v);
     }

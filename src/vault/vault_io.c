@@ -111,10 +111,12 @@ ward_err_t vlt_erase(ward_vault_t *v, uint32_t s)
     sc->blank = 0;
     sc->wp = 0;
     sc->placed = 0;
+    sc->unsure = 1;
     ward_err_t err = ward_area_erase(&v->cfg.area, s * v->ssize, v->ssize);
     if (err == WARD_OK) {
         sc->erases++;
         sc->blank = 1;
+        sc->unsure = 0; /* erased by us: every unit can be programmed */
     }
     return err;
 }
@@ -139,7 +141,15 @@ ward_err_t vlt_is_blank(const ward_vault_t *v, uint32_t off, uint32_t end, bool 
     return WARD_OK;
 }
 
-ward_err_t vlt_copy(const ward_vault_t *v, uint32_t dst, uint32_t src, uint32_t len)
+/* A program landed at off: whatever a torn program of an earlier power
+ * cycle spent in that sector lies before it (docs/vault-format.md, "Spent
+ * units"), so the units after it can be programmed. */
+static void landed(ward_vault_t *v, uint32_t off)
+{
+    v->sect[off / v->ssize].unsure = 0;
+}
+
+ward_err_t vlt_copy(ward_vault_t *v, uint32_t dst, uint32_t src, uint32_t len)
 {
     uint8_t buf[VLT_CHUNK];
     while (len > 0u) {
@@ -151,6 +161,7 @@ ward_err_t vlt_copy(const ward_vault_t *v, uint32_t dst, uint32_t src, uint32_t 
         if (err != WARD_OK) {
             return err;
         }
+        landed(v, dst);
         src += n;
         dst += n;
         len -= n;
@@ -267,6 +278,7 @@ ward_err_t vlt_w_put(vlt_writer_t *w, const void *p, size_t n)
             if (err != WARD_OK) {
                 return err;
             }
+            landed(w->v, w->off);
             w->off += VLT_CHUNK;
             w->n = 0;
         }
@@ -282,6 +294,9 @@ ward_err_t vlt_w_end(vlt_writer_t *w)
     uint32_t len = vlt_pad(w->v, w->n);
     memset(w->buf + w->n, 0xFF, len - w->n);
     ward_err_t err = vlt_prog(w->v, w->off, w->buf, len);
+    if (err == WARD_OK) {
+        landed(w->v, w->off);
+    }
     w->off += len;
     w->n = 0;
     return err;

@@ -376,6 +376,7 @@ static ward_err_t pick_vault(ward_vault_t *v, vlt_shdr_t *best)
             return err;
         }
         v->sect[s].state = VLT_FREE;
+        v->sect[s].unsure = 1; /* written before this mount */
         if (!vlt_shdr_decode(buf, &h)) {
             continue;
         }

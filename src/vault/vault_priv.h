@@ -94,7 +94,7 @@ ward_err_t vlt_erase(ward_vault_t *v, uint32_t s);
 /* *blank = [off, end) reads all 0xFF. */
 ward_err_t vlt_is_blank(const ward_vault_t *v, uint32_t off, uint32_t end, bool *blank);
 /* Copy len bytes (a multiple of the write size) from src to dst. */
-ward_err_t vlt_copy(const ward_vault_t *v, uint32_t dst, uint32_t src, uint32_t len);
+ward_err_t vlt_copy(ward_vault_t *v, uint32_t dst, uint32_t src, uint32_t len);
 
 /* Parse the entry header in h (avail bytes read at a position with room
  * bytes left in the sector). true if well formed; fills e (not e->off). */
