@@ -84,7 +84,7 @@ typedef struct ward_boot_report {
  * never write it). docs/boot-state.md explains each field. */
 typedef struct ward_boot_state {
     uint32_t epoch;      /* epoch of the current journal sector; 0: none yet */
-    uint32_t next;       /* slot of the next free record in that sector */
+    uint32_t next;       /* slot after the last record (not erased) in that sector */
     uint32_t skipped;    /* torn or foreign records skipped while reading */
     uint32_t nsectors;   /* sectors the last operation swaps */
     uint32_t steps_done; /* completed swap phases (3 per sector) */
@@ -95,6 +95,9 @@ typedef struct ward_boot_state {
     uint8_t op_done;     /* that operation finished */
     uint8_t confirmed;   /* the image in the primary is confirmed */
     uint8_t ready;       /* ward_boot_init succeeded */
+    uint8_t owned;       /* this context wrote the current sector since erasing it, so
+                            slots from next on are known unwritten; else the next
+                            append compacts (docs/boot-state.md 2.3) */
 } ward_boot_state_t;
 
 typedef struct ward_boot_ctx {
@@ -123,10 +126,11 @@ ward_err_t ward_boot_init(ward_boot_ctx_t *ctx, const ward_boot_config_t *cfg);
  */
 ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep);
 
-/* Application side: the running trial image is good; keep it (one journal
- * record; the counter is raised at the next boot). WARD_OK (also when
- * nothing needs confirming), WARD_ERR_STATE (a swap is unfinished), or an
- * I/O error. */
+/* Application side: the running trial image is good; keep it (a journal
+ * compaction: one sector erase and up to 5 records; the counter is raised
+ * at the next boot). Writes nothing when there is nothing to confirm.
+ * WARD_OK (also when nothing needs confirming), WARD_ERR_STATE (a swap is
+ * unfinished), or an I/O error: the trial is then not confirmed. */
 ward_err_t ward_boot_confirm(ward_boot_ctx_t *ctx);
 
 /* Application / OTA side: request that the image now in the secondary slot

@@ -40,14 +40,18 @@ bool ward_boot_state_apply(ward_boot_state_t *st, uint8_t type, uint8_t arg8, ui
 /* The state of a blank journal: nothing done, the primary confirmed. */
 void ward_boot_state_blank(ward_boot_state_t *st);
 
-/* Read both journal sectors and rebuild the state from the current one.
- * Never writes. WARD_OK (also for a blank journal), or a read error. */
+/* Read both journal sectors and rebuild the state from the current one
+ * (every slot: blank ones are passed over). Never writes. WARD_OK (also
+ * for a blank journal), or a read error. */
 ward_err_t ward_boot_journal_load(const ward_area_t *state, uint32_t max_sectors,
                                   ward_boot_state_t *st);
 
-/* Append one record; compacts into the other sector when the current one
- * is full (or there is none yet). st follows what is on flash.
- * WARD_ERR_STATE if the record does not apply to st; else what flash says. */
+/* Append one record. Compacts into the other sector (erase, summary,
+ * header) at the first append after a load, when the current sector is
+ * full or there is none yet, and when a slot will not program; otherwise
+ * appends in place, in the sector this st erased. st follows what is on
+ * flash. WARD_ERR_STATE if the record does not apply to st; else what
+ * flash says. */
 ward_err_t ward_boot_journal_append(const ward_area_t *state, uint32_t max_sectors,
                                     ward_boot_state_t *st, uint8_t type, uint8_t arg8,
                                     uint32_t arg32);

@@ -4,9 +4,13 @@
  * Each record is written with one program call and carries its sector's
  * epoch, its own slot number and a CRC-32, so a torn or stale record is
  * recognised and skipped. A sector is valid when its slot 0 holds a valid
- * header; the valid sector with the highest epoch is current. When it is
- * full, the state is written as a short summary into the other sector,
- * header last, so a power cut at any point leaves one valid journal.
+ * header; the valid sector with the highest epoch is current. The state is
+ * written as a short summary into the other sector, header last, so a power
+ * cut at any point leaves one valid journal: when the current sector is
+ * full, and at the first append after a reset. A program cut by a power
+ * loss can leave its slot reading erased yet unprogrammable (ECC flash), so
+ * records are only ever appended to a sector this context erased; erased
+ * slots are skipped when reading.
  * docs/boot-state.md has the bytes, docs/boot.md the argument.
  */
 #include <string.h>
@@ -146,17 +150,19 @@ ward_err_t ward_boot_journal_load(const ward_area_t *state, uint32_t max_sectors
     st->sector = e1 > e0 ? 1u : 0u;
     st->epoch = e1 > e0 ? e1 : e0;
 
+    /* The whole sector: an erased-looking slot may be one a cut spent
+     * (the writer then went on after it). */
     const uint32_t slots = ward_boot_rec_slots(state);
-    st->next = slots;
+    st->next = 1;
     for (uint32_t k = 1; k < slots; k++) {
         err = rec_read(state, st->sector, k, r);
         if (err == WARD_OK && ward_ct_all(r, 0xFFu, sizeof r)) {
-            st->next = k; /* records are appended in order: the end */
-            break;
+            continue;
         }
         if (err != WARD_OK && err != WARD_ERR_IO) {
             return err;
         }
+        st->next = k + 1u;
         /* Unreadable (torn, ECC), torn, stale or out of place: skipped. */
         if (err != WARD_OK || !rec_intact(r, k) || ward_load_le32(r + 8) != st->epoch ||
             !ward_boot_state_apply(st, r[0], r[1], ward_load_le32(r + 4), max_sectors)) {
@@ -195,7 +201,9 @@ static void sum_put(summary_t *s, bool want, uint8_t type, uint8_t arg8, uint32_
     }
 }
 
-/* Write the state `to` as a summary into the other sector; header last. */
+/* Write the state `to` (a copy of *st with one record applied) as a summary
+ * into the other sector, erased first; header last. Then st is `to`, in the
+ * sector this context owns. */
 static ward_err_t compact(const ward_area_t *state, ward_boot_state_t *st,
                           const ward_boot_state_t *to)
 {
@@ -225,13 +233,12 @@ static ward_err_t compact(const ward_area_t *state, ward_boot_state_t *st,
     if (s.err != WARD_OK) {
         return s.err;
     }
-    const uint8_t ready = st->ready;
-    *st = *to;
-    st->ready = ready;
+    *st = *to; /* a copy of *st with the record applied: ready is kept */
     st->sector = (uint8_t)s.sector;
     st->epoch = s.epoch;
     st->next = 1u + s.n;
     st->skipped = 0;
+    st->owned = 1;
     return WARD_OK;
 }
 
@@ -243,15 +250,19 @@ ward_err_t ward_boot_journal_append(const ward_area_t *state, uint32_t max_secto
     if (!ward_boot_state_apply(&to, type, arg8, arg32, max_sectors)) {
         return WARD_ERR_STATE;
     }
-    if (st->epoch == 0u || st->next >= ward_boot_rec_slots(state)) {
-        return compact(state, st, &to);
-    }
-    ward_err_t err = write_rec(state, st->sector, st->next, type, arg8, arg32, st->epoch);
-    if (err != WARD_OK) {
+    /* A fresh sector (compaction) after a reset, when the slots past the
+     * last record may have been spent by a torn program that left nothing
+     * visible; when the sector is full; and once more when a slot would not
+     * program. */
+    ward_err_t err = WARD_ERR_IO;
+    if (st->owned != 0u && st->next < ward_boot_rec_slots(state)) {
+        err = write_rec(state, st->sector, st->next, type, arg8, arg32, st->epoch);
+        if (err == WARD_OK) {
+            to.next = st->next + 1u;
+            *st = to;
+            return WARD_OK;
+        }
         st->next++; /* the slot may be half written: never reuse it */
-        return err;
     }
-    to.next = st->next + 1u;
-    *st = to;
-    return WARD_OK;
+    return err == WARD_ERR_IO ? compact(state, st, &to) : err;
 }

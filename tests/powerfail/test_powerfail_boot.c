@@ -1,12 +1,16 @@
 /*
  * Power-fail tests of the boot core: for an install (TEST and PERM), a
- * revert and a confirm, cut the power at every power-relevant operation
- * (flash program/erase, OTP burn) of an uncut run, plain and torn, then
- * power on and boot again without cuts. Every time the device must boot a
- * verified image, the slots must hold exactly the expected images, the
- * journal the expected state, the OTP counter must not rise before the
- * confirm, and the flash must never see a NOR rule broken. Then random
- * sequences of repeated cuts (cut again while recovering).
+ * revert, a confirm and an install request, cut the power at every
+ * power-relevant operation (flash program/erase, OTP burn) of an uncut run,
+ * plainly and torn under each model of a torn operation the simulator has
+ * (ward_sim_torn_model_t: HALF, UNIT_BLANK on program-once flash,
+ * UNIT_NOISE), then power on and boot again without cuts. Every time the
+ * device must boot a verified image, the slots must hold exactly the
+ * expected images, the journal the expected state, the OTP counter must not
+ * rise before the confirm, and the flash must never see a NOR rule broken.
+ * Then random sequences of repeated cuts (cut again while recovering) and,
+ * on the smallest geometry, every cut of the recovery boot after every cut
+ * of the first.
  *
  * Usage: test_powerfail_boot_<geo> <geo>, geo = l4 | small | w16.
  */
@@ -36,6 +40,60 @@ static const geo_t k_geos[] = {
     {"w16", 2048, 16, 6, true, 7000, 4000},
 };
 
+/* Each geometry's write size and flash type with 256-byte sectors: 16
+ * journal records per sector, so an install compacts the journal several
+ * times in mid-swap. */
+static geo_t g_tiny;
+
+static const geo_t *g_geo;
+static bf_key_t g_key;
+
+/* How a cut leaves the operation it hits: not done at all (plain), or torn
+ * under one of the simulator's models. */
+typedef struct {
+    const char *name;
+    bool torn;
+    ward_sim_torn_model_t model;
+} cutmode_t;
+
+static const cutmode_t k_modes[] = {
+    {"plain", false, WARD_SIM_TORN_HALF},
+    {"half", true, WARD_SIM_TORN_HALF},
+    {"blank", true, WARD_SIM_TORN_UNIT_BLANK},
+    {"noise", true, WARD_SIM_TORN_UNIT_NOISE},
+};
+#define NMODES (sizeof k_modes / sizeof k_modes[0])
+
+/* UNIT_BLANK is about program-once units; on plain NOR it is a plain cut. */
+static bool mode_applies(const cutmode_t *m)
+{
+    return g_geo->once || !m->torn || m->model != WARD_SIM_TORN_UNIT_BLANK;
+}
+
+/* Cut points per mode, printed after each sweep. */
+typedef struct {
+    unsigned n[NMODES];
+} tally_t;
+
+static void tally_print(const tally_t *t)
+{
+    for (size_t m = 0; m < NMODES; m++) {
+        if (mode_applies(&k_modes[m])) {
+            printf(" %s %u", k_modes[m].name, t->n[m]);
+        }
+    }
+}
+
+/* Where a sweep is, printed when a check fails. */
+static char g_where[96];
+
+static void arm_cut(ward_sim_device_t *d, uint64_t n, const cutmode_t *m)
+{
+    snprintf(g_where, sizeof g_where, "cut %s at op %llu", m->name, (unsigned long long)n);
+    d->flash.torn_model = m->model;
+    ward_sim_power_cut_after(&d->power, n, m->torn);
+}
+
 static const geo_t *g_geo;
 static bf_key_t g_key;
 
@@ -52,7 +110,24 @@ typedef enum {
 
 static const char *k_exp_name[] = {"trial", "perm", "reverted"};
 
-static void env_open(env_t *e, bool fill_journal)
+/* Append refusals until `left` records are free in the current sector (one
+ * context: the appends go in place after the first). */
+static void fill_journal(env_t *e, uint32_t left)
+{
+    ward_boot_ctx_t ctx;
+    assert_int_equal(bf_init_ctx(&e->d, &ctx), WARD_OK);
+    const uint32_t slots = ward_boot_rec_slots(&e->d.layout.state);
+    for (uint32_t i = 0; i < 2u * slots && (ctx.st.epoch == 0u || ctx.st.next + left < slots);
+         i++) {
+        assert_int_equal(ward_boot_journal_append(&e->d.layout.state, 64, &ctx.st,
+                                                  WARD_BOOT_REC_REFUSE, 0,
+                                                  (uint32_t)WARD_ERR_IMG_SIG),
+                         WARD_OK);
+    }
+    assert_int_equal(ctx.st.next + left, slots);
+}
+
+static void env_open(env_t *e, bool fill_journal_first)
 {
     ward_sim_geometry_t g;
     ward_boot_report_t rep;
@@ -65,18 +140,8 @@ static void env_open(env_t *e, bool fill_journal)
     assert_int_equal(bf_write(&e->d.layout.primary, e->v1.data, e->v1.len), 0);
     assert_true(WARD_FIH_EQ(bf_boot(&e->d, &rep)));
     assert_int_equal(bf_counter(&e->d), 1);
-    if (fill_journal) {
-        /* Leave 4 free records, so the journal compacts in mid-swap. */
-        ward_boot_ctx_t ctx;
-        assert_int_equal(bf_init_ctx(&e->d, &ctx), WARD_OK);
-        const uint32_t slots = ward_boot_rec_slots(&e->d.layout.state);
-        for (uint32_t i = 0; i < slots && (ctx.st.epoch == 0u || ctx.st.next + 4u < slots); i++) {
-            assert_int_equal(ward_boot_journal_append(&e->d.layout.state, 64, &ctx.st,
-                                                      WARD_BOOT_REC_REFUSE, 0,
-                                                      (uint32_t)WARD_ERR_IMG_SIG),
-                             WARD_OK);
-        }
-        assert_int_equal(ctx.st.next + 4u, slots);
+    if (fill_journal_first) {
+        fill_journal(e, 4); /* a boot starts from a nearly full sector */
     }
 }
 
@@ -92,6 +157,10 @@ static void check(env_t *e, ward_fih_t go, const ward_boot_report_t *rep, expect
 {
     ward_boot_state_t st;
     const ward_boot_layout_t *l = &e->d.layout;
+    if (!WARD_FIH_EQ(go) || rep->reason != WARD_OK || e->d.flash.stats.violations != 0u) {
+        printf("powerfail[%s] %s: reason %d, %llu flash rule violations\n", g_geo->name, g_where,
+               (int)rep->reason, (unsigned long long)e->d.flash.stats.violations);
+    }
     assert_true(WARD_FIH_EQ(go));
     assert_int_equal(rep->reason, WARD_OK);
     assert_true(rep->verified);
@@ -133,7 +202,33 @@ static void check(env_t *e, ward_fih_t go, const ward_boot_report_t *rep, expect
     }
 }
 
-/* Cut a boot at every operation of its uncut run, plain and torn. */
+/* The boot after a cut (and the next ones) must end exactly as exp. */
+static void recover(env_t *e, expect_t exp)
+{
+    ward_boot_report_t rep;
+    if (exp != EXP_PERM) {
+        assert_int_equal(bf_counter(&e->d), 1); /* not even half way */
+    }
+    ward_fih_t go = bf_boot(&e->d, &rep);
+    check(e, go, &rep, exp);
+    if (exp != EXP_PERM) {
+        /* a TEST install or a revert always completes in the recovery boot */
+        assert_int_equal(rep.event,
+                         exp == EXP_TRIAL ? WARD_BOOT_EV_INSTALLED : WARD_BOOT_EV_REVERTED);
+    }
+    if (exp == EXP_TRIAL) {
+        return; /* the reset after a trial reverts it */
+    }
+    /* Settled: another reset writes nothing and boots the same. */
+    const uint64_t ops = e->d.power.ops;
+    go = bf_boot(&e->d, &rep);
+    assert_int_equal(e->d.power.ops, ops);
+    check(e, go, &rep, exp);
+    assert_int_equal(rep.event, WARD_BOOT_EV_NONE);
+}
+
+/* Cut a boot at every operation of its uncut run, plainly and torn under
+ * every model. */
 static void cut_every_op(env_t *e, const bf_snap_t *snap, expect_t exp, const char *label)
 {
     ward_boot_report_t rep;
@@ -144,31 +239,27 @@ static void cut_every_op(env_t *e, const bf_snap_t *snap, expect_t exp, const ch
     check(e, go, &rep, exp);
     assert_true(total > 3u);
 
-    unsigned points = 0;
-    for (int torn = 0; torn < 2; torn++) {
+    tally_t t = {{0}};
+    for (size_t m = 0; m < NMODES; m++) {
+        if (!mode_applies(&k_modes[m])) {
+            continue;
+        }
         for (uint64_t n = 1; n <= total; n++) {
             assert_int_equal(bf_snap_load(&e->d, snap), 0);
-            ward_sim_power_cut_after(&e->d.power, n, torn != 0);
+            arm_cut(&e->d, n, &k_modes[m]);
             go = bf_boot(&e->d, &rep);
             assert_true(e->d.power.dead); /* the cut did happen */
             /* A boot that lost power never hands over an unverified image. */
             assert_true(!WARD_FIH_EQ(go) || rep.verified);
             ward_sim_power_on(&e->d.power);
-            if (exp != EXP_PERM) {
-                assert_int_equal(bf_counter(&e->d), 1); /* not even half way */
-            }
-            go = bf_boot(&e->d, &rep);
-            check(e, go, &rep, exp);
-            if (exp != EXP_PERM) {
-                /* a TEST install or a revert always completes in the recovery boot */
-                assert_int_equal(rep.event,
-                                 exp == EXP_TRIAL ? WARD_BOOT_EV_INSTALLED : WARD_BOOT_EV_REVERTED);
-            }
-            points++;
+            recover(e, exp);
+            t.n[m]++;
         }
     }
-    printf("powerfail[%s] %-26s %3llu ops -> %4u cut points (plain + torn): %s every time\n",
-           g_geo->name, label, (unsigned long long)total, points, k_exp_name[exp]);
+    printf("powerfail[%s] %-30s %3llu ops, cut points:", g_geo->name, label,
+           (unsigned long long)total);
+    tally_print(&t);
+    printf(": %s every time\n", k_exp_name[exp]);
 }
 
 static void install_case(bool permanent, bool fill, const char *label)
@@ -189,10 +280,21 @@ static void test_install_test(void **state)
     install_case(false, false, "install TEST");
 }
 
-static void test_install_test_compacting(void **state)
+static void test_install_test_full(void **state)
 {
     (void)state;
     install_case(false, true, "install TEST, journal full");
+}
+
+/* 16 records per journal sector: the journal compacts several times while
+ * the install runs, and cuts hit every operation of every compaction. */
+static void test_install_test_compacting(void **state)
+{
+    (void)state;
+    const geo_t *saved = g_geo;
+    g_geo = &g_tiny;
+    install_case(false, false, "install TEST, 256 B sectors");
+    g_geo = saved;
 }
 
 static void test_install_perm(void **state)
@@ -223,9 +325,9 @@ static void test_revert(void **state)
     env_close(&e);
 }
 
-/* Cut the app's confirm: afterwards the trial is either confirmed (and the
- * counter raised at the next boot) or reverted; a confirm that returned
- * WARD_OK is always kept. */
+/* Cut the app's confirm at every operation: a confirm whose call returned
+ * an error is never kept (the next reset reverts the trial), one that
+ * returned WARD_OK always is (the counter is raised at the next boot). */
 static void confirm_case(bool fill, const char *label)
 {
     env_t e;
@@ -233,15 +335,7 @@ static void confirm_case(bool fill, const char *label)
     ward_boot_report_t rep;
     trial_env(&e, false);
     if (fill) {
-        ward_boot_ctx_t ctx;
-        assert_int_equal(bf_init_ctx(&e.d, &ctx), WARD_OK);
-        const uint32_t slots = ward_boot_rec_slots(&e.d.layout.state);
-        for (uint32_t i = 0; i < slots && ctx.st.next < slots; i++) {
-            assert_int_equal(ward_boot_journal_append(&e.d.layout.state, 64, &ctx.st,
-                                                      WARD_BOOT_REC_REFUSE, 0,
-                                                      (uint32_t)WARD_ERR_IMG_SIG),
-                             WARD_OK);
-        }
+        fill_journal(&e, 0);
     }
     assert_int_equal(bf_snap_save(&e.d, &snap), 0);
     const uint64_t ops0 = e.d.power.ops;
@@ -250,27 +344,38 @@ static void confirm_case(bool fill, const char *label)
     assert_true(total >= 1u);
     check(&e, bf_boot(&e.d, &rep), &rep, EXP_PERM);
 
-    unsigned points = 0, kept = 0, reverted = 0;
-    for (int torn = 0; torn < 2; torn++) {
-        for (uint64_t n = 1; n <= total; n++) {
+    tally_t t = {{0}};
+    unsigned kept = 0, reverted = 0;
+    for (size_t m = 0; m < NMODES; m++) {
+        if (!mode_applies(&k_modes[m])) {
+            continue;
+        }
+        /* n = total + 1: the call is not cut. */
+        for (uint64_t n = 1; n <= total + 1u; n++) {
             assert_int_equal(bf_snap_load(&e.d, &snap), 0);
-            ward_sim_power_cut_after(&e.d.power, n, torn != 0);
+            arm_cut(&e.d, n, &k_modes[m]);
             const ward_err_t err = bf_confirm(&e.d);
-            assert_true(e.d.power.dead);
+            assert_true(e.d.power.dead == (n <= total));
             ward_sim_power_on(&e.d.power);
             ward_fih_t go = bf_boot(&e.d, &rep);
-            if (err == WARD_OK || rep.version.major == 2) {
+            if (err == WARD_OK) {
                 check(&e, go, &rep, EXP_PERM);
+                assert_int_equal(rep.event, WARD_BOOT_EV_NONE);
                 kept++;
             } else {
+                assert_int_equal(err, WARD_ERR_POWER_LOSS);
                 check(&e, go, &rep, EXP_REVERTED);
+                assert_int_equal(rep.event, WARD_BOOT_EV_REVERTED);
                 reverted++;
+                t.n[m]++;
             }
-            points++;
         }
     }
-    printf("powerfail[%s] %-26s %3llu ops -> %4u cut points (plain + torn): %u kept, %u reverted\n",
-           g_geo->name, label, (unsigned long long)total, points, kept, reverted);
+    printf("powerfail[%s] %-30s %3llu ops, cut points:", g_geo->name, label,
+           (unsigned long long)total);
+    tally_print(&t);
+    printf(": %u reverted (every cut), %u kept (every uncut)\n", reverted, kept);
+    assert_int_equal(reverted, kept * total);
     bf_snap_free(&snap);
     env_close(&e);
 }
@@ -281,10 +386,81 @@ static void test_confirm(void **state)
     confirm_case(false, "confirm");
 }
 
-static void test_confirm_compacting(void **state)
+static void test_confirm_full(void **state)
 {
     (void)state;
     confirm_case(true, "confirm, journal full");
+}
+
+/* Cut ward_boot_request_install at every operation (the erase of the
+ * request sector, image_ok, the magic): the next boot runs the old image
+ * or installs the new one, never neither; and a new request then works. */
+static void request_case(bool permanent, const char *label)
+{
+    env_t e;
+    bf_snap_t snap;
+    ward_boot_ctx_t ctx;
+    ward_boot_report_t rep;
+    env_open(&e, false);
+    assert_int_equal(bf_write(&e.d.layout.secondary, e.v2.data, e.v2.len), 0);
+    assert_int_equal(bf_snap_save(&e.d, &snap), 0);
+    uint64_t ops0 = e.d.power.ops;
+    assert_int_equal(bf_init_ctx(&e.d, &ctx), WARD_OK);
+    assert_int_equal(ward_boot_request_install(&ctx, permanent), WARD_OK);
+    const uint64_t total = e.d.power.ops - ops0;
+    assert_int_equal(total, permanent ? 3u : 2u); /* erase, [image_ok,] magic */
+
+    tally_t t = {{0}};
+    unsigned old_img = 0, new_img = 0;
+    for (size_t m = 0; m < NMODES; m++) {
+        if (!mode_applies(&k_modes[m])) {
+            continue;
+        }
+        for (uint64_t n = 1; n <= total; n++) {
+            assert_int_equal(bf_snap_load(&e.d, &snap), 0);
+            assert_int_equal(bf_init_ctx(&e.d, &ctx), WARD_OK);
+            arm_cut(&e.d, n, &k_modes[m]);
+            assert_int_equal(ward_boot_request_install(&ctx, permanent), WARD_ERR_POWER_LOSS);
+            assert_true(e.d.power.dead);
+            ward_sim_power_on(&e.d.power);
+            ward_fih_t go = bf_boot(&e.d, &rep);
+            if (rep.event == WARD_BOOT_EV_INSTALLED) {
+                check(&e, go, &rep, permanent ? EXP_PERM : EXP_TRIAL);
+                new_img++;
+            } else {
+                /* Nothing happened: v1 runs, v2 still staged, no request. */
+                assert_true(WARD_FIH_EQ(go));
+                assert_true(rep.verified);
+                assert_int_equal(rep.version.major, 1);
+                assert_int_equal(rep.event, WARD_BOOT_EV_NONE);
+                assert_int_equal(e.d.flash.stats.violations, 0);
+                assert_true(bf_holds(&e.d, &e.d.layout.primary, &e.v1));
+                assert_true(bf_holds(&e.d, &e.d.layout.secondary, &e.v2));
+                old_img++;
+                /* The app asks again (the other kind, so a leftover
+                 * image_ok would show): that request is the one done. */
+                assert_int_equal(bf_init_ctx(&e.d, &ctx), WARD_OK);
+                assert_int_equal(ward_boot_request_install(&ctx, !permanent), WARD_OK);
+                go = bf_boot(&e.d, &rep);
+                check(&e, go, &rep, permanent ? EXP_TRIAL : EXP_PERM);
+                assert_int_equal(rep.event, WARD_BOOT_EV_INSTALLED);
+            }
+            t.n[m]++;
+        }
+    }
+    printf("powerfail[%s] %-30s %3llu ops, cut points:", g_geo->name, label,
+           (unsigned long long)total);
+    tally_print(&t);
+    printf(": %u old image, %u new, never neither\n", old_img, new_img);
+    bf_snap_free(&snap);
+    env_close(&e);
+}
+
+static void test_request(void **state)
+{
+    (void)state;
+    request_case(false, "request TEST");
+    request_case(true, "request PERM");
 }
 
 static uint32_t rnd(uint32_t *x)
@@ -295,7 +471,8 @@ static uint32_t rnd(uint32_t *x)
     return *x;
 }
 
-/* Cut, and cut again while recovering, at random points; then let it finish. */
+/* Cut, and cut again while recovering, at random points and in random
+ * modes; then let it finish. */
 static void random_cuts(env_t *e, const bf_snap_t *snap, expect_t exp, const char *label,
                         uint32_t seed)
 {
@@ -307,7 +484,7 @@ static void random_cuts(env_t *e, const bf_snap_t *snap, expect_t exp, const cha
 
     enum { SEQS = 40, MAX_CUTS = 5 };
     uint32_t x = seed;
-    unsigned cuts = 0;
+    tally_t t = {{0}};
     for (int s = 0; s < SEQS; s++) {
         assert_int_equal(bf_snap_load(&e->d, snap), 0);
         ward_fih_t go = WARD_FIH_FAILURE;
@@ -315,10 +492,14 @@ static void random_cuts(env_t *e, const bf_snap_t *snap, expect_t exp, const cha
         for (int c = 0; c < MAX_CUTS && !done; c++) {
             /* Sometimes beyond what is left: that boot completes. */
             const uint64_t n = 1u + rnd(&x) % (total / 2u + 2u);
-            ward_sim_power_cut_after(&e->d.power, n, (rnd(&x) & 1u) != 0u);
+            size_t m = rnd(&x) % NMODES;
+            while (!mode_applies(&k_modes[m])) {
+                m = (m + 1u) % NMODES;
+            }
+            arm_cut(&e->d, n, &k_modes[m]);
             go = bf_boot(&e->d, &rep);
             done = !e->d.power.dead;
-            cuts += done ? 0u : 1u;
+            t.n[m] += done ? 0u : 1u;
             ward_sim_power_on(&e->d.power);
         }
         if (!done) {
@@ -326,8 +507,9 @@ static void random_cuts(env_t *e, const bf_snap_t *snap, expect_t exp, const cha
         }
         check(e, go, &rep, exp);
     }
-    printf("powerfail[%s] %-26s %d sequences, %u cuts (seed %u): %s every time\n", g_geo->name,
-           label, SEQS, cuts, seed, k_exp_name[exp]);
+    printf("powerfail[%s] %-30s %d sequences (seed %u), cuts:", g_geo->name, label, SEQS, seed);
+    tally_print(&t);
+    printf(": %s every time\n", k_exp_name[exp]);
 }
 
 static void test_random_cuts(void **state)
@@ -349,6 +531,67 @@ static void test_random_cuts(void **state)
     env_close(&e);
 }
 
+/* Every cut of the first boot, then every cut of the recovery boot from
+ * there (in the same mode), then a boot that finishes. */
+static void nested_cuts(env_t *e, const bf_snap_t *snap, expect_t exp, const char *label)
+{
+    ward_boot_report_t rep;
+    bf_snap_t mid;
+    assert_int_equal(bf_snap_load(&e->d, snap), 0);
+    const uint64_t ops0 = e->d.power.ops;
+    check(e, bf_boot(&e->d, &rep), &rep, exp);
+    const uint64_t total = e->d.power.ops - ops0;
+
+    tally_t first = {{0}}, second = {{0}};
+    for (size_t m = 0; m < NMODES; m++) {
+        if (!mode_applies(&k_modes[m])) {
+            continue;
+        }
+        for (uint64_t n1 = 1; n1 <= total; n1++) {
+            assert_int_equal(bf_snap_load(&e->d, snap), 0);
+            arm_cut(&e->d, n1, &k_modes[m]);
+            (void)bf_boot(&e->d, &rep);
+            assert_true(e->d.power.dead);
+            ward_sim_power_on(&e->d.power);
+            assert_int_equal(bf_snap_save(&e->d, &mid), 0);
+            const uint64_t r0 = e->d.power.ops;
+            check(e, bf_boot(&e->d, &rep), &rep, exp);
+            const uint64_t rtotal = e->d.power.ops - r0;
+            first.n[m]++;
+            for (uint64_t n2 = 1; n2 <= rtotal; n2++) {
+                assert_int_equal(bf_snap_load(&e->d, &mid), 0);
+                arm_cut(&e->d, n2, &k_modes[m]);
+                ward_fih_t go = bf_boot(&e->d, &rep);
+                assert_true(e->d.power.dead);
+                assert_true(!WARD_FIH_EQ(go) || rep.verified);
+                ward_sim_power_on(&e->d.power);
+                recover(e, exp);
+                second.n[m]++;
+            }
+            bf_snap_free(&mid);
+        }
+    }
+    printf("powerfail[%s] %-30s %3llu ops, first cuts:", g_geo->name, label,
+           (unsigned long long)total);
+    tally_print(&first);
+    printf(", recovery cuts:");
+    tally_print(&second);
+    printf(": %s every time\n", k_exp_name[exp]);
+}
+
+static void test_nested_cuts(void **state)
+{
+    (void)state;
+    env_t e;
+    bf_snap_t snap;
+    env_open(&e, false);
+    assert_int_equal(bf_stage(&e.d, &e.v2, false), WARD_OK);
+    assert_int_equal(bf_snap_save(&e.d, &snap), 0);
+    nested_cuts(&e, &snap, EXP_TRIAL, "install TEST, cut twice");
+    bf_snap_free(&snap);
+    env_close(&e);
+}
+
 int main(int argc, char **argv)
 {
     for (size_t i = 0; i < sizeof k_geos / sizeof k_geos[0]; i++) {
@@ -360,16 +603,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s l4|small|w16\n", argv[0]);
         return 2;
     }
+    g_tiny = *g_geo;
+    g_tiny.ss = 256;
+    g_tiny.slot_sectors = 16;
+    g_tiny.p1 = g_geo->p1 < g_geo->p2 ? 2000 : 3000;
+    g_tiny.p2 = g_geo->p1 < g_geo->p2 ? 3000 : 2000;
     printf("geometry %s: %u-byte sectors, %u-byte writes%s, %u-sector slots\n", g_geo->name,
            g_geo->ss, g_geo->ws, g_geo->once ? " (program once)" : "", g_geo->slot_sectors);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_install_test),
+        cmocka_unit_test(test_install_test_full),
         cmocka_unit_test(test_install_test_compacting),
         cmocka_unit_test(test_install_perm),
         cmocka_unit_test(test_revert),
         cmocka_unit_test(test_confirm),
-        cmocka_unit_test(test_confirm_compacting),
+        cmocka_unit_test(test_confirm_full),
+        cmocka_unit_test(test_request),
         cmocka_unit_test(test_random_cuts),
+        cmocka_unit_test(test_nested_cuts), /* last: the smallest geometry only */
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    size_t ntests = sizeof tests / sizeof tests[0];
+    if (strcmp(g_geo->name, "small") != 0) {
+        ntests--; /* the nested sweep is quadratic */
+    }
+    return _cmocka_run_group_tests("powerfail_boot", tests, ntests, NULL, NULL);
 }

@@ -203,39 +203,64 @@ static inline uint32_t bf_counter(ward_sim_device_t *d)
     return v;
 }
 
-/* Flash and OTP contents, to replay a case from the same starting point. */
+/* Flash and OTP contents, to replay a case from the same starting point.
+ * The flash's program-once bitmap is kept too: a unit a torn program spent
+ * may read erased (WARD_SIM_TORN_UNIT_BLANK), so it cannot be rebuilt from
+ * the contents. */
 typedef struct {
     uint8_t *flash;
     size_t flash_len;
+    uint8_t *programmed; /* one bit per write unit, as ward_sim_flash_t */
+    size_t programmed_len;
     uint8_t otp[sizeof(((ward_sim_otp_t *)0)->data)];
     bool locked[WARD_OTP_FIELD_COUNT];
 } bf_snap_t;
 
+static inline size_t bf_programmed_len(const ward_sim_device_t *d)
+{
+    return (d->flash.port.size / d->flash.port.write_size + 7u) / 8u;
+}
+
 static inline int bf_snap_save(ward_sim_device_t *d, bf_snap_t *s)
 {
     s->flash_len = d->flash.port.size;
+    s->programmed_len = bf_programmed_len(d);
     s->flash = malloc(s->flash_len);
-    if (s->flash == NULL) {
+    s->programmed = malloc(s->programmed_len);
+    if (s->flash == NULL || s->programmed == NULL) {
+        free(s->flash);
+        free(s->programmed);
+        s->flash = NULL;
+        s->programmed = NULL;
         return -1;
     }
     memcpy(s->flash, ward_sim_flash_mem(&d->flash), s->flash_len);
+    memcpy(s->programmed, d->flash.programmed, s->programmed_len);
     memcpy(s->otp, d->otp.data, sizeof s->otp);
     memcpy(s->locked, d->otp.locked, sizeof s->locked);
     return 0;
 }
 
+/* Back to the snapshot exactly: contents, program-once bitmap, OTP. */
 static inline int bf_snap_load(ward_sim_device_t *d, const bf_snap_t *s)
 {
     ward_sim_power_on(&d->power);
     memcpy(d->otp.data, s->otp, sizeof s->otp);
     memcpy(d->otp.locked, s->locked, sizeof s->locked);
-    return ward_sim_flash_load(&d->flash, s->flash, s->flash_len) == WARD_OK ? 0 : -1;
+    if (s->flash_len != d->flash.port.size || s->programmed_len != bf_programmed_len(d)) {
+        return -1;
+    }
+    memcpy(ward_sim_flash_mem(&d->flash), s->flash, s->flash_len);
+    memcpy(d->flash.programmed, s->programmed, s->programmed_len);
+    return 0;
 }
 
 static inline void bf_snap_free(bf_snap_t *s)
 {
     free(s->flash);
+    free(s->programmed);
     s->flash = NULL;
+    s->programmed = NULL;
 }
 
 #endif /* WARD_TESTS_BOOT_FIXTURE_H */

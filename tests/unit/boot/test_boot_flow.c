@@ -199,6 +199,89 @@ static void test_trial_fails_reverts_at_once(void **state)
     ff_close(&f);
 }
 
+/* Stage v2 for a trial and cut the power in the install's swap once the
+ * journal records between lo and hi phases done (of 3n). */
+static void cut_in_swap(ff_t *f, uint32_t lo, uint32_t hi)
+{
+    ward_boot_report_t rep;
+    ward_boot_state_t st;
+    bf_snap_t snap;
+    assert_int_equal(bf_stage(&f->d, &f->v2, false), WARD_OK);
+    assert_int_equal(bf_snap_save(&f->d, &snap), 0);
+    for (uint64_t n = 1; n < 1000u; n++) {
+        assert_int_equal(bf_snap_load(&f->d, &snap), 0);
+        ward_sim_power_cut_after(&f->d.power, n, false);
+        assert_false(WARD_FIH_EQ(bf_boot(&f->d, &rep)));
+        assert_true(f->d.power.dead);
+        ward_sim_power_on(&f->d.power);
+        assert_int_equal(bf_state(&f->d, &st), 0);
+        if (st.op == WARD_BOOT_OP_TEST && st.op_done == 0u && st.steps_done >= lo &&
+            st.steps_done <= hi) {
+            break;
+        }
+    }
+    bf_snap_free(&snap);
+    assert_int_equal(bf_state(&f->d, &st), 0);
+    assert_int_equal(st.op_done, 0);
+    assert_int_equal(st.nsectors, 3); /* v2: 2.7 KB */
+}
+
+/* Power cut early in the install's swap, and a bit flips in a part of v2
+ * the swap has not moved yet: the resumed install puts a v2 that fails
+ * its check in the primary, and the same boot reverts to v1 at once
+ * rather than refusing to start. */
+static void test_trial_fails_after_resume_reverts_at_once(void **state)
+{
+    (void)state;
+    ff_t f;
+    ward_boot_report_t rep;
+    ward_boot_state_t st;
+    ff_open(&f, 1024, 1, false);
+    cut_in_swap(&f, 1, 5); /* sector 2 is swapped by phases 6 to 8 */
+    ward_sim_flash_mem(&f.d.flash)[f.d.layout.secondary.off + 2u * 1024u + 16u] ^= 0x20;
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(rep.reason, WARD_OK);
+    assert_true(rep.resumed);
+    assert_int_equal(rep.event, WARD_BOOT_EV_REVERTED);
+    assert_int_equal(rep.version.major, 1);
+    assert_true(rep.verified);
+    assert_false(rep.trial);
+    assert_true(bf_holds(&f.d, &f.d.layout.primary, &f.v1));
+    assert_int_equal(bf_state(&f.d, &st), 0);
+    assert_int_equal(st.op, WARD_BOOT_OP_REVERT);
+    assert_int_equal(st.op_done, 1);
+    assert_int_equal(bf_counter(&f.d), 1);
+    /* And it stays that way. */
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_NONE);
+    assert_int_equal(rep.version.major, 1);
+    ff_close(&f);
+}
+
+/* While a swap is interrupted only the bootloader may act: the app's
+ * confirm and install request are refused and write nothing. */
+static void test_confirm_while_interrupted(void **state)
+{
+    (void)state;
+    ff_t f;
+    ward_boot_report_t rep;
+    ward_boot_ctx_t ctx;
+    ff_open(&f, 1024, 1, false);
+    cut_in_swap(&f, 1, 8);
+    const uint64_t ops = f.d.power.ops;
+    assert_int_equal(bf_confirm(&f.d), WARD_ERR_STATE);
+    assert_int_equal(bf_init_ctx(&f.d, &ctx), WARD_OK);
+    assert_int_equal(ward_boot_request_install(&ctx, true), WARD_ERR_STATE);
+    assert_int_equal(f.d.power.ops, ops);
+    /* The next boot finishes the install: a trial, still unconfirmed. */
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_true(rep.resumed);
+    assert_true(rep.trial);
+    assert_int_equal(rep.version.major, 2);
+    assert_int_equal(bf_counter(&f.d), 1);
+    ff_close(&f);
+}
+
 /* The trial app overwrote the secondary: a revert could not restore the
  * previous image, so the trial image keeps running, unconfirmed. */
 static void test_backup_lost(void **state)
@@ -294,6 +377,8 @@ int main(void)
         cmocka_unit_test(test_layout_checks),
         cmocka_unit_test(test_story),
         cmocka_unit_test(test_trial_fails_reverts_at_once),
+        cmocka_unit_test(test_trial_fails_after_resume_reverts_at_once),
+        cmocka_unit_test(test_confirm_while_interrupted),
         cmocka_unit_test(test_backup_lost),
         cmocka_unit_test(test_install_into_empty),
         cmocka_unit_test(test_many_updates),

@@ -121,6 +121,16 @@ static void test_apply_rules(void **state)
         ward_boot_state_apply(&st, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, MAXS + 1u, MAXS));
     assert_false(ward_boot_state_apply(&st, 0x00, 0, 0, MAXS));
     assert_false(ward_boot_state_apply(&st, WARD_BOOT_REC_HEADER, 1, 16, MAXS));
+    /* No CONFIRM while a TEST install is still swapping, nor before it. */
+    ward_boot_state_t t = st;
+    assert_true(ward_boot_state_apply(&t, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, 1, MAXS));
+    assert_false(ward_boot_state_apply(&t, WARD_BOOT_REC_CONFIRM, 0, 0, MAXS));
+    assert_true(ward_boot_state_apply(&t, WARD_BOOT_REC_STEP, 0, 3, MAXS));
+    assert_false(ward_boot_state_apply(&t, WARD_BOOT_REC_CONFIRM, 0, 0, MAXS));
+    assert_int_equal(t.confirmed, 0);
+    assert_true(ward_boot_state_apply(&t, WARD_BOOT_REC_DONE, 0, 9, MAXS));
+    assert_true(ward_boot_state_apply(&t, WARD_BOOT_REC_CONFIRM, 0, 0, MAXS));
+    assert_false(ward_boot_state_apply(&t, WARD_BOOT_REC_CONFIRM, 0, 0, MAXS)); /* once */
     assert_true(ward_boot_state_apply(&st, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_PERM, 2, MAXS));
     /* No second BEGIN, no REFUSE while active; steps only go up, to 3n. */
     assert_false(ward_boot_state_apply(&st, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, 2, MAXS));
@@ -146,39 +156,57 @@ static void test_apply_rules(void **state)
     assert_int_equal(st.backup_fp, 0);
 }
 
-/* A record cut half way is skipped; the next one goes after it. */
-static void torn_record(uint32_t ss, uint32_t ws, bool once)
+/* A record cut by a power loss is skipped when it shows (HALF, UNIT_NOISE)
+ * and invisible when the cut spent its unit without programming it
+ * (UNIT_BLANK). Either way the first append after the reset goes into a
+ * freshly erased sector, never into the slot the cut may have spent. */
+static void torn_record(uint32_t ss, uint32_t ws, bool once, ward_sim_torn_model_t model)
 {
     jf_t j;
     ward_boot_state_t st, re;
     jf_open(&j, ss, ws, once);
+    j.d.flash.torn_model = model;
     load(&j, &st);
     app(&j, &st, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, 2);
-    app(&j, &st, WARD_BOOT_REC_STEP, 0, 1);
+    app(&j, &st, WARD_BOOT_REC_STEP, 0, 1); /* the same context: in place */
+    assert_int_equal(st.next, 3);
     const uint32_t torn_slot = st.next;
+    const uint32_t sector = st.sector, epoch = st.epoch;
     ward_sim_power_cut_after(&j.d.power, 1, true);
     assert_int_equal(ward_boot_journal_append(j.st, MAXS, &st, WARD_BOOT_REC_STEP, 0, 2),
                      WARD_ERR_POWER_LOSS);
     ward_sim_power_on(&j.d.power);
-    assert_false(ward_ct_all(jmem(&j, 0, torn_slot), 0xFF, 16)); /* half written */
+    const bool visible = !ward_ct_all(jmem(&j, sector, torn_slot), 0xFF, 16);
+    assert_true(visible == (model != WARD_SIM_TORN_UNIT_BLANK)); /* (plain NOR: a clean cut) */
     load(&j, &re);
     assert_int_equal(re.steps_done, 1);
-    assert_int_equal(re.skipped, 1);
-    assert_int_equal(re.next, torn_slot + 1u);
+    assert_int_equal(re.skipped, visible ? 1 : 0);
+    assert_int_equal(re.next, visible ? torn_slot + 1u : torn_slot);
+    /* After the reset: a compaction into the other sector. */
     app(&j, &re, WARD_BOOT_REC_STEP, 0, 2);
+    assert_int_equal(re.sector, 1u - sector);
+    assert_int_equal(re.epoch, epoch + 1u);
+    assert_int_equal(re.next, 3); /* header, BEGIN, STEP */
+    /* Then in place again, in that context. */
+    app(&j, &re, WARD_BOOT_REC_STEP, 0, 3);
+    assert_int_equal(re.next, 4);
     load(&j, &st);
-    assert_int_equal(st.steps_done, 2);
-    assert_int_equal(st.skipped, 1);
-    /* A plain cut leaves the slot erased: it is used again. */
-    const uint32_t slot = st.next;
+    assert_int_equal(st.steps_done, 3);
+    assert_int_equal(st.skipped, 0);
+    assert_int_equal(st.next, 4);
+    /* A plain cut of the compaction's erase: the old sector stays current
+     * and the next reset compacts again. */
     ward_sim_power_cut_after(&j.d.power, 1, false);
-    assert_int_equal(ward_boot_journal_append(j.st, MAXS, &st, WARD_BOOT_REC_STEP, 0, 3),
+    assert_int_equal(ward_boot_journal_append(j.st, MAXS, &st, WARD_BOOT_REC_STEP, 0, 4),
                      WARD_ERR_POWER_LOSS);
     ward_sim_power_on(&j.d.power);
     load(&j, &re);
-    assert_int_equal(re.next, slot);
-    assert_int_equal(re.steps_done, 2);
-    app(&j, &re, WARD_BOOT_REC_STEP, 0, 3);
+    assert_int_equal(re.steps_done, 3);
+    assert_int_equal(re.epoch, epoch + 1u);
+    app(&j, &re, WARD_BOOT_REC_STEP, 0, 4);
+    assert_int_equal(re.epoch, epoch + 2u);
+    load(&j, &st);
+    assert_int_equal(st.steps_done, 4);
     assert_int_equal(j.d.flash.stats.violations, 0);
     ward_sim_device_close(&j.d);
 }
@@ -186,9 +214,120 @@ static void torn_record(uint32_t ss, uint32_t ws, bool once)
 static void test_torn_record(void **state)
 {
     (void)state;
-    torn_record(1024, 1, false);
-    torn_record(4096, 8, true);
-    torn_record(2048, 16, true);
+    static const ward_sim_torn_model_t models[] = {
+        WARD_SIM_TORN_HALF, WARD_SIM_TORN_UNIT_BLANK, WARD_SIM_TORN_UNIT_NOISE};
+    for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+        torn_record(1024, 1, false, models[m]);
+        torn_record(4096, 8, true, models[m]);
+        torn_record(2048, 16, true, models[m]);
+    }
+}
+
+/* The reviewer's case: a cut spends the slot after the last record and
+ * leaves it reading erased, at every reset in a row. No append ever
+ * programs such a slot (no NOR rule broken), and nothing is lost. */
+static void test_blank_torn_every_reset(void **state)
+{
+    (void)state;
+    jf_t j;
+    ward_boot_state_t st;
+    jf_open(&j, 4096, 8, true);
+    j.d.flash.torn_model = WARD_SIM_TORN_UNIT_BLANK;
+    load(&j, &st);
+    app(&j, &st, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, 3);
+    for (uint32_t k = 1; k <= 9u; k++) {
+        /* Each reset: the first program of the append is torn, then the
+         * next reset appends for good. */
+        for (uint64_t n = 1; n <= 3u; n++) {
+            load(&j, &st);
+            ward_sim_power_cut_after(&j.d.power, n, true);
+            assert_int_equal(ward_boot_journal_append(j.st, MAXS, &st, WARD_BOOT_REC_STEP, 0, k),
+                             WARD_ERR_POWER_LOSS);
+            ward_sim_power_on(&j.d.power);
+        }
+        load(&j, &st);
+        assert_int_equal(st.steps_done, k - 1u);
+        app(&j, &st, WARD_BOOT_REC_STEP, 0, k);
+    }
+    load(&j, &st);
+    assert_int_equal(st.steps_done, 9);
+    assert_int_equal(j.d.flash.stats.violations, 0);
+    ward_sim_device_close(&j.d);
+}
+
+/* A CONFIRM record in the journal while the TEST install is still active
+ * (written by hand: the writer refuses it) is not applied: the install
+ * finishes as a trial. */
+static void test_confirm_while_active_ignored(void **state)
+{
+    (void)state;
+    jf_t j;
+    ward_boot_state_t st, re;
+    jf_open(&j, 1024, 1, false);
+    load(&j, &st);
+    app(&j, &st, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, 1);
+    assert_int_equal(ward_boot_journal_append(j.st, MAXS, &st, WARD_BOOT_REC_CONFIRM, 0, 0),
+                     WARD_ERR_STATE);
+    uint8_t r[16];
+    ward_boot_rec_encode(r, WARD_BOOT_REC_CONFIRM, 0, (uint16_t)st.next, 0, st.epoch);
+    assert_int_equal(ward_area_prog(j.st, st.sector * 1024u + st.next * 16u, r, 16), WARD_OK);
+    st.next++;
+    for (uint32_t k = 1; k <= 3u; k++) {
+        app(&j, &st, WARD_BOOT_REC_STEP, 0, k);
+    }
+    app(&j, &st, WARD_BOOT_REC_DONE, 0, 5);
+    load(&j, &re);
+    assert_int_equal(re.skipped, 1);
+    assert_int_equal(re.op_done, 1);
+    assert_int_equal(re.confirmed, 0); /* a trial, to be confirmed by the app */
+    ward_sim_device_close(&j.d);
+}
+
+/* Erased slots between records are read past: a slot that would not
+ * program is left behind, and the records after it count. */
+static void test_gap_then_records(void **state)
+{
+    (void)state;
+    jf_t j;
+    ward_boot_state_t st, re;
+    jf_open(&j, 1024, 1, false);
+    load(&j, &st);
+    app(&j, &st, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, 2);
+    st.next += 2u; /* two slots left erased */
+    app(&j, &st, WARD_BOOT_REC_STEP, 0, 1);
+    app(&j, &st, WARD_BOOT_REC_STEP, 0, 2);
+    assert_true(ward_ct_all(jmem(&j, st.sector, 2), 0xFF, 16));
+    load(&j, &re);
+    assert_same_state(&st, &re);
+    assert_int_equal(re.steps_done, 2);
+    assert_int_equal(re.next, st.next);
+    assert_int_equal(re.skipped, 0);
+    ward_sim_device_close(&j.d);
+}
+
+/* A slot the writer believes erased refuses the program (WARD_ERR_IO, a
+ * spent or worn unit): the record goes into a fresh sector instead. */
+static void test_unprogrammable_slot(void **state)
+{
+    (void)state;
+    jf_t j;
+    ward_boot_state_t st, re;
+    jf_open(&j, 4096, 8, true);
+    load(&j, &st);
+    app(&j, &st, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, 2);
+    app(&j, &st, WARD_BOOT_REC_STEP, 0, 1);
+    /* Spend the first unit of the next slot without a visible trace. */
+    const uint32_t unit = (j.st->off + st.sector * 4096u + st.next * 16u) / 8u;
+    j.d.flash.programmed[unit / 8u] |= (uint8_t)(1u << (unit % 8u));
+    const uint32_t sector = st.sector;
+    app(&j, &st, WARD_BOOT_REC_STEP, 0, 2);
+    assert_int_equal(j.d.flash.stats.violations, 1); /* the one refused program */
+    assert_int_equal(st.sector, 1u - sector);
+    assert_int_equal(st.steps_done, 2);
+    load(&j, &re);
+    assert_same_state(&st, &re);
+    assert_int_equal(re.sector, 1u - sector);
+    ward_sim_device_close(&j.d);
 }
 
 /* Records that check out but belong elsewhere (another slot, another epoch)
@@ -396,10 +535,19 @@ static void test_epoch_choice(void **state)
     assert_int_equal(ward_area_prog(j.st, 0, r, 16), WARD_OK);
     load(&j, &st);
     assert_int_equal(st.epoch, 7);
-    /* Append goes on in the chosen sector; compaction targets the other. */
+    /* The first append after a load compacts into the other sector, over
+     * whatever is there. */
     app(&j, &st, WARD_BOOT_REC_REFUSE, 0, (uint32_t)WARD_ERR_IMG_SIG);
-    assert_int_equal(st.sector, 1);
+    assert_int_equal(st.sector, 0);
+    assert_int_equal(st.epoch, 8);
     assert_int_equal(st.next, 2);
+    /* The next appends of this context go on in place. */
+    app(&j, &st, WARD_BOOT_REC_REFUSE, 0, (uint32_t)WARD_ERR_IMG_KEY);
+    assert_int_equal(st.sector, 0);
+    assert_int_equal(st.next, 3);
+    load(&j, &st);
+    assert_int_equal(st.epoch, 8);
+    assert_int_equal(st.refused, WARD_ERR_IMG_KEY);
     ward_sim_device_close(&j.d);
 }
 
@@ -478,6 +626,69 @@ static void test_trailer_matches_imgtool(void **state)
     trailer_vs_sign(2048, 16, true, true);
 }
 
+/* The app asks for an install twice without staging again (TEST then PERM,
+ * PERM then TEST): the request sector is erased first, so program-once
+ * flash sees no unit programmed twice and the second request is the one. */
+static void request_twice(uint32_t ss, uint32_t ws, bool once)
+{
+    ward_sim_device_t d;
+    ward_sim_geometry_t g;
+    bf_key_t k;
+    bf_img_t img;
+    ward_boot_ctx_t ctx;
+    int req = -1;
+    bf_geo(&g, ss, ws, 4, once);
+    assert_int_equal(ward_sim_device_open_mem(&d, &g), WARD_OK);
+    assert_int_equal(bf_key(1, &k), 0);
+    assert_int_equal(bf_image(&img, 1, 1, 600, 3, k.id), 0);
+    assert_int_equal(bf_write(&d.layout.secondary, img.data, img.len), 0);
+    assert_int_equal(bf_init_ctx(&d, &ctx), WARD_OK);
+    static const bool seq[] = {false, true, true, false, false};
+    for (size_t i = 0; i < sizeof seq; i++) {
+        assert_int_equal(ward_boot_request_install(&ctx, seq[i]), WARD_OK);
+        assert_int_equal(ward_boot_trailer_read(&d.layout.secondary, &req), WARD_OK);
+        assert_int_equal(req, seq[i] ? WARD_BOOT_REQ_PERM : WARD_BOOT_REQ_TEST);
+    }
+    assert_int_equal(d.flash.stats.violations, 0);
+    assert_true(bf_holds(&d, &d.layout.secondary, &img));
+    bf_image_free(&img);
+    (void)psa_destroy_key(k.id);
+    ward_sim_device_close(&d);
+}
+
+static void test_request_twice(void **state)
+{
+    (void)state;
+    request_twice(1024, 1, false);
+    request_twice(4096, 8, true);
+    request_twice(2048, 16, true);
+}
+
+/* The fixture's snapshots restore the program-once bitmap exactly: a unit
+ * a torn program spent but left reading erased stays spent. */
+static void test_snapshot_keeps_spent_units(void **state)
+{
+    (void)state;
+    jf_t j;
+    bf_snap_t snap;
+    uint8_t r[16];
+    memset(r, 0x5A, sizeof r);
+    jf_open(&j, 4096, 8, true);
+    j.d.flash.torn_model = WARD_SIM_TORN_UNIT_BLANK;
+    ward_sim_power_cut_after(&j.d.power, 1, true);
+    assert_int_equal(ward_area_prog(j.st, 0, r, 16), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&j.d.power);
+    assert_true(ward_ct_all(jmem(&j, 0, 0), 0xFF, 16));
+    assert_int_equal(bf_snap_save(&j.d, &snap), 0);
+    assert_int_equal(ward_area_erase(j.st, 0, 4096), WARD_OK); /* unspends it */
+    assert_int_equal(bf_snap_load(&j.d, &snap), 0);
+    assert_int_equal(ward_area_prog(j.st, 0, r, 16), WARD_ERR_IO); /* still spent */
+    assert_int_equal(j.d.flash.stats.violations, 1);
+    assert_int_equal(ward_area_prog(j.st, 8, r, 8), WARD_OK); /* its neighbour is not */
+    bf_snap_free(&snap);
+    ward_sim_device_close(&j.d);
+}
+
 static void test_trailer_parse(void **state)
 {
     (void)state;
@@ -519,8 +730,33 @@ static void test_trailer_parse(void **state)
     end[-64] = 0x01;
     assert_int_equal(ward_boot_trailer_read(s, &req), WARD_OK);
     assert_int_equal(req, WARD_BOOT_REQ_PERM);
-    /* An alignment imgtool cannot write: not a request. */
-    end[-16] = 12;
+    /* max_align 16: image_ok at end - 32. */
+    memset(end - 64, 0xFF, 48);
+    end[-16] = 16;
+    assert_int_equal(ward_boot_trailer_read(s, &req), WARD_OK);
+    assert_int_equal(req, WARD_BOOT_REQ_TEST);
+    end[-32] = 0x01;
+    assert_int_equal(ward_boot_trailer_read(s, &req), WARD_OK);
+    assert_int_equal(req, WARD_BOOT_REQ_PERM);
+    /* Alignments imgtool cannot write (--max-align is 8, 16 or 32; the
+     * generic magic form with 8 is read as 8): not a request. */
+    static const uint8_t bad[] = {0, 1, 2, 4, 12, 24, 64, 128};
+    for (size_t i = 0; i < sizeof bad; i++) {
+        end[-16] = bad[i];
+        end[-15] = 0;
+        assert_int_equal(ward_boot_trailer_read(s, &req), WARD_OK);
+        assert_int_equal(req, WARD_BOOT_REQ_NONE);
+    }
+    end[-16] = 8; /* the other spelling of max_align 8: image_ok at end - 24 */
+    memset(end - 32, 0xFF, 16);
+    assert_int_equal(ward_boot_trailer_read(s, &req), WARD_OK);
+    assert_int_equal(req, WARD_BOOT_REQ_TEST);
+    end[-24] = 0x01;
+    assert_int_equal(ward_boot_trailer_read(s, &req), WARD_OK);
+    assert_int_equal(req, WARD_BOOT_REQ_PERM);
+    /* A high byte: 4 + 256 is not 4, nor anything else. */
+    end[-16] = 16;
+    end[-15] = 1;
     assert_int_equal(ward_boot_trailer_read(s, &req), WARD_OK);
     assert_int_equal(req, WARD_BOOT_REQ_NONE);
     ward_sim_device_close(&d);
@@ -533,12 +769,18 @@ int main(void)
         cmocka_unit_test(test_log_replay),
         cmocka_unit_test(test_apply_rules),
         cmocka_unit_test(test_torn_record),
+        cmocka_unit_test(test_blank_torn_every_reset),
+        cmocka_unit_test(test_gap_then_records),
+        cmocka_unit_test(test_confirm_while_active_ignored),
+        cmocka_unit_test(test_unprogrammable_slot),
         cmocka_unit_test(test_stale_records),
         cmocka_unit_test(test_compaction),
         cmocka_unit_test(test_summary_roundtrip),
         cmocka_unit_test(test_compaction_cuts),
         cmocka_unit_test(test_epoch_choice),
         cmocka_unit_test(test_trailer_matches_imgtool),
+        cmocka_unit_test(test_request_twice),
+        cmocka_unit_test(test_snapshot_keeps_spent_units),
         cmocka_unit_test(test_trailer_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
