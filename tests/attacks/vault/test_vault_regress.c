@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "../../unit/vault/vault_test.h"
+#include "../../unit/vault/vault_assert.h"
 
 static const uint8_t k_huk[32] = {0xD1, 0xD2, 0xD3, 0xD4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
@@ -87,15 +87,6 @@ static int count_listed(ward_vault_t *v, const char *name)
     return n;
 }
 
-static void reads_as(ward_vault_t *v, const char *name, const void *want, size_t wn)
-{
-    uint8_t buf[256];
-    size_t n = 0;
-    assert_int_equal(ward_vault_get(v, buf, sizeof buf, &n, name), WARD_OK);
-    assert_int_equal(n, wn);
-    assert_memory_equal(buf, want, wn);
-}
-
 /* ---- 1. one name, two live records ------------------------------------------------------ */
 
 static void test_dup_name(void **state)
@@ -127,13 +118,13 @@ static void test_dup_name(void **state)
     assert_int_equal(ward_vault_delete(&v, "wifi.psk"), WARD_ERR_AUTH);
     assert_int_equal(d.hsm.counters[0], c0);
     assert_int_equal(ward_vault_put(&v, "third", (const uint8_t *)"3", 1), WARD_OK);
-    reads_as(&v, "other", "other-value", 11);
+    tv_expect_value(&v, "other", "other-value", 11);
     ward_vault_unmount(&v);
 
     /* The damage undone: one record of that name, its only value. */
     d.flash.mem[off + 24] = saved;
     assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
-    reads_as(&v, "wifi.psk", "old-password", 12);
+    tv_expect_value(&v, "wifi.psk", "old-password", 12);
     assert_int_equal(count_listed(&v, "wifi.psk"), 1);
     /* And a wipe is the way out while it is damaged. */
     ward_vault_unmount(&v);
@@ -141,7 +132,7 @@ static void test_dup_name(void **state)
     assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
     assert_int_equal(ward_vault_wipe(&v), WARD_OK);
     assert_int_equal(ward_vault_put(&v, "wifi.psk", (const uint8_t *)"NEW-password", 12), WARD_OK);
-    reads_as(&v, "wifi.psk", "NEW-password", 12);
+    tv_expect_value(&v, "wifi.psk", "NEW-password", 12);
     ward_vault_unmount(&v);
     tv_close(&d);
 }
@@ -336,7 +327,7 @@ static void test_reclaim(void **state)
     d.flash.mem[off + 24 + 7 + 5] ^= 0x10;
     assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
     memset(want, 'a', sizeof want);
-    reads_as(&v, "static0", want, 100);
+    tv_expect_value(&v, "static0", want, 100);
 
     /* Writes go on through several rotations; static0 keeps its value. */
     for (int i = 0; i < 30; i++) {
@@ -351,9 +342,9 @@ static void test_reclaim(void **state)
     for (int i = 0; i < 4; i++) {
         snprintf(nm, sizeof nm, "static%d", i);
         memset(want, 'a' + i, sizeof want);
-        reads_as(&v, nm, want, 100);
+        tv_expect_value(&v, nm, want, 100);
     }
-    reads_as(&v, "hot", val, sizeof val);
+    tv_expect_value(&v, "hot", val, sizeof val);
     ward_vault_unmount(&v);
     assert_int_equal(d.flash.stats.violations, 0);
     tv_close(&d);
@@ -471,7 +462,7 @@ static void test_wipe_leftovers(void **state)
                 assert_int_equal(ward_vault_get(&v, buf, sizeof buf, &len, k_old_names[i]),
                                  WARD_ERR_NOT_FOUND);
             }
-            reads_as(&v, "new", "n", 1);
+            tv_expect_value(&v, "new", "n", 1);
             ward_vault_unmount(&v);
             assert_int_equal(d.flash.stats.violations, 0);
             cases++;

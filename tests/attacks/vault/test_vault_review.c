@@ -32,7 +32,7 @@
 
 #include <cmocka.h>
 
-#include "../../unit/vault/vault_test.h"
+#include "../../unit/vault/vault_assert.h"
 
 #define NSECT 3u
 #define SSIZE 2048u
@@ -75,15 +75,6 @@ static uint64_t power_ops(const tv_dev_t *d)
     return d->power.ops;
 }
 
-static void expect(ward_vault_t *v, const char *name, const uint8_t *want, size_t n)
-{
-    uint8_t buf[1024];
-    size_t len = 0;
-    assert_int_equal(ward_vault_get(v, buf, sizeof buf, &len, name), WARD_OK);
-    assert_int_equal(len, n);
-    assert_memory_equal(buf, want, n);
-}
-
 /* ---- spent unit ------------------------------------------------------------------------ */
 
 static void test_spent_unit(void **state)
@@ -110,14 +101,14 @@ static void test_spent_unit(void **state)
         ward_sim_power_on(&d.power);
     }
     assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
-    expect(&v, "k", a, sizeof a);
+    tv_expect_value(&v, "k", a, sizeof a);
     assert_int_equal(ward_vault_put(&v, "k", b, sizeof b), WARD_OK);
-    expect(&v, "k", b, sizeof b);
+    tv_expect_value(&v, "k", b, sizeof b);
     ward_vault_unmount(&v);
     /* ...and the vault stays writable, through rotations and remounts. */
     for (uint32_t i = 0; i < 40; i++) {
         assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
-        expect(&v, "k", b, sizeof b);
+        tv_expect_value(&v, "k", b, sizeof b);
         tv_value(a, sizeof a, "x", i);
         assert_int_equal(ward_vault_put(&v, "x", a, sizeof a), WARD_OK);
         ward_vault_unmount(&v);
@@ -225,7 +216,7 @@ static void test_full_no_wear(void **state)
     assert_int_equal(d.hsm.counters[0], c0);
     /* Nothing lost, and freeing space lets it in. */
     tv_value(val, sizeof val, names[0], 1);
-    expect(&v, names[0], val, sizeof val);
+    tv_expect_value(&v, names[0], val, sizeof val);
     assert_int_equal(ward_vault_delete(&v, names[0]), WARD_OK);
     tv_value(val, sizeof val, names[2], 1);
     assert_int_equal(ward_vault_put(&v, names[2], val, sizeof val), WARD_OK);
@@ -372,7 +363,7 @@ static void test_shared_counter(void **state)
     assert_int_equal(ward_vault_put(&v, "k", b, sizeof b), WARD_ERR_STATE);
     ward_vault_unmount(&v);
     assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
-    expect(&v, "k", a, sizeof a);
+    tv_expect_value(&v, "k", a, sizeof a);
     ward_vault_unmount(&v);
 
     /* 3. Unmounted: the state is below the counter. */

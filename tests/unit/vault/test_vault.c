@@ -6,21 +6,10 @@
 
 #include <cmocka.h>
 
-#include "vault_test.h"
+#include "vault_assert.h"
 
 static const uint8_t k_huk[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
-
-static void check_value(ward_vault_t *v, const char *name, const uint8_t *want, size_t len)
-{
-    uint8_t buf[WARD_VAULT_VALUE_MAX];
-    size_t n = 12345;
-    assert_int_equal(ward_vault_get(v, buf, sizeof buf, &n, name), WARD_OK);
-    assert_int_equal(n, len);
-    if (len > 0) {
-        assert_memory_equal(buf, want, len);
-    }
-}
 
 static void test_roundtrip(void **state)
 {
@@ -41,14 +30,14 @@ static void test_roundtrip(void **state)
     assert_int_equal(ward_vault_put(&v, "ble/ltk:0", ltk, sizeof ltk), WARD_OK);
     assert_int_equal(d.hsm.counters[0], 7);
     assert_int_equal(ward_vault_put(&v, "empty", NULL, 0), WARD_OK);
-    check_value(&v, "wifi.psk", psk, sizeof psk - 1);
-    check_value(&v, "ble/ltk:0", ltk, sizeof ltk);
-    check_value(&v, "empty", NULL, 0);
+    tv_expect_value(&v, "wifi.psk", psk, sizeof psk - 1);
+    tv_expect_value(&v, "ble/ltk:0", ltk, sizeof ltk);
+    tv_expect_value(&v, "empty", NULL, 0);
     ward_vault_unmount(&v);
 
     assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
-    check_value(&v, "wifi.psk", psk, sizeof psk - 1);
-    check_value(&v, "ble/ltk:0", ltk, sizeof ltk);
+    tv_expect_value(&v, "wifi.psk", psk, sizeof psk - 1);
+    tv_expect_value(&v, "ble/ltk:0", ltk, sizeof ltk);
     /* Iteration: sequence order, names and sizes. */
     ward_vault_iter_t it = WARD_VAULT_ITER_INIT;
     char name[WARD_VAULT_NAME_MAX + 1];
@@ -66,7 +55,7 @@ static void test_roundtrip(void **state)
     /* Replace, delete. */
     const uint8_t psk2[] = "new password";
     assert_int_equal(ward_vault_put(&v, "wifi.psk", psk2, sizeof psk2 - 1), WARD_OK);
-    check_value(&v, "wifi.psk", psk2, sizeof psk2 - 1);
+    tv_expect_value(&v, "wifi.psk", psk2, sizeof psk2 - 1);
     assert_int_equal(ward_vault_delete(&v, "ble/ltk:0"), WARD_OK);
     size_t n = 0;
     uint8_t buf[64];
@@ -79,7 +68,7 @@ static void test_roundtrip(void **state)
     assert_int_equal(st.version, d.hsm.counters[0]);
     ward_vault_unmount(&v);
     assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
-    check_value(&v, "wifi.psk", psk2, sizeof psk2 - 1);
+    tv_expect_value(&v, "wifi.psk", psk2, sizeof psk2 - 1);
     assert_int_equal(ward_vault_get(&v, buf, sizeof buf, &n, "ble/ltk:0"), WARD_ERR_NOT_FOUND);
     /* A delete as the first change after a mount opens the session too;
      * mounts and reads cost nothing; a wipe two more. */
@@ -158,11 +147,11 @@ static void test_errors(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(ward_vault_get(&v, NULL, 0, &n, "keep"), WARD_ERR_BUF_TOO_SMALL);
     assert_int_equal(ward_vault_get(&v, buf, sizeof buf, NULL, "keep"), WARD_ERR_INVALID_ARG);
-    check_value(&v, "keep", (const uint8_t *)"me", 2);
+    tv_expect_value(&v, "keep", (const uint8_t *)"me", 2);
     /* The largest value fits. */
     assert_int_equal(ward_vault_put(&v, "0123456789abcdef0123456789abcdef", buf, st.max_value_len),
                      WARD_OK);
-    check_value(&v, "0123456789abcdef0123456789abcdef", buf, st.max_value_len);
+    tv_expect_value(&v, "0123456789abcdef0123456789abcdef", buf, st.max_value_len);
     ward_vault_unmount(&v);
     tv_close(&d);
 
@@ -211,7 +200,7 @@ static void run_churn(uint32_t ws, bool once, ward_vault_aead_t aead, uint32_t n
         uint32_t i = gen[k] - 1;
         size_t len = 1 + (i * 13u) % (ssize < 4096 ? 60u : 200u);
         tv_value(val, len, name, gen[k]);
-        check_value(&v, name, val, len);
+        tv_expect_value(&v, name, val, len);
     }
     ward_vault_stats_t st;
     assert_int_equal(ward_vault_stats(&v, &st), WARD_OK);
