@@ -305,6 +305,51 @@ static void test_gap_then_records(void **state)
     ward_sim_device_close(&j.d);
 }
 
+/* A program that fails for a reason other than power (a worn unit, a
+ * controller error) while a compaction writes its summary: the header is
+ * not written, so the old sector stays current with the old state. */
+static ward_err_t (*g_real_prog)(void *, uint32_t, const void *, size_t);
+static uint32_t g_fail_lo, g_fail_hi;
+
+static ward_err_t failing_prog(void *ctx, uint32_t off, const void *buf, size_t len)
+{
+    if (off < g_fail_hi && g_fail_lo < off + len) {
+        return WARD_ERR_IO;
+    }
+    return g_real_prog(ctx, off, buf, len);
+}
+
+static void test_summary_write_fails(void **state)
+{
+    (void)state;
+    jf_t j;
+    ward_boot_state_t st, re;
+    jf_open(&j, 4096, 8, true);
+    load(&j, &st);
+    app(&j, &st, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, 3);
+    app(&j, &st, WARD_BOOT_REC_STEP, 0, 1);
+    const uint32_t cur = st.sector;
+
+    /* After a reset the next append compacts into the other sector; its
+     * first summary record (slot 1) will not program. */
+    load(&j, &st);
+    const uint32_t rs = ward_boot_rec_size(j.st);
+    g_real_prog = j.d.flash.port.prog;
+    g_fail_lo = j.st->off + (1u - cur) * 4096u + rs;
+    g_fail_hi = g_fail_lo + rs;
+    j.d.flash.port.prog = failing_prog;
+    assert_int_equal(ward_boot_journal_append(j.st, MAXS, &st, WARD_BOOT_REC_STEP, 0, 2),
+                     WARD_ERR_IO);
+    j.d.flash.port.prog = g_real_prog;
+    assert_true(ward_ct_all(jmem(&j, 1u - cur, 0), 0xFF, rs)); /* no header */
+
+    load(&j, &re);
+    assert_int_equal(re.sector, cur);
+    assert_int_equal(re.op, WARD_BOOT_OP_TEST);
+    assert_int_equal(re.steps_done, 1);
+    ward_sim_device_close(&j.d);
+}
+
 /* A slot the writer believes erased refuses the program (WARD_ERR_IO, a
  * spent or worn unit): the record goes into a fresh sector instead. */
 static void test_unprogrammable_slot(void **state)
@@ -773,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_gap_then_records),
         cmocka_unit_test(test_confirm_while_active_ignored),
         cmocka_unit_test(test_unprogrammable_slot),
+        cmocka_unit_test(test_summary_write_fails),
         cmocka_unit_test(test_stale_records),
         cmocka_unit_test(test_compaction),
         cmocka_unit_test(test_summary_roundtrip),
