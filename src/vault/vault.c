@@ -298,29 +298,60 @@ static ward_err_t start_sector(ward_vault_t *v, uint32_t f)
     return err;
 }
 
-/* Fill free sector f with the live records of sector o, a checkpoint and
- * the header; *end = the bytes used. Changes nothing in RAM. */
-static ward_err_t gc_fill(ward_vault_t *v, uint32_t f, uint32_t o, uint32_t *end)
+/* Bytes of the live records whose copy is in sector o. */
+static uint32_t live_bytes_in(const ward_vault_t *v, uint32_t o)
 {
-    const uint32_t base = f * v->ssize;
-    uint32_t pos = VLT_SHDR, used = 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < v->count; i++) {
+        const ward_vault_rec_t *r = &v->rec[i];
+        if (r->off != VLT_NONE && vlt_sector_of(v, r->off) == o) {
+            n += rec_bytes(v, r);
+        }
+    }
+    return n;
+}
+
+/* Copy those records, in table order, to dst onward (flash only). */
+static ward_err_t copy_live(ward_vault_t *v, uint32_t o, uint32_t dst)
+{
     ward_err_t err = WARD_OK;
     for (uint32_t i = 0; i < v->count && err == WARD_OK; i++) {
         const ward_vault_rec_t *r = &v->rec[i];
-        if (r->off == VLT_NONE || vlt_sector_of(v, r->off) != o) {
-            continue;
+        if (r->off != VLT_NONE && vlt_sector_of(v, r->off) == o) {
+            const uint32_t sz = rec_bytes(v, r);
+            err = vlt_copy(v, dst, r->off, sz);
+            dst += sz;
         }
-        const uint32_t sz = rec_bytes(v, r);
-        err = vlt_copy(v, base + pos, r->off, sz);
-        pos += sz;
     }
+    return err;
+}
+
+/* Point them at the copies copy_live made (RAM only, once it succeeded). */
+static void move_live(ward_vault_t *v, uint32_t o, uint32_t dst)
+{
+    for (uint32_t i = 0; i < v->count; i++) {
+        ward_vault_rec_t *r = &v->rec[i];
+        if (r->off != VLT_NONE && vlt_sector_of(v, r->off) == o) {
+            r->off = dst;
+            dst += rec_bytes(v, r);
+        }
+    }
+}
+
+/* Fill free sector f with the live records of sector o (placed bytes), a
+ * checkpoint and the header; *end = the bytes used. Changes nothing in RAM. */
+static ward_err_t gc_fill(ward_vault_t *v, uint32_t f, uint32_t o, uint32_t placed, uint32_t *end)
+{
+    const uint32_t base = f * v->ssize;
+    uint32_t used = 0;
+    ward_err_t err = copy_live(v, o, base + VLT_SHDR);
     if (err == WARD_OK) {
-        err = write_ckpt(v, base + pos, v->version, false, &used);
+        err = write_ckpt(v, base + VLT_SHDR + placed, v->version, false, &used);
     }
     if (err == WARD_OK) {
         err = write_header(v, f, v->max_epoch + 1u);
     }
-    *end = pos + used;
+    *end = VLT_SHDR + placed + used;
     return err;
 }
 
@@ -328,45 +359,33 @@ static ward_err_t gc_fill(ward_vault_t *v, uint32_t f, uint32_t o, uint32_t *end
  * checkpoint and its header, then erase o. */
 static ward_err_t gc_into(ward_vault_t *v, uint32_t f, uint32_t o)
 {
-    const uint32_t base = f * v->ssize;
-    uint32_t pos = VLT_SHDR, placed = 0, end = 0;
+    uint32_t end = 0;
     if (v->max_epoch == UINT32_MAX) {
         return WARD_ERR_LIMIT;
     }
     /* Check the copies and the checkpoint fit before writing anything (a
      * vault written by a build with other limits may not). */
-    for (uint32_t i = 0; i < v->count; i++) {
-        const ward_vault_rec_t *r = &v->rec[i];
-        if (r->off != VLT_NONE && vlt_sector_of(v, r->off) == o) {
-            placed += rec_bytes(v, r);
-        }
-    }
+    const uint32_t placed = live_bytes_in(v, o);
     if (placed > vlt_rec_limit(v)) {
         return WARD_ERR_NO_SPACE;
     }
     ward_err_t err = ensure_blank(v, f);
     const bool unsure = v->sect[f].unsure != 0u;
     if (err == WARD_OK) {
-        err = gc_fill(v, f, o, &end);
+        err = gc_fill(v, f, o, placed, &end);
     }
     if (err == WARD_ERR_IO && unsure) {
         /* A unit of f reads erased but was spent by a program a power cut
          * tore: nothing in f counts before its header. Erase, start again. */
         err = vlt_erase(v, f);
         if (err == WARD_OK) {
-            err = gc_fill(v, f, o, &end);
+            err = gc_fill(v, f, o, placed, &end);
         }
     }
     if (err != WARD_OK) {
         return err;
     }
-    for (uint32_t i = 0; i < v->count; i++) {
-        ward_vault_rec_t *r = &v->rec[i];
-        if (r->off != VLT_NONE && vlt_sector_of(v, r->off) == o) {
-            r->off = base + pos;
-            pos += rec_bytes(v, r);
-        }
-    }
+    move_live(v, o, f * v->ssize + VLT_SHDR);
     mark_used(v, f, v->max_epoch + 1u, end, placed);
     v->ckpt_sector = f;
     return vlt_erase(v, o);
@@ -430,37 +449,22 @@ typedef struct {
 static ward_err_t copy_forward(ward_vault_t *v, const void *arg)
 {
     const forward_t *a = arg;
-    const uint32_t h = v->head;
-    ward_vault_sector_t *sc = &v->sect[h];
-    uint32_t pos = sc->wp, used = 0;
-    ward_err_t err = WARD_OK;
-    for (uint32_t i = 0; i < v->count && err == WARD_OK; i++) {
-        const ward_vault_rec_t *r = &v->rec[i];
-        if (r->off != VLT_NONE && vlt_sector_of(v, r->off) == a->o) {
-            const uint32_t sz = rec_bytes(v, r);
-            err = vlt_copy(v, h * v->ssize + pos, r->off, sz);
-            pos += sz;
-        }
-    }
+    ward_vault_sector_t *sc = &v->sect[v->head];
+    const uint32_t dst = v->head * v->ssize + sc->wp;
+    const uint32_t placed = live_bytes_in(v, a->o);
+    uint32_t used = 0;
+    ward_err_t err = copy_live(v, a->o, dst);
     if (err == WARD_OK && a->ck != 0u) {
-        err = write_ckpt(v, h * v->ssize + pos, v->version, false, &used);
+        err = write_ckpt(v, dst + placed, v->version, false, &used);
     }
     if (err != WARD_OK) {
         return err;
     }
-    pos = sc->wp;
-    for (uint32_t i = 0; i < v->count; i++) {
-        ward_vault_rec_t *r = &v->rec[i];
-        if (r->off != VLT_NONE && vlt_sector_of(v, r->off) == a->o) {
-            const uint32_t sz = rec_bytes(v, r);
-            r->off = h * v->ssize + pos;
-            pos += sz;
-            sc->placed += sz;
-        }
-    }
-    sc->wp = pos + used;
+    move_live(v, a->o, dst);
+    sc->placed += placed;
+    sc->wp += placed + used;
     if (a->ck != 0u) {
-        v->ckpt_sector = h;
+        v->ckpt_sector = v->head;
     }
     return WARD_OK;
 }
@@ -478,17 +482,11 @@ static ward_err_t copy_forward(ward_vault_t *v, const void *arg)
 static ward_err_t reclaim_oldest(ward_vault_t *v)
 {
     const uint32_t o = oldest_used(v);
-    const uint32_t h = v->head;
-    uint32_t placed = 0;
     forward_t a = {o, 0};
-    if (o == VLT_NONE || o == h) {
+    if (o == VLT_NONE || o == v->head) {
         return WARD_ERR_CORRUPT;
     }
-    for (uint32_t i = 0; i < v->count; i++) {
-        if (v->rec[i].off != VLT_NONE && vlt_sector_of(v, v->rec[i].off) == o) {
-            placed += rec_bytes(v, &v->rec[i]);
-        }
-    }
+    const uint32_t placed = live_bytes_in(v, o);
     if (o == v->ckpt_sector) {
         a.ck = 2u * vlt_ckpt_size(v, v->count); /* the state's base goes with it */
     }
