@@ -19,6 +19,8 @@ import subprocess
 import sys
 from collections import defaultdict
 
+from ldmap import entries
+
 COMPONENTS = (
     # (title, predicate on a source path or object name)
     ("Mbed TLS: SHA-256 (sha256.c, PSA hash glue)",
@@ -41,7 +43,6 @@ COMPONENTS = (
      lambda p: "port/cortex-m/" in p),
 )
 
-SECTION_RE = re.compile(r"^ (\.\S+)?\s*(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(\S.*)$")
 
 
 def run(*cmd):
@@ -76,33 +77,8 @@ def line_rows(elf):
 
 def map_sections(path):
     """Input sections placed in .text and .data: (name, addr, size, object)."""
-    out = []
-    pending = None
-    in_map = False
-    keep = False
-    for line in open(path, encoding="utf-8", errors="replace"):
-        line = line.rstrip("\n")
-        if line.startswith("Linker script and memory map"):
-            in_map = True
-            continue
-        if not in_map:
-            continue
-        if line.startswith("."):
-            keep = line.split()[0] in (".text", ".data")
-            continue
-        if not keep:
-            continue
-        m = SECTION_RE.match(line)
-        if m and (m.group(1) or pending):
-            name = m.group(1) or pending
-            size = int(m.group(3), 16)
-            if size and "load address" not in line:
-                out.append((name, int(m.group(2), 16), size, m.group(4).strip()))
-            pending = None
-            continue
-        s = line.strip()
-        pending = s if s.startswith(".") and " " not in s else None
-    return out
+    return [(name, addr, size, obj) for out, name, addr, size, obj in entries(path)
+            if out in (".text", ".data") and name != "*fill*" and name.startswith(".")]
 
 
 def symbols(elf):

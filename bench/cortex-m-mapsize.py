@@ -14,10 +14,9 @@ import re
 import sys
 from collections import defaultdict
 
+from ldmap import entries
+
 KIND = {".text": "text", ".ARM.exidx": "text", ".data": "data", ".bss": "bss", ".stack": "bss"}
-INPUT = re.compile(r"^ (\S+)?\s*(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(\S.*)$")
-OUTPUT = re.compile(r"^(\.\S+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)")
-FILL = re.compile(r"^ \*fill\*\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)")
 
 
 def short(obj):
@@ -34,43 +33,15 @@ def short(obj):
 
 def parse(path):
     sizes = defaultdict(lambda: {"text": 0, "data": 0, "bss": 0})
-    in_map = False
-    out = None
-    is_stack = False
-    pending = None
-    for line in open(path, encoding="utf-8", errors="replace"):
-        line = line.rstrip("\n")
-        if line.startswith("Linker script and memory map"):
-            in_map = True
-            continue
-        if not in_map:
-            continue
-        m = OUTPUT.match(line)
-        if m:
-            out = KIND.get(m.group(1))
-            is_stack = m.group(1) == ".stack"
-            pending = None
-            continue
-        if line and not line.startswith(" "):
-            out = None  # an output section we do not count (debug, comments)
-            continue
-        if out is None:
-            continue
-        m = FILL.match(line)
-        if m:
-            sizes["(stack reservation)" if is_stack else "(fill)"][out] += int(m.group(2), 16)
-            continue
-        m = INPUT.match(line)
-        if m and (m.group(1) or pending):
-            size = int(m.group(3), 16)
-            if size and "load address" not in line:
-                sizes[short(m.group(4))][out] += size
-            pending = None
-            continue
-        # A long input-section name sits alone on its line; the address,
-        # size and object follow on the next one.
-        s = line.strip()
-        pending = s if s.startswith(".") and " " not in s else None
+    for out, name, _, size, obj in entries(path):
+        kind = KIND.get(out)
+        if kind is None:
+            continue  # an output section we do not count (debug, comments)
+        if name == "*fill*":
+            name = "(stack reservation)" if out == ".stack" else "(fill)"
+        else:
+            name = short(obj)
+        sizes[name][kind] += size
     return sizes
 
 
