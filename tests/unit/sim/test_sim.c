@@ -389,11 +389,63 @@ static void test_area_write(void **state)
     ward_sim_device_close(&d);
 }
 
+/* The hostile flash lies on exactly the armed read, inside its window only. */
+static void test_flash_hostile(void **state)
+{
+    (void)state;
+    ward_sim_power_t pw = {0};
+    ward_sim_flash_t f;
+    ward_sim_hostile_t h;
+    uint8_t other[4096], buf[16];
+    assert_int_equal(ward_sim_flash_open(&f, &pw, NULL, true, 4096, 1024, 4, false), WARD_OK);
+    memset(other, 0xA5, sizeof other);
+    ward_sim_hostile_init(&h, &f.port, 1024, 2048);
+    assert_int_equal(h.port.size, 4096);
+    assert_int_equal(h.port.write_size, 4);
+
+    /* Honest: counts only reads touching [1024, 2048). */
+    ward_sim_hostile_arm(&h, 0, false, other, sizeof other);
+    assert_int_equal(h.port.read(h.port.ctx, 0, buf, 16), WARD_OK);
+    assert_int_equal(h.port.read(h.port.ctx, 1020, buf, 16), WARD_OK);
+    assert_int_equal(h.reads, 1);
+    assert_int_equal(h.hits, 0);
+
+    /* Lie on the 2nd read of the window: only the bytes inside it change. */
+    ward_sim_hostile_arm(&h, 2, false, other, sizeof other);
+    assert_int_equal(h.port.read(h.port.ctx, 1020, buf, 16), WARD_OK);
+    assert_int_equal(buf[0], 0xFF);
+    assert_int_equal(h.port.read(h.port.ctx, 1020, buf, 16), WARD_OK);
+    assert_int_equal(buf[3], 0xFF);
+    assert_int_equal(buf[4], 0xA5);
+    assert_int_equal(buf[15], 0xA5);
+    assert_int_equal(h.port.read(h.port.ctx, 1020, buf, 16), WARD_OK);
+    assert_int_equal(buf[15], 0xFF);
+    assert_int_equal(h.hits, 1);
+
+    /* From then on: every later read lies too. */
+    ward_sim_hostile_arm(&h, 1, true, other, sizeof other);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(h.port.read(h.port.ctx, 2040, buf, 16), WARD_OK);
+        assert_int_equal(buf[7], 0xA5);
+        assert_int_equal(buf[8], 0xFF);
+    }
+    assert_int_equal(h.hits, 3);
+
+    /* Programs and erases reach the flash underneath. */
+    const uint8_t z[4] = {0};
+    assert_int_equal(h.port.prog(h.port.ctx, 0, z, 4), WARD_OK);
+    assert_int_equal(ward_sim_flash_mem(&f)[0], 0);
+    assert_int_equal(h.port.erase(h.port.ctx, 0), WARD_OK);
+    assert_int_equal(ward_sim_flash_mem(&f)[0], 0xFF);
+    ward_sim_flash_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flash_nor_rules),     cmocka_unit_test(test_flash_program_once),
         cmocka_unit_test(test_flash_power_cut),     cmocka_unit_test(test_flash_torn_models),
+        cmocka_unit_test(test_flash_hostile),
         cmocka_unit_test(test_flash_file_persistence),
         cmocka_unit_test(test_otp),                 cmocka_unit_test(test_hsm),
         cmocka_unit_test(test_device),              cmocka_unit_test(test_area_write),

@@ -115,6 +115,36 @@ uint8_t *ward_sim_flash_mem(ward_sim_flash_t *f);
 /* Overwrite raw contents (tests/attacks: "write back an old dump"). */
 ward_err_t ward_sim_flash_load(ward_sim_flash_t *f, const uint8_t *data, size_t len);
 
+/* ---- hostile flash -------------------------------------------------------- */
+
+/*
+ * A flash that lies on reads (an SPI interposer, a flash emulator): wraps
+ * another flash port; reads that overlap [lo, hi) are counted, and the
+ * attack_read-th of them (and, with from_then_on, every later one) returns
+ * the substitute's bytes for the part inside [lo, hi). subst is an image of
+ * the whole flash (offsets are flash offsets): an older image, a forged
+ * header with a fixed CRC, another device's flash. Programs and erases pass
+ * through. docs/threat-model.md describes the model.
+ */
+typedef struct ward_sim_hostile {
+    ward_flash_t port; /* hand &port to the core */
+    const ward_flash_t *inner;
+    uint32_t lo, hi;      /* attacked window (flash offsets) */
+    uint64_t reads;       /* reads of the window since the last arm */
+    uint64_t attack_read; /* 0: honest; else the read (1-based) that lies */
+    bool from_then_on;    /* lie on every read from attack_read on */
+    const uint8_t *subst; /* what the lying reads return */
+    uint32_t subst_len;
+    uint64_t hits; /* reads that were altered */
+} ward_sim_hostile_t;
+
+/* Wrap inner; hi <= lo means up to the end of the flash. Honest until armed. */
+void ward_sim_hostile_init(ward_sim_hostile_t *h, const ward_flash_t *inner, uint32_t lo,
+                           uint32_t hi);
+/* Reset the read count and lie on read n (0: honest, just count). */
+void ward_sim_hostile_arm(ward_sim_hostile_t *h, uint64_t n, bool from_then_on,
+                          const uint8_t *subst, uint32_t subst_len);
+
 /* ---- OTP ----------------------------------------------------------------- */
 
 typedef struct ward_sim_otp {
