@@ -80,6 +80,26 @@ else()
   ward_mbedtls_flavour(ward_mbedtls_app cm-app mbedcrypto)
 endif()
 
+# ---- libcbor and http-parser, built by scripts/bootstrap.sh ----------------
+# ward_dep_lib(<target> <dir under WARD_DEPS_DIR> <library file>): an imported
+# static library with its headers.
+function(ward_dep_lib target dir lib)
+  set(_prefix "${WARD_DEPS_DIR}/${dir}")
+  if(NOT EXISTS "${_prefix}/.stamp")
+    message(FATAL_ERROR "${dir} not found in ${WARD_DEPS_DIR}: run scripts/bootstrap.sh")
+  endif()
+  add_library(${target} INTERFACE)
+  target_include_directories(${target} SYSTEM INTERFACE "${_prefix}/include")
+  target_link_libraries(${target} INTERFACE "${_prefix}/lib/${lib}")
+endfunction()
+if(WARD_TARGET STREQUAL "host")
+  ward_dep_lib(ward_cbor libcbor-host libcbor.a)
+  ward_dep_lib(ward_http_parser http-parser-host libhttp_parser.a)
+else()
+  ward_dep_lib(ward_cbor libcbor-cm libcbor.a)
+  ward_dep_lib(ward_http_parser http-parser-cm libhttp_parser.a)
+endif()
+
 # ward_add_module(<name> SOURCES ... [DEPS ...] [INCLUDES ...] [PUBLIC_INCLUDES ...]):
 # a static library of the portable core (or a port), with ward's warnings and
 # include paths (INCLUDES private, PUBLIC_INCLUDES for its users too).

@@ -8,6 +8,11 @@
 #       host      config/mbedtls_host.h      (tools, simulator, tests, fuzzers)
 #       boot-min  config/mbedtls_boot_min.h  (Cortex-M4 bootloader)
 #       cm-app    config/mbedtls_cm_app.h    (Cortex-M4 application: vault, HSM)
+#  4. fetches libcbor (COSE manifests) and http-parser (the OTA client's
+#     HTTP/1.1 responses) from their Debian source packages, the same way,
+#     and builds each for the host and for the Cortex-M4 (no allocation is
+#     used from either on the device: libcbor's streaming decoder and its
+#     encoders, http-parser's callbacks).
 #
 # Results are cached in $WARD_DEPS_DIR (default ~/.cache/ward). A stamp holds
 # the hash of the source tarball, the config headers and the compiler flags,
@@ -28,7 +33,8 @@ packages=(
   clang libclang-rt-14-dev llvm cppcheck clang-tidy
   python3 python3-cryptography
   openssl xxd
-  mosquitto mosquitto-clients nginx-light
+  mosquitto mosquitto-clients nginx-light curl
+  ruby-cose python3-cbor2
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -51,9 +57,8 @@ done
 # ---- 2. Mbed TLS source, from Debian's signed source index --------------------
 src_dir=$deps/src
 mkdir -p "$src_dir"
-tarball=$(ls "$src_dir"/mbedtls_${mbedtls_version}.*.orig.tar.* 2>/dev/null | sort -V | tail -n1 || true)
-if [ -z "$tarball" ]; then
-  list=/etc/apt/sources.list.d/ward-trixie-src.sources
+add_deb_src() {
+  local list=/etc/apt/sources.list.d/ward-trixie-src.sources
   if [ ! -f "$list" ]; then
     [ "$(id -u)" = 0 ] || { log "need root to add the deb-src entry"; exit 1; }
     # Take the URI from the machine's existing Debian entry.
@@ -70,11 +75,41 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOT
     apt-get update -qq
   fi
-  log "fetching the mbedtls source package (checked by apt against the signed index)"
-  (cd "$src_dir" && apt-get source --download-only -qq mbedtls 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
-  tarball=$(ls "$src_dir"/mbedtls_*.orig.tar.* 2>/dev/null | sort -V | tail -n1 || true)
-  [ -n "$tarball" ] || { log "apt-get source mbedtls gave no tarball"; exit 1; }
-fi
+}
+listed_sha256() { # package file-name
+  apt-cache showsrc "$1" 2>/dev/null | awk '/^Checksums-Sha256:/{f=1; next} /^[^ ]/{f=0} f {print $1, $3}' \
+    | awk -v n="$2" '$2 == n {print $1; exit}'
+}
+# fetch_orig <source package>: print the path of its upstream tarball, fetched
+# by apt and checked against the SHA-256 that the signed Sources index lists
+# (apt also fetches Debian's packaging, which ward does not use; a mirror
+# that lacks that part does not stop us once the tarball itself is proven).
+fetch_orig() {
+  local pkg=$1 tb
+  tb=$(ls "$src_dir"/${pkg}_*.orig.tar.* 2>/dev/null | sort -V | tail -n1 || true)
+  if [ -z "$tb" ]; then
+    add_deb_src
+    log "fetching the $pkg source package"
+    (cd "$src_dir" && apt-get source --download-only -qq "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
+    tb=$(ls "$src_dir"/${pkg}_*.orig.tar.* 2>/dev/null | sort -V | tail -n1 || true)
+    [ -n "$tb" ] || { log "apt-get source $pkg gave no tarball"; exit 1; }
+  fi
+  local want got
+  want=$(listed_sha256 "$pkg" "$(basename "$tb")")
+  if [ -z "$want" ]; then # a cached tarball on a machine whose index is older
+    add_deb_src
+    apt-get update -qq
+    want=$(listed_sha256 "$pkg" "$(basename "$tb")")
+  fi
+  got=$(sha256sum "$tb" | cut -d' ' -f1)
+  if [ -z "$want" ] || [ "$want" != "$got" ]; then
+    log "$(basename "$tb"): SHA-256 $got is not the one Debian's signed Sources index lists (${want:-none})"
+    rm -f "$tb"
+    exit 1
+  fi
+  echo "$tb"
+}
+tarball=$(fetch_orig mbedtls)
 ver=$(basename "$tarball" | sed -E 's/^mbedtls_([0-9.]+)\.orig.*/\1/')
 case "$ver" in
   ${mbedtls_version}.*) ;;
@@ -125,4 +160,63 @@ build_flavour host "$top/config/mbedtls_host.h" Release "" "-fPIC"
 cm_flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=soft -ffunction-sections -fdata-sections -flto -ffat-lto-objects"
 build_flavour boot-min "$top/config/mbedtls_boot_min.h" MinSizeRel "$top/cmake/arm-none-eabi.cmake" "$cm_flags"
 build_flavour cm-app "$top/config/mbedtls_cm_app.h" MinSizeRel "$top/cmake/arm-none-eabi.cmake" "$cm_flags"
+
+# ---- 4. libcbor and http-parser -------------------------------------------
+# build_lib <name> <tarball> <flavour: host|cm> <build command...>: unpack
+# once, build into $deps/<name>-<flavour>, cached by a stamp like Mbed TLS.
+unpack() { # tarball -> prints the source directory
+  local tb=$1 dir
+  dir=$src_dir/$(tar -tf "$tb" | head -n1 | cut -d/ -f1)
+  [ -d "$dir" ] || tar -xf "$tb" -C "$src_dir"
+  echo "$dir"
+}
+lib_stamp() { # tarball flavour-flags
+  { sha256sum "$1" | cut -d' ' -f1; echo "$2"; cat "$top/cmake/arm-none-eabi.cmake"; } | sha256sum | cut -d' ' -f1
+}
+host_flags="-O2 -fPIC"
+cbor_tb=$(fetch_orig libcbor)
+cbor_src=$(unpack "$cbor_tb")
+build_cbor() { # flavour cflags [toolchain]
+  local fl=$1 cflags=$2 tc=${3:-} prefix=$deps/libcbor-$1 st
+  st=$(lib_stamp "$cbor_tb" "$cflags $tc")
+  if [ -f "$prefix/.stamp" ] && [ "$(cat "$prefix/.stamp")" = "$st" ]; then
+    log "libcbor-$fl is up to date"; return
+  fi
+  log "building libcbor-$fl"
+  rm -rf "$deps/build-cbor-$fl" "$prefix"
+  local args=(-S "$cbor_src" -B "$deps/build-cbor-$fl" -G Ninja -DCMAKE_BUILD_TYPE=MinSizeRel
+              -DCMAKE_INSTALL_PREFIX="$prefix" -DWITH_EXAMPLES=OFF -DWITH_TESTS=OFF -DSANITIZE=OFF
+              -DCBOR_PRETTY_PRINTER=OFF -DCMAKE_C_FLAGS="$cflags")
+  [ -n "$tc" ] && args+=(-DCMAKE_TOOLCHAIN_FILE="$tc")
+  { cmake "${args[@]}" && cmake --build "$deps/build-cbor-$fl" && cmake --install "$deps/build-cbor-$fl"; } \
+    >"$deps/build-cbor-$fl.log" 2>&1 || { tail -n 30 "$deps/build-cbor-$fl.log"; exit 1; }
+  # Debian's multiarch layouts may say lib64 or lib/<triplet>: one place.
+  [ -f "$prefix/lib/libcbor.a" ] || { mkdir -p "$prefix/lib"; find "$prefix" -name libcbor.a -exec cp {} "$prefix/lib/" \; ; }
+  echo "$st" >"$prefix/.stamp"
+  rm -rf "$deps/build-cbor-$fl"
+}
+build_cbor host "$host_flags"
+build_cbor cm "$cm_flags" "$top/cmake/arm-none-eabi.cmake"
+
+hp_tb=$(fetch_orig http-parser)
+hp_src=$(unpack "$hp_tb")
+build_http_parser() { # flavour cc cflags
+  local fl=$1 cc=$2 cflags=$3 prefix=$deps/http-parser-$1 st
+  st=$(lib_stamp "$hp_tb" "$cc $cflags")
+  if [ -f "$prefix/.stamp" ] && [ "$(cat "$prefix/.stamp")" = "$st" ]; then
+    log "http-parser-$fl is up to date"; return
+  fi
+  log "building http-parser-$fl"
+  rm -rf "$prefix"; mkdir -p "$prefix/lib" "$prefix/include"
+  # Strict parsing (no lenient header characters); one file, no allocation.
+  # shellcheck disable=SC2086
+  "$cc" $cflags -Os -DHTTP_PARSER_STRICT=1 -c "$hp_src/http_parser.c" -o "$prefix/http_parser.o"
+  local ar=ar; [ "$fl" = cm ] && ar=arm-none-eabi-ar
+  "$ar" rcs "$prefix/lib/libhttp_parser.a" "$prefix/http_parser.o"
+  cp "$hp_src/http_parser.h" "$prefix/include/"
+  rm -f "$prefix/http_parser.o"
+  echo "$st" >"$prefix/.stamp"
+}
+build_http_parser host cc "$host_flags"
+build_http_parser cm arm-none-eabi-gcc "$cm_flags"
 log "ok: deps in $deps"
