@@ -139,6 +139,30 @@ typedef struct ward_clock {
     uint64_t (*now_ms)(void *ctx);
 } ward_clock_t;
 
+/* ------------------------------------------------------------------------- */
+/* Network: TCP connections (lwIP, a modem's socket API, POSIX sockets).
+ * Blocking calls with a timeout; one ward_net_t may hold several
+ * connections, each an opaque handle the port allocates from its own pool. */
+
+typedef struct ward_net {
+    void *ctx;
+    /* Open a TCP connection to host (a name or a literal address) and port.
+     * WARD_OK and *conn set, WARD_ERR_NET (no route, refused, name not
+     * found), WARD_ERR_NET_TIMEOUT, WARD_ERR_NO_SPACE (no free connection). */
+    ward_err_t (*connect)(void *ctx, const char *host, uint16_t port, uint32_t timeout_ms,
+                          void **conn);
+    /* Send up to len bytes; *sent = bytes taken (at least 1 on WARD_OK).
+     * WARD_ERR_NET when the connection is gone. */
+    ward_err_t (*send)(void *ctx, void *conn, const uint8_t *buf, size_t len, size_t *sent);
+    /* Receive up to cap bytes, waiting at most timeout_ms; *got = bytes
+     * received, 0 when the peer closed the connection. WARD_ERR_NET_TIMEOUT
+     * when nothing arrived in time, WARD_ERR_NET when the connection broke. */
+    ward_err_t (*recv)(void *ctx, void *conn, uint8_t *buf, size_t cap, size_t *got,
+                       uint32_t timeout_ms);
+    /* Close and release the handle (always succeeds). */
+    void (*close)(void *ctx, void *conn);
+} ward_net_t;
+
 #ifdef __cplusplus
 }
 #endif

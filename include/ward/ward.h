@@ -76,6 +76,31 @@ enum {
     WARD_ERR_VAULT_UNFORMATTED = -60, /* no vault on this flash */
     WARD_ERR_VAULT_FOREIGN = -61,     /* vault belongs to another device */
     WARD_ERR_VAULT_NAME = -62,        /* invalid record name */
+
+    /* OTA updates (-80 .. -99): why an update was refused */
+    WARD_ERR_OTA_MANIFEST = -80, /* manifest malformed (COSE, CBOR or a field) */
+    WARD_ERR_OTA_KEY = -81,      /* manifest not signed by this device's OTA key */
+    WARD_ERR_OTA_SIG = -82,      /* manifest signature does not verify */
+    WARD_ERR_OTA_CLASS = -83,    /* update is for another device class */
+    WARD_ERR_OTA_VERSION = -84,  /* update not newer than the running image */
+    WARD_ERR_OTA_SEC_CNT = -85,  /* security counter below the device's floor */
+    WARD_ERR_OTA_EXPIRED = -86,  /* manifest expired (device time) */
+    WARD_ERR_OTA_REPLAY = -87,   /* sequence number not above the last accepted */
+    WARD_ERR_OTA_CHAIN = -88,    /* a block fails the hash chain */
+    WARD_ERR_OTA_SIZE = -89,     /* more or fewer bytes than the manifest says */
+    WARD_ERR_OTA_IMAGE = -90,    /* staged image fails boot checks or the manifest */
+    WARD_ERR_OTA_URL = -91,      /* not an https:// URL, or malformed */
+
+    /* Network, TLS, HTTP (-100 .. -119) */
+    WARD_ERR_NET = -100,           /* connection failed or lost */
+    WARD_ERR_NET_TIMEOUT = -101,   /* the peer did not answer in time */
+    WARD_ERR_TLS = -102,           /* TLS handshake or record failure */
+    WARD_ERR_TLS_CERT = -103,      /* server certificate not trusted (CA, validity) */
+    WARD_ERR_TLS_HOST = -104,      /* server certificate is for another host name */
+    WARD_ERR_HTTP = -105,          /* malformed HTTP response */
+    WARD_ERR_HTTP_STATUS = -106,   /* unexpected HTTP status */
+    WARD_ERR_HTTP_REDIRECT = -107, /* redirect refused */
+    WARD_ERR_HTTP_LIMIT = -108,    /* response header or body over its bound */
 };
 
 /* Name of a status code ("WARD_ERR_IMG_SIG"); never NULL. */

@@ -60,6 +60,10 @@ int ward_cli_exit_code(ward_err_t err)
     case WARD_ERR_BOOT_NO_KEY:
         return WARD_EXIT_REFUSED;
     default:
+        /* OTA, network and later modules: one exit code per reason. */
+        if (err <= WARD_ERR_OTA_MANIFEST && err > -256 + 60) {
+            return -err - 60;
+        }
         return WARD_EXIT_FAIL;
     }
 }
