@@ -121,7 +121,7 @@ static void create_help(FILE *f)
             "request, so an image may use slot-sectors - 1 sectors.\n"
             "\n"
             "  --sector-size N      erase unit, a power of two >= 256 (default 4096)\n"
-            "  --write-size N       program unit: 1, 2, 4, 8 or 16 (default 8)\n"
+            "  --write-size N       program unit: 1, 2, 4, 8, 16 or 32 (default 8)\n"
             "  --slot-sectors N     sectors per slot, >= 2 (default 32)\n"
             "  --vault-sectors N    sectors for the vault (default 4)\n"
             "  --program-once       ECC flash: each write unit programmed once per erase\n"
@@ -192,7 +192,7 @@ static int cmd_create(int argc, char **argv)
     if (err == WARD_ERR_INVALID_ARG) {
         fprintf(stderr,
                 "ward device create: impossible geometry (sector size a power of two >= 256, "
-                "write size 1..16 a power of two, slot sectors 2..4096, vault sectors <= 1024)\n");
+                "write size 1..32 a power of two, slot sectors 2..4096, vault sectors <= 1024)\n");
         return WARD_EXIT_USAGE;
     }
     if (err != WARD_OK) {
