@@ -442,7 +442,10 @@ static void stage_help(FILE *f)
             "What an OTA agent does: write the image into the secondary slot and\n"
             "request its install at the next reset (the MCUboot trailer). A file padded\n"
             "to the slot by `ward sign --pad/--confirm/--test` is written as is, with\n"
-            "its own request. Refused during an unconfirmed trial (exit 15): the\n"
+            "its own request: image_ok set (--confirm) is permanent, erased is a trial,\n"
+            "with a warning (imgtool --overwrite-only --confirm also leaves it erased,\n"
+            "and ward swaps: such an image is reverted unless confirmed; --permanent\n"
+            "makes it permanent). Refused during an unconfirmed trial (exit 15): the\n"
             "secondary then holds the only copy of the previous image.\n"
             "\n"
             "  --permanent  install for good (no trial; as imgtool --confirm)\n"
@@ -532,6 +535,18 @@ static int cmd_stage(int argc, char **argv)
     }
     printf("\ninstall requested at the next reset: %s\n",
            perm ? "permanent" : "trial (confirm it, or the reset after reverts)");
+    if (padded && pending && !perm) {
+        /* The file's own trailer asked for a trial: imgtool writes it for
+         * --pad and --test, and also for --overwrite-only --confirm. */
+        fprintf(stderr,
+                "ward device stage: warning: %s brings its own install request without "
+                "image_ok: a trial. imgtool writes this trailer for --pad and --test, and also "
+                "for --overwrite-only --confirm (overwrite-only images carry no image_ok); ward "
+                "swaps, it does not overwrite, so the reset after the trial reverts it unless it "
+                "is confirmed. For a permanent install: ward device stage --permanent, or sign "
+                "with --confirm and without --overwrite-only\n",
+                path);
+    }
     return WARD_EXIT_OK;
 }
 
