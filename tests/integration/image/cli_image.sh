@@ -174,5 +174,37 @@ has "3.0.0"
 lacks "trial"
 has "rollback counter 3"
 
+say "a device with 32-byte flash words (STM32H7): max_align 32 trailers end to end"
+run 2 "$WARD" device create "$T/dev64" --sector-size 2048 --write-size 64 --slot-sectors 8
+has_err "write size 1..32"
+D32=$T/dev32
+run 0 "$WARD" device create "$D32" --sector-size 2048 --write-size 32 --slot-sectors 8
+has "32-byte writes (program once)"
+run 0 "$WARD" device provision "$D32" -k "$T/k.pem" --secure-boot
+run 0 "$WARD" device flash "$D32" "$T/v1.img"
+run 0 "$WARD" device boot "$D32"
+S32=(-k "$T/k.pem" -H 0x200 --pad-header -S 0x4000 --align 32)
+run 0 "$WARD" sign "${S32[@]}" -v 2.0.0 -s 2 --confirm "$T/fw.bin" "$T/v2-32.img"
+run 0 "$WARD" inspect "$T/v2-32.img"
+has "max_align 32"
+has "install request: permanent"
+run 0 "$WARD" device stage "$D32" "$T/v2-32.img"
+has "permanent"
+run 0 "$WARD" device boot "$D32"
+has "2.0.0"
+has "rollback counter 2"
+lacks "trial"
+run 0 "$WARD" sign "${S32[@]}" -v 3.0.0 -s 3 --test "$T/fw.bin" "$T/v3-32.img"
+run 0 "$WARD" device stage "$D32" "$T/v3-32.img"
+has_err "warning"
+run 0 "$WARD" device boot "$D32"
+has "trial"
+run 0 "$WARD" device confirm "$D32"
+run 0 "$WARD" device boot "$D32"
+has "rollback counter 3"
+run 0 "$WARD" device status "$D32"
+has "32-byte writes"
+has "0 skipped"
+
 echo
 echo "cli_image: $checks checks passed"
