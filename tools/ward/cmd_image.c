@@ -862,7 +862,9 @@ int ward_cmd_verify(int argc, char **argv)
     }
     const char *path = argv[optind];
     if (has_hex_ext(path)) {
-        fprintf(stderr, "ward verify: Intel HEX files are not supported; use the raw binary\n");
+        fprintf(stderr, "ward verify: Intel HEX files are not supported; use the raw binary "
+                        "(objcopy -I ihex -O binary %s IMAGE.bin)\n",
+                path);
         return WARD_EXIT_UNSUPPORTED;
     }
     uint8_t spki[WARD_SIGN_SPKI_LEN], key_hash[32];
