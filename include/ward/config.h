@@ -33,9 +33,11 @@
 #define WARD_CONFIG_OTP_ROLLBACK_BITS 512
 #endif
 
-/* Largest flash write granularity supported, in bytes. */
+/* Largest flash write granularity supported, in bytes: 32 covers the
+ * STM32H7's 256-bit flash words (MCUboot's BOOT_MAX_ALIGN is 32 too). The
+ * boot journal keeps one record of this size on the stack. */
 #ifndef WARD_CONFIG_MAX_WRITE_SIZE
-#define WARD_CONFIG_MAX_WRITE_SIZE 16
+#define WARD_CONFIG_MAX_WRITE_SIZE 32
 #endif
 
 /* Refuse installing an image whose version is older than the running one. */

@@ -34,7 +34,8 @@ typedef struct ward_flash {
     ward_err_t (*erase)(void *ctx, uint32_t off);
     uint32_t size;        /* total bytes */
     uint32_t sector_size; /* erase unit, power of two */
-    uint32_t write_size;  /* program unit: 1, 2, 4, 8 or 16 bytes */
+    uint32_t write_size;  /* program unit: 1, 2, 4, 8, 16 or 32 bytes (at most
+                           WARD_CONFIG_MAX_WRITE_SIZE) */
 } ward_flash_t;
 
 /* A region of a flash device (a slot, the vault, the boot state). */

@@ -27,7 +27,7 @@ void ward_sim_geometry_default(ward_sim_geometry_t *g)
 static bool geo_ok(const ward_sim_geometry_t *g)
 {
     return g->sector_size >= 256u && (g->sector_size & (g->sector_size - 1u)) == 0u &&
-           g->write_size >= 1u && g->write_size <= 16u &&
+           g->write_size >= 1u && g->write_size <= 32u &&
            (g->write_size & (g->write_size - 1u)) == 0u && g->slot_sectors >= 2u &&
            g->slot_sectors <= 4096u && g->vault_sectors <= 1024u;
 }
@@ -252,7 +252,7 @@ ward_err_t ward_sim_area_write(const ward_area_t *area, const uint8_t *data, siz
     const uint32_t ws = area->flash->write_size;
     uint32_t span = ((uint32_t)len + ss - 1u) / ss * ss;
     ward_err_t err = ward_area_erase(area, 0, span);
-    /* Whole write units per program call; sizeof chunk is a multiple of 16. */
+    /* Whole write units per program call; sizeof chunk is a multiple of 32. */
     for (uint32_t off = 0; err == WARD_OK && off < len; off += sizeof chunk) {
         size_t n = len - off < sizeof chunk ? len - off : sizeof chunk;
         size_t padded = (n + ws - 1u) / ws * ws;

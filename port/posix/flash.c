@@ -201,7 +201,7 @@ ward_err_t ward_sim_flash_open(ward_sim_flash_t *f, ward_sim_power_t *power, con
 {
     memset(f, 0, sizeof *f);
     f->fd = -1;
-    if (!pow2(sector_size) || !pow2(write_size) || write_size > 16u || write_size > sector_size ||
+    if (!pow2(sector_size) || !pow2(write_size) || write_size > 32u || write_size > sector_size ||
         size == 0u || (size % sector_size) != 0u) {
         return WARD_ERR_INVALID_ARG;
     }

@@ -12,6 +12,9 @@
 
 #define WARD_BOOT_JOURNAL_VERSION 1u
 #define WARD_BOOT_REC_MIN 16u /* bytes of a record that carry data */
+/* Largest record: one write unit of the largest flash supported. */
+#define WARD_BOOT_REC_MAX \
+    (WARD_CONFIG_MAX_WRITE_SIZE > WARD_BOOT_REC_MIN ? WARD_CONFIG_MAX_WRITE_SIZE : WARD_BOOT_REC_MIN)
 
 /* Record types. None is 0x00 or 0xFF, so erased or zeroed flash is never
  * taken for a record. */
@@ -28,8 +31,11 @@ uint32_t ward_boot_rec_size(const ward_area_t *state);
 /* Records per journal sector (the header included). */
 uint32_t ward_boot_rec_slots(const ward_area_t *state);
 
-/* Encode the first 16 bytes of a record (the CRC included). */
-void ward_boot_rec_encode(uint8_t out[WARD_BOOT_REC_MIN], uint8_t type, uint8_t arg8,
+/* Encode a whole record of rec_size bytes (ward_boot_rec_size: 16 to
+ * WARD_BOOT_REC_MAX): the fields, zeros up to the CRC, and the CRC-32 of
+ * everything before it in the last 4 bytes, so that only a record whose
+ * whole write unit landed checks out. */
+void ward_boot_rec_encode(uint8_t *out, uint32_t rec_size, uint8_t type, uint8_t arg8,
                           uint16_t slot, uint32_t arg32, uint32_t epoch);
 
 /* Apply one record to a state. false (state unchanged) if the record makes

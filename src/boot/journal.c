@@ -1,9 +1,11 @@
 /*
  * ward boot journal: fixed-size records in two flash sectors.
  *
- * Each record is written with one program call and carries its sector's
- * epoch, its own slot number and a CRC-32, so a torn or stale record is
- * recognised and skipped. A sector is valid when its slot 0 holds a valid
+ * Each record is one write unit (at least 16 bytes) written with one
+ * program call; it carries its sector's epoch, its own slot number and, in
+ * its last 4 bytes, a CRC-32 of all the bytes before them, so a torn or
+ * stale record is recognised and skipped: only a unit that landed whole
+ * checks out, whatever the write size. A sector is valid when its slot 0 holds a valid
  * header; the valid sector with the highest epoch is current. The state is
  * written as a short summary into the other sector, header last, so a power
  * cut at any point leaves one valid journal: when the current sector is
@@ -29,7 +31,7 @@ uint32_t ward_boot_rec_slots(const ward_area_t *state)
     return state->flash->sector_size / ward_boot_rec_size(state);
 }
 
-void ward_boot_rec_encode(uint8_t out[WARD_BOOT_REC_MIN], uint8_t type, uint8_t arg8,
+void ward_boot_rec_encode(uint8_t *out, uint32_t rec_size, uint8_t type, uint8_t arg8,
                           uint16_t slot, uint32_t arg32, uint32_t epoch)
 {
     out[0] = type;
@@ -37,7 +39,10 @@ void ward_boot_rec_encode(uint8_t out[WARD_BOOT_REC_MIN], uint8_t type, uint8_t 
     ward_store_le16(out + 2, slot);
     ward_store_le32(out + 4, arg32);
     ward_store_le32(out + 8, epoch);
-    ward_store_le32(out + 12, ward_crc32(0, out, 12));
+    /* Zeros, not 0xFF: a unit whose second half did not land reads 0xFF
+     * there, which no record ever holds. */
+    memset(out + 12, 0x00, rec_size - WARD_BOOT_REC_MIN);
+    ward_store_le32(out + rec_size - 4u, ward_crc32(0, out, rec_size - 4u));
 }
 
 void ward_boot_state_blank(ward_boot_state_t *st)
@@ -99,31 +104,38 @@ bool ward_boot_state_apply(ward_boot_state_t *st, uint8_t type, uint8_t arg8, ui
     }
 }
 
-/* Read record `slot` of journal sector `sector` (16 bytes). */
+/* Read record `slot` of journal sector `sector`: the whole record,
+ * ward_boot_rec_size bytes. */
 static ward_err_t rec_read(const ward_area_t *state, uint32_t sector, uint32_t slot,
-                           uint8_t r[WARD_BOOT_REC_MIN])
+                           uint8_t r[WARD_BOOT_REC_MAX])
 {
-    return ward_area_read(state, sector * state->flash->sector_size + slot * ward_boot_rec_size(state),
-                          r, WARD_BOOT_REC_MIN);
+    const uint32_t rs = ward_boot_rec_size(state);
+    if (rs > WARD_BOOT_REC_MAX) {
+        return WARD_ERR_INVALID_ARG; /* ward_area_check refuses such a flash */
+    }
+    return ward_area_read(state, sector * state->flash->sector_size + slot * rs, r, rs);
 }
 
-/* The record was written whole (CRC) where it claims to belong (slot). */
-static bool rec_intact(const uint8_t r[WARD_BOOT_REC_MIN], uint32_t slot)
+/* The record was written whole (its zeros, the CRC at its end) where it
+ * claims to belong (slot). */
+static bool rec_intact(const uint8_t r[WARD_BOOT_REC_MAX], uint32_t rs, uint32_t slot)
 {
-    return ward_load_le32(r + 12) == ward_crc32(0, r, 12) && ward_load_le16(r + 2) == slot;
+    return ward_ct_all(r + 12, 0x00u, rs - WARD_BOOT_REC_MIN) &&
+           ward_load_le32(r + rs - 4u) == ward_crc32(0, r, rs - 4u) &&
+           ward_load_le16(r + 2) == slot;
 }
 
 /* A sector's header: its epoch, or 0 when the sector is not valid. */
 static ward_err_t read_header(const ward_area_t *state, uint32_t sector, uint32_t *epoch)
 {
-    uint8_t r[WARD_BOOT_REC_MIN];
+    uint8_t r[WARD_BOOT_REC_MAX];
     *epoch = 0;
     ward_err_t err = rec_read(state, sector, 0, r);
     if (err == WARD_ERR_IO) {
         return WARD_OK; /* unreadable (ECC): not a valid sector */
     }
     /* UINT32_MAX is never written: compaction refuses to wrap. */
-    if (err == WARD_OK && rec_intact(r, 0) && r[0] == WARD_BOOT_REC_HEADER &&
+    if (err == WARD_OK && rec_intact(r, ward_boot_rec_size(state), 0) && r[0] == WARD_BOOT_REC_HEADER &&
         r[1] == WARD_BOOT_JOURNAL_VERSION && ward_load_le32(r + 4) == ward_boot_rec_size(state) &&
         ward_load_le32(r + 8) != UINT32_MAX) {
         *epoch = ward_load_le32(r + 8);
@@ -134,7 +146,7 @@ static ward_err_t read_header(const ward_area_t *state, uint32_t sector, uint32_
 ward_err_t ward_boot_journal_load(const ward_area_t *state, uint32_t max_sectors,
                                   ward_boot_state_t *st)
 {
-    uint8_t r[WARD_BOOT_REC_MIN];
+    uint8_t r[WARD_BOOT_REC_MAX];
     uint32_t e0 = 0, e1 = 0;
     const uint8_t ready = st->ready;
 
@@ -153,10 +165,11 @@ ward_err_t ward_boot_journal_load(const ward_area_t *state, uint32_t max_sectors
     /* The whole sector: an erased-looking slot may be one a cut spent
      * (the writer then went on after it). */
     const uint32_t slots = ward_boot_rec_slots(state);
+    const uint32_t rs = ward_boot_rec_size(state);
     st->next = 1;
     for (uint32_t k = 1; k < slots; k++) {
         err = rec_read(state, st->sector, k, r);
-        if (err == WARD_OK && ward_ct_all(r, 0xFFu, sizeof r)) {
+        if (err == WARD_OK && ward_ct_all(r, 0xFFu, rs)) {
             continue;
         }
         if (err != WARD_OK && err != WARD_ERR_IO) {
@@ -164,7 +177,7 @@ ward_err_t ward_boot_journal_load(const ward_area_t *state, uint32_t max_sectors
         }
         st->next = k + 1u;
         /* Unreadable (torn, ECC), torn, stale or out of place: skipped. */
-        if (err != WARD_OK || !rec_intact(r, k) || ward_load_le32(r + 8) != st->epoch ||
+        if (err != WARD_OK || !rec_intact(r, rs, k) || ward_load_le32(r + 8) != st->epoch ||
             !ward_boot_state_apply(st, r[0], r[1], ward_load_le32(r + 4), max_sectors)) {
             st->skipped++;
         }
@@ -175,12 +188,13 @@ ward_err_t ward_boot_journal_load(const ward_area_t *state, uint32_t max_sectors
 static ward_err_t write_rec(const ward_area_t *state, uint32_t sector, uint32_t slot,
                             uint8_t type, uint8_t arg8, uint32_t arg32, uint32_t epoch)
 {
-    /* The whole record (up to the largest write unit) in one program. */
-    uint8_t r[WARD_CONFIG_MAX_WRITE_SIZE > WARD_BOOT_REC_MIN ? WARD_CONFIG_MAX_WRITE_SIZE
-                                                             : WARD_BOOT_REC_MIN];
+    /* The whole record, one write unit, in one program. */
+    uint8_t r[WARD_BOOT_REC_MAX];
     const uint32_t rs = ward_boot_rec_size(state);
-    memset(r, 0xFF, sizeof r);
-    ward_boot_rec_encode(r, type, arg8, (uint16_t)slot, arg32, epoch);
+    if (rs > WARD_BOOT_REC_MAX) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_boot_rec_encode(r, rs, type, arg8, (uint16_t)slot, arg32, epoch);
     return ward_area_prog(state, sector * state->flash->sector_size + slot * rs, r, rs);
 }
 

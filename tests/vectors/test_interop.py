@@ -61,6 +61,19 @@ CASES = [
 
 VERSION = "1.2.3+4"
 SLOT = 0x20000
+# What a ward device's OTP counter holds (WARD_CONFIG_OTP_ROLLBACK_BITS): ward
+# sign and ward verify refuse a larger counter unless told the device holds more.
+OTP_MAX = 512
+ANY_SEC_CNT = ["--max-sec-cnt", "0xffffffff"]
+
+
+def sec_cnt_of(kw):
+    """The counter an option set writes (None: no SEC_CNT TLV)."""
+    sc = kw.get("sec_cnt")
+    if sc == "auto":
+        v = mkimage.parse_version(VERSION)
+        return (v[0] << 24) + (v[1] << 16) + v[2]
+    return sc
 
 failures = []
 checks = 0
@@ -183,6 +196,17 @@ def main():
                 infile = p("fw.bin") if pad_header else p("fw-hdr.bin")
                 raw = open(infile, "rb").read()
                 out = p(f"w-{name}.bin")
+                big = (sec_cnt_of(kw) or 0) > OTP_MAX
+                if big:
+                    # beyond the OTP counter: refused by default, nothing written
+                    if os.path.exists(out):
+                        os.remove(out)
+                    r = run([ward, "sign", "-k", p(key_file), "-v", VERSION, "-S", hex(SLOT)]
+                            + wargs + [infile, out])
+                    check(r.returncode == EXIT["ROLLBACK"] and b"SEC_CNT_RANGE" in r.stderr
+                          and b"-s N" in r.stderr and not os.path.exists(out),
+                          f"{tag}: ward sign refuses counter {sec_cnt_of(kw)} (> {OTP_MAX}) -> 10")
+                    wargs = wargs + ANY_SEC_CNT
                 r = run([ward, "sign", "-k", p(key_file), "-v", VERSION, "-S", hex(SLOT)]
                         + wargs + [infile, out])
                 check(r.returncode == 0, f"{tag}: ward sign ({r.stderr.decode().strip()})")
@@ -210,7 +234,12 @@ def main():
                     check(len(own) == len(wimg) == SLOT and own[-2048:] == wimg[-2048:],
                           f"{tag}: same padded length and trailer")
                 open(p("py.bin"), "wb").write(own)
-                r = run([ward, "verify", "-k", p(key_file), p("py.bin")])
+                if big:
+                    r = run([ward, "verify", "-k", p(key_file), p("py.bin")])
+                    check(r.returncode == EXIT["ROLLBACK"] and b"SEC_CNT_RANGE" in r.stderr,
+                          f"{tag}: ward verify flags counter {sec_cnt_of(kw)} (> {OTP_MAX}) -> 10")
+                r = run([ward, "verify", "-k", p(key_file)] + (ANY_SEC_CNT if big else [])
+                        + [p("py.bin")])
                 want = EXIT["UNSUPPORTED"] if ram else 0
                 check(r.returncode == want,
                       f"{tag}: ward verify of the python-built image -> {want} (got "
@@ -238,7 +267,8 @@ def main():
         # ---- mkimage.py's own command line: same bytes, and its verifier
         mk = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "mkimage.py")]
         opts = ["-v", VERSION, "-S", hex(SLOT), "-s", "auto", "--confirm", "--align", "8"]
-        r = run([ward, "sign", "-k", p("py.pem")] + opts + [p("fw-hdr.bin"), p("cw.bin")])
+        r = run([ward, "sign", "-k", p("py.pem")] + opts + ANY_SEC_CNT
+                + [p("fw-hdr.bin"), p("cw.bin")])
         r2 = run(mk + ["sign", "-k", p("py.pem"), "--sig-from", p("cw.bin")] + opts
                  + [p("fw-hdr.bin"), p("cp.bin")])
         check(r.returncode == 0 and r2.returncode == 0

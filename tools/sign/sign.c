@@ -32,6 +32,19 @@ void ward_sign_opts_init(ward_sign_opts_t *opts)
     opts->key_format = WARD_SIGN_KEY_HASH;
     opts->erased_val = 0xff;
     opts->max_sectors = WARD_SIGN_DEFAULT_MAX_SECTORS;
+    opts->max_sec_cnt = UINT32_MAX;
+}
+
+bool ward_sign_sec_cnt_value(const ward_sign_opts_t *opts, uint32_t *value)
+{
+    *value = 0;
+    if (opts->sec_cnt_mode == WARD_SIGN_SEC_CNT_AUTO) {
+        *value = ((uint32_t)opts->version.major << 24) + ((uint32_t)opts->version.minor << 16) +
+                 opts->version.revision;
+    } else if (opts->sec_cnt_mode == WARD_SIGN_SEC_CNT_VALUE) {
+        *value = opts->sec_cnt;
+    }
+    return opts->sec_cnt_mode != WARD_SIGN_SEC_CNT_NONE;
 }
 
 static bool is_pow2_le32(uint32_t v)
@@ -185,12 +198,9 @@ ward_err_t ward_sign_image(const ward_sign_opts_t *opts, const uint8_t *bin, siz
 
     /* Protected area: SEC_CNT, then custom TLVs (imgtool create() order). */
     uint32_t sec_cnt = 0;
-    bool has_sec_cnt = opts->sec_cnt_mode != WARD_SIGN_SEC_CNT_NONE;
-    if (opts->sec_cnt_mode == WARD_SIGN_SEC_CNT_AUTO) {
-        sec_cnt = ((uint32_t)opts->version.major << 24) + ((uint32_t)opts->version.minor << 16) +
-                  opts->version.revision;
-    } else if (opts->sec_cnt_mode == WARD_SIGN_SEC_CNT_VALUE) {
-        sec_cnt = opts->sec_cnt;
+    const bool has_sec_cnt = ward_sign_sec_cnt_value(opts, &sec_cnt);
+    if (has_sec_cnt && sec_cnt > opts->max_sec_cnt) {
+        return WARD_ERR_IMG_SEC_CNT_RANGE;
     }
     uint32_t prot_size = has_sec_cnt ? SEC_CNT_TLV_SIZE : 0u;
     for (size_t i = 0; i < opts->custom_tlv_count; i++) {

@@ -63,6 +63,8 @@ typedef struct ward_sign_opts {
     uint32_t slot_size;           /* -S: image + trailer must fit; 0 = no check */
     ward_sign_sec_cnt_t sec_cnt_mode; /* -s */
     uint32_t sec_cnt;             /* value for WARD_SIGN_SEC_CNT_VALUE */
+    uint32_t max_sec_cnt;         /* refuse a SEC_CNT above it (the device's OTP counter
+                                     capacity); UINT32_MAX (default): any, as imgtool */
     bool pad;                     /* --pad: pad to slot_size and write the trailer magic */
     bool confirm;                 /* --confirm: pad, image_ok = 0x01 */
     bool test;                    /* --test: pad, image_ok left erased */
@@ -78,8 +80,13 @@ typedef struct ward_sign_opts {
 } ward_sign_opts_t;
 
 /* imgtool's defaults: version 0.0.0+0, -H 32, no slot check, no security
- * counter, align 1, max_align 8, KEYHASH, erased 0xff, 128 sectors. */
+ * counter (and no bound on it), align 1, max_align 8, KEYHASH, erased 0xff,
+ * 128 sectors. */
 void ward_sign_opts_init(ward_sign_opts_t *opts);
+
+/* The SEC_CNT these options put in the image: false if none; else *value
+ * (auto: (major << 24) + (minor << 16) + revision, as imgtool). */
+bool ward_sign_sec_cnt_value(const ward_sign_opts_t *opts, uint32_t *value);
 
 /* Trailer bytes imgtool reserves at the end of the slot for these options:
  * max_sectors*3*align + 4*max_align + align_up(16, max_align). */
@@ -92,7 +99,9 @@ uint32_t ward_sign_trailer_size(const ward_sign_opts_t *opts);
  * ward_sign_key_load and ward_sign_key_import_raw make them), or 0 for an
  * unsigned image (SHA256 TLV only, as imgtool without -k).
  * *out receives a malloc'd buffer of *out_len bytes; the caller frees it.
- * Returns WARD_OK; WARD_ERR_INVALID_ARG (bad options); WARD_ERR_IMG_HEADER
+ * Returns WARD_OK; WARD_ERR_INVALID_ARG (bad options);
+ * WARD_ERR_IMG_SEC_CNT_RANGE (the security counter exceeds max_sec_cnt: a
+ * device whose OTP counter stops there would refuse to boot it); WARD_ERR_IMG_HEADER
  * (without pad_header the first header_size bytes of bin must be zero, and
  * bin must be at least that long); WARD_ERR_IMG_TOO_LARGE (image + trailer
  * exceed slot_size, or a field overflows); WARD_ERR_CRYPTO; WARD_ERR_NO_SPACE

@@ -121,7 +121,7 @@ static void create_help(FILE *f)
             "request, so an image may use slot-sectors - 1 sectors.\n"
             "\n"
             "  --sector-size N      erase unit, a power of two >= 256 (default 4096)\n"
-            "  --write-size N       program unit: 1, 2, 4, 8 or 16 (default 8)\n"
+            "  --write-size N       program unit: 1, 2, 4, 8, 16 or 32 (default 8)\n"
             "  --slot-sectors N     sectors per slot, >= 2 (default 32)\n"
             "  --vault-sectors N    sectors for the vault (default 4)\n"
             "  --program-once       ECC flash: each write unit programmed once per erase\n"
@@ -192,7 +192,7 @@ static int cmd_create(int argc, char **argv)
     if (err == WARD_ERR_INVALID_ARG) {
         fprintf(stderr,
                 "ward device create: impossible geometry (sector size a power of two >= 256, "
-                "write size 1..16 a power of two, slot sectors 2..4096, vault sectors <= 1024)\n");
+                "write size 1..32 a power of two, slot sectors 2..4096, vault sectors <= 1024)\n");
         return WARD_EXIT_USAGE;
     }
     if (err != WARD_OK) {
@@ -442,7 +442,10 @@ static void stage_help(FILE *f)
             "What an OTA agent does: write the image into the secondary slot and\n"
             "request its install at the next reset (the MCUboot trailer). A file padded\n"
             "to the slot by `ward sign --pad/--confirm/--test` is written as is, with\n"
-            "its own request. Refused during an unconfirmed trial (exit 15): the\n"
+            "its own request: image_ok set (--confirm) is permanent, erased is a trial,\n"
+            "with a warning (imgtool --overwrite-only --confirm also leaves it erased,\n"
+            "and ward swaps: such an image is reverted unless confirmed; --permanent\n"
+            "makes it permanent). Refused during an unconfirmed trial (exit 15): the\n"
             "secondary then holds the only copy of the previous image.\n"
             "\n"
             "  --permanent  install for good (no trial; as imgtool --confirm)\n"
@@ -532,6 +535,18 @@ static int cmd_stage(int argc, char **argv)
     }
     printf("\ninstall requested at the next reset: %s\n",
            perm ? "permanent" : "trial (confirm it, or the reset after reverts)");
+    if (padded && pending && !perm) {
+        /* The file's own trailer asked for a trial: imgtool writes it for
+         * --pad and --test, and also for --overwrite-only --confirm. */
+        fprintf(stderr,
+                "ward device stage: warning: %s brings its own install request without "
+                "image_ok: a trial. imgtool writes this trailer for --pad and --test, and also "
+                "for --overwrite-only --confirm (overwrite-only images carry no image_ok); ward "
+                "swaps, it does not overwrite, so the reset after the trial reverts it unless it "
+                "is confirmed. For a permanent install: ward device stage --permanent, or sign "
+                "with --confirm and without --overwrite-only\n",
+                path);
+    }
     return WARD_EXIT_OK;
 }
 

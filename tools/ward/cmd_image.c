@@ -33,6 +33,69 @@ static bool has_hex_ext(const char *path)
     return n >= 4 && strcasecmp(path + n - 4, ".hex") == 0;
 }
 
+/* Files that are firmware but not a binary: ward works on raw bytes. */
+typedef enum { FMT_BINARY = 0, FMT_IHEX, FMT_ELF } file_format_t;
+
+/* An Intel HEX file starts with a record ":LLAAAATT<data>CC" whose
+ * checksum holds (an image starts with 3d b8 f3 96, never ':'). */
+static bool is_ihex(const uint8_t *d, size_t len)
+{
+    uint8_t rec[5 + 255];
+    size_t n = 0;
+    if (len < 11u || d[0] != ':') {
+        return false;
+    }
+    for (size_t i = 1; i + 1u < len && n < sizeof rec; i += 2u) {
+        const int hi = ward_cli_hex_digit((char)d[i]), lo = ward_cli_hex_digit((char)d[i + 1u]);
+        if (hi < 0 || lo < 0) {
+            break;
+        }
+        rec[n++] = (uint8_t)(hi << 4 | lo);
+    }
+    if (n < 5u || n != 5u + rec[0]) {
+        return false;
+    }
+    uint8_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum = (uint8_t)(sum + rec[i]);
+    }
+    return sum == 0u && rec[3] <= 5u; /* record types 00..05 */
+}
+
+static file_format_t file_format(const uint8_t *d, size_t len)
+{
+    static const uint8_t elf[4] = {0x7f, 'E', 'L', 'F'};
+    if (len >= sizeof elf && memcmp(d, elf, sizeof elf) == 0) {
+        return FMT_ELF;
+    }
+    return is_ihex(d, len) ? FMT_IHEX : FMT_BINARY;
+}
+
+static const char *format_name(file_format_t f)
+{
+    return f == FMT_IHEX ? "ihex" : f == FMT_ELF ? "elf" : "binary";
+}
+
+/* Refuse a HEX or ELF file by name, with the conversion that fixes it. */
+static int not_binary(const char *cmd, const char *path, file_format_t f)
+{
+    char what[512];
+    snprintf(what, sizeof what, "%s is %s, not a binary image", path,
+             f == FMT_IHEX ? "an Intel HEX file (text records)" : "an ELF file");
+    const int rc = ward_cli_fail(cmd, what, WARD_ERR_UNSUPPORTED);
+    if (f == FMT_IHEX) {
+        fprintf(stderr,
+                "  fix: ward works on raw binaries: objcopy -I ihex -O binary %s IMAGE.bin "
+                "(imgtool reads .hex itself and writes .hex when OUTFILE ends in .hex; "
+                "convert its output the same way)\n",
+                path);
+    } else {
+        fprintf(stderr, "  fix: take the flash contents out of it: objcopy -O binary %s APP.bin\n",
+                path);
+    }
+    return rc;
+}
+
 static void print_version(FILE *f, const ward_image_version_t *v)
 {
     fprintf(f, "%u.%u.%u+%lu", v->major, v->minor, v->revision, (unsigned long)v->build);
@@ -272,6 +335,9 @@ static void sign_help(FILE *f)
             "  -S, --slot-size N            slot size; image + trailer must fit (required)\n"
             "  -s, --security-counter N|auto  SEC_CNT TLV (protected); auto =\n"
             "                               (major << 24) + (minor << 16) + revision\n"
+            "      --max-sec-cnt N          refuse a counter above N (default %u, what the\n"
+            "                               device's OTP counter holds; auto exceeds it\n"
+            "                               from version 0.1.0 on: use -s N)\n"
             "      --pad                    pad to the slot size and write the trailer magic\n"
             "      --confirm                --pad and image_ok = 0x01 (permanent install)\n"
             "      --test                   --pad, image_ok erased (trial install)\n"
@@ -285,7 +351,8 @@ static void sign_help(FILE *f)
             "      --custom-tlv TAG VALUE   protected TLV, TAG in [0xa0, 0xfffe]; VALUE\n"
             "                               0x<hex> or a string (repeatable)\n"
             "  -h, --help                   this help\n"
-            "Numbers take 0x, 0o and 0b prefixes.\n");
+            "Numbers take 0x, 0o and 0b prefixes.\n",
+            (unsigned)WARD_CONFIG_OTP_ROLLBACK_BITS);
 }
 
 enum {
@@ -298,6 +365,7 @@ enum {
     OPT_PUBKEY_FORMAT,
     OPT_NON_BOOTABLE,
     OPT_CUSTOM_TLV,
+    OPT_MAX_SEC_CNT,
     OPT_UNSUPPORTED
 };
 
@@ -335,6 +403,47 @@ static bool custom_tlv_value(const char *s, uint8_t **val, uint16_t *len)
     return true;
 }
 
+/* imgtool's long name of a short option ward refuses. */
+static const char *imgtool_short_name(int c)
+{
+    switch (c) {
+    case 'd': return "dependencies";
+    case 'F': return "rom-fixed";
+    case 'e': return "endian";
+    case 'E': return "encrypt";
+    case 'c': return "clear";
+    default: return "hex-addr"; /* 'x' */
+    }
+}
+
+/* The counter would never boot on the device: say why, and what to do. */
+static int sec_cnt_refused(const ward_sign_opts_t *o)
+{
+    char what[256];
+    uint32_t v = 0;
+    (void)ward_sign_sec_cnt_value(o, &v);
+    if (o->sec_cnt_mode == WARD_SIGN_SEC_CNT_AUTO) {
+        snprintf(what, sizeof what,
+                 "-s auto: version %u.%u.%u gives security counter %lu ((%u << 24) + (%u << 16) + "
+                 "%u), above %lu",
+                 o->version.major, o->version.minor, o->version.revision, (unsigned long)v,
+                 o->version.major, o->version.minor, o->version.revision,
+                 (unsigned long)o->max_sec_cnt);
+    } else {
+        snprintf(what, sizeof what, "-s %lu: security counter above %lu", (unsigned long)v,
+                 (unsigned long)o->max_sec_cnt);
+    }
+    const int rc = ward_cli_fail("sign", what, WARD_ERR_IMG_SEC_CNT_RANGE);
+    fprintf(stderr,
+            "ward sign: the device's OTP counter counts to %lu, so its bootloader would refuse "
+            "this image; nothing written.\n"
+            "  fix: give the counter yourself, -s N with N <= %lu, raised by one for each "
+            "release that must lock out the ones before it (--max-sec-cnt N if the device's "
+            "OTP counter holds more)\n",
+            (unsigned long)o->max_sec_cnt, (unsigned long)o->max_sec_cnt);
+    return rc;
+}
+
 int ward_cmd_sign(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -355,6 +464,7 @@ int ward_cmd_sign(int argc, char **argv)
         {"load-addr", required_argument, NULL, 'L'},
         {"non-bootable", no_argument, NULL, OPT_NON_BOOTABLE},
         {"custom-tlv", required_argument, NULL, OPT_CUSTOM_TLV},
+        {"max-sec-cnt", required_argument, NULL, OPT_MAX_SEC_CNT},
         {"help", no_argument, NULL, 'h'},
         /* imgtool options ward does not implement: refused by name */
         {"encrypt", required_argument, NULL, OPT_UNSUPPORTED},
@@ -383,6 +493,7 @@ int ward_cmd_sign(int argc, char **argv)
     };
     ward_sign_opts_t o;
     ward_sign_opts_init(&o);
+    o.max_sec_cnt = WARD_CONFIG_OTP_ROLLBACK_BITS; /* what a ward device can boot */
     ward_sign_tlv_t custom[WARD_SIGN_MAX_CUSTOM_TLVS];
     uint8_t *custom_vals[WARD_SIGN_MAX_CUSTOM_TLVS];
     size_t ncustom = 0;
@@ -396,7 +507,8 @@ int ward_cmd_sign(int argc, char **argv)
     psa_key_id_t key = 0;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "k:v:H:S:s:R:M:L:h", opts, &idx)) != -1) {
+    /* imgtool's short forms of options ward refuses: -d -F -e -E -c -x. */
+    while ((c = getopt_long(argc, argv, "k:v:H:S:s:R:M:L:hd:F:e:E:cx:", opts, &idx)) != -1) {
         switch (c) {
         case 'k':
             key_path = optarg;
@@ -434,6 +546,12 @@ int ward_cmd_sign(int argc, char **argv)
                 o.sec_cnt_mode = WARD_SIGN_SEC_CNT_VALUE;
             } else {
                 rc = usage_error("sign", "-s: security counter must be a 32-bit number or auto");
+                goto out;
+            }
+            break;
+        case OPT_MAX_SEC_CNT:
+            if (!ward_cli_parse_u32(optarg, &o.max_sec_cnt)) {
+                rc = usage_error("sign", "--max-sec-cnt must be a 32-bit number");
                 goto out;
             }
             break;
@@ -524,6 +642,16 @@ int ward_cmd_sign(int argc, char **argv)
                     opts[idx].name);
             rc = WARD_EXIT_UNSUPPORTED;
             goto out;
+        case 'd':
+        case 'F':
+        case 'e':
+        case 'E':
+        case 'c':
+        case 'x':
+            fprintf(stderr, "ward sign: imgtool option -%c (--%s) is not supported by ward\n", c,
+                    imgtool_short_name(c));
+            rc = WARD_EXIT_UNSUPPORTED;
+            goto out;
         case 'h':
             sign_help(stdout);
             rc = WARD_EXIT_OK;
@@ -557,6 +685,11 @@ int ward_cmd_sign(int argc, char **argv)
         rc = ward_cli_fail("sign", in_path, err);
         goto out;
     }
+    const file_format_t fmt = file_format(bin, bin_len);
+    if (fmt != FMT_BINARY) {
+        rc = not_binary("sign", in_path, fmt);
+        goto out;
+    }
     if (key_path != NULL) {
         bool priv = false;
         rc = load_key("sign", key_path, &key, NULL, &priv);
@@ -571,6 +704,10 @@ int ward_cmd_sign(int argc, char **argv)
         }
     }
     err = ward_sign_image(&o, bin, bin_len, key, &img, &img_len);
+    if (err == WARD_ERR_IMG_SEC_CNT_RANGE) {
+        rc = sec_cnt_refused(&o);
+        goto out;
+    }
     if (err == WARD_ERR_IMG_HEADER) {
         char what[256];
         snprintf(what, sizeof what,
@@ -630,7 +767,8 @@ out:
 static void verify_help(FILE *f)
 {
     fprintf(f,
-            "usage: ward verify [-k KEY] [--min-sec-cnt N] [-S SLOT_SIZE] [--json] IMAGE\n"
+            "usage: ward verify [-k KEY] [--min-sec-cnt N] [--max-sec-cnt N] [-S SLOT_SIZE]\n"
+            "                   [--json] IMAGE\n"
             "\n"
             "Check a signed image. With -k (private or public key, PEM or DER): the full\n"
             "check the bootloader makes (structure, SHA-256, key, ECDSA signature,\n"
@@ -639,14 +777,17 @@ static void verify_help(FILE *f)
             "\n"
             "  -k, --key FILE        the signer's key (its SHA-256 is the trusted key hash)\n"
             "      --min-sec-cnt N   refuse a security counter below N (default 0)\n"
+            "      --max-sec-cnt N   refuse one above N (default %u: what the device's\n"
+            "                        OTP counter holds; its bootloader refuses more)\n"
             "  -S, --slot-size N     the image must fit in N bytes (default: the file)\n"
             "      --json            machine-readable result on stdout\n"
             "  -h, --help            this help\n"
             "Exit codes: 0 ok, 3 I/O, 4 malformed, 5 bad signature, 6 bad hash,\n"
-            "7 wrong key, 8 too large, 9 unsigned, 10 security counter, 11 unsupported.\n");
+            "7 wrong key, 8 too large, 9 unsigned, 10 security counter, 11 unsupported.\n",
+            (unsigned)WARD_CONFIG_OTP_ROLLBACK_BITS);
 }
 
-enum { OPT_MIN_SEC_CNT = 2000, OPT_JSON };
+enum { OPT_MIN_SEC_CNT = 2000, OPT_JSON, OPT_VERIFY_MAX_SEC_CNT };
 
 static void json_result(const char *file, ward_err_t err, bool sig_checked,
                         const ward_image_info_t *info)
@@ -674,13 +815,14 @@ int ward_cmd_verify(int argc, char **argv)
     static const struct option opts[] = {
         {"key", required_argument, NULL, 'k'},
         {"min-sec-cnt", required_argument, NULL, OPT_MIN_SEC_CNT},
+        {"max-sec-cnt", required_argument, NULL, OPT_VERIFY_MAX_SEC_CNT},
         {"slot-size", required_argument, NULL, 'S'},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *key_path = NULL;
-    uint32_t min_sec_cnt = 0, slot = 0;
+    uint32_t min_sec_cnt = 0, slot = 0, max_sec_cnt = WARD_CONFIG_OTP_ROLLBACK_BITS;
     bool json = false;
     int c;
     optind = 1;
@@ -692,6 +834,11 @@ int ward_cmd_verify(int argc, char **argv)
         case OPT_MIN_SEC_CNT:
             if (!ward_cli_parse_u32(optarg, &min_sec_cnt)) {
                 return usage_error("verify", "--min-sec-cnt must be a 32-bit number");
+            }
+            break;
+        case OPT_VERIFY_MAX_SEC_CNT:
+            if (!ward_cli_parse_u32(optarg, &max_sec_cnt)) {
+                return usage_error("verify", "--max-sec-cnt must be a 32-bit number");
             }
             break;
         case 'S':
@@ -715,7 +862,9 @@ int ward_cmd_verify(int argc, char **argv)
     }
     const char *path = argv[optind];
     if (has_hex_ext(path)) {
-        fprintf(stderr, "ward verify: Intel HEX files are not supported; use the raw binary\n");
+        fprintf(stderr, "ward verify: Intel HEX files are not supported; use the raw binary "
+                        "(objcopy -I ihex -O binary %s IMAGE.bin)\n",
+                path);
         return WARD_EXIT_UNSUPPORTED;
     }
     uint8_t spki[WARD_SIGN_SPKI_LEN], key_hash[32];
@@ -733,6 +882,14 @@ int ward_cmd_verify(int argc, char **argv)
         return ward_cli_fail("verify", path, err);
     }
     int rc;
+    const file_format_t fmt = file_format(data, len);
+    if (fmt != FMT_BINARY) {
+        if (json) {
+            json_result(path, WARD_ERR_UNSUPPORTED, false, NULL);
+        }
+        rc = not_binary("verify", path, fmt);
+        goto out;
+    }
     ward_image_mem_t m = {data, len};
     ward_image_info_t info;
     const uint32_t file_max = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
@@ -777,11 +934,24 @@ int ward_cmd_verify(int argc, char **argv)
             err = WARD_ERR_IMG_SEC_CNT;
         }
     }
+    /* As the bootloader: a counter OTP cannot hold is refused. */
+    const bool beyond = info.has_sec_cnt && info.sec_cnt > max_sec_cnt;
+    if (err == WARD_OK && beyond) {
+        err = WARD_ERR_IMG_SEC_CNT_RANGE;
+    }
     if (json) {
         json_result(path, err, sig_checked, &info);
     }
     if (err != WARD_OK) {
         rc = ward_cli_fail("verify", path, err);
+        if (err == WARD_ERR_IMG_SEC_CNT_RANGE) {
+            fprintf(stderr,
+                    "ward verify: security counter %lu is above %lu, what the device's OTP "
+                    "counter holds: its bootloader refuses this image. Re-sign it with -s N, "
+                    "N <= %lu (--max-sec-cnt N for a device whose counter holds more)\n",
+                    (unsigned long)info.sec_cnt, (unsigned long)max_sec_cnt,
+                    (unsigned long)max_sec_cnt);
+        }
         goto out;
     }
     if (!json) {
@@ -914,6 +1084,24 @@ static const char *flag_state(uint8_t v)
     return v == 0x01u ? "set" : (v == 0xffu || v == 0x00u) ? "unset" : "invalid";
 }
 
+/* What a ward device does with this trailer once the file is staged (as
+ * ward_boot_trailer_read reads it): image_ok 0x01 permanent, erased trial,
+ * anything else refused. */
+static const char *trailer_request(const trailer_t *t)
+{
+    return t->image_ok == 0x01u ? "permanent" : t->image_ok == 0xffu ? "trial" : "malformed";
+}
+
+/* Said in text and in JSON: a trailer with no image_ok is what imgtool
+ * writes for --overwrite-only --confirm, which a ward device swaps in for a
+ * trial and reverts. */
+static const char k_warn_trial[] =
+    "imgtool --overwrite-only --confirm writes this same trailer (overwrite-only images carry "
+    "no image_ok). ward swaps, it does not overwrite: such an image is installed for a trial "
+    "and reverted at the reset after unless the app confirms it. For a permanent install sign "
+    "with --confirm and without --overwrite-only, or stage it with ward device stage "
+    "--permanent";
+
 int ward_cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -947,6 +1135,18 @@ int ward_cmd_inspect(int argc, char **argv)
     if (err != WARD_OK) {
         return ward_cli_fail("inspect", path, err);
     }
+    const file_format_t fmt = file_format(data, len);
+    if (fmt != FMT_BINARY) {
+        /* Its first bytes are text or an ELF header: no image fields to show. */
+        if (json) {
+            printf("{\"file\":");
+            ward_cli_json_str(stdout, path);
+            printf(",\"file_size\":%lu,\"status\":\"%s\",\"format\":\"%s\"}\n",
+                   (unsigned long)len, ward_err_name(WARD_ERR_UNSUPPORTED), format_name(fmt));
+        }
+        free(data);
+        return not_binary("inspect", path, fmt);
+    }
     ward_image_mem_t m = {data, len};
     ward_image_info_t info, hdr;
     const uint32_t max = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
@@ -975,6 +1175,8 @@ int ward_cmd_inspect(int argc, char **argv)
         }
         tr = find_trailer(data, len, info.total_size);
     }
+    const bool beyond =
+        perr == WARD_OK && info.has_sec_cnt && info.sec_cnt > WARD_CONFIG_OTP_ROLLBACK_BITS;
 
     if (json) {
         printf("{\"file\":");
@@ -1083,16 +1285,36 @@ int ward_cmd_inspect(int argc, char **argv)
                    info.sig_count);
             if (tr.found) {
                 printf("{\"magic\":true,\"max_align\":%lu,\"image_ok\":\"%s\",\"image_ok_raw\":%u,"
-                       "\"copy_done\":\"%s\",\"swap_info\":%u}",
+                       "\"copy_done\":\"%s\",\"swap_info\":%u,\"request\":\"%s\"}",
                        (unsigned long)tr.max_align, flag_state(tr.image_ok), tr.image_ok,
-                       flag_state(tr.copy_done), tr.swap_info);
+                       flag_state(tr.copy_done), tr.swap_info, trailer_request(&tr));
             } else {
                 printf("{\"magic\":false}");
             }
+            printf(",\"warnings\":[");
+            bool wfirst = true;
+            if (beyond) {
+                printf("\"security counter %lu is above %lu, what the OTP counter holds: a ward "
+                       "bootloader refuses this image (WARD_ERR_IMG_SEC_CNT_RANGE)\"",
+                       (unsigned long)info.sec_cnt, (unsigned long)WARD_CONFIG_OTP_ROLLBACK_BITS);
+                wfirst = false;
+            }
+            if (tr.found && tr.image_ok == 0xffu) {
+                printf("%s", wfirst ? "" : ",");
+                ward_cli_json_str(stdout, k_warn_trial);
+            }
+            printf("]");
         } else {
             printf("security counter: ");
             if (info.has_sec_cnt) {
-                printf("%lu\n", (unsigned long)info.sec_cnt);
+                printf("%lu", (unsigned long)info.sec_cnt);
+                if (beyond) {
+                    printf(" (beyond %lu, what the OTP counter holds: a ward bootloader refuses "
+                           "this image, WARD_ERR_IMG_SEC_CNT_RANGE; re-sign with -s N, N <= %lu)",
+                           (unsigned long)WARD_CONFIG_OTP_ROLLBACK_BITS,
+                           (unsigned long)WARD_CONFIG_OTP_ROLLBACK_BITS);
+                }
+                printf("\n");
             } else {
                 printf("none\n");
             }
@@ -1118,6 +1340,19 @@ int ward_cmd_inspect(int argc, char **argv)
                        "copy_done %s, swap_info 0x%02x\n",
                        (unsigned long)tr.max_align, flag_state(tr.image_ok), tr.image_ok,
                        flag_state(tr.copy_done), tr.swap_info);
+                if (tr.image_ok == 0x01u) {
+                    printf("install request: permanent (image_ok set, as imgtool --confirm): "
+                           "a ward device installs it for good once staged\n");
+                } else if (tr.image_ok == 0xffu) {
+                    printf("install request: trial (image_ok erased, as imgtool --pad or --test): "
+                           "a ward device installs it for a trial, and the reset after reverts "
+                           "it unless the app confirms it\n");
+                    printf("warning:         %s\n", k_warn_trial);
+                } else {
+                    printf("install request: malformed (image_ok 0x%02x is neither 0x01 nor "
+                           "0xff): a ward device refuses it (WARD_ERR_CORRUPT)\n",
+                           tr.image_ok);
+                }
             } else if (len > info.total_size) {
                 printf("trailer:         no boot magic at the end of the file (%lu bytes after "
                        "the image)\n",

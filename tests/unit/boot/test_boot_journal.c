@@ -156,6 +156,68 @@ static void test_apply_rules(void **state)
     assert_int_equal(st.backup_fp, 0);
 }
 
+/* Record bytes (docs/boot-state.md section 2), known answers computed
+ * with Python's zlib.crc32: 16 bytes as in the worked example; 32 bytes
+ * with zeros up to the CRC, which covers them and sits in the last 4 bytes. */
+static void test_record_bytes(void **state)
+{
+    (void)state;
+    static const uint8_t begin16[16] = {0xb2, 0x01, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00,
+                                        0x01, 0x00, 0x00, 0x00, 0xf2, 0xd5, 0xd5, 0x37};
+    static const uint8_t header32[32] = {0xa1, 0x01, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00,
+                                         0x01, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
+                                         0, 0, 0, 0, 0, 0, 0, 0, 0xa9, 0x79, 0xb9, 0x98};
+    static const uint8_t begin32[32] = {0xb2, 0x01, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00,
+                                        0x01, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
+                                        0, 0, 0, 0, 0, 0, 0, 0, 0xbc, 0x3b, 0xc8, 0x41};
+    uint8_t r[WARD_BOOT_REC_MAX];
+    assert_int_equal(WARD_BOOT_REC_MAX, 32);
+    ward_boot_rec_encode(r, 16, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, 1, 2, 1);
+    assert_memory_equal(r, begin16, 16);
+    ward_boot_rec_encode(r, 32, WARD_BOOT_REC_HEADER, WARD_BOOT_JOURNAL_VERSION, 0, 32, 1);
+    assert_memory_equal(r, header32, 32);
+    ward_boot_rec_encode(r, 32, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, 1, 2, 1);
+    assert_memory_equal(r, begin32, 32);
+
+    /* The writer puts exactly these bytes on a 32-byte flash. */
+    jf_t j;
+    ward_boot_state_t st;
+    jf_open(&j, 2048, 32, true);
+    load(&j, &st);
+    app(&j, &st, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, 2);
+    assert_memory_equal(jmem(&j, 0, 0), header32, 32);
+    assert_memory_equal(jmem(&j, 0, 1), begin32, 32);
+
+    /* A unit whose second half did not land (the first 16 bytes of each
+     * record, the rest erased): neither the header nor the record counts. */
+    uint8_t half[32];
+    assert_int_equal(ward_area_erase(j.st, 2048, 2048), WARD_OK);
+    memset(half, 0xFF, sizeof half);
+    ward_boot_rec_encode(r, 32, WARD_BOOT_REC_HEADER, WARD_BOOT_JOURNAL_VERSION, 0, 32, 5);
+    memcpy(half, r, 16);
+    assert_int_equal(ward_area_prog(j.st, 2048, half, 32), WARD_OK);
+    load(&j, &st);
+    assert_int_equal(st.sector, 0);
+    assert_int_equal(st.epoch, 1);
+    memset(half, 0xFF, sizeof half);
+    ward_boot_rec_encode(r, 32, WARD_BOOT_REC_STEP, 0, 2, 1, 1);
+    memcpy(half, r, 16);
+    assert_int_equal(ward_area_prog(j.st, 2 * 32, half, 32), WARD_OK);
+    load(&j, &st);
+    assert_int_equal(st.steps_done, 0);
+    assert_int_equal(st.skipped, 1);
+    /* Nor does a record whose zeros read otherwise, CRC fixed or not. */
+    ward_boot_rec_encode(r, 32, WARD_BOOT_REC_STEP, 0, 3, 1, 1);
+    r[20] = 0x01;
+    ward_store_le32(r + 28, ward_crc32(0, r, 28));
+    assert_int_equal(ward_area_prog(j.st, 3 * 32, r, 32), WARD_OK);
+    load(&j, &st);
+    assert_int_equal(st.steps_done, 0);
+    assert_int_equal(st.skipped, 2);
+    assert_int_equal(j.d.flash.stats.violations, 0);
+    ward_sim_device_close(&j.d);
+}
+
 /* A record cut by a power loss is skipped when it shows (HALF, UNIT_NOISE)
  * and invisible when the cut spent its unit without programming it
  * (UNIT_BLANK). Either way the first append after the reset goes into a
@@ -176,7 +238,7 @@ static void torn_record(uint32_t ss, uint32_t ws, bool once, ward_sim_torn_model
     assert_int_equal(ward_boot_journal_append(j.st, MAXS, &st, WARD_BOOT_REC_STEP, 0, 2),
                      WARD_ERR_POWER_LOSS);
     ward_sim_power_on(&j.d.power);
-    const bool visible = !ward_ct_all(jmem(&j, sector, torn_slot), 0xFF, 16);
+    const bool visible = !ward_ct_all(jmem(&j, sector, torn_slot), 0xFF, ward_boot_rec_size(j.st));
     assert_true(visible == (model != WARD_SIM_TORN_UNIT_BLANK)); /* (plain NOR: a clean cut) */
     load(&j, &re);
     assert_int_equal(re.steps_done, 1);
@@ -220,7 +282,60 @@ static void test_torn_record(void **state)
         torn_record(1024, 1, false, models[m]);
         torn_record(4096, 8, true, models[m]);
         torn_record(2048, 16, true, models[m]);
+        torn_record(2048, 32, true, models[m]);
     }
+}
+
+/* 32-byte write units (STM32H7): a confirm cut by a power loss is not kept,
+ * under every torn model and at every operation of it (the compaction's
+ * erase, its summary records, its header), while the uncut one is. With
+ * the data and CRC in the first 16 bytes of a 32-byte record, a HALF-torn
+ * header used to be a valid one: the confirm that failed took effect. */
+static void test_confirm_cut_w32(void **state)
+{
+    (void)state;
+    static const ward_sim_torn_model_t models[] = {
+        WARD_SIM_TORN_HALF, WARD_SIM_TORN_UNIT_BLANK, WARD_SIM_TORN_UNIT_NOISE};
+    unsigned cuts = 0;
+    for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+        for (uint64_t n = 1;; n++) {
+            jf_t j;
+            ward_boot_state_t st, re;
+            jf_open(&j, 2048, 32, true);
+            j.d.flash.torn_model = models[m];
+            load(&j, &st);
+            app(&j, &st, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, 1);
+            for (uint32_t k = 1; k <= 3u; k++) {
+                app(&j, &st, WARD_BOOT_REC_STEP, 0, k);
+            }
+            app(&j, &st, WARD_BOOT_REC_DONE, 0, 7);
+            load(&j, &st); /* a reset: the trial runs, the app confirms */
+            ward_sim_power_cut_after(&j.d.power, n, true);
+            const ward_err_t err =
+                ward_boot_journal_append(j.st, MAXS, &st, WARD_BOOT_REC_CONFIRM, 0, 0);
+            const bool cut = j.d.power.dead;
+            ward_sim_power_on(&j.d.power);
+            load(&j, &re);
+            assert_int_equal(j.d.flash.stats.violations, 0);
+            ward_sim_device_close(&j.d);
+            if (!cut) {
+                assert_int_equal(err, WARD_OK);
+                assert_int_equal(re.confirmed, 1);
+                break;
+            }
+            cuts++;
+            assert_int_equal(err, WARD_ERR_POWER_LOSS);
+            if (re.confirmed != 0u) {
+                printf("w32 confirm, torn model %u, cut at op %llu: failed, yet confirmed\n",
+                       (unsigned)models[m], (unsigned long long)n);
+            }
+            assert_int_equal(re.op, WARD_BOOT_OP_TEST);
+            assert_int_equal(re.op_done, 1);
+            assert_int_equal(re.confirmed, 0);
+        }
+    }
+    printf("w32 confirm: %u cut points (erase, summary, header; 3 torn models)\n", cuts);
+    assert_int_equal(cuts, 3u * 6u); /* erase, BEGIN, STEP, DONE, CONFIRM, header */
 }
 
 /* The reviewer's case: a cut spends the slot after the last record and
@@ -269,7 +384,7 @@ static void test_confirm_while_active_ignored(void **state)
     assert_int_equal(ward_boot_journal_append(j.st, MAXS, &st, WARD_BOOT_REC_CONFIRM, 0, 0),
                      WARD_ERR_STATE);
     uint8_t r[16];
-    ward_boot_rec_encode(r, WARD_BOOT_REC_CONFIRM, 0, (uint16_t)st.next, 0, st.epoch);
+    ward_boot_rec_encode(r, 16, WARD_BOOT_REC_CONFIRM, 0, (uint16_t)st.next, 0, st.epoch);
     assert_int_equal(ward_area_prog(j.st, st.sector * 1024u + st.next * 16u, r, 16), WARD_OK);
     st.next++;
     for (uint32_t k = 1; k <= 3u; k++) {
@@ -388,13 +503,13 @@ static void test_stale_records(void **state)
     const uint32_t rs = ward_boot_rec_size(j.st);
     uint8_t r[16];
     /* Right slot, wrong epoch. */
-    ward_boot_rec_encode(r, WARD_BOOT_REC_STEP, 0, (uint16_t)st.next, 1, st.epoch + 1u);
+    ward_boot_rec_encode(r, rs, WARD_BOOT_REC_STEP, 0, (uint16_t)st.next, 1, st.epoch + 1u);
     assert_int_equal(ward_area_prog(j.st, st.next * rs, r, 16), WARD_OK);
     /* Right epoch, wrong slot (a record copied from elsewhere). */
-    ward_boot_rec_encode(r, WARD_BOOT_REC_STEP, 0, (uint16_t)(st.next + 5u), 1, st.epoch);
+    ward_boot_rec_encode(r, rs, WARD_BOOT_REC_STEP, 0, (uint16_t)(st.next + 5u), 1, st.epoch);
     assert_int_equal(ward_area_prog(j.st, (st.next + 1u) * rs, r, 16), WARD_OK);
     /* Bad CRC. */
-    ward_boot_rec_encode(r, WARD_BOOT_REC_STEP, 0, (uint16_t)(st.next + 2u), 1, st.epoch);
+    ward_boot_rec_encode(r, rs, WARD_BOOT_REC_STEP, 0, (uint16_t)(st.next + 2u), 1, st.epoch);
     r[4] ^= 0x01;
     assert_int_equal(ward_area_prog(j.st, (st.next + 2u) * rs, r, 16), WARD_OK);
     load(&j, &re);
@@ -483,17 +598,29 @@ static void test_summary_roundtrip(void **state)
     ward_sim_device_close(&j.d);
 }
 
-/* A cut at any operation of a compaction leaves the old or the new state. */
-static void test_compaction_cuts(void **state)
+/* A cut at any operation of a compaction leaves the old or the new state:
+ * plainly and under every torn model, with byte writes and with 32-byte
+ * program-once units. */
+static unsigned compaction_cuts(uint32_t ss, uint32_t ws, bool once)
 {
-    (void)state;
-    static const bool torn[2] = {false, true};
+    /* plain, then torn: HALF, UNIT_BLANK (program once only), UNIT_NOISE */
+    static const struct {
+        bool torn;
+        ward_sim_torn_model_t model;
+    } modes[] = {{false, WARD_SIM_TORN_HALF},
+                 {true, WARD_SIM_TORN_HALF},
+                 {true, WARD_SIM_TORN_UNIT_BLANK},
+                 {true, WARD_SIM_TORN_UNIT_NOISE}};
     unsigned points = 0;
-    for (int t = 0; t < 2; t++) {
+    for (size_t t = 0; t < sizeof modes / sizeof modes[0]; t++) {
+        if (!once && modes[t].model == WARD_SIM_TORN_UNIT_BLANK) {
+            continue;
+        }
         for (uint64_t n = 1;; n++) {
             jf_t j;
             ward_boot_state_t st, re;
-            jf_open(&j, 1024, 1, false);
+            jf_open(&j, ss, ws, once);
+            j.d.flash.torn_model = modes[t].model;
             load(&j, &st);
             app(&j, &st, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_TEST, 1);
             app(&j, &st, WARD_BOOT_REC_STEP, 0, 1);
@@ -503,7 +630,7 @@ static void test_compaction_cuts(void **state)
             fill_sector(&j, &st);
             const ward_boot_state_t old = st;
             const uint64_t ops0 = j.d.power.ops;
-            ward_sim_power_cut_after(&j.d.power, n, torn[t]);
+            ward_sim_power_cut_after(&j.d.power, n, modes[t].torn);
             ward_err_t err = ward_boot_journal_append(j.st, MAXS, &st, WARD_BOOT_REC_CONFIRM, 0, 0);
             const bool cut = j.d.power.dead;
             ward_sim_power_on(&j.d.power);
@@ -516,14 +643,11 @@ static void test_compaction_cuts(void **state)
                 break;
             }
             points++;
-            assert_int_not_equal(re.epoch, 0);
-            if (re.epoch == old.epoch) {
-                assert_int_equal(re.sector, old.sector);
-                assert_same_state(&old, &re);
-            } else {
-                assert_int_equal(re.epoch, old.epoch + 1u);
-                assert_int_equal(re.confirmed, 1);
-            }
+            assert_int_equal(err, WARD_ERR_POWER_LOSS);
+            /* A compaction cut anywhere, even in its header, is not done. */
+            assert_int_equal(re.epoch, old.epoch);
+            assert_int_equal(re.sector, old.sector);
+            assert_same_state(&old, &re);
             /* And the journal still works from there. */
             err = ward_boot_journal_append(j.st, MAXS, &re, WARD_BOOT_REC_CONFIRM, 0, 0);
             assert_true(err == WARD_OK || (err == WARD_ERR_STATE && re.confirmed == 1));
@@ -533,22 +657,34 @@ static void test_compaction_cuts(void **state)
             ward_sim_device_close(&j.d);
         }
     }
-    printf("journal compaction: %u cut points (plain + torn)\n", points);
-    assert_true(points >= 2u * 7u); /* erase + 5 records + header, twice */
+    return points;
+}
+
+static void test_compaction_cuts(void **state)
+{
+    (void)state;
+    const unsigned w1 = compaction_cuts(1024, 1, false);
+    const unsigned w32 = compaction_cuts(2048, 32, true);
+    printf("journal compaction: %u cut points on 1-byte writes (plain, HALF, UNIT_NOISE), "
+           "%u on 32-byte program-once units (plain and the three torn models)\n",
+           w1, w32);
+    /* erase + 5 summary records + header, per mode */
+    assert_int_equal(w1, 3u * 7u);
+    assert_int_equal(w32, 4u * 7u);
 }
 
 /* Hand-made headers: the highest valid epoch wins. */
 static void put_header(jf_t *j, uint32_t sector, uint32_t epoch, bool good_crc)
 {
     uint8_t r[16];
-    ward_boot_rec_encode(r, WARD_BOOT_REC_HEADER, WARD_BOOT_JOURNAL_VERSION, 0,
-                         ward_boot_rec_size(j->st), epoch);
+    const uint32_t rs = ward_boot_rec_size(j->st);
+    ward_boot_rec_encode(r, rs, WARD_BOOT_REC_HEADER, WARD_BOOT_JOURNAL_VERSION, 0, rs, epoch);
     if (!good_crc) {
-        r[12] ^= 0x80;
+        r[rs - 4u] ^= 0x80;
     }
     const uint32_t ss = j->d.geo.sector_size;
     assert_int_equal(ward_area_erase(j->st, sector * ss, ss), WARD_OK);
-    assert_int_equal(ward_area_prog(j->st, sector * ss, r, 16), WARD_OK);
+    assert_int_equal(ward_area_prog(j->st, sector * ss, r, rs), WARD_OK);
 }
 
 static void test_epoch_choice(void **state)
@@ -575,7 +711,7 @@ static void test_epoch_choice(void **state)
     assert_int_equal(st.sector, 1);
     /* Wrong record size for this flash: not ours. */
     uint8_t r[16];
-    ward_boot_rec_encode(r, WARD_BOOT_REC_HEADER, WARD_BOOT_JOURNAL_VERSION, 0, 32, 12);
+    ward_boot_rec_encode(r, 16, WARD_BOOT_REC_HEADER, WARD_BOOT_JOURNAL_VERSION, 0, 32, 12);
     assert_int_equal(ward_area_erase(j.st, 0, 1024), WARD_OK);
     assert_int_equal(ward_area_prog(j.st, 0, r, 16), WARD_OK);
     load(&j, &st);
@@ -669,6 +805,8 @@ static void test_trailer_matches_imgtool(void **state)
     trailer_vs_sign(4096, 8, true, true);
     trailer_vs_sign(2048, 16, true, false); /* max_align 16: the other magic */
     trailer_vs_sign(2048, 16, true, true);
+    trailer_vs_sign(2048, 32, true, false); /* max_align 32: image_ok at end - 64 */
+    trailer_vs_sign(2048, 32, true, true);
 }
 
 /* The app asks for an install twice without staging again (TEST then PERM,
@@ -707,6 +845,7 @@ static void test_request_twice(void **state)
     request_twice(1024, 1, false);
     request_twice(4096, 8, true);
     request_twice(2048, 16, true);
+    request_twice(2048, 32, true);
 }
 
 /* The fixture's snapshots restore the program-once bitmap exactly: a unit
@@ -813,7 +952,9 @@ int main(void)
         cmocka_unit_test(test_blank_and_format),
         cmocka_unit_test(test_log_replay),
         cmocka_unit_test(test_apply_rules),
+        cmocka_unit_test(test_record_bytes),
         cmocka_unit_test(test_torn_record),
+        cmocka_unit_test(test_confirm_cut_w32),
         cmocka_unit_test(test_blank_torn_every_reset),
         cmocka_unit_test(test_gap_then_records),
         cmocka_unit_test(test_confirm_while_active_ignored),

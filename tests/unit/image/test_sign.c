@@ -280,6 +280,48 @@ static void test_sec_cnt_modes(void **state)
     free(out);
 }
 
+/* A bound on the counter (the device's OTP capacity, as `ward sign` sets
+ * it): auto counters of any release past 0.0.x exceed a 512-bit OTP
+ * counter, and are refused instead of signed into an unbootable image. */
+static void test_sec_cnt_bound(void **state)
+{
+    (void)state;
+    ward_sign_opts_t o;
+    uint32_t v = 1;
+    uint8_t *out = NULL;
+    size_t len = 0;
+    fx_opts(&o);
+    assert_int_equal(o.max_sec_cnt, UINT32_MAX); /* imgtool: no bound */
+    o.sec_cnt_mode = WARD_SIGN_SEC_CNT_NONE;
+    assert_false(ward_sign_sec_cnt_value(&o, &v));
+    assert_int_equal(v, 0);
+    o.max_sec_cnt = WARD_CONFIG_OTP_ROLLBACK_BITS;
+    o.version.major = 1;
+    o.version.minor = 4;
+    o.version.revision = 0;
+    o.sec_cnt_mode = WARD_SIGN_SEC_CNT_AUTO;
+    assert_true(ward_sign_sec_cnt_value(&o, &v));
+    assert_int_equal(v, 17039360u); /* (1 << 24) + (4 << 16) */
+    assert_int_equal(fx_sign(&o, 4, 0, &out, &len), WARD_ERR_IMG_SEC_CNT_RANGE);
+    assert_null(out);
+    o.version.major = 0;
+    o.version.minor = 0;
+    o.version.revision = WARD_CONFIG_OTP_ROLLBACK_BITS; /* 0.0.512: auto = 512 */
+    assert_int_equal(fx_sign(&o, 4, 0, &out, &len), WARD_OK);
+    assert_int_equal(ward_load_le32(out + 36 + 8), WARD_CONFIG_OTP_ROLLBACK_BITS);
+    free(out);
+    out = NULL;
+    o.sec_cnt_mode = WARD_SIGN_SEC_CNT_VALUE;
+    o.sec_cnt = WARD_CONFIG_OTP_ROLLBACK_BITS + 1u;
+    assert_true(ward_sign_sec_cnt_value(&o, &v));
+    assert_int_equal(v, WARD_CONFIG_OTP_ROLLBACK_BITS + 1u);
+    assert_int_equal(fx_sign(&o, 4, 0, &out, &len), WARD_ERR_IMG_SEC_CNT_RANGE);
+    assert_null(out);
+    o.max_sec_cnt = UINT32_MAX;
+    assert_int_equal(fx_sign(&o, 4, 0, &out, &len), WARD_OK);
+    free(out);
+}
+
 static void test_slot_fit_and_padding(void **state)
 {
     (void)state;
@@ -481,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_header_space),
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_sec_cnt_modes),
+        cmocka_unit_test(test_sec_cnt_bound),
         cmocka_unit_test(test_slot_fit_and_padding),
         cmocka_unit_test(test_version_parse),
         cmocka_unit_test(test_keys_roundtrip),

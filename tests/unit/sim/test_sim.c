@@ -186,6 +186,90 @@ static void test_flash_torn_models(void **state)
     ward_sim_flash_close(&f);
 }
 
+/* 32-byte write units (STM32H7 flash words), program once: the alignment
+ * rule, and what each torn model leaves of one unit and of several. */
+static void test_flash_w32(void **state)
+{
+    (void)state;
+    ward_sim_power_t pw = {0};
+    ward_sim_flash_t f;
+    assert_int_equal(ward_sim_flash_open(&f, &pw, NULL, true, 4096, 1024, 64, true),
+                     WARD_ERR_INVALID_ARG);
+    assert_int_equal(ward_sim_flash_open(&f, &pw, NULL, true, 4096, 16, 32, true),
+                     WARD_ERR_INVALID_ARG); /* a unit larger than a sector */
+    assert_int_equal(ward_sim_flash_open(&f, &pw, NULL, true, 4096, 1024, 32, true), WARD_OK);
+    const ward_flash_t *p = &f.port;
+    assert_int_equal(p->write_size, 32);
+    uint8_t data[96], buf[96];
+    memset(data, 0x00, sizeof data);
+
+    /* Whole 32-byte units only: a 16-byte program or offset is refused. */
+    assert_int_equal(p->prog(p->ctx, 0, data, 16), WARD_ERR_INVALID_ARG);
+    assert_int_equal(p->prog(p->ctx, 16, data, 32), WARD_ERR_INVALID_ARG);
+    assert_int_equal(f.stats.violations, 2);
+    assert_int_equal(p->prog(p->ctx, 32, data, 32), WARD_OK);
+    /* Program once per unit, even to clear bits already clear. */
+    assert_int_equal(p->prog(p->ctx, 32, data, 32), WARD_ERR_IO);
+    assert_int_equal(f.stats.violations, 3);
+
+    /* HALF: the first 16 bytes of a unit land, byte 16 gets half its bits,
+     * the rest stays erased; the unit is spent. */
+    ward_sim_power_cut_after(&pw, 1, true);
+    assert_int_equal(p->prog(p->ctx, 64, data, 32), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(p->read(p->ctx, 64, buf, 32), WARD_OK);
+    assert_true(ward_ct_all(buf, 0x00, 16));
+    assert_true(buf[16] != 0x00 && buf[16] != 0xFF);
+    assert_true(ward_ct_all(buf + 17, 0xFF, 15));
+    assert_int_equal(p->prog(p->ctx, 64, data, 32), WARD_ERR_IO);
+    assert_int_equal(p->prog(p->ctx, 96, data, 32), WARD_OK);
+
+    /* UNIT_BLANK: a one-unit program leaves nothing visible, yet it is spent. */
+    f.torn_model = WARD_SIM_TORN_UNIT_BLANK;
+    ward_sim_power_cut_after(&pw, 1, true);
+    assert_int_equal(p->prog(p->ctx, 128, data, 32), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(p->read(p->ctx, 128, buf, 32), WARD_OK);
+    assert_true(ward_ct_all(buf, 0xFF, 32));
+    assert_int_equal(p->prog(p->ctx, 128, data, 32), WARD_ERR_IO);
+    assert_int_equal(p->prog(p->ctx, 160, data, 32), WARD_OK);
+
+    /* UNIT_NOISE over three units: the first lands, the middle is noise
+     * and spent, the third untouched and still programmable. */
+    f.torn_model = WARD_SIM_TORN_UNIT_NOISE;
+    ward_sim_power_cut_after(&pw, 1, true);
+    assert_int_equal(p->prog(p->ctx, 1024, data, 96), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(p->read(p->ctx, 1024, buf, 96), WARD_OK);
+    assert_true(ward_ct_all(buf, 0x00, 32));
+    assert_false(ward_ct_all(buf + 32, 0x00, 32) || ward_ct_all(buf + 32, 0xFF, 32));
+    assert_true(ward_ct_all(buf + 64, 0xFF, 32));
+    assert_int_equal(p->prog(p->ctx, 1024 + 32, data, 32), WARD_ERR_IO);
+    assert_int_equal(p->prog(p->ctx, 1024 + 64, data, 32), WARD_OK);
+
+    /* A torn erase under UNIT_NOISE frees no programmed unit; a whole
+     * erase frees them all. */
+    ward_sim_power_cut_after(&pw, 1, true);
+    assert_int_equal(p->erase(p->ctx, 1024), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(p->prog(p->ctx, 1024, data, 32), WARD_ERR_IO);
+    assert_int_equal(p->prog(p->ctx, 1024 + 64, data, 32), WARD_ERR_IO);
+    assert_int_equal(p->erase(p->ctx, 1024), WARD_OK);
+    for (uint32_t off = 1024; off < 2048; off += 32) {
+        assert_int_equal(p->prog(p->ctx, off, data, 32), WARD_OK);
+    }
+
+    /* Loading raw contents: a unit with any byte programmed counts as
+     * programmed, also when only its last byte is. */
+    uint8_t img[4096];
+    memset(img, 0xFF, sizeof img);
+    img[2048 + 31] = 0x7F;
+    assert_int_equal(ward_sim_flash_load(&f, img, sizeof img), WARD_OK);
+    assert_int_equal(p->prog(p->ctx, 2048, data, 32), WARD_ERR_IO);
+    assert_int_equal(p->prog(p->ctx, 2048 + 32, data, 32), WARD_OK);
+    ward_sim_flash_close(&f);
+}
+
 static void test_flash_file_persistence(void **state)
 {
     (void)state;
@@ -359,6 +443,40 @@ static void test_device(void **state)
     assert_int_equal(ward_sim_device_open(&d, missing), WARD_ERR_NOT_FOUND);
 }
 
+/* A device with 32-byte writes: created, its device.conf read back, the
+ * file's programmed units found again after a reopen; 64 is refused. */
+static void test_device_w32(void **state)
+{
+    (void)state;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/dev32", g_dir);
+    ward_sim_geometry_t g;
+    ward_sim_geometry_default(&g);
+    g.sector_size = 2048;
+    g.slot_sectors = 4;
+    g.write_size = 64;
+    assert_int_equal(ward_sim_device_create(dir, &g), WARD_ERR_INVALID_ARG);
+    g.write_size = 32;
+    assert_int_equal(ward_sim_device_create(dir, &g), WARD_OK);
+    ward_sim_device_t d;
+    assert_int_equal(ward_sim_device_open(&d, dir), WARD_OK);
+    assert_int_equal(d.geo.write_size, 32);
+    assert_int_equal(d.flash.port.write_size, 32);
+    assert_true(d.geo.program_once);
+    assert_int_equal(ward_area_check(&d.layout.state), WARD_OK);
+    uint8_t data[40];
+    memset(data, 0x5A, sizeof data);
+    /* 40 bytes: padded to two units. */
+    assert_int_equal(ward_sim_area_write(&d.layout.secondary, data, sizeof data), WARD_OK);
+    assert_int_equal(d.flash.stats.violations, 0);
+    ward_sim_device_close(&d);
+    assert_int_equal(ward_sim_device_open(&d, dir), WARD_OK);
+    const uint8_t z[32] = {0};
+    assert_int_equal(ward_area_prog(&d.layout.secondary, 32, z, 32), WARD_ERR_IO);
+    assert_int_equal(ward_area_prog(&d.layout.secondary, 64, z, 32), WARD_OK);
+    ward_sim_device_close(&d);
+}
+
 static void test_area_write(void **state)
 {
     (void)state;
@@ -445,7 +563,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flash_nor_rules),     cmocka_unit_test(test_flash_program_once),
         cmocka_unit_test(test_flash_power_cut),     cmocka_unit_test(test_flash_torn_models),
-        cmocka_unit_test(test_flash_hostile),
+        cmocka_unit_test(test_flash_hostile),       cmocka_unit_test(test_flash_w32),
+        cmocka_unit_test(test_device_w32),
         cmocka_unit_test(test_flash_file_persistence),
         cmocka_unit_test(test_otp),                 cmocka_unit_test(test_hsm),
         cmocka_unit_test(test_device),              cmocka_unit_test(test_area_write),

@@ -102,7 +102,7 @@ typedef struct ward_sim_flash {
  * Open a flash of `size` bytes. path NULL: memory only. Otherwise the file
  * holds the raw flash contents (created erased if missing, when create is
  * true) and "<path>.wear" the erase counts. Geometry: sector_size a power
- * of two, write_size 1..16 a power of two.
+ * of two, write_size 1..32 a power of two (32: STM32H7 flash words).
  * Returns WARD_OK, WARD_ERR_INVALID_ARG, WARD_ERR_IO, WARD_ERR_NOT_FOUND.
  */
 ward_err_t ward_sim_flash_open(ward_sim_flash_t *f, ward_sim_power_t *power, const char *path,
