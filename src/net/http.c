@@ -147,7 +147,7 @@ typedef struct http_state {
     bool status_checked;
     bool have_range;
     bool have_te;
-    char name[NAME_MAX_];
+    uint8_t name[NAME_MAX_];
     char value[VALUE_MAX];
 } http_state_t;
 
@@ -175,9 +175,11 @@ static int fail(ward_http_resp_t *r, ward_err_t err)
     return -1;
 }
 
-static char lower(char c)
+/* ASCII lower case, as a byte (no signed char arithmetic). */
+static uint8_t lower(char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    const uint8_t u = (uint8_t)c;
+    return (u >= (uint8_t)'A' && u <= (uint8_t)'Z') ? (uint8_t)(u + 32u) : u;
 }
 
 static bool name_is(const http_state_t *s, const char *want)
@@ -199,7 +201,7 @@ static bool value_is(const http_state_t *s, const char *want)
         return false;
     }
     for (size_t i = 0; i < n; i++) {
-        if (lower(s->value[i]) != want[i]) {
+        if (lower(s->value[i]) != (uint8_t)want[i]) {
             return false;
         }
     }

@@ -26,9 +26,11 @@ static bool is_hex(char c)
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-static char lower(char c)
+/* ASCII lower case, as a byte (no signed char arithmetic). */
+static uint8_t lower(char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    const uint8_t u = (uint8_t)c;
+    return (u >= (uint8_t)'A' && u <= (uint8_t)'Z') ? (uint8_t)(u + 32u) : u;
 }
 
 /* RFC 3986 pchar without pct-encoding: unreserved / sub-delims / ":" / "@". */
@@ -136,7 +138,7 @@ ward_err_t ward_url_parse(ward_url_t *url, const char *text)
     }
     /* The scheme is case-insensitive (RFC 3986 3.1); nothing but https. */
     for (size_t i = 0; i < sizeof scheme - 1u; i++) {
-        if (lower(text[i]) != scheme[i]) {
+        if (lower(text[i]) != (uint8_t)scheme[i]) {
             return WARD_ERR_OTA_URL;
         }
     }
