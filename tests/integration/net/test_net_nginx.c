@@ -689,9 +689,11 @@ static void test_mutual_tls(void **state)
     assert_int_equal(g_coll.len, strlen("CN=ward-test-device"));
     assert_memory_equal(g_coll.buf, "CN=ward-test-device", g_coll.len);
 
-    /* A key id that holds no key: refused before anything is sent. */
+    /* A key id that holds no key: refused before any connection. */
     assert_int_equal(psa_destroy_key(key), PSA_SUCCESS);
-    assert_int_not_equal(get(base, &g.cfg, "whoami", 0, 1000, &total, &g_coll), WARD_OK);
+    const uint64_t connects = g.net.stats.connects;
+    assert_int_equal(get(base, &g.cfg, "whoami", 0, 1000, &total, &g_coll), WARD_ERR_INVALID_ARG);
+    assert_int_equal(g.net.stats.connects, connects);
     g.cfg.client_cert_der = NULL;
     g.cfg.client_cert_len = 0;
 }
