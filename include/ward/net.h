@@ -110,7 +110,8 @@ typedef struct ward_tls {
  * connection), WARD_ERR_TLS (protocol, version), WARD_ERR_TLS_CERT,
  * WARD_ERR_TLS_HOST, WARD_ERR_INVALID_ARG (cfg->ca or the client
  * certificate does not parse, or the client key id is no key),
- * WARD_ERR_UNSUPPORTED (an Mbed TLS built without a TLS client). On error
+ * WARD_ERR_CRYPTO (PSA does not start), WARD_ERR_UNSUPPORTED (an Mbed TLS
+ * built without a TLS client). On error
  * nothing needs closing. cfg, net and t must stay where they are until
  * ward_tls_close (Mbed TLS keeps pointers to them). */
 ward_err_t ward_tls_connect(ward_tls_t *t, const ward_tls_config_t *cfg, const ward_net_t *net,

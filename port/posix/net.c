@@ -51,13 +51,16 @@ static int wait_fd(int fd, short events, uint64_t deadline)
     }
 }
 
-static struct ward_sim_net_conn *conn_of(ward_sim_net_t *n, void *conn)
+/* The pool slot a handle names, or NULL for anything else (a stale or
+ * foreign handle). */
+static struct ward_sim_net_conn *conn_of(ward_sim_net_t *n, const void *conn)
 {
-    struct ward_sim_net_conn *c = conn;
-    if (c < &n->conns[0] || c >= &n->conns[WARD_SIM_NET_CONNS] || c->fd < 0) {
-        return NULL;
+    for (size_t i = 0; i < WARD_SIM_NET_CONNS; i++) {
+        if (conn == (const void *)&n->conns[i]) {
+            return n->conns[i].fd >= 0 ? &n->conns[i] : NULL;
+        }
     }
-    return c;
+    return NULL;
 }
 
 /* One address: non-blocking connect bounded by the deadline. Returns the fd,
