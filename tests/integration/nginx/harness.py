@@ -395,13 +395,22 @@ def main(argv):
     try:
         make_pki(d)
         names = ["https", "other", "tls12", "mtls"]
-        ports = dict(zip(names, free_ports(len(names))))
-        with open(os.path.join(d, "nginx.conf"), "w") as f:
-            f.write(nginx_conf(d, www, ports))
-        nginx = subprocess.Popen([NGINX, "-p", d, "-c", os.path.join(d, "nginx.conf"),
-                                  "-e", os.path.join(d, "error.log")],
-                                 stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
-        wait_listening(list(ports.values()), nginx)
+        for attempt in range(3):
+            # A port found free may be taken before nginx binds it (other
+            # tests run alongside): then nginx exits and we try new ones.
+            ports = dict(zip(names, free_ports(len(names))))
+            with open(os.path.join(d, "nginx.conf"), "w") as f:
+                f.write(nginx_conf(d, www, ports))
+            nginx = subprocess.Popen([NGINX, "-p", d, "-c", os.path.join(d, "nginx.conf"),
+                                      "-e", os.path.join(d, "error.log")],
+                                     stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+            try:
+                wait_listening(list(ports.values()), nginx)
+                break
+            except RuntimeError:
+                if nginx.poll() is None or attempt == 2:
+                    raise
+                log(f"nginx did not start on {ports}, retrying")
         proxy = Proxy(ports["https"])
         env = dict(os.environ,
                    WARD_NGINX_DIR=d, WARD_NGINX_WWW=www,
