@@ -79,16 +79,23 @@ typedef struct ward_tls_config {
     uint32_t client_key_id;
     uint32_t timeout_ms; /* per receive; 0: 10,000 */
     /* Seconds since 1970 for certificate validity, or NULL for Mbed TLS's
-     * own time source. */
+     * own time source (none without MBEDTLS_HAVE_TIME_DATE: then validity
+     * is not checked). A negative value means "unknown": not checked. */
     int64_t (*now)(void *now_ctx);
     void *now_ctx;
 } ward_tls_config_t;
 
-/* The TLS session's storage is opaque here (Mbed TLS's structures); its
- * size is checked against ward_tls_ctx_size() at compile time in
- * src/net/tls.c. */
+/* The TLS session's storage is opaque here (Mbed TLS's structures and a
+ * few of ward's); src/net/tls.c checks at compile time that they fit. With
+ * Mbed TLS 3.6 and config/mbedtls_host.h they take 2,208 bytes on a 64-bit
+ * host and 1,196 on a Cortex-M4; another Mbed TLS configuration may need
+ * another size (the build says so). */
 #ifndef WARD_CONFIG_TLS_CTX_SIZE
-#define WARD_CONFIG_TLS_CTX_SIZE 4096
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define WARD_CONFIG_TLS_CTX_SIZE 2304
+#else
+#define WARD_CONFIG_TLS_CTX_SIZE 1280
+#endif
 #endif
 typedef struct ward_tls {
     union {
@@ -99,15 +106,21 @@ typedef struct ward_tls {
 
 /* Connect over net to host:port and complete the handshake (certificate
  * chain to cfg->ca, host name, validity, TLS 1.3 unless allowed).
- * WARD_OK, WARD_ERR_NET*, WARD_ERR_TLS (protocol, version), WARD_ERR_TLS_CERT,
- * WARD_ERR_TLS_HOST. On error nothing needs closing. cfg and net must
- * outlive the session. */
+ * WARD_OK, WARD_ERR_NET*, WARD_ERR_NO_SPACE (the port has no free
+ * connection), WARD_ERR_TLS (protocol, version), WARD_ERR_TLS_CERT,
+ * WARD_ERR_TLS_HOST, WARD_ERR_INVALID_ARG (cfg->ca or the client
+ * certificate does not parse, or the client key id is no key),
+ * WARD_ERR_CRYPTO (PSA does not start), WARD_ERR_UNSUPPORTED (an Mbed TLS
+ * built without a TLS client). On error
+ * nothing needs closing. cfg, net and t must stay where they are until
+ * ward_tls_close (Mbed TLS keeps pointers to them). */
 ward_err_t ward_tls_connect(ward_tls_t *t, const ward_tls_config_t *cfg, const ward_net_t *net,
                             const char *host, uint16_t port);
 /* Write all len bytes. WARD_OK, WARD_ERR_NET*, WARD_ERR_TLS. */
 ward_err_t ward_tls_write(ward_tls_t *t, const uint8_t *buf, size_t len);
-/* Read up to cap bytes; *got = 0 when the peer closed. WARD_OK,
- * WARD_ERR_NET*, WARD_ERR_TLS (a bad record: altered bytes). */
+/* Read up to cap bytes; *got = 0 when the peer closed with close_notify.
+ * WARD_OK, WARD_ERR_NET* (also a transport closed without close_notify: the
+ * data may have been cut), WARD_ERR_TLS (a bad record: altered bytes). */
 ward_err_t ward_tls_read(ward_tls_t *t, uint8_t *buf, size_t cap, size_t *got);
 /* close_notify, close the connection, wipe and free the session. */
 void ward_tls_close(ward_tls_t *t);
@@ -178,7 +191,10 @@ typedef struct ward_https_fetch {
 } ward_https_fetch_t;
 
 /* Set up a fetcher for base_url (must be https://). No I/O yet; every get()
- * opens a TLS connection of its own. WARD_OK, WARD_ERR_OTA_URL. */
+ * opens a TLS connection of its own and closes it before returning. get()
+ * refuses a path that is not a clean relative one (a leading '/', "." or
+ * ".." segments, a query, bytes outside RFC 3986 pchar) with
+ * WARD_ERR_OTA_URL before connecting. WARD_OK, WARD_ERR_OTA_URL. */
 ward_err_t ward_https_fetch_init(ward_https_fetch_t *f, const char *base_url,
                                  const ward_tls_config_t *tls_cfg, const ward_net_t *net);
 

@@ -14,6 +14,8 @@
  *          burn, counter increment), optionally leaving that operation half
  *          done (a torn write or erase). After the cut every operation fails
  *          with WARD_ERR_POWER_LOSS until ward_sim_power_on().
+ *   net    ward_net_t over POSIX sockets: a fixed pool of TCP connections,
+ *          with hooks that split, cut or refuse them.
  *
  * Host code: uses the C library and POSIX freely.
  */
@@ -204,6 +206,44 @@ typedef struct ward_sim_clock {
  * Else the host's monotonic clock. */
 void ward_sim_clock_init(ward_sim_clock_t *c, bool virtual_time);
 void ward_sim_clock_advance(ward_sim_clock_t *c, uint64_t ms);
+
+/* ---- network: ward_net_t over POSIX sockets -------------------------------- */
+
+/* Connections one ward_sim_net_t can hold at once (a device's socket pool). */
+#define WARD_SIM_NET_CONNS 4
+
+typedef struct ward_sim_net_stats {
+    uint64_t connects;      /* connect() calls */
+    uint64_t connected;     /* of which succeeded */
+    uint64_t closes;
+    uint64_t bytes_sent;
+    uint64_t bytes_received;
+    uint64_t timeouts;      /* recv/connect that ran out of time */
+} ward_sim_net_stats_t;
+
+typedef struct ward_sim_net {
+    ward_net_t port; /* hand &port to the core; port.ctx points back here */
+    struct ward_sim_net_conn {
+        int fd;       /* -1: free */
+        uint64_t received;
+    } conns[WARD_SIM_NET_CONNS];
+    ward_sim_net_stats_t stats;
+    /* Test hooks (0: off). */
+    size_t recv_max;          /* hand out at most this many bytes per recv */
+    size_t send_max;          /* take at most this many bytes per send */
+    uint32_t fail_connects;   /* the next n connects fail with WARD_ERR_NET */
+    uint64_t cut_after;       /* a connection breaks (WARD_ERR_NET) once it
+                                 has received this many bytes */
+    uint32_t send_timeout_ms; /* per send; 0: 10,000 */
+} ward_sim_net_t;
+
+/* An empty pool of TCP connections (getaddrinfo, connect with a timeout,
+ * poll-bounded receives, MSG_NOSIGNAL sends, TCP_NODELAY). */
+void ward_sim_net_init(ward_sim_net_t *n);
+/* Close every connection still open (a test's clean-up). */
+void ward_sim_net_close_all(ward_sim_net_t *n);
+/* Connections currently open. */
+uint32_t ward_sim_net_open_count(const ward_sim_net_t *n);
 
 /* ---- a whole simulated device in a directory ------------------------------ */
 
