@@ -311,8 +311,8 @@ static ward_err_t on_publish(ward_mqtt_t *m, ward_mqtt_event_t *ev, const uint8_
 {
     const size_t qos = (m->rx_hdr >> 1) & 1u;
     const size_t tl = ld16(b);
-    if (tl == 0u || 2u + tl + 2u * qos > m->rx_len) {
-        return WARD_ERR_MQTT_PROTOCOL;
+    if (2u + tl + 2u * qos > m->rx_len) {
+        return WARD_ERR_MQTT_PROTOCOL; /* (an empty topic fails its check below) */
     }
     if (tl > WARD_CONFIG_MQTT_TOPIC_MAX) {
         return WARD_ERR_MQTT_TOO_LARGE;
