@@ -201,9 +201,10 @@ ward_err_t ward_mqtt_connect(ward_mqtt_t *m, const ward_mqtt_connect_opts_t *o, 
  * QoS 1 PUBLISH being completed: drain tx, then feed the rest (not an
  * error of the connection); WARD_ERR_STATE when no connection is open;
  * WARD_ERR_MQTT_PROTOCOL, WARD_ERR_MQTT_TOO_LARGE, WARD_ERR_MQTT_REFUSED
- * (ev->connack_code says why): the connection is over, close the transport.
- * Those three are sticky: every later recv and tick return them until the
- * next ward_mqtt_connect. */
+ * (ev is the CONNACK: connack_code says why): the connection is over,
+ * close the transport. Those three are sticky: every later recv and tick
+ * return them (consuming nothing, ev NONE) until the next
+ * ward_mqtt_connect. */
 ward_err_t ward_mqtt_recv(ward_mqtt_t *m, ward_mqtt_event_t *ev, size_t *used, const uint8_t *in,
                           size_t len, uint32_t now_ms);
 
