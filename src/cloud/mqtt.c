@@ -294,7 +294,7 @@ static ward_err_t on_connack(ward_mqtt_t *m, ward_mqtt_event_t *ev, const uint8_
     ev->type = WARD_MQTT_EV_CONNACK;
     ev->connack_code = b[1];
     ev->session_present = (b[0] & 1u) != 0u;
-    /* Reserved ack flags [MQTT-3.2.2-?]; codes 0..5; no session on a refusal
+    /* Reserved ack flags (3.2.2.1); codes 0..5; no session on a refusal
      * [MQTT-3.2.2-4] nor on a clean session [MQTT-3.2.2-1]. */
     if ((b[0] & 0xFEu) != 0u || b[1] > 5u || (ev->session_present && (b[1] != 0u || m->clean))) {
         return WARD_ERR_MQTT_PROTOCOL;
