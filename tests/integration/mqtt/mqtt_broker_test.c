@@ -157,7 +157,7 @@ static pid_t spawn(const char *const *argv, const char *out)
         }
         char *v[16];
         size_t i = 0;
-        for (; argv[i] != NULL && i < 15; i++) {
+        for (; i < 15 && argv[i] != NULL; i++) {
             v[i] = strdup(argv[i]); /* exec's prototype is not const */
         }
         v[i] = NULL;
