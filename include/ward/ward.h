@@ -101,6 +101,13 @@ enum {
     WARD_ERR_HTTP_STATUS = -106,   /* unexpected HTTP status */
     WARD_ERR_HTTP_REDIRECT = -107, /* redirect refused */
     WARD_ERR_HTTP_LIMIT = -108,    /* response header or body over its bound */
+
+    /* MQTT (-120 .. -139) */
+    WARD_ERR_MQTT_PROTOCOL = -120,  /* malformed or unexpected packet from the broker */
+    WARD_ERR_MQTT_REFUSED = -121,   /* CONNACK refused the connection (code in the event) */
+    WARD_ERR_MQTT_TIMEOUT = -122,   /* no CONNACK or PINGRESP in time: connection dead */
+    WARD_ERR_MQTT_TOO_LARGE = -123, /* a packet or topic from the broker over its bound */
+    WARD_ERR_MQTT_TOPIC = -124,     /* invalid topic name, topic filter or device id */
 };
 
 /* Name of a status code ("WARD_ERR_IMG_SIG"); never NULL. */

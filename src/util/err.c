@@ -64,6 +64,11 @@ static const err_entry_t k_errors[] = {
     {WARD_ERR_HTTP_STATUS, "WARD_ERR_HTTP_STATUS", "unexpected HTTP status"},
     {WARD_ERR_HTTP_REDIRECT, "WARD_ERR_HTTP_REDIRECT", "HTTP redirect refused"},
     {WARD_ERR_HTTP_LIMIT, "WARD_ERR_HTTP_LIMIT", "HTTP response over its bound"},
+    {WARD_ERR_MQTT_PROTOCOL, "WARD_ERR_MQTT_PROTOCOL", "malformed or unexpected MQTT packet from the broker"},
+    {WARD_ERR_MQTT_REFUSED, "WARD_ERR_MQTT_REFUSED", "the MQTT broker refused the connection"},
+    {WARD_ERR_MQTT_TIMEOUT, "WARD_ERR_MQTT_TIMEOUT", "the MQTT broker did not answer in time"},
+    {WARD_ERR_MQTT_TOO_LARGE, "WARD_ERR_MQTT_TOO_LARGE", "MQTT packet or topic from the broker over its bound"},
+    {WARD_ERR_MQTT_TOPIC, "WARD_ERR_MQTT_TOPIC", "invalid MQTT topic, topic filter or device id"},
 };
 
 static const err_entry_t *find(ward_err_t err)
