@@ -25,10 +25,11 @@ bool ward_repo_parse_duration(const char *s, uint64_t *seconds)
     }
     uint64_t v = 0;
     for (; *s >= '0' && *s <= '9'; s++) {
-        if (v > (UINT64_MAX - 9u) / 10u) {
+        const uint64_t dg = (uint64_t)(*s - '0');
+        if (v > (UINT64_MAX - dg) / 10u) {
             return false;
         }
-        v = v * 10u + (uint64_t)(*s - '0');
+        v = v * 10u + dg;
     }
     uint64_t unit = 1;
     if (*s != '\0') {

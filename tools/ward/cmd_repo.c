@@ -96,10 +96,11 @@ static bool parse_u64(const char *s, uint64_t *out)
     }
     uint64_t v = 0;
     for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9u) / 10u) {
+        const uint64_t dg = (uint64_t)(*s - '0');
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - dg) / 10u) {
             return false;
         }
-        v = v * 10u + (uint64_t)(*s - '0');
+        v = v * 10u + dg;
     }
     *out = v;
     return true;

@@ -240,6 +240,10 @@ static void test_publish_helpers(void **state)
     assert_false(ward_repo_parse_duration("3dd", &s));
     assert_false(ward_repo_parse_duration("-3", &s));
     assert_false(ward_repo_parse_duration("99999999999999999999", &s));
+    /* The largest value parses; one more does not. */
+    assert_true(ward_repo_parse_duration("18446744073709551615", &s));
+    assert_int_equal(s, UINT64_MAX);
+    assert_false(ward_repo_parse_duration("18446744073709551616", &s));
     assert_false(ward_repo_parse_duration("999999999999999999w", &s));
 }
 
