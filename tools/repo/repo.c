@@ -66,6 +66,9 @@ static size_t room(const enc_t *e)
 
 static void put_bytes(enc_t *e, const void *d, size_t len)
 {
+    if (len == 0u) {
+        return;
+    }
     if (e->full || len > room(e)) {
         e->full = true;
         return;
@@ -301,7 +304,7 @@ ward_err_t ward_repo_chain_build(const uint8_t *image, size_t len, uint32_t bloc
     }
     const size_t n = len / block_size + (len % block_size != 0u ? 1u : 0u);
     const size_t stride = (size_t)block_size + 32u;
-    uint8_t h[32];
+    uint8_t h[32] = {0};
     ward_err_t err = WARD_OK;
     /* From the last block backwards: each block ends with the next one's hash. */
     for (size_t i = n; i-- > 0u && err == WARD_OK;) {

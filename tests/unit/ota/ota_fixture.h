@@ -87,6 +87,19 @@ static inline void of_update_free(of_update_t *u)
     u->wire = NULL;
 }
 
+/* Two manifests with the same fields (compared one by one: the struct
+ * has padding). */
+static inline bool of_manifest_equal(const ward_ota_manifest_t *a, const ward_ota_manifest_t *b)
+{
+    return a->format == b->format && strcmp(a->device_class, b->device_class) == 0 &&
+           ward_image_version_cmp(&a->version, &b->version) == 0 && a->sec_cnt == b->sec_cnt &&
+           a->image_size == b->image_size &&
+           memcmp(a->image_digest, b->image_digest, 32) == 0 && strcmp(a->uri, b->uri) == 0 &&
+           a->issued_at == b->issued_at && a->expires == b->expires &&
+           a->sequence == b->sequence && a->block_size == b->block_size &&
+           memcmp(a->chain_head, b->chain_head, 32) == 0 && memcmp(a->kid, b->kid, 32) == 0;
+}
+
 /* ---- an in-memory server (ward_fetch_t) --------------------------------------------- */
 
 #define MS_FILES 4
