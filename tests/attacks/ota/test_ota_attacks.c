@@ -828,7 +828,8 @@ static void test_device_refusals(void **state)
     of_update(&u3, &img, &e.keys.ota_signer, 6, 1024);
     e.spy.stage_progs = e.spy.stage_erases = 0;
     serve(&e, &u3);
-    e.v1 = e.v2; /* the running image now (closed once, below) */
+    bf_image_free(&e.v1);
+    e.v1 = e.v2; /* the running image now (freed once, at the end) */
     e.v2.data = NULL;
     refused_clean(&e, WARD_ERR_OTA_SEC_CNT);
     of_update_free(&u3);
