@@ -145,6 +145,10 @@ def main():
     ap.add_argument("--ward", required=True)
     a = ap.parse_args()
     ward = a.ward
+    for args in (["repo", "--help"], ["repo", "publish", "--help"], ["repo", "show", "--help"]):
+        ok(b"usage: ward repo" in run([ward] + args), "%s prints its usage" % " ".join(args))
+    run([ward, "repo", "frobnicate"], expect=2)
+    run([ward, "repo", "publish", "x.img"], expect=2)
     t = tempfile.mkdtemp(prefix="ward-ota-interop-")
     try:
         # 1. The worked example of docs/manifest.md, byte for byte.
