@@ -53,6 +53,20 @@ extern "C" {
 #define WARD_CONFIG_OTA_BLOCK_MAX 4096
 #endif
 
+#if WARD_CONFIG_OTA_CLASS_MAX < 1 || WARD_CONFIG_OTA_CLASS_MAX > 64
+#error "WARD_CONFIG_OTA_CLASS_MAX must be in [1, 64]"
+#endif
+#if WARD_CONFIG_OTA_URI_MAX < 1 || WARD_CONFIG_OTA_URI_MAX > 200
+#error "WARD_CONFIG_OTA_URI_MAX must be in [1, 200]"
+#endif
+#if WARD_CONFIG_OTA_MANIFEST_MAX < 256 || WARD_CONFIG_OTA_MANIFEST_MAX > 65535
+#error "WARD_CONFIG_OTA_MANIFEST_MAX must be in [256, 65535]"
+#endif
+#if WARD_CONFIG_OTA_BLOCK_MAX < 256 || WARD_CONFIG_OTA_BLOCK_MAX > 65536 || \
+    (WARD_CONFIG_OTA_BLOCK_MAX & (WARD_CONFIG_OTA_BLOCK_MAX - 1)) != 0
+#error "WARD_CONFIG_OTA_BLOCK_MAX must be a power of two in [256, 65536]"
+#endif
+
 /* A verified manifest's contents (docs/manifest.md, payload keys 1..12). */
 typedef struct ward_ota_manifest {
     uint32_t format;                                /* 1 */
@@ -81,6 +95,12 @@ typedef struct ward_ota_manifest {
 ward_err_t ward_ota_manifest_verify(ward_ota_manifest_t *m, const uint8_t *cose, size_t len,
                                     const uint8_t *ota_spki, size_t ota_spki_len,
                                     const uint8_t ota_key_hash[32]);
+
+/* Decode a manifest with the same strict rules but WITHOUT checking its
+ * signature or its key (m->kid says which key it claims). For tools that
+ * show or sequence manifests (`ward repo show`, `ward repo publish`);
+ * never a reason to act on one. WARD_OK or WARD_ERR_OTA_MANIFEST. */
+ward_err_t ward_ota_manifest_decode(ward_ota_manifest_t *m, const uint8_t *cose, size_t len);
 
 /* What the device accepts (filled by the agent from the boot state, the
  * vault and the clock). */
@@ -150,7 +170,11 @@ typedef struct ward_ota_config {
     void *now_ctx;
     ward_ota_progress_fn progress; /* may be NULL */
     void *progress_ctx;
-    uint32_t max_retries;       /* reconnects after a lost connection; 0: 5 */
+    /* Reconnects after a lost connection (WARD_ERR_NET, _NET_TIMEOUT,
+     * WARD_ERR_TLS from fetch) that may follow one another without a new
+     * block written in between; a connection that brings a block starts
+     * the count again. 0: 5. */
+    uint32_t max_retries;
 } ward_ota_config_t;
 
 typedef struct ward_ota_stats {
@@ -165,33 +189,55 @@ typedef struct ward_ota {
     ward_ota_config_t cfg;
     ward_ota_manifest_t manifest;
     ward_ota_chain_t chain;
-    ward_ota_stats_t stats;
-    ward_err_t reason;     /* why the last check/apply failed, or WARD_OK */
-    uint32_t fill;         /* bytes of the current block received */
-    uint32_t erased_to;    /* staging bytes erased so far (sector aligned) */
-    uint8_t have_manifest; /* check() accepted manifest */
+    ward_ota_stats_t stats;  /* of the last apply */
+    ward_err_t reason;       /* why the last check/apply failed, or WARD_OK */
+    uint64_t total;          /* size the server gave for the current fetch */
+    uint64_t wire_size;      /* bytes of the chained update */
+    uint32_t fill;           /* bytes of the current block received */
+    uint32_t erased_to;      /* staging bytes erased so far (sector aligned) */
+    uint32_t cose_len;       /* bytes of the manifest in cose */
+    uint8_t ready;           /* ward_ota_init succeeded */
+    uint8_t have_manifest;   /* check() accepted the manifest */
     uint8_t block[WARD_CONFIG_OTA_BLOCK_MAX + 32];
     uint8_t cose[WARD_CONFIG_OTA_MANIFEST_MAX];
 } ward_ota_t;
 
-/* Copy cfg; no I/O. WARD_OK or WARD_ERR_INVALID_ARG. */
+/* RAM the agent needs (docs/ota.md gives the figure). */
+#define WARD_OTA_CTX_SIZE (sizeof(ward_ota_t))
+
+/* Copy cfg; no I/O. cfg->device_class must be 1..WARD_CONFIG_OTA_CLASS_MAX
+ * bytes of [A-Za-z0-9._-], not starting with '.'. WARD_OK or
+ * WARD_ERR_INVALID_ARG. */
 ward_err_t ward_ota_init(ward_ota_t *o, const ward_ota_config_t *cfg);
 
 /* Fetch "<class>/manifest.cose", verify it and apply the policy. Writes
  * nothing anywhere. WARD_OK: an update is offered (o->manifest says
  * which); WARD_ERR_OTA_VERSION when the device is up to date; another
- * refusal or a network error. */
+ * refusal (WARD_ERR_OTA_*; WARD_ERR_BOOT_NO_KEY when OTP holds no boot key
+ * to check an update with; WARD_ERR_STATE while a swap waits for a reset;
+ * WARD_ERR_CORRUPT for an unreadable "ota.state" record), a vault error,
+ * or a network error (after cfg->max_retries reconnects). */
 ward_err_t ward_ota_check(ward_ota_t *o);
 
 /* After a successful check: download into the staging slot, verify,
- * record the manifest's sequence in the vault, request a trial install.
- * On a refusal the staging slot is left erased (or untouched if nothing
- * was written) and the running image is never touched. */
+ * record the manifest in the vault ("ota.state"), request a trial install.
+ * The device is looked at again first (boot state, vault, policy): nothing
+ * is written on WARD_ERR_STATE (no check() before, or a trial that is not
+ * confirmed yet: the staging slot holds the previous image) or on any
+ * refusal check() can give. Once writing started, a failure (WARD_ERR_OTA_
+ * CHAIN, _SIZE, _IMAGE, network, flash, vault) leaves the staging slot
+ * erased again and the running image untouched. WARD_OK: the install is
+ * requested; reset to run the trial. A vault error after the request
+ * leaves the install requested (ward_boot_request_pending says so). */
 ward_err_t ward_ota_apply(ward_ota_t *o);
 
-/* At start-up, after the boot: if the last update this agent installed was
- * reverted by the bootloader, say so once (WARD_OK with *failed = true and
- * the version that failed) and forget it. */
+/* At start-up, after the boot (boot: what ward_boot_go reported): if the
+ * last update this agent requested was reverted by the bootloader (or the
+ * bootloader refused it), say so once (WARD_OK with *failed = true and the
+ * version that failed, failed_version may be NULL) and forget it. An
+ * update that runs confirmed is forgotten silently; one on trial is kept
+ * until the trial ends. WARD_OK, a vault error, WARD_ERR_CORRUPT,
+ * WARD_ERR_INVALID_ARG. */
 ward_err_t ward_ota_report(ward_ota_t *o, const ward_boot_report_t *boot, bool *failed,
                            ward_image_version_t *failed_version);
 

@@ -15,6 +15,9 @@ int ward_cmd_device(int argc, char **argv);
 /* cmd_vault.c: the credential vault of a simulated device */
 int ward_cmd_vault(int argc, char **argv);
 
+/* cmd_repo.c: the static update repository (publish, show) */
+int ward_cmd_repo(int argc, char **argv);
+
 /* cmd_demo.c: the whole story on a simulated device */
 int ward_cmd_demo(int argc, char **argv);
 

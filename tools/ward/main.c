@@ -20,6 +20,7 @@ static const command_t k_commands[] = {
     {"inspect", ward_cmd_inspect, "show an image's header, TLVs and trailer"},
     {"device", ward_cmd_device, "create and drive a simulated device"},
     {"vault", ward_cmd_vault, "read and write a simulated device's credential vault"},
+    {"repo", ward_cmd_repo, "publish and inspect signed updates (a static repository)"},
     {"demo", ward_cmd_demo, "run the whole story on a simulated device"},
 };
 
