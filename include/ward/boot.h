@@ -156,6 +156,20 @@ ward_err_t ward_boot_request_pending(ward_boot_ctx_t *ctx, bool *pending, bool *
  * Returns WARD_OK, WARD_ERR_INVALID_ARG or an I/O error. */
 ward_err_t ward_boot_status(ward_boot_ctx_t *ctx, ward_boot_report_t *rep);
 
+/*
+ * The anti-rollback floor as of now: max(OTP counter, SEC_CNT of the image
+ * in the primary if it is confirmed and verifies). An image below it is
+ * refused by the next boot (docs/boot.md section 8), so an OTA agent checks
+ * update manifests against it before downloading anything. A trial image
+ * does not count until the app confirms it (a revert may still bring the
+ * previous one back); a confirmed one counts at once, before the next reset
+ * burns its counter into OTP. Read-only: parses and verifies the primary
+ * (one signature check) when it counts. Returns WARD_OK, WARD_ERR_INVALID_ARG
+ * (NULL, or ward_boot_init did not succeed) or an OTP / flash error; on any
+ * error *floor is UINT32_MAX, above every image.
+ */
+ward_err_t ward_boot_floor(ward_boot_ctx_t *ctx, uint32_t *floor);
+
 /* Bytes of a slot an image may use: slot size minus the trailer sector. */
 uint32_t ward_boot_image_max(const ward_boot_layout_t *layout);
 

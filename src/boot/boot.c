@@ -155,10 +155,10 @@ static ward_err_t read_otp(const ward_otp_t *otp, otp_view_t *o)
 }
 
 /* Parse and, when OTP holds a key, verify the image in a slot, with the
- * OTP counter as floor. With o NULL, parse only: the fingerprint is all
- * the caller wants. Every field of c->info the boot acts on, and c->fp
- * once verified, come from the bytes that went through the hash
- * (src/image). */
+ * OTP counter as floor (o->counter: raised by raise_floor before an install
+ * is checked). With o NULL, parse only: the fingerprint is all the caller
+ * wants. Every field of c->info the boot acts on, and c->fp once verified,
+ * come from the bytes that went through the hash (src/image). */
 static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, const otp_view_t *o,
                              slot_check_t *c)
 {
@@ -291,6 +291,20 @@ static ward_err_t start_op(ward_boot_ctx_t *ctx, uint8_t op, uint32_t n, const s
     return err == WARD_OK ? run_op(ctx, old) : err;
 }
 
+/* Anti-rollback: a confirmed image that verified lifts OTP to its counter
+ * (never a trial: a revert may follow). o->counter follows OTP. */
+static ward_err_t raise_floor(ward_boot_ctx_t *ctx, otp_view_t *o, const slot_check_t *c)
+{
+    ward_err_t err = WARD_OK;
+    if (ctx->st.confirmed != 0u && WARD_FIH_EQ(c->verified) && c->info.sec_cnt > o->counter) {
+        err = ward_otp_rollback_raise(ctx->cfg.otp, c->info.sec_cnt);
+        if (err == WARD_OK) {
+            err = ward_otp_rollback_get(ctx->cfg.otp, &o->counter);
+        }
+    }
+    return err;
+}
+
 /* Undo an unconfirmed trial, if the secondary still holds the image the
  * install moved there; otherwise keep the trial image (it is checked like
  * any other) and say why. */
@@ -331,8 +345,7 @@ static ward_err_t refuse(ward_boot_ctx_t *ctx, ward_boot_report_t *rep, ward_err
 
 /* An install request in the secondary: check the staged image, then
  * install it or refuse it. */
-static ward_err_t handle_request(ward_boot_ctx_t *ctx, const otp_view_t *o,
-                                 ward_boot_report_t *rep)
+static ward_err_t handle_request(ward_boot_ctx_t *ctx, otp_view_t *o, ward_boot_report_t *rep)
 {
     const ward_boot_layout_t *l = ctx->cfg.layout;
     slot_check_t s, p;
@@ -349,12 +362,21 @@ static ward_err_t handle_request(ward_boot_ctx_t *ctx, const otp_view_t *o,
     if (err != WARD_OK || req == WARD_BOOT_REQ_NONE) {
         return err;
     }
+    /* The running image first. It is confirmed (no trial, no swap under
+     * way): if it verifies, its counter is the floor, and it goes into OTP
+     * now, before anything moves, not at the next reset (issue #7: an
+     * image with a lower counter was installed in that window). */
+    err = check_slot(ctx, &l->primary, o, &p);
+    if (err == WARD_OK) {
+        err = raise_floor(ctx, o, &p);
+    }
+    rep->otp_counter = o->counter;
+    if (err != WARD_OK) {
+        return err;
+    }
     err = check_slot(ctx, &l->secondary, o, &s);
     if (err == WARD_ERR_IO) {
         return refuse(ctx, rep, err);
-    }
-    if (err == WARD_OK) {
-        err = check_slot(ctx, &l->primary, o, &p);
     }
     if (err != WARD_OK) {
         return err;
@@ -455,15 +477,11 @@ ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
 
     /* Anti-rollback: only a confirmed, verified image moves the floor, and
      * only now, when no revert can follow. */
-    if (ctx->st.confirmed != 0u && WARD_FIH_EQ(c.verified) && c.info.sec_cnt > o.counter) {
-        err = ward_otp_rollback_raise(ctx->cfg.otp, c.info.sec_cnt);
-        if (err == WARD_OK) {
-            err = ward_otp_rollback_get(ctx->cfg.otp, &rep->otp_counter);
-        }
-        if (err != WARD_OK) {
-            rep->reason = err;
-            return WARD_FIH_FAILURE;
-        }
+    err = raise_floor(ctx, &o, &c);
+    rep->otp_counter = o.counter;
+    if (err != WARD_OK) {
+        rep->reason = err;
+        return WARD_FIH_FAILURE;
     }
     if (!WARD_FIH_EQ(res)) {
         return WARD_FIH_FAILURE;
@@ -547,4 +565,30 @@ ward_err_t ward_boot_status(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
         rep->reason = WARD_FIH_EQ(slot_ok(&c, &o)) ? WARD_OK : WARD_ERR_BOOT_NO_IMAGE;
     }
     return WARD_OK;
+}
+
+ward_err_t ward_boot_floor(ward_boot_ctx_t *ctx, uint32_t *floor)
+{
+    otp_view_t o;
+    slot_check_t c;
+    if (floor == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    *floor = UINT32_MAX; /* on any failure: nothing is above it */
+    if (ctx == NULL || ctx->st.ready == 0u) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_err_t err = read_otp(ctx->cfg.otp, &o);
+    /* Only a confirmed image counts (not a trial, not one a swap is
+     * moving), and only if it verifies now with the OTP counter as floor. */
+    if (err == WARD_OK && !op_active(&ctx->st) && !in_trial(&ctx->st) && ctx->st.confirmed != 0u) {
+        err = check_slot(ctx, &ctx->cfg.layout->primary, &o, &c);
+        if (err == WARD_OK && WARD_FIH_EQ(c.verified) && c.info.sec_cnt > o.counter) {
+            o.counter = c.info.sec_cnt;
+        }
+    }
+    if (err == WARD_OK) {
+        *floor = o.counter;
+    }
+    return err;
 }
