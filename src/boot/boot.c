@@ -292,14 +292,15 @@ static ward_err_t start_op(ward_boot_ctx_t *ctx, uint8_t op, uint32_t n, const s
 }
 
 /* Anti-rollback: a confirmed image that verified lifts OTP to its counter
- * (never a trial: a revert may follow). o->counter follows OTP. */
+ * (never a trial: a revert may follow). o->counter follows OTP (the raise
+ * reads the burnt bits back). */
 static ward_err_t raise_floor(ward_boot_ctx_t *ctx, otp_view_t *o, const slot_check_t *c)
 {
     ward_err_t err = WARD_OK;
     if (ctx->st.confirmed != 0u && WARD_FIH_EQ(c->verified) && c->info.sec_cnt > o->counter) {
         err = ward_otp_rollback_raise(ctx->cfg.otp, c->info.sec_cnt);
         if (err == WARD_OK) {
-            err = ward_otp_rollback_get(ctx->cfg.otp, &o->counter);
+            o->counter = c->info.sec_cnt;
         }
     }
     return err;
@@ -370,7 +371,6 @@ static ward_err_t handle_request(ward_boot_ctx_t *ctx, otp_view_t *o, ward_boot_
     if (err == WARD_OK) {
         err = raise_floor(ctx, o, &p);
     }
-    rep->otp_counter = o->counter;
     if (err != WARD_OK) {
         return err;
     }
@@ -436,7 +436,6 @@ ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
     ward_err_t err = read_otp(ctx->cfg.otp, &o);
     rep->secure_boot = o.secure;
     rep->debug_locked = o.debug;
-    rep->otp_counter = o.counter;
     if (err == WARD_OK && o.secure && !o.have_key) {
         err = WARD_ERR_BOOT_NO_KEY;
     }
@@ -463,6 +462,7 @@ ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
             err = check_slot(ctx, &ctx->cfg.layout->primary, &o, &c);
         }
     }
+    rep->otp_counter = o.counter; /* raised before an install, if it was */
     if (err != WARD_OK) {
         rep->reason = err;
         return WARD_FIH_FAILURE;

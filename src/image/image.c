@@ -333,7 +333,7 @@ static bool info_consistent(const ward_image_info_t *info)
 }
 
 /* The header fields ward_image_header_decode fills come first in
- * ward_image_info_t, without padding: two decodes compare with memcmp. */
+ * ward_image_info_t, without padding: two decodes compare byte by byte. */
 #define IMG_HDR_FIELDS offsetof(ward_image_info_t, prot_tlv_off)
 _Static_assert(IMG_HDR_FIELDS == 24u, "header fields of ward_image_info_t are not packed");
 
@@ -350,23 +350,23 @@ static ward_err_t hash_image(const ward_image_info_t *info, ward_image_read_fn r
                              uint8_t out[WARD_SHA256_LEN])
 {
     uint8_t chunk[WARD_CONFIG_IMAGE_CHUNK];
-    ward_image_info_t seen; /* the parser's findings, again, from the hashed bytes */
+    ward_image_info_t seen; /* the header, decoded again from the hashed bytes */
     ward_sha256_t sha;
     ward_err_t err = ward_sha256_start(&sha);
     const uint32_t len = info->tlv_off;
-    const uint32_t poff = info->prot_tlv_off;
-    uint32_t at = 0;              /* where the next header (or the counter) starts */
-    uint32_t cnt_at = UINT32_MAX; /* the SEC_CNT value, as walked here */
+    uint32_t at = 0;           /* where the next header (or the counter) starts */
+    uint32_t cnt = 0;          /* the SEC_CNT value's offset, as walked here (0: none) */
+    uint32_t cnt_val = 0;
     bool same = true;
 
-    for (uint32_t off = 0; off < len && err == WARD_OK;) {
-        /* A header is read on its own, so the next one starts a chunk too. */
-        uint32_t n = len - off;
-        const uint32_t cap = off != at    ? (uint32_t)sizeof chunk
-                             : off == 0u ? WARD_IMAGE_HEADER_SIZE
-                                         : WARD_IMAGE_TLV_HDR_SIZE;
-        if (n > cap) {
-            n = cap;
+    for (uint32_t off = 0, n; off < len && err == WARD_OK; off += n) {
+        /* A header is read on its own, so the next one starts a chunk too:
+         * 32 bytes at 0 (tlv_off >= hdr_size >= 32), else 4. */
+        n = off != at ? (uint32_t)sizeof chunk
+            : off == 0u ? WARD_IMAGE_HEADER_SIZE
+                        : WARD_IMAGE_TLV_HDR_SIZE;
+        if (n > len - off) {
+            n = len - off;
         }
         if (at > off && at - off < n) {
             n = at - off;
@@ -375,47 +375,34 @@ static ward_err_t hash_image(const ward_image_info_t *info, ward_image_read_fn r
         if (err == WARD_OK) {
             err = ward_sha256_update(&sha, chunk, n);
         }
-        if (off == at) {
-            /* n = 32 at 0 (tlv_off >= hdr_size >= 32), and 4 at the counter
-             * (its TLV fitted): only a TLV header can be cut short. */
-            const uint32_t v = off + WARD_IMAGE_TLV_HDR_SIZE;
-            const uint32_t tlen = ward_load_le16(chunk + 2);
-            at = len;
-            if (off == 0u) {
-                (void)ward_image_header_decode(&seen, chunk);
-                same = memcmp(&seen, info, IMG_HDR_FIELDS) == 0;
-                if (info->prot_tlv_size != 0u) {
-                    at = poff;
-                }
-            } else if (off == cnt_at) {
-                seen.sec_cnt = ward_load_le32(chunk);
-                at = v;
-            } else if (n < WARD_IMAGE_TLV_HDR_SIZE) {
-                same = false; /* a cut TLV header: not what was parsed */
-            } else if (off == poff) {
-                /* The protected info: magic and tlv_tot as parsed. */
-                same = same && ward_load_le16(chunk) == WARD_IMAGE_TLV_PROT_INFO_MAGIC &&
-                       tlen == info->prot_tlv_size;
-                at = v;
-            } else if (tlen > len - v) {
-                same = false;
-            } else if (ward_load_le16(chunk) == WARD_TLV_SEC_CNT) {
-                same = same && cnt_at == UINT32_MAX && tlen == 4u;
-                cnt_at = v;
-                at = v;
-            } else {
-                at = v + tlen;
-            }
+        if (off != at || err != WARD_OK) {
+            continue;
         }
-        off += n;
+        /* Type and length of a protected TLV (or the counter's value). A
+         * header cut short by the end of the area keeps stale bytes here:
+         * harmless, the walk then ends (at > len) and the counter compare
+         * below decides. */
+        const uint32_t w = ward_load_le32(chunk);
+        at = off + WARD_IMAGE_TLV_HDR_SIZE;
+        if (off == 0u) {
+            (void)ward_image_header_decode(&seen, chunk);
+            same = ward_ct_equal((const uint8_t *)&seen, (const uint8_t *)info, IMG_HDR_FIELDS);
+            /* The walk starts past the protected info header (past len, so
+             * never, when there is no protected area). */
+            at = info->prot_tlv_off + WARD_IMAGE_TLV_INFO_SIZE;
+        } else if (off == cnt) {
+            cnt_val = w;
+        } else if ((w & 0xFFFFu) == WARD_TLV_SEC_CNT && cnt == 0u) {
+            /* The first SEC_CNT, as the parser takes it; one of another
+             * length is never what the parser accepted. */
+            cnt = w >> 16 == 4u ? at : UINT32_MAX;
+        } else {
+            at += w >> 16; /* past an entry of no interest */
+        }
     }
-    /* The counter: present, at the same place, the same value. */
-    if (cnt_at == UINT32_MAX) {
-        same = same && !info->has_sec_cnt;
-    } else {
-        same = same && info->has_sec_cnt && cnt_at == info->sec_cnt_off &&
-               seen.sec_cnt == info->sec_cnt;
-    }
+    /* The counter: where the parser found it, the same value (both 0 when
+     * there is none: the parser leaves sec_cnt_off 0 then). */
+    same = same && cnt == info->sec_cnt_off && cnt_val == info->sec_cnt;
     if (err == WARD_OK && !same) {
         err = WARD_ERR_IMG_HASH;
     }
@@ -588,8 +575,8 @@ ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_
     /* 2. The contents match it (constant time), and what the parser read
      * from them (header, SEC_CNT) is what was hashed. */
     e = hash_image(info, read, rctx, hash);
-    *fp = e == WARD_OK ? ward_load_le32(hash) : 0u;
     if (e == WARD_OK) {
+        *fp = ward_load_le32(hash);
         e = rd(read, rctx, info->hash_off, want, sizeof want);
     }
     if (e != WARD_OK && !WARD_FI_SKIP(2)) {
@@ -667,7 +654,7 @@ ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn
         }
         return WARD_FIH_FAILURE;
     }
-    uint32_t fp;
+    uint32_t fp = 0;
     return ward_image_validate_parsed(info, read, rctx, trust, reason, &fp);
 }
 

@@ -185,9 +185,9 @@ typedef struct {
 static ward_err_t spy_read(void *ctx, uint32_t off, void *buf, size_t len)
 {
     rig_t *r = ctx;
-    const uint64_t before = r->h.reads;
+    const uint64_t reads = r->h.reads;
     ward_err_t err = r->h.port.read(r->h.port.ctx, off, buf, len);
-    if (r->h.reads != before && r->h.reads == r->h.attack_read) {
+    if (r->h.reads != reads && r->h.reads == r->h.attack_read) {
         r->lied_off = off;
     }
     return err;
@@ -207,10 +207,10 @@ static ward_err_t spy_erase(void *ctx, uint32_t off)
 
 static void rig_open(rig_t *r)
 {
-    ward_sim_geometry_t g;
+    ward_sim_geometry_t geo;
     memset(r, 0, sizeof *r);
-    bf_geo(&g, SS, 8, SLOT_SECTORS, true);
-    assert_int_equal(ward_sim_device_open_mem(&r->d, &g), WARD_OK);
+    bf_geo(&geo, SS, 8, SLOT_SECTORS, true);
+    assert_int_equal(ward_sim_device_open_mem(&r->d, &geo), WARD_OK);
 }
 
 /* Attack reads that overlap [lo, hi). */
@@ -293,7 +293,7 @@ static void run(rig_t *r, const bf_snap_t *start, uint64_t n, bool from, const u
 }
 
 /* The image that ran before this boot, as a boot that keeps it reports. */
-static void before(rig_t *r, const bf_snap_t *start, outcome_t *o)
+static void running_before(rig_t *r, const bf_snap_t *start, outcome_t *o)
 {
     ward_boot_ctx_t ctx;
     ward_boot_report_t rep;
@@ -380,7 +380,6 @@ enum {
 
 static void scen_build(rig_t *r, int which, scen_t *s)
 {
-    ward_boot_report_t rep;
     memset(s, 0, sizeof *s);
     switch (which) {
     case SC_BOOT:
@@ -429,7 +428,6 @@ static void scen_build(rig_t *r, int which, scen_t *s)
         s->sec = &g.A;
         break;
     }
-    (void)rep;
     assert_int_equal(bf_snap_save(&r->d, &s->start), 0);
 }
 
@@ -573,7 +571,7 @@ static void sweep_images(rig_t *r, const scen_t *s, int sub, tally_t *t)
     const ward_boot_layout_t *l = &r->d.layout;
     rig_window(r, l->primary.off, l->scratch.off + l->scratch.size);
 
-    before(r, &s->start, &pre);
+    running_before(r, &s->start, &pre);
     run(r, &s->start, 0, false, subst, 0, 0, NULL, &hon);
     assert_true(hon.ran);
     assert_true(hon.verified);
@@ -630,7 +628,7 @@ static void sweep_journal(rig_t *r, const scen_t *s, tally_t *t)
     uint64_t acc = 0, shown = 0;
     const ward_area_t *st = &r->d.layout.state;
     rig_window(r, st->off, st->off + st->size);
-    before(r, &s->start, &pre);
+    running_before(r, &s->start, &pre);
     run(r, &s->start, 0, false, g.foreign, 0, 0, NULL, &hon);
     const uint64_t reads = hon.reads;
     assert_true(reads > 0u);
