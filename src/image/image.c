@@ -361,8 +361,10 @@ static ward_err_t hash_image(const ward_image_info_t *info, ward_image_read_fn r
 
     for (uint32_t off = 0, n; off < len && err == WARD_OK; off += n) {
         /* A header is read on its own, so the next one starts a chunk too:
-         * 32 bytes at 0 (tlv_off >= hdr_size >= 32), else 4. */
-        n = off != at ? (uint32_t)sizeof chunk
+         * 32 bytes at 0 (tlv_off >= hdr_size >= 32), else 4. Other chunks
+         * end on a multiple of the chunk size, so SHA-256 is fed whole
+         * blocks (no staging copy per chunk). */
+        n = off != at ? (uint32_t)sizeof chunk - off % (uint32_t)sizeof chunk
             : off == 0u ? WARD_IMAGE_HEADER_SIZE
                         : WARD_IMAGE_TLV_HDR_SIZE;
         if (n > len - off) {
