@@ -116,7 +116,12 @@ ward_err_t ward_boot_init(ward_boot_ctx_t *ctx, const ward_boot_config_t *cfg);
  * The boot decision (docs/boot.md). Completes an interrupted swap, reverts
  * an unconfirmed trial, installs a staged and verified image (or records
  * why not), verifies the primary image (a failing trial image is reverted
- * at once), raises the OTP counter for a confirmed, verified image.
+ * at once), raises the OTP counter for a confirmed, verified image: before
+ * checking a staged image (so it is checked against ward_boot_floor) and
+ * for the image that is to run. Every value it acts on (rep->entry_off,
+ * version, sec_cnt, the image it installs or reverts to, the counter it
+ * burns) comes from bytes that went through the verified hash, also if
+ * the flash answers two reads differently (docs/boot.md section 13).
  * Returns WARD_FIH_SUCCESS when the primary may run (rep->entry_off says
  * where); otherwise the device must not start anything, and rep->reason
  * says why (WARD_ERR_BOOT_NO_KEY, WARD_ERR_BOOT_NO_IMAGE with
