@@ -61,7 +61,7 @@ enum {
     WARD_ERR_IMG_KEY = -25,         /* signed for another key */
     WARD_ERR_IMG_SIG = -26,         /* signature does not verify */
     WARD_ERR_IMG_UNSIGNED = -27,    /* no signature (or no hash) TLV */
-    WARD_ERR_IMG_SEC_CNT = -28,     /* security counter below the OTP counter */
+    WARD_ERR_IMG_SEC_CNT = -28,     /* security counter below the rollback floor */
     WARD_ERR_IMG_DOWNGRADE = -29,   /* version older than the installed image */
     WARD_ERR_IMG_UNSUPPORTED = -30, /* encrypted/compressed/RAM-load image */
     WARD_ERR_IMG_SEC_CNT_RANGE = -31, /* counter beyond what OTP can hold */

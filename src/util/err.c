@@ -32,7 +32,7 @@ static const err_entry_t k_errors[] = {
     {WARD_ERR_IMG_KEY, "WARD_ERR_IMG_KEY", "image signed with another key"},
     {WARD_ERR_IMG_SIG, "WARD_ERR_IMG_SIG", "bad image signature"},
     {WARD_ERR_IMG_UNSIGNED, "WARD_ERR_IMG_UNSIGNED", "image is not signed"},
-    {WARD_ERR_IMG_SEC_CNT, "WARD_ERR_IMG_SEC_CNT", "security counter below the OTP rollback counter"},
+    {WARD_ERR_IMG_SEC_CNT, "WARD_ERR_IMG_SEC_CNT", "security counter below the rollback floor"},
     {WARD_ERR_IMG_DOWNGRADE, "WARD_ERR_IMG_DOWNGRADE", "image version older than the installed one"},
     {WARD_ERR_IMG_UNSUPPORTED, "WARD_ERR_IMG_UNSUPPORTED", "image feature not supported"},
     {WARD_ERR_IMG_SEC_CNT_RANGE, "WARD_ERR_IMG_SEC_CNT_RANGE", "security counter exceeds the OTP counter capacity"},
