@@ -101,6 +101,15 @@ enum {
     WARD_ERR_HTTP_STATUS = -106,   /* unexpected HTTP status */
     WARD_ERR_HTTP_REDIRECT = -107, /* redirect refused */
     WARD_ERR_HTTP_LIMIT = -108,    /* response header or body over its bound */
+
+    /* BLE security: pairing, window, bonds (-140 .. -149) */
+    WARD_ERR_SMP_FAILED = -140,        /* pairing refused or failed (SMP reason in the event) */
+    WARD_ERR_SMP_TIMEOUT = -141,       /* SMP 30 s timeout: no more SMP on this link */
+    WARD_ERR_BLE_WINDOW_CLOSED = -142, /* pairing window closed (press the button) */
+    WARD_ERR_BLE_BACKOFF = -143,       /* failed attempts: wait before pairing again */
+    WARD_ERR_BLE_WEAKER_BOND = -144,   /* a bond is never replaced by a weaker one */
+    WARD_ERR_BLE_PEER_KEY = -145,      /* peer public key refused (off the curve, ours, debug key) */
+    WARD_ERR_BLE_LABEL = -146,         /* OOB label malformed or its checksum is wrong */
 };
 
 /* Name of a status code ("WARD_ERR_IMG_SIG"); never NULL. */
