@@ -61,8 +61,8 @@ static inline int bt_msb(uint8_t *out, size_t n, const char *hex)
  */
 typedef struct {
     ward_rng_t port;
-    const uint8_t *script[8];
-    size_t script_len[8];
+    const uint8_t *script[32];
+    size_t script_len[32];
     size_t nscript, next;
     uint8_t seed[8];
     uint64_t counter;
@@ -108,7 +108,7 @@ static inline void bt_rng_init(bt_rng_t *r, const char *seed)
 
 static inline void bt_rng_push(bt_rng_t *r, const uint8_t *bytes, size_t len)
 {
-    if (r->nscript < 8) {
+    if (r->nscript < 32) {
         r->script[r->nscript] = bytes;
         r->script_len[r->nscript] = len;
         r->nscript++;
