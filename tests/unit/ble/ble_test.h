@@ -103,7 +103,8 @@ static inline void bt_rng_init(bt_rng_t *r, const char *seed)
     memset(r, 0, sizeof *r);
     r->port.ctx = r;
     r->port.fill = bt_rng_fill;
-    strncpy((char *)r->seed, seed, sizeof r->seed);
+    size_t n = strlen(seed);
+    memcpy(r->seed, seed, n < sizeof r->seed ? n : sizeof r->seed);
 }
 
 static inline void bt_rng_push(bt_rng_t *r, const uint8_t *bytes, size_t len)
