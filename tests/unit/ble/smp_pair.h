@@ -46,7 +46,7 @@ struct bp_pair {
     void *hook_ctx;
     /* Transcript. */
     size_t nlog;
-    char log[BP_MAX_LOG][140];
+    char log[BP_MAX_LOG][224];
     ward_err_t last_a, last_b; /* last ward_smp_input result on each side */
 };
 
@@ -109,9 +109,9 @@ static inline void bp_logf(bp_pair_t *p, const char *tag, const uint8_t *b, size
 {
     if (p->nlog < BP_MAX_LOG) {
         char *l = p->log[p->nlog++];
-        size_t off = (size_t)snprintf(l, 140, "%s", tag);
-        for (size_t i = 0; i < n && off + 3 < 140; i++) {
-            off += (size_t)snprintf(l + off, 140 - off, " %02x", b[i]);
+        size_t off = (size_t)snprintf(l, sizeof p->log[0], "%s", tag);
+        for (size_t i = 0; i < n && off + 4 < sizeof p->log[0]; i++) {
+            off += (size_t)snprintf(l + off, sizeof p->log[0] - off, " %02x", b[i]);
         }
     }
 }
