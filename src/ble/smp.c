@@ -261,6 +261,11 @@ static bool timed_out(ward_smp_t *s)
         return false;
     }
     const bool attempt = (s->flags & F_ATTEMPT) != 0u;
+    /* Nothing more goes out on this link, not even what was queued before
+     * the timer fired and the link layer has not taken yet. */
+    ward_wipe(s->out, sizeof s->out);
+    s->out_head = 0;
+    s->out_count = 0;
     failed_event(s, 0, false, true);
     wipe_secrets(s);
     s->flags = 0;

@@ -541,6 +541,18 @@ static void test_timeout(void **state)
     ward_smp_release(&s);
     assert_int_equal(bonds(), 0);
 
+    /* A PDU queued before the timeout but not yet taken by the link layer
+     * is not sent after it either (found by fuzz_smp). */
+    reset_device();
+    raw_device(&s, &rng);
+    uint8_t in[7] = {1, 4, 0, 0x0d, 16, 2, 2};
+    assert_int_equal(ward_smp_input(&s, in, sizeof in, 1000), WARD_OK); /* Pairing Response queued */
+    assert_int_equal(ward_smp_tick(&s, 1000 + WARD_SMP_TIMEOUT_MS), WARD_ERR_SMP_TIMEOUT);
+    uint8_t out[80];
+    size_t olen = 0;
+    assert_int_equal(ward_smp_next_pdu(&s, out, sizeof out, &olen), WARD_ERR_NOT_FOUND);
+    ward_smp_release(&s);
+
     /* The timer restarts with each PDU sent, not only at the start: a
      * pairing whose steps each take 12 s (a side waits at most two steps)
      * completes, though it takes well over 30 s in all. */
