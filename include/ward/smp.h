@@ -311,7 +311,8 @@ ward_err_t ward_smp_ltk_request(ward_smp_t *s, uint16_t ediv, const uint8_t rand
 ward_err_t ward_smp_encryption_changed(ward_smp_t *s, bool ok, uint8_t key_size, uint64_t now_ms);
 
 /* Give up (the application, a disconnection): a pairing in progress fails
- * with reason (Pairing Failed sent). WARD_OK or WARD_ERR_STATE (none). */
+ * with reason (Pairing Failed sent). WARD_OK; WARD_ERR_STATE (none);
+ * WARD_ERR_INVALID_ARG (reason not 0x01..0x0C). */
 ward_err_t ward_smp_abort(ward_smp_t *s, uint8_t reason, uint64_t now_ms);
 
 /* Next PDU to send on CID 6. WARD_OK; WARD_ERR_NOT_FOUND (none);

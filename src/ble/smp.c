@@ -1194,7 +1194,7 @@ ward_err_t ward_smp_encryption_changed(ward_smp_t *s, bool ok, uint8_t key_size,
 
 ward_err_t ward_smp_abort(ward_smp_t *s, uint8_t reason, uint64_t now_ms)
 {
-    if (s == NULL) {
+    if (s == NULL || reason == 0u || reason > WARD_SMP_ERR_NUMERIC_COMPARISON) {
         return WARD_ERR_INVALID_ARG;
     }
     s->now_ms = now_ms;

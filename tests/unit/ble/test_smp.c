@@ -291,6 +291,32 @@ static void test_no_key_leak(void **state)
     }
 }
 
+/* The application gives up: only a real Pairing Failed reason goes out
+ * (a reason outside 0x01..0x0C is refused; found by fuzz_smp). */
+static void test_abort(void **state)
+{
+    (void)state;
+    bp_pair_t p;
+    uint8_t out[80];
+    size_t len = 0;
+    bp_defaults(&p, "ab-a", "ab-b");
+    assert_int_equal(bp_init(&p), 0);
+    assert_int_equal(ward_smp_abort(&p.a.smp, WARD_SMP_ERR_UNSPECIFIED, p.now), WARD_ERR_STATE);
+    assert_int_equal(ward_smp_start(&p.a.smp, p.now), WARD_OK);
+    assert_int_equal(ward_smp_next_pdu(&p.a.smp, out, sizeof out, &len), WARD_OK);
+    assert_int_equal(ward_smp_abort(&p.a.smp, 0x20, p.now), WARD_ERR_INVALID_ARG);
+    assert_int_equal(ward_smp_abort(&p.a.smp, 0x00, p.now), WARD_ERR_INVALID_ARG);
+    assert_int_equal(ward_smp_next_pdu(&p.a.smp, out, sizeof out, &len), WARD_ERR_NOT_FOUND);
+    assert_true(ward_smp_busy(&p.a.smp));
+    assert_int_equal(ward_smp_abort(&p.a.smp, WARD_SMP_ERR_PASSKEY_ENTRY, p.now), WARD_OK);
+    assert_int_equal(ward_smp_next_pdu(&p.a.smp, out, sizeof out, &len), WARD_OK);
+    assert_int_equal(len, 2);
+    assert_int_equal(out[0], WARD_SMP_PAIRING_FAILED);
+    assert_int_equal(out[1], WARD_SMP_ERR_PASSKEY_ENTRY);
+    assert_false(ward_smp_busy(&p.a.smp));
+    bp_release(&p);
+}
+
 int main(void)
 {
     if (ward_crypto_init() != WARD_OK) {
@@ -308,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_passkey_fresh_each_attempt),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_no_key_leak),
+        cmocka_unit_test(test_abort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
