@@ -23,7 +23,8 @@
  *  - if both sides report PAIRED they hold the same LTK, method and
  *    authentication; PAIRED is authenticated iff the method is not Just
  *    Works; a device that refused (window closed) never reports PAIRED;
- *    the LTK is never all zero.
+ *    the LTK is never all zero;
+ *  - no PSA key is left behind once both engines are released.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -449,5 +450,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     ward_smp_release(&f.a.smp);
     ward_smp_release(&f.b.smp);
+    /* Every PSA key the engines made is gone again. */
+    mbedtls_psa_stats_t st;
+    mbedtls_psa_get_stats(&st);
+    if (st.MBEDTLS_PRIVATE(volatile_slots) != 0u) {
+        abort();
+    }
     return 0;
 }

@@ -288,6 +288,9 @@ static void test_no_key_leak(void **state)
             bp_move(&p, false);
         }
         bp_release(&p);
+        mbedtls_psa_stats_t st;
+        mbedtls_psa_get_stats(&st);
+        assert_int_equal(st.MBEDTLS_PRIVATE(volatile_slots), 0);
     }
 }
 
