@@ -17,16 +17,16 @@ const uint8_t ward_ble_debug_pub[WARD_BLE_PUB_LEN] = {
 
 void ward_ble_swap(uint8_t *dst, const uint8_t *src, size_t n)
 {
-    if (dst == src) {
-        for (size_t i = 0; i < n / 2u; i++) {
-            uint8_t t = dst[i];
-            dst[i] = dst[n - 1u - i];
-            dst[n - 1u - i] = t;
-        }
-        return;
+    /* Both ends of a pair are read before either is written, so dst may
+     * equal src. */
+    for (size_t i = 0; i < n / 2u; i++) {
+        const uint8_t lo = src[i];
+        const uint8_t hi = src[n - 1u - i];
+        dst[i] = hi;
+        dst[n - 1u - i] = lo;
     }
-    for (size_t i = 0; i < n; i++) {
-        dst[i] = src[n - 1u - i];
+    if ((n & 1u) != 0u) {
+        dst[n / 2u] = src[n / 2u];
     }
 }
 

@@ -12,7 +12,7 @@ static const char k_b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 ward_err_t ward_label_from_hsm(ward_label_t *l, const ward_hsm_t *hsm, const ward_ble_addr_t *addr)
 {
-    uint8_t sec1[65], pub[64];
+    uint8_t sec1[65];
     if (l == NULL || hsm == NULL || addr == NULL || !ward_ble_addr_is_identity(addr)) {
         return WARD_ERR_INVALID_ARG;
     }
@@ -25,6 +25,7 @@ ward_err_t ward_label_from_hsm(ward_label_t *l, const ward_hsm_t *hsm, const war
         err = hsm->pair_random(hsm->ctx, l->oob.r);
     }
     if (err == WARD_OK) {
+        uint8_t pub[64];
         ward_ble_pub_from_sec1(pub, sec1);
         err = ward_ble_f4(l->oob.c, pub, pub, l->oob.r, 0);
     }

@@ -159,7 +159,6 @@ static void expect_event(ward_smp_t *s, ward_smp_event_type_t type, ward_smp_eve
 static void run_case(const nb_case_t *c)
 {
     bt_rng_t rng;
-    uint8_t passkey_bytes[4];
     uint8_t priv_be[32];
     bt_rng_init(&rng, "nimble");
     /* NimBLE keeps the scalar least significant octet first; PSA takes it
@@ -170,6 +169,7 @@ static void run_case(const nb_case_t *c)
     const bool nc = strcmp(c->alg, "nc") == 0;
     const bool we_show = strcmp(c->action, "disp") == 0;
     if (pk && we_show) {
+        static uint8_t passkey_bytes[4]; /* static: the rng script points at it */
         ward_store_le32(passkey_bytes, c->passkey); /* the passkey our rng draws */
         bt_rng_push(&rng, passkey_bytes, 4);
     }
