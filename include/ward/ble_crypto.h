@@ -106,7 +106,8 @@ void ward_ble_p256_free(ward_ble_p256_t *k);
 void ward_ble_pub_to_sec1(uint8_t sec1[65], const uint8_t wire[WARD_BLE_PUB_LEN]);
 void ward_ble_pub_from_sec1(uint8_t wire[WARD_BLE_PUB_LEN], const uint8_t sec1[65]);
 
-/* true iff the wire-form key is the spec's debug public key. */
+/* true iff the wire-form key is the spec's debug public key or its
+ * negation (same X: its private key n - d is as public as d). */
 bool ward_ble_pub_is_debug(const uint8_t pub[WARD_BLE_PUB_LEN]);
 
 /*

@@ -304,7 +304,9 @@ void ward_ble_pub_from_sec1(uint8_t wire[WARD_BLE_PUB_LEN], const uint8_t sec1[6
 
 bool ward_ble_pub_is_debug(const uint8_t pub[WARD_BLE_PUB_LEN])
 {
-    return pub != NULL && ward_ct_equal(pub, ward_ble_debug_pub, WARD_BLE_PUB_LEN);
+    /* X alone: (X, p - Y) is the debug key negated, whose private key
+     * n - d is just as public. */
+    return pub != NULL && ward_ct_equal(pub, ward_ble_debug_pub, 32);
 }
 
 ward_err_t ward_ble_p256_generate(ward_ble_p256_t *k, const ward_rng_t *rng)

@@ -239,6 +239,20 @@ static bool hook_key(bp_pair_t *p, bool from_a, uint8_t *pdu, size_t *len)
     case 3: /* the device's own (static, OOB) key reflected */
         memcpy(pdu + 1, g_device_pub, 64);
         break;
+    case 5: { /* the debug key negated: (X, p - Y), a valid point whose
+                 private key n - d is just as public */
+        uint8_t pm[32], y[32];
+        (void)bt_msb(pm, 32, "ffffffff 00000001 00000000 00000000 00000000 ffffffff ffffffff ffffffff");
+        memcpy(pdu + 1, ward_ble_debug_pub, 32);
+        int borrow = 0;
+        for (int i = 0; i < 32; i++) { /* LSB first */
+            int d = pm[i] - ward_ble_debug_pub[32 + i] - borrow;
+            borrow = d < 0;
+            y[i] = (uint8_t)(d + (borrow ? 256 : 0));
+        }
+        memcpy(pdu + 33, y, 32);
+        break;
+    }
     default:
         break;
     }
@@ -249,11 +263,15 @@ static void test_bad_public_keys(void **state)
 {
     (void)state;
     static const uint8_t reason[] = {WARD_SMP_ERR_DHKEY_CHECK, WARD_SMP_ERR_DHKEY_CHECK,
-                                     WARD_SMP_ERR_AUTH_REQUIREMENTS, WARD_SMP_ERR_DHKEY_CHECK};
+                                     WARD_SMP_ERR_AUTH_REQUIREMENTS, WARD_SMP_ERR_DHKEY_CHECK,
+                                     0, WARD_SMP_ERR_AUTH_REQUIREMENTS};
     uint8_t sec1[65];
     assert_int_equal(g->oob.port.pair_public(g->oob.port.ctx, sec1), WARD_OK);
     ward_ble_pub_from_sec1(g_device_pub, sec1);
-    for (g_key_attack = 0; g_key_attack < 4; g_key_attack++) {
+    for (g_key_attack = 0; g_key_attack < 6; g_key_attack++) {
+        if (g_key_attack == 4) {
+            continue; /* 4 is the phone-side reflection, below */
+        }
         reset_device();
         bp_pair_t p;
         setup_pair(&p, "keys");
