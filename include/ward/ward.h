@@ -108,6 +108,14 @@ enum {
     WARD_ERR_MQTT_TIMEOUT = -122,   /* no CONNACK or PINGRESP in time: connection dead */
     WARD_ERR_MQTT_TOO_LARGE = -123, /* a packet or topic from the broker over its bound */
     WARD_ERR_MQTT_TOPIC = -124,     /* invalid topic name, topic filter or device id */
+    /* BLE security: pairing, window, bonds (-140 .. -149) */
+    WARD_ERR_SMP_FAILED = -140,        /* pairing refused or failed (SMP reason in the event) */
+    WARD_ERR_SMP_TIMEOUT = -141,       /* SMP 30 s timeout: no more SMP on this link */
+    WARD_ERR_BLE_WINDOW_CLOSED = -142, /* pairing window closed (press the button) */
+    WARD_ERR_BLE_BACKOFF = -143,       /* failed attempts: wait before pairing again */
+    WARD_ERR_BLE_WEAKER_BOND = -144,   /* a bond is never replaced by a weaker one */
+    WARD_ERR_BLE_PEER_KEY = -145,      /* peer public key refused (off the curve, ours, debug key) */
+    WARD_ERR_BLE_LABEL = -146,         /* OOB label malformed or its checksum is wrong */
 };
 
 /* Name of a status code ("WARD_ERR_IMG_SIG"); never NULL. */

@@ -69,6 +69,13 @@ static const err_entry_t k_errors[] = {
     {WARD_ERR_MQTT_TIMEOUT, "WARD_ERR_MQTT_TIMEOUT", "the MQTT broker did not answer in time"},
     {WARD_ERR_MQTT_TOO_LARGE, "WARD_ERR_MQTT_TOO_LARGE", "MQTT packet or topic from the broker over its bound"},
     {WARD_ERR_MQTT_TOPIC, "WARD_ERR_MQTT_TOPIC", "invalid MQTT topic, topic filter or device id"},
+    {WARD_ERR_SMP_FAILED, "WARD_ERR_SMP_FAILED", "BLE pairing refused or failed"},
+    {WARD_ERR_SMP_TIMEOUT, "WARD_ERR_SMP_TIMEOUT", "BLE pairing timed out (SMP 30 s timeout)"},
+    {WARD_ERR_BLE_WINDOW_CLOSED, "WARD_ERR_BLE_WINDOW_CLOSED", "BLE pairing window closed"},
+    {WARD_ERR_BLE_BACKOFF, "WARD_ERR_BLE_BACKOFF", "too many failed BLE pairings: wait (Repeated Attempts)"},
+    {WARD_ERR_BLE_WEAKER_BOND, "WARD_ERR_BLE_WEAKER_BOND", "refusing to replace a BLE bond with a weaker one"},
+    {WARD_ERR_BLE_PEER_KEY, "WARD_ERR_BLE_PEER_KEY", "peer public key refused (invalid, reflected or debug key)"},
+    {WARD_ERR_BLE_LABEL, "WARD_ERR_BLE_LABEL", "OOB pairing label malformed or checksum wrong"},
 };
 
 static const err_entry_t *find(ward_err_t err)
