@@ -156,16 +156,19 @@ bool ward_uuid_equal(const ward_uuid_t *a, const ward_uuid_t *b);
 #define WARD_GATT_BOND 0x10u    /* the key of a stored bond */
 #define WARD_GATT_AUTHOR 0x20u  /* the authorization hook must agree */
 
-/* What one operation (read or write) on an attribute needs. AUTHEN, SC,
- * BOND and a min_key_size imply ENC. */
-typedef struct ward_gatt_access {
-    uint8_t flags;        /* WARD_GATT_* */
-    uint8_t min_key_size; /* 0 (none) or 7..16 */
-} ward_gatt_access_t;
+/* What one operation (read or write) on an attribute needs: WARD_GATT_*
+ * flags in the low byte, the minimum key size (0 = none, or 7..16) in the
+ * high byte. AUTHEN, SC, BOND and a minimum key size imply ENC. One
+ * integer, so the table macros nest in the caller's own macros. */
+typedef uint16_t ward_gatt_access_t;
+#define WARD_GATT_ACCESS(flags, min_key_size) \
+    ((ward_gatt_access_t)(((flags)&0xFFu) | (((min_key_size)&0xFFu) << 8)))
+#define WARD_GATT_ACCESS_FLAGS(a) ((uint8_t)((a)&0xFFu))
+#define WARD_GATT_ACCESS_KEY_SIZE(a) ((uint8_t)((a) >> 8))
 
-#define WARD_GATT_NONE_ACCESS {0u, 0u}                      /* not permitted */
-#define WARD_GATT_OPEN_ACCESS {WARD_GATT_ALLOW, 0u}         /* anyone */
-#define WARD_GATT_ENC_ACCESS {WARD_GATT_ALLOW | WARD_GATT_ENC, 16u}
+#define WARD_GATT_NONE_ACCESS WARD_GATT_ACCESS(0u, 0u)               /* not permitted */
+#define WARD_GATT_OPEN_ACCESS WARD_GATT_ACCESS(WARD_GATT_ALLOW, 0u)  /* anyone */
+#define WARD_GATT_ENC_ACCESS WARD_GATT_ACCESS(WARD_GATT_ALLOW | WARD_GATT_ENC, 16u)
 
 /* Characteristic properties (the declaration's first byte). */
 #define WARD_GATT_PROP_READ 0x02u
@@ -268,8 +271,8 @@ ward_err_t ward_att_server_input(ward_att_server_t *srv, ward_att_bearer_t *b,
  * result is also returned hardened in *fih (WARD_FIH_SUCCESS only when
  * allowed). */
 uint8_t ward_gatt_check_access(const ward_att_server_t *srv, uint16_t conn, uint16_t handle,
-                               const ward_gatt_access_t *need, const ward_ble_sec_t *sec,
-                               bool write, ward_fih_t *fih);
+                               ward_gatt_access_t need, const ward_ble_sec_t *sec, bool write,
+                               ward_fih_t *fih);
 
 /* Build a Handle Value Notification of value handle `handle` when the
  * client enabled notifications on its CCC and the link still meets the

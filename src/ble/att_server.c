@@ -59,12 +59,12 @@ static const ward_gatt_attr_t *attr_at(const ward_att_server_t *srv, uint16_t ha
 
 /* ---- the database check ------------------------------------------------------ */
 
-static bool access_ok(const ward_gatt_access_t *a)
+static bool access_ok(ward_gatt_access_t a)
 {
     const uint8_t known = WARD_GATT_ALLOW | WARD_GATT_ENC | WARD_GATT_AUTHEN | WARD_GATT_SC |
                           WARD_GATT_BOND | WARD_GATT_AUTHOR;
-    return (a->flags & ~known) == 0 &&
-           (a->min_key_size == 0 || (a->min_key_size >= 7 && a->min_key_size <= 16));
+    const uint8_t ks = WARD_GATT_ACCESS_KEY_SIZE(a);
+    return (WARD_GATT_ACCESS_FLAGS(a) & ~known) == 0 && (ks == 0 || (ks >= 7 && ks <= 16));
 }
 
 ward_err_t ward_att_server_init(ward_att_server_t *srv, const ward_gatt_db_t *db,
@@ -81,8 +81,8 @@ ward_err_t ward_att_server_init(ward_att_server_t *srv, const ward_gatt_db_t *db
     uint8_t props = 0; /* of the characteristic being described */
     for (uint16_t i = 0; i < db->count; i++) {
         const ward_gatt_attr_t *a = &db->attrs[i];
-        if ((a->type.len != 2 && a->type.len != 16) || !access_ok(&a->read) ||
-            !access_ok(&a->write) || a->max_len > WARD_GATT_VALUE_MAX ||
+        if ((a->type.len != 2 && a->type.len != 16) || !access_ok(a->read) ||
+            !access_ok(a->write) || a->max_len > WARD_GATT_VALUE_MAX ||
             a->value_len > WARD_GATT_VALUE_MAX || (a->value == NULL && a->value_len != 0)) {
             return WARD_ERR_BLE_GATT_DB;
         }
@@ -102,17 +102,17 @@ ward_err_t ward_att_server_init(ward_att_server_t *srv, const ward_gatt_db_t *db
             }
             props = a->props;
             i++; /* the value: checked here */
-            if ((v->type.len != 2 && v->type.len != 16) || !access_ok(&v->read) ||
-                !access_ok(&v->write) || v->max_len > WARD_GATT_VALUE_MAX ||
+            if ((v->type.len != 2 && v->type.len != 16) || !access_ok(v->read) ||
+                !access_ok(v->write) || v->max_len > WARD_GATT_VALUE_MAX ||
                 v->value_len > WARD_GATT_VALUE_MAX || (v->value == NULL && v->value_len != 0) ||
-                ((v->write.flags & WARD_GATT_ALLOW) != 0 && v->write_fn == NULL)) {
+                ((WARD_GATT_ACCESS_FLAGS(v->write) & WARD_GATT_ALLOW) != 0 && v->write_fn == NULL)) {
                 return WARD_ERR_BLE_GATT_DB;
             }
         } else if (is_uuid16(&a->type, WARD_GATT_UUID_CCC)) {
             if ((props & WARD_GATT_PROP_NOTIFY) == 0 || ++ccc > WARD_CONFIG_GATT_MAX_CCC) {
                 return WARD_ERR_BLE_GATT_DB;
             }
-        } else if ((a->write.flags & WARD_GATT_ALLOW) != 0 && a->write_fn == NULL) {
+        } else if ((WARD_GATT_ACCESS_FLAGS(a->write) & WARD_GATT_ALLOW) != 0 && a->write_fn == NULL) {
             return WARD_ERR_BLE_GATT_DB; /* a writable descriptor without a handler */
         }
     }
@@ -159,16 +159,15 @@ static uint16_t decl_of(const ward_att_server_t *srv, uint16_t handle)
 /* ---- the access policy -------------------------------------------------- */
 
 /* Steps 1-6: what the link's security allows (the hook is step 7). */
-static uint8_t decide_security(const ward_gatt_access_t *need, const ward_ble_sec_t *sec,
-                               bool write)
+static uint8_t decide_security(ward_gatt_access_t need, const ward_ble_sec_t *sec, bool write)
 {
-    const uint8_t f = need->flags;
+    const uint8_t f = WARD_GATT_ACCESS_FLAGS(need);
+    const uint8_t ks = WARD_GATT_ACCESS_KEY_SIZE(need);
     if ((f & WARD_GATT_ALLOW) == 0) {
         return write ? WARD_ATT_ERR_WRITE_NOT_PERMITTED : WARD_ATT_ERR_READ_NOT_PERMITTED;
     }
     const bool needs_sec =
-        (f & (WARD_GATT_ENC | WARD_GATT_AUTHEN | WARD_GATT_SC | WARD_GATT_BOND)) != 0 ||
-        need->min_key_size != 0;
+        (f & (WARD_GATT_ENC | WARD_GATT_AUTHEN | WARD_GATT_SC | WARD_GATT_BOND)) != 0 || ks != 0;
     if (!needs_sec) {
         return 0;
     }
@@ -186,7 +185,7 @@ static uint8_t decide_security(const ward_gatt_access_t *need, const ward_ble_se
     if ((f & WARD_GATT_BOND) != 0 && (sec->key_flags & WARD_BLE_KEY_BONDED) == 0) {
         return WARD_ATT_ERR_AUTHENTICATION;
     }
-    const uint8_t min = need->min_key_size > 7 ? need->min_key_size : 7;
+    const uint8_t min = ks > 7 ? ks : 7;
     if (sec->key_size < min || sec->key_size > 16) {
         return WARD_ATT_ERR_KEY_SIZE;
     }
@@ -194,8 +193,8 @@ static uint8_t decide_security(const ward_gatt_access_t *need, const ward_ble_se
 }
 
 uint8_t ward_gatt_check_access(const ward_att_server_t *srv, uint16_t conn, uint16_t handle,
-                               const ward_gatt_access_t *need, const ward_ble_sec_t *sec,
-                               bool write, ward_fih_t *fih)
+                               ward_gatt_access_t need, const ward_ble_sec_t *sec, bool write,
+                               ward_fih_t *fih)
 {
     volatile ward_fih_t res = WARD_FIH_FAILURE;
     *fih = WARD_FIH_FAILURE;
@@ -208,7 +207,7 @@ uint8_t ward_gatt_check_access(const ward_att_server_t *srv, uint16_t conn, uint
     if (e2 != 0) {
         return WARD_ATT_ERR_UNLIKELY;
     }
-    if ((need->flags & WARD_GATT_AUTHOR) != 0) {
+    if ((WARD_GATT_ACCESS_FLAGS(need) & WARD_GATT_AUTHOR) != 0) {
         if (srv == NULL || srv->authorize == NULL) {
             return WARD_ATT_ERR_AUTHORIZATION;
         }
@@ -225,7 +224,7 @@ uint8_t ward_gatt_check_access(const ward_att_server_t *srv, uint16_t conn, uint
 /* 0 only if the policy allows the operation, checked through the hardened
  * result as well as the code. */
 static uint8_t allowed(const ward_att_server_t *srv, const ward_att_bearer_t *b, uint16_t handle,
-                       const ward_gatt_access_t *need, const ward_ble_sec_t *sec, bool write)
+                       ward_gatt_access_t need, const ward_ble_sec_t *sec, bool write)
 {
     ward_fih_t fih = WARD_FIH_FAILURE;
     const uint8_t e = ward_gatt_check_access(srv, b->conn, handle, need, sec, write, &fih);
@@ -412,8 +411,8 @@ static size_t find_by_type(ward_att_server_t *srv, const ward_att_bearer_t *b, c
         }
         /* Only values anyone may read are compared: the request must not
          * become an oracle for protected ones. */
-        if (decide_security(&a->read, &k_none, false) != 0 ||
-            (a->read.flags & WARD_GATT_AUTHOR) != 0) {
+        if (decide_security(a->read, &k_none, false) != 0 ||
+            (WARD_GATT_ACCESS_FLAGS(a->read) & WARD_GATT_AUTHOR) != 0) {
             continue;
         }
         size_t len = 0;
@@ -451,7 +450,7 @@ static size_t read_by_type(ward_att_server_t *srv, const ward_att_bearer_t *b,
         if (!ward_uuid_equal(&a->type, &type)) {
             continue;
         }
-        uint8_t e = allowed(srv, b, (uint16_t)h, &a->read, sec, false);
+        uint8_t e = allowed(srv, b, (uint16_t)h, a->read, sec, false);
         size_t len = 0;
         if (e == 0) {
             e = read_value(srv, b, (uint16_t)h, &len);
@@ -545,7 +544,7 @@ static size_t read_req(ward_att_server_t *srv, const ward_att_bearer_t *b,
     if (a == NULL) {
         return err_rsp(rsp, op, handle, WARD_ATT_ERR_INVALID_HANDLE);
     }
-    uint8_t e = allowed(srv, b, handle, &a->read, sec, false);
+    uint8_t e = allowed(srv, b, handle, a->read, sec, false);
     size_t len = 0;
     if (e == 0) {
         e = read_value(srv, b, handle, &len);
@@ -579,7 +578,7 @@ static size_t write_req(ward_att_server_t *srv, ward_att_bearer_t *b, const ward
     if (a == NULL) {
         return cmd ? 0 : err_rsp(rsp, op, handle, WARD_ATT_ERR_INVALID_HANDLE);
     }
-    uint8_t e = allowed(srv, b, handle, &a->write, sec, true);
+    uint8_t e = allowed(srv, b, handle, a->write, sec, true);
     if (e == 0) {
         e = write_value(srv, b, handle, p + 2, n - 2);
     }
@@ -616,7 +615,7 @@ static size_t prep_write(const ward_att_server_t *srv, ward_att_bearer_t *b,
     }
     /* The policy decides now, not at execution: nothing of a refused write
      * is ever queued. */
-    const uint8_t e = allowed(srv, b, handle, &a->write, sec, true);
+    const uint8_t e = allowed(srv, b, handle, a->write, sec, true);
     if (e != 0) {
         return err_rsp(rsp, WARD_ATT_PREP_WRITE_REQ, handle, e);
     }
@@ -692,7 +691,7 @@ static size_t exec_write(ward_att_server_t *srv, ward_att_bearer_t *b, const war
             }
             const uint16_t h = b->prep[i].handle;
             size_t len = 0;
-            uint8_t e = allowed(srv, b, h, &attr_at(srv, h)->write, sec, true);
+            uint8_t e = allowed(srv, b, h, attr_at(srv, h)->write, sec, true);
             if (e == 0) {
                 e = prep_assemble(srv, b, h, &len);
             }
@@ -863,7 +862,7 @@ ward_err_t ward_att_server_notify(ward_att_server_t *srv, const ward_att_bearer_
     if (ccc == 0 || (b->ccc[ccc_index(srv, ccc)] & 0x0001u) == 0) {
         return WARD_ERR_STATE;
     }
-    if (allowed(srv, b, handle, &a->read, sec, false) != 0) {
+    if (allowed(srv, b, handle, a->read, sec, false) != 0) {
         return WARD_ERR_STATE; /* the link no longer meets the read policy */
     }
     size_t k = val_len < b->mtu - 3u ? val_len : b->mtu - 3u;

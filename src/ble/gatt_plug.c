@@ -11,7 +11,9 @@ static const uint8_t k_gap_uuid[2] = {0x00, 0x18};
 static const ward_uuid_t k_plug_service = PLUG_UUID(0x01);
 
 #define CONTROL                                                                             \
-    {WARD_GATT_ALLOW | WARD_GATT_ENC | WARD_GATT_AUTHEN | WARD_GATT_SC | WARD_GATT_BOND, 16u}
+    WARD_GATT_ACCESS(WARD_GATT_ALLOW | WARD_GATT_ENC | WARD_GATT_AUTHEN | WARD_GATT_SC |        \
+                         WARD_GATT_BOND,                                                    \
+                     16u)
 
 static uint8_t rd_status(void *user, uint16_t conn, uint8_t *out, size_t cap, size_t *len)
 {
@@ -102,7 +104,7 @@ ward_err_t ward_gatt_plug_init(ward_gatt_plug_t *plug, const char *name,
     plug->attrs[WARD_GATT_PLUG_H_NAME - 1u].value = (const uint8_t *)plug->name;
     plug->attrs[WARD_GATT_PLUG_H_NAME - 1u].value_len = (uint16_t)strlen(name);
     if (reset_needs_authorization) {
-        plug->attrs[WARD_GATT_PLUG_H_RESET - 1u].write.flags |= WARD_GATT_AUTHOR;
+        plug->attrs[WARD_GATT_PLUG_H_RESET - 1u].write |= WARD_GATT_AUTHOR;
     }
     plug->db.attrs = plug->attrs;
     plug->db.count = WARD_GATT_PLUG_ATTRS;
