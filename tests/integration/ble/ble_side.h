@@ -58,6 +58,10 @@ typedef struct side {
     int forced;
     /* ACL packets sent, and how many were continuations */
     int acl_out, acl_cont_out;
+    /* the last SMP PDU received (the SMP hook) */
+    int smp_pdus;
+    uint8_t smp[80];
+    size_t smp_len;
 } side_t;
 
 static inline uint64_t now_ms(void)
@@ -140,6 +144,15 @@ static inline ward_err_t side_ltk(void *ctx, uint16_t conn, const ward_ble_addr_
     return WARD_OK;
 }
 
+static inline void side_smp(void *ctx, uint16_t conn, const uint8_t *pdu, size_t len)
+{
+    side_t *s = ctx;
+    (void)conn;
+    s->smp_pdus++;
+    s->smp_len = len < sizeof s->smp ? len : sizeof s->smp;
+    memcpy(s->smp, pdu, s->smp_len);
+}
+
 static inline void side_trace(void *ctx, bool to_controller, const uint8_t *h4, size_t len)
 {
     side_t *s = ctx;
@@ -185,8 +198,9 @@ static inline const char *bt_dir(void)
     return d;
 }
 
-/* Open a side on btvirt's server `server` ("bredrle", "le") or, when
- * server is NULL, on its pty. The capture goes to $WARD_BT_DIR/<tag>.btsnoop. */
+/* Open a side on btvirt's server `server` ("bredrle", "le"), on a socket
+ * path (server starts with '/'), or, when server is NULL, on btvirt's pty.
+ * The capture goes to $WARD_BT_DIR/<tag>.btsnoop. */
 static inline void side_open(side_t *s, const char *name, const char *tag, const char *server,
                              ward_att_server_t *srv)
 {
@@ -194,7 +208,9 @@ static inline void side_open(side_t *s, const char *name, const char *tag, const
     s->name = name;
     s->ltk_err = WARD_ERR_NOT_FOUND;
     char path[512];
-    if (server != NULL) {
+    if (server != NULL && server[0] == '/') {
+        assert_int_equal(ward_posix_hci_open_unix(&s->tr, server), WARD_OK);
+    } else if (server != NULL) {
         snprintf(path, sizeof path, "%s/bt-server-%s", bt_dir(), server);
         assert_int_equal(ward_posix_hci_open_unix(&s->tr, path), WARD_OK);
     } else {
@@ -212,6 +228,7 @@ static inline void side_open(side_t *s, const char *name, const char *tag, const
                                         .ctx = s,
                                         .event = side_event,
                                         .att_result = side_att,
+                                        .smp_rx = side_smp,
                                         .ltk_request = side_ltk,
                                         .bond_exists = side_bond,
                                         .trace = side_trace};
