@@ -204,16 +204,18 @@ typedef struct ward_gatt_attr {
 #define WARD_GATT_PRIMARY_SERVICE(uuid_bytes, uuid_len)                                      \
     {.type = WARD_UUID16(WARD_GATT_UUID_PRIMARY), .read = WARD_GATT_OPEN_ACCESS,            \
      .write = WARD_GATT_NONE_ACCESS, .value = (uuid_bytes), .value_len = (uuid_len)}
-/* A characteristic: its declaration, then its value attribute. */
+/* A characteristic: its declaration, then its value attribute. uuid is a
+ * braced ward_uuid_t initializer (WARD_UUID16, WARD_UUID128). */
 #define WARD_GATT_CHARACTERISTIC(uuid, properties, rd, wr, rfn, wfn, maxlen, usr)            \
     {.type = WARD_UUID16(WARD_GATT_UUID_CHARACTERISTIC), .read = WARD_GATT_OPEN_ACCESS,     \
      .write = WARD_GATT_NONE_ACCESS, .props = (properties)},                                \
-    {.type = uuid, .read = rd, .write = wr, .read_fn = (rfn), .write_fn = (wfn),             \
-     .max_len = (maxlen), .user = (usr)}
+    {.type = uuid, /* NOLINT(bugprone-macro-parentheses): an initializer list */             \
+     .read = (rd), .write = (wr), .read_fn = (rfn), .write_fn = (wfn), .max_len = (maxlen), \
+     .user = (usr)}
 /* A Client Characteristic Configuration descriptor for the characteristic
  * above it; wr says what enabling notifications needs. */
 #define WARD_GATT_CCC(wr)                                                                    \
-    {.type = WARD_UUID16(WARD_GATT_UUID_CCC), .read = WARD_GATT_OPEN_ACCESS, .write = wr,   \
+    {.type = WARD_UUID16(WARD_GATT_UUID_CCC), .read = WARD_GATT_OPEN_ACCESS, .write = (wr), \
      .max_len = 2}
 
 typedef struct ward_gatt_db {

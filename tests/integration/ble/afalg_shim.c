@@ -44,11 +44,14 @@
 #define ALG_SET_OP 3
 #define ALG_OP_ENCRYPT 1
 
-/* The kernel's struct sockaddr_alg. */
+/* The kernel's struct sockaddr_alg (the shim reads type and name only). */
 struct shim_sockaddr_alg {
+    /* cppcheck-suppress unusedStructMember */
     uint16_t salg_family;
     uint8_t salg_type[14];
+    /* cppcheck-suppress unusedStructMember */
     uint32_t salg_feat;
+    /* cppcheck-suppress unusedStructMember */
     uint32_t salg_mask;
     uint8_t salg_name[64];
 };

@@ -64,7 +64,7 @@ static void peer_addr(ward_ble_addr_t *a)
     FILE *f = fopen(getenv("WARD_BT_PEER_LOG"), "r");
     assert_non_null(f);
     char buf[128];
-    unsigned b[6];
+    unsigned b[6] = {0};
     bool ok = false;
     while (!ok && fgets(buf, sizeof buf, f) != NULL) {
         ok = sscanf(buf, "READY %x:%x:%x:%x:%x:%x", &b[5], &b[4], &b[3], &b[2], &b[1], &b[0]) == 6;

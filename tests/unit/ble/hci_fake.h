@@ -124,7 +124,9 @@ static inline void feed_cc(fake_t *f, uint8_t ncmd, uint16_t opcode, const uint8
     uint8_t p[64];
     p[0] = ncmd;
     ward_store_le16(p + 1, opcode);
-    memcpy(p + 3, ret, n);
+    if (n > 0) {
+        memcpy(p + 3, ret, n);
+    }
     feed_event(f, 0x0E, p, 3 + n);
 }
 
