@@ -86,6 +86,12 @@ ward_err_t ward_att_server_init(ward_att_server_t *srv, const ward_gatt_db_t *db
             a->value_len > WARD_GATT_VALUE_MAX || (a->value == NULL && a->value_len != 0)) {
             return WARD_ERR_BLE_GATT_DB;
         }
+        const bool decl = is_service(a) || is_uuid16(&a->type, WARD_GATT_UUID_CHARACTERISTIC);
+        /* Declarations: read by anyone, written by no one (Core Vol 3 Part
+         * G 3.1, 3.3.1). Discovery serves them without asking the policy. */
+        if (decl && (a->read != WARD_GATT_OPEN_ACCESS || a->write != WARD_GATT_NONE_ACCESS)) {
+            return WARD_ERR_BLE_GATT_DB;
+        }
         if (is_service(a)) {
             if (a->value == NULL || (a->value_len != 2 && a->value_len != 16)) {
                 return WARD_ERR_BLE_GATT_DB;

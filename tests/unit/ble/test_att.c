@@ -588,6 +588,23 @@ static void test_db_checks(void **state)
     assert_int_equal(ward_att_server_init(&s, &d5, NULL, NULL), WARD_ERR_BLE_GATT_DB);
     const ward_gatt_db_t d6 = {k_attrs, 0};
     assert_int_equal(ward_att_server_init(&s, &d6, NULL, NULL), WARD_ERR_BLE_GATT_DB);
+    /* Declarations are readable by anyone and written by no one (Core Vol 3
+     * Part G 3.1, 3.3.1): discovery serves them without a policy check, so
+     * a table that protects one (or lets it be written) is refused. */
+    ward_gatt_attr_t decl[3] = {
+        WARD_GATT_PRIMARY_SERVICE(k_svc, 2),
+        WARD_GATT_CHARACTERISTIC(WARD_UUID16(0x2A00), WARD_GATT_PROP_READ, WARD_GATT_OPEN_ACCESS,
+                                 WARD_GATT_NONE_ACCESS, t_read, NULL, 0, &g_st)};
+    const ward_gatt_db_t d7 = {decl, 3};
+    assert_int_equal(ward_att_server_init(&s, &d7, NULL, NULL), WARD_OK);
+    decl[0].read = RW(WARD_GATT_ENC, 0);
+    assert_int_equal(ward_att_server_init(&s, &d7, NULL, NULL), WARD_ERR_BLE_GATT_DB);
+    decl[0].read = WARD_GATT_OPEN_ACCESS;
+    decl[1].read = RW(WARD_GATT_AUTHOR, 0);
+    assert_int_equal(ward_att_server_init(&s, &d7, NULL, NULL), WARD_ERR_BLE_GATT_DB);
+    decl[1].read = WARD_GATT_OPEN_ACCESS;
+    decl[1].write = WARD_GATT_OPEN_ACCESS;
+    assert_int_equal(ward_att_server_init(&s, &d7, NULL, NULL), WARD_ERR_BLE_GATT_DB);
 }
 
 /* ---- the sample plug --------------------------------------------------------- */
