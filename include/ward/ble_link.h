@@ -55,12 +55,26 @@ typedef struct ward_ble_link_conn {
     ward_att_client_t client;
 } ward_ble_link_conn_t;
 
+/* What a blocking helper waits for (private). */
+typedef struct ward_ble_link_wait {
+    uint8_t kind;          /* 0 none, 1 an ATT response, 2 an encryption result */
+    bool done;
+    bool gone;             /* the connection dropped meanwhile */
+    uint16_t conn;
+    uint8_t status;        /* encryption: the event's status */
+    ward_att_result_t *res;
+    uint8_t *buf;
+    size_t cap;
+    bool truncated;
+} ward_ble_link_wait_t;
+
 typedef struct ward_ble_link {
     ward_hci_t hci;
     ward_ble_link_config_t cfg;
     ward_ble_link_conn_t conn[WARD_CONFIG_BLE_MAX_CONN];
     uint8_t pdu[WARD_CONFIG_BLE_L2CAP_MTU]; /* private: responses are built here */
     uint32_t att_dropped;                   /* ATT PDUs the client refused */
+    ward_ble_link_wait_t wait;              /* private */
 } ward_ble_link_t;
 
 /* Set up (no I/O yet) and queue the controller's start-up sequence; poll
@@ -96,6 +110,39 @@ ward_att_bearer_t *ward_ble_link_bearer(ward_ble_link_t *link, uint16_t conn);
  * ward_att_server_notify, plus ward_l2cap_send's errors. */
 ward_err_t ward_ble_link_notify(ward_ble_link_t *link, uint16_t conn, uint16_t handle,
                                 const uint8_t *val, size_t len);
+
+/* ---- blocking helpers (a phone-side tool, tests) ----------------------------
+ * Each polls the link (1 ms receive timeouts) until what it waits for
+ * happens or timeout_ms has passed on clock. Callbacks keep running
+ * meanwhile. Not for use from inside a callback. */
+
+/* Until the controller's start-up is done. WARD_OK, WARD_ERR_BLE_HCI (the
+ * controller refused a start-up command), WARD_ERR_BLE_TIMEOUT, or a
+ * poll error. */
+ward_err_t ward_ble_link_wait_ready(ward_ble_link_t *link, const ward_clock_t *clock,
+                                    uint32_t timeout_ms);
+
+/* Send an ATT request built with the connection's client (so it is the
+ * outstanding one) and wait for its answer: *res, its data copied into buf
+ * (res->data points there). WARD_OK; WARD_ERR_BLE_ATT when the server
+ * answered with an Error Response (res->att_err, res->handle say which);
+ * WARD_ERR_BLE_TIMEOUT; WARD_ERR_BLE_NO_CONN (unknown, or dropped while
+ * waiting); WARD_ERR_BUF_TOO_SMALL (the data did not fit: cut to cap);
+ * WARD_ERR_STATE (no request outstanding on that client). */
+ward_err_t ward_ble_link_request(ward_ble_link_t *link, const ward_clock_t *clock, uint16_t conn,
+                                 const uint8_t *req, size_t len, uint32_t timeout_ms,
+                                 ward_att_result_t *res, uint8_t *buf, size_t cap);
+
+/* Central: encrypt with an LTK (ward_hci_start_encryption) and wait for the
+ * controller's verdict. WARD_OK once the link is encrypted and its key
+ * size read; WARD_ERR_BLE_ENCRYPTION when it failed (*hci_status, if not
+ * NULL, gets the controller's status: 0x05 wrong key, 0x06 no key at the
+ * peer, 0xFF key size unknown) and the link is not encrypted;
+ * WARD_ERR_BLE_TIMEOUT; WARD_ERR_BLE_NO_CONN; or ward_hci_start_encryption's
+ * refusals. */
+ward_err_t ward_ble_link_encrypt(ward_ble_link_t *link, const ward_clock_t *clock, uint16_t conn,
+                                 const uint8_t rand[8], uint16_t ediv, const uint8_t ltk[16],
+                                 uint8_t key_flags, uint32_t timeout_ms, uint8_t *hci_status);
 
 #ifdef __cplusplus
 }

@@ -268,6 +268,10 @@ ward_err_t ward_hci_start(ward_hci_t *hci);
 /* true once the start-up sequence completed. */
 bool ward_hci_ready(const ward_hci_t *hci);
 
+/* true when the controller refused a start-up command (or reported buffers
+ * ward cannot use): the engine stays unusable until ward_hci_start. */
+bool ward_hci_failed(const ward_hci_t *hci);
+
 /* ---- bytes in, bytes out ----------------------------------------------------- */
 
 /* Feed bytes received from the controller (any split). Complete packets

@@ -38,6 +38,14 @@ static void on_event(void *ctx, const ward_hci_event_t *ev)
         if (c != NULL) {
             ward_wipe(c, sizeof *c);
         }
+        if (link->wait.kind != 0 && link->wait.conn == ev->handle) {
+            link->wait.gone = true;
+            link->wait.done = true;
+        }
+    } else if (ev->type == WARD_HCI_EVT_ENCRYPTION && link->wait.kind == 2 &&
+               link->wait.conn == ev->handle) {
+        link->wait.status = ev->status;
+        link->wait.done = true;
     }
     if (link->cfg.event != NULL) {
         link->cfg.event(link->cfg.ctx, ev);
@@ -85,6 +93,18 @@ static void att_rx(ward_ble_link_t *link, ward_ble_link_conn_t *c, const uint8_t
         if (res.opcode == WARD_ATT_MTU_RSP) {
             /* One ATT_MTU per connection, whoever exchanged it. */
             c->bearer.mtu = c->client.mtu;
+        }
+        if (link->wait.kind == 1 && link->wait.conn == c->handle && res.req != 0) {
+            ward_ble_link_wait_t *w = &link->wait;
+            *w->res = res;
+            const size_t k = res.data_len < w->cap ? res.data_len : w->cap;
+            if (k > 0) {
+                memcpy(w->buf, res.data, k);
+            }
+            w->res->data = w->buf;
+            w->res->data_len = k;
+            w->truncated = k < res.data_len;
+            w->done = true;
         }
         if (link->cfg.att_result != NULL) {
             link->cfg.att_result(link->cfg.ctx, c->handle, &res);
@@ -248,4 +268,117 @@ ward_err_t ward_ble_link_notify(ward_ble_link_t *link, uint16_t conn, uint16_t h
         err = ward_l2cap_send(&link->hci, conn, WARD_L2CAP_CID_ATT, link->pdu, n);
     }
     return err;
+}
+
+/* ---- blocking helpers ---------------------------------------------------- */
+
+/* Poll until wait.done (or the engine ready, when waiting for it). */
+static ward_err_t wait_for(ward_ble_link_t *link, const ward_clock_t *clock, uint32_t timeout_ms,
+                           bool for_ready)
+{
+    const uint64_t end = clock->now_ms(clock->ctx) + timeout_ms;
+    for (;;) {
+        if (for_ready && ward_hci_ready(&link->hci)) {
+            return WARD_OK;
+        }
+        if (!for_ready && link->wait.done) {
+            return WARD_OK;
+        }
+        if (for_ready && ward_hci_failed(&link->hci)) {
+            return WARD_ERR_BLE_HCI;
+        }
+        if (clock->now_ms(clock->ctx) >= end) {
+            return WARD_ERR_BLE_TIMEOUT;
+        }
+        ward_err_t err = ward_ble_link_poll(link, 1);
+        if (err != WARD_OK) {
+            return err;
+        }
+    }
+}
+
+ward_err_t ward_ble_link_wait_ready(ward_ble_link_t *link, const ward_clock_t *clock,
+                                    uint32_t timeout_ms)
+{
+    if (link == NULL || clock == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    return wait_for(link, clock, timeout_ms, true);
+}
+
+ward_err_t ward_ble_link_request(ward_ble_link_t *link, const ward_clock_t *clock, uint16_t conn,
+                                 const uint8_t *req, size_t len, uint32_t timeout_ms,
+                                 ward_att_result_t *res, uint8_t *buf, size_t cap)
+{
+    if (link == NULL || clock == NULL || req == NULL || len == 0 || res == NULL ||
+        (buf == NULL && cap > 0)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    const ward_att_client_t *cl = ward_ble_link_client(link, conn);
+    if (cl == NULL) {
+        return WARD_ERR_BLE_NO_CONN;
+    }
+    if (cl->pending == 0 || cl->pending != req[0]) {
+        return WARD_ERR_STATE;
+    }
+    memset(res, 0, sizeof *res);
+    memset(&link->wait, 0, sizeof link->wait);
+    link->wait.kind = 1;
+    link->wait.conn = conn;
+    link->wait.res = res;
+    link->wait.buf = buf;
+    link->wait.cap = cap;
+    ward_err_t err = ward_ble_link_att_send(link, conn, req, len);
+    if (err == WARD_OK) {
+        err = wait_for(link, clock, timeout_ms, false);
+    }
+    const ward_ble_link_wait_t w = link->wait;
+    memset(&link->wait, 0, sizeof link->wait);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (w.gone) {
+        return WARD_ERR_BLE_NO_CONN;
+    }
+    if (res->att_err != 0) {
+        return WARD_ERR_BLE_ATT;
+    }
+    return w.truncated ? WARD_ERR_BUF_TOO_SMALL : WARD_OK;
+}
+
+ward_err_t ward_ble_link_encrypt(ward_ble_link_t *link, const ward_clock_t *clock, uint16_t conn,
+                                 const uint8_t rand[8], uint16_t ediv, const uint8_t ltk[16],
+                                 uint8_t key_flags, uint32_t timeout_ms, uint8_t *hci_status)
+{
+    if (link == NULL || clock == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (hci_status != NULL) {
+        *hci_status = 0xFF;
+    }
+    memset(&link->wait, 0, sizeof link->wait);
+    link->wait.kind = 2;
+    link->wait.conn = conn;
+    ward_err_t err = ward_hci_start_encryption(&link->hci, conn, rand, ediv, ltk, key_flags);
+    if (err == WARD_OK) {
+        err = wait_for(link, clock, timeout_ms, false);
+    }
+    const ward_ble_link_wait_t w = link->wait;
+    memset(&link->wait, 0, sizeof link->wait);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (w.gone) {
+        return WARD_ERR_BLE_NO_CONN;
+    }
+    if (hci_status != NULL) {
+        *hci_status = w.status;
+    }
+    /* The verdict is the link's state, not only the event's word. */
+    ward_ble_sec_t sec;
+    err = ward_hci_conn_security(&link->hci, conn, &sec);
+    if (err != WARD_OK) {
+        return err;
+    }
+    return w.status == WARD_HCI_SUCCESS && sec.encrypted ? WARD_OK : WARD_ERR_BLE_ENCRYPTION;
 }

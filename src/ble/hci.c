@@ -195,6 +195,11 @@ bool ward_hci_ready(const ward_hci_t *hci)
     return hci != NULL && hci->state == ST_READY;
 }
 
+bool ward_hci_failed(const ward_hci_t *hci)
+{
+    return hci != NULL && hci->state == ST_FAILED;
+}
+
 bool ward_hci_idle(const ward_hci_t *hci)
 {
     return hci->cmd_count == 0 && !hci->cmd_pending && hci->acl_q_len == 0;

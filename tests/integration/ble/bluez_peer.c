@@ -13,6 +13,7 @@
  *   adv                 advertise (connectable) with BlueZ's host
  *   connect AA:BB:..    LE-connect to a public address (as central), then
  *                       run the ATT script below and print "DONE"
+ *   mute                stop answering ATT requests
  *   disconnect          drop the connection
  *   quit
  * Events on stdout, one per line:
@@ -42,6 +43,7 @@ static int g_sv[2];
 static uint16_t g_handle;
 static bool g_central;
 static unsigned g_step;
+static bool g_mute;
 
 /* The central's ATT script: each answer sends the next request. */
 static const struct {
@@ -84,6 +86,9 @@ static void att_hook(const void *data, uint16_t len, void *user)
     }
     if (g_central) {
         send_step();
+        return;
+    }
+    if (g_mute) {
         return;
     }
     uint8_t rsp[8];
@@ -206,6 +211,8 @@ static void stdin_read(int fd, uint32_t events, void *user)
         } else if (strncmp(line, "connect ", 8) == 0 && parse_addr(line + 8, a)) {
             g_central = true;
             bthost_hci_connect(g_host, a, BDADDR_LE_PUBLIC);
+        } else if (strcmp(line, "mute") == 0) {
+            g_mute = true;
         } else if (strcmp(line, "disconnect") == 0) {
             bthost_hci_disconnect(g_host, g_handle, 0x13);
             printf("DISCONNECTED\n");

@@ -11,6 +11,7 @@
 #include "ble_side.h"
 
 #include "ward/gatt_plug.h"
+#include "ward/sim.h"
 
 static side_t g_ward;
 static ward_gatt_plug_t g_plug;
@@ -103,11 +104,6 @@ static bool idle(const side_t *a, const side_t *b)
     (void)b;
     return ward_hci_idle(&a->link.hci);
 }
-static bool got_result(const side_t *a, const side_t *b)
-{
-    (void)b;
-    return a->att_results > 0;
-}
 static bool got_smp(const side_t *a, const side_t *b)
 {
     (void)b;
@@ -157,9 +153,14 @@ static void test_bluez_central_against_ward_plug(void **state)
 static void test_ward_phone_against_bluez_peripheral(void **state)
 {
     (void)state;
+    /* The phone as a tool would drive it: the blocking helpers, on the
+     * host's clock (BlueZ runs in its own process). */
+    ward_sim_clock_t clk;
+    ward_sim_clock_init(&clk, false);
     side_open(&g_ward, "phone", "bluez-peripheral-phone", getenv("WARD_BT_PEER"), NULL);
     side_t *ph = &g_ward;
-    pump_until(ph, NULL, ready, 3000, "the phone's controller");
+    assert_int_equal(ward_ble_link_wait_ready(&ph->link, &clk.port, 3000), WARD_OK);
+    assert_true(ph->ready);
     peer_cmd("adv");
     assert_int_equal(ward_hci_scan_params(&ph->link.hci, false, 0x60, 0x30), WARD_OK);
     assert_int_equal(ward_hci_scan_enable(&ph->link.hci, true, true), WARD_OK);
@@ -175,20 +176,53 @@ static void test_ward_phone_against_bluez_peripheral(void **state)
 
     /* ATT with BlueZ's (scripted) server. */
     ward_att_client_t *cl = ward_ble_link_client(&ph->link, ph->conn);
-    uint8_t pdu[32];
+    uint8_t pdu[32], data[64];
     size_t n = 0;
+    ward_att_result_t res;
     assert_int_equal(ward_att_client_mtu(cl, 247, pdu, sizeof pdu, &n), WARD_OK);
-    assert_int_equal(ward_ble_link_att_send(&ph->link, ph->conn, pdu, n), WARD_OK);
-    pump_until(ph, NULL, got_result, 3000, "the MTU response");
-    assert_int_equal(ph->res.mtu, 23);
+    assert_int_equal(
+        ward_ble_link_request(&ph->link, &clk.port, ph->conn, pdu, n, 3000, &res, data, sizeof data),
+        WARD_OK);
+    assert_int_equal(res.mtu, 23);
+    assert_int_equal(cl->mtu, 23);
     assert_true(peer_said("ATT 02f700"));
-    ph->att_results = 0;
     assert_int_equal(ward_att_client_read(cl, 1, pdu, sizeof pdu, &n), WARD_OK);
-    assert_int_equal(ward_ble_link_att_send(&ph->link, ph->conn, pdu, n), WARD_OK);
-    pump_until(ph, NULL, got_result, 3000, "the read response");
-    assert_int_equal(ph->res.opcode, WARD_ATT_READ_RSP);
-    assert_int_equal(ph->res.data_len, 5);
-    assert_memory_equal(ph->res.data, "bluez", 5);
+    assert_int_equal(
+        ward_ble_link_request(&ph->link, &clk.port, ph->conn, pdu, n, 3000, &res, data, sizeof data),
+        WARD_OK);
+    assert_int_equal(res.opcode, WARD_ATT_READ_RSP);
+    assert_int_equal(res.data_len, 5);
+    assert_memory_equal(res.data, "bluez", 5);
+    /* Too small a buffer: cut, and said so. */
+    assert_int_equal(ward_att_client_read(cl, 1, pdu, sizeof pdu, &n), WARD_OK);
+    assert_int_equal(
+        ward_ble_link_request(&ph->link, &clk.port, ph->conn, pdu, n, 3000, &res, data, 2),
+        WARD_ERR_BUF_TOO_SMALL);
+    assert_memory_equal(res.data, "bl", 2);
+    /* An Error Response comes back as WARD_ERR_BLE_ATT with its code. */
+    const ward_uuid_t chr = WARD_UUID16(WARD_GATT_UUID_CHARACTERISTIC);
+    assert_int_equal(ward_att_client_read_type(cl, 1, 0xFFFF, &chr, pdu, sizeof pdu, &n), WARD_OK);
+    assert_int_equal(
+        ward_ble_link_request(&ph->link, &clk.port, ph->conn, pdu, n, 3000, &res, data, sizeof data),
+        WARD_ERR_BLE_ATT);
+    assert_int_equal(res.att_err, WARD_ATT_ERR_NOT_SUPPORTED);
+    /* Nothing outstanding: refused. */
+    assert_int_equal(
+        ward_ble_link_request(&ph->link, &clk.port, ph->conn, pdu, n, 3000, &res, data, sizeof data),
+        WARD_ERR_STATE);
+
+    /* LE encryption with an LTK BlueZ does not hold: BlueZ's host answers
+     * the LTK request with a Negative Reply; the link stays unencrypted. */
+    const uint8_t ltk[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 9, 8, 7, 6, 5, 4, 3};
+    const uint8_t rand[8] = {0};
+    uint8_t st = 0;
+    assert_int_equal(
+        ward_ble_link_encrypt(&ph->link, &clk.port, ph->conn, rand, 0, ltk, 0, 3000, &st),
+        WARD_ERR_BLE_ENCRYPTION);
+    assert_int_equal(st, WARD_HCI_ERR_PIN_OR_KEY_MISSING);
+    ward_ble_sec_t sec;
+    assert_int_equal(ward_ble_link_security(&ph->link, ph->conn, &sec), WARD_OK);
+    assert_false(sec.encrypted);
 
     /* SMP reaches BlueZ's smp.c and its answer reaches ward's SMP hook:
      * an LE Secure Connections Pairing Request gets a Pairing Response. */
@@ -198,9 +232,16 @@ static void test_ward_phone_against_bluez_peripheral(void **state)
     assert_int_equal(ph->smp_len, 7);
     assert_int_equal(ph->smp[0], 0x02); /* Pairing Response */
     assert_int_equal(ph->smp[4], 16);   /* max key size */
-    assert_int_equal(ward_hci_disconnect(&ph->link.hci, ph->conn, WARD_HCI_ERR_REMOTE_USER_TERM),
-                     WARD_OK);
-    pump_for(ph, NULL, 100);
+
+    /* BlueZ stops answering and drops the link while we wait for an
+     * answer: WARD_ERR_BLE_NO_CONN, not a timeout. */
+    peer_cmd("mute");
+    peer_cmd("disconnect");
+    assert_int_equal(ward_att_client_read(cl, 1, pdu, sizeof pdu, &n), WARD_OK);
+    assert_int_equal(
+        ward_ble_link_request(&ph->link, &clk.port, ph->conn, pdu, n, 3000, &res, data, sizeof data),
+        WARD_ERR_BLE_NO_CONN);
+    assert_true(ph->disconnected);
     side_close(ph);
 }
 

@@ -57,6 +57,7 @@ static void test_startup_sequence(void **state)
     const ward_hci_event_t *ev = last_ev(f, WARD_HCI_EVT_READY);
     assert_non_null(ev);
     assert_memory_equal(ev->addr.a, r + 1, 6);
+    assert_false(ward_hci_failed(&f->hci));
     assert_int_equal(f->hci.acl_mtu, 192);
     assert_int_equal(f->hci.acl_credits, 1);
     assert_true(ward_hci_idle(&f->hci));
@@ -121,6 +122,7 @@ static void test_shared_buffers_and_refusal(void **state)
     const uint8_t bad = 0x03;
     feed_cc(f, 1, 0x0C03, &bad, 1);
     assert_false(ward_hci_ready(&f->hci));
+    assert_true(ward_hci_failed(&f->hci));
     const ward_hci_event_t *ev = last_ev(f, WARD_HCI_EVT_CMD_DONE);
     assert_non_null(ev);
     assert_int_equal(ev->opcode, 0x0C03);
