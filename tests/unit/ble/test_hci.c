@@ -605,6 +605,25 @@ static void test_ltk_request_peripheral(void **state)
     assert_true(sec.encrypted);
     assert_int_equal(sec.key_flags, WARD_BLE_KEY_BONDED | WARD_BLE_KEY_SC);
 
+    /* A key refresh: encryption pauses at the LTK request, the link counts
+     * as encrypted again only after Key Refresh Complete and a new key size
+     * read, with the new key's flags. */
+    f->ltk_flags = WARD_BLE_KEY_BONDED;
+    ltk_request(f, 0x2A, 0, 0);
+    expect_cmd(f, 0x201A, out);
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x2A, &sec), WARD_OK);
+    assert_false(sec.encrypted);
+    feed_cc(f, 1, 0x201A, nr, 3);
+    const uint8_t kr[3] = {0x00, 0x2A, 0x00};
+    feed_event(f, 0x30, kr, 3);
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x2A, &sec), WARD_OK);
+    assert_false(sec.encrypted);
+    expect_cmd(f, 0x1408, out);
+    key_size_cc(f, 0x2A, 0, 16);
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x2A, &sec), WARD_OK);
+    assert_true(sec.encrypted);
+    assert_int_equal(sec.key_flags, WARD_BLE_KEY_BONDED);
+
     /* An LTK request on a central link is not ours to answer. */
     fake_connect(f, 0x2B, WARD_HCI_ROLE_CENTRAL);
     size_t calls = f->ltk_calls;
