@@ -552,6 +552,13 @@ static void test_notifications(void **state)
     expect_error(att(&k_jw, w, 4), WARD_ATT_WRITE_REQ, H_CCC, 0x0D);
 }
 
+static ward_err_t init_table(const ward_gatt_attr_t *attrs, uint16_t n)
+{
+    ward_att_server_t s;
+    const ward_gatt_db_t d = {attrs, n};
+    return ward_att_server_init(&s, &d, NULL, NULL);
+}
+
 static void test_db_checks(void **state)
 {
     (void)state;
@@ -595,16 +602,15 @@ static void test_db_checks(void **state)
         WARD_GATT_PRIMARY_SERVICE(k_svc, 2),
         WARD_GATT_CHARACTERISTIC(WARD_UUID16(0x2A00), WARD_GATT_PROP_READ, WARD_GATT_OPEN_ACCESS,
                                  WARD_GATT_NONE_ACCESS, t_read, NULL, 0, &g_st)};
-    const ward_gatt_db_t d7 = {decl, 3};
-    assert_int_equal(ward_att_server_init(&s, &d7, NULL, NULL), WARD_OK);
+    assert_int_equal(init_table(decl, 3), WARD_OK);
     decl[0].read = RW(WARD_GATT_ENC, 0);
-    assert_int_equal(ward_att_server_init(&s, &d7, NULL, NULL), WARD_ERR_BLE_GATT_DB);
+    assert_int_equal(init_table(decl, 3), WARD_ERR_BLE_GATT_DB);
     decl[0].read = WARD_GATT_OPEN_ACCESS;
     decl[1].read = RW(WARD_GATT_AUTHOR, 0);
-    assert_int_equal(ward_att_server_init(&s, &d7, NULL, NULL), WARD_ERR_BLE_GATT_DB);
+    assert_int_equal(init_table(decl, 3), WARD_ERR_BLE_GATT_DB);
     decl[1].read = WARD_GATT_OPEN_ACCESS;
     decl[1].write = WARD_GATT_OPEN_ACCESS;
-    assert_int_equal(ward_att_server_init(&s, &d7, NULL, NULL), WARD_ERR_BLE_GATT_DB);
+    assert_int_equal(init_table(decl, 3), WARD_ERR_BLE_GATT_DB);
 }
 
 /* ---- the sample plug --------------------------------------------------------- */
