@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ward dependency bootstrap: idempotent, run as root on Debian 12 (bookworm).
 #
-#  1. installs the Debian packages the build, the tests and the demo need;
+#  1. installs the Debian packages the build, the tests and the demo need
+#     (BLE peers: BlueZ's controller emulator btvirt, BlueZ's sources for the
+#     SMP peer the tests build, tshark to check every capture);
 #  2. fetches Mbed TLS 3.6 from Debian's *source* package (suite trixie), which
 #     apt checks against the signed Sources index;
 #  3. builds it three times with ward's own config headers:
@@ -36,6 +38,7 @@ packages=(
   openssl xxd
   mosquitto mosquitto-clients nginx-light curl
   ruby-cose python3-cbor2
+  bluez-test-tools bluez-source tshark
 )
 missing=()
 for p in "${packages[@]}"; do

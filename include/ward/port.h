@@ -183,6 +183,24 @@ typedef struct ward_net {
     void (*close)(void *ctx, void *conn);
 } ward_net_t;
 
+/* ------------------------------------------------------------------------- */
+/* HCI transport: the H4 byte stream to and from a BLE controller (a UART,
+ * a pty, a Unix socket, Linux's HCI user channel). H4 frames each packet
+ * with one type byte (01 command, 02 ACL, 03 SCO, 04 event, 05 ISO); the
+ * port moves bytes only and never looks inside. */
+
+typedef struct ward_hci_transport {
+    void *ctx;
+    /* Send all len bytes, in order, or fail. WARD_OK, or WARD_ERR_IO when
+     * the controller is gone (the link is then unusable). */
+    ward_err_t (*send)(void *ctx, const uint8_t *buf, size_t len);
+    /* Receive up to cap bytes, waiting at most timeout_ms (0: do not wait).
+     * WARD_OK with *got = bytes received, 0 when nothing arrived in time;
+     * WARD_ERR_IO when the controller closed or the line broke. Packet
+     * boundaries are not kept: a packet may arrive in several pieces. */
+    ward_err_t (*recv)(void *ctx, uint8_t *buf, size_t cap, size_t *got, uint32_t timeout_ms);
+} ward_hci_transport_t;
+
 #ifdef __cplusplus
 }
 #endif

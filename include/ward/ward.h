@@ -116,6 +116,16 @@ enum {
     WARD_ERR_BLE_WEAKER_BOND = -144,   /* a bond is never replaced by a weaker one */
     WARD_ERR_BLE_PEER_KEY = -145,      /* peer public key refused (off the curve, ours, debug key) */
     WARD_ERR_BLE_LABEL = -146,         /* OOB label malformed or its checksum is wrong */
+    /* BLE link: HCI, L2CAP, ATT/GATT (-150 .. -159) */
+    WARD_ERR_BLE_H4 = -150,         /* H4 stream from the controller out of sync */
+    WARD_ERR_BLE_HCI = -151,        /* the controller refused a command or is unusable */
+    WARD_ERR_BLE_NO_CONN = -152,    /* no such connection (unknown or gone) */
+    WARD_ERR_BLE_BUSY = -153,       /* command or ACL queue full: drain, then retry */
+    WARD_ERR_BLE_TIMEOUT = -154,    /* the controller or the peer did not answer in time */
+    WARD_ERR_BLE_ATT = -155,        /* the ATT peer answered with an Error Response */
+    WARD_ERR_BLE_PDU = -156,        /* malformed or unexpected PDU received */
+    WARD_ERR_BLE_ENCRYPTION = -157, /* link encryption failed or its key size is unknown */
+    WARD_ERR_BLE_GATT_DB = -158,    /* the GATT database table is malformed */
 };
 
 /* Name of a status code ("WARD_ERR_IMG_SIG"); never NULL. */

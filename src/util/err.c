@@ -76,6 +76,15 @@ static const err_entry_t k_errors[] = {
     {WARD_ERR_BLE_WEAKER_BOND, "WARD_ERR_BLE_WEAKER_BOND", "refusing to replace a BLE bond with a weaker one"},
     {WARD_ERR_BLE_PEER_KEY, "WARD_ERR_BLE_PEER_KEY", "peer public key refused (invalid, reflected or debug key)"},
     {WARD_ERR_BLE_LABEL, "WARD_ERR_BLE_LABEL", "OOB pairing label malformed or checksum wrong"},
+    {WARD_ERR_BLE_H4, "WARD_ERR_BLE_H4", "H4 stream from the BLE controller out of sync"},
+    {WARD_ERR_BLE_HCI, "WARD_ERR_BLE_HCI", "the BLE controller refused a command"},
+    {WARD_ERR_BLE_NO_CONN, "WARD_ERR_BLE_NO_CONN", "no such BLE connection"},
+    {WARD_ERR_BLE_BUSY, "WARD_ERR_BLE_BUSY", "BLE command or data queue full"},
+    {WARD_ERR_BLE_TIMEOUT, "WARD_ERR_BLE_TIMEOUT", "the BLE controller or peer did not answer in time"},
+    {WARD_ERR_BLE_ATT, "WARD_ERR_BLE_ATT", "the ATT peer answered with an error"},
+    {WARD_ERR_BLE_PDU, "WARD_ERR_BLE_PDU", "malformed or unexpected BLE PDU"},
+    {WARD_ERR_BLE_ENCRYPTION, "WARD_ERR_BLE_ENCRYPTION", "BLE link encryption failed"},
+    {WARD_ERR_BLE_GATT_DB, "WARD_ERR_BLE_GATT_DB", "GATT database table malformed"},
 };
 
 static const err_entry_t *find(ward_err_t err)
