@@ -447,7 +447,7 @@ static void slots(const demo_t *d, uint32_t bytes, const uint8_t *img, size_t le
 static bool provision_ota(demo_t *d, const demo_ota_in_t *in, ward_repo_signer_t *signer,
                           psa_key_id_t *ota_key)
 {
-    char pem[WARD_SIGN_PKCS8_PEM_MAX], p[4096];
+    char pem[WARD_SIGN_PKCS8_PEM_MAX];
     size_t pem_len = 0;
     uint8_t hash[32] = {0}, boot_hash[32] = {0};
     ward_err_t err = ward_sign_keygen(ota_key);
@@ -455,10 +455,11 @@ static bool provision_ota(demo_t *d, const demo_ota_in_t *in, ward_repo_signer_t
         err = ward_sign_key_write_pkcs8_pem(*ota_key, pem, sizeof pem, &pem_len);
     }
     if (err == WARD_OK) {
+        char p[4096];
         demo_path(d, p, sizeof p, "ota-key.pem");
         err = ward_cli_write_file(p, pem, pem_len, 0600, true);
-        ward_wipe(pem, sizeof pem);
     }
+    ward_wipe(pem, sizeof pem);
     if (err == WARD_OK) {
         err = ward_repo_signer_psa(signer, *ota_key);
     }
