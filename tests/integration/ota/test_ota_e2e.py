@@ -28,8 +28,9 @@ What each part shows (docs/ota.md):
             update longer than the manifest says: refused before any byte
             (Content-Length) and, without a length (chunked), at the first
             extra byte
-  cuts      connections cut at several points through the proxy: resumed
-            with Range (206 in nginx's log), every block programmed once
+  cuts      connections cut at several points through the proxy, and a byte
+            of the TLS stream flipped: resumed with Range (206 in nginx's
+            log), every block programmed once
   revert    a trial that never confirms: reverted to v1 by the next reset,
             reported once by the agent (`ward ota status`), not offered again
 Uses Debian's /usr/bin/python3 and its standard library only.
@@ -397,9 +398,12 @@ def part_cuts(v2, meta):
     plans = [
         ("cuts in the update", ["pass", "cut:40000", "cut:60000", "cut:1500", "cut:30000"], 5),
         ("a cut in the manifest too", ["cut:900", "pass", "cut:70000"], 2),
+        # A man in the middle changing a byte of the TLS stream: the record's
+        # authentication fails (WARD_ERR_TLS), the agent reconnects and resumes.
+        ("a byte flipped in transit", ["pass", "flip:50000"], 2),
     ]
     for what, plan, update_conns in plans:
-        dev = new_device("dev-cut-%d" % len(plan))
+        dev = new_device("dev-cut-%d" % plans.index((what, plan, update_conns)))
         before = status(dev)
         ok(proxy("plan " + " ".join(plan)) == "ok", "proxy plan")
         r = apply(dev, url(ENV["proxy"], "main"), what=what)
@@ -409,8 +413,8 @@ def part_cuts(v2, meta):
         n = off["nblocks"]
         ok(len(log) == len(plan) + 1, "%s: %d connections through the proxy: %r" % (
             what, len(plan) + 1, log))
-        ok(all(w.split(":")[2] == "1" for w, p in zip(log, plan) if p.startswith("cut")),
-           "%s: every planned cut happened: %r" % (what, log))
+        ok(all(w.split(":")[2] == "1" for w, p in zip(log, plan) if p != "pass"),
+           "%s: every planned cut or flip happened: %r" % (what, log))
         ok(st["connections"] == update_conns and st["blocks"] == n,
            "%s: %d update connections, %d blocks: %r" % (what, update_conns, n, st))
         rounded = (off["image_size"] + WRITE - 1) // WRITE * WRITE
@@ -434,8 +438,35 @@ def part_cuts(v2, meta):
     with open(os.path.join(ENV["dir"], "access.log")) as f:
         lines = [ln for ln in f if "/main/%s/" % CLASS in ln and ".chain" in ln]
     ok(any(" 206 " in ln for ln in lines), "nginx served Range requests (206)")
-    ok(all("TLSv1.3" in ln for ln in lines if ln.startswith(ENV["https"] + " ")),
-       "every request to the main site was TLS 1.3")
+    main_site = [ln for ln in lines if ln.startswith(ENV["https"] + " ")]
+    ok(main_site and all(" TLSv1.3 " in ln for ln in main_site),
+       "every request for the update was TLS 1.3 (%d requests)" % len(main_site))
+
+
+def part_usage():
+    print("== the command line", flush=True)
+    for sub in ("check", "apply", "status"):
+        p = ward("ota", sub, "--help")
+        ok(("usage: ward ota " + sub).encode() in p.stdout, "ward ota %s --help" % sub)
+    ward("ota", expect=2)
+    ward("ota", "frobnicate", expect=2)
+    p = ward("ota", "apply", "--device", "happy", "--ca", ENV["ca"], expect=2)
+    ok(b"--server URL is required" in p.stderr, "apply without --server")
+    p = ward("ota", "check", "--device", "happy", "--server", https("main"), expect=2)
+    ok(b"--ca CA.pem is required" in p.stderr, "check without --ca")
+    ward("ota", "check", "--device", "happy", "--server", https("main"), "--ca", ENV["ca"],
+         "--time", "soon", expect=2)
+    # A device without an OTA key: refused before any connection.
+    ward("device", "create", "nokey", "--sector-size", str(SECTOR), "--slot-sectors", "8")
+    ward("device", "provision", "nokey", "-k", "boot.pem")
+    ok(proxy("plan") == "ok", "proxy plan")
+    r = ward_json("ota", "check", "--device", "nokey", "--server", url(ENV["proxy"], "main"),
+                  "--ca", ENV["ca"], expect=21)
+    ok(r["reason"] == "WARD_ERR_OTA_KEY" and "--ota-key" in r["what"], "no OTA key: %r" % r)
+    ok(proxy("log") == "", "no connection without an OTA key")
+    ward("ota", "status", "--device", "missing", expect=14)
+    print("  --help on each command; usage errors exit 2; a device without an OTA key 21; "
+          "no device 14", flush=True)
 
 
 def part_revert(v1):
@@ -532,6 +563,7 @@ def main():
             "tamper": lambda: part_tamper(v2_len),
             "cuts": lambda: part_cuts(v2, REQUEST),
             "revert": lambda: part_revert(v1),
+            "usage": part_usage,
         }
         for name, fn in parts.items():
             if a.only is None or a.only == name:
