@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -556,7 +557,15 @@ bool demo_ota_story(demo_t *d, const demo_ota_in_t *in, bool *served)
     demo_path(d, n.dir, sizeof n.dir, "nginx");
     if (ok) {
         ward_err_t err = mkdir(n.dir, 0700) == 0 || errno == EEXIST ? WARD_OK : WARD_ERR_IO;
+        /* nginx takes paths relative to its prefix: give it absolute ones. */
+        char abs_dir[PATH_MAX], abs_www[PATH_MAX];
+        if (err == WARD_OK && (realpath(n.dir, abs_dir) == NULL || realpath(www, abs_www) == NULL ||
+                               strlen(abs_dir) >= sizeof n.dir || strlen(abs_www) >= sizeof www)) {
+            err = WARD_ERR_IO;
+        }
         if (err == WARD_OK) {
+            snprintf(n.dir, sizeof n.dir, "%s", abs_dir);
+            snprintf(www, sizeof www, "%s", abs_www);
             err = make_pki(n.dir);
         }
         ok = demo_check(d, err == WARD_OK, "a throw-away test CA and a certificate for localhost",
