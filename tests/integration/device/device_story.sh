@@ -182,6 +182,39 @@ run 17 "$WARD" device boot "$DEV" --json
 has '"result":"refused"'
 has '"reason":"WARD_ERR_BOOT_NO_IMAGE"'
 
+say "OTA provisioning: the OTA key's hash burnt, the boot key refused as OTA key"
+D2=$T/dev2
+run 0 "$WARD" keygen -k "$T/ota.pem"
+run 0 "$WARD" device create "$D2" --sector-size 1024 --write-size 8 --slot-sectors 8
+run 2 "$WARD" device provision "$D2" -k "$T/boot.pem" --ota-key "$T/ota.pem"
+has "--ota-key and --device-class go together"
+run 21 "$WARD" device provision "$D2" -k "$T/boot.pem" --ota-key "$T/boot.pem" --device-class plug-v1
+has "the OTA key is the boot key"
+has "WARD_ERR_OTA_KEY"
+run 0 "$WARD" device status "$D2" --json
+has '"boot_key_hash":null'          # nothing was burnt
+has '"ota_key_hash":null'
+run 15 "$WARD" device provision "$D2" --ota-key "$T/ota.pem" --device-class plug-v1
+has "no boot key yet"
+run 0 "$WARD" device provision "$D2" -k "$T/boot.pem" --secure-boot
+run 21 "$WARD" device provision "$D2" --ota-key "$T/boot.pem" --device-class plug-v1
+has "the OTA key is the boot key"
+run 2 "$WARD" device provision "$D2" --ota-key "$T/ota.pem" --device-class .hidden
+run 0 "$WARD" device provision "$D2" --ota-key "$T/ota.pem" --device-class plug-v1
+has "OTA key hash"
+has "device class   plug-v1"
+ota_hash=$("$WARD" getpub -k "$T/ota.pem" -f hash | awk '{print $NF}')
+run 0 "$WARD" device status "$D2" --json
+has "\"ota_key_hash\":\"$ota_hash\""
+has '"ota":{"key":true,"key_matches_otp":true,"device_class":"plug-v1"}'
+has '"ota_key_hash"]'                # locked
+run 0 "$WARD" device status "$D2"
+has "otakey.der (read-only; matches the OTP hash)"
+[ ! -w "$D2/otakey.der" ] || [ "$(id -u)" = 0 ] || fail "otakey.der is writable"
+[ "$(stat -c %a "$D2/otakey.der")" = 444 ] || fail "otakey.der mode $(stat -c %a "$D2/otakey.der")"
+run 15 "$WARD" device provision "$D2" --ota-key "$T/other.pem" --device-class plug-v1
+has "already has an OTA key"
+
 say "help everywhere"
 for c in create provision flash stage boot reset confirm status; do
   run 0 "$WARD" device "$c" --help
