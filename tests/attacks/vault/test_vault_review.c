@@ -39,7 +39,7 @@
 
 static bool shdr_ok(const uint8_t *sec)
 {
-    return memcmp(sec, "WVLT", 4) == 0 && ward_load_le32(sec + 44) == ward_crc32(0, sec, 44);
+    return tv_shdr_ok(sec);
 }
 
 /* Area offsets of the records called name (header CRC good), in log order
@@ -54,7 +54,7 @@ static int raw_recs(const tv_dev_t *d, const char *name, long *off, int max)
         if (!shdr_ok(sec)) {
             continue;
         }
-        for (uint32_t p = 48; p + 44u + nl <= SSIZE && n < max; p += ws) {
+        for (uint32_t p = TV_SHDR; p + 44u + nl <= SSIZE && n < max; p += ws) {
             const uint8_t *h = sec + p;
             if (h[0] == 'R' && h[1] == nl && ward_load_le32(h + 8) == ward_crc32(0, h, 8) &&
                 memcmp(h + 24, name, nl) == 0) {

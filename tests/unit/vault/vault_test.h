@@ -112,6 +112,22 @@ static inline void tv_snap_free(tv_snap_t *s)
     memset(s, 0, sizeof *s);
 }
 
+/* ---- raw layout (docs/vault-format.md, format 3), for tests that edit flash */
+
+#define TV_SHDR 64u /* sector header; the first entry starts here */
+
+/* sec starts with a sector header whose CRC checks. */
+static inline bool tv_shdr_ok(const uint8_t *sec)
+{
+    return memcmp(sec, "WVLT", 4) == 0 && ward_load_le32(sec + 60) == ward_crc32(0, sec, 60);
+}
+
+/* Recompute the CRC of an edited sector header (its MAC stays wrong). */
+static inline void tv_shdr_fix_crc(uint8_t *sec)
+{
+    ward_store_le32(sec + 60, ward_crc32(0, sec, 60));
+}
+
 /* Deterministic test value for (name, generation): printable, len bytes. */
 static inline void tv_value(uint8_t *out, size_t len, const char *name, uint32_t gen)
 {
