@@ -470,6 +470,21 @@ static ward_err_t append(ward_vault_t *v, uint32_t rec, uint32_t raw, entry_fn f
         if (at != NULL) {
             *at = v->head * v->ssize + wp;
         }
+        if (unsure) {
+            /* Nothing written here since the mount: the mount saw the log
+             * end at wp. It must still read erased, so that a read that
+             * lied about where the log ends cannot make the vault program
+             * over entries (NOR would AND them into garbage). */
+            bool blank = false;
+            const uint32_t base = v->head * v->ssize;
+            err = vlt_is_blank(v, base + wp, base + wp + raw, &blank);
+            if (err == WARD_OK && !blank) {
+                err = WARD_ERR_CORRUPT;
+            }
+            if (err != WARD_OK) {
+                return err;
+            }
+        }
         err = fn(v, arg);
         if (err != WARD_ERR_IO || !unsure || sc->unsure == 0u || t >= tries) {
             return err;

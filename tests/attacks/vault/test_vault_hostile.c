@@ -563,10 +563,15 @@ static void sweep_put(sweep_t *s)
             ward_sim_hostile_arm(&s->h, 0, false, NULL, 0);
             assert_int_equal(ward_vault_mount(&v, &s->cfg), WARD_OK);
             ward_sim_hostile_arm(&s->h, k, mode != 0, s->subst, AREA);
+            const uint64_t viol = s->d.flash.stats.violations;
             ward_err_t err = ward_vault_put(&v, "wifi.psk", k_newest, s->put_len);
             s->runs++;
             s->attacked += s->h.hits != 0u;
             ward_vault_unmount(&v);
+            if (s->d.flash.stats.violations != viol) {
+                bad(s, "%s put read %llu%s (%s): programmed over written units", s->subst_name,
+                    (unsigned long long)k, mode ? "+" : "", ward_err_name(err));
+            }
             if (err != WARD_OK && !clean(err) && err != WARD_ERR_NO_SPACE) {
                 bad(s, "%s put read %llu%s: %s", s->subst_name, (unsigned long long)k,
                     mode ? "+" : "", ward_err_name(err));
@@ -627,12 +632,18 @@ static void sweep_mount_put(sweep_t *s)
             s->runs++;
             s->attacked += s->h.hits != 0u;
             ward_sim_hostile_arm(&s->h, 0, false, NULL, 0);
+            const uint64_t viol = s->d.flash.stats.violations;
             ward_err_t err = merr == WARD_OK
                                  ? ward_vault_put(&v, "wifi.psk", k_newest, s->put_len)
                                  : merr;
             ward_vault_unmount(&v);
             if (merr != WARD_OK) {
                 continue; /* sweep_mount judges the mount */
+            }
+            if (s->d.flash.stats.violations != viol) {
+                /* On real NOR it would have ANDed bytes into entries. */
+                bad(s, "%s mount read %llu%s, put (%s): programmed over written units",
+                    s->subst_name, (unsigned long long)k, mode ? "+" : "", ward_err_name(err));
             }
             merr = ward_vault_mount(&v, &s->cfg);
             char why[160] = "";
@@ -748,10 +759,74 @@ static void test_hostile_flash(void **state)
     tv_close(&other);
 }
 
+/*
+ * A lie about where the log ends. The head ends with a second, byte-identical
+ * copy of a record (as garbage collection leaves one); the flash shows that
+ * region erased to the mount -- harmless to the state, which the first copy
+ * serves -- and then tells the truth. The first put must not program over
+ * the copy (on NOR that ANDs the bytes into garbage; the simulator refuses
+ * and counts it): it checks the place still reads erased and refuses with
+ * WARD_ERR_CORRUPT; nothing is lost.
+ */
+static void test_log_end_lie(void **state)
+{
+    (void)state;
+    tv_dev_t d;
+    ward_sim_hostile_t h;
+    ward_vault_t v;
+    ward_vault_stats_t st;
+    static uint8_t lie[AREA];
+    uint8_t val[40], buf[64];
+    size_t n = 0;
+    assert_int_equal(tv_open(&d, NSECT, SSIZE, WS, true, NULL), 0);
+    assert_int_equal(ward_vault_format(&v, &d.cfg), WARD_OK);
+    tv_value(val, sizeof val, "k", 1);
+    assert_int_equal(ward_vault_put(&v, "k", val, sizeof val), WARD_OK);
+    assert_int_equal(ward_vault_stats(&v, &st), WARD_OK);
+    ward_vault_unmount(&v);
+    /* The record of "k" and the log end of the head sector. */
+    uint8_t *sec = d.flash.mem + st.head * SSIZE;
+    uint32_t p = shdr_len(sec), rec = 0, end = 0;
+    while (p + 12u <= SSIZE && entry_len(sec + p) != 0u) {
+        if (sec[p] == 'R') {
+            rec = p;
+        }
+        p += pad(entry_len(sec + p));
+    }
+    end = p;
+    const uint32_t len = pad(entry_len(sec + rec));
+    assert_true(rec != 0u && end + len <= SSIZE);
+    memcpy(sec + end, sec + rec, len); /* a second copy at the log end */
+    memcpy(lie, d.flash.mem, AREA);
+    memset(lie + st.head * SSIZE + end, 0xFF, len); /* ...that the liar hides */
+
+    ward_vault_config_t cfg = d.cfg;
+    ward_sim_hostile_init(&h, &d.flash.port, 0, AREA);
+    cfg.area.flash = &h.port;
+    ward_sim_hostile_arm(&h, 1, true, lie, AREA);
+    assert_int_equal(ward_vault_mount(&v, &cfg), WARD_OK);
+    ward_sim_hostile_arm(&h, 0, false, NULL, 0);
+    const uint64_t viol = d.flash.stats.violations;
+    tv_value(val, sizeof val, "k", 2);
+    const ward_err_t err = ward_vault_put(&v, "k", val, sizeof val);
+    printf("log end lie: put %s, %llu programs over written units\n", ward_err_name(err),
+           (unsigned long long)(d.flash.stats.violations - viol));
+    assert_int_equal(d.flash.stats.violations, viol);
+    assert_int_equal(err, WARD_ERR_CORRUPT);
+    ward_vault_unmount(&v);
+    assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
+    tv_value(val, sizeof val, "k", 1);
+    assert_int_equal(ward_vault_get(&v, buf, sizeof buf, &n, "k"), WARD_OK);
+    assert_memory_equal(buf, val, sizeof val);
+    ward_vault_unmount(&v);
+    tv_close(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_flash),
+        cmocka_unit_test(test_log_end_lie),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
