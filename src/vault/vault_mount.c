@@ -307,17 +307,23 @@ static ward_err_t chain_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t 
 
 /* ---- pass 3: where the live records are ---------------------------------------- */
 
-/* arg: NULL, or non-NULL to fill in only records not located yet. */
+typedef struct {
+    bool missing_only; /* fill in only records not located yet */
+    uint32_t seen;     /* copies of live records visited */
+} locate_t;
+
 static ward_err_t locate_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t *e, void *arg)
 {
+    locate_t *lc = arg;
     (void)rank;
     if (e->type != VLT_T_RECORD) {
         return WARD_OK;
     }
     int i = find_seq(v, ward_load_le32(e->h + 4));
-    if (i < 0 || (arg != NULL && v->rec[i].off != VLT_NONE)) {
+    if (i < 0 || (lc->missing_only && v->rec[i].off != VLT_NONE)) {
         return WARD_OK;
     }
+    lc->seen++;
     ward_vault_rec_t *r = &v->rec[i];
     vlt_rec_head_t rh;
     bool ok = false;
@@ -353,15 +359,16 @@ ward_err_t vlt_locate(ward_vault_t *v)
         v->rec[i].good = 0;
     }
     const uint32_t n = vlt_log_order(v, order);
-    return walk_all(v, order, n, false, LOAD_NONE, locate_visit, NULL);
+    locate_t lc = {false, 0};
+    return walk_all(v, order, n, false, LOAD_NONE, locate_visit, &lc);
 }
 
 ward_err_t vlt_locate_missing(ward_vault_t *v, uint32_t s)
 {
-    static const bool k_missing = true;
+    locate_t lc = {true, 0};
     for (uint32_t i = 0; i < v->count; i++) {
         if (v->rec[i].off == VLT_NONE) {
-            return walk(v, s, 0, false, LOAD_NONE, locate_visit, (void *)(uintptr_t)&k_missing);
+            return walk(v, s, 0, false, LOAD_NONE, locate_visit, &lc);
         }
     }
     return WARD_OK;

@@ -563,12 +563,12 @@ static void sweep_put(sweep_t *s)
             ward_sim_hostile_arm(&s->h, 0, false, NULL, 0);
             assert_int_equal(ward_vault_mount(&v, &s->cfg), WARD_OK);
             ward_sim_hostile_arm(&s->h, k, mode != 0, s->subst, AREA);
-            const uint64_t viol = s->d.flash.stats.violations;
+            const uint64_t viol = tv_violations(&s->d);
             ward_err_t err = ward_vault_put(&v, "wifi.psk", k_newest, s->put_len);
             s->runs++;
             s->attacked += s->h.hits != 0u;
             ward_vault_unmount(&v);
-            if (s->d.flash.stats.violations != viol) {
+            if (tv_violations(&s->d) != viol) {
                 bad(s, "%s put read %llu%s (%s): programmed over written units", s->subst_name,
                     (unsigned long long)k, mode ? "+" : "", ward_err_name(err));
             }
@@ -632,7 +632,7 @@ static void sweep_mount_put(sweep_t *s)
             s->runs++;
             s->attacked += s->h.hits != 0u;
             ward_sim_hostile_arm(&s->h, 0, false, NULL, 0);
-            const uint64_t viol = s->d.flash.stats.violations;
+            const uint64_t viol = tv_violations(&s->d);
             ward_err_t err = merr == WARD_OK
                                  ? ward_vault_put(&v, "wifi.psk", k_newest, s->put_len)
                                  : merr;
@@ -640,7 +640,7 @@ static void sweep_mount_put(sweep_t *s)
             if (merr != WARD_OK) {
                 continue; /* sweep_mount judges the mount */
             }
-            if (s->d.flash.stats.violations != viol) {
+            if (tv_violations(&s->d) != viol) {
                 /* On real NOR it would have ANDed bytes into entries. */
                 bad(s, "%s mount read %llu%s, put (%s): programmed over written units",
                     s->subst_name, (unsigned long long)k, mode ? "+" : "", ward_err_name(err));
@@ -806,12 +806,12 @@ static void test_log_end_lie(void **state)
     ward_sim_hostile_arm(&h, 1, true, lie, AREA);
     assert_int_equal(ward_vault_mount(&v, &cfg), WARD_OK);
     ward_sim_hostile_arm(&h, 0, false, NULL, 0);
-    const uint64_t viol = d.flash.stats.violations;
+    const uint64_t viol = tv_violations(&d);
     tv_value(val, sizeof val, "k", 2);
     const ward_err_t err = ward_vault_put(&v, "k", val, sizeof val);
     printf("log end lie: put %s, %llu programs over written units\n", ward_err_name(err),
-           (unsigned long long)(d.flash.stats.violations - viol));
-    assert_int_equal(d.flash.stats.violations, viol);
+           (unsigned long long)(tv_violations(&d) - viol));
+    assert_int_equal(tv_violations(&d), viol);
     assert_int_equal(err, WARD_ERR_CORRUPT);
     ward_vault_unmount(&v);
     assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);

@@ -126,7 +126,8 @@ static void derive_all(example_keys_t *ek)
 {
     uint8_t huk[32], k_id[32], info[64], mac[32], in[8];
     example_huk(huk);
-    hkdf(k_id, huk, T_HMAC, info, label(info, "ward/vault/v1/id", NULL, 0));
+    size_t n = label(info, "ward/vault/v1/id", NULL, 0);
+    hkdf(k_id, huk, T_HMAC, info, n);
     ward_store_le32(in, 0);     /* counter index */
     ward_store_le32(in + 4, 3); /* the version the format commits (counter 0, two burns) */
     hmac(mac, k_id, in, 4, in + 4, 4);
@@ -134,8 +135,10 @@ static void derive_all(example_keys_t *ek)
     uint8_t extra[17];
     extra[0] = 1; /* AES-256-GCM */
     memcpy(extra + 1, ek->id, 16);
-    hkdf(ek->k_aead, huk, T_AES, info, label(info, "ward/vault/v1/aead", extra, 17));
-    hkdf(ek->k_mac, huk, T_HMAC, info, label(info, "ward/vault/v1/mac", ek->id, 16));
+    n = label(info, "ward/vault/v1/aead", extra, 17);
+    hkdf(ek->k_aead, huk, T_AES, info, n);
+    n = label(info, "ward/vault/v1/mac", ek->id, 16);
+    hkdf(ek->k_mac, huk, T_HMAC, info, n);
     /* KCV over 'K' "kcv" || header bytes 4..11: format 3, AES-256-GCM,
      * W 8, 4 sectors, S 4096. */
     uint8_t kin[12] = {'K', 'k', 'c', 'v', 3, 1, EX_WS, EX_SECT};

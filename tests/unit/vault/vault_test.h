@@ -68,6 +68,12 @@ static inline uint64_t tv_erases(const tv_dev_t *d)
     return d->flash.stats.erases;
 }
 
+/* Programs the flash refused (NOR or program-once rules), read the same way. */
+static inline uint64_t tv_violations(const tv_dev_t *d)
+{
+    return d->flash.stats.violations;
+}
+
 static inline uint32_t tv_units(const tv_dev_t *d)
 {
     return d->flash.port.size / d->flash.port.write_size;
