@@ -36,7 +36,7 @@ extern "C" {
 /* ---- configuration (override in WARD_CONFIG_USER_FILE) -------------------- */
 
 /* Most records (names) a vault holds. <= 255. RAM: 24 B each (16 in the
- * index, 8 in the entry buffer). */
+ * index, 8 in the entry buffer, WARD_VAULT_ENTRY_MAX). */
 #ifndef WARD_CONFIG_VAULT_MAX_RECORDS
 #define WARD_CONFIG_VAULT_MAX_RECORDS 32
 #endif
@@ -143,8 +143,9 @@ typedef struct ward_vault {
     uint8_t entry[WARD_VAULT_ENTRY_MAX]; /* one commit or checkpoint, read once */
 } ward_vault_t;
 
-/* RAM a mounted vault needs: 16 B per record, 20 B per sector, 8 B per
- * record for the entry buffer, and about 150 B fixed (1232 B by default).
+/* RAM a mounted vault needs: 16 B per record, 20 B per sector, the entry
+ * buffer (32 B + 8 B per record) and 112 B fixed: 1232 B by default on
+ * x86-64 (944 B before format 3; 936 -> 1224 B on Cortex-M).
  * Each call also uses about 1.5-3 KiB of stack, most of it Mbed TLS
  * (bench/results/vault.txt). */
 #define WARD_VAULT_CTX_SIZE (sizeof(ward_vault_t))
