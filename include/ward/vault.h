@@ -223,8 +223,12 @@ void ward_vault_unmount(ward_vault_t *v);
  * stats.max_value_len, or the counter is exhausted); WARD_ERR_NO_SPACE
  * (vault full; delete something); WARD_ERR_AUTH (a live record with this
  * name's hash is too damaged to tell whose it is: nothing written; wipe);
- * WARD_ERR_STATE (not mounted, or a previous I/O error: mount again); I/O
- * and port errors. Input errors and AUTH leave the vault untouched.
+ * WARD_ERR_STATE (not mounted, or a previous I/O error: mount again);
+ * WARD_ERR_CORRUPT (the flash now answers otherwise than at mount -- a
+ * garbage-collection copy that no longer checks, the log end or a free
+ * sector not as the mount saw it: nothing was erased or overwritten, mount
+ * again); I/O and port errors. Input errors and AUTH leave the vault
+ * untouched.
  */
 ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *value, size_t len);
 
@@ -246,7 +250,7 @@ ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t
  * until its sector is reclaimed (ward_vault_wipe erases everything).
  * Returns WARD_OK; WARD_ERR_NOT_FOUND; WARD_ERR_AUTH (the record is too
  * damaged to match its name: wipe); WARD_ERR_VAULT_NAME; WARD_ERR_LIMIT;
- * WARD_ERR_STATE; I/O errors.
+ * WARD_ERR_STATE; WARD_ERR_CORRUPT (as put); I/O errors.
  */
 ward_err_t ward_vault_delete(ward_vault_t *v, const char *name);
 
@@ -273,7 +277,9 @@ ward_err_t ward_vault_stats(ward_vault_t *v, ward_vault_stats_t *st);
  * was (before the empty state is written), the old vault empty, or the new
  * vault empty; the first change after the next mount erases whatever the
  * cut left of the old records. v stays mounted.
- * Returns WARD_OK; WARD_ERR_STATE; WARD_ERR_LIMIT; I/O errors.
+ * Returns WARD_OK; WARD_ERR_STATE; WARD_ERR_LIMIT; WARD_ERR_CORRUPT (as
+ * put); I/O errors. A vault that does not mount is wiped with
+ * ward_vault_format.
  */
 ward_err_t ward_vault_wipe(ward_vault_t *v);
 
