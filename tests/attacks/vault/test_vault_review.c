@@ -193,8 +193,8 @@ static void test_full_no_wear(void **state)
     int n = 0;
     assert_int_equal(tv_open(&d, NSECT, SSIZE, 8, true, NULL), 0);
     assert_int_equal(ward_vault_format(&v, &d.cfg), WARD_OK);
-    /* 704-byte records: one per sector's record room (1264 bytes), so the
-     * third passes the up-front space check (3 x 704 <= 2 x 1264) and is
+    /* 704-byte records: one per sector's record room (1248 bytes), so the
+     * third passes the up-front space check (3 x 704 <= 2 x 1248) and is
      * refused only after garbage collection found no sector with room. */
     for (n = 0; n < 3; n++) {
         tv_value(val, sizeof val, names[n], 1);
