@@ -107,10 +107,16 @@ typedef struct ward_hsm {
     /* Generate the HUK inside the HSM (provisioning). WARD_ERR_EXISTS if
      * one is already present: a HUK is never replaced. */
     ward_err_t (*huk_generate)(void *ctx);
-    /* Derive a 256-bit key from the HUK with HKDF-SHA256, the label as
-     * info, inside the HSM; return it as a volatile PSA key usable only for
-     * `type`, not exportable. The caller destroys it (psa_destroy_key).
-     * WARD_ERR_STATE if no HUK was generated. */
+    /* Derive a 256-bit key from the HUK inside the HSM; return it as a
+     * volatile PSA key usable only for `type`, not exportable. The key
+     * MUST depend on the type as well as on the label: two types never get
+     * the same bytes for one label (the vault's labels are per purpose, but
+     * a port that handed out derive_key(HMAC, aead-label) with the AEAD
+     * key's bytes would let an HMAC oracle stand in for the record key).
+     * Ports on PSA use ward_soft_hsm_derive: HKDF-SHA256, salt
+     * "ward-huk-kdf-v2", info = type byte || label (docs/vault-format.md).
+     * Labels are at most 127 bytes. The caller destroys the key
+     * (psa_destroy_key). WARD_ERR_STATE if no HUK was generated. */
     ward_err_t (*derive_key)(void *ctx, ward_hsm_key_type_t type, const uint8_t *label,
                              size_t label_len, uint32_t *key_id);
     /* Monotonic counter idx (< WARD_HSM_COUNTERS): read, or add one and

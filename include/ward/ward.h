@@ -76,6 +76,7 @@ enum {
     WARD_ERR_VAULT_UNFORMATTED = -60, /* no vault on this flash */
     WARD_ERR_VAULT_FOREIGN = -61,     /* vault belongs to another device */
     WARD_ERR_VAULT_NAME = -62,        /* invalid record name */
+    WARD_ERR_VAULT_ERASED = -63,      /* no vault, but the counter shows one existed */
 
     /* OTA updates (-80 .. -99): why an update was refused */
     WARD_ERR_OTA_MANIFEST = -80, /* manifest malformed (COSE, CBOR or a field) */

@@ -1,10 +1,14 @@
 /* HUK-based key derivation for software HSMs (ward/soft_hsm.h). */
+#include <string.h>
+
 #include <psa/crypto.h>
 
 #include "ward/soft_hsm.h"
 
-/* HKDF salt: fixes the derivation to this scheme and version. */
-static const uint8_t k_salt[] = "ward-huk-kdf-v1";
+/* HKDF salt: fixes the derivation to this scheme and version. v2: the key
+ * type is part of the info (v1 used the label alone, so one label gave the
+ * same bytes to an HMAC key and to an AEAD key). */
+static const uint8_t k_salt[] = "ward-huk-kdf-v2";
 
 ward_err_t ward_soft_hsm_derive(const uint8_t huk[WARD_SOFT_HSM_HUK_LEN],
                                 ward_hsm_key_type_t type, const uint8_t *label,
@@ -15,9 +19,11 @@ ward_err_t ward_soft_hsm_derive(const uint8_t huk[WARD_SOFT_HSM_HUK_LEN],
     psa_key_derivation_operation_t op = PSA_KEY_DERIVATION_OPERATION_INIT;
     psa_key_id_t secret = PSA_KEY_ID_NULL;
     psa_key_id_t derived = PSA_KEY_ID_NULL;
+    uint8_t info[1u + WARD_SOFT_HSM_LABEL_MAX];
     ward_err_t err = WARD_ERR_CRYPTO;
 
-    if (huk == NULL || key_id == NULL || (label == NULL && label_len > 0u)) {
+    if (huk == NULL || key_id == NULL || (label == NULL && label_len > 0u) ||
+        label_len > WARD_SOFT_HSM_LABEL_MAX) {
         return WARD_ERR_INVALID_ARG;
     }
     *key_id = 0;
@@ -41,6 +47,11 @@ ward_err_t ward_soft_hsm_derive(const uint8_t huk[WARD_SOFT_HSM_HUK_LEN],
         return WARD_ERR_INVALID_ARG;
     }
     psa_set_key_bits(&out, 256);
+    /* info = type || label: keys of different types never share bytes. */
+    info[0] = (uint8_t)type;
+    if (label_len > 0u) {
+        memcpy(info + 1, label, label_len);
+    }
 
     psa_set_key_type(&in, PSA_KEY_TYPE_DERIVE);
     psa_set_key_usage_flags(&in, PSA_KEY_USAGE_DERIVE);
@@ -51,8 +62,8 @@ ward_err_t ward_soft_hsm_derive(const uint8_t huk[WARD_SOFT_HSM_HUK_LEN],
                                        sizeof k_salt - 1u) == PSA_SUCCESS &&
         psa_key_derivation_input_key(&op, PSA_KEY_DERIVATION_INPUT_SECRET, secret) ==
             PSA_SUCCESS &&
-        psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_INFO, label, label_len) ==
-            PSA_SUCCESS &&
+        psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_INFO, info,
+                                       1u + label_len) == PSA_SUCCESS &&
         psa_key_derivation_output_key(&out, &op, &derived) == PSA_SUCCESS) {
         *key_id = derived;
         err = WARD_OK;

@@ -43,6 +43,8 @@ static const err_entry_t k_errors[] = {
     {WARD_ERR_VAULT_UNFORMATTED, "WARD_ERR_VAULT_UNFORMATTED", "no vault on this flash"},
     {WARD_ERR_VAULT_FOREIGN, "WARD_ERR_VAULT_FOREIGN", "vault belongs to another device"},
     {WARD_ERR_VAULT_NAME, "WARD_ERR_VAULT_NAME", "invalid record name"},
+    {WARD_ERR_VAULT_ERASED, "WARD_ERR_VAULT_ERASED",
+     "vault erased: the counter shows a vault existed (a rollback to nothing)"},
     {WARD_ERR_OTA_MANIFEST, "WARD_ERR_OTA_MANIFEST", "update manifest malformed"},
     {WARD_ERR_OTA_KEY, "WARD_ERR_OTA_KEY", "manifest not signed by the device's OTA key"},
     {WARD_ERR_OTA_SIG, "WARD_ERR_OTA_SIG", "bad manifest signature"},

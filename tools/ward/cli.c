@@ -38,6 +38,7 @@ int ward_cli_exit_code(ward_err_t err)
     case WARD_ERR_IMG_SEC_CNT_RANGE:
     case WARD_ERR_IMG_DOWNGRADE:
     case WARD_ERR_ROLLBACK:
+    case WARD_ERR_VAULT_ERASED:
         return WARD_EXIT_ROLLBACK;
     case WARD_ERR_IMG_UNSUPPORTED:
     case WARD_ERR_UNSUPPORTED:

@@ -17,12 +17,16 @@ extern "C" {
 #endif
 
 #define WARD_SOFT_HSM_HUK_LEN 32u
+/* Longest label derive accepts. */
+#define WARD_SOFT_HSM_LABEL_MAX 127u
 
-/* HKDF-SHA-256 with salt "ward-huk-kdf-v1", the HUK as the secret and the
- * label as info (docs/vault-format.md), into a volatile, non-exportable
- * 256-bit PSA key usable only for `type`. The HUK enters PSA as a
- * derivation secret for this one call and is destroyed before it returns.
- * WARD_ERR_INVALID_ARG for an unknown type, WARD_ERR_CRYPTO if PSA fails. */
+/* HKDF-SHA-256 with salt "ward-huk-kdf-v2", the HUK as the secret and
+ * info = the type's byte (ward_hsm_key_type_t) followed by the label
+ * (docs/vault-format.md, "Keys"), into a volatile, non-exportable 256-bit
+ * PSA key usable only for `type`: one label gives every type other bytes.
+ * The HUK enters PSA as a derivation secret for this one call and is
+ * destroyed before it returns. WARD_ERR_INVALID_ARG for an unknown type or
+ * a label longer than WARD_SOFT_HSM_LABEL_MAX, WARD_ERR_CRYPTO if PSA fails. */
 ward_err_t ward_soft_hsm_derive(const uint8_t huk[WARD_SOFT_HSM_HUK_LEN],
                                 ward_hsm_key_type_t type, const uint8_t *label,
                                 size_t label_len, uint32_t *key_id);
