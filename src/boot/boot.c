@@ -220,13 +220,16 @@ static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, cons
         c->reason = why == WARD_OK ? WARD_ERR_IMG_SIG : why;
         return why == WARD_ERR_IO || why == WARD_ERR_POWER_LOSS ? why : WARD_OK;
     }
-    /* A counter OTP cannot hold could never be made to stick. */
-    if (c->info.sec_cnt > WARD_CONFIG_OTP_ROLLBACK_BITS && !BOOT_FI_SKIP(10)) {
+    /* A counter OTP cannot hold could never be made to stick (and an image
+     * with one, installed for good, would never verify again: looked at
+     * twice, volatile, so one glitch cannot install it). */
+    volatile const uint32_t *sc = &c->info.sec_cnt;
+    if (*sc > WARD_CONFIG_OTP_ROLLBACK_BITS && !BOOT_FI_SKIP(10)) {
         c->reason = WARD_ERR_IMG_SEC_CNT_RANGE;
         return WARD_OK;
     }
     c->reason = WARD_OK;
-    c->verified = v;
+    c->verified = (*sc <= WARD_CONFIG_OTP_ROLLBACK_BITS || BOOT_FI_SKIP(12)) ? v : WARD_FIH_FAILURE;
     c->fp = fp; /* the hash that verified, not a second read of its TLV */
     return WARD_OK;
 }

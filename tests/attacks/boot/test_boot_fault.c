@@ -12,7 +12,7 @@
  * backup is not the image the install moved there, 6 ward_boot_go: the
  * primary may not run, 7 its final re-check, 8 and 9 slot_ok: secure boot
  * on, 10 check_slot: a counter OTP cannot hold, 11 raise_floor's second
- * look before it burns.
+ * look before it burns, 12 check_slot's second look at the counter's range.
  *
  * For every scenario, every check and every evaluation of it in the
  * scenario's boot (counted on an honest run), one boot skips just that one
@@ -36,7 +36,7 @@
 #include "boot_priv.h"
 #include "unit/boot/boot_fixture.h"
 
-#define NPOINTS 11
+#define NPOINTS 12
 #define MAX_OCC 16
 
 static int g_point, g_occ;
@@ -124,6 +124,7 @@ enum {
     SC_WINDOW_TEST,
     SC_FORGED_STAGED,
     SC_DOWNGRADE,
+    SC_RANGE,
     SC_REVERT,
     SC_REVERT_OTHER,
     SC_CONFIRMED,
@@ -163,6 +164,11 @@ static void scen_build(scen_t *s, int which)
         s->name = "older version staged for good";
         base(s);
         assert_int_equal(bf_stage(&s->d, &g_img[IM_D], true), WARD_OK);
+        break;
+    case SC_RANGE:
+        s->name = "counter 600 (beyond OTP) staged for good";
+        base(s);
+        assert_int_equal(bf_stage(&s->d, &g_img[IM_X], true), WARD_OK);
         break;
     case SC_REVERT:
         s->name = "trial revert";
