@@ -309,13 +309,13 @@ static ward_err_t start_op(ward_boot_ctx_t *ctx, uint8_t op, uint32_t n, const s
  * (never a trial: a revert may follow). o->counter follows OTP (the raise
  * reads the burnt bits back). A burn is for ever, and before an install
  * nothing else stands between a forged header and the fuses: the verdict
- * is read twice (volatile), so one skipped branch burns nothing. */
+ * and, independently, the reason must both say so, so one skipped branch
+ * burns nothing. */
 static ward_err_t raise_floor(ward_boot_ctx_t *ctx, otp_view_t *o, const slot_check_t *c)
 {
-    volatile const ward_fih_t *v = &c->verified;
     ward_err_t err = WARD_OK;
-    if (ctx->st.confirmed != 0u && (WARD_FIH_EQ(*v) || BOOT_FI_SKIP(1)) &&
-        c->info.sec_cnt > o->counter && (WARD_FIH_EQ(*v) || BOOT_FI_SKIP(11))) {
+    if (ctx->st.confirmed != 0u && (WARD_FIH_EQ(c->verified) || BOOT_FI_SKIP(1)) &&
+        c->info.sec_cnt > o->counter && (c->reason == WARD_OK || BOOT_FI_SKIP(11))) {
         err = ward_otp_rollback_raise(ctx->cfg.otp, c->info.sec_cnt);
         if (err == WARD_OK) {
             o->counter = c->info.sec_cnt;
