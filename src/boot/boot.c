@@ -13,6 +13,17 @@
 #include "image_priv.h"
 #include "ward/util.h"
 
+/* Fault-injection tests (tests/attacks/boot/test_boot_fault.c) compile this
+ * file again with WARD_FI_TEST, and make ward_test_fi_skip(n) true for one
+ * evaluation of check n: its failing branch is then skipped, as a glitch
+ * would skip it. Without WARD_FI_TEST the hooks are 0 and compile away. */
+#if defined(WARD_FI_TEST)
+int ward_test_fi_skip(int n);
+#define BOOT_FI_SKIP(n) ward_test_fi_skip(n)
+#else
+#define BOOT_FI_SKIP(n) 0
+#endif
+
 /* What the checks said about the image in one slot. */
 typedef struct slot_check {
     ward_image_info_t info;
@@ -209,13 +220,16 @@ static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, cons
         c->reason = why == WARD_OK ? WARD_ERR_IMG_SIG : why;
         return why == WARD_ERR_IO || why == WARD_ERR_POWER_LOSS ? why : WARD_OK;
     }
-    /* A counter OTP cannot hold could never be made to stick. */
-    if (c->info.sec_cnt > WARD_CONFIG_OTP_ROLLBACK_BITS) {
+    /* A counter OTP cannot hold could never be made to stick (and an image
+     * with one, installed for good, would never verify again: looked at
+     * twice, volatile, so one glitch cannot install it). */
+    volatile const uint32_t *sc = &c->info.sec_cnt;
+    if (*sc > WARD_CONFIG_OTP_ROLLBACK_BITS && !BOOT_FI_SKIP(10)) {
         c->reason = WARD_ERR_IMG_SEC_CNT_RANGE;
         return WARD_OK;
     }
     c->reason = WARD_OK;
-    c->verified = v;
+    c->verified = (*sc <= WARD_CONFIG_OTP_ROLLBACK_BITS || BOOT_FI_SKIP(12)) ? v : WARD_FIH_FAILURE;
     c->fp = fp; /* the hash that verified, not a second read of its TLV */
     return WARD_OK;
 }
@@ -224,10 +238,10 @@ static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, cons
  * if it verified; with secure boot off, any bootable image. */
 static ward_fih_t slot_ok(const slot_check_t *c, const otp_view_t *o)
 {
-    if (secure_on(o)) {
+    if (secure_on(o) && !BOOT_FI_SKIP(8)) {
         return c->verified;
     }
-    if (secure_on(o)) {
+    if (secure_on(o) && !BOOT_FI_SKIP(9)) {
         return WARD_FIH_FAILURE; /* the first test was skipped */
     }
     return c->bootable ? WARD_FIH_SUCCESS : WARD_FIH_FAILURE;
@@ -293,11 +307,15 @@ static ward_err_t start_op(ward_boot_ctx_t *ctx, uint8_t op, uint32_t n, const s
 
 /* Anti-rollback: a confirmed image that verified lifts OTP to its counter
  * (never a trial: a revert may follow). o->counter follows OTP (the raise
- * reads the burnt bits back). */
+ * reads the burnt bits back). A burn is for ever, and before an install
+ * nothing else stands between a forged header and the fuses: the verdict
+ * and, independently, the reason must both say so, so one skipped branch
+ * burns nothing. */
 static ward_err_t raise_floor(ward_boot_ctx_t *ctx, otp_view_t *o, const slot_check_t *c)
 {
     ward_err_t err = WARD_OK;
-    if (ctx->st.confirmed != 0u && WARD_FIH_EQ(c->verified) && c->info.sec_cnt > o->counter) {
+    if (ctx->st.confirmed != 0u && (WARD_FIH_EQ(c->verified) || BOOT_FI_SKIP(1)) &&
+        c->info.sec_cnt > o->counter && (c->reason == WARD_OK || BOOT_FI_SKIP(11))) {
         err = ward_otp_rollback_raise(ctx->cfg.otp, c->info.sec_cnt);
         if (err == WARD_OK) {
             o->counter = c->info.sec_cnt;
@@ -325,7 +343,7 @@ static ward_err_t try_revert(ward_boot_ctx_t *ctx, const otp_view_t *o, ward_boo
     ward_err_t why = b.reason != WARD_OK ? b.reason : WARD_ERR_IMG_SIG;
     if (WARD_FIH_EQ(slot_ok(&b, o))) {
         why = WARD_ERR_NOT_FOUND; /* a valid image, but not the previous one */
-        if (b.fp == ctx->st.backup_fp && WARD_FIH_EQ(slot_ok(&b, o))) {
+        if ((b.fp == ctx->st.backup_fp || BOOT_FI_SKIP(5)) && WARD_FIH_EQ(slot_ok(&b, o))) {
             rep->event = WARD_BOOT_EV_REVERTED;
             *reverted = true;
             return start_op(ctx, WARD_BOOT_OP_REVERT, ctx->st.nsectors, NULL);
@@ -381,13 +399,14 @@ static ward_err_t handle_request(ward_boot_ctx_t *ctx, otp_view_t *o, ward_boot_
     if (err != WARD_OK) {
         return err;
     }
-    if (!WARD_FIH_EQ(slot_ok(&s, o))) {
+    if (!WARD_FIH_EQ(slot_ok(&s, o)) && !BOOT_FI_SKIP(2)) {
         return refuse(ctx, rep, s.reason != WARD_OK ? s.reason : WARD_ERR_IMG_SIG);
     }
 #if WARD_CONFIG_BOOT_DOWNGRADE_PREVENTION
     /* Only an image that may run sets the floor: a forged header with a
      * high version must not block updates. */
-    if (WARD_FIH_EQ(slot_ok(&p, o)) && ward_image_version_cmp(&s.info.version, &p.info.version) < 0) {
+    if (WARD_FIH_EQ(slot_ok(&p, o)) && ward_image_version_cmp(&s.info.version, &p.info.version) < 0 &&
+        !BOOT_FI_SKIP(3)) {
         return refuse(ctx, rep, WARD_ERR_IMG_DOWNGRADE);
     }
 #endif
@@ -396,7 +415,7 @@ static ward_err_t handle_request(ward_boot_ctx_t *ctx, otp_view_t *o, ward_boot_
     const uint32_t size = p.parsed && p.info.total_size > s.info.total_size ? p.info.total_size
                                                                             : s.info.total_size;
     const uint32_t n = size / ss + (size % ss != 0u ? 1u : 0u);
-    if (!WARD_FIH_EQ(slot_ok(&s, o))) {
+    if (!WARD_FIH_EQ(slot_ok(&s, o)) && !BOOT_FI_SKIP(4)) {
         return refuse(ctx, rep, WARD_ERR_IMG_SIG); /* second look before moving anything */
     }
     rep->event = WARD_BOOT_EV_INSTALLED;
@@ -470,7 +489,7 @@ ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
     report_image(ctx, &c, rep);
     rep->trial = in_trial(&ctx->st);
     res = slot_ok(&c, &o);
-    if (!WARD_FIH_EQ(res)) {
+    if (!WARD_FIH_EQ(res) && !BOOT_FI_SKIP(6)) {
         rep->reason = WARD_ERR_BOOT_NO_IMAGE;
         return WARD_FIH_FAILURE;
     }
@@ -483,7 +502,7 @@ ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
         rep->reason = err;
         return WARD_FIH_FAILURE;
     }
-    if (!WARD_FIH_EQ(res)) {
+    if (!WARD_FIH_EQ(res) && !BOOT_FI_SKIP(7)) {
         return WARD_FIH_FAILURE;
     }
     rep->reason = WARD_OK;

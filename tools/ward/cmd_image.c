@@ -730,14 +730,27 @@ int ward_cmd_sign(int argc, char **argv)
         rc = ward_cli_fail("sign", "building the image", err);
         goto out;
     }
+    /* The device's own parser: TLVs beyond what it reads (custom TLVs too
+     * large) are not written; imgtool signs them, a ward bootloader never
+     * boots them. Features it refuses on purpose (-L) are still signed. */
+    ward_image_mem_t m = {img, img_len};
+    ward_image_info_t info;
+    const ward_err_t perr = ward_image_parse(&info, ward_image_read_mem, &m, (uint32_t)img_len);
+    if (perr == WARD_ERR_IMG_TOO_LARGE) {
+        char what[200];
+        snprintf(what, sizeof what,
+                 "the TLVs (protected + unprotected) exceed %u bytes, what a ward bootloader "
+                 "parses (WARD_CONFIG_IMAGE_MAX_TLV); nothing written",
+                 (unsigned)WARD_CONFIG_IMAGE_MAX_TLV);
+        rc = ward_cli_fail("sign", what, perr);
+        goto out;
+    }
     err = ward_cli_write_file(out_path, img, img_len, 0644, false);
     if (err != WARD_OK) {
         rc = ward_cli_fail("sign", out_path, err);
         goto out;
     }
-    ward_image_mem_t m = {img, img_len};
-    ward_image_info_t info;
-    if (ward_image_parse(&info, ward_image_read_mem, &m, (uint32_t)img_len) == WARD_OK) {
+    if (perr == WARD_OK) {
         printf("wrote %s: %lu bytes (image %lu), version ", out_path, (unsigned long)img_len,
                (unsigned long)info.total_size);
         print_version(stdout, &info.version);

@@ -680,6 +680,98 @@ static void test_boot_hostile_flash(void **state)
     assert_int_equal(t.accepted, 0);
 }
 
+/* ---- the floor API under a lying flash --------------------------------------- */
+
+/* ward_boot_floor (what the OTA agent checks manifests against) on a
+ * device whose confirmed image B (counter 5) is not burnt yet (OTP 3):
+ * every read of its one verification lies in turn, and every read from
+ * then on, with each substitute and with B's counter forged to 400 (hash
+ * not fixed). The floor must be OTP's 3, or the counter of a whole image
+ * that verifies (a flash can show another genuine image), or UINT32_MAX
+ * with an error: never a value from bytes that did not verify. */
+static ward_err_t floor_run(rig_t *r, const bf_snap_t *start, uint64_t n, bool from,
+                            const uint8_t *subst, uint32_t *fl, uint64_t *reads)
+{
+    ward_boot_config_t cfg;
+    ward_boot_ctx_t ctx;
+    assert_int_equal(bf_snap_load(&r->d, start), 0);
+    ward_sim_device_boot_config(&r->d, &cfg);
+    cfg.layout = &r->lay;
+    assert_int_equal(ward_boot_init(&ctx, &cfg), WARD_OK);
+    ward_sim_hostile_arm(&r->h, n, from, subst, r->d.flash.port.size);
+    *fl = 0;
+    const ward_err_t err = ward_boot_floor(&ctx, fl);
+    *reads = r->h.reads;
+    ward_sim_hostile_arm(&r->h, 0, false, NULL, 0);
+    return err;
+}
+
+static void test_floor_hostile(void **state)
+{
+    (void)state;
+    uint64_t attacked = 0, runs = 0, accepted = 0;
+    rig_t *r = malloc(sizeof *r);
+    scen_t s;
+    assert_non_null(r);
+    rig_open(r);
+    scen_build(r, SC_CONFIRMED, &s);
+    const ward_boot_layout_t *l = &r->d.layout;
+    rig_window(r, l->primary.off, l->scratch.off + l->scratch.size);
+    for (int sub = 0; sub <= SUB_COUNT; sub++) {
+        uint8_t *subst;
+        if (sub < SUB_COUNT) {
+            subst = sub_flash(r, &s, sub);
+        } else {
+            /* B with its counter forged to 400 */
+            ward_image_mem_t m = {g.B.img.data, g.B.img.len};
+            ward_image_info_t info;
+            assert_int_equal(ward_image_parse(&info, ward_image_read_mem, &m, (uint32_t)m.len),
+                             WARD_OK);
+            subst = malloc(r->d.flash.port.size);
+            assert_non_null(subst);
+            memcpy(subst, s.start.flash, r->d.flash.port.size);
+            ward_store_le32(subst + l->primary.off + info.sec_cnt_off, 400);
+        }
+        uint32_t fl = 0;
+        uint64_t reads = 0;
+        assert_int_equal(floor_run(r, &s.start, 0, false, subst, &fl, &reads), WARD_OK);
+        assert_int_equal(fl, 5);
+        assert_true(reads > 0u);
+        uint64_t acc = 0;
+        for (uint64_t n = 1; n <= reads; n++) {
+            for (int from = 0; from < 2; from++) {
+                uint64_t rd = 0;
+                const ward_err_t err = floor_run(r, &s.start, n, from != 0, subst, &fl, &rd);
+                bool ok = err != WARD_OK ? fl == UINT32_MAX : fl == 3u;
+                for (int i = 0; i < g.nall && err == WARD_OK; i++) {
+                    ok = ok || (g.all[i]->t.valid && g.all[i]->t.sec_cnt >= 3u &&
+                                fl == g.all[i]->t.sec_cnt);
+                }
+                runs++;
+                if (!ok) {
+                    acc++;
+                    print_message("    ACCEPTED floor %u (err %d), read %llu lying%s\n", fl,
+                                  (int)err, (unsigned long long)n, from ? " from then on" : "");
+                }
+            }
+        }
+        print_message("[ HOSTILE  ] ward_boot_floor, %-34s reads %3llu: %3llu runs, %llu accepted\n",
+                      sub < SUB_COUNT ? k_sub[sub] : "its counter forged to 400",
+                      (unsigned long long)reads, (unsigned long long)(2u * reads),
+                      (unsigned long long)acc);
+        attacked += reads;
+        accepted += acc;
+        free(subst);
+    }
+    bf_snap_free(&s.start);
+    ward_sim_device_close(&r->d);
+    free(r);
+    print_message("[ HOSTILE  ] ward_boot_floor: %llu reads attacked, %llu runs, %llu accepted\n",
+                  (unsigned long long)attacked, (unsigned long long)runs,
+                  (unsigned long long)accepted);
+    assert_int_equal(accepted, 0);
+}
+
 /* ---- setup ----------------------------------------------------------------- */
 
 /* The other device: key 2, running FB (8.0.0, counter 10) after a confirmed
@@ -755,6 +847,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_boot_hostile_flash),
+        cmocka_unit_test(test_floor_hostile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

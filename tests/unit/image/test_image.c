@@ -1015,6 +1015,54 @@ static void test_version_cmp(void **state)
     }
 }
 
+/* The hash pass walks the protected TLVs again on the hashed bytes: on a
+ * flash that does not change, it must agree with the parser for every
+ * shape the parser accepts, wherever the chunk boundaries fall. Header
+ * sizes 32..300 (odd ones too) and payloads of 0..3 bytes move a SEC_CNT
+ * that follows a custom TLV of 0..5 bytes (so at odd offsets, its header
+ * across a 256-byte chunk boundary) or precedes it. */
+static void test_hash_walk_shapes(void **state)
+{
+    (void)state;
+    uint8_t prot[32], unprot[36], img[512];
+    unsigned n = 0;
+    for (uint16_t hs = 32; hs <= 300; hs++) {
+        for (uint32_t is = 0; is < 4; is++) {
+            for (uint16_t cl = 0; cl <= 5; cl++) {
+                for (int first = 0; first < 2; first++) {
+                    static const uint8_t cv[5] = {0x50, 0x00, 0x04, 0x00, 0x09};
+                    static const uint8_t cnt[4] = {7, 0, 0, 0};
+                    uint8_t h[32];
+                    size_t pl = 0;
+                    if (first != 0) {
+                        pl += fx_tlv(prot + pl, WARD_TLV_SEC_CNT, 4, cnt);
+                        pl += fx_tlv(prot + pl, 0x00a0, cl, cv);
+                    } else {
+                        pl += fx_tlv(prot + pl, 0x00a0, cl, cv);
+                        pl += fx_tlv(prot + pl, WARD_TLV_SEC_CNT, 4, cnt);
+                    }
+                    memset(unprot, 0, sizeof unprot);
+                    const size_t ul = fx_tlv(unprot, WARD_TLV_SHA256, 32, NULL);
+                    const size_t len = fx_raw(img, sizeof img, hs, is, 0, prot, pl, unprot, ul);
+                    assert_true(len > 0u);
+                    fx_fix_hash(img, len);
+                    ward_image_mem_t m = {img, len};
+                    ward_image_info_t info;
+                    assert_int_equal(ward_image_parse(&info, ward_image_read_mem, &m, (uint32_t)len),
+                                     WARD_OK);
+                    assert_true(info.has_sec_cnt);
+                    assert_int_equal(info.sec_cnt, 7);
+                    assert_int_equal(ward_image_hash(&info, ward_image_read_mem, &m, h), WARD_OK);
+                    assert_memory_equal(h, img + fx_find(img, len, false, WARD_TLV_SHA256, NULL),
+                                        32);
+                    n++;
+                }
+            }
+        }
+    }
+    assert_int_equal(n, 269u * 4u * 6u * 2u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1040,6 +1088,7 @@ int main(void)
         cmocka_unit_test(test_validate_parse_vs_hash),
         cmocka_unit_test(test_validate_sec_cnt_absent),
         cmocka_unit_test(test_tlv_iterator),
+        cmocka_unit_test(test_hash_walk_shapes),
         cmocka_unit_test(test_header_decode),
         cmocka_unit_test(test_version_cmp),
     };
