@@ -35,6 +35,7 @@ packages=(
   openssl xxd
   mosquitto mosquitto-clients nginx-light curl
   ruby-cose python3-cbor2
+  softhsm2 p11-kit libp11-kit-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -108,6 +108,15 @@ enum {
     WARD_ERR_MQTT_TIMEOUT = -122,   /* no CONNACK or PINGRESP in time: connection dead */
     WARD_ERR_MQTT_TOO_LARGE = -123, /* a packet or topic from the broker over its bound */
     WARD_ERR_MQTT_TOPIC = -124,     /* invalid topic name, topic filter or device id */
+
+    /* Factory: keys in PKCS#11 tokens, certificates, provisioning (-140 .. -159) */
+    WARD_ERR_PKCS11 = -140,           /* the PKCS#11 module or token failed an operation */
+    WARD_ERR_PKCS11_PIN = -141,       /* no PIN for the token, or the token refused it */
+    WARD_ERR_PKCS11_AMBIGUOUS = -142, /* the PKCS#11 URI matches several tokens or keys */
+    WARD_ERR_CERT = -143,             /* certificate, CSR or CRL malformed or not verifying */
+    WARD_ERR_CERT_VALIDITY = -144,    /* certificate validity too long, expired or not yet valid */
+    WARD_ERR_DEVICE_ID = -145,        /* device id refused (characters, length) */
+    WARD_ERR_EOL = -146,              /* the unit failed its end-of-line test */
 };
 
 /* Name of a status code ("WARD_ERR_IMG_SIG"); never NULL. */
