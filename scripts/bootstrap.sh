@@ -30,6 +30,7 @@ packages=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
   qemu-system-arm
   libcmocka-dev
+  libqrencode-dev
   clang libclang-rt-14-dev llvm cppcheck clang-tidy
   python3 python3-cryptography
   openssl xxd

@@ -123,6 +123,25 @@ typedef struct ward_hsm {
     ward_err_t (*id_public)(void *ctx, uint8_t pub[65]);
     /* ECDSA-P256 over a SHA-256 digest; raw r||s. */
     ward_err_t (*id_sign_hash)(void *ctx, const uint8_t hash[32], uint8_t sig[64]);
+
+    /* BLE OOB pairing key (docs/ble.md, docs/ble-label.md). A button-only
+     * device pairs with LE Secure Connections OOB: the factory has the HSM
+     * make a P-256 key pair and a 128-bit random r; the label carries r and
+     * the commitment C = f4(PKx, PKx, r, 0). The private key never leaves.
+     * A board without it leaves these NULL (the device then has no OOB). */
+    /* Generate the pair and r inside (never the SMP debug key).
+     * WARD_ERR_EXISTS if present: a label is printed once. */
+    ward_err_t (*pair_generate)(void *ctx);
+    /* The public point 0x04||X||Y (big-endian). WARD_ERR_STATE if none. */
+    ward_err_t (*pair_public)(void *ctx, uint8_t pub[65]);
+    /* r, least significant octet first as SMP uses it. WARD_ERR_STATE if none. */
+    ward_err_t (*pair_random)(void *ctx, uint8_t r[16]);
+    /* ECDH with the pairing key: dhkey = X of d*peer_pub, big-endian.
+     * peer_pub (0x04||X||Y) is validated in full before use (coordinates
+     * below p, on the curve) and refused if its X equals our own:
+     * WARD_ERR_BLE_PEER_KEY. WARD_ERR_STATE if no pair; dhkey zeroed on
+     * any failure. */
+    ward_err_t (*pair_ecdh)(void *ctx, const uint8_t peer_pub[65], uint8_t dhkey[32]);
 } ward_hsm_t;
 
 /* ------------------------------------------------------------------------- */

@@ -61,7 +61,7 @@ enum {
     WARD_ERR_IMG_KEY = -25,         /* signed for another key */
     WARD_ERR_IMG_SIG = -26,         /* signature does not verify */
     WARD_ERR_IMG_UNSIGNED = -27,    /* no signature (or no hash) TLV */
-    WARD_ERR_IMG_SEC_CNT = -28,     /* security counter below the OTP counter */
+    WARD_ERR_IMG_SEC_CNT = -28,     /* security counter below the rollback floor */
     WARD_ERR_IMG_DOWNGRADE = -29,   /* version older than the installed image */
     WARD_ERR_IMG_UNSUPPORTED = -30, /* encrypted/compressed/RAM-load image */
     WARD_ERR_IMG_SEC_CNT_RANGE = -31, /* counter beyond what OTP can hold */
@@ -108,15 +108,23 @@ enum {
     WARD_ERR_MQTT_TIMEOUT = -122,   /* no CONNACK or PINGRESP in time: connection dead */
     WARD_ERR_MQTT_TOO_LARGE = -123, /* a packet or topic from the broker over its bound */
     WARD_ERR_MQTT_TOPIC = -124,     /* invalid topic name, topic filter or device id */
+    /* BLE security: pairing, window, bonds (-140 .. -149) */
+    WARD_ERR_SMP_FAILED = -140,        /* pairing refused or failed (SMP reason in the event) */
+    WARD_ERR_SMP_TIMEOUT = -141,       /* SMP 30 s timeout: no more SMP on this link */
+    WARD_ERR_BLE_WINDOW_CLOSED = -142, /* pairing window closed (press the button) */
+    WARD_ERR_BLE_BACKOFF = -143,       /* failed attempts: wait before pairing again */
+    WARD_ERR_BLE_WEAKER_BOND = -144,   /* a bond is never replaced by a weaker one */
+    WARD_ERR_BLE_PEER_KEY = -145,      /* peer public key refused (off the curve, ours, debug key) */
+    WARD_ERR_BLE_LABEL = -146,         /* OOB label malformed or its checksum is wrong */
 
-    /* Factory: keys in PKCS#11 tokens, certificates, provisioning (-140 .. -159) */
-    WARD_ERR_PKCS11 = -140,           /* the PKCS#11 module or token failed an operation */
-    WARD_ERR_PKCS11_PIN = -141,       /* no PIN for the token, or the token refused it */
-    WARD_ERR_PKCS11_AMBIGUOUS = -142, /* the PKCS#11 URI matches several tokens or keys */
-    WARD_ERR_CERT = -143,             /* certificate, CSR or CRL malformed or not verifying */
-    WARD_ERR_CERT_VALIDITY = -144,    /* certificate validity too long, expired or not yet valid */
-    WARD_ERR_DEVICE_ID = -145,        /* device id refused (characters, length) */
-    WARD_ERR_EOL = -146,              /* the unit failed its end-of-line test */
+    /* Factory: keys in PKCS#11 tokens, certificates, provisioning (-160 .. -179) */
+    WARD_ERR_PKCS11 = -160,           /* the PKCS#11 module or token failed an operation */
+    WARD_ERR_PKCS11_PIN = -161,       /* no PIN for the token, or the token refused it */
+    WARD_ERR_PKCS11_AMBIGUOUS = -162, /* the PKCS#11 URI matches several tokens or keys */
+    WARD_ERR_CERT = -163,             /* certificate, CSR or CRL malformed or not verifying */
+    WARD_ERR_CERT_VALIDITY = -164,    /* certificate validity too long, expired or not yet valid */
+    WARD_ERR_DEVICE_ID = -165,        /* device id refused (characters, length) */
+    WARD_ERR_EOL = -166,              /* the unit failed its end-of-line test */
 };
 
 /* Name of a status code ("WARD_ERR_IMG_SIG"); never NULL. */

@@ -775,9 +775,10 @@ static void status_help(FILE *f)
             "usage: ward device status DIR [--json]\n"
             "\n"
             "Show a device without changing it: OTP (secure boot, debug lock, boot key\n"
-            "hash, rollback counter, locks), the HSM, the boot journal, and both slots\n"
-            "(image version, size, whether it verifies with the OTP key) and any\n"
-            "pending install request.\n"
+            "hash, rollback counter, locks), the rollback floor (the counter or, if\n"
+            "higher, the confirmed image's), the HSM, the boot journal, and both slots\n"
+            "(image version, size, whether it verifies with the OTP key; the staged\n"
+            "image against the floor) and any pending install request.\n"
             "\n"
             "  --json       machine-readable output\n"
             "  -h, --help   this help\n");
@@ -890,6 +891,10 @@ static int cmd_status(int argc, char **argv)
     if (err == WARD_OK) {
         err = ward_boot_status(&ctx, &rep);
     }
+    uint32_t floor = 0;
+    if (err == WARD_OK) {
+        err = ward_boot_floor(&ctx, &floor);
+    }
     ward_err_t req_err = WARD_OK;
     if (err == WARD_OK) {
         req_err = ward_boot_request_pending(&ctx, &pending, &perm);
@@ -901,7 +906,8 @@ static int cmd_status(int argc, char **argv)
     const bool have_key = !ward_ct_all(key_hash, 0u, sizeof key_hash);
     slot_view_t pv, sv;
     view_slot(&d.layout.primary, &d, key_hash, have_key, rep.otp_counter, &pv);
-    view_slot(&d.layout.secondary, &d, key_hash, have_key, rep.otp_counter, &sv);
+    /* A staged image is checked against the floor, as the next boot will. */
+    view_slot(&d.layout.secondary, &d, key_hash, have_key, floor, &sv);
     const ward_boot_state_t *st = &ctx.st;
     static const char *const k_field[WARD_OTP_FIELD_COUNT] = {
         "boot_key_hash", "ota_key_hash", "secure_boot", "debug_lock", "rollback", "device_id"};
@@ -916,7 +922,8 @@ static int cmd_status(int argc, char **argv)
         } else {
             printf("null");
         }
-        printf(",\"rollback_counter\":%lu,\"locked\":[", (unsigned long)rep.otp_counter);
+        printf(",\"rollback_counter\":%lu,\"rollback_floor\":%lu,\"locked\":[",
+               (unsigned long)rep.otp_counter, (unsigned long)floor);
         bool first = true;
         for (int i = 0; i < WARD_OTP_FIELD_COUNT; i++) {
             if (locks[i]) {
@@ -953,7 +960,9 @@ static int cmd_status(int argc, char **argv)
         } else {
             printf("none (unprovisioned)");
         }
-        printf("\n  rollback      %lu\n  locked        ", (unsigned long)rep.otp_counter);
+        printf("\n  rollback      %lu\n  floor         %lu%s\n  locked        ",
+               (unsigned long)rep.otp_counter, (unsigned long)floor,
+               floor > rep.otp_counter ? " (the confirmed image's; burnt at the next reset)" : "");
         bool any = false;
         for (int i = 0; i < WARD_OTP_FIELD_COUNT; i++) {
             if (locks[i]) {

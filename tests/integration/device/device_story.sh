@@ -45,6 +45,8 @@ sign 3.0.0 3 c "$T/v3.img"
 sign 2.5.0 2 d "$T/v25-old-counter.img"   # newer version, counter below OTP once v3 runs
 sign 1.5.0 2 e "$T/v15.img"               # older version, counter equal
 sign 3.1.0 3 f "$T/v31-padded.img" --pad  # imgtool-style padded trial request
+sign 4.0.0 5 h "$T/v4.img"
+sign 4.0.0+1 4 i "$T/v4b-low.img"          # same version, newer build, counter 4 < 5
 
 say "create and provision a device"
 run 0 "$WARD" device create "$DEV" --sector-size 1024 --write-size 8 --slot-sectors 8
@@ -153,6 +155,25 @@ say "after v3.1 is confirmed, v2.5 (counter 2) is refused"
 run 0 "$WARD" device stage "$DEV" "$T/v25-old-counter.img"
 run 0 "$WARD" device boot "$DEV" --json
 has '"update_reason":"WARD_ERR_IMG_SEC_CNT"'
+
+say "the anti-rollback window: v4 (counter 5) confirmed, not yet reset; 4.0.0+1 (counter 4) refused"
+run 0 "$WARD" device stage "$DEV" "$T/v4.img"
+run 0 "$WARD" device reset "$DEV" --json
+has '"trial":true'
+has '"otp_counter":3'
+run 0 "$WARD" device confirm "$DEV"
+run 0 "$WARD" device status "$DEV" --json
+has '"rollback_counter":3'
+has '"rollback_floor":5'
+run 0 "$WARD" device stage "$DEV" "$T/v4b-low.img" --permanent
+run 0 "$WARD" device reset "$DEV" --json
+has '"event":"refused"'
+has '"update_reason":"WARD_ERR_IMG_SEC_CNT"'
+has '"version":"4.0.0+0"'
+has '"otp_counter":5'
+run 0 "$WARD" device status "$DEV"
+has "rollback      5"
+has "floor         5"
 
 say "someone writes garbage into the primary: the device refuses to start"
 head -c 4000 /dev/urandom >"$T/junk.bin"

@@ -27,6 +27,20 @@ ward_err_t ward_soft_hsm_derive(const uint8_t huk[WARD_SOFT_HSM_HUK_LEN],
                                 ward_hsm_key_type_t type, const uint8_t *label,
                                 size_t label_len, uint32_t *key_id);
 
+/*
+ * The BLE OOB pairing key (ward_hsm_t pair_*), for software HSMs that keep
+ * its private scalar (32 bytes, big-endian) in their own storage.
+ * generate: a fresh key pair (never the SMP debug key) and a random r.
+ * public: 0x04||X||Y. ecdh: peer_pub validated in full (PSA import:
+ * coordinates below p, on the curve) and refused if its X is our own
+ * (WARD_ERR_BLE_PEER_KEY); dhkey = X of d*peer, big-endian, zeroed on
+ * failure. WARD_ERR_CRYPTO if PSA fails.
+ */
+ward_err_t ward_soft_hsm_pair_generate(uint8_t priv[32], uint8_t r[16]);
+ward_err_t ward_soft_hsm_pair_public(const uint8_t priv[32], uint8_t pub[65]);
+ward_err_t ward_soft_hsm_pair_ecdh(const uint8_t priv[32], const uint8_t peer_pub[65],
+                                   uint8_t dhkey[32]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -178,6 +178,12 @@ typedef struct ward_sim_hsm {
     uint32_t counters[WARD_HSM_COUNTERS];
     uint64_t increments; /* counter increments done (for endurance budgets) */
     uint64_t derives;
+    /* BLE OOB pairing key (ward_hsm_t pair_*), kept in "<path>.pair":
+     * "WARDPAR1" | private scalar[32] (big-endian) | r[16]. */
+    bool pair_loaded;
+    bool has_pair;
+    uint8_t pair_priv[32];
+    uint8_t pair_r[16];
 } ward_sim_hsm_t;
 
 ward_err_t ward_sim_hsm_open(ward_sim_hsm_t *h, ward_sim_power_t *power, const char *path,
