@@ -20,8 +20,6 @@ void ward_factory_why(char *why, size_t why_len, const char *fmt, ...)
 /* Seconds since 1970 of an X.509 time; and now. */
 int64_t ward_factory_x509_time(const mbedtls_x509_time *t);
 int64_t ward_factory_now(void);
-/* "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with the NUL). */
-void ward_factory_iso8601(int64_t t, char out[21]);
 
 /* Random 16-byte serial: positive, first byte in [0x40, 0x7f]. */
 ward_err_t ward_factory_serial(uint8_t serial[WARD_FACTORY_SERIAL_LEN]);

@@ -73,8 +73,12 @@ void ward_factory_iso8601(int64_t t, char out[21])
         snprintf(out, 21, "invalid");
         return;
     }
-    snprintf(out, 21, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+    char tmp[96];
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    const size_t n = strnlen(tmp, 20);
+    memcpy(out, tmp, n);
+    out[n] = '\0';
 }
 
 ward_err_t ward_factory_serial(uint8_t serial[WARD_FACTORY_SERIAL_LEN])

@@ -224,6 +224,9 @@ ward_err_t ward_factory_issued_for(ward_factory_ca_t *ca, const char *cn, ward_f
 ward_err_t ward_factory_pem(const char *label, const uint8_t *der, size_t len, char *pem,
                             size_t cap, size_t *pem_len);
 
+/* Seconds since 1970 as "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with the NUL). */
+void ward_factory_iso8601(int64_t t, char out[21]);
+
 /* The first certificate of a PEM or DER file as DER (malloc'd; free it).
  * WARD_ERR_NOT_FOUND, WARD_ERR_IO, WARD_ERR_CERT. */
 ward_err_t ward_factory_cert_read(const char *path, uint8_t **der, size_t *len);

@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
 #include <mbedtls/asn1write.h>
+#include <mbedtls/base64.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pem.h>
 #include <mbedtls/pk.h>
@@ -162,7 +163,7 @@ static bool sig_ok(mbedtls_pk_context *pk, const mbedtls_x509_buf *tbs, const mb
 
 bool ward_factory_cert_signed_by(const mbedtls_x509_crt *crt, const mbedtls_x509_crt *issuer)
 {
-    return sig_ok((mbedtls_pk_context *)(uintptr_t)&issuer->pk, &crt->tbs, &crt->sig,
+    return sig_ok((mbedtls_pk_context *)(uintptr_t)&issuer->pk, &crt->tbs, &crt->MBEDTLS_PRIVATE(sig),
                   crt->MBEDTLS_PRIVATE(sig_md), crt->MBEDTLS_PRIVATE(sig_pk));
 }
 
@@ -283,7 +284,7 @@ ward_err_t ward_factory_csr_check(const uint8_t *der, size_t len, char cn[WARD_F
     ward_err_t err = WARD_ERR_CERT;
     if (mbedtls_x509_csr_parse_der(&csr, der, len) == 0 && csr.raw.len == len &&
         pk_pub(&csr.pk, pt) == WARD_OK &&
-        sig_ok(&csr.pk, &csr.cri, &csr.sig, csr.MBEDTLS_PRIVATE(sig_md),
+        sig_ok(&csr.pk, &csr.cri, &csr.MBEDTLS_PRIVATE(sig), csr.MBEDTLS_PRIVATE(sig_md),
                csr.MBEDTLS_PRIVATE(sig_pk))) {
         if (!name_cn(&csr.subject, name)) {
             name[0] = '\0';
@@ -309,8 +310,13 @@ static bool fmt_time(char out[16], int64_t t)
     if (t < 0 || gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 > 9999) {
         return false;
     }
-    snprintf(out, 16, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    char tmp[96];
+    int n = snprintf(tmp, sizeof tmp, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (n != 14) {
+        return false;
+    }
+    memcpy(out, tmp, 15);
     return true;
 }
 
@@ -667,7 +673,7 @@ ward_err_t ward_factory_issue_cert(ward_factory_ca_t *ca, const uint8_t *csr, si
 static int write_time(unsigned char **p, const unsigned char *start, int64_t t)
 {
     struct tm tm;
-    char s[20];
+    char s[96];
     time_t tt = (time_t)t;
     if (t < 0 || gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 > 9999) {
         return MBEDTLS_ERR_ASN1_INVALID_DATA;
@@ -814,7 +820,7 @@ ward_err_t ward_factory_crl(ward_factory_ca_t *ca, const ward_factory_revoked_t 
         mbedtls_x509_crl crl;
         mbedtls_x509_crl_init(&crl);
         if (mbedtls_x509_crl_parse_der(&crl, der, *len) != 0 ||
-            !sig_ok(&ca->crt.pk, &crl.tbs, &crl.sig, crl.MBEDTLS_PRIVATE(sig_md),
+            !sig_ok(&ca->crt.pk, &crl.tbs, &crl.MBEDTLS_PRIVATE(sig), crl.MBEDTLS_PRIVATE(sig_md),
                     crl.MBEDTLS_PRIVATE(sig_pk))) {
             err = WARD_ERR_CRYPTO;
             *len = 0;

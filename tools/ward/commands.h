@@ -18,6 +18,9 @@ int ward_cmd_vault(int argc, char **argv);
 /* cmd_repo.c: the static update repository (publish, show) */
 int ward_cmd_repo(int argc, char **argv);
 
+/* cmd_factory.c: the production line (init, provision, eol) */
+int ward_cmd_factory(int argc, char **argv);
+
 /* cmd_demo.c: the whole story on a simulated device */
 int ward_cmd_demo(int argc, char **argv);
 
