@@ -251,7 +251,7 @@ static ward_err_t read_revoked(const ward_factory_ca_t *ca, ward_factory_revoked
 
 ward_err_t ward_factory_crl_refresh(ward_factory_ca_t *ca, uint32_t next_update_in)
 {
-    char path[4096], num[32];
+    char path[4096];
     uint8_t *data = NULL;
     size_t len = 0;
     if (ca == NULL) {
@@ -302,6 +302,7 @@ ward_err_t ward_factory_crl_refresh(ward_factory_ca_t *ca, uint32_t next_update_
     /* The number first: a crash between the two writes skips a number,
      * never reuses one. */
     if (err == WARD_OK) {
+        char num[32];
         int n = snprintf(num, sizeof num, "%llu\n", number + 1u);
         err = ward_factory_write_file(path, num, (size_t)n, 0644, false);
     }

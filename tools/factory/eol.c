@@ -55,7 +55,7 @@ static void check_key_hash(ward_factory_eol_report_t *rep, ward_factory_check_t 
                            const ward_otp_t *otp, ward_otp_field_t f, const uint8_t *want,
                            const char *want_from, const uint8_t *stored, const char *stored_name)
 {
-    uint8_t v[32], h[32];
+    uint8_t v[32];
     bool locked = false;
     if (otp->read(otp->ctx, f, v, sizeof v) != WARD_OK ||
         otp->is_locked(otp->ctx, f, &locked) != WARD_OK) {
@@ -79,6 +79,7 @@ static void check_key_hash(ward_factory_eol_report_t *rep, ward_factory_check_t 
             set(rep, c, false, "no %s on the unit", stored_name);
             return;
         }
+        uint8_t h[32];
         (void)ward_sha256(h, stored, WARD_P256_SPKI_LEN);
         if (!ward_ct_equal(v, h, sizeof v)) {
             set(rep, c, false, "%s does not match the OTP hash", stored_name);
@@ -306,7 +307,7 @@ ward_err_t ward_factory_eol(const char *device, const char *factory, int64_t now
     ward_sim_device_t d;
     cert_state_t cs;
     char path[PATH_MAX];
-    uint8_t fboot[WARD_P256_SPKI_LEN], fota[WARD_P256_SPKI_LEN], hb[32], ho[32];
+    uint8_t hb[32], ho[32];
     uint8_t ota_spki[WARD_P256_SPKI_LEN];
     if (device == NULL || rep == NULL) {
         return WARD_ERR_INVALID_ARG;
@@ -319,6 +320,7 @@ ward_err_t ward_factory_eol(const char *device, const char *factory, int64_t now
     if (factory != NULL) {
         ward_factory_conf_t conf;
         char b[PATH_MAX], o[PATH_MAX];
+        uint8_t fboot[WARD_P256_SPKI_LEN], fota[WARD_P256_SPKI_LEN];
         ward_err_t err = ward_factory_conf_read(factory, &conf);
         if (err != WARD_OK) {
             return err;

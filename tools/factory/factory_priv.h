@@ -41,6 +41,6 @@ bool ward_factory_cert_cn(const mbedtls_x509_crt *crt, char cn[WARD_FACTORY_ID_M
 /* The 65-byte public point of a parsed certificate's P-256 key. */
 ward_err_t ward_factory_cert_pub(const mbedtls_x509_crt *crt, uint8_t pub[65]);
 /* Whether crt's signature verifies with issuer's key (ecdsa-with-SHA256). */
-bool ward_factory_cert_signed_by(const mbedtls_x509_crt *crt, const mbedtls_x509_crt *issuer);
+bool ward_factory_cert_signed_by(const mbedtls_x509_crt *crt, mbedtls_x509_crt *issuer);
 
 #endif

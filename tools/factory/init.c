@@ -330,7 +330,7 @@ ward_err_t ward_factory_init(const ward_factory_init_opts_t *o, ward_factory_ini
     ward_key_t *boot = NULL, *ota = NULL, *cakey = NULL;
     ward_factory_ca_t *ca = NULL;
     uint8_t der[WARD_FACTORY_CERT_DER_MAX];
-    char pem[WARD_FACTORY_PEM_MAX], text[2048];
+    char pem[WARD_FACTORY_PEM_MAX];
     size_t der_len = 0, pem_len = 0;
     ward_err_t err;
 
@@ -441,10 +441,9 @@ ward_err_t ward_factory_init(const ward_factory_init_opts_t *o, ward_factory_ini
             memcpy(r->ca_serial, crt.serial.p, WARD_FACTORY_SERIAL_LEN);
         }
         mbedtls_x509_crt_free(&crt);
-    }
 
-    /* factory.conf: what the other commands read. */
-    if (err == WARD_OK) {
+        /* factory.conf: what the other commands read. */
+        char text[2048];
         int n = snprintf(text, sizeof text,
                          "# ward factory (docs/factory.md); written by `ward factory init`.\n"
                          "# Key specs: a path (relative to this directory) or a pkcs11: URI.\n"

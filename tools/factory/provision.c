@@ -325,7 +325,6 @@ ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
     ward_sim_device_t d;
     bool dev_open = false;
     uint8_t csr[WARD_FACTORY_CSR_DER_MAX], cert[WARD_FACTORY_CERT_DER_MAX], otp_id[32];
-    uint8_t cert_hash[32];
     size_t csr_len = 0, cert_len = 0, ca_len = 0;
     char ble_addr[18] = "";
 
@@ -447,6 +446,7 @@ ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
                   : WARD_ERR_INVALID_ARG;
     }
     if (err == WARD_OK) {
+        uint8_t cert_hash[32];
         (void)ward_sha256(cert_hash, cert, cert_len);
         err = write_record(o, p.cls, r, p.boot_hash, p.ota_hash, otp_id, &p.info, cert_hash,
                            ble_addr, now);

@@ -42,12 +42,11 @@ ward_err_t ward_factory_device_id_check(const char *id)
     if (id == NULL) {
         return WARD_ERR_DEVICE_ID;
     }
-    size_t n = 0;
-    while (n <= WARD_FACTORY_ID_MAX && id[n] != '\0') {
-        if (!id_char(id[n])) {
+    const size_t n = strnlen(id, WARD_FACTORY_ID_MAX + 1u);
+    for (size_t i = 0; i < n; i++) {
+        if (!id_char(id[i])) {
             return WARD_ERR_DEVICE_ID;
         }
-        n++;
     }
     if (n == 0u || n > WARD_FACTORY_ID_MAX || id[0] == '.' || id[0] == '-') {
         return WARD_ERR_DEVICE_ID;
@@ -58,11 +57,11 @@ ward_err_t ward_factory_device_id_check(const char *id)
 /* A service CN: the device alphabet and '@', which it must hold. */
 static bool service_cn_ok(const char *cn)
 {
-    size_t n = 0;
+    const size_t n = strnlen(cn, WARD_FACTORY_ID_MAX + 1u);
     bool at = false;
-    for (; cn[n] != '\0' && n <= WARD_FACTORY_ID_MAX; n++) {
-        at = at || cn[n] == '@';
-        if (!id_char(cn[n]) && cn[n] != '@') {
+    for (size_t i = 0; i < n; i++) {
+        at = at || cn[i] == '@';
+        if (!id_char(cn[i]) && cn[i] != '@') {
             return false;
         }
     }
@@ -161,9 +160,9 @@ static bool sig_ok(mbedtls_pk_context *pk, const mbedtls_x509_buf *tbs, const mb
     return mbedtls_pk_verify(pk, MBEDTLS_MD_SHA256, hash, sizeof hash, sig->p, sig->len) == 0;
 }
 
-bool ward_factory_cert_signed_by(const mbedtls_x509_crt *crt, const mbedtls_x509_crt *issuer)
+bool ward_factory_cert_signed_by(const mbedtls_x509_crt *crt, mbedtls_x509_crt *issuer)
 {
-    return sig_ok((mbedtls_pk_context *)(uintptr_t)&issuer->pk, &crt->tbs, &crt->MBEDTLS_PRIVATE(sig),
+    return sig_ok(&issuer->pk, &crt->tbs, &crt->MBEDTLS_PRIVATE(sig),
                   crt->MBEDTLS_PRIVATE(sig_md), crt->MBEDTLS_PRIVATE(sig_pk));
 }
 
@@ -171,7 +170,7 @@ bool ward_factory_cert_signed_by(const mbedtls_x509_crt *crt, const mbedtls_x509
 static ward_err_t pk_pub(const mbedtls_pk_context *pk, uint8_t pub[65])
 {
     uint8_t der[160];
-    int n = mbedtls_pk_write_pubkey_der((mbedtls_pk_context *)(uintptr_t)pk, der, sizeof der);
+    int n = mbedtls_pk_write_pubkey_der(pk, der, sizeof der);
     if (n != (int)WARD_P256_SPKI_LEN ||
         ward_p256_spki_parse(pub, der + sizeof der - WARD_P256_SPKI_LEN, WARD_P256_SPKI_LEN) !=
             WARD_OK) {
@@ -276,7 +275,6 @@ ward_err_t ward_factory_csr_check(const uint8_t *der, size_t len, char cn[WARD_F
 {
     mbedtls_x509_csr csr;
     uint8_t pt[65];
-    char name[WARD_FACTORY_ID_MAX + 1];
     if (der == NULL || len == 0u || len > 4096u) {
         return WARD_ERR_CERT;
     }
@@ -286,6 +284,7 @@ ward_err_t ward_factory_csr_check(const uint8_t *der, size_t len, char cn[WARD_F
         pk_pub(&csr.pk, pt) == WARD_OK &&
         sig_ok(&csr.pk, &csr.cri, &csr.MBEDTLS_PRIVATE(sig), csr.MBEDTLS_PRIVATE(sig_md),
                csr.MBEDTLS_PRIVATE(sig_pk))) {
+        char name[WARD_FACTORY_ID_MAX + 1];
         if (!name_cn(&csr.subject, name)) {
             name[0] = '\0';
         }
@@ -332,7 +331,7 @@ typedef struct cert_spec {
  * Build a certificate for subject_pk, issued by issuer (NULL: self-signed
  * with key, which is then the subject's key), signed with key.
  */
-static ward_err_t build_cert(ward_key_t *key, const mbedtls_x509_crt *issuer,
+static ward_err_t build_cert(ward_key_t *key, mbedtls_x509_crt *issuer,
                              mbedtls_pk_context *subject_pk, const cert_spec_t *s, uint8_t *out,
                              size_t cap, size_t *out_len)
 {
@@ -380,8 +379,9 @@ static ward_err_t build_cert(ward_key_t *key, const mbedtls_x509_crt *issuer,
     mbedtls_x509write_crt_set_issuer_key(&w, &placeholder);
     int r = mbedtls_x509write_crt_set_subject_name(&w, s->subject);
     r = r != 0 ? r : mbedtls_x509write_crt_set_issuer_name(&w, issuer_name);
-    r = r != 0 ? r : mbedtls_x509write_crt_set_serial_raw(&w, (unsigned char *)(uintptr_t)s->serial,
-                                                           WARD_FACTORY_SERIAL_LEN);
+    unsigned char serial[WARD_FACTORY_SERIAL_LEN];
+    memcpy(serial, s->serial, sizeof serial);
+    r = r != 0 ? r : mbedtls_x509write_crt_set_serial_raw(&w, serial, sizeof serial);
     r = r != 0 ? r : mbedtls_x509write_crt_set_validity(&w, nb, na);
     r = r != 0 ? r : mbedtls_x509write_crt_set_basic_constraints(&w, ca ? 1 : 0, ca ? 0 : -1);
     r = r != 0 ? r
@@ -393,13 +393,11 @@ static ward_err_t build_cert(ward_key_t *key, const mbedtls_x509_crt *issuer,
         mbedtls_asn1_sequence eku;
         memset(&eku, 0, sizeof eku);
         eku.buf.tag = MBEDTLS_ASN1_OID;
-        if (s->profile == WARD_FACTORY_PROFILE_SERVER) {
-            eku.buf.p = (unsigned char *)(uintptr_t)MBEDTLS_OID_SERVER_AUTH;
-            eku.buf.len = OID_LEN(MBEDTLS_OID_SERVER_AUTH);
-        } else {
-            eku.buf.p = (unsigned char *)(uintptr_t)MBEDTLS_OID_CLIENT_AUTH;
-            eku.buf.len = OID_LEN(MBEDTLS_OID_CLIENT_AUTH);
-        }
+        static unsigned char k_server[] = MBEDTLS_OID_SERVER_AUTH;
+        static unsigned char k_client[] = MBEDTLS_OID_CLIENT_AUTH;
+        const bool server = s->profile == WARD_FACTORY_PROFILE_SERVER;
+        eku.buf.p = server ? k_server : k_client;
+        eku.buf.len = (server ? sizeof k_server : sizeof k_client) - 1u;
         r = mbedtls_x509write_crt_set_ext_key_usage(&w, &eku);
     }
     if (r == 0 && issuer != NULL) {
@@ -411,7 +409,7 @@ static ward_err_t build_cert(ward_key_t *key, const mbedtls_x509_crt *issuer,
         n += q > 0 ? (size_t)q : 0u;
         q = q < 0 ? q : mbedtls_asn1_write_len(&p, aki, n);
         n += q > 0 ? (size_t)q : 0u;
-        q = q < 0 ? q : mbedtls_asn1_write_tag(&p, aki, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0);
+        q = q < 0 ? q : mbedtls_asn1_write_tag(&p, aki, MBEDTLS_ASN1_CONTEXT_SPECIFIC);
         n += q > 0 ? (size_t)q : 0u;
         q = q < 0 ? q : mbedtls_asn1_write_len(&p, aki, n);
         n += q > 0 ? (size_t)q : 0u;
@@ -517,6 +515,7 @@ ward_err_t ward_factory_ca_create(ward_key_t *key, const char *name, int64_t not
 typedef struct san_store {
     mbedtls_x509_san_list node[SAN_MAX];
     uint8_t ip[SAN_MAX][16];
+    char dns[SAN_MAX][254];
 } san_store_t;
 
 static ward_err_t make_san(const ward_factory_cert_opts_t *o, san_store_t *st,
@@ -534,8 +533,10 @@ static ward_err_t make_san(const ward_factory_cert_opts_t *o, san_store_t *st,
             return WARD_ERR_INVALID_ARG;
         }
         st->node[k].node.type = MBEDTLS_X509_SAN_DNS_NAME;
-        st->node[k].node.san.unstructured_name.p = (unsigned char *)(uintptr_t)o->dns[i];
-        st->node[k].node.san.unstructured_name.len = strlen(o->dns[i]);
+        const size_t n = strlen(o->dns[i]); /* < 254: dns_ok */
+        memcpy(st->dns[k], o->dns[i], n + 1u);
+        st->node[k].node.san.unstructured_name.p = (unsigned char *)st->dns[k];
+        st->node[k].node.san.unstructured_name.len = n;
     }
     for (size_t i = 0; i < o->ip_count; i++, k++) {
         size_t n = 0;
@@ -761,13 +762,12 @@ ward_err_t ward_factory_crl(ward_factory_ca_t *ca, const ward_factory_revoked_t 
     W(one, mbedtls_asn1_write_len(&p, tbs, one));
     W(one, mbedtls_asn1_write_tag(&p, tbs, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
     ext += one;
-    one = 0;
     {
         size_t v = 0;
         W(v, mbedtls_asn1_write_raw_buffer(&p, tbs, ca->crt.subject_key_id.p,
                                            ca->crt.subject_key_id.len));
         W(v, mbedtls_asn1_write_len(&p, tbs, v));
-        W(v, mbedtls_asn1_write_tag(&p, tbs, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0));
+        W(v, mbedtls_asn1_write_tag(&p, tbs, MBEDTLS_ASN1_CONTEXT_SPECIFIC));
         W(v, mbedtls_asn1_write_len(&p, tbs, v));
         W(v, mbedtls_asn1_write_tag(&p, tbs, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
         W(v, mbedtls_asn1_write_len(&p, tbs, v));
@@ -783,7 +783,7 @@ ward_err_t ward_factory_crl(ward_factory_ca_t *ca, const ward_factory_revoked_t 
     W(ext, mbedtls_asn1_write_tag(&p, tbs, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
     W(ext, mbedtls_asn1_write_len(&p, tbs, ext));
     W(ext, mbedtls_asn1_write_tag(&p, tbs, MBEDTLS_ASN1_CONTEXT_SPECIFIC |
-                                               MBEDTLS_ASN1_CONSTRUCTED | 0));
+                                               MBEDTLS_ASN1_CONSTRUCTED));
     n += ext;
     /* revokedCertificates: absent when empty (RFC 5280 5.1.2.6) */
     for (size_t i = count; i-- > 0u;) {

@@ -446,6 +446,8 @@ static ward_err_t generate_pair(ward_key_t *k, P11KitUri *uri, char *why, size_t
         return WARD_ERR_CRYPTO;
     }
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    uint8_t params[sizeof k_p256_params];
+    memcpy(params, k_p256_params, sizeof params);
     CK_OBJECT_CLASS pubc = CKO_PUBLIC_KEY, privc = CKO_PRIVATE_KEY;
     CK_KEY_TYPE kt = CKK_EC;
     CK_ATTRIBUTE pub_t[] = {
@@ -454,7 +456,7 @@ static ward_err_t generate_pair(ward_key_t *k, P11KitUri *uri, char *why, size_t
         {CKA_TOKEN, &yes, sizeof yes},
         {CKA_PRIVATE, &no, sizeof no},
         {CKA_VERIFY, &yes, sizeof yes},
-        {CKA_EC_PARAMS, (void *)(uintptr_t)k_p256_params, sizeof k_p256_params},
+        {CKA_EC_PARAMS, params, sizeof params},
         *label,
         ida,
     };
@@ -556,8 +558,10 @@ ward_err_t ward_keys_p11_sign(ward_key_t *k, const uint8_t hash[32], uint8_t sig
                                 k->pin_len);
     }
     CK_ULONG n = WARD_P256_SIG_LEN;
+    CK_BYTE digest[WARD_SHA256_LEN];
+    memcpy(digest, hash, sizeof digest);
     if (rv == CKR_OK) {
-        rv = k->module->C_Sign(k->session, (CK_BYTE_PTR)(uintptr_t)hash, WARD_SHA256_LEN, sig, &n);
+        rv = k->module->C_Sign(k->session, digest, sizeof digest, sig, &n);
     }
     if (rv != CKR_OK) {
         return rv_fail(NULL, 0, "C_Sign", rv);
@@ -613,13 +617,19 @@ ward_err_t ward_key_pkcs11_object_uri(const char *prefix, const char *label, cha
         return WARD_ERR_INVALID_ARG;
     }
     out[0] = '\0';
+    char lab[LABEL_MAX + 1];
+    const size_t lab_len = strlen(label);
+    if (lab_len == 0u || lab_len > LABEL_MAX) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    memcpy(lab, label, lab_len + 1u);
     P11KitUri *uri = p11_kit_uri_new();
     if (uri == NULL) {
         return WARD_ERR_NO_SPACE;
     }
     ward_err_t err = WARD_ERR_INVALID_ARG;
     char *s = NULL;
-    CK_ATTRIBUTE a = {CKA_LABEL, (void *)(uintptr_t)label, strlen(label)};
+    CK_ATTRIBUTE a = {CKA_LABEL, lab, lab_len};
     if (p11_kit_uri_parse(prefix, P11_KIT_URI_FOR_ANY, uri) == P11_KIT_URI_OK &&
         !p11_kit_uri_any_unrecognized(uri) && p11_kit_uri_set_attribute(uri, &a) == P11_KIT_URI_OK) {
         p11_kit_uri_set_pin_value(uri, NULL);

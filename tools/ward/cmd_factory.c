@@ -305,7 +305,6 @@ static void eol_help(FILE *f)
 
 static void eol_json(const char *dev, const ward_factory_eol_report_t *rep)
 {
-    char nb[21], na[21];
     printf("{\"format\":1,\"device\":");
     ward_cli_json_str(stdout, dev);
     printf(",\"device_id\":");
@@ -321,6 +320,7 @@ static void eol_json(const char *dev, const ward_factory_eol_report_t *rep)
     }
     printf("],\"certificate\":");
     if (rep->serial_len > 0u) {
+        char nb[21], na[21];
         ward_factory_iso8601(rep->not_before, nb);
         ward_factory_iso8601(rep->not_after, na);
         printf("{\"serial\":\"");
