@@ -291,6 +291,10 @@ def run(tmp, module, procs):
         r = subprocess.run(["mosquitto_pub", *base, "-t", "devices/plug-0001/x", "-m", "x"],
                            capture_output=True, timeout=20)
         check(r.returncode != 0, "a client without a certificate is refused")
+        r = subprocess.run(["mosquitto_pub", *base, "--cert", "F/web/server.pem", "--key",
+                            "F/web/server-key.pem", "-t", "devices/x/cert", "-m", "x"],
+                           capture_output=True, timeout=20)
+        check(r.returncode != 0, "a server certificate (serverAuth only) is refused as a client")
         # another factory's identity
         ward("factory", "init", "G", check_rc=0)
         r = subprocess.run(["mosquitto_pub", *base, "--cert", "G/fleet/fleet.pem", "--key",
