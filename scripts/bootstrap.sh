@@ -39,6 +39,7 @@ packages=(
   mosquitto mosquitto-clients nginx-light curl
   ruby-cose python3-cbor2
   bluez-test-tools bluez-source tshark
+  softhsm2 p11-kit libp11-kit-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -127,6 +127,15 @@ enum {
     WARD_ERR_BLE_PDU = -156,        /* malformed or unexpected PDU received */
     WARD_ERR_BLE_ENCRYPTION = -157, /* link encryption failed or its key size is unknown */
     WARD_ERR_BLE_GATT_DB = -158,    /* the GATT database table is malformed */
+
+    /* Factory: keys in PKCS#11 tokens, certificates, provisioning (-160 .. -179) */
+    WARD_ERR_PKCS11 = -160,           /* the PKCS#11 module or token failed an operation */
+    WARD_ERR_PKCS11_PIN = -161,       /* no PIN for the token, or the token refused it */
+    WARD_ERR_PKCS11_AMBIGUOUS = -162, /* the PKCS#11 URI matches several tokens or keys */
+    WARD_ERR_CERT = -163,             /* certificate, CSR or CRL malformed or not verifying */
+    WARD_ERR_CERT_VALIDITY = -164,    /* certificate validity too long, expired or not yet valid */
+    WARD_ERR_DEVICE_ID = -165,        /* device id refused (characters, length) */
+    WARD_ERR_EOL = -166,              /* the unit failed its end-of-line test */
 };
 
 /* Name of a status code ("WARD_ERR_IMG_SIG"); never NULL. */

@@ -87,6 +87,13 @@ static const err_entry_t k_errors[] = {
     {WARD_ERR_BLE_PDU, "WARD_ERR_BLE_PDU", "malformed or unexpected BLE PDU"},
     {WARD_ERR_BLE_ENCRYPTION, "WARD_ERR_BLE_ENCRYPTION", "BLE link encryption failed"},
     {WARD_ERR_BLE_GATT_DB, "WARD_ERR_BLE_GATT_DB", "GATT database table malformed"},
+    {WARD_ERR_PKCS11, "WARD_ERR_PKCS11", "the PKCS#11 module or token failed"},
+    {WARD_ERR_PKCS11_PIN, "WARD_ERR_PKCS11_PIN", "no PIN for the token, or the token refused it"},
+    {WARD_ERR_PKCS11_AMBIGUOUS, "WARD_ERR_PKCS11_AMBIGUOUS", "the PKCS#11 URI matches several tokens or keys"},
+    {WARD_ERR_CERT, "WARD_ERR_CERT", "certificate, CSR or CRL malformed or not verifying"},
+    {WARD_ERR_CERT_VALIDITY, "WARD_ERR_CERT_VALIDITY", "certificate validity refused (too long, expired or not yet valid)"},
+    {WARD_ERR_DEVICE_ID, "WARD_ERR_DEVICE_ID", "device id refused"},
+    {WARD_ERR_EOL, "WARD_ERR_EOL", "the unit failed its end-of-line test"},
 };
 
 static const err_entry_t *find(ward_err_t err)

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ward_keys.h"
+
 int ward_cli_exit_code(ward_err_t err)
 {
     switch (err) {
@@ -235,4 +237,14 @@ void ward_cli_json_str(FILE *f, const char *s)
         }
     }
     fputc('"', f);
+}
+
+int ward_cli_key_open(const char *cmd, const char *spec, struct ward_key **key)
+{
+    char why[WARD_KEYS_WHY_MAX];
+    ward_err_t err = ward_key_open(spec, key, why, sizeof why);
+    if (err == WARD_OK) {
+        return WARD_EXIT_OK;
+    }
+    return ward_cli_fail(cmd, why[0] != '\0' ? why : spec, err);
 }

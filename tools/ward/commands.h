@@ -21,6 +21,9 @@ int ward_cmd_repo(int argc, char **argv);
 /* cmd_ota.c: the update agent of a simulated device against a server */
 int ward_cmd_ota(int argc, char **argv);
 
+/* cmd_factory.c: the production line (init, provision, eol) */
+int ward_cmd_factory(int argc, char **argv);
+
 /* cmd_demo.c: the whole story on a simulated device */
 int ward_cmd_demo(int argc, char **argv);
 
