@@ -36,44 +36,6 @@ static bool class_ok(const char *s)
     return true;
 }
 
-/*
- * The OTA public key in the unit's read-only flash (otakey.der, mode 0444)
- * and the class its agent accepts (a device_class line of device.conf):
- * the simulator's format (port/posix/device.c, the OTA work's
- * ward_sim_device_set_ota writes the same).
- */
-static ward_err_t store_ota(const char *dir, const uint8_t spki[WARD_P256_SPKI_LEN],
-                            const char *cls)
-{
-    char path[PATH_MAX], add[128];
-    uint8_t *conf = NULL;
-    size_t len = 0;
-    if (!ward_factory_path(path, sizeof path, "%s/otakey.der", dir)) {
-        return WARD_ERR_INVALID_ARG;
-    }
-    ward_err_t err = ward_factory_write_file(path, spki, WARD_P256_SPKI_LEN, 0444, true);
-    if (err != WARD_OK || !ward_factory_path(path, sizeof path, "%s/device.conf", dir)) {
-        return err != WARD_OK ? err : WARD_ERR_INVALID_ARG;
-    }
-    err = ward_factory_read_file(path, &conf, &len);
-    if (err != WARD_OK) {
-        return err;
-    }
-    struct stat st;
-    const unsigned mode = stat(path, &st) == 0 ? (unsigned)(st.st_mode & 0777u) : 0600u;
-    const int n = snprintf(add, sizeof add,
-                           "# the class of updates the OTA agent accepts\ndevice_class=%s\n", cls);
-    uint8_t *all = realloc(conf, len + (size_t)n + 1u);
-    if (all == NULL) {
-        free(conf);
-        return WARD_ERR_NO_SPACE;
-    }
-    memcpy(all + len, add, (size_t)n);
-    err = ward_factory_write_file(path, all, len + (size_t)n, mode, false);
-    free(all);
-    return err;
-}
-
 static ward_err_t burn_locked(const ward_otp_t *otp, ward_otp_field_t f, const uint8_t *v,
                               size_t n)
 {
@@ -405,7 +367,7 @@ ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
         err = ward_sim_device_set_boot_key(&d, p.boot_spki);
     }
     if (err == WARD_OK) {
-        err = store_ota(o->out, p.ota_spki, p.cls);
+        err = ward_sim_device_set_ota(&d, p.ota_spki, p.cls);
     }
     if (err == WARD_OK) {
         err = ward_sim_area_write(&d.layout.primary, p.image, p.image_len);
