@@ -27,6 +27,14 @@ ward_err_t ward_soft_hsm_derive(const uint8_t huk[WARD_SOFT_HSM_HUK_LEN],
                                 ward_hsm_key_type_t type, const uint8_t *label,
                                 size_t label_len, uint32_t *key_id);
 
+/* Load a P-256 private key held by a software HSM into PSA as a volatile
+ * key usable only for ECDSA signing of hashes (PSA_KEY_USAGE_SIGN_HASH,
+ * PSA_ALG_ECDSA(PSA_ALG_ANY_HASH)) and not exportable: what the ward_hsm_t
+ * id_key / id_next_key calls hand out. The caller (the HSM) keeps the id and
+ * destroys it when the key is replaced. WARD_ERR_INVALID_ARG,
+ * WARD_ERR_CRYPTO (PSA refused the key). */
+ward_err_t ward_soft_hsm_id_key(const uint8_t priv[32], uint32_t *key_id);
+
 #ifdef __cplusplus
 }
 #endif
