@@ -108,6 +108,11 @@ enum {
     WARD_ERR_MQTT_TIMEOUT = -122,   /* no CONNACK or PINGRESP in time: connection dead */
     WARD_ERR_MQTT_TOO_LARGE = -123, /* a packet or topic from the broker over its bound */
     WARD_ERR_MQTT_TOPIC = -124,     /* invalid topic name, topic filter or device id */
+
+    /* Cloud identity (-125 .. -139) */
+    WARD_ERR_CLOUD_CERT = -125,     /* a certificate for the device identity was refused */
+    WARD_ERR_CLOUD_IDENTITY = -126, /* no stored certificate matches the HSM's identity key */
+    WARD_ERR_CLOUD_CSR = -127,      /* a certificate request was refused by the fleet */
 };
 
 /* Name of a status code ("WARD_ERR_IMG_SIG"); never NULL. */

@@ -69,6 +69,9 @@ static const err_entry_t k_errors[] = {
     {WARD_ERR_MQTT_TIMEOUT, "WARD_ERR_MQTT_TIMEOUT", "the MQTT broker did not answer in time"},
     {WARD_ERR_MQTT_TOO_LARGE, "WARD_ERR_MQTT_TOO_LARGE", "MQTT packet or topic from the broker over its bound"},
     {WARD_ERR_MQTT_TOPIC, "WARD_ERR_MQTT_TOPIC", "invalid MQTT topic, topic filter or device id"},
+    {WARD_ERR_CLOUD_CERT, "WARD_ERR_CLOUD_CERT", "certificate for the device identity refused"},
+    {WARD_ERR_CLOUD_IDENTITY, "WARD_ERR_CLOUD_IDENTITY", "no certificate matches the identity key in the HSM"},
+    {WARD_ERR_CLOUD_CSR, "WARD_ERR_CLOUD_CSR", "certificate request refused"},
 };
 
 static const err_entry_t *find(ward_err_t err)
