@@ -18,6 +18,12 @@ int ward_cmd_vault(int argc, char **argv);
 /* cmd_repo.c: the static update repository (publish, show) */
 int ward_cmd_repo(int argc, char **argv);
 
+/* cmd_cloud.c: a simulated device's cloud client (MQTT over mutual TLS) */
+int ward_cmd_cloud(int argc, char **argv);
+
+/* cmd_fleet.c: the fleet side: rotation service, revocation, CRL */
+int ward_cmd_fleet(int argc, char **argv);
+
 /* cmd_demo.c: the whole story on a simulated device */
 int ward_cmd_demo(int argc, char **argv);
 
