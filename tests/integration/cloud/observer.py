@@ -123,7 +123,7 @@ def main():
     p.add_argument("--persistent", action="store_true")
     p.add_argument("--out")
     p.add_argument("rest", nargs="*")
-    a = p.parse_args()
+    a = p.parse_intermixed_args()
     if a.mode == "observe":
         a.filters = a.rest
         observe(a)
