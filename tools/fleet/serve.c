@@ -276,6 +276,8 @@ static ward_err_t session(svc_t *s, uint64_t t0)
                 }
                 respond(s);
             } else if (ev.type == WARD_MQTT_EV_MESSAGE) {
+                logf_(s, "request on %.*s (%zu bytes)", (int)ev.msg.topic_len, ev.msg.topic,
+                      ev.msg.payload_len);
                 on_csr(s, ev.msg.topic, ev.msg.topic_len, ev.msg.payload, ev.msg.payload_len);
             } else if (ev.type == WARD_MQTT_EV_SUBACK && ev.n_codes == 1u &&
                        ev.codes[0] == WARD_MQTT_SUBACK_FAILURE) {

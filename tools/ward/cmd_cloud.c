@@ -251,7 +251,15 @@ static ward_err_t run(sess_t *s, cond_fn cond, uint32_t seconds)
         const ward_err_t err = ward_cloud_poll(&s->c, 100);
         ward_cloud_status(&s->c, &st);
         if (err != WARD_OK) {
-            last = err;
+            /* What the caller is told: a TLS failure (the broker refused the
+             * certificate, or its certificate is not trusted) over a plain
+             * network error of another attempt. */
+            const bool tls = err == WARD_ERR_TLS || err == WARD_ERR_TLS_CERT || err == WARD_ERR_TLS_HOST;
+            const bool last_tls = last == WARD_ERR_TLS || last == WARD_ERR_TLS_CERT ||
+                                  last == WARD_ERR_TLS_HOST;
+            if (tls || !last_tls) {
+                last = err;
+            }
             fprintf(stderr, "ward cloud: %s:%u: %s (%s); again in %u ms\n", s->host, s->port,
                     ward_err_str(err), ward_err_name(err), st.next_attempt_ms);
         }
@@ -446,11 +454,9 @@ static int finish(const char *cmd, sess_t *s, ward_err_t err)
     if (err == WARD_OK) {
         err = ward_cloud_disconnect(&s->c);
     }
-    ward_cloud_status_t st;
-    ward_cloud_status(&s->c, &st);
     close_session(s);
     if (err != WARD_OK) {
-        return cfail(cmd, st.last_err != WARD_OK ? "the broker" : "timed out", st.last_err != WARD_OK ? st.last_err : err);
+        return cfail(cmd, err == WARD_ERR_NET_TIMEOUT ? "timed out" : "the broker", err);
     }
     return WARD_EXIT_OK;
 }

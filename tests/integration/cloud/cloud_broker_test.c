@@ -309,6 +309,9 @@ static void write_conf(void)
     if (geteuid() == 0) {
         fprintf(out, "user root\n");
     }
+    if (getenv("WARD_CLOUD_DEBUG") != NULL) {
+        fprintf(out, "log_type all\n"); /* every packet in broker.log */
+    }
     fclose(in);
     fclose(out);
 }
@@ -869,13 +872,37 @@ static void json_field(const char *json, const char *key, char *out, size_t cap)
     out[n] = '\0';
 }
 
+static unsigned count_lines(const char *name, const char *needle)
+{
+    char path[256], line[2048];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "r");
+    unsigned n = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        n += strstr(line, needle) != NULL;
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return n;
+}
+
+/* `ward fleet serve`, and wait until it is connected: a request published
+ * while it is away is queued for its persistent session, except after a
+ * broker reload (a revocation) in the meantime: Mosquitto 2.0.11 then no
+ * longer queues for an offline client whose rights are "user"/"topic" ACL
+ * lines (docs/fleet.md); the device asks again later. */
 static void fleet_start(const char *extra)
 {
     char port[32];
     snprintf(port, sizeof port, "localhost:%u", g_port);
+    const unsigned before = count_lines("fleet.log", "connected to the broker");
     const char *const argv[] = {g_ward, "fleet", "serve", g_factory, "--broker", port, extra, NULL};
     g_fleet = spawn(argv, "fleet.log");
-    CHECK(wait_file_has("fleet.log", "connected to the broker", 10000));
+    for (int i = 0; i < 200 && count_lines("fleet.log", "connected to the broker") == before; i++) {
+        sleep_ms(50);
+    }
+    CHECK(count_lines("fleet.log", "connected to the broker") > before);
 }
 
 static void scenario_rotation(void)
@@ -885,8 +912,8 @@ static void scenario_rotation(void)
      * (the HSM file) and certificate, to show what revocation is for. */
     CHECK(sh(NULL, 0, "cp -a %s/devices/plug-1 %s/devices/plug-1-old", g_dir, g_dir) == 0);
     fleet_start(NULL);
-    int rc = sh(out, sizeof out, "%s cloud rotate --device %s/devices/plug-1 --json --seconds 20 2>&1",
-                g_ward, g_dir);
+    int rc = sh(out, sizeof out, "%s cloud rotate --device %s/devices/plug-1 --broker localhost:%u --json --seconds 20 2>&1",
+                g_ward, g_dir, g_port);
     printf("rotation: ward cloud rotate: %s", out);
     CHECK(rc == 0);
     json_field(out, "old_serial", old_serial, sizeof old_serial);
@@ -927,20 +954,20 @@ static void scenario_rotation(void)
     }
     /* Before revocation both identities connect (the old certificate is
      * still valid: that is what revocation is for). */
-    CHECK(sh(out, sizeof out, "%s cloud connect --device %s/devices/plug-1 2>&1", g_ward, g_dir) == 0);
+    CHECK(sh(out, sizeof out, "%s cloud connect --device %s/devices/plug-1 --broker localhost:%u 2>&1", g_ward, g_dir, g_port) == 0);
     printf("rotation: new identity: %s", out);
-    CHECK(sh(out, sizeof out, "%s cloud connect --device %s/devices/plug-1-old --seconds 5 2>&1", g_ward,
-             g_dir) == 0);
+    CHECK(sh(out, sizeof out, "%s cloud connect --device %s/devices/plug-1-old --broker localhost:%u --seconds 5 2>&1",
+             g_ward, g_dir, g_port) == 0);
     printf("rotation: old identity (a copy of the old key) before revocation: %s", out);
     rc = sh(out, sizeof out, "%s fleet revoke %s --serial %s 2>&1", g_ward, g_factory, old_serial);
     printf("rotation: %s", out);
     CHECK(rc == 0 && strstr(out, "revoked 1 certificate") != NULL);
     sleep_ms(300);
-    rc = sh(out, sizeof out, "%s cloud connect --device %s/devices/plug-1-old --seconds 3 2>&1", g_ward,
-            g_dir);
+    rc = sh(out, sizeof out, "%s cloud connect --device %s/devices/plug-1-old --broker localhost:%u --seconds 3 2>&1",
+            g_ward, g_dir, g_port);
     printf("rotation: old identity after revocation: exit %d:\n%s", rc, out);
     CHECK(rc == 42); /* WARD_ERR_TLS: the broker's alert after the handshake */
-    CHECK(sh(out, sizeof out, "%s cloud connect --device %s/devices/plug-1 2>&1", g_ward, g_dir) == 0);
+    CHECK(sh(out, sizeof out, "%s cloud connect --device %s/devices/plug-1 --broker localhost:%u 2>&1", g_ward, g_dir, g_port) == 0);
     printf("rotation: new identity after revocation: %s", out);
     stop(&g_fleet, SIGTERM);
 
