@@ -44,7 +44,8 @@ static bool fits(ward_cloud_cert_info_t *info, const uint8_t *der, size_t len,
 static ward_err_t adopt(ward_cloud_identity_t *ident, const ward_cloud_cert_info_t *info,
                         const uint8_t *der, size_t len, uint32_t key_id)
 {
-    if (info->cn == NULL || ward_mqtt_device_id_check((const char *)info->cn, info->cn_len) != WARD_OK ||
+    if (der == NULL || info->cn == NULL || info->serial == NULL || info->serial_len > sizeof ident->serial ||
+        ward_mqtt_device_id_check((const char *)info->cn, info->cn_len) != WARD_OK ||
         len > sizeof ident->cert) {
         return WARD_ERR_CLOUD_IDENTITY;
     }
@@ -78,8 +79,8 @@ ward_err_t ward_cloud_identity_open(ward_cloud_identity_t *ident, const ward_hsm
     memset(ident, 0, sizeof *ident);
     ident->hsm = hsm;
     ident->certs = certs;
-    uint32_t cur = 0, next = 0;
-    uint8_t pub[WARD_P256_PUB_LEN], next_pub[WARD_P256_PUB_LEN];
+    uint32_t cur = 0;
+    uint8_t pub[WARD_P256_PUB_LEN];
     ward_cloud_cert_info_t info;
     ward_err_t err = hsm->id_key(hsm->ctx, &cur);
     if (err == WARD_ERR_STATE) {
@@ -96,6 +97,8 @@ ward_err_t ward_cloud_identity_open(ward_cloud_identity_t *ident, const ward_hsm
         if (fits(&info, ident->cert, len, pub)) {
             done = true; /* cut after the commit (step 3) */
         } else {
+            uint32_t next = 0;
+            uint8_t next_pub[WARD_P256_PUB_LEN];
             err = hsm->id_next_key(hsm->ctx, &next);
             if (err == WARD_OK && (err = key_pub(next, next_pub)) == WARD_OK &&
                 fits(&info, ident->cert, len, next_pub)) {
@@ -265,7 +268,7 @@ ward_err_t ward_cloud_identity_accept(ward_cloud_identity_t *ident, const uint8_
     if (reason != NULL) {
         *reason = WARD_CLOUD_CERT_MALFORMED;
     }
-    if (ident == NULL || (cert == NULL && cert_len > 0u) || issuer_ca == NULL) {
+    if (ident == NULL || cert == NULL || issuer_ca == NULL) {
         return WARD_ERR_INVALID_ARG;
     }
     if (!ident->open) {

@@ -550,7 +550,7 @@ ward_err_t ward_fleet_crl(const ward_fleet_ca_t *ca, const ward_fleet_revoked_t 
         l = (size_t)r;
         CHK(wrap(&p, start, l, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
         l = (size_t)r;
-        CHK(wrap(&p, start, l, MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 0));
+        CHK(wrap(&p, start, l, MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED));
         tbs_len += (size_t)r;
     }
     /* revokedCertificates (absent when empty, RFC 5280 5.1.2.6) */

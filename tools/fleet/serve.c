@@ -137,19 +137,19 @@ static void drop(svc_t *s)
 /* Publish what was issued (kept until the store has room). */
 static void respond(svc_t *s)
 {
-    size_t done = 0;
-    while (done < s->n_resp && ward_mqtt_connected(&s->m)) {
-        const response_t *r = &s->resp[done];
+    size_t sent = 0;
+    while (sent < s->n_resp && ward_mqtt_connected(&s->m)) {
+        const response_t *r = &s->resp[sent];
         const ward_mqtt_msg_t msg = {.topic = r->topic, .topic_len = strlen(r->topic),
                                      .payload = r->der, .payload_len = r->len, .qos = 1};
         if (ward_mqtt_publish(&s->m, NULL, &msg) != WARD_OK) {
             break;
         }
-        done++;
+        sent++;
     }
-    if (done > 0u) {
-        memmove(s->resp, s->resp + done, (s->n_resp - done) * sizeof *s->resp);
-        s->n_resp -= done;
+    if (sent > 0u) {
+        memmove(s->resp, s->resp + sent, (s->n_resp - sent) * sizeof *s->resp);
+        s->n_resp -= sent;
     }
 }
 
@@ -215,8 +215,9 @@ static bool done(const svc_t *s, uint64_t t0)
            (s->o->seconds != 0u && mono_ms() - t0 >= (uint64_t)s->o->seconds * 1000u);
 }
 
-/* One connection: until it fails or the service is done. */
-static ward_err_t session(svc_t *s, uint64_t t0)
+/* One connection: until it fails or the service is done. *connected:
+ * whether the broker accepted it. */
+static ward_err_t session(svc_t *s, uint64_t t0, bool *connected)
 {
     const char *cid = s->o->client_id != NULL ? s->o->client_id : "ward-fleet";
     s->budget_ms = TIMEOUT_MS;
@@ -269,6 +270,7 @@ static ward_err_t session(svc_t *s, uint64_t t0)
             }
             if (ev.type == WARD_MQTT_EV_CONNACK) {
                 s->st->connects++;
+                *connected = true;
                 logf_(s, "connected to the broker%s", ev.session_present ? " (session present)" : "");
                 if (!ev.session_present) {
                     const ward_mqtt_filter_t fl = {"devices/+/csr", 13, 1};
@@ -376,12 +378,12 @@ ward_err_t ward_fleet_serve(ward_fleet_t *f, const ward_fleet_serve_opts_t *o,
     const uint64_t t0 = mono_ms();
     uint32_t attempt = 0;
     while (!done(s, t0)) {
-        const uint32_t connects = st->connects;
-        err = session(s, t0);
+        bool connected = false;
+        err = session(s, t0, &connected);
         if (done(s, t0)) {
             break;
         }
-        if (st->connects != connects) {
+        if (connected) {
             attempt = 0;
         }
         uint32_t rnd = 0;

@@ -331,9 +331,9 @@ typedef struct {
     ward_cloud_identity_t ident;
     uint8_t cert[1024];
     size_t cert_len;
-} dev_t;
+} unitdev_t;
 
-static void dev_provision(dev_t *d, const char *id)
+static void dev_provision(unitdev_t *d, const char *id)
 {
     memset(d, 0, sizeof *d);
     assert_int_equal(ward_sim_hsm_open(&d->hsm, NULL, NULL, true), WARD_OK);
@@ -367,7 +367,7 @@ static void dev_provision(dev_t *d, const char *id)
 }
 
 /* A CSR from the identity, and the certificate for its key. */
-static size_t rotation_cert(dev_t *d, uint8_t *der, const ward_fleet_ca_t *ca, const char *cn,
+static size_t rotation_cert(unitdev_t *d, uint8_t *der, const ward_fleet_ca_t *ca, const char *cn,
                             const ward_fleet_cert_opts_t *o)
 {
     uint8_t csr[WARD_CLOUD_CSR_MAX];
@@ -382,7 +382,7 @@ static size_t rotation_cert(dev_t *d, uint8_t *der, const ward_fleet_ca_t *ca, c
 static void test_rotation_checks(void **state)
 {
     (void)state;
-    dev_t d;
+    unitdev_t d;
     dev_provision(&d, "plug-0100");
     const ward_hsm_t *h = &d.hsm.port;
     uint8_t der[1024], old_pub[65], pub[65];
@@ -487,7 +487,7 @@ static void test_identity_recovery(void **state)
 {
     (void)state;
     for (int step = 2; step <= 4; step++) {
-        dev_t d;
+        unitdev_t d;
         dev_provision(&d, "plug-0200");
         const ward_hsm_t *h = &d.hsm.port;
         uint8_t der[1024], next_pub[65], pub[65];
@@ -513,7 +513,7 @@ static void test_identity_recovery(void **state)
         ward_sim_hsm_close(&d.hsm);
     }
     /* A stale NEXT certificate for no key of the HSM is dropped. */
-    dev_t d;
+    unitdev_t d;
     dev_provision(&d, "plug-0201");
     const uint32_t k = psa_p256();
     uint8_t der[1024];
@@ -790,7 +790,7 @@ static void fk_close(void *ctx, void *conn)
 }
 
 typedef struct {
-    dev_t d;
+    unitdev_t d;
     fake_net_t fk;
     ward_net_t net;
     ward_sim_rng_t rng;

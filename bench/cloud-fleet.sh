@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Fleet bench: N simulated devices (default 200), each with its own key in a
+# simulated HSM and its own certificate from the factory CA, connect to one
+# Mosquitto on loopback over mutual TLS 1.3 with the fleet configuration
+# (tests/integration/cloud/pki.sh makes it, as `ward factory init` lays it
+# out); each publishes M QoS 1 messages (default 100); mosquitto_sub with a
+# monitor certificate counts them. Then the Cortex-M4 code size of the MQTT
+# engine and of the cloud client from the cortex-m4 preset build (-Os).
+#
+#   bench/cloud-fleet.sh [HOST_BUILD [CORTEX_M_BUILD [N [M]]]]
+#
+# Defaults: build/host, build/cortex-m4 (configured and built if needed).
+# Writes bench/results/cloud-fleet.txt. Not part of the tests.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+host=${1:-$top/build/host}
+cm=${2:-$top/build/cortex-m4}
+n=${3:-200}
+m=${4:-100}
+out=$top/bench/results/cloud-fleet.txt
+ward=$host/tools/ward/ward
+driver=$host/tests/integration/cloud/cloud_fleet_bench
+[ -x "$ward" ] && [ -x "$driver" ] || { echo "bench: build the host preset first (cmake --build --preset host)" >&2; exit 1; }
+
+work=$(mktemp -d)
+broker=
+cleanup() { [ -n "$broker" ] && kill "$broker" 2>/dev/null && wait "$broker" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+bash "$top/tests/integration/cloud/pki.sh" "$ward" "$work" >/dev/null
+f=$work/factory
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed -e "s#@PORT@#$port#; s#@DIR@#$f/broker#g; s#@FACTORY@#$f#g" "$f/broker/mosquitto.conf.in" > "$f/broker/mosquitto.conf"
+[ "$(id -u)" = 0 ] && echo "user root" >> "$f/broker/mosquitto.conf"
+# The bench's monitor may read every device's telemetry (nothing else).
+printf 'user ward-monitor\ntopic read devices/+/telemetry\n' >> "$f/broker/acl"
+ulimit -n 4096 2>/dev/null || true
+mosquitto -c "$f/broker/mosquitto.conf" > "$work/broker.log" 2>&1 &
+broker=$!
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.05
+done
+
+echo "== $n devices x $m QoS 1 messages, Mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}') on 127.0.0.1:$port"
+"$driver" "$f" "$port" "$work" "$n" "$m"
+
+# ---- Cortex-M4 code size (-Os, arm-none-eabi-gcc) ------------------------------------------
+if [ ! -f "$cm/build.ninja" ]; then
+  cmake --preset cortex-m4 -B "$cm" >/dev/null
+fi
+cmake --build "$cm" --target ward_cloud_app >/dev/null
+objs=$cm/src/cloud/CMakeFiles/ward_cloud_app.dir
+size_of() { arm-none-eabi-size -A "$objs/$1.c.obj" 2>/dev/null | awk '$1 ~ /^\.text/ {t += $2} END {print t + 0}'; }
+engine=0; client=0
+sizes=""
+for s in mqtt mqtt_topic; do v=$(size_of "$s"); engine=$((engine + v)); sizes+="  $s.c $v\n"; done
+for s in client cert csr identity events certs_vault; do v=$(size_of "$s"); client=$((client + v)); sizes+="  $s.c $v\n"; done
+gccv=$(arm-none-eabi-gcc -dumpversion)
+
+{
+  echo "# bench/cloud-fleet.sh: $(date -u +%Y-%m-%d), $(nproc) cores, Mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}'), loopback"
+  echo
+  cat "$work/figures.txt"
+  echo
+  echo "Cortex-M4 code size, .text bytes (arm-none-eabi-gcc $gccv, -Os -mthumb -mcpu=cortex-m4, cortex-m4 preset, no LTO):"
+  printf "%b" "$sizes"
+  echo "  MQTT engine (mqtt.c + mqtt_topic.c)         $engine  (target: below coreMQTT's ~7 KB)"
+  echo "  cloud client (client, identity, X.509 reader, CSR, events, vault store)  $client"
+  echo "  together                                    $((engine + client))"
+  echo "  (not counted: Mbed TLS's TLS/X.509/PSA code the client calls, ward_net's tls.c, ward_err_name's table)"
+} | tee "$out"
+echo "written to $out"
