@@ -206,7 +206,7 @@ static ward_err_t random_serial(uint8_t serial[16])
 
 /* ---- certificates ------------------------------------------------------------------ */
 
-ward_err_t ward_fleet_cert_make(const ward_fleet_ca_t *ca, mbedtls_pk_context *subject_key,
+ward_err_t ward_fleet_cert_make(ward_fleet_ca_t *ca, mbedtls_pk_context *subject_key,
                                 const char *cn, const ward_fleet_cert_opts_t *o, uint8_t *der,
                                 size_t cap, size_t *len, uint8_t *serial_out, size_t *serial_len)
 {
@@ -242,7 +242,7 @@ ward_err_t ward_fleet_cert_make(const ward_fleet_ca_t *ca, mbedtls_pk_context *s
     mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);
     mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
     mbedtls_x509write_crt_set_subject_key(&w, subject_key);
-    mbedtls_x509write_crt_set_issuer_key(&w, (mbedtls_pk_context *)(uintptr_t)&ca->key);
+    mbedtls_x509write_crt_set_issuer_key(&w, &ca->key);
     int ret = mbedtls_x509write_crt_set_serial_raw(&w, serial, sl);
     if (ret == 0) {
         ret = mbedtls_x509write_crt_set_validity(&w, nb, na);
@@ -265,25 +265,30 @@ ward_err_t ward_fleet_cert_make(const ward_fleet_ca_t *ca, mbedtls_pk_context *s
     if (ret == 0) {
         ret = mbedtls_x509write_crt_set_authority_key_identifier(&w);
     }
-    mbedtls_asn1_sequence eku = {
-        .buf = {.tag = MBEDTLS_ASN1_OID,
-                .len = o->profile == WARD_FLEET_SERVER ? MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)
-                                                       : MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH),
-                .p = (unsigned char *)(uintptr_t)(o->profile == WARD_FLEET_SERVER
-                                                      ? MBEDTLS_OID_SERVER_AUTH
-                                                      : MBEDTLS_OID_CLIENT_AUTH)},
-        .next = NULL};
+    /* Mbed TLS's structures take non-const pointers: copies of the OID and name. */
+    unsigned char oid[16];
+    const bool server = o->profile == WARD_FLEET_SERVER;
+    const size_t oid_len = server ? MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)
+                                  : MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH);
+    memcpy(oid, server ? MBEDTLS_OID_SERVER_AUTH : MBEDTLS_OID_CLIENT_AUTH, oid_len);
+    mbedtls_asn1_sequence eku = {.buf = {.tag = MBEDTLS_ASN1_OID, .len = oid_len, .p = oid},
+                                 .next = NULL};
     if (ret == 0) {
         ret = mbedtls_x509write_crt_set_ext_key_usage(&w, &eku);
     }
-    if (ret == 0 && o->profile == WARD_FLEET_SERVER) {
-        mbedtls_x509_san_list san = {.node = {.type = MBEDTLS_X509_SAN_DNS_NAME,
-                                              .san.unstructured_name = {
-                                                  .tag = MBEDTLS_ASN1_IA5_STRING,
-                                                  .len = strlen(o->dns),
-                                                  .p = (unsigned char *)(uintptr_t)o->dns}},
-                                     .next = NULL};
-        ret = mbedtls_x509write_crt_set_subject_alternative_name(&w, &san);
+    if (ret == 0 && server) {
+        unsigned char dns[256];
+        const size_t dl = strlen(o->dns);
+        if (dl >= sizeof dns) {
+            ret = MBEDTLS_ERR_X509_BAD_INPUT_DATA;
+        } else {
+            memcpy(dns, o->dns, dl);
+            mbedtls_x509_san_list san = {
+                .node = {.type = MBEDTLS_X509_SAN_DNS_NAME,
+                         .san.unstructured_name = {.tag = MBEDTLS_ASN1_IA5_STRING, .len = dl, .p = dns}},
+                .next = NULL};
+            ret = mbedtls_x509write_crt_set_subject_alternative_name(&w, &san);
+        }
     }
     int n = ret == 0 ? mbedtls_x509write_crt_der(&w, buf, sizeof buf, mbedtls_psa_get_random,
                                                   MBEDTLS_PSA_RANDOM_STATE)
@@ -435,7 +440,7 @@ ward_err_t ward_fleet_csr_check(const uint8_t *csr, size_t len, const char *id, 
     return err;
 }
 
-ward_err_t ward_fleet_issue(const ward_fleet_ca_t *ca, const uint8_t *csr, size_t csr_len,
+ward_err_t ward_fleet_issue(ward_fleet_ca_t *ca, const uint8_t *csr, size_t csr_len,
                             const char *id, int64_t now, uint32_t days, uint8_t *der, size_t cap,
                             size_t *len, const char **why)
 {
@@ -511,7 +516,7 @@ static int wrap(unsigned char **p, unsigned char *start, size_t len, unsigned ch
         }               \
     } while (0)
 
-ward_err_t ward_fleet_crl(const ward_fleet_ca_t *ca, const ward_fleet_revoked_t *list, size_t n,
+ward_err_t ward_fleet_crl(ward_fleet_ca_t *ca, const ward_fleet_revoked_t *list, size_t n,
                           int64_t this_update, int64_t next_update, uint32_t number, char *pem,
                           size_t cap, size_t *len)
 {
@@ -589,7 +594,7 @@ ward_err_t ward_fleet_crl(const ward_fleet_ca_t *ca, const ward_fleet_revoked_t 
         const unsigned char *tbs = p;
         err = WARD_ERR_CRYPTO;
         if (ward_sha256(hash, tbs, tbs_len) != WARD_OK ||
-            mbedtls_pk_sign((mbedtls_pk_context *)(uintptr_t)&ca->key, MBEDTLS_MD_SHA256, hash,
+            mbedtls_pk_sign(&ca->key, MBEDTLS_MD_SHA256, hash,
                             sizeof hash, sig, sizeof sig, &sig_len, mbedtls_psa_get_random,
                             MBEDTLS_PSA_RANDOM_STATE) != 0) {
             goto done;

@@ -78,7 +78,7 @@ typedef struct ward_fleet_cert_opts {
  * be NULL, 20 bytes) and *serial_len its serial. No check of the validity
  * span here: ward_fleet_issue is the device path and bounds it.
  * WARD_OK, WARD_ERR_INVALID_ARG, WARD_ERR_BUF_TOO_SMALL, WARD_ERR_CRYPTO. */
-ward_err_t ward_fleet_cert_make(const ward_fleet_ca_t *ca, mbedtls_pk_context *subject_key,
+ward_err_t ward_fleet_cert_make(ward_fleet_ca_t *ca, mbedtls_pk_context *subject_key,
                                 const char *cn, const ward_fleet_cert_opts_t *o, uint8_t *der,
                                 size_t cap, size_t *len, uint8_t *serial_out, size_t *serial_len);
 
@@ -92,7 +92,7 @@ ward_err_t ward_fleet_csr_check(const uint8_t *csr, size_t len, const char *id, 
  * valid from now - 60 s (clock skew) for `days` (1..WARD_FLEET_DAYS_MAX),
  * a new random serial, clientAuth. WARD_OK, WARD_ERR_CLOUD_CSR,
  * WARD_ERR_INVALID_ARG, cert_make's errors. */
-ward_err_t ward_fleet_issue(const ward_fleet_ca_t *ca, const uint8_t *csr, size_t csr_len,
+ward_err_t ward_fleet_issue(ward_fleet_ca_t *ca, const uint8_t *csr, size_t csr_len,
                             const char *id, int64_t now, uint32_t days, uint8_t *der, size_t cap,
                             size_t *len, const char **why);
 
@@ -106,7 +106,7 @@ typedef struct ward_fleet_revoked {
 /* A CRL (v2, ecdsa-with-SHA256, CRL number) signed by the CA, in PEM
  * ("X509 CRL"), NUL-terminated. WARD_OK, WARD_ERR_BUF_TOO_SMALL,
  * WARD_ERR_CRYPTO, WARD_ERR_INVALID_ARG. */
-ward_err_t ward_fleet_crl(const ward_fleet_ca_t *ca, const ward_fleet_revoked_t *list, size_t n,
+ward_err_t ward_fleet_crl(ward_fleet_ca_t *ca, const ward_fleet_revoked_t *list, size_t n,
                           int64_t this_update, int64_t next_update, uint32_t number, char *pem,
                           size_t cap, size_t *len);
 
