@@ -160,6 +160,13 @@ static int open_device(const char *cmd, const opts_t *o, sess_t *s, bool format)
     if (err == WARD_ERR_VAULT_UNFORMATTED && format) {
         err = ward_vault_format(&s->v, &s->vc);
     }
+    if (err == WARD_ERR_VAULT_UNFORMATTED) {
+        /* No vault, so no certificate: the device was never given an identity. */
+        close_session(s);
+        fprintf(stderr, "ward cloud %s: %s has no cloud identity yet (ward cloud csr, then ward cloud\n"
+                        "install)\n", cmd, o->dir);
+        return cfail(cmd, "no vault, no certificate", WARD_ERR_CLOUD_IDENTITY);
+    }
     if (err != WARD_OK) {
         close_session(s);
         return cfail(cmd, "cannot mount the vault", err);
