@@ -127,7 +127,7 @@ static ward_err_t read_revoked(const ward_fleet_t *f, rev_t **out, size_t *n)
             }
             *out = more;
         }
-        snprintf((*out)[*n].serial, sizeof (*out)[*n].serial, "%s", serial);
+        memcpy((*out)[*n].serial, serial, strlen(serial) + 1u); /* at most 40 + NUL, checked above */
         (*out)[*n].when = (int64_t)when;
         (*n)++;
     }
