@@ -14,6 +14,7 @@ section of the LTO partition, found by its name in NOLTO.map (the same
 program linked without LTO). .data counts too (its initial values are in
 flash). Prints bytes per component and per file; the sum is text + data.
 """
+import os
 import re
 import subprocess
 import sys
@@ -112,8 +113,12 @@ def source_of(obj):
     return obj
 
 
+TOP = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")) + "/"
+
+
 def short(path):
-    for root in ("/work/main/", "/mbedtls-3.6.6/", "/mbedtls-boot-min/"):
+    # The checkout's own files relative to its top, wherever it lives.
+    for root in (TOP, "/mbedtls-3.6.6/", "/mbedtls-boot-min/"):
         if root in path:
             return path.split(root, 1)[1]
     return path

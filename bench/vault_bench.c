@@ -270,11 +270,12 @@ int main(int argc, char **argv)
         (double)incs / puts, (double)WARD_HSM_COUNTER_MAX / ((double)incs / puts) / 1e6);
     say("RAM\n");
     say("  mounted vault context (ward_vault_t): %zu bytes"
-        " (%u records x %zu + %u sectors x %zu + %zu)\n",
+        " (%u records x %zu + %u sectors x %zu + entry buffer %u + %zu)\n",
         sizeof(ward_vault_t), (unsigned)WARD_VAULT_MAX_RECORDS, sizeof(ward_vault_rec_t),
         (unsigned)WARD_VAULT_MAX_SECTORS, sizeof(ward_vault_sector_t),
+        (unsigned)WARD_VAULT_ENTRY_MAX,
         sizeof(ward_vault_t) - WARD_VAULT_MAX_RECORDS * sizeof(ward_vault_rec_t) -
-            WARD_VAULT_MAX_SECTORS * sizeof(ward_vault_sector_t));
+            WARD_VAULT_MAX_SECTORS * sizeof(ward_vault_sector_t) - WARD_VAULT_ENTRY_MAX);
     say("  peak stack per call on this host (x86-64; thread start-up of %zu bytes\n"
         "  subtracted; Mbed TLS's AES-GCM and HMAC included, and in mount the\n"
         "  simulated HSM's HKDF, which a real HSM runs on its own stack):\n"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ward dependency bootstrap: idempotent, run as root on Debian 12 (bookworm).
 #
-#  1. installs the Debian packages the build, the tests and the demo need;
+#  1. installs the Debian packages the build, the tests and the demo need
+#     (BLE peers: BlueZ's controller emulator btvirt, BlueZ's sources for the
+#     SMP peer the tests build, tshark to check every capture);
 #  2. fetches Mbed TLS 3.6 from Debian's *source* package (suite trixie), which
 #     apt checks against the signed Sources index;
 #  3. builds it three times with ward's own config headers:
@@ -30,11 +32,14 @@ packages=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
   qemu-system-arm
   libcmocka-dev
+  libqrencode-dev
   clang libclang-rt-14-dev llvm cppcheck clang-tidy
   python3 python3-cryptography python3-paho-mqtt
   openssl xxd
   mosquitto mosquitto-clients nginx-light curl
   ruby-cose python3-cbor2
+  bluez-test-tools bluez-source tshark
+  softhsm2 p11-kit libp11-kit-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -116,7 +116,12 @@ ward_err_t ward_boot_init(ward_boot_ctx_t *ctx, const ward_boot_config_t *cfg);
  * The boot decision (docs/boot.md). Completes an interrupted swap, reverts
  * an unconfirmed trial, installs a staged and verified image (or records
  * why not), verifies the primary image (a failing trial image is reverted
- * at once), raises the OTP counter for a confirmed, verified image.
+ * at once), raises the OTP counter for a confirmed, verified image: before
+ * checking a staged image (so it is checked against ward_boot_floor) and
+ * for the image that is to run. Every value it acts on (rep->entry_off,
+ * version, sec_cnt, the image it installs or reverts to, the counter it
+ * burns) comes from bytes that went through the verified hash, also if
+ * the flash answers two reads differently (docs/boot.md section 13).
  * Returns WARD_FIH_SUCCESS when the primary may run (rep->entry_off says
  * where); otherwise the device must not start anything, and rep->reason
  * says why (WARD_ERR_BOOT_NO_KEY, WARD_ERR_BOOT_NO_IMAGE with
@@ -155,6 +160,20 @@ ward_err_t ward_boot_request_pending(ward_boot_ctx_t *ctx, bool *pending, bool *
  * WARD_ERR_BOOT_NO_IMAGE as the next boot would see the primary now.
  * Returns WARD_OK, WARD_ERR_INVALID_ARG or an I/O error. */
 ward_err_t ward_boot_status(ward_boot_ctx_t *ctx, ward_boot_report_t *rep);
+
+/*
+ * The anti-rollback floor as of now: max(OTP counter, SEC_CNT of the image
+ * in the primary if it is confirmed and verifies). An image below it is
+ * refused by the next boot (docs/boot.md section 8), so an OTA agent checks
+ * update manifests against it before downloading anything. A trial image
+ * does not count until the app confirms it (a revert may still bring the
+ * previous one back); a confirmed one counts at once, before the next reset
+ * burns its counter into OTP. Read-only: parses and verifies the primary
+ * (one signature check) when it counts. Returns WARD_OK, WARD_ERR_INVALID_ARG
+ * (NULL, or ward_boot_init did not succeed) or an OTP / flash error; on any
+ * error *floor is UINT32_MAX, above every image.
+ */
+ward_err_t ward_boot_floor(ward_boot_ctx_t *ctx, uint32_t *floor);
 
 /* Bytes of a slot an image may use: slot size minus the trailer sector. */
 uint32_t ward_boot_image_max(const ward_boot_layout_t *layout);

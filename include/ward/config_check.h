@@ -24,6 +24,13 @@
 #error "WARD_CONFIG_MAX_WRITE_SIZE must be a power of two in [1, 32]"
 #endif
 
+/* The vault (src/vault) stages programs in 64-byte chunks and starts its
+ * entries after a 64-byte sector header: the write size must divide 64, as
+ * every write size up to 32 does (src/vault/vault_priv.h checks it too). */
+#if 64 % WARD_CONFIG_MAX_WRITE_SIZE != 0
+#error "the vault needs a write size that divides 64"
+#endif
+
 #if WARD_CONFIG_BOOT_COPY_CHUNK % WARD_CONFIG_MAX_WRITE_SIZE != 0
 #error "WARD_CONFIG_BOOT_COPY_CHUNK must be a multiple of WARD_CONFIG_MAX_WRITE_SIZE"
 #endif

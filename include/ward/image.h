@@ -160,8 +160,12 @@ typedef struct ward_image_trust {
  *     P-256 SPKI                                         else _IMG_KEY
  *   some ECDSA_SIG TLV verifies over the hash            else _IMG_SIG
  *   SEC_CNT (0 when absent) >= trust->min_sec_cnt        else _IMG_SEC_CNT
- * The SEC_CNT compared is the one that went through the hash (a change
- * since parsing is _IMG_HASH).
+ * What the parser read from the hashed range (the header: entry offset,
+ * sizes, flags, version; the protected TLV walk and the SEC_CNT value) is
+ * read back from the very bytes hashed and compared: an info that does not
+ * match them (a flash that changed between the parse and the hash) is
+ * _IMG_HASH, so every value of *info a caller acts on after a success was
+ * authenticated (docs/image-format.md section 5).
  * Returns WARD_FIH_SUCCESS only if every check passed (tracked by a step
  * sum and checked twice), else WARD_FIH_FAILURE. *reason (may be NULL) gets
  * WARD_OK or the first failed check; also WARD_ERR_IMG_TLV if the TLV area
@@ -172,7 +176,9 @@ ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn
                                const ward_image_trust_t *trust, ward_err_t *reason);
 
 /* SHA-256 over [0, tlv_off) of a parsed image. Returns WARD_OK,
- * WARD_ERR_INVALID_ARG, or the reader's / crypto error (out zeroed). */
+ * WARD_ERR_INVALID_ARG, WARD_ERR_IMG_HASH (the bytes hashed do not hold the
+ * header and SEC_CNT that info records, as ward_image_validate checks), or
+ * the reader's / crypto error (out zeroed). */
 ward_err_t ward_image_hash(const ward_image_info_t *info, ward_image_read_fn read, void *rctx,
                            uint8_t out[32]);
 

@@ -102,6 +102,12 @@ ward_err_t ward_ota_manifest_verify(ward_ota_manifest_t *m, const uint8_t *cose,
  * never a reason to act on one. WARD_OK or WARD_ERR_OTA_MANIFEST. */
 ward_err_t ward_ota_manifest_decode(ward_ota_manifest_t *m, const uint8_t *cose, size_t len);
 
+/* Is device_class a class the agent accepts: 1..WARD_CONFIG_OTA_CLASS_MAX
+ * bytes of [A-Za-z0-9._-], not starting with '.' (so it is also a safe
+ * path segment)? For provisioning tools; ward_ota_init applies the same
+ * rule. */
+bool ward_ota_class_ok(const char *device_class);
+
 /* What the device accepts (filled by the agent from the boot state, the
  * vault and the clock). */
 typedef struct ward_ota_policy {

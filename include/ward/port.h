@@ -107,10 +107,16 @@ typedef struct ward_hsm {
     /* Generate the HUK inside the HSM (provisioning). WARD_ERR_EXISTS if
      * one is already present: a HUK is never replaced. */
     ward_err_t (*huk_generate)(void *ctx);
-    /* Derive a 256-bit key from the HUK with HKDF-SHA256, the label as
-     * info, inside the HSM; return it as a volatile PSA key usable only for
-     * `type`, not exportable. The caller destroys it (psa_destroy_key).
-     * WARD_ERR_STATE if no HUK was generated. */
+    /* Derive a 256-bit key from the HUK inside the HSM; return it as a
+     * volatile PSA key usable only for `type`, not exportable. The key
+     * MUST depend on the type as well as on the label: two types never get
+     * the same bytes for one label (the vault's labels are per purpose, but
+     * a port that handed out derive_key(HMAC, aead-label) with the AEAD
+     * key's bytes would let an HMAC oracle stand in for the record key).
+     * Ports on PSA use ward_soft_hsm_derive: HKDF-SHA256, salt
+     * "ward-huk-kdf-v2", info = type byte || label (docs/vault-format.md).
+     * Labels are at most 127 bytes. The caller destroys the key
+     * (psa_destroy_key). WARD_ERR_STATE if no HUK was generated. */
     ward_err_t (*derive_key)(void *ctx, ward_hsm_key_type_t type, const uint8_t *label,
                              size_t label_len, uint32_t *key_id);
     /* Monotonic counter idx (< WARD_HSM_COUNTERS): read, or add one and
@@ -124,6 +130,24 @@ typedef struct ward_hsm {
     /* ECDSA-P256 over a SHA-256 digest; raw r||s. */
     ward_err_t (*id_sign_hash)(void *ctx, const uint8_t hash[32], uint8_t sig[64]);
 
+    /* BLE OOB pairing key (docs/ble.md, docs/ble-label.md). A button-only
+     * device pairs with LE Secure Connections OOB: the factory has the HSM
+     * make a P-256 key pair and a 128-bit random r; the label carries r and
+     * the commitment C = f4(PKx, PKx, r, 0). The private key never leaves.
+     * A board without it leaves these NULL (the device then has no OOB). */
+    /* Generate the pair and r inside (never the SMP debug key).
+     * WARD_ERR_EXISTS if present: a label is printed once. */
+    ward_err_t (*pair_generate)(void *ctx);
+    /* The public point 0x04||X||Y (big-endian). WARD_ERR_STATE if none. */
+    ward_err_t (*pair_public)(void *ctx, uint8_t pub[65]);
+    /* r, least significant octet first as SMP uses it. WARD_ERR_STATE if none. */
+    ward_err_t (*pair_random)(void *ctx, uint8_t r[16]);
+    /* ECDH with the pairing key: dhkey = X of d*peer_pub, big-endian.
+     * peer_pub (0x04||X||Y) is validated in full before use (coordinates
+     * below p, on the curve) and refused if its X equals our own:
+     * WARD_ERR_BLE_PEER_KEY. WARD_ERR_STATE if no pair; dhkey zeroed on
+     * any failure. */
+    ward_err_t (*pair_ecdh)(void *ctx, const uint8_t peer_pub[65], uint8_t dhkey[32]);
     /* ---- the identity key for TLS, and its rotation (docs/cloud.md) ----
      * Keys come out as PSA key ids, never as bytes: a secure element's PSA
      * driver (or the software stand-in) does the signing. A key id is
@@ -185,6 +209,24 @@ typedef struct ward_net {
     /* Close and release the handle (always succeeds). */
     void (*close)(void *ctx, void *conn);
 } ward_net_t;
+
+/* ------------------------------------------------------------------------- */
+/* HCI transport: the H4 byte stream to and from a BLE controller (a UART,
+ * a pty, a Unix socket, Linux's HCI user channel). H4 frames each packet
+ * with one type byte (01 command, 02 ACL, 03 SCO, 04 event, 05 ISO); the
+ * port moves bytes only and never looks inside. */
+
+typedef struct ward_hci_transport {
+    void *ctx;
+    /* Send all len bytes, in order, or fail. WARD_OK, or WARD_ERR_IO when
+     * the controller is gone (the link is then unusable). */
+    ward_err_t (*send)(void *ctx, const uint8_t *buf, size_t len);
+    /* Receive up to cap bytes, waiting at most timeout_ms (0: do not wait).
+     * WARD_OK with *got = bytes received, 0 when nothing arrived in time;
+     * WARD_ERR_IO when the controller closed or the line broke. Packet
+     * boundaries are not kept: a packet may arrive in several pieces. */
+    ward_err_t (*recv)(void *ctx, uint8_t *buf, size_t cap, size_t *got, uint32_t timeout_ms);
+} ward_hci_transport_t;
 
 #ifdef __cplusplus
 }

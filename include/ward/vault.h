@@ -3,7 +3,7 @@
  * credentials (Wi-Fi password, cloud token, BLE bond keys, freshness state).
  *
  * - Log-structured over >= 2 flash sectors of a ward_area_t; any write
- *   granularity from 1 to 16 bytes, "program once" ECC flash included.
+ *   granularity from 1 to 32 bytes, "program once" ECC flash included.
  * - Every value is AEAD-encrypted (AES-256-GCM or ChaCha20-Poly1305) under a
  *   key the HSM derives from its device-unique key; the key never leaves
  *   the HSM/PSA. The associated data binds the record's name, its sequence
@@ -14,6 +14,9 @@
  *   confirmed once a later change has been acknowledged.
  * - Nonces come from an HSM counter value taken before any encryption, so
  *   no power cut and no flash rewrite can make one repeat.
+ * - Every byte acted on is read once and authenticated in RAM before use
+ *   (sector headers, commits, checkpoints, records and names): a flash that
+ *   answers differently when read again changes nothing (docs/vault.md §2).
  *
  * docs/vault.md explains the design, docs/vault-format.md every byte.
  *
@@ -32,7 +35,8 @@ extern "C" {
 
 /* ---- configuration (override in WARD_CONFIG_USER_FILE) -------------------- */
 
-/* Most records (names) a vault holds. <= 255. RAM: 16 B each. */
+/* Most records (names) a vault holds. <= 255. RAM: 24 B each (16 in the
+ * index, 8 in the entry buffer, WARD_VAULT_ENTRY_MAX). */
 #ifndef WARD_CONFIG_VAULT_MAX_RECORDS
 #define WARD_CONFIG_VAULT_MAX_RECORDS 32
 #endif
@@ -70,6 +74,10 @@ extern "C" {
 #define WARD_VAULT_MAX_RECORDS ((uint32_t)WARD_CONFIG_VAULT_MAX_RECORDS)
 #define WARD_VAULT_MAX_SECTORS ((uint32_t)WARD_CONFIG_VAULT_MAX_SECTORS)
 #define WARD_VAULT_ID_LEN 16u
+/* The largest commit or checkpoint entry (a checkpoint of every record):
+ * mount reads each one into this much RAM, authenticates it there and
+ * uses only those bytes. */
+#define WARD_VAULT_ENTRY_MAX (32u + 8u * (uint32_t)WARD_CONFIG_VAULT_MAX_RECORDS)
 
 /* ---- types ---------------------------------------------------------------- */
 
@@ -132,10 +140,14 @@ typedef struct ward_vault {
     uint32_t full_at;     /* record size that found no space, 0: none */
     ward_vault_sector_t sect[WARD_CONFIG_VAULT_MAX_SECTORS];
     ward_vault_rec_t rec[WARD_CONFIG_VAULT_MAX_RECORDS];
+    uint8_t entry[WARD_VAULT_ENTRY_MAX]; /* one commit or checkpoint, read once */
 } ward_vault_t;
 
-/* RAM a mounted vault needs. Each call also uses about 1.5-3 KiB of stack,
- * most of it Mbed TLS (bench/results/vault.txt). */
+/* RAM a mounted vault needs: 16 B per record, 20 B per sector, the entry
+ * buffer (32 B + 8 B per record) and 112 B fixed: 1232 B by default on
+ * x86-64 (944 B before format 3; 936 -> 1224 B on Cortex-M).
+ * Each call also uses about 1.5-3 KiB of stack, most of it Mbed TLS
+ * (bench/results/vault.txt). */
 #define WARD_VAULT_CTX_SIZE (sizeof(ward_vault_t))
 
 /* Iteration cursor: zero it (WARD_VAULT_ITER_INIT) before the first call. */
@@ -178,13 +190,20 @@ ward_err_t ward_vault_format(ward_vault_t *v, const ward_vault_config_t *cfg);
  * HSM counter and index the live records in v. If the state was written but
  * the counter raises were lost to a power cut, the counter is raised now.
  * Returns WARD_OK;
- *   WARD_ERR_VAULT_UNFORMATTED  no vault on this area (blank, or a format
- *                               that never completed): format it;
+ *   WARD_ERR_VAULT_UNFORMATTED  no vault on this area and the HSM counter
+ *                               at 0: no vault was ever made, format it;
+ *   WARD_ERR_VAULT_ERASED       no vault on this area, but the counter
+ *                               shows one existed: it was erased (or a
+ *                               format never completed). A rollback to
+ *                               nothing: revocations and freshness records
+ *                               are gone. Format only as a deliberate
+ *                               decision (docs/vault.md §1);
  *   WARD_ERR_VAULT_FOREIGN      a vault made with another device's key;
  *   WARD_ERR_ROLLBACK           the flash holds an older state than the
  *                               counter (an old image was written back);
  *   WARD_ERR_AUTH               the authenticated state is damaged, or
- *                               holds two live records of one name;
+ *                               holds two live records of one name, or a
+ *                               sector header's AEAD byte was changed;
  *   WARD_ERR_UNSUPPORTED        a format or AEAD this build does not know;
  *   WARD_ERR_CORRUPT            the vault was made for another geometry;
  *   WARD_ERR_STATE              the HSM has no device-unique key;
@@ -204,14 +223,19 @@ void ward_vault_unmount(ward_vault_t *v);
  * stats.max_value_len, or the counter is exhausted); WARD_ERR_NO_SPACE
  * (vault full; delete something); WARD_ERR_AUTH (a live record with this
  * name's hash is too damaged to tell whose it is: nothing written; wipe);
- * WARD_ERR_STATE (not mounted, or a previous I/O error: mount again); I/O
- * and port errors. Input errors and AUTH leave the vault untouched.
+ * WARD_ERR_STATE (not mounted, or a previous I/O error: mount again);
+ * WARD_ERR_CORRUPT (the flash now answers otherwise than at mount -- a
+ * garbage-collection copy that no longer checks, the log end or a free
+ * sector not as the mount saw it: nothing was erased or overwritten, mount
+ * again); I/O and port errors. Input errors and AUTH leave the vault
+ * untouched.
  */
 ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *value, size_t len);
 
 /*
- * Read the value of name into out. The plaintext is released only after
- * its tag verified; on failure out is wiped.
+ * Read the value of name into out. The record is read once; out receives
+ * only its ciphertext until the tag has verified, and is decrypted in place
+ * after; on failure the value's length of out is zeroed.
  * Returns WARD_OK (*out_len = length); WARD_ERR_NOT_FOUND;
  * WARD_ERR_BUF_TOO_SMALL (nothing written, *out_len = needed length);
  * WARD_ERR_AUTH (this record is damaged or was tampered with);
@@ -226,7 +250,7 @@ ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t
  * until its sector is reclaimed (ward_vault_wipe erases everything).
  * Returns WARD_OK; WARD_ERR_NOT_FOUND; WARD_ERR_AUTH (the record is too
  * damaged to match its name: wipe); WARD_ERR_VAULT_NAME; WARD_ERR_LIMIT;
- * WARD_ERR_STATE; I/O errors.
+ * WARD_ERR_STATE; WARD_ERR_CORRUPT (as put); I/O errors.
  */
 ward_err_t ward_vault_delete(ward_vault_t *v, const char *name);
 
@@ -253,7 +277,9 @@ ward_err_t ward_vault_stats(ward_vault_t *v, ward_vault_stats_t *st);
  * was (before the empty state is written), the old vault empty, or the new
  * vault empty; the first change after the next mount erases whatever the
  * cut left of the old records. v stays mounted.
- * Returns WARD_OK; WARD_ERR_STATE; WARD_ERR_LIMIT; I/O errors.
+ * Returns WARD_OK; WARD_ERR_STATE; WARD_ERR_LIMIT; WARD_ERR_CORRUPT (as
+ * put); I/O errors. A vault that does not mount is wiped with
+ * ward_vault_format.
  */
 ward_err_t ward_vault_wipe(ward_vault_t *v);
 

@@ -61,7 +61,7 @@ enum {
     WARD_ERR_IMG_KEY = -25,         /* signed for another key */
     WARD_ERR_IMG_SIG = -26,         /* signature does not verify */
     WARD_ERR_IMG_UNSIGNED = -27,    /* no signature (or no hash) TLV */
-    WARD_ERR_IMG_SEC_CNT = -28,     /* security counter below the OTP counter */
+    WARD_ERR_IMG_SEC_CNT = -28,     /* security counter below the rollback floor */
     WARD_ERR_IMG_DOWNGRADE = -29,   /* version older than the installed image */
     WARD_ERR_IMG_UNSUPPORTED = -30, /* encrypted/compressed/RAM-load image */
     WARD_ERR_IMG_SEC_CNT_RANGE = -31, /* counter beyond what OTP can hold */
@@ -76,6 +76,7 @@ enum {
     WARD_ERR_VAULT_UNFORMATTED = -60, /* no vault on this flash */
     WARD_ERR_VAULT_FOREIGN = -61,     /* vault belongs to another device */
     WARD_ERR_VAULT_NAME = -62,        /* invalid record name */
+    WARD_ERR_VAULT_ERASED = -63,      /* no vault, but the counter shows one existed */
 
     /* OTA updates (-80 .. -99): why an update was refused */
     WARD_ERR_OTA_MANIFEST = -80, /* manifest malformed (COSE, CBOR or a field) */
@@ -113,6 +114,33 @@ enum {
     WARD_ERR_CLOUD_CERT = -125,     /* a certificate for the device identity was refused */
     WARD_ERR_CLOUD_IDENTITY = -126, /* no stored certificate matches the HSM's identity key */
     WARD_ERR_CLOUD_CSR = -127,      /* a certificate request was refused by the fleet */
+    /* BLE security: pairing, window, bonds (-140 .. -149) */
+    WARD_ERR_SMP_FAILED = -140,        /* pairing refused or failed (SMP reason in the event) */
+    WARD_ERR_SMP_TIMEOUT = -141,       /* SMP 30 s timeout: no more SMP on this link */
+    WARD_ERR_BLE_WINDOW_CLOSED = -142, /* pairing window closed (press the button) */
+    WARD_ERR_BLE_BACKOFF = -143,       /* failed attempts: wait before pairing again */
+    WARD_ERR_BLE_WEAKER_BOND = -144,   /* a bond is never replaced by a weaker one */
+    WARD_ERR_BLE_PEER_KEY = -145,      /* peer public key refused (off the curve, ours, debug key) */
+    WARD_ERR_BLE_LABEL = -146,         /* OOB label malformed or its checksum is wrong */
+    /* BLE link: HCI, L2CAP, ATT/GATT (-150 .. -159) */
+    WARD_ERR_BLE_H4 = -150,         /* H4 stream from the controller out of sync */
+    WARD_ERR_BLE_HCI = -151,        /* the controller refused a command or is unusable */
+    WARD_ERR_BLE_NO_CONN = -152,    /* no such connection (unknown or gone) */
+    WARD_ERR_BLE_BUSY = -153,       /* command or ACL queue full: drain, then retry */
+    WARD_ERR_BLE_TIMEOUT = -154,    /* the controller or the peer did not answer in time */
+    WARD_ERR_BLE_ATT = -155,        /* the ATT peer answered with an Error Response */
+    WARD_ERR_BLE_PDU = -156,        /* malformed or unexpected PDU received */
+    WARD_ERR_BLE_ENCRYPTION = -157, /* link encryption failed or its key size is unknown */
+    WARD_ERR_BLE_GATT_DB = -158,    /* the GATT database table is malformed */
+
+    /* Factory: keys in PKCS#11 tokens, certificates, provisioning (-160 .. -179) */
+    WARD_ERR_PKCS11 = -160,           /* the PKCS#11 module or token failed an operation */
+    WARD_ERR_PKCS11_PIN = -161,       /* no PIN for the token, or the token refused it */
+    WARD_ERR_PKCS11_AMBIGUOUS = -162, /* the PKCS#11 URI matches several tokens or keys */
+    WARD_ERR_CERT = -163,             /* certificate, CSR or CRL malformed or not verifying */
+    WARD_ERR_CERT_VALIDITY = -164,    /* certificate validity too long, expired or not yet valid */
+    WARD_ERR_DEVICE_ID = -165,        /* device id refused (characters, length) */
+    WARD_ERR_EOL = -166,              /* the unit failed its end-of-line test */
 };
 
 /* Name of a status code ("WARD_ERR_IMG_SIG"); never NULL. */

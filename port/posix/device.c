@@ -6,6 +6,8 @@
  *   otp.bin      OTP fields and locks
  *   hsm.bin      the HSM's secrets and counters
  *   bootkey.der  the boot public key built into the bootloader (optional)
+ *   otakey.der   the OTA public key in read-only flash (optional); its
+ *                class is device.conf's device_class line
  */
 #include <errno.h>
 #include <stdio.h>
@@ -58,6 +60,39 @@ static void make_layout(ward_sim_device_t *d)
     d->vault = (ward_area_t){f, off, g->vault_sectors * ss};
 }
 
+static bool class_ok(const char *c)
+{
+    size_t n = 0;
+    if (c == NULL || c[0] == '\0' || c[0] == '.') {
+        return false;
+    }
+    for (; c[n] != '\0'; n++) {
+        const char ch = c[n];
+        const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                        (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+        if (!ok || n >= WARD_SIM_CLASS_MAX) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static ward_err_t write_conf(const char *path, const ward_sim_geometry_t *geo, const char *cls)
+{
+    char conf[512];
+    int n = snprintf(conf, sizeof conf,
+                     "# ward simulated device: geometry; the layout follows from it\n"
+                     "format=1\nsector_size=%u\nwrite_size=%u\nslot_sectors=%u\n"
+                     "vault_sectors=%u\nprogram_once=%u\n",
+                     geo->sector_size, geo->write_size, geo->slot_sectors, geo->vault_sectors,
+                     geo->program_once ? 1u : 0u);
+    if (cls != NULL && cls[0] != '\0') {
+        n += snprintf(conf + n, sizeof conf - (size_t)n,
+                      "# the class of updates the OTA agent accepts\ndevice_class=%s\n", cls);
+    }
+    return ward_sim_file_write(path, conf, (size_t)n);
+}
+
 ward_err_t ward_sim_device_create(const char *dir, const ward_sim_geometry_t *geo)
 {
     char p[4096];
@@ -72,14 +107,7 @@ ward_err_t ward_sim_device_create(const char *dir, const ward_sim_geometry_t *ge
     if (stat(p, &st) == 0) {
         return WARD_ERR_EXISTS;
     }
-    char conf[512];
-    int n = snprintf(conf, sizeof conf,
-                     "# ward simulated device: geometry; the layout follows from it\n"
-                     "format=1\nsector_size=%u\nwrite_size=%u\nslot_sectors=%u\n"
-                     "vault_sectors=%u\nprogram_once=%u\n",
-                     geo->sector_size, geo->write_size, geo->slot_sectors, geo->vault_sectors,
-                     geo->program_once ? 1u : 0u);
-    ward_err_t err = ward_sim_file_write(p, conf, (size_t)n);
+    ward_err_t err = write_conf(p, geo, NULL);
     if (err != WARD_OK) {
         return err;
     }
@@ -91,7 +119,8 @@ ward_err_t ward_sim_device_create(const char *dir, const ward_sim_geometry_t *ge
     return err;
 }
 
-static ward_err_t read_conf(const char *dir, ward_sim_geometry_t *g)
+static ward_err_t read_conf(const char *dir, ward_sim_geometry_t *g,
+                            char cls[WARD_SIM_CLASS_MAX + 1])
 {
     char p[4096], line[256];
     path_in(p, sizeof p, dir, "device.conf");
@@ -101,6 +130,7 @@ static ward_err_t read_conf(const char *dir, ward_sim_geometry_t *g)
     }
     unsigned format = 0, v = 0, po = 2;
     memset(g, 0, sizeof *g);
+    cls[0] = '\0';
     while (fgets(line, sizeof line, f) != NULL) {
         if (sscanf(line, "format=%u", &v) == 1) {
             format = v;
@@ -114,11 +144,19 @@ static ward_err_t read_conf(const char *dir, ward_sim_geometry_t *g)
             g->vault_sectors = v;
         } else if (sscanf(line, "program_once=%u", &v) == 1) {
             po = v;
+        } else if (strncmp(line, "device_class=", 13) == 0) {
+            const size_t n = strcspn(line + 13, "\r\n");
+            if (n > WARD_SIM_CLASS_MAX) {
+                fclose(f);
+                return WARD_ERR_CORRUPT;
+            }
+            memcpy(cls, line + 13, n);
+            cls[n] = '\0';
         }
     }
     fclose(f);
     g->program_once = po == 1u;
-    if (format != 1u || po > 1u || !geo_ok(g)) {
+    if (format != 1u || po > 1u || !geo_ok(g) || (cls[0] != '\0' && !class_ok(cls))) {
         return WARD_ERR_CORRUPT;
     }
     return WARD_OK;
@@ -163,6 +201,13 @@ static ward_err_t open_parts(ward_sim_device_t *d, const char *dir)
         } else if (err != WARD_ERR_NOT_FOUND) {
             return err;
         }
+        path_in(p, sizeof p, dir, "otakey.der");
+        err = ward_sim_file_read(p, d->ota_spki, sizeof d->ota_spki);
+        if (err == WARD_OK) {
+            d->has_ota_spki = true;
+        } else if (err != WARD_ERR_NOT_FOUND) {
+            return err;
+        }
     }
     return WARD_OK;
 }
@@ -174,7 +219,7 @@ ward_err_t ward_sim_device_open(ward_sim_device_t *d, const char *dir)
     if (dir == NULL) {
         return WARD_ERR_INVALID_ARG;
     }
-    ward_err_t err = read_conf(dir, &d->geo);
+    ward_err_t err = read_conf(dir, &d->geo, d->device_class);
     if (err != WARD_OK) {
         return err;
     }
@@ -226,6 +271,32 @@ ward_err_t ward_sim_device_set_boot_key(ward_sim_device_t *d, const uint8_t spki
     }
     path_in(p, sizeof p, d->dir, "bootkey.der");
     return ward_sim_file_write(p, spki, 91);
+}
+
+ward_err_t ward_sim_device_set_ota(ward_sim_device_t *d, const uint8_t spki[91],
+                                   const char *device_class)
+{
+    char p[4096];
+    if (d == NULL || spki == NULL || !class_ok(device_class)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    memcpy(d->ota_spki, spki, sizeof d->ota_spki);
+    d->has_ota_spki = true;
+    snprintf(d->device_class, sizeof d->device_class, "%s", device_class);
+    if (d->dir == NULL) {
+        return WARD_OK;
+    }
+    path_in(p, sizeof p, d->dir, "otakey.der");
+    (void)chmod(p, 0600); /* a re-provisioned simulator replaces its own file */
+    ward_err_t err = ward_sim_file_write(p, spki, 91);
+    if (err == WARD_OK && chmod(p, 0444) != 0) {
+        err = WARD_ERR_IO;
+    }
+    if (err == WARD_OK) {
+        path_in(p, sizeof p, d->dir, "device.conf");
+        err = write_conf(p, &d->geo, d->device_class);
+    }
+    return err;
 }
 
 void ward_sim_device_boot_config(ward_sim_device_t *d, ward_boot_config_t *cfg)

@@ -25,6 +25,8 @@ static void wear_path(char *out, size_t n, const char *path)
     snprintf(out, n, "%s.wear", path);
 }
 
+/* "<path>.wear": erase counts, program counts, bytes programmed; one
+ * uint32 per sector each (sim.h). */
 static void wear_save(const ward_sim_flash_t *f, const char *path)
 {
     char wp[4096];
@@ -32,7 +34,41 @@ static void wear_save(const ward_sim_flash_t *f, const char *path)
     FILE *w = fopen(wp, "wb");
     if (w != NULL) {
         (void)fwrite(f->erase_counts, sizeof(uint32_t), sectors(f), w);
+        (void)fwrite(f->prog_counts, sizeof(uint32_t), sectors(f), w);
+        (void)fwrite(f->prog_bytes, sizeof(uint32_t), sectors(f), w);
         fclose(w);
+    }
+}
+
+/* A file written before the program counters existed ends after the erase
+ * counts: the rest stays zero. */
+static void wear_load(ward_sim_flash_t *f, const char *path)
+{
+    char wp[4096];
+    wear_path(wp, sizeof wp, path);
+    FILE *w = fopen(wp, "rb");
+    if (w != NULL) {
+        const size_t n = sectors(f);
+        if (fread(f->erase_counts, sizeof(uint32_t), n, w) == n &&
+            fread(f->prog_counts, sizeof(uint32_t), n, w) == n) {
+            (void)fread(f->prog_bytes, sizeof(uint32_t), n, w);
+        }
+        fclose(w);
+    }
+}
+
+/* Per-sector program counters for a program of [off, off + len). */
+static void count_prog(ward_sim_flash_t *f, uint32_t off, size_t len)
+{
+    const uint32_t ss = f->port.sector_size;
+    uint32_t at = off;
+    const uint32_t end = off + (uint32_t)len;
+    while (at < end) {
+        const uint32_t s = at / ss;
+        const uint32_t stop = (s + 1u) * ss < end ? (s + 1u) * ss : end;
+        f->prog_counts[s]++;
+        f->prog_bytes[s] += stop - at;
+        at = stop;
     }
 }
 
@@ -128,6 +164,7 @@ static ward_err_t sim_prog(void *ctx, uint32_t off, const void *buf, size_t len)
     size_t n = len;
     if (g == WARD_SIM_TORN && f->torn_model != WARD_SIM_TORN_HALF) {
         torn_units(f, off, src, len);
+        count_prog(f, off, len);
         f->stats.progs++;
         f->stats.bytes_programmed += len;
         return WARD_ERR_POWER_LOSS;
@@ -155,6 +192,7 @@ static ward_err_t sim_prog(void *ctx, uint32_t off, const void *buf, size_t len)
         uint32_t end = g == WARD_SIM_TORN ? off + (uint32_t)n + 1u : off + (uint32_t)len;
         spend(f, off / ws, (end + ws - 1u) / ws - off / ws);
     }
+    count_prog(f, off, len);
     f->stats.progs++;
     f->stats.bytes_programmed += len;
     return g == WARD_SIM_TORN ? WARD_ERR_POWER_LOSS : WARD_OK;
@@ -213,8 +251,11 @@ ward_err_t ward_sim_flash_open(ward_sim_flash_t *f, ward_sim_power_t *power, con
     f->program_once = program_once;
     uint32_t units = size / write_size;
     f->erase_counts = calloc(size / sector_size, sizeof(uint32_t));
+    f->prog_counts = calloc(size / sector_size, sizeof(uint32_t));
+    f->prog_bytes = calloc(size / sector_size, sizeof(uint32_t));
     f->programmed = calloc((units + 7u) / 8u, 1);
-    if (f->erase_counts == NULL || f->programmed == NULL) {
+    if (f->erase_counts == NULL || f->prog_counts == NULL || f->prog_bytes == NULL ||
+        f->programmed == NULL) {
         ward_sim_flash_close(f);
         return WARD_ERR_IO;
     }
@@ -268,13 +309,7 @@ ward_err_t ward_sim_flash_open(ward_sim_flash_t *f, ward_sim_power_t *power, con
             f->programmed[u / 8u] |= (uint8_t)(1u << (u % 8u));
         }
     }
-    char wp[4096];
-    wear_path(wp, sizeof wp, path);
-    FILE *w = fopen(wp, "rb");
-    if (w != NULL) {
-        (void)fread(f->erase_counts, sizeof(uint32_t), size / sector_size, w);
-        fclose(w);
-    }
+    wear_load(f, path);
     f->path = strdup(path);
     return f->path != NULL ? WARD_OK : WARD_ERR_IO;
 }
@@ -287,7 +322,8 @@ void ward_sim_flash_close(ward_sim_flash_t *f)
     if (f->fd >= 0) {
         if (f->mem != NULL) {
             (void)msync(f->mem, f->map_len, MS_SYNC);
-            if (f->path != NULL && f->erase_counts != NULL) {
+            if (f->path != NULL && f->erase_counts != NULL && f->prog_counts != NULL &&
+                f->prog_bytes != NULL) {
                 wear_save(f, f->path);
             }
             munmap(f->mem, f->map_len);
@@ -297,11 +333,15 @@ void ward_sim_flash_close(ward_sim_flash_t *f)
         free(f->mem);
     }
     free(f->erase_counts);
+    free(f->prog_counts);
+    free(f->prog_bytes);
     free(f->programmed);
     free(f->path);
     f->path = NULL;
     f->mem = NULL;
     f->erase_counts = NULL;
+    f->prog_counts = NULL;
+    f->prog_bytes = NULL;
     f->programmed = NULL;
     f->fd = -1;
 }

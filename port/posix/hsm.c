@@ -219,6 +219,8 @@ static ward_err_t hsm_id_sign_hash(void *ctx, const uint8_t hash[32], uint8_t si
     return err;
 }
 
+static void pair_init(ward_sim_hsm_t *h);
+static void pair_close(ward_sim_hsm_t *h);
 static ward_err_t hsm_id_key(void *ctx, uint32_t *key_id);
 static ward_err_t hsm_id_next_generate(void *ctx);
 static ward_err_t hsm_id_next_key(void *ctx, uint32_t *key_id);
@@ -245,6 +247,7 @@ ward_err_t ward_sim_hsm_open(ward_sim_hsm_t *h, ward_sim_power_t *power, const c
         .id_next_commit = hsm_id_next_commit,
     };
     h->power = power;
+    pair_init(h);
     if (psa_crypto_init() != PSA_SUCCESS) {
         return WARD_ERR_CRYPTO;
     }
@@ -291,12 +294,161 @@ void ward_sim_hsm_close(ward_sim_hsm_t *h)
         drop_psa(h);
         ward_wipe(h->huk, sizeof h->huk);
         ward_wipe(h->id_priv, sizeof h->id_priv);
+        pair_close(h);
         ward_wipe(h->next_priv, sizeof h->next_priv);
         free(h->path);
         h->path = NULL;
     }
 }
 
+/* ---- BLE OOB pairing key (ward_hsm_t pair_*) ------------------------------ */
+/* (Its include is here, not at the top, so this section stays an append.) */
+#include <stdio.h>
+/* Kept in its own file beside the HSM file, "<path>.pair", so the main
+ * file's format is unchanged: "WARDPAR1" | private scalar[32] | r[16]. */
+
+#define PAIR_FILE_LEN (8u + 32u + 16u)
+static const uint8_t k_pair_magic[8] = {'W', 'A', 'R', 'D', 'P', 'A', 'R', '1'};
+
+static ward_err_t pair_path(const ward_sim_hsm_t *h, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s.pair", h->path);
+    return n > 0 && (size_t)n < cap ? WARD_OK : WARD_ERR_IO;
+}
+
+/* Read the pair file once (on first use). */
+static ward_err_t pair_load(ward_sim_hsm_t *h)
+{
+    uint8_t buf[PAIR_FILE_LEN];
+    char path[4096];
+    if (dead(h)) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (h->pair_loaded || h->path == NULL) {
+        h->pair_loaded = true;
+        return WARD_OK;
+    }
+    ward_err_t err = pair_path(h, path, sizeof path);
+    if (err == WARD_OK) {
+        err = ward_sim_file_read(path, buf, sizeof buf);
+    }
+    if (err == WARD_ERR_NOT_FOUND) {
+        h->pair_loaded = true;
+        return WARD_OK;
+    }
+    if (err == WARD_OK && memcmp(buf, k_pair_magic, 8) != 0) {
+        err = WARD_ERR_CORRUPT;
+    }
+    if (err == WARD_OK) {
+        memcpy(h->pair_priv, buf + 8, 32);
+        memcpy(h->pair_r, buf + 40, 16);
+        h->has_pair = true;
+        h->pair_loaded = true;
+    }
+    ward_wipe(buf, sizeof buf);
+    return err;
+}
+
+static ward_err_t hsm_pair_generate(void *ctx)
+{
+    ward_sim_hsm_t *h = ctx;
+    uint8_t buf[PAIR_FILE_LEN];
+    char path[4096];
+    ward_err_t err = pair_load(h);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (h->has_pair) {
+        return WARD_ERR_EXISTS;
+    }
+    err = ward_soft_hsm_pair_generate(h->pair_priv, h->pair_r);
+    if (err != WARD_OK) {
+        return err;
+    }
+    h->has_pair = true;
+    if (h->path == NULL) {
+        return WARD_OK;
+    }
+    memcpy(buf, k_pair_magic, 8);
+    memcpy(buf + 8, h->pair_priv, 32);
+    memcpy(buf + 40, h->pair_r, 16);
+    err = pair_path(h, path, sizeof path);
+    if (err == WARD_OK) {
+        err = ward_sim_file_write(path, buf, sizeof buf);
+    }
+    ward_wipe(buf, sizeof buf);
+    if (err != WARD_OK) {
+        h->has_pair = false;
+        ward_wipe(h->pair_priv, sizeof h->pair_priv);
+        ward_wipe(h->pair_r, sizeof h->pair_r);
+    }
+    return err;
+}
+
+static ward_err_t hsm_pair_public(void *ctx, uint8_t pub[65])
+{
+    ward_sim_hsm_t *h = ctx;
+    if (pub == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_err_t err = pair_load(h);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (!h->has_pair) {
+        return WARD_ERR_STATE;
+    }
+    return ward_soft_hsm_pair_public(h->pair_priv, pub);
+}
+
+static ward_err_t hsm_pair_random(void *ctx, uint8_t r[16])
+{
+    ward_sim_hsm_t *h = ctx;
+    if (r == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_err_t err = pair_load(h);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (!h->has_pair) {
+        return WARD_ERR_STATE;
+    }
+    memcpy(r, h->pair_r, 16);
+    return WARD_OK;
+}
+
+static ward_err_t hsm_pair_ecdh(void *ctx, const uint8_t peer_pub[65], uint8_t dhkey[32])
+{
+    ward_sim_hsm_t *h = ctx;
+    if (peer_pub == NULL || dhkey == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    memset(dhkey, 0, 32);
+    ward_err_t err = pair_load(h);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (!h->has_pair) {
+        return WARD_ERR_STATE;
+    }
+    return ward_soft_hsm_pair_ecdh(h->pair_priv, peer_pub, dhkey);
+}
+
+static void pair_init(ward_sim_hsm_t *h)
+{
+    h->port.pair_generate = hsm_pair_generate;
+    h->port.pair_public = hsm_pair_public;
+    h->port.pair_random = hsm_pair_random;
+    h->port.pair_ecdh = hsm_pair_ecdh;
+}
+
+static void pair_close(ward_sim_hsm_t *h)
+{
+    ward_wipe(h->pair_priv, sizeof h->pair_priv);
+    ward_wipe(h->pair_r, sizeof h->pair_r);
+    h->has_pair = false;
+    h->pair_loaded = false;
 /* ---- identity key ids and rotation ---------------------------------------------- */
 
 static void destroy_psa(uint32_t *id)

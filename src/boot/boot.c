@@ -13,6 +13,17 @@
 #include "image_priv.h"
 #include "ward/util.h"
 
+/* Fault-injection tests (tests/attacks/boot/test_boot_fault.c) compile this
+ * file again with WARD_FI_TEST, and make ward_test_fi_skip(n) true for one
+ * evaluation of check n: its failing branch is then skipped, as a glitch
+ * would skip it. Without WARD_FI_TEST the hooks are 0 and compile away. */
+#if defined(WARD_FI_TEST)
+int ward_test_fi_skip(int n);
+#define BOOT_FI_SKIP(n) ward_test_fi_skip(n)
+#else
+#define BOOT_FI_SKIP(n) 0
+#endif
+
 /* What the checks said about the image in one slot. */
 typedef struct slot_check {
     ward_image_info_t info;
@@ -154,8 +165,11 @@ static ward_err_t read_otp(const ward_otp_t *otp, otp_view_t *o)
     return err;
 }
 
-/* Parse and, when OTP holds a key, verify the image in a slot. With o NULL,
- * parse only: the fingerprint is all the caller wants. */
+/* Parse and, when OTP holds a key, verify the image in a slot, with the
+ * OTP counter as floor (o->counter: raised by raise_floor before an install
+ * is checked). With o NULL, parse only: the fingerprint is all the caller
+ * wants. Every field of c->info the boot acts on, and c->fp once verified,
+ * come from the bytes that went through the hash (src/image). */
 static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, const otp_view_t *o,
                              slot_check_t *c)
 {
@@ -199,18 +213,24 @@ static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, cons
         .min_sec_cnt = o->counter,
     };
     ward_err_t why = WARD_ERR_IMG_SIG;
-    const ward_fih_t v = ward_image_validate_parsed(&c->info, ward_image_read_area, &a, &trust, &why);
+    uint32_t fp = 0;
+    const ward_fih_t v =
+        ward_image_validate_parsed(&c->info, ward_image_read_area, &a, &trust, &why, &fp);
     if (!WARD_FIH_EQ(v)) {
         c->reason = why == WARD_OK ? WARD_ERR_IMG_SIG : why;
         return why == WARD_ERR_IO || why == WARD_ERR_POWER_LOSS ? why : WARD_OK;
     }
-    /* A counter OTP cannot hold could never be made to stick. */
-    if (c->info.sec_cnt > WARD_CONFIG_OTP_ROLLBACK_BITS) {
+    /* A counter OTP cannot hold could never be made to stick (and an image
+     * with one, installed for good, would never verify again: looked at
+     * twice, volatile, so one glitch cannot install it). */
+    volatile const uint32_t *sc = &c->info.sec_cnt;
+    if (*sc > WARD_CONFIG_OTP_ROLLBACK_BITS && !BOOT_FI_SKIP(10)) {
         c->reason = WARD_ERR_IMG_SEC_CNT_RANGE;
         return WARD_OK;
     }
     c->reason = WARD_OK;
-    c->verified = v;
+    c->verified = (*sc <= WARD_CONFIG_OTP_ROLLBACK_BITS || BOOT_FI_SKIP(12)) ? v : WARD_FIH_FAILURE;
+    c->fp = fp; /* the hash that verified, not a second read of its TLV */
     return WARD_OK;
 }
 
@@ -218,10 +238,10 @@ static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, cons
  * if it verified; with secure boot off, any bootable image. */
 static ward_fih_t slot_ok(const slot_check_t *c, const otp_view_t *o)
 {
-    if (secure_on(o)) {
+    if (secure_on(o) && !BOOT_FI_SKIP(8)) {
         return c->verified;
     }
-    if (secure_on(o)) {
+    if (secure_on(o) && !BOOT_FI_SKIP(9)) {
         return WARD_FIH_FAILURE; /* the first test was skipped */
     }
     return c->bootable ? WARD_FIH_SUCCESS : WARD_FIH_FAILURE;
@@ -234,8 +254,9 @@ static ward_err_t erase_request(ward_boot_ctx_t *ctx)
 }
 
 /* Carry the active operation to its end, from the first phase the journal
- * does not record as done. */
-static ward_err_t run_op(ward_boot_ctx_t *ctx)
+ * does not record as done. old: the image the primary held before an
+ * install, as checked before it (NULL when resuming after a power cut). */
+static ward_err_t run_op(ward_boot_ctx_t *ctx, const slot_check_t *old)
 {
     ward_boot_state_t *st = &ctx->st;
     ward_err_t err = WARD_OK;
@@ -258,7 +279,9 @@ static ward_err_t run_op(ward_boot_ctx_t *ctx)
     /* Remember which image the secondary now keeps, so that a revert puts
      * back exactly that one. */
     uint32_t fp = 0;
-    if (st->op != WARD_BOOT_OP_REVERT) {
+    if (old != NULL) {
+        fp = old->fp; /* from the hash that verified it, if it did */
+    } else if (st->op != WARD_BOOT_OP_REVERT) {
         slot_check_t b;
         /* Parse only: the fingerprint needs no signature. */
         err = check_slot(ctx, &ctx->cfg.layout->secondary, NULL, &b);
@@ -276,10 +299,29 @@ static ward_err_t run_op(ward_boot_ctx_t *ctx)
     return append(ctx, WARD_BOOT_REC_DONE, 0, fp);
 }
 
-static ward_err_t start_op(ward_boot_ctx_t *ctx, uint8_t op, uint32_t n)
+static ward_err_t start_op(ward_boot_ctx_t *ctx, uint8_t op, uint32_t n, const slot_check_t *old)
 {
     ward_err_t err = append(ctx, WARD_BOOT_REC_BEGIN, op, n);
-    return err == WARD_OK ? run_op(ctx) : err;
+    return err == WARD_OK ? run_op(ctx, old) : err;
+}
+
+/* Anti-rollback: a confirmed image that verified lifts OTP to its counter
+ * (never a trial: a revert may follow). o->counter follows OTP (the raise
+ * reads the burnt bits back). A burn is for ever, and before an install
+ * nothing else stands between a forged header and the fuses: the verdict
+ * and, independently, the reason must both say so, so one skipped branch
+ * burns nothing. */
+static ward_err_t raise_floor(ward_boot_ctx_t *ctx, otp_view_t *o, const slot_check_t *c)
+{
+    ward_err_t err = WARD_OK;
+    if (ctx->st.confirmed != 0u && (WARD_FIH_EQ(c->verified) || BOOT_FI_SKIP(1)) &&
+        c->info.sec_cnt > o->counter && (c->reason == WARD_OK || BOOT_FI_SKIP(11))) {
+        err = ward_otp_rollback_raise(ctx->cfg.otp, c->info.sec_cnt);
+        if (err == WARD_OK) {
+            o->counter = c->info.sec_cnt;
+        }
+    }
+    return err;
 }
 
 /* Undo an unconfirmed trial, if the secondary still holds the image the
@@ -301,10 +343,10 @@ static ward_err_t try_revert(ward_boot_ctx_t *ctx, const otp_view_t *o, ward_boo
     ward_err_t why = b.reason != WARD_OK ? b.reason : WARD_ERR_IMG_SIG;
     if (WARD_FIH_EQ(slot_ok(&b, o))) {
         why = WARD_ERR_NOT_FOUND; /* a valid image, but not the previous one */
-        if (b.fp == ctx->st.backup_fp && WARD_FIH_EQ(slot_ok(&b, o))) {
+        if ((b.fp == ctx->st.backup_fp || BOOT_FI_SKIP(5)) && WARD_FIH_EQ(slot_ok(&b, o))) {
             rep->event = WARD_BOOT_EV_REVERTED;
             *reverted = true;
-            return start_op(ctx, WARD_BOOT_OP_REVERT, ctx->st.nsectors);
+            return start_op(ctx, WARD_BOOT_OP_REVERT, ctx->st.nsectors, NULL);
         }
     }
     rep->update_reason = why;
@@ -322,8 +364,7 @@ static ward_err_t refuse(ward_boot_ctx_t *ctx, ward_boot_report_t *rep, ward_err
 
 /* An install request in the secondary: check the staged image, then
  * install it or refuse it. */
-static ward_err_t handle_request(ward_boot_ctx_t *ctx, const otp_view_t *o,
-                                 ward_boot_report_t *rep)
+static ward_err_t handle_request(ward_boot_ctx_t *ctx, otp_view_t *o, ward_boot_report_t *rep)
 {
     const ward_boot_layout_t *l = ctx->cfg.layout;
     slot_check_t s, p;
@@ -340,23 +381,32 @@ static ward_err_t handle_request(ward_boot_ctx_t *ctx, const otp_view_t *o,
     if (err != WARD_OK || req == WARD_BOOT_REQ_NONE) {
         return err;
     }
-    err = check_slot(ctx, &l->secondary, o, &s);
-    if (err == WARD_ERR_IO) {
-        return refuse(ctx, rep, err);
-    }
+    /* The running image first. It is confirmed (no trial, no swap under
+     * way): if it verifies, its counter is the floor, and it goes into OTP
+     * now, before anything moves, not at the next reset (issue #7: an
+     * image with a lower counter was installed in that window). */
+    err = check_slot(ctx, &l->primary, o, &p);
     if (err == WARD_OK) {
-        err = check_slot(ctx, &l->primary, o, &p);
+        err = raise_floor(ctx, o, &p);
     }
     if (err != WARD_OK) {
         return err;
     }
-    if (!WARD_FIH_EQ(slot_ok(&s, o))) {
+    err = check_slot(ctx, &l->secondary, o, &s);
+    if (err == WARD_ERR_IO) {
+        return refuse(ctx, rep, err);
+    }
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (!WARD_FIH_EQ(slot_ok(&s, o)) && !BOOT_FI_SKIP(2)) {
         return refuse(ctx, rep, s.reason != WARD_OK ? s.reason : WARD_ERR_IMG_SIG);
     }
 #if WARD_CONFIG_BOOT_DOWNGRADE_PREVENTION
     /* Only an image that may run sets the floor: a forged header with a
      * high version must not block updates. */
-    if (WARD_FIH_EQ(slot_ok(&p, o)) && ward_image_version_cmp(&s.info.version, &p.info.version) < 0) {
+    if (WARD_FIH_EQ(slot_ok(&p, o)) && ward_image_version_cmp(&s.info.version, &p.info.version) < 0 &&
+        !BOOT_FI_SKIP(3)) {
         return refuse(ctx, rep, WARD_ERR_IMG_DOWNGRADE);
     }
 #endif
@@ -365,11 +415,11 @@ static ward_err_t handle_request(ward_boot_ctx_t *ctx, const otp_view_t *o,
     const uint32_t size = p.parsed && p.info.total_size > s.info.total_size ? p.info.total_size
                                                                             : s.info.total_size;
     const uint32_t n = size / ss + (size % ss != 0u ? 1u : 0u);
-    if (!WARD_FIH_EQ(slot_ok(&s, o))) {
+    if (!WARD_FIH_EQ(slot_ok(&s, o)) && !BOOT_FI_SKIP(4)) {
         return refuse(ctx, rep, WARD_ERR_IMG_SIG); /* second look before moving anything */
     }
     rep->event = WARD_BOOT_EV_INSTALLED;
-    return start_op(ctx, req == WARD_BOOT_REQ_PERM ? WARD_BOOT_OP_PERM : WARD_BOOT_OP_TEST, n);
+    return start_op(ctx, req == WARD_BOOT_REQ_PERM ? WARD_BOOT_OP_PERM : WARD_BOOT_OP_TEST, n, &p);
 }
 
 static void report_image(const ward_boot_ctx_t *ctx, const slot_check_t *c,
@@ -405,7 +455,6 @@ ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
     ward_err_t err = read_otp(ctx->cfg.otp, &o);
     rep->secure_boot = o.secure;
     rep->debug_locked = o.debug;
-    rep->otp_counter = o.counter;
     if (err == WARD_OK && o.secure && !o.have_key) {
         err = WARD_ERR_BOOT_NO_KEY;
     }
@@ -415,7 +464,7 @@ ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
         rep->resumed = true;
         rep->event = ctx->st.op == WARD_BOOT_OP_REVERT ? WARD_BOOT_EV_REVERTED
                                                        : WARD_BOOT_EV_INSTALLED;
-        err = run_op(ctx);
+        err = run_op(ctx, NULL);
     } else if (err == WARD_OK && in_trial(&ctx->st)) {
         err = try_revert(ctx, &o, rep, &reverted); /* the reset after the trial */
     } else if (err == WARD_OK) {
@@ -432,6 +481,7 @@ ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
             err = check_slot(ctx, &ctx->cfg.layout->primary, &o, &c);
         }
     }
+    rep->otp_counter = o.counter; /* raised before an install, if it was */
     if (err != WARD_OK) {
         rep->reason = err;
         return WARD_FIH_FAILURE;
@@ -439,24 +489,20 @@ ward_fih_t ward_boot_go(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
     report_image(ctx, &c, rep);
     rep->trial = in_trial(&ctx->st);
     res = slot_ok(&c, &o);
-    if (!WARD_FIH_EQ(res)) {
+    if (!WARD_FIH_EQ(res) && !BOOT_FI_SKIP(6)) {
         rep->reason = WARD_ERR_BOOT_NO_IMAGE;
         return WARD_FIH_FAILURE;
     }
 
     /* Anti-rollback: only a confirmed, verified image moves the floor, and
      * only now, when no revert can follow. */
-    if (ctx->st.confirmed != 0u && WARD_FIH_EQ(c.verified) && c.info.sec_cnt > o.counter) {
-        err = ward_otp_rollback_raise(ctx->cfg.otp, c.info.sec_cnt);
-        if (err == WARD_OK) {
-            err = ward_otp_rollback_get(ctx->cfg.otp, &rep->otp_counter);
-        }
-        if (err != WARD_OK) {
-            rep->reason = err;
-            return WARD_FIH_FAILURE;
-        }
+    err = raise_floor(ctx, &o, &c);
+    rep->otp_counter = o.counter;
+    if (err != WARD_OK) {
+        rep->reason = err;
+        return WARD_FIH_FAILURE;
     }
-    if (!WARD_FIH_EQ(res)) {
+    if (!WARD_FIH_EQ(res) && !BOOT_FI_SKIP(7)) {
         return WARD_FIH_FAILURE;
     }
     rep->reason = WARD_OK;
@@ -538,4 +584,30 @@ ward_err_t ward_boot_status(ward_boot_ctx_t *ctx, ward_boot_report_t *rep)
         rep->reason = WARD_FIH_EQ(slot_ok(&c, &o)) ? WARD_OK : WARD_ERR_BOOT_NO_IMAGE;
     }
     return WARD_OK;
+}
+
+ward_err_t ward_boot_floor(ward_boot_ctx_t *ctx, uint32_t *floor)
+{
+    otp_view_t o;
+    slot_check_t c;
+    if (floor == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    *floor = UINT32_MAX; /* on any failure: nothing is above it */
+    if (ctx == NULL || ctx->st.ready == 0u) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_err_t err = read_otp(ctx->cfg.otp, &o);
+    /* Only a confirmed image counts (not a trial, not one a swap is
+     * moving), and only if it verifies now with the OTP counter as floor. */
+    if (err == WARD_OK && !op_active(&ctx->st) && !in_trial(&ctx->st) && ctx->st.confirmed != 0u) {
+        err = check_slot(ctx, &ctx->cfg.layout->primary, &o, &c);
+        if (err == WARD_OK && WARD_FIH_EQ(c.verified) && c.info.sec_cnt > o.counter) {
+            o.counter = c.info.sec_cnt;
+        }
+    }
+    if (err == WARD_OK) {
+        *floor = o.counter;
+    }
+    return err;
 }

@@ -9,6 +9,7 @@
  */
 #include "ward/image.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "image_priv.h"
@@ -331,38 +332,81 @@ static bool info_consistent(const ward_image_info_t *info)
            (!info->has_sec_cnt || span_ok(info->sec_cnt_off, 4u, poff, toff));
 }
 
-/* SHA-256 over [0, tlv_off) in chunks; when sec_cnt is given, also returns
- * the SEC_CNT value exactly as it went through the hash. */
+/* The header fields ward_image_header_decode fills come first in
+ * ward_image_info_t, without padding: two decodes compare byte by byte. */
+#define IMG_HDR_FIELDS offsetof(ward_image_info_t, prot_tlv_off)
+_Static_assert(IMG_HDR_FIELDS == 24u, "header fields of ward_image_info_t are not packed");
+
+/*
+ * SHA-256 over [0, tlv_off) in chunks. The same pass reads back, from the
+ * very bytes it hashes, everything the parser took from that range: the
+ * header, the walk over the protected TLVs and the SEC_CNT value (a chunk
+ * starts at each header and at the counter, so each arrives in one piece).
+ * A flash that answered the parser differently (one that changes between
+ * reads: docs/boot.md, "a hostile flash") gives WARD_ERR_IMG_HASH, so the
+ * caller acts only on values that went through the hash.
+ */
 static ward_err_t hash_image(const ward_image_info_t *info, ward_image_read_fn read, void *rctx,
-                             uint8_t out[WARD_SHA256_LEN], uint32_t *sec_cnt)
+                             uint8_t out[WARD_SHA256_LEN])
 {
     uint8_t chunk[WARD_CONFIG_IMAGE_CHUNK];
-    uint32_t cnt = 0;
+    ward_image_info_t seen; /* the header, decoded again from the hashed bytes */
     ward_sha256_t sha;
     ward_err_t err = ward_sha256_start(&sha);
     const uint32_t len = info->tlv_off;
-    /* The counter's 4 bytes lie below tlv_off (parse, info_consistent). A
-     * chunk starts at them, so they arrive in one piece. */
-    const uint32_t c0 = info->has_sec_cnt ? info->sec_cnt_off : UINT32_MAX;
-    for (uint32_t off = 0; off < len && err == WARD_OK;) {
-        uint32_t n = len - off;
-        if (n > sizeof chunk) {
-            n = sizeof chunk;
+    uint32_t at = 0;           /* where the next header (or the counter) starts */
+    uint32_t cnt = 0;          /* the SEC_CNT value's offset, as walked here (0: none) */
+    uint32_t cnt_val = 0;
+    bool same = true;
+
+    for (uint32_t off = 0, n; off < len && err == WARD_OK; off += n) {
+        /* A header is read on its own, so the next one starts a chunk too:
+         * 32 bytes at 0 (tlv_off >= hdr_size >= 32), else 4. Other chunks
+         * end on a multiple of the chunk size, so SHA-256 is fed whole
+         * blocks (no staging copy per chunk). */
+        n = off != at ? (uint32_t)sizeof chunk - off % (uint32_t)sizeof chunk
+            : off == 0u ? WARD_IMAGE_HEADER_SIZE
+                        : WARD_IMAGE_TLV_HDR_SIZE;
+        if (n > len - off) {
+            n = len - off;
         }
-        if (c0 > off && c0 - off < n) {
-            n = c0 - off;
+        if (at > off && at - off < n) {
+            n = at - off;
         }
         err = rd(read, rctx, off, chunk, n);
         if (err == WARD_OK) {
             err = ward_sha256_update(&sha, chunk, n);
         }
-        if (off == c0) {
-            cnt = ward_load_le32(chunk);
+        if (off != at || err != WARD_OK) {
+            continue;
         }
-        off += n;
+        /* Type and length of a protected TLV (or the counter's value). A
+         * header cut short by the end of the area keeps stale bytes here:
+         * harmless, the walk then ends (at > len) and the counter compare
+         * below decides. */
+        const uint32_t w = ward_load_le32(chunk);
+        at = off + WARD_IMAGE_TLV_HDR_SIZE;
+        if (off == 0u) {
+            (void)ward_image_header_decode(&seen, chunk);
+            same = ward_ct_equal((const uint8_t *)&seen, (const uint8_t *)info, IMG_HDR_FIELDS);
+            /* The walk starts past the protected info header (past len, so
+             * never, when there is no protected area). */
+            at = info->prot_tlv_off + WARD_IMAGE_TLV_INFO_SIZE;
+        } else if (off == cnt) {
+            cnt_val = w;
+        } else if ((w & 0xFFFFu) == WARD_TLV_SEC_CNT && cnt == 0u) {
+            /* The first SEC_CNT, as the parser takes it; one of another
+             * length is never what the parser accepted. */
+            cnt = w >> 16 == 4u ? at : UINT32_MAX;
+        } else {
+            at += w >> 16; /* past an entry of no interest */
+        }
     }
-    if (sec_cnt != NULL) {
-        *sec_cnt = cnt;
+    /* The counter: where the parser found it, the same value (both 0 when
+     * there is none: the parser leaves sec_cnt_off 0 then). */
+    same = same && cnt == info->sec_cnt_off && cnt_val == info->sec_cnt;
+    if (err == WARD_OK && !same) {
+        err = WARD_ERR_IMG_HASH;
     }
     if (err != WARD_OK) {
         ward_sha256_abort(&sha);
@@ -379,7 +423,7 @@ ward_err_t ward_image_hash(const ward_image_info_t *info, ward_image_read_fn rea
     }
     ward_err_t err = WARD_ERR_INVALID_ARG;
     if (info != NULL && read != NULL && info_consistent(info)) {
-        err = hash_image(info, read, rctx, out, NULL);
+        err = hash_image(info, read, rctx, out);
     }
     if (err != WARD_OK) {
         memset(out, 0, 32);
@@ -510,7 +554,7 @@ int ward_test_fi_skip(int n);
 
 ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_read_fn read,
                                       void *rctx, const ward_image_trust_t *trust,
-                                      ward_err_t *reason)
+                                      ward_err_t *reason, uint32_t *fp)
 {
     volatile uint32_t steps = 0;
     volatile ward_fih_t res = WARD_FIH_FAILURE;
@@ -520,7 +564,6 @@ ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_
     uint8_t hash[WARD_SHA256_LEN];
     uint8_t want[WARD_SHA256_LEN];
     uint8_t pub[WARD_P256_PUB_LEN];
-    uint32_t hashed_cnt = 0;
 
     /* 1. A hash to check against. */
     ok = info->has_hash;
@@ -531,17 +574,17 @@ ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_
         steps += STEP_HASH_TLV;
     }
 
-    /* 2. The contents match it (constant time), and the counter checked
-     * below is the one that was hashed. */
-    e = hash_image(info, read, rctx, hash, &hashed_cnt);
+    /* 2. The contents match it (constant time), and what the parser read
+     * from them (header, SEC_CNT) is what was hashed. */
+    e = hash_image(info, read, rctx, hash);
     if (e == WARD_OK) {
+        *fp = ward_load_le32(hash);
         e = rd(read, rctx, info->hash_off, want, sizeof want);
     }
     if (e != WARD_OK && !WARD_FI_SKIP(2)) {
         IMG_FAIL(e);
     }
-    ok = e == WARD_OK && ward_ct_equal(hash, want, sizeof hash) &&
-         (!info->has_sec_cnt || hashed_cnt == info->sec_cnt);
+    ok = e == WARD_OK && ward_ct_equal(hash, want, sizeof hash);
     if (!ok && !WARD_FI_SKIP(3)) {
         IMG_FAIL(WARD_ERR_IMG_HASH);
     }
@@ -613,7 +656,8 @@ ward_fih_t ward_image_validate(const ward_image_info_t *info, ward_image_read_fn
         }
         return WARD_FIH_FAILURE;
     }
-    return ward_image_validate_parsed(info, read, rctx, trust, reason);
+    uint32_t fp = 0;
+    return ward_image_validate_parsed(info, read, rctx, trust, reason, &fp);
 }
 
 int ward_image_version_cmp(const ward_image_version_t *a, const ward_image_version_t *b)

@@ -13,10 +13,13 @@
 #include "ward/image.h"
 
 /* ward_image_validate for an info that ward_image_parse filled (WARD_OK)
- * and nothing has modified since; info, read, trust and trust->key_hash
- * non-NULL (ward_image_validate checks them). */
+ * and nothing has modified since; info, read, trust, trust->key_hash and
+ * fp non-NULL (ward_image_validate checks them). *fp gets the first 4
+ * bytes of the SHA-256 computed over the bytes read (which image this is,
+ * as authenticated: on success they equal the SHA256 TLV's); untouched
+ * when the hash could not be computed. */
 ward_fih_t ward_image_validate_parsed(const ward_image_info_t *info, ward_image_read_fn read,
                                       void *rctx, const ward_image_trust_t *trust,
-                                      ward_err_t *reason);
+                                      ward_err_t *reason, uint32_t *fp);
 
 #endif /* WARD_IMAGE_PRIV_H */

@@ -121,19 +121,6 @@ static ward_err_t read_keys(const ward_ota_t *o, uint8_t ota_hash[32], uint8_t b
     return WARD_OK;
 }
 
-/* The boot's effective anti-rollback floor: the OTP counter, or the
- * counter of the confirmed, verified running image if higher (it is
- * burnt into OTP at the next boot anyway). */
-/* TODO(floor): ward_boot_floor */
-static uint32_t boot_floor(const ward_boot_report_t *rep)
-{
-    uint32_t floor = rep->otp_counter;
-    if (rep->verified && !rep->trial && rep->sec_cnt > floor) {
-        floor = rep->sec_cnt;
-    }
-    return floor;
-}
-
 static ward_err_t boot_view(const ward_ota_t *o, ward_boot_report_t *rep, uint32_t *floor)
 {
     ward_err_t err = ward_boot_status(o->cfg.boot, rep);
@@ -143,8 +130,9 @@ static ward_err_t boot_view(const ward_ota_t *o, ward_boot_report_t *rep, uint32
     if (rep->resumed) {
         return WARD_ERR_STATE; /* a swap waits for the next boot */
     }
-    *floor = boot_floor(rep);
-    return WARD_OK;
+    /* max(OTP counter, the confirmed running image's counter): what the
+     * next boot will hold any staged image to. */
+    return ward_boot_floor(o->cfg.boot, floor);
 }
 
 /* An update accepted, staged and recorded whose install request never

@@ -39,6 +39,16 @@ bool ota_name_ok(const char *s, size_t len, size_t max)
     return true;
 }
 
+bool ward_ota_class_ok(const char *device_class)
+{
+    size_t n = 0;
+    while (device_class != NULL && n <= (size_t)WARD_CONFIG_OTA_CLASS_MAX &&
+           device_class[n] != '\0') {
+        n++;
+    }
+    return ota_name_ok(device_class, n, WARD_CONFIG_OTA_CLASS_MAX);
+}
+
 ward_err_t ota_cose_split(ota_cose_t *c, const uint8_t *cose, size_t len)
 {
     ota_cbor_t d, h;

@@ -117,12 +117,38 @@ static bool fits(const ward_vault_t *v, uint32_t s, uint32_t rec, uint32_t raw)
            sc->placed + rec <= vlt_rec_limit(v);
 }
 
+/* *ours = sector s starts with an authentic header of this vault. */
+static ward_err_t header_ours(const ward_vault_t *v, uint32_t s, bool *ours)
+{
+    uint8_t buf[VLT_SHDR], kcv[VLT_KCV], mac[VLT_MAC];
+    vlt_shdr_t h;
+    *ours = false;
+    ward_err_t err = vlt_read(v, s * v->ssize, buf, sizeof buf);
+    if (err != WARD_OK || !vlt_shdr_decode(buf, &h) || h.format != VLT_FORMAT ||
+        h.alg != v->alg || memcmp(h.id, v->vault_id, WARD_VAULT_ID_LEN) != 0) {
+        return err;
+    }
+    err = vlt_kcv(v, v->alg, kcv);
+    if (err == WARD_OK) {
+        err = vlt_shdr_mac(v, buf, mac);
+    }
+    *ours = err == WARD_OK && ward_ct_equal(kcv, h.kcv, VLT_KCV) &&
+            ward_ct_equal(mac, h.mac, VLT_MAC);
+    return err;
+}
+
+/*
+ * Make free sector s blank. A free sector that is not blank holds nothing of
+ * the state (a torn erase or GC, another vault's leftovers) -- unless the
+ * flash told the mount something else than it holds: a sector whose header
+ * is this vault's after all is not erased (WARD_ERR_CORRUPT; mount again).
+ */
 static ward_err_t ensure_blank(ward_vault_t *v, uint32_t s)
 {
     if (v->sect[s].blank != 0u) {
         return WARD_OK;
     }
-    bool blank = false;
+    bool blank = false, ours = false;
     ward_err_t err = vlt_is_blank(v, s * v->ssize, (s + 1u) * v->ssize, &blank);
     if (err != WARD_OK) {
         return err;
@@ -131,7 +157,11 @@ static ward_err_t ensure_blank(ward_vault_t *v, uint32_t s)
         v->sect[s].blank = 1;
         return WARD_OK;
     }
-    return vlt_erase(v, s);
+    err = header_ours(v, s, &ours);
+    if (err != WARD_OK) {
+        return err;
+    }
+    return ours ? WARD_ERR_CORRUPT : vlt_erase(v, s);
 }
 
 static ward_err_t write_header(ward_vault_t *v, uint32_t s, uint32_t epoch)
@@ -147,7 +177,13 @@ static ward_err_t write_header(ward_vault_t *v, uint32_t s, uint32_t epoch)
     h.epoch = epoch;
     h.erases = v->sect[s].erases;
     memcpy(h.id, v->vault_id, WARD_VAULT_ID_LEN);
-    ward_err_t err = vlt_kcv(v, h.kcv);
+    ward_err_t err = vlt_kcv(v, v->alg, h.kcv);
+    if (err == WARD_OK) {
+        /* The MAC covers bytes 0..43: the epoch (log order) and the erase
+         * count can no more be edited than the AEAD byte. */
+        vlt_shdr_encode(buf, &h);
+        err = vlt_shdr_mac(v, buf, h.mac);
+    }
     if (err != WARD_OK) {
         return err;
     }
@@ -318,9 +354,8 @@ static ward_err_t copy_live(ward_vault_t *v, uint32_t o, uint32_t dst)
     for (uint32_t i = 0; i < v->count && err == WARD_OK; i++) {
         const ward_vault_rec_t *r = &v->rec[i];
         if (r->off != VLT_NONE && vlt_sector_of(v, r->off) == o) {
-            const uint32_t sz = rec_bytes(v, r);
-            err = vlt_copy(v, dst, r->off, sz);
-            dst += sz;
+            err = vlt_copy_rec(v, dst, r);
+            dst += rec_bytes(v, r);
         }
     }
     return err;
@@ -363,13 +398,17 @@ static ward_err_t gc_into(ward_vault_t *v, uint32_t f, uint32_t o)
     if (v->max_epoch == UINT32_MAX) {
         return WARD_ERR_LIMIT;
     }
+    ward_err_t err = vlt_locate_missing(v, o);
+    if (err != WARD_OK) {
+        return err;
+    }
     /* Check the copies and the checkpoint fit before writing anything (a
      * vault written by a build with other limits may not). */
     const uint32_t placed = live_bytes_in(v, o);
     if (placed > vlt_rec_limit(v)) {
         return WARD_ERR_NO_SPACE;
     }
-    ward_err_t err = ensure_blank(v, f);
+    err = ensure_blank(v, f);
     const bool unsure = v->sect[f].unsure != 0u;
     if (err == WARD_OK) {
         err = gc_fill(v, f, o, placed, &end);
@@ -431,6 +470,21 @@ static ward_err_t append(ward_vault_t *v, uint32_t rec, uint32_t raw, entry_fn f
         if (at != NULL) {
             *at = v->head * v->ssize + wp;
         }
+        if (unsure) {
+            /* Nothing written here since the mount: the mount saw the log
+             * end at wp. It must still read erased, so that a read that
+             * lied about where the log ends cannot make the vault program
+             * over entries (NOR would AND them into garbage). */
+            bool blank = false;
+            const uint32_t base = v->head * v->ssize;
+            err = vlt_is_blank(v, base + wp, base + wp + raw, &blank);
+            if (err == WARD_OK && !blank) {
+                err = WARD_ERR_CORRUPT;
+            }
+            if (err != WARD_OK) {
+                return err;
+            }
+        }
         err = fn(v, arg);
         if (err != WARD_ERR_IO || !unsure || sc->unsure == 0u || t >= tries) {
             return err;
@@ -486,6 +540,10 @@ static ward_err_t reclaim_oldest(ward_vault_t *v)
     if (o == VLT_NONE || o == v->head) {
         return WARD_ERR_CORRUPT;
     }
+    ward_err_t err = vlt_locate_missing(v, o);
+    if (err != WARD_OK) {
+        return err;
+    }
     const uint32_t placed = live_bytes_in(v, o);
     if (o == v->ckpt_sector) {
         a.ck = 2u * vlt_ckpt_size(v, v->count); /* the state's base goes with it */
@@ -493,7 +551,7 @@ static ward_err_t reclaim_oldest(ward_vault_t *v)
     if (placed == 0u && a.ck == 0u) {
         return vlt_erase(v, o);
     }
-    ward_err_t err = append(v, placed, placed + a.ck, copy_forward, &a, NULL, false);
+    err = append(v, placed, placed + a.ck, copy_forward, &a, NULL, false);
     if (err == WARD_ERR_NO_SPACE) {
         if (a.ck != 0u) {
             return WARD_ERR_CORRUPT; /* erasing it would lose the state */
@@ -724,18 +782,19 @@ void ward_vault_unmount(ward_vault_t *v)
 
 /*
  * Find the live record called name. *idx = its index or -1; *damaged when a
- * record with the same name hash could not be read or matched, so "not
- * found" cannot be claimed. e receives the record's header.
+ * record with the same name hash could not be read, matched or
+ * authenticated, so "not found" cannot be claimed. rh receives the found
+ * record's head, read once: what get authenticates and decrypts.
  */
 static ward_err_t find_name(const ward_vault_t *v, const char *name, uint32_t nlen, int *idx,
-                            bool *damaged, vlt_entry_t *e)
+                            bool *damaged, vlt_rec_head_t *rh)
 {
-    uint8_t h[VLT_PEEK], rname[WARD_CONFIG_VAULT_NAME_MAX];
     const uint32_t hash = ward_crc32(0, name, nlen);
     *idx = -1;
     *damaged = false;
     for (uint32_t i = 0; i < v->count; i++) {
         const ward_vault_rec_t *r = &v->rec[i];
+        bool ok = false;
         if (r->hash != hash) {
             continue;
         }
@@ -743,29 +802,26 @@ static ward_err_t find_name(const ward_vault_t *v, const char *name, uint32_t nl
             *damaged = true;
             continue;
         }
-        const uint32_t room = v->ssize - r->off % v->ssize;
-        const uint32_t avail = room < VLT_PEEK ? room : VLT_PEEK;
-        ward_err_t err = vlt_read(v, r->off, h, avail);
+        ward_err_t err = vlt_rec_head(v, r->off, rh, &ok);
         if (err != WARD_OK) {
             return err;
         }
-        if (!vlt_parse(v, h, avail, room, e) || e->type != VLT_T_RECORD ||
-            ward_load_le32(h + 4) != r->seq) {
-            *damaged = true;
+        if (!ok || ward_load_le32(rh->h + 4) != r->seq ||
+            ward_crc32(0, rh->name, rh->h[1]) != hash) {
+            *damaged = true; /* not the record committed */
             continue;
         }
-        e->off = r->off;
-        err = vlt_read(v, r->off + VLT_REC_NAME, rname, h[1]);
-        if (err != WARD_OK) {
-            return err;
-        }
-        if (ward_crc32(0, rname, h[1]) != hash) {
-            *damaged = true; /* the name on flash is not the one committed */
-            continue;
-        }
-        if (h[1] == nlen && memcmp(rname, name, nlen) == 0) {
+        if (rh->h[1] == nlen && memcmp(rh->name, name, nlen) == 0) {
             *idx = (int)i;
             return WARD_OK;
+        }
+        /* Another name with the same CRC-32 -- or one written over the real
+         * one. Only the tag tells: "not found" needs an authentic record. */
+        err = vlt_rec_open(v, rh, NULL);
+        if (err == WARD_ERR_AUTH) {
+            *damaged = true;
+        } else if (err != WARD_OK) {
+            return err;
         }
     }
     return WARD_OK;
@@ -930,7 +986,7 @@ static ward_err_t record_fn(ward_vault_t *v, const void *arg)
 
 ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *value, size_t len)
 {
-    vlt_entry_t e;
+    vlt_rec_head_t rh;
     int idx = -1;
     bool damaged = false;
     ward_err_t err = check_named(v, name);
@@ -953,7 +1009,7 @@ ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *valu
     if (!budget_ok(v, 1u)) {
         return WARD_ERR_LIMIT;
     }
-    err = find_name(v, name, nlen, &idx, &damaged, &e);
+    err = find_name(v, name, nlen, &idx, &damaged, &rh);
     if (err != WARD_OK) {
         return err;
     }
@@ -1027,7 +1083,7 @@ ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *valu
 ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t *out_len,
                           const char *name)
 {
-    vlt_entry_t e;
+    vlt_rec_head_t rh;
     int idx = -1;
     bool damaged = false;
     ward_err_t err = check_named(v, name);
@@ -1038,7 +1094,7 @@ ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t
         return WARD_ERR_INVALID_ARG;
     }
     *out_len = 0;
-    err = find_name(v, name, (uint32_t)strlen(name), &idx, &damaged, &e);
+    err = find_name(v, name, (uint32_t)strlen(name), &idx, &damaged, &rh);
     if (err != WARD_OK) {
         return err;
     }
@@ -1048,12 +1104,17 @@ ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t
     if (v->rec[idx].good == 0u) {
         return WARD_ERR_AUTH; /* its bytes are not those written, even if only the CRC */
     }
-    const uint32_t vlen = ward_load_le16(e.h + 2);
+    const uint32_t vlen = ward_load_le16(rh.h + 2);
     if (vlen > out_size) {
-        *out_len = vlen;
-        return WARD_ERR_BUF_TOO_SMALL;
+        /* The length told is an authenticated one. */
+        err = vlt_rec_open(v, &rh, NULL);
+        if (err == WARD_OK) {
+            *out_len = vlen;
+            err = WARD_ERR_BUF_TOO_SMALL;
+        }
+        return err;
     }
-    err = vlt_rec_open(v, &e, vlen > 0u ? out : NULL);
+    err = vlt_rec_open(v, &rh, vlen > 0u ? out : NULL);
     if (err == WARD_OK) {
         *out_len = vlen;
     }
@@ -1062,7 +1123,7 @@ ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t
 
 ward_err_t ward_vault_delete(ward_vault_t *v, const char *name)
 {
-    vlt_entry_t e;
+    vlt_rec_head_t rh;
     int idx = -1;
     bool damaged = false;
     ward_err_t err = check_named(v, name);
@@ -1070,7 +1131,7 @@ ward_err_t ward_vault_delete(ward_vault_t *v, const char *name)
         return err;
     }
     const uint32_t nlen = (uint32_t)strlen(name);
-    err = find_name(v, name, nlen, &idx, &damaged, &e);
+    err = find_name(v, name, nlen, &idx, &damaged, &rh);
     if (err != WARD_OK) {
         return err;
     }
@@ -1104,8 +1165,8 @@ ward_err_t ward_vault_delete(ward_vault_t *v, const char *name)
 ward_err_t ward_vault_next(ward_vault_t *v, ward_vault_iter_t *it,
                            char name[WARD_CONFIG_VAULT_NAME_MAX + 1], size_t *value_len)
 {
-    uint8_t h[VLT_PEEK];
-    vlt_entry_t e;
+    vlt_rec_head_t rh;
+    bool ok = false;
     ward_err_t err = check_ready(v);
     if (err != WARD_OK) {
         return err;
@@ -1130,33 +1191,23 @@ ward_err_t ward_vault_next(ward_vault_t *v, ward_vault_iter_t *it,
     if (r->off == VLT_NONE || r->good == 0u) {
         return WARD_ERR_AUTH;
     }
-    const uint32_t room = v->ssize - r->off % v->ssize;
-    const uint32_t avail = room < VLT_PEEK ? room : VLT_PEEK;
-    err = vlt_read(v, r->off, h, avail);
+    err = vlt_rec_head(v, r->off, &rh, &ok);
     if (err != WARD_OK) {
         return err;
     }
-    if (!vlt_parse(v, h, avail, room, &e) || e.type != VLT_T_RECORD ||
-        ward_load_le32(h + 4) != r->seq) {
+    if (!ok || ward_load_le32(rh.h + 4) != r->seq ||
+        ward_crc32(0, rh.name, rh.h[1]) != r->hash) {
         return WARD_ERR_AUTH;
     }
-    e.off = r->off;
-    /* Authenticate without decrypting into caller memory. */
-    err = vlt_rec_open(v, &e, NULL);
+    /* Authenticate without decrypting into caller memory. The name and
+     * size returned are the bytes the tag covered, not a second read. */
+    err = vlt_rec_open(v, &rh, NULL);
     if (err != WARD_OK) {
         return err;
     }
-    err = vlt_read(v, r->off + VLT_REC_NAME, name, h[1]);
-    if (err != WARD_OK) {
-        name[0] = '\0';
-        return err;
-    }
-    name[h[1]] = '\0';
-    if (ward_crc32(0, name, h[1]) != r->hash) {
-        name[0] = '\0';
-        return WARD_ERR_AUTH;
-    }
-    *value_len = ward_load_le16(h + 2);
+    memcpy(name, rh.name, rh.h[1]);
+    name[rh.h[1]] = '\0';
+    *value_len = ward_load_le16(rh.h + 2);
     return WARD_OK;
 }
 

@@ -149,32 +149,63 @@ static void landed(ward_vault_t *v, uint32_t off)
     v->sect[off / v->ssize].unsure = 0;
 }
 
-ward_err_t vlt_copy(ward_vault_t *v, uint32_t dst, uint32_t src, uint32_t len)
+static bool crc_at(const uint8_t *h, size_t n)
 {
-    uint8_t buf[VLT_CHUNK];
-    while (len > 0u) {
-        uint32_t n = len < VLT_CHUNK ? len : VLT_CHUNK;
-        ward_err_t err = vlt_read(v, src, buf, n);
-        if (err == WARD_OK) {
-            err = vlt_prog(v, dst, buf, n);
-        }
+    return ward_load_le32(h + n) == ward_crc32(0, h, n);
+}
+
+/* Feed bytes [pos, pos+n) of a record, held in buf, to a CRC of its first
+ * body bytes, and collect the four stored CRC bytes after them in want. */
+static uint32_t crc_feed(uint32_t crc, uint8_t want[4], const uint8_t *buf, uint32_t pos,
+                         uint32_t n, uint32_t body)
+{
+    uint32_t i = 0;
+    if (pos < body) {
+        i = body - pos < n ? body - pos : n;
+        crc = ward_crc32(crc, buf, i);
+    }
+    for (; i < n && pos + i < body + 4u; i++) {
+        want[pos + i - body] = buf[i];
+    }
+    return crc;
+}
+
+ward_err_t vlt_copy_rec(ward_vault_t *v, uint32_t dst, const ward_vault_rec_t *r)
+{
+    uint8_t buf[VLT_CHUNK], want[4] = {0};
+    const uint32_t rec_len = VLT_REC_OVERHEAD + r->nlen + r->vlen;
+    const uint32_t len = vlt_pad(v, rec_len), body = rec_len - 4u;
+    uint32_t crc = 0, pos = 0;
+    while (pos < len) {
+        uint32_t n = len - pos < VLT_CHUNK ? len - pos : VLT_CHUNK;
+        ward_err_t err = vlt_read(v, r->off + pos, buf, n);
         if (err != WARD_OK) {
             return err;
         }
-        landed(v, dst);
-        src += n;
-        dst += n;
-        len -= n;
+        /* The copy's length comes from the mount's reading of the record:
+         * the bytes about to be programmed must agree with it. */
+        if (pos == 0u && (buf[0] != VLT_T_RECORD || !crc_at(buf, 8) || buf[1] != r->nlen ||
+                          ward_load_le16(buf + 2) != r->vlen || ward_load_le32(buf + 4) != r->seq)) {
+            return WARD_ERR_CORRUPT;
+        }
+        err = vlt_prog(v, dst + pos, buf, n);
+        if (err != WARD_OK) {
+            return err;
+        }
+        landed(v, dst + pos);
+        /* The CRC of exactly the bytes programmed: a flash that answers
+         * this read differently from the mount's cannot slip a changed
+         * record into the copy that replaces the original. */
+        crc = crc_feed(crc, want, buf, pos, n, body);
+        pos += n;
+    }
+    if (r->good != 0u && ward_load_le32(want) != crc) {
+        return WARD_ERR_CORRUPT;
     }
     return WARD_OK;
 }
 
 /* ---- entries ------------------------------------------------------------------ */
-
-static bool crc_at(const uint8_t *h, size_t n)
-{
-    return ward_load_le32(h + n) == ward_crc32(0, h, n);
-}
 
 bool vlt_parse(const ward_vault_t *v, const uint8_t *h, size_t avail, uint32_t room,
                vlt_entry_t *e)
@@ -222,25 +253,49 @@ bool vlt_parse(const ward_vault_t *v, const uint8_t *h, size_t avail, uint32_t r
     return true;
 }
 
-ward_err_t vlt_rec_crc_ok(const ward_vault_t *v, const vlt_entry_t *e, bool *ok)
+ward_err_t vlt_rec_head(const ward_vault_t *v, uint32_t off, vlt_rec_head_t *rh, bool *ok)
 {
-    uint8_t buf[VLT_CHUNK];
-    uint32_t crc = 0, pos = 0, body = e->len - 4u;
+    vlt_entry_t e;
+    const uint32_t room = v->ssize - off % v->ssize;
+    const uint32_t avail = room < VLT_REC_NAME ? room : VLT_REC_NAME;
     *ok = false;
-    while (pos < body) {
-        uint32_t n = body - pos < VLT_CHUNK ? body - pos : VLT_CHUNK;
-        ward_err_t err = vlt_read(v, e->off + pos, buf, n);
+    rh->off = off;
+    memset(rh->h, 0xFF, sizeof rh->h);
+    ward_err_t err = vlt_read(v, off, rh->h, avail);
+    if (err != WARD_OK || !vlt_parse(v, rh->h, avail, room, &e) || e.type != VLT_T_RECORD) {
+        return err;
+    }
+    /* vlt_parse bounded the name and the whole record by the sector. */
+    err = vlt_read(v, off + VLT_REC_NAME, rh->name, rh->h[1]);
+    *ok = err == WARD_OK;
+    return err;
+}
+
+/* CRC of a record's head as read. */
+static uint32_t head_crc(const vlt_rec_head_t *rh)
+{
+    return ward_crc32(ward_crc32(0, rh->h, VLT_REC_NAME), rh->name, rh->h[1]);
+}
+
+ward_err_t vlt_rec_crc_ok(const ward_vault_t *v, const vlt_rec_head_t *rh, bool *ok)
+{
+    uint8_t buf[VLT_CHUNK], want[4] = {0};
+    const uint32_t vlen = ward_load_le16(rh->h + 2);
+    const uint32_t start = rh->off + VLT_REC_NAME + rh->h[1];
+    const uint32_t body = vlen + VLT_TAG; /* after the name, before the CRC */
+    uint32_t crc = head_crc(rh), pos = 0;
+    *ok = false;
+    while (pos < body + 4u) {
+        uint32_t n = body + 4u - pos < VLT_CHUNK ? body + 4u - pos : VLT_CHUNK;
+        ward_err_t err = vlt_read(v, start + pos, buf, n);
         if (err != WARD_OK) {
             return err;
         }
-        crc = ward_crc32(crc, buf, n);
+        crc = crc_feed(crc, want, buf, pos, n, body);
         pos += n;
     }
-    ward_err_t err = vlt_read(v, e->off + body, buf, 4);
-    if (err == WARD_OK) {
-        *ok = ward_load_le32(buf) == crc;
-    }
-    return err;
+    *ok = ward_load_le32(want) == crc;
+    return WARD_OK;
 }
 
 void vlt_w_init(vlt_writer_t *w, ward_vault_t *v, uint32_t off, psa_mac_operation_t *mac)
@@ -306,7 +361,20 @@ ward_err_t vlt_w_end(vlt_writer_t *w)
 
 bool vlt_shdr_decode(const uint8_t buf[VLT_SHDR], vlt_shdr_t *h)
 {
-    if (memcmp(buf, k_magic, 4) != 0 || !crc_at(buf, VLT_SHDR - 4u)) {
+    memset(h, 0, sizeof *h);
+    if (memcmp(buf, k_magic, 4) != 0) {
+        return false;
+    }
+    if (buf[4] < VLT_FORMAT) {
+        /* An older format's 48-byte header: known, to be refused as such. */
+        if (!crc_at(buf, VLT_SHDR_V2 - 4u)) {
+            return false;
+        }
+        h->format = buf[4];
+        h->erases = ward_load_le32(buf + 16);
+        return true;
+    }
+    if (!crc_at(buf, VLT_SHDR_CRC)) {
         return false;
     }
     h->format = buf[4];
@@ -317,7 +385,8 @@ bool vlt_shdr_decode(const uint8_t buf[VLT_SHDR], vlt_shdr_t *h)
     h->epoch = ward_load_le32(buf + 12);
     h->erases = ward_load_le32(buf + 16);
     memcpy(h->id, buf + 20, WARD_VAULT_ID_LEN);
-    memcpy(h->kcv, buf + 36, VLT_KCV);
+    memcpy(h->kcv, buf + VLT_SHDR_KCV, VLT_KCV);
+    memcpy(h->mac, buf + VLT_SHDR_MAC, VLT_MAC);
     return true;
 }
 
@@ -332,8 +401,9 @@ void vlt_shdr_encode(uint8_t buf[VLT_SHDR], const vlt_shdr_t *h)
     ward_store_le32(buf + 12, h->epoch);
     ward_store_le32(buf + 16, h->erases);
     memcpy(buf + 20, h->id, WARD_VAULT_ID_LEN);
-    memcpy(buf + 36, h->kcv, VLT_KCV);
-    ward_store_le32(buf + 44, ward_crc32(0, buf, VLT_SHDR - 4u));
+    memcpy(buf + VLT_SHDR_KCV, h->kcv, VLT_KCV);
+    memcpy(buf + VLT_SHDR_MAC, h->mac, VLT_MAC);
+    ward_store_le32(buf + VLT_SHDR_CRC, ward_crc32(0, buf, VLT_SHDR_CRC));
 }
 
 /* ---- crypto --------------------------------------------------------------------- */
@@ -440,13 +510,22 @@ ward_err_t vlt_mac_finish(psa_mac_operation_t *op, uint8_t mac[VLT_MAC])
     return err;
 }
 
-ward_err_t vlt_kcv(const ward_vault_t *v, uint8_t kcv[VLT_KCV])
+ward_err_t vlt_kcv(const ward_vault_t *v, uint8_t alg, uint8_t kcv[VLT_KCV])
 {
     psa_mac_operation_t op;
-    uint8_t in[1 + sizeof k_kcv - 1u];
+    uint8_t in[1 + sizeof k_kcv - 1u + 8u];
     uint8_t mac[VLT_MAC];
     in[0] = VLT_T_KCV;
     memcpy(in + 1, k_kcv, sizeof k_kcv - 1u);
+    /* Header bytes 4..11: format, AEAD, write size, sectors, sector size.
+     * The AEAD byte is bound here (it also selects K_aead's derivation), so
+     * a changed one is seen at mount, before any record is read or written. */
+    uint8_t *g = in + sizeof k_kcv;
+    g[0] = VLT_FORMAT;
+    g[1] = alg;
+    g[2] = (uint8_t)v->wsize;
+    g[3] = (uint8_t)v->nsect;
+    ward_store_le32(g + 4, v->ssize);
     ward_err_t err = vlt_mac_start(v, &op);
     if (err != WARD_OK) {
         return err;
@@ -460,31 +539,42 @@ ward_err_t vlt_kcv(const ward_vault_t *v, uint8_t kcv[VLT_KCV])
     return err;
 }
 
+ward_err_t vlt_shdr_mac(const ward_vault_t *v, const uint8_t buf[VLT_SHDR], uint8_t mac[VLT_MAC])
+{
+    psa_mac_operation_t op;
+    const uint8_t dom = VLT_T_HDR;
+    ward_err_t err = vlt_mac_start(v, &op);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (psa_mac_update(&op, &dom, 1) != PSA_SUCCESS ||
+        psa_mac_update(&op, buf, VLT_SHDR_MAC) != PSA_SUCCESS) {
+        (void)psa_mac_abort(&op);
+        return WARD_ERR_CRYPTO;
+    }
+    return vlt_mac_finish(&op, mac);
+}
+
 ward_err_t vlt_entry_mac_ok(const ward_vault_t *v, const vlt_entry_t *e, bool *ok)
 {
     psa_mac_operation_t op;
-    uint8_t buf[VLT_CHUNK], want[VLT_MAC];
-    uint32_t pos = 0, body = e->len - VLT_MAC;
+    uint8_t want[VLT_MAC];
+    const uint32_t body = e->len - VLT_MAC;
     *ok = false;
-    ward_err_t err = vlt_mac_start(v, &op);
-    while (err == WARD_OK && pos < body) {
-        uint32_t n = body - pos < VLT_CHUNK ? body - pos : VLT_CHUNK;
-        err = vlt_read(v, e->off + pos, buf, n);
-        if (err == WARD_OK && psa_mac_update(&op, buf, n) != PSA_SUCCESS) {
-            err = WARD_ERR_CRYPTO;
-        }
-        pos += n;
+    if (e->full == NULL) {
+        return WARD_ERR_STATE; /* only what was read into RAM is authenticated */
     }
+    ward_err_t err = vlt_mac_start(v, &op);
     if (err != WARD_OK) {
-        (void)psa_mac_abort(&op);
         return err;
+    }
+    if (psa_mac_update(&op, e->full, body) != PSA_SUCCESS) {
+        (void)psa_mac_abort(&op);
+        return WARD_ERR_CRYPTO;
     }
     err = vlt_mac_finish(&op, want);
     if (err == WARD_OK) {
-        err = vlt_read(v, e->off + body, buf, VLT_MAC);
-    }
-    if (err == WARD_OK) {
-        *ok = ward_ct_equal(buf, want, VLT_MAC);
+        *ok = ward_ct_equal(e->full + body, want, VLT_MAC);
     }
     return err;
 }
@@ -494,52 +584,65 @@ psa_algorithm_t vlt_aead_alg(const ward_vault_t *v)
     return v->alg == WARD_VAULT_AEAD_CHACHA20_POLY1305 ? PSA_ALG_CHACHA20_POLY1305 : PSA_ALG_GCM;
 }
 
-ward_err_t vlt_rec_open(const ward_vault_t *v, const vlt_entry_t *e, uint8_t *out)
+/*
+ * One decryption pass over a record's ciphertext: held in ram (vlen bytes),
+ * or, if ram is NULL, read from flash once as it goes, then its tag and
+ * stored CRC into tail (*crc continued over the ciphertext and the tag).
+ * With in_place the plaintext replaces ram's ciphertext, else it is
+ * dropped (wiped). WARD_OK if the tag verified, WARD_ERR_AUTH if not.
+ */
+static ward_err_t aead_pass(const ward_vault_t *v, const vlt_rec_head_t *rh, uint8_t *ram,
+                            bool in_place, uint8_t tail[VLT_TAG + 4u], uint32_t *crc)
 {
     psa_aead_operation_t op = psa_aead_operation_init();
-    uint8_t name[WARD_CONFIG_VAULT_NAME_MAX];
-    uint8_t ct[VLT_CHUNK], pt[VLT_CHUNK + VLT_TAG], tag[VLT_TAG];
-    const uint32_t nlen = e->h[1];
-    const uint32_t vlen = ward_load_le16(e->h + 2);
+    uint8_t ct[VLT_CHUNK], pt[VLT_CHUNK + VLT_TAG];
+    const uint32_t nlen = rh->h[1];
+    const uint32_t vlen = ward_load_le16(rh->h + 2);
+    const uint32_t at = rh->off + VLT_REC_NAME + nlen;
     uint32_t pos = 0, opos = 0;
     size_t olen = 0;
     ward_err_t err = WARD_ERR_CRYPTO;
     psa_status_t st;
 
-    err = vlt_read(v, e->off + VLT_REC_NAME, name, nlen);
-    if (err != WARD_OK) {
-        return err;
-    }
-    err = WARD_ERR_CRYPTO;
     if (psa_aead_decrypt_setup(&op, v->aead_key, vlt_aead_alg(v)) != PSA_SUCCESS ||
         psa_aead_set_lengths(&op, WARD_VAULT_ID_LEN + 8u + nlen, vlen) != PSA_SUCCESS ||
-        psa_aead_set_nonce(&op, e->h + VLT_REC_HDR, VLT_NONCE) != PSA_SUCCESS ||
+        psa_aead_set_nonce(&op, rh->h + VLT_REC_HDR, VLT_NONCE) != PSA_SUCCESS ||
         psa_aead_update_ad(&op, v->vault_id, WARD_VAULT_ID_LEN) != PSA_SUCCESS ||
-        psa_aead_update_ad(&op, e->h, 8) != PSA_SUCCESS ||
-        psa_aead_update_ad(&op, name, nlen) != PSA_SUCCESS) {
+        psa_aead_update_ad(&op, rh->h, 8) != PSA_SUCCESS ||
+        psa_aead_update_ad(&op, rh->name, nlen) != PSA_SUCCESS) {
         goto exit;
     }
     while (pos < vlen) {
-        uint32_t n = vlen - pos < VLT_CHUNK ? vlen - pos : VLT_CHUNK;
-        err = vlt_read(v, e->off + VLT_REC_NAME + nlen + pos, ct, n);
-        if (err != WARD_OK) {
+        const uint32_t n = vlen - pos < VLT_CHUNK ? vlen - pos : VLT_CHUNK;
+        if (ram != NULL) {
+            memcpy(ct, ram + pos, n);
+        } else {
+            err = vlt_read(v, at + pos, ct, n);
+            if (err != WARD_OK) {
+                goto exit;
+            }
+            *crc = ward_crc32(*crc, ct, n);
+            err = WARD_ERR_CRYPTO;
+        }
+        if (psa_aead_update(&op, ct, n, pt, sizeof pt, &olen) != PSA_SUCCESS ||
+            olen > vlen - opos) {
             goto exit;
         }
-        err = WARD_ERR_CRYPTO;
-        if (psa_aead_update(&op, ct, n, pt, sizeof pt, &olen) != PSA_SUCCESS || olen > vlen - opos) {
-            goto exit;
-        }
-        if (out != NULL) {
-            memcpy(out + opos, pt, olen);
+        /* In place: these bytes of ram were consumed (copied to ct) already. */
+        if (in_place) {
+            memcpy(ram + opos, pt, olen);
         }
         opos += (uint32_t)olen;
         pos += n;
     }
-    err = vlt_read(v, e->off + VLT_REC_NAME + nlen + vlen, tag, VLT_TAG);
-    if (err != WARD_OK) {
-        goto exit;
+    if (ram == NULL) {
+        err = vlt_read(v, at + vlen, tail, VLT_TAG + 4u);
+        if (err != WARD_OK) {
+            goto exit;
+        }
+        *crc = ward_crc32(*crc, tail, VLT_TAG);
     }
-    st = psa_aead_verify(&op, pt, sizeof pt, &olen, tag, VLT_TAG);
+    st = psa_aead_verify(&op, pt, sizeof pt, &olen, tail, VLT_TAG);
     if (st == PSA_ERROR_INVALID_SIGNATURE) {
         err = WARD_ERR_AUTH;
         goto exit;
@@ -548,15 +651,49 @@ ward_err_t vlt_rec_open(const ward_vault_t *v, const vlt_entry_t *e, uint8_t *ou
         err = WARD_ERR_CRYPTO;
         goto exit;
     }
-    if (out != NULL) {
-        memcpy(out + opos, pt, olen);
+    if (in_place) {
+        memcpy(ram + opos, pt, olen);
     }
     err = WARD_OK;
 exit:
     (void)psa_aead_abort(&op);
     ward_wipe(pt, sizeof pt);
-    if (err != WARD_OK && out != NULL) {
-        /* Nothing unauthenticated is left in the caller's buffer. */
+    return err;
+}
+
+ward_err_t vlt_rec_open(const ward_vault_t *v, const vlt_rec_head_t *rh, uint8_t *out)
+{
+    uint8_t tail[VLT_TAG + 4u];
+    const uint32_t vlen = ward_load_le16(rh->h + 2);
+    uint32_t crc = head_crc(rh);
+    ward_err_t err;
+
+    if (out == NULL) {
+        /* Authenticate only: nothing decrypted leaves this function. */
+        err = aead_pass(v, rh, NULL, false, tail, &crc);
+        return err == WARD_OK && crc != ward_load_le32(tail + VLT_TAG) ? WARD_ERR_AUTH : err;
+    }
+    /* Read once: the ciphertext into out, then the tag and the CRC. Until
+     * the tag has verified over exactly these bytes, out holds ciphertext
+     * only; then it is decrypted in place (a second pass, which verifies
+     * again). PSA's one-shot decrypt would write plaintext into out before
+     * its tag check, as the multi-part one does chunk by chunk. */
+    err = vlt_read(v, rh->off + VLT_REC_NAME + rh->h[1], out, vlen);
+    if (err == WARD_OK) {
+        err = vlt_read(v, rh->off + VLT_REC_NAME + rh->h[1] + vlen, tail, sizeof tail);
+    }
+    if (err == WARD_OK) {
+        crc = ward_crc32(ward_crc32(crc, out, vlen), tail, VLT_TAG);
+        err = crc == ward_load_le32(tail + VLT_TAG) ? WARD_OK : WARD_ERR_AUTH;
+    }
+    if (err == WARD_OK) {
+        err = aead_pass(v, rh, out, false, tail, &crc);
+    }
+    if (err == WARD_OK) {
+        err = aead_pass(v, rh, out, true, tail, &crc);
+    }
+    if (err != WARD_OK) {
+        /* Nothing of the value is left in the caller's buffer. */
         ward_wipe(out, vlen);
     }
     return err;

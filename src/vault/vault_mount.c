@@ -6,13 +6,22 @@
  * cut) and locates the live records.
  *
  * Framing (CRC) only tells where entries are; every decision about state
- * rests on MACs and, for values, on the AEAD tag checked by get.
+ * rests on MACs and, for values, on the AEAD tag checked by get. What is
+ * authenticated is what is used: each sector header, commit and checkpoint
+ * is read into RAM once, its MAC checked there, and only those bytes are
+ * parsed -- a flash that answers a second read differently (an SPI
+ * interposer on external flash) gains nothing from the difference.
  */
 #include <string.h>
 
 #include "vault_priv.h"
 
 typedef ward_err_t (*visit_fn)(ward_vault_t *v, uint32_t rank, const vlt_entry_t *e, void *arg);
+
+/* Entry types a walk reads whole into v->entry for its visitor. */
+#define LOAD_NONE 0u
+#define LOAD_COMMIT 1u
+#define LOAD_CKPT 2u
 
 uint32_t vlt_log_order(const ward_vault_t *v, uint8_t order[WARD_CONFIG_VAULT_MAX_SECTORS])
 {
@@ -49,9 +58,11 @@ static bool all_ff(const uint8_t *p, size_t n)
  * cut, a damaged one) closes the sector to appends, and the walk resyncs at
  * each later write-size position so entries after damage stay visible.
  * With track, sets the sector's write pointer and placed record bytes.
+ * Commits and checkpoints of the types in load are read whole, once, into
+ * v->entry (e->full) before fn sees them.
  */
-static ward_err_t walk(ward_vault_t *v, uint32_t s, uint32_t rank, bool track, visit_fn fn,
-                       void *arg)
+static ward_err_t walk(ward_vault_t *v, uint32_t s, uint32_t rank, bool track, uint32_t load,
+                       visit_fn fn, void *arg)
 {
     const uint32_t base = s * v->ssize;
     const uint32_t end = v->ssize;
@@ -83,8 +94,21 @@ static ward_err_t walk(ward_vault_t *v, uint32_t s, uint32_t rank, bool track, v
         vlt_entry_t e;
         if (!blank && vlt_parse(v, h, n, room, &e)) {
             e.off = base + pos;
+            e.full = NULL;
             if (e.type == VLT_T_RECORD) {
                 placed += vlt_pad(v, e.len);
+            }
+            const bool whole = (e.type == VLT_T_COMMIT && (load & LOAD_COMMIT) != 0u) ||
+                               (e.type == VLT_T_CKPT && (load & LOAD_CKPT) != 0u);
+            if (whole && fn != NULL) {
+                /* The peeked bytes are part of the one read of the entry;
+                 * vlt_parse bounded len by the entry buffer and the sector. */
+                memcpy(v->entry, h, n);
+                err = vlt_read(v, base + pos + (uint32_t)n, v->entry + n, e.len - (uint32_t)n);
+                if (err != WARD_OK) {
+                    return err;
+                }
+                e.full = v->entry;
             }
             if (fn != NULL) {
                 err = fn(v, rank, &e, arg);
@@ -106,10 +130,10 @@ static ward_err_t walk(ward_vault_t *v, uint32_t s, uint32_t rank, bool track, v
 }
 
 static ward_err_t walk_all(ward_vault_t *v, const uint8_t *order, uint32_t n, bool track,
-                           visit_fn fn, void *arg)
+                           uint32_t load, visit_fn fn, void *arg)
 {
     for (uint32_t r = 0; r < n; r++) {
-        ward_err_t err = walk(v, order[r], r, track, fn, arg);
+        ward_err_t err = walk(v, order[r], r, track, load, fn, arg);
         if (err != WARD_OK) {
             return err;
         }
@@ -121,11 +145,14 @@ static ward_err_t walk_all(ward_vault_t *v, const uint8_t *order, uint32_t n, bo
 
 typedef struct {
     bool found;
-    bool disorder; /* an authentic checkpoint older than an earlier one */
+    bool disorder;  /* an authentic checkpoint older than an earlier one */
+    bool table_bad; /* the latest one's table is inconsistent */
     uint32_t version;
     uint32_t rank;
-    vlt_entry_t ck;
+    uint32_t off;
 } scan_t;
+
+static bool load_table(ward_vault_t *v, const uint8_t *ck);
 
 static ward_err_t scan_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t *e, void *arg)
 {
@@ -138,7 +165,7 @@ static ward_err_t scan_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t *
     if (err != WARD_OK || !ok) {
         return err; /* a torn or damaged copy: the other one may do */
     }
-    uint32_t ver = ward_load_le32(e->h + 4);
+    const uint32_t ver = ward_load_le32(e->full + 4);
     if (sc->found && ver < sc->version) {
         sc->disorder = true;
         return WARD_OK;
@@ -146,7 +173,10 @@ static ward_err_t scan_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t *
     sc->found = true;
     sc->version = ver;
     sc->rank = rank;
-    sc->ck = *e;
+    sc->off = e->off;
+    /* The table comes from the bytes just authenticated, now: the later
+     * authentic checkpoint, if any, replaces it. */
+    sc->table_bad = !load_table(v, e->full);
     return WARD_OK;
 }
 
@@ -181,22 +211,19 @@ static void del_rec(ward_vault_t *v, uint32_t i)
     v->count--;
 }
 
-static ward_err_t load_table(ward_vault_t *v, const vlt_entry_t *ck)
+/* The index from an authenticated checkpoint in RAM; false if the table is
+ * inconsistent (authentic, but not something the vault writes). */
+static bool load_table(ward_vault_t *v, const uint8_t *ck)
 {
-    uint8_t buf[VLT_CKPT_ENTRY];
-    const uint32_t count = ck->h[1];
+    const uint32_t count = ck[1];
     v->count = 0;
     for (uint32_t i = 0; i < count; i++) {
-        ward_err_t err = vlt_read(v, ck->off + VLT_CKPT_HDR + VLT_CKPT_ENTRY * i, buf, sizeof buf);
-        if (err != WARD_OK) {
-            return err;
-        }
-        /* Authentic but inconsistent: refuse rather than guess. */
-        if (!add_rec(v, ward_load_le32(buf), ward_load_le32(buf + 4))) {
-            return WARD_ERR_AUTH;
+        const uint8_t *t = ck + VLT_CKPT_HDR + VLT_CKPT_ENTRY * i;
+        if (!add_rec(v, ward_load_le32(t), ward_load_le32(t + 4))) {
+            return false;
         }
     }
-    return WARD_OK;
+    return true;
 }
 
 /* Apply one authentic commit to the index; false if it does not fit it. */
@@ -257,50 +284,62 @@ static ward_err_t chain_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t 
     if (err != WARD_OK || !ok) {
         return err; /* torn or damaged copy */
     }
-    const uint32_t ver = ward_load_le32(e->h + 4);
+    const uint8_t *body = e->full; /* the bytes the MAC covered */
+    const uint32_t ver = ward_load_le32(body + 4);
     if (ver < c->last || (ver == c->last && !c->applied)) {
         return WARD_OK; /* an older commit copied here: cannot change the state */
     }
     if (ver == c->last) {
         /* The second copy of the commit just applied must be identical. */
-        c->bad = memcmp(e->h, c->last_body, sizeof c->last_body) != 0;
+        c->bad = memcmp(body, c->last_body, sizeof c->last_body) != 0;
         return WARD_OK;
     }
-    const uint32_t step = e->h[1] == VLT_OP_SESSION ? VLT_SESSION_STEP : 1u;
-    if (c->last > UINT32_MAX - step || ver != c->last + step || !apply(v, e->h)) {
+    const uint32_t step = body[1] == VLT_OP_SESSION ? VLT_SESSION_STEP : 1u;
+    if (c->last > UINT32_MAX - step || ver != c->last + step || !apply(v, body)) {
         c->bad = true; /* a commit is missing, or does not fit the state */
         return WARD_OK;
     }
     c->last = ver;
     c->applied = true;
-    memcpy(c->last_body, e->h, sizeof c->last_body);
+    memcpy(c->last_body, body, sizeof c->last_body);
     return WARD_OK;
 }
 
 /* ---- pass 3: where the live records are ---------------------------------------- */
 
+typedef struct {
+    bool missing_only; /* fill in only records not located yet */
+    uint32_t seen;     /* copies of live records visited */
+} locate_t;
+
 static ward_err_t locate_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t *e, void *arg)
 {
+    locate_t *lc = arg;
     (void)rank;
-    (void)arg;
     if (e->type != VLT_T_RECORD) {
         return WARD_OK;
     }
     int i = find_seq(v, ward_load_le32(e->h + 4));
-    if (i < 0) {
+    if (i < 0 || (lc->missing_only && v->rec[i].off != VLT_NONE)) {
         return WARD_OK;
     }
+    lc->seen++;
     ward_vault_rec_t *r = &v->rec[i];
-    uint8_t name[WARD_CONFIG_VAULT_NAME_MAX];
+    vlt_rec_head_t rh;
     bool ok = false;
-    ward_err_t err = vlt_rec_crc_ok(v, e, &ok);
+    /* Where a record is, and whether it looks intact, are hints for get
+     * and list, which read it again and authenticate what they read. The
+     * header is the walk's read; the name and the rest are read once. */
+    rh.off = e->off;
+    memcpy(rh.h, e->h, sizeof rh.h);
+    ward_err_t err = vlt_read(v, e->off + VLT_REC_NAME, rh.name, e->h[1]);
     if (err == WARD_OK) {
-        err = vlt_read(v, e->off + VLT_REC_NAME, name, e->h[1]);
+        err = vlt_rec_crc_ok(v, &rh, &ok);
     }
     if (err != WARD_OK) {
         return err;
     }
-    ok = ok && ward_crc32(0, name, e->h[1]) == r->hash;
+    ok = ok && ward_crc32(0, rh.name, rh.h[1]) == r->hash;
     /* Walked in log order: a later intact copy (made by garbage
      * collection) wins; a damaged copy never replaces an intact one. */
     if (r->off == VLT_NONE || ok || r->good == 0u) {
@@ -320,7 +359,19 @@ ward_err_t vlt_locate(ward_vault_t *v)
         v->rec[i].good = 0;
     }
     const uint32_t n = vlt_log_order(v, order);
-    return walk_all(v, order, n, false, locate_visit, NULL);
+    locate_t lc = {false, 0};
+    return walk_all(v, order, n, false, LOAD_NONE, locate_visit, &lc);
+}
+
+ward_err_t vlt_locate_missing(ward_vault_t *v, uint32_t s)
+{
+    locate_t lc = {true, 0};
+    for (uint32_t i = 0; i < v->count; i++) {
+        if (v->rec[i].off == VLT_NONE) {
+            return walk(v, s, 0, false, LOAD_NONE, locate_visit, &lc);
+        }
+    }
+    return WARD_OK;
 }
 
 /* Two live records with one name: written by a build whose put did not
@@ -364,7 +415,9 @@ static bool format_ok(const vlt_shdr_t *h)
            (h->alg == WARD_VAULT_AEAD_AES256_GCM || h->alg == WARD_VAULT_AEAD_CHACHA20_POLY1305);
 }
 
-/* Pick the newest header of a known format and geometry; classify the rest. */
+/* Pick the newest header of a known format and geometry; classify the rest.
+ * Nothing here is trusted yet: the pick only names the vault identity that
+ * the key check and each header's MAC then confirm. */
 static ward_err_t pick_vault(ward_vault_t *v, vlt_shdr_t *best)
 {
     uint8_t buf[VLT_SHDR];
@@ -392,16 +445,27 @@ static ward_err_t pick_vault(ward_vault_t *v, vlt_shdr_t *best)
             found = true;
         }
     }
+    if (unsupported || geometry) {
+        return found ? WARD_OK : unsupported ? WARD_ERR_UNSUPPORTED : WARD_ERR_CORRUPT;
+    }
     if (!found) {
-        return unsupported ? WARD_ERR_UNSUPPORTED
-                           : (geometry ? WARD_ERR_CORRUPT : WARD_ERR_VAULT_UNFORMATTED);
+        /* No vault. If the counter ever moved, one existed: its erasure is a
+         * rollback to nothing (every revocation and freshness record gone),
+         * not a first boot, and formatting is the application's call. */
+        const ward_hsm_t *hsm = v->cfg.hsm;
+        uint32_t c = 0;
+        ward_err_t err = hsm->counter_read(hsm->ctx, v->cfg.counter, &c);
+        if (err != WARD_OK) {
+            return err > 0 ? WARD_ERR_IO : err;
+        }
+        return c != 0u ? WARD_ERR_VAULT_ERASED : WARD_ERR_VAULT_UNFORMATTED;
     }
     return WARD_OK;
 }
 
 ward_err_t vlt_mount(ward_vault_t *v)
 {
-    uint8_t buf[VLT_SHDR], kcv[VLT_KCV];
+    uint8_t buf[VLT_SHDR], kcv[VLT_KCV], mac[VLT_MAC];
     uint8_t order[WARD_CONFIG_VAULT_MAX_SECTORS];
     vlt_shdr_t best;
     scan_t sc;
@@ -415,16 +479,28 @@ ward_err_t vlt_mount(ward_vault_t *v)
     memcpy(v->vault_id, best.id, WARD_VAULT_ID_LEN);
     err = vlt_keys(v);
     if (err == WARD_OK) {
-        err = vlt_kcv(v, kcv);
+        err = vlt_kcv(v, v->alg, kcv);
     }
     if (err != WARD_OK) {
         return err;
     }
     if (!ward_ct_equal(kcv, best.kcv, VLT_KCV)) {
-        return WARD_ERR_VAULT_FOREIGN; /* made with another device-unique key */
+        /* The key check value covers the AEAD byte: if it holds for the
+         * other AEAD, the header was edited (every record would fail, and
+         * the next put would switch cipher). Else: another device's key. */
+        const uint8_t other = v->alg == WARD_VAULT_AEAD_AES256_GCM
+                                  ? (uint8_t)WARD_VAULT_AEAD_CHACHA20_POLY1305
+                                  : (uint8_t)WARD_VAULT_AEAD_AES256_GCM;
+        err = vlt_kcv(v, other, kcv);
+        if (err != WARD_OK) {
+            return err;
+        }
+        return ward_ct_equal(kcv, best.kcv, VLT_KCV) ? WARD_ERR_AUTH : WARD_ERR_VAULT_FOREIGN;
     }
-    /* This vault's sectors: same identity and key check value. Others are
-     * leftovers (an old vault, foreign data) and count as free. */
+    /* This vault's sectors: same identity and key check value, and a header
+     * whose MAC verifies over the bytes read here, from which its epoch
+     * (the log order) is taken. Others are leftovers (an old vault, foreign
+     * data, a header edited or torn) and count as free. */
     uint32_t max_known = 0;
     for (uint32_t s = 0; s < v->nsect; s++) {
         vlt_shdr_t h;
@@ -435,10 +511,17 @@ ward_err_t vlt_mount(ward_vault_t *v)
         if (vlt_shdr_decode(buf, &h) && format_ok(&h) && geometry_ok(v, &h) &&
             h.alg == v->alg && memcmp(h.id, v->vault_id, WARD_VAULT_ID_LEN) == 0 &&
             ward_ct_equal(h.kcv, kcv, VLT_KCV)) {
-            v->sect[s].state = VLT_USED;
-            v->sect[s].epoch = h.epoch;
-            if (h.epoch > v->max_epoch) {
-                v->max_epoch = h.epoch;
+            err = vlt_shdr_mac(v, buf, mac);
+            if (err != WARD_OK) {
+                return err;
+            }
+            if (ward_ct_equal(mac, h.mac, VLT_MAC)) {
+                v->sect[s].state = VLT_USED;
+                v->sect[s].epoch = h.epoch;
+                v->sect[s].erases = h.erases;
+                if (h.epoch > v->max_epoch) {
+                    v->max_epoch = h.epoch;
+                }
             }
         }
         if (v->sect[s].erases_known != 0u && v->sect[s].erases > max_known) {
@@ -451,24 +534,24 @@ ward_err_t vlt_mount(ward_vault_t *v)
         }
     }
     const uint32_t n = vlt_log_order(v, order);
+    if (n == 0u) {
+        return WARD_ERR_AUTH; /* not one authentic header of this vault */
+    }
 
     memset(&sc, 0, sizeof sc);
-    err = walk_all(v, order, n, true, scan_visit, &sc);
+    err = walk_all(v, order, n, true, LOAD_CKPT, scan_visit, &sc);
     if (err != WARD_OK) {
         return err;
     }
-    if (!sc.found || sc.disorder) {
-        return WARD_ERR_AUTH; /* the vault's authenticated state is gone */
-    }
-    err = load_table(v, &sc.ck);
-    if (err != WARD_OK) {
-        return err;
+    if (!sc.found || sc.disorder || sc.table_bad) {
+        /* The vault's authenticated state is gone, or not one it wrote. */
+        return WARD_ERR_AUTH;
     }
     memset(&ch, 0, sizeof ch);
     ch.ck_rank = sc.rank;
-    ch.ck_off = sc.ck.off;
+    ch.ck_off = sc.off;
     ch.last = sc.version;
-    err = walk_all(v, order, n, false, chain_visit, &ch);
+    err = walk_all(v, order, n, false, LOAD_COMMIT, chain_visit, &ch);
     if (err != WARD_OK) {
         return err;
     }
@@ -512,7 +595,7 @@ ward_err_t vlt_mount(ward_vault_t *v)
         return err;
     }
     v->head = order[n - 1u];
-    v->ckpt_sector = vlt_sector_of(v, sc.ck.off);
+    v->ckpt_sector = vlt_sector_of(v, sc.off);
     v->session_open = false;
     v->mounted = true;
     return WARD_OK;

@@ -150,10 +150,60 @@ static ward_err_t signing_key_spki(psa_key_id_t key, uint8_t spki[WARD_SIGN_SPKI
     return ward_sign_key_spki(key, spki);
 }
 
+static ward_err_t psa_signer_sign(void *ctx, const uint8_t hash[32], uint8_t sig[64])
+{
+    const ward_sign_signer_t *s = ctx;
+    size_t n = 0;
+    psa_status_t st = psa_sign_hash(s->psa_key, PSA_ALG_DETERMINISTIC_ECDSA(PSA_ALG_SHA_256), hash,
+                                    WARD_SHA256_LEN, sig, WARD_P256_SIG_LEN, &n);
+    if (st == PSA_ERROR_NOT_PERMITTED) {
+        return WARD_ERR_INVALID_ARG; /* a key not allowed to sign hashes */
+    }
+    return st == PSA_SUCCESS && n == WARD_P256_SIG_LEN ? WARD_OK : WARD_ERR_CRYPTO;
+}
+
+ward_err_t ward_sign_signer_psa(ward_sign_signer_t *s, psa_key_id_t key)
+{
+    if (s == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    memset(s, 0, sizeof *s);
+    ward_err_t err = signing_key_spki(key, s->spki);
+    if (err != WARD_OK) {
+        return err;
+    }
+    s->psa_key = key;
+    s->ctx = s;
+    s->sign_hash = psa_signer_sign;
+    return WARD_OK;
+}
+
 ward_err_t ward_sign_image(const ward_sign_opts_t *opts, const uint8_t *bin, size_t bin_len,
                            psa_key_id_t key, uint8_t **out, size_t *out_len)
 {
+    ward_sign_signer_t s;
+    if (out == NULL || out_len == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    *out_len = 0;
+    if (key == 0) {
+        return ward_sign_image_signer(opts, bin, bin_len, NULL, out, out_len);
+    }
+    ward_err_t err = ward_sign_signer_psa(&s, key);
+    if (err != WARD_OK) {
+        return err;
+    }
+    return ward_sign_image_signer(opts, bin, bin_len, &s, out, out_len);
+}
+
+ward_err_t ward_sign_image_signer(const ward_sign_opts_t *opts, const uint8_t *bin,
+                                  size_t bin_len, const ward_sign_signer_t *signer, uint8_t **out,
+                                  size_t *out_len)
+{
     uint8_t spki[WARD_SIGN_SPKI_LEN];
+    uint8_t pub[WARD_P256_PUB_LEN];
+    const bool key = signer != NULL;
     uint8_t digest[WARD_SHA256_LEN];
     uint8_t keyhash[WARD_SHA256_LEN];
     uint8_t raw_sig[WARD_P256_SIG_LEN];
@@ -214,14 +264,15 @@ ward_err_t ward_sign_image(const ward_sign_opts_t *opts, const uint8_t *bin, siz
     }
 
     /* Unprotected area: SHA256, then KEYHASH or PUBKEY, then ECDSA_SIG. */
-    if (key != 0) {
-        err = signing_key_spki(key, spki);
-        if (err != WARD_OK) {
-            return err;
+    if (key) {
+        if (signer->sign_hash == NULL ||
+            ward_p256_spki_parse(pub, signer->spki, WARD_SIGN_SPKI_LEN) != WARD_OK) {
+            return WARD_ERR_INVALID_ARG;
         }
+        memcpy(spki, signer->spki, sizeof spki);
     }
     uint32_t unprot_size = WARD_IMAGE_TLV_INFO_SIZE + WARD_IMAGE_TLV_HDR_SIZE + WARD_SHA256_LEN;
-    if (key != 0) {
+    if (key) {
         unprot_size += WARD_IMAGE_TLV_HDR_SIZE +
                        (opts->key_format == WARD_SIGN_KEY_FULL ? WARD_SIGN_SPKI_LEN
                                                                : WARD_SHA256_LEN);
@@ -232,7 +283,7 @@ ward_err_t ward_sign_image(const ward_sign_opts_t *opts, const uint8_t *bin, siz
     const uint32_t tsize = ward_sign_trailer_size(opts);
     /* Worst-case total (72-byte DER signature) for the size checks below. */
     uint64_t total_max = hashed_len + unprot_size +
-                         (key != 0 ? WARD_IMAGE_TLV_HDR_SIZE + 72u : 0u);
+                         (key ? WARD_IMAGE_TLV_HDR_SIZE + 72u : 0u);
     if (total_max > UINT32_MAX || hashed_len > UINT32_MAX) {
         return WARD_ERR_IMG_TOO_LARGE;
     }
@@ -294,12 +345,15 @@ ward_err_t ward_sign_image(const ward_sign_opts_t *opts, const uint8_t *bin, siz
     if (err != WARD_OK) {
         goto fail;
     }
-    if (key != 0) {
-        size_t sig_len = 0;
-        psa_status_t st = psa_sign_hash(key, PSA_ALG_DETERMINISTIC_ECDSA(PSA_ALG_SHA_256), digest,
-                                        sizeof digest, raw_sig, sizeof raw_sig, &sig_len);
-        if (st != PSA_SUCCESS || sig_len != WARD_P256_SIG_LEN) {
-            err = st == PSA_ERROR_NOT_PERMITTED ? WARD_ERR_INVALID_ARG : WARD_ERR_CRYPTO;
+    if (key) {
+        err = signer->sign_hash(signer->ctx, digest, raw_sig);
+        if (err != WARD_OK) {
+            goto fail;
+        }
+        /* A token may sign with another key than the one it names: an
+         * image that no device would boot is refused here. */
+        if (ward_p256_verify(pub, digest, raw_sig) != WARD_OK) {
+            err = WARD_ERR_CRYPTO;
             goto fail;
         }
         err = ward_ecdsa_raw_to_der(der_sig, sizeof der_sig, &der_len, raw_sig);
@@ -315,7 +369,7 @@ ward_err_t ward_sign_image(const ward_sign_opts_t *opts, const uint8_t *bin, siz
     pos += WARD_IMAGE_TLV_INFO_SIZE;
     memcpy(put_tlv_hdr(img + pos, WARD_TLV_SHA256, WARD_SHA256_LEN), digest, WARD_SHA256_LEN);
     pos += WARD_IMAGE_TLV_HDR_SIZE + WARD_SHA256_LEN;
-    if (key != 0) {
+    if (key) {
         if (opts->key_format == WARD_SIGN_KEY_FULL) {
             memcpy(put_tlv_hdr(img + pos, WARD_TLV_PUBKEY, WARD_SIGN_SPKI_LEN), spki,
                    WARD_SIGN_SPKI_LEN);

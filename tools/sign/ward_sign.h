@@ -55,6 +55,26 @@ typedef struct ward_sign_tlv {
     uint16_t len;
 } ward_sign_tlv_t;
 
+/*
+ * Who signs an image: ECDSA-P256 over a SHA-256 digest, raw r || s out (the
+ * image gets it as a DER ECDSA_SIG TLV, the same for every signer). A PSA
+ * key (a PEM file) is ward_sign_signer_psa; a key in a PKCS#11 token
+ * (tools/keys) fills sign_hash and ctx itself. spki is the signer's public
+ * key (DER SubjectPublicKeyInfo): the KEYHASH / PUBKEY TLV is made from it.
+ */
+typedef struct ward_sign_signer {
+    ward_err_t (*sign_hash)(void *ctx, const uint8_t hash[32], uint8_t sig[64]);
+    void *ctx;
+    uint8_t spki[WARD_SIGN_SPKI_LEN];
+    psa_key_id_t psa_key; /* ward_sign_signer_psa's key (ctx = the signer) */
+} ward_sign_signer_t;
+
+/* A signer over a PSA P-256 key pair allowed to sign hashes with
+ * deterministic ECDSA (as ward_sign_keygen / ward_sign_key_load make them).
+ * The key stays the caller's. WARD_ERR_INVALID_ARG if key is not a P-256
+ * key pair. */
+ward_err_t ward_sign_signer_psa(ward_sign_signer_t *s, psa_key_id_t key);
+
 /* imgtool `sign` options. Start from ward_sign_opts_init(). */
 typedef struct ward_sign_opts {
     ward_image_version_t version; /* -v */
@@ -109,6 +129,14 @@ uint32_t ward_sign_trailer_size(const ward_sign_opts_t *opts);
  */
 ward_err_t ward_sign_image(const ward_sign_opts_t *opts, const uint8_t *bin, size_t bin_len,
                            psa_key_id_t key, uint8_t **out, size_t *out_len);
+
+/* ward_sign_image with any signer (NULL: an unsigned image). The signature
+ * is checked against signer->spki before it goes into the image
+ * (WARD_ERR_CRYPTO if it does not verify: a token that signs with another
+ * key than the public key it names). */
+ward_err_t ward_sign_image_signer(const ward_sign_opts_t *opts, const uint8_t *bin,
+                                  size_t bin_len, const ward_sign_signer_t *signer, uint8_t **out,
+                                  size_t *out_len);
 
 /* Generate a volatile P-256 key pair (usage SIGN_HASH | EXPORT, alg
  * deterministic ECDSA with SHA-256). The caller destroys it. */

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ward_keys.h"
+
 int ward_cli_exit_code(ward_err_t err)
 {
     switch (err) {
@@ -38,6 +40,7 @@ int ward_cli_exit_code(ward_err_t err)
     case WARD_ERR_IMG_SEC_CNT_RANGE:
     case WARD_ERR_IMG_DOWNGRADE:
     case WARD_ERR_ROLLBACK:
+    case WARD_ERR_VAULT_ERASED:
         return WARD_EXIT_ROLLBACK;
     case WARD_ERR_IMG_UNSUPPORTED:
     case WARD_ERR_UNSUPPORTED:
@@ -234,4 +237,14 @@ void ward_cli_json_str(FILE *f, const char *s)
         }
     }
     fputc('"', f);
+}
+
+int ward_cli_key_open(const char *cmd, const char *spec, struct ward_key **key)
+{
+    char why[WARD_KEYS_WHY_MAX];
+    ward_err_t err = ward_key_open(spec, key, why, sizeof why);
+    if (err == WARD_OK) {
+        return WARD_EXIT_OK;
+    }
+    return ward_cli_fail(cmd, why[0] != '\0' ? why : spec, err);
 }

@@ -62,6 +62,12 @@ void ward_cli_print_hex(FILE *f, const uint8_t *p, size_t n);
 /* JSON string escaping for --json output. */
 void ward_cli_json_str(FILE *f, const char *s);
 
+/* Open a signing key: a key file or a PKCS#11 URI (tools/keys). On failure
+ * prints "ward <cmd>: <why>: <reason> (<NAME>)" and returns the exit code;
+ * WARD_EXIT_OK with *key set otherwise (ward_key_close it). */
+struct ward_key;
+int ward_cli_key_open(const char *cmd, const char *spec, struct ward_key **key);
+
 /* Subcommands: each returns an exit code. argv[0] is the subcommand name. */
 typedef int (*ward_cmd_fn)(int argc, char **argv);
 

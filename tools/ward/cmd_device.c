@@ -15,6 +15,7 @@
 #include "ward/boot.h"
 #include "ward/crypto.h"
 #include "ward/image.h"
+#include "ward/ota.h"
 #include "ward/sim.h"
 #include "ward/util.h"
 #include "ward_sign.h"
@@ -215,21 +216,48 @@ static void provision_help(FILE *f)
     fprintf(f,
             "usage: ward device provision DIR -k BOOT_KEY [--secure-boot] [--lock-debug]\n"
             "                                [--no-builtin-key]\n"
+            "                                [--ota-key OTA_KEY --device-class CLASS]\n"
+            "       ward device provision DIR --ota-key OTA_KEY --device-class CLASS\n"
             "\n"
             "Factory provisioning of a simulated device: burn the SHA-256 of the boot\n"
             "key's DER SubjectPublicKeyInfo into OTP and write-lock that field; have the\n"
             "HSM generate its device-unique key (if it has none). OTP bits cannot be\n"
             "cleared: a device that already has a boot key is refused (exit 15).\n"
+            "With --ota-key, also burn the OTA key's hash into OTP (locked), store the\n"
+            "OTA public key in the device's read-only flash (otakey.der) and the class\n"
+            "of updates it accepts (device.conf). The second form adds the OTA key to a\n"
+            "device that has a boot key but no OTA key yet. The OTA key must not be\n"
+            "the boot key (exit 21): one key, one job. Nothing is burnt when any check\n"
+            "fails.\n"
             "\n"
-            "  -k, --key FILE     boot signing key, private or public (PEM or DER)\n"
-            "  --secure-boot      burn the secure-boot bit: nothing unverified runs\n"
-            "  --lock-debug       burn the debug-lock bit\n"
-            "  --no-builtin-key   do not give the bootloader the public key: images\n"
-            "                     must then carry it in a PUBKEY TLV (sign with\n"
-            "                     --public-key-format full). By default the key is\n"
-            "                     built into the bootloader, as MCUboot does, and\n"
-            "                     images name it by hash (KEYHASH)\n"
-            "  -h, --help         this help\n");
+            "  -k, --key FILE       boot signing key, private or public (PEM or DER)\n"
+            "  --secure-boot        burn the secure-boot bit: nothing unverified runs\n"
+            "  --lock-debug         burn the debug-lock bit\n"
+            "  --no-builtin-key     do not give the bootloader the public key: images\n"
+            "                       must then carry it in a PUBKEY TLV (sign with\n"
+            "                       --public-key-format full). By default the key is\n"
+            "                       built into the bootloader, as MCUboot does, and\n"
+            "                       images name it by hash (KEYHASH)\n"
+            "  --ota-key FILE       the key update manifests are signed with (ward repo\n"
+            "                       publish --ota-key), private or public; only the\n"
+            "                       public part is used\n"
+            "  --device-class NAME  the class of updates the device accepts (1..%d\n"
+            "                       bytes of A-Z a-z 0-9 . _ -, not starting with '.')\n"
+            "  -h, --help           this help\n",
+            WARD_CONFIG_OTA_CLASS_MAX);
+}
+
+/* Is OTP field `field` already burnt (any bit) or locked? */
+static ward_err_t otp_field_used(const ward_otp_t *otp, ward_otp_field_t field, uint8_t value[32],
+                                 bool *used)
+{
+    bool locked = false;
+    ward_err_t err = otp->read(otp->ctx, field, value, 32);
+    if (err == WARD_OK) {
+        err = otp->is_locked(otp->ctx, field, &locked);
+    }
+    *used = err == WARD_OK && (locked || !ward_ct_all(value, 0u, 32));
+    return err;
 }
 
 static int cmd_provision(int argc, char **argv)
@@ -240,11 +268,13 @@ static int cmd_provision(int argc, char **argv)
         {"lock-debug", no_argument, NULL, 'd'},
         {"builtin-key", no_argument, NULL, 'b'},
         {"no-builtin-key", no_argument, NULL, 'n'},
+        {"ota-key", required_argument, NULL, 'o'},
+        {"device-class", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *key_path = NULL;
-    bool secure = false, lock_debug = false, builtin = true;
+    const char *key_path = NULL, *ota_path = NULL, *cls = NULL;
+    bool secure = false, lock_debug = false, builtin = true, builtin_given = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
@@ -260,9 +290,17 @@ static int cmd_provision(int argc, char **argv)
             break;
         case 'b': /* the default; kept for scripts written before it was */
             builtin = true;
+            builtin_given = true;
             break;
         case 'n':
             builtin = false;
+            builtin_given = true;
+            break;
+        case 'o':
+            ota_path = optarg;
+            break;
+        case 'c':
+            cls = optarg;
             break;
         case 'h':
             provision_help(stdout);
@@ -272,70 +310,145 @@ static int cmd_provision(int argc, char **argv)
             return WARD_EXIT_USAGE;
         }
     }
-    if (optind + 1 != argc || key_path == NULL) {
-        return usage_error("provision", key_path == NULL ? "-k BOOT_KEY is required"
-                                                         : "DIR is required (once)");
+    if (optind + 1 != argc) {
+        return usage_error("provision", "DIR is required (once)");
     }
+    if (key_path == NULL && ota_path == NULL) {
+        return usage_error("provision", "-k BOOT_KEY is required");
+    }
+    if ((ota_path == NULL) != (cls == NULL)) {
+        return usage_error("provision", "--ota-key and --device-class go together");
+    }
+    if (key_path == NULL && (secure || lock_debug || builtin_given)) {
+        return usage_error("provision", "--secure-boot, --lock-debug and --no-builtin-key "
+                                        "come with -k BOOT_KEY");
+    }
+    if (cls != NULL && !ward_ota_class_ok(cls)) {
+        char msg[128];
+        snprintf(msg, sizeof msg,
+                 "--device-class: 1..%d bytes of A-Z a-z 0-9 . _ -, not starting with '.'",
+                 WARD_CONFIG_OTA_CLASS_MAX);
+        return usage_error("provision", msg);
+    }
+    const char *dir = argv[optind];
     uint8_t spki[WARD_SIGN_SPKI_LEN], hash[32], old[32];
-    ward_err_t err = ward_sign_key_load(key_path, NULL, spki, NULL);
-    if (err != WARD_OK) {
-        char what[512];
-        snprintf(what, sizeof what, "%s: not a usable P-256 key", key_path);
-        return dev_fail("provision", what, err);
+    uint8_t ota_spki[WARD_SIGN_SPKI_LEN], ota_hash[32], old_ota[32];
+    ward_err_t err;
+    if (key_path != NULL) {
+        err = ward_sign_key_load(key_path, NULL, spki, NULL);
+        if (err != WARD_OK) {
+            char what[512];
+            snprintf(what, sizeof what, "%s: not a usable P-256 key", key_path);
+            return dev_fail("provision", what, err);
+        }
+        (void)ward_sha256(hash, spki, sizeof spki);
     }
-    (void)ward_sha256(hash, spki, sizeof spki);
+    if (ota_path != NULL) {
+        err = ward_sign_key_load(ota_path, NULL, ota_spki, NULL);
+        if (err != WARD_OK) {
+            char what[512];
+            snprintf(what, sizeof what, "%s: not a usable P-256 key", ota_path);
+            return dev_fail("provision", what, err);
+        }
+        (void)ward_sha256(ota_hash, ota_spki, sizeof ota_spki);
+    }
 
     ward_sim_device_t d;
-    int rc = open_device("provision", argv[optind], &d);
+    int rc = open_device("provision", dir, &d);
     if (rc != WARD_EXIT_OK) {
         return rc;
     }
     const ward_otp_t *otp = &d.otp.port;
-    bool locked = false;
-    err = otp->read(otp->ctx, WARD_OTP_BOOT_KEY_HASH, old, sizeof old);
+    bool boot_used = false, ota_used = false;
+    err = otp_field_used(otp, WARD_OTP_BOOT_KEY_HASH, old, &boot_used);
     if (err == WARD_OK) {
-        err = otp->is_locked(otp->ctx, WARD_OTP_BOOT_KEY_HASH, &locked);
+        err = otp_field_used(otp, WARD_OTP_OTA_KEY_HASH, old_ota, &ota_used);
     }
-    if (err == WARD_OK && (locked || !ward_ct_all(old, 0u, sizeof old))) {
-        fprintf(stderr, "ward device provision: %s is already provisioned (boot key hash ",
-                argv[optind]);
+    /* Every refusal comes before the first burn. */
+    if (err == WARD_OK && key_path != NULL && boot_used) {
+        fprintf(stderr, "ward device provision: %s is already provisioned (boot key hash ", dir);
         ward_cli_print_hex(stderr, old, sizeof old);
         fprintf(stderr, "); OTP bits cannot be cleared, so nothing was changed\n");
         ward_sim_device_close(&d);
         return ward_cli_exit_code(WARD_ERR_LOCKED);
     }
-    if (err == WARD_OK) {
-        err = otp->burn(otp->ctx, WARD_OTP_BOOT_KEY_HASH, hash, sizeof hash);
+    if (err == WARD_OK && key_path == NULL && !boot_used) {
+        fprintf(stderr, "ward device provision: %s has no boot key yet; provision it with "
+                        "-k BOOT_KEY (and --ota-key) first\n", dir);
+        ward_sim_device_close(&d);
+        return ward_cli_exit_code(WARD_ERR_STATE);
     }
-    if (err == WARD_OK) {
-        err = otp->lock(otp->ctx, WARD_OTP_BOOT_KEY_HASH);
-    }
-    if (err == WARD_OK && secure) {
-        err = ward_otp_flag_set(otp, WARD_OTP_SECURE_BOOT);
-    }
-    if (err == WARD_OK && lock_debug) {
-        err = ward_otp_flag_set(otp, WARD_OTP_DEBUG_LOCK);
+    if (err == WARD_OK && ota_path != NULL) {
+        const uint8_t *boot_hash = key_path != NULL ? hash : old;
+        if (ward_ct_equal(ota_hash, boot_hash, sizeof ota_hash)) {
+            fprintf(stderr,
+                    "ward device provision: %s: the OTA key is the boot key; refused, nothing "
+                    "was burnt. One key, one job: the key that signs every image must not also "
+                    "be able to push updates (a leaked build key would then reach every device "
+                    "over the air). Make an OTA key with `ward keygen -k ota.pem` (%s)\n",
+                    ota_path, ward_err_name(WARD_ERR_OTA_KEY));
+            ward_sim_device_close(&d);
+            return ward_cli_exit_code(WARD_ERR_OTA_KEY);
+        }
+        if (ota_used) {
+            fprintf(stderr, "ward device provision: %s already has an OTA key (hash ", dir);
+            ward_cli_print_hex(stderr, old_ota, sizeof old_ota);
+            fprintf(stderr, "); OTP bits cannot be cleared, so nothing was changed\n");
+            ward_sim_device_close(&d);
+            return ward_cli_exit_code(WARD_ERR_LOCKED);
+        }
     }
     bool new_huk = false;
-    if (err == WARD_OK) {
-        err = d.hsm.port.huk_generate(d.hsm.port.ctx);
-        new_huk = err == WARD_OK;
-        err = err == WARD_ERR_EXISTS ? WARD_OK : err;
+    if (err == WARD_OK && key_path != NULL) {
+        err = otp->burn(otp->ctx, WARD_OTP_BOOT_KEY_HASH, hash, sizeof hash);
+        if (err == WARD_OK) {
+            err = otp->lock(otp->ctx, WARD_OTP_BOOT_KEY_HASH);
+        }
+        if (err == WARD_OK && secure) {
+            err = ward_otp_flag_set(otp, WARD_OTP_SECURE_BOOT);
+        }
+        if (err == WARD_OK && lock_debug) {
+            err = ward_otp_flag_set(otp, WARD_OTP_DEBUG_LOCK);
+        }
+        if (err == WARD_OK) {
+            err = d.hsm.port.huk_generate(d.hsm.port.ctx);
+            new_huk = err == WARD_OK;
+            err = err == WARD_ERR_EXISTS ? WARD_OK : err;
+        }
+        if (err == WARD_OK && builtin) {
+            err = ward_sim_device_set_boot_key(&d, spki);
+        }
     }
-    if (err == WARD_OK && builtin) {
-        err = ward_sim_device_set_boot_key(&d, spki);
+    if (err == WARD_OK && ota_path != NULL) {
+        err = otp->burn(otp->ctx, WARD_OTP_OTA_KEY_HASH, ota_hash, sizeof ota_hash);
+        if (err == WARD_OK) {
+            err = otp->lock(otp->ctx, WARD_OTP_OTA_KEY_HASH);
+        }
+        if (err == WARD_OK) {
+            err = ward_sim_device_set_ota(&d, ota_spki, cls);
+        }
     }
     ward_sim_device_close(&d);
     if (err != WARD_OK) {
-        return dev_fail("provision", argv[optind], err);
+        return dev_fail("provision", dir, err);
     }
-    printf("provisioned %s\n  boot key hash  ", argv[optind]);
-    ward_cli_print_hex(stdout, hash, sizeof hash);
-    printf(" (burnt, locked)\n  secure boot    %s\n  debug          %s\n  HSM            %s\n"
-           "  built-in key   %s\n",
-           secure ? "ON" : "off (unverified images still run)", lock_debug ? "locked" : "open",
-           new_huk ? "device-unique key generated inside" : "device-unique key already present",
-           builtin ? "stored (bootkey.der)" : "none (images must carry a PUBKEY TLV)");
+    printf("provisioned %s\n", dir);
+    if (key_path != NULL) {
+        printf("  boot key hash  ");
+        ward_cli_print_hex(stdout, hash, sizeof hash);
+        printf(" (burnt, locked)\n  secure boot    %s\n  debug          %s\n  HSM            %s\n"
+               "  built-in key   %s\n",
+               secure ? "ON" : "off (unverified images still run)", lock_debug ? "locked" : "open",
+               new_huk ? "device-unique key generated inside"
+                       : "device-unique key already present",
+               builtin ? "stored (bootkey.der)" : "none (images must carry a PUBKEY TLV)");
+    }
+    if (ota_path != NULL) {
+        printf("  OTA key hash   ");
+        ward_cli_print_hex(stdout, ota_hash, sizeof ota_hash);
+        printf(" (burnt, locked)\n  OTA key        stored (otakey.der, read-only)\n"
+               "  device class   %s\n", cls);
+    }
     return WARD_EXIT_OK;
 }
 
@@ -774,10 +887,14 @@ static void status_help(FILE *f)
     fprintf(f,
             "usage: ward device status DIR [--json]\n"
             "\n"
-            "Show a device without changing it: OTP (secure boot, debug lock, boot key\n"
-            "hash, rollback counter, locks), the HSM, the boot journal, and both slots\n"
-            "(image version, size, whether it verifies with the OTP key) and any\n"
-            "pending install request.\n"
+            "Show a device without changing it: OTP (secure boot, debug lock, boot and\n"
+            "OTA key hashes, rollback counter, locks), the rollback floor (the counter\n"
+            "or, if higher, the confirmed image's), the HSM, the OTA key and device\n"
+            "class, the boot journal, both slots (image version, size, whether it\n"
+            "verifies with the OTP key; the staged image against the floor), any pending\n"
+            "install request, and the flash counters of each slot (erases, programs,\n"
+            "bytes programmed since the device was created, per sector in --json;\n"
+            "whether the slot is all erased).\n"
             "\n"
             "  --json       machine-readable output\n"
             "  -h, --help   this help\n");
@@ -842,6 +959,56 @@ static void slot_json(const char *name, const slot_view_t *v)
     printf("}");
 }
 
+/* The simulator's counters over an area (kept in flash.bin.wear). */
+typedef struct {
+    uint64_t erases, programs, bytes;
+    bool blank; /* every byte reads 0xFF */
+} area_counts_t;
+
+static void count_area(const ward_sim_device_t *d, const ward_area_t *a, area_counts_t *c)
+{
+    const ward_sim_flash_t *f = &d->flash;
+    const uint32_t ss = f->port.sector_size;
+    memset(c, 0, sizeof *c);
+    for (uint32_t s = a->off / ss; s < (a->off + a->size) / ss; s++) {
+        c->erases += f->erase_counts[s];
+        c->programs += f->prog_counts[s];
+        c->bytes += f->prog_bytes[s];
+    }
+    c->blank = ward_ct_all(f->mem + a->off, 0xFFu, a->size);
+}
+
+static void json_counts(const char *name, const ward_sim_device_t *d, const ward_area_t *a)
+{
+    const ward_sim_flash_t *f = &d->flash;
+    const uint32_t ss = f->port.sector_size;
+    area_counts_t c;
+    count_area(d, a, &c);
+    printf("\"%s\":{\"off\":%lu,\"size\":%lu,\"erases\":%llu,\"programs\":%llu,"
+           "\"bytes_programmed\":%llu,\"blank\":%s",
+           name, (unsigned long)a->off, (unsigned long)a->size, (unsigned long long)c.erases,
+           (unsigned long long)c.programs, (unsigned long long)c.bytes, c.blank ? "true" : "false");
+    static const char *const k_arr[3] = {"sector_erases", "sector_programs", "sector_bytes"};
+    const uint32_t *const src[3] = {f->erase_counts, f->prog_counts, f->prog_bytes};
+    for (int k = 0; k < 3; k++) {
+        printf(",\"%s\":[", k_arr[k]);
+        for (uint32_t s = a->off / ss; s < (a->off + a->size) / ss; s++) {
+            printf("%s%lu", s == a->off / ss ? "" : ",", (unsigned long)src[k][s]);
+        }
+        printf("]");
+    }
+    printf("}");
+}
+
+static void text_counts(const char *name, const ward_sim_device_t *d, const ward_area_t *a)
+{
+    area_counts_t c;
+    count_area(d, a, &c);
+    printf("  %-10s %llu erases, %llu programs, %llu bytes programmed%s\n", name,
+           (unsigned long long)c.erases, (unsigned long long)c.programs,
+           (unsigned long long)c.bytes, c.blank ? "; all erased now" : "");
+}
+
 static int cmd_status(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -877,10 +1044,16 @@ static int cmd_status(int argc, char **argv)
         return rc;
     }
     const ward_otp_t *otp = &d.otp.port;
-    uint8_t key_hash[32];
+    uint8_t key_hash[32], ota_hash[32], ota_spki_hash[32];
     bool locks[WARD_OTP_FIELD_COUNT];
     bool pending = false, perm = false;
     ward_err_t err = otp->read(otp->ctx, WARD_OTP_BOOT_KEY_HASH, key_hash, sizeof key_hash);
+    if (err == WARD_OK) {
+        err = otp->read(otp->ctx, WARD_OTP_OTA_KEY_HASH, ota_hash, sizeof ota_hash);
+    }
+    if (err == WARD_OK && d.has_ota_spki) {
+        err = ward_sha256(ota_spki_hash, d.ota_spki, sizeof d.ota_spki);
+    }
     for (int i = 0; i < WARD_OTP_FIELD_COUNT && err == WARD_OK; i++) {
         err = otp->is_locked(otp->ctx, (ward_otp_field_t)i, &locks[i]);
     }
@@ -889,6 +1062,10 @@ static int cmd_status(int argc, char **argv)
     }
     if (err == WARD_OK) {
         err = ward_boot_status(&ctx, &rep);
+    }
+    uint32_t floor = 0;
+    if (err == WARD_OK) {
+        err = ward_boot_floor(&ctx, &floor);
     }
     ward_err_t req_err = WARD_OK;
     if (err == WARD_OK) {
@@ -899,9 +1076,12 @@ static int cmd_status(int argc, char **argv)
         return dev_fail("status", dir, err);
     }
     const bool have_key = !ward_ct_all(key_hash, 0u, sizeof key_hash);
+    const bool have_ota = !ward_ct_all(ota_hash, 0u, sizeof ota_hash);
+    const bool ota_match = d.has_ota_spki && ward_ct_equal(ota_spki_hash, ota_hash, 32);
     slot_view_t pv, sv;
     view_slot(&d.layout.primary, &d, key_hash, have_key, rep.otp_counter, &pv);
-    view_slot(&d.layout.secondary, &d, key_hash, have_key, rep.otp_counter, &sv);
+    /* A staged image is checked against the floor, as the next boot will. */
+    view_slot(&d.layout.secondary, &d, key_hash, have_key, floor, &sv);
     const ward_boot_state_t *st = &ctx.st;
     static const char *const k_field[WARD_OTP_FIELD_COUNT] = {
         "boot_key_hash", "ota_key_hash", "secure_boot", "debug_lock", "rollback", "device_id"};
@@ -916,7 +1096,16 @@ static int cmd_status(int argc, char **argv)
         } else {
             printf("null");
         }
-        printf(",\"rollback_counter\":%lu,\"locked\":[", (unsigned long)rep.otp_counter);
+        printf(",\"ota_key_hash\":");
+        if (have_ota) {
+            printf("\"");
+            ward_cli_print_hex(stdout, ota_hash, sizeof ota_hash);
+            printf("\"");
+        } else {
+            printf("null");
+        }
+        printf(",\"rollback_counter\":%lu,\"rollback_floor\":%lu,\"locked\":[",
+               (unsigned long)rep.otp_counter, (unsigned long)floor);
         bool first = true;
         for (int i = 0; i < WARD_OTP_FIELD_COUNT; i++) {
             if (locks[i]) {
@@ -927,6 +1116,14 @@ static int cmd_status(int argc, char **argv)
         printf("]},\"hsm\":{\"huk\":%s,\"identity_key\":%s},\"builtin_key\":%s,",
                d.hsm.has_huk ? "true" : "false", d.hsm.has_id ? "true" : "false",
                d.has_boot_spki ? "true" : "false");
+        printf("\"ota\":{\"key\":%s,\"key_matches_otp\":%s,\"device_class\":",
+               d.has_ota_spki ? "true" : "false", ota_match ? "true" : "false");
+        if (d.device_class[0] != '\0') {
+            ward_cli_json_str(stdout, d.device_class);
+        } else {
+            printf("null");
+        }
+        printf("},");
         printf("\"journal\":{\"epoch\":%lu,\"sector\":%u,\"next\":%lu,\"skipped\":%lu,"
                "\"op\":\"%s\",\"op_done\":%s,\"confirmed\":%s,\"nsectors\":%lu,"
                "\"steps_done\":%lu,\"last_refused\":\"%s\"},",
@@ -940,8 +1137,12 @@ static int cmd_status(int argc, char **argv)
         slot_json("primary", &pv);
         printf(",");
         slot_json("secondary", &sv);
-        printf(",\"request\":\"%s\"}\n",
+        printf(",\"request\":\"%s\",\"flash\":{",
                req_err != WARD_OK ? "malformed" : !pending ? "none" : perm ? "permanent" : "trial");
+        json_counts("primary", &d, &d.layout.primary);
+        printf(",");
+        json_counts("secondary", &d, &d.layout.secondary);
+        printf(",\"violations\":%llu}}\n", (unsigned long long)d.flash.stats.violations);
     } else {
         printf("device %s: %u-byte sectors, %u-byte writes%s, %u-sector slots\n", dir,
                d.geo.sector_size, d.geo.write_size, d.geo.program_once ? " (program once)" : "",
@@ -953,7 +1154,15 @@ static int cmd_status(int argc, char **argv)
         } else {
             printf("none (unprovisioned)");
         }
-        printf("\n  rollback      %lu\n  locked        ", (unsigned long)rep.otp_counter);
+        printf("\n  OTA key hash  ");
+        if (have_ota) {
+            ward_cli_print_hex(stdout, ota_hash, sizeof ota_hash);
+        } else {
+            printf("none (no updates over the air)");
+        }
+        printf("\n  rollback      %lu\n  floor         %lu%s\n  locked        ",
+               (unsigned long)rep.otp_counter, (unsigned long)floor,
+               floor > rep.otp_counter ? " (the confirmed image's; burnt at the next reset)" : "");
         bool any = false;
         for (int i = 0; i < WARD_OTP_FIELD_COUNT; i++) {
             if (locks[i]) {
@@ -964,6 +1173,11 @@ static int cmd_status(int argc, char **argv)
         printf("%s\nHSM\n  device key    %s\n  identity key  %s\nbootloader key  %s\n",
                any ? "" : "none", d.hsm.has_huk ? "present" : "none",
                d.hsm.has_id ? "present" : "none", d.has_boot_spki ? "built in" : "none");
+        printf("OTA\n  key           %s\n  device class  %s\n",
+               !d.has_ota_spki ? "none"
+               : ota_match     ? "otakey.der (read-only; matches the OTP hash)"
+                               : "otakey.der DOES NOT MATCH the OTP hash: updates are refused",
+               d.device_class[0] != '\0' ? d.device_class : "none");
         if (st->epoch == 0u) {
             printf("boot journal\n  blank (written at the first install, refusal or confirm)\n");
         } else {
@@ -994,6 +1208,9 @@ static int cmd_status(int argc, char **argv)
                                        : !pending         ? "none"
                                        : perm             ? "install for good at the next reset"
                                                           : "trial install at the next reset");
+        printf("flash (since the device was created)\n");
+        text_counts("primary", &d, &d.layout.primary);
+        text_counts("secondary", &d, &d.layout.secondary);
         printf("next boot       %s\n", rep.reason == WARD_OK ? "runs the primary image"
                                        : rep.reason == WARD_ERR_BOOT_NO_KEY
                                            ? "refuses: secure boot on but no key in OTP"

@@ -15,6 +15,7 @@
 #include "ward/crypto.h"
 #include "ward/image.h"
 #include "ward/util.h"
+#include "ward_keys.h"
 #include "ward_sign.h"
 
 #define BOOT_MAGIC_SIZE 16u
@@ -105,6 +106,22 @@ static void print_version(FILE *f, const ward_image_version_t *v)
 static int load_key(const char *cmd, const char *path, psa_key_id_t *key,
                     uint8_t spki[WARD_SIGN_SPKI_LEN], bool *is_private)
 {
+    if (key == NULL && ward_key_is_pkcs11(path)) {
+        /* A key in a token: its public part (the token is logged in to
+         * find the private key the URI names and its public key). */
+        ward_key_t *tk = NULL;
+        int rc = ward_cli_key_open(cmd, path, &tk);
+        if (rc == WARD_EXIT_OK) {
+            if (spki != NULL) {
+                memcpy(spki, ward_key_spki(tk), WARD_SIGN_SPKI_LEN);
+            }
+            if (is_private != NULL) {
+                *is_private = true;
+            }
+            ward_key_close(tk);
+        }
+        return rc;
+    }
     ward_err_t err = ward_sign_key_load(path, key, spki, is_private);
     if (err == WARD_OK) {
         return WARD_EXIT_OK;
@@ -123,13 +140,19 @@ static int load_key(const char *cmd, const char *path, psa_key_id_t *key,
 static void keygen_help(FILE *f)
 {
     fprintf(f,
-            "usage: ward keygen -k KEY.pem [-t ecdsa-p256]\n"
+            "usage: ward keygen -k KEY.pem|pkcs11:URI [-t ecdsa-p256]\n"
             "\n"
             "Create a P-256 signing key, written as an unencrypted PKCS#8 PEM\n"
             "(\"-----BEGIN PRIVATE KEY-----\", as imgtool keygen writes it) with mode\n"
             "0600. An existing file is never overwritten (exit 12).\n"
+            "With a PKCS#11 URI (RFC 7512, e.g. pkcs11:token=factory;object=boot-key)\n"
+            "the key pair is generated inside the token: sensitive, not extractable,\n"
+            "a token object labelled object=; an object with that label or id is\n"
+            "never replaced (exit 12). The module: module-path= in the URI, else\n"
+            "$WARD_PKCS11_MODULE, else p11-kit's configured modules; the PIN:\n"
+            "pin-source=FILE in the URI, else $WARD_PKCS11_PIN (docs/factory.md).\n"
             "\n"
-            "  -k, --key FILE     where to write the private key\n"
+            "  -k, --key FILE|URI where to write (or make) the private key\n"
             "  -t, --type TYPE    ecdsa-p256 (the only type ward signs with)\n"
             "  -h, --help         this help\n");
 }
@@ -169,10 +192,32 @@ int ward_cmd_keygen(int argc, char **argv)
         return usage_error("keygen", path == NULL ? "-k KEY is required" : "unexpected argument");
     }
 
+    uint8_t spki[WARD_SIGN_SPKI_LEN], hash[32];
+    if (ward_key_is_pkcs11(path)) {
+        ward_key_t *tk = NULL;
+        char why[WARD_KEYS_WHY_MAX];
+        bool sensitive = false, extractable = true;
+        ward_err_t terr = ward_key_generate(path, &tk, why, sizeof why);
+        if (terr != WARD_OK) {
+            return ward_cli_fail("keygen", why[0] != '\0' ? why : path, terr);
+        }
+        terr = ward_key_pkcs11_flags(tk, &sensitive, &extractable, NULL);
+        (void)ward_sha256(hash, ward_key_spki(tk), WARD_SIGN_SPKI_LEN);
+        ward_key_close(tk);
+        if (terr != WARD_OK) {
+            return ward_cli_fail("keygen", "reading the new key's attributes", terr);
+        }
+        printf("generated in the token: %s (ECDSA P-256, %s, %s)\nkey hash: ", path,
+               sensitive ? "sensitive" : "NOT sensitive",
+               extractable ? "EXTRACTABLE" : "not extractable");
+        ward_cli_print_hex(stdout, hash, sizeof hash);
+        printf("\n");
+        return WARD_EXIT_OK;
+    }
+
     psa_key_id_t key = 0;
     char pem[WARD_SIGN_PKCS8_PEM_MAX];
     size_t pem_len = 0;
-    uint8_t spki[WARD_SIGN_SPKI_LEN], hash[32];
     ward_err_t err = ward_sign_keygen(&key);
     if (err == WARD_OK) {
         err = ward_sign_key_write_pkcs8_pem(key, pem, sizeof pem, &pem_len);
@@ -327,7 +372,8 @@ static void sign_help(FILE *f)
             "so the same inputs always give the same image. Without -k the image carries\n"
             "a SHA256 TLV only. Intel HEX (.hex) files are not supported.\n"
             "\n"
-            "  -k, --key FILE               P-256 private key (PEM/DER, PKCS#8 or SEC1)\n"
+            "  -k, --key FILE|URI           P-256 private key (PEM/DER, PKCS#8 or SEC1), or\n"
+            "                               a pkcs11: URI: signed inside the token\n"
             "  -v, --version V              maj[.min[.rev[+build]]]  (required)\n"
             "  -H, --header-size N          header space at the start, >= 32 (default 32)\n"
             "      --pad-header             prepend N erased bytes for the header (else the\n"
@@ -504,7 +550,7 @@ int ward_cmd_sign(int argc, char **argv)
     uint32_t v;
     uint8_t *bin = NULL, *img = NULL;
     size_t bin_len = 0, img_len = 0;
-    psa_key_id_t key = 0;
+    ward_key_t *key = NULL;
 
     optind = 1;
     /* imgtool's short forms of options ward refuses: -d -F -e -E -c -x. */
@@ -691,19 +737,13 @@ int ward_cmd_sign(int argc, char **argv)
         goto out;
     }
     if (key_path != NULL) {
-        bool priv = false;
-        rc = load_key("sign", key_path, &key, NULL, &priv);
+        rc = ward_cli_key_open("sign", key_path, &key);
         if (rc != WARD_EXIT_OK) {
             goto out;
         }
-        if (!priv) {
-            fprintf(stderr, "ward sign: %s is a public key; signing needs the private key\n",
-                    key_path);
-            rc = WARD_EXIT_USAGE;
-            goto out;
-        }
     }
-    err = ward_sign_image(&o, bin, bin_len, key, &img, &img_len);
+    err = ward_sign_image_signer(&o, bin, bin_len, key != NULL ? ward_key_signer(key) : NULL,
+                                 &img, &img_len);
     if (err == WARD_ERR_IMG_SEC_CNT_RANGE) {
         rc = sec_cnt_refused(&o);
         goto out;
@@ -730,21 +770,36 @@ int ward_cmd_sign(int argc, char **argv)
         rc = ward_cli_fail("sign", "building the image", err);
         goto out;
     }
+    /* The device's own parser: TLVs beyond what it reads (custom TLVs too
+     * large) are not written; imgtool signs them, a ward bootloader never
+     * boots them. Features it refuses on purpose (-L) are still signed. */
+    ward_image_mem_t m = {img, img_len};
+    ward_image_info_t info;
+    const ward_err_t perr = ward_image_parse(&info, ward_image_read_mem, &m, (uint32_t)img_len);
+    if (perr == WARD_ERR_IMG_TOO_LARGE) {
+        char what[200];
+        snprintf(what, sizeof what,
+                 "the TLVs (protected + unprotected) exceed %u bytes, what a ward bootloader "
+                 "parses (WARD_CONFIG_IMAGE_MAX_TLV); nothing written",
+                 (unsigned)WARD_CONFIG_IMAGE_MAX_TLV);
+        rc = ward_cli_fail("sign", what, perr);
+        goto out;
+    }
     err = ward_cli_write_file(out_path, img, img_len, 0644, false);
     if (err != WARD_OK) {
         rc = ward_cli_fail("sign", out_path, err);
         goto out;
     }
-    ward_image_mem_t m = {img, img_len};
-    ward_image_info_t info;
-    if (ward_image_parse(&info, ward_image_read_mem, &m, (uint32_t)img_len) == WARD_OK) {
+    if (perr == WARD_OK) {
         printf("wrote %s: %lu bytes (image %lu), version ", out_path, (unsigned long)img_len,
                (unsigned long)info.total_size);
         print_version(stdout, &info.version);
         if (info.has_sec_cnt) {
             printf(", security counter %lu", (unsigned long)info.sec_cnt);
         }
-        printf(", %s\n", key != 0 ? "signed" : "unsigned (hash only)");
+        printf(", %s\n", key == NULL                            ? "unsigned (hash only)"
+                          : ward_key_kind(key) == WARD_KEY_PKCS11 ? "signed in the token"
+                                                                  : "signed");
     } else {
         printf("wrote %s: %lu bytes\n", out_path, (unsigned long)img_len);
     }
@@ -754,9 +809,7 @@ out:
     for (size_t i = 0; i < ncustom; i++) {
         free(custom_vals[i]);
     }
-    if (key != 0) {
-        (void)psa_destroy_key(key);
-    }
+    ward_key_close(key);
     free(bin);
     free(img);
     return rc;

@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "ward/crypto.h"
 #include "ward/util.h"
+#include "ward_keys.h"
 #include "ward_repo.h"
 
 static int usage_error(const char *cmd, const char *msg)
@@ -64,7 +65,8 @@ static void publish_help(FILE *f)
             "or other than the one the current manifest names, a sequence not above\n"
             "the current manifest's, an older version or a lower counter than it.\n"
             "\n"
-            "  -k, --ota-key FILE      the OTA signing key (private, PEM or DER)\n"
+            "  -k, --ota-key FILE|URI  the OTA signing key (private, PEM or DER), or a\n"
+            "                          pkcs11: URI (signed inside the token)\n"
             "  -c, --device-class C    the class devices are provisioned with\n"
             "                          ([A-Za-z0-9._-], 1-32 characters)\n"
             "      --boot-key FILE     the boot key (private or public): its public part\n"
@@ -185,8 +187,7 @@ static int cmd_publish(int argc, char **argv)
     const char *img_path = argv[optind], *repo = argv[optind + 1];
 
     uint8_t boot_spki[WARD_SIGN_SPKI_LEN];
-    psa_key_id_t key = PSA_KEY_ID_NULL;
-    bool priv = false;
+    ward_key_t *key = NULL;
     ward_repo_signer_t signer;
     uint8_t *image = NULL;
     size_t image_len = 0;
@@ -195,20 +196,17 @@ static int cmd_publish(int argc, char **argv)
     if (res == NULL) {
         return ward_cli_fail("repo publish", "memory", WARD_ERR_NO_SPACE);
     }
-    ward_err_t err = ward_sign_key_load(ota_path, &key, NULL, &priv);
-    if (err == WARD_OK && !priv) {
-        fprintf(stderr, "ward repo publish: %s holds a public key; the OTA key must be private\n",
-                ota_path);
-        rc = WARD_EXIT_USAGE;
+    ward_err_t err;
+    rc = ward_cli_key_open("repo publish", ota_path, &key);
+    if (rc != WARD_EXIT_OK) {
         goto out;
     }
-    if (err == WARD_OK) {
-        err = ward_repo_signer_psa(&signer, key);
-    }
-    if (err != WARD_OK) {
-        rc = ward_cli_fail("repo publish", ota_path, err);
-        goto out;
-    }
+    /* A file key or a key in a PKCS#11 token: the repository only sees
+     * its public key and its signatures. */
+    memset(&signer, 0, sizeof signer);
+    signer.sign_hash = ward_key_signer(key)->sign_hash;
+    signer.ctx = ward_key_signer(key)->ctx;
+    memcpy(signer.spki, ward_key_spki(key), sizeof signer.spki);
     if (boot_path != NULL) {
         err = ward_sign_key_load(boot_path, NULL, boot_spki, NULL);
         if (err != WARD_OK) {
@@ -299,9 +297,7 @@ static int cmd_publish(int argc, char **argv)
         }
     }
 out:
-    if (key != PSA_KEY_ID_NULL) {
-        psa_destroy_key(key);
-    }
+    ward_key_close(key);
     free(image);
     free(res);
     return rc;

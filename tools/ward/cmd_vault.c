@@ -108,6 +108,13 @@ static int mount_fail(const char *cmd, const opts_t *o, ward_err_t err)
         why = "there is no vault on this device yet: `ward vault format --device DIR` creates\n  "
               "one (`ward vault put` does too)";
         break;
+    case WARD_ERR_VAULT_ERASED:
+        why = "the vault area is ERASED, but the device's monotonic counter shows a vault\n  "
+              "existed: someone erased it (or a format never finished). That is a rollback\n  "
+              "to nothing -- revoked bonds and update-freshness records would be forgotten --\n  "
+              "so nothing formats it on its own. `ward vault format --device DIR --yes`\n  "
+              "starts over with an empty vault, if that is what you decide";
+        break;
     case WARD_ERR_ROLLBACK:
         why = "the flash holds an OLDER vault state than the device's monotonic counter: an\n  "
               "old flash image was written back (or the counter store was). Refusing to use\n  "
@@ -636,7 +643,8 @@ static void format_help(FILE *f)
     fprintf(f, "usage: ward vault format --device DIR [--yes] [--chacha20-poly1305]\n"
                "\n"
                "Create a new, empty vault on the device's vault area. If a vault is\n"
-               "already there (readable or not) --yes is needed: it is erased.\n"
+               "already there (readable or not), or was there and has been erased (the\n"
+               "device's counter shows it: WARD_ERR_VAULT_ERASED), --yes is needed.\n"
                "\n"
                "  -d, --device DIR        the simulated device\n"
                "      --yes               erase an existing vault\n"
@@ -658,8 +666,16 @@ static int new_vault(const char *cmd, const opts_t *o, bool wipe)
         if (!o->yes) {
             ward_vault_unmount(&s.v);
             close_session(&s);
-            fprintf(stderr, "ward vault %s: %s already has a vault%s; --yes erases it\n", cmd,
-                    o->dir, err == WARD_OK ? "" : " (one that does not mount)");
+            if (err == WARD_ERR_VAULT_ERASED) {
+                fprintf(stderr,
+                        "ward vault %s: the vault on %s was erased, but the device's counter "
+                        "shows it\n  existed (a rollback to nothing). --yes formats a new, "
+                        "empty one\n",
+                        cmd, o->dir);
+            } else {
+                fprintf(stderr, "ward vault %s: %s already has a vault%s; --yes erases it\n", cmd,
+                        o->dir, err == WARD_OK ? "" : " (one that does not mount)");
+            }
             return WARD_EXIT_EXISTS;
         }
         ward_vault_unmount(&s.v);

@@ -18,6 +18,11 @@ int ward_cmd_vault(int argc, char **argv);
 /* cmd_repo.c: the static update repository (publish, show) */
 int ward_cmd_repo(int argc, char **argv);
 
+/* cmd_ota.c: the update agent of a simulated device against a server */
+int ward_cmd_ota(int argc, char **argv);
+
+/* cmd_factory.c: the production line (init, provision, eol) */
+int ward_cmd_factory(int argc, char **argv);
 /* cmd_cloud.c: a simulated device's cloud client (MQTT over mutual TLS) */
 int ward_cmd_cloud(int argc, char **argv);
 

@@ -49,4 +49,16 @@ const char *demo_version(const ward_image_version_t *v);
 /* Chapters in their own files. */
 bool demo_vault_story(demo_t *d);
 
+/* What the over-the-air chapter gets from the build pipeline. */
+typedef struct demo_ota_in {
+    uint32_t boot_key;         /* PSA key id of the boot signing key */
+    const uint8_t *boot_spki;  /* its public key, 91-byte DER */
+    const uint8_t *v2, *v3;    /* signed images */
+    size_t v2_len, v3_len;
+} demo_ota_in_t;
+
+/* v2 over HTTPS from nginx (demo_ota.c); *served says whether nginx ran
+ * (when it did not, the caller installs v2 another way so the story goes on). */
+bool demo_ota_story(demo_t *d, const demo_ota_in_t *in, bool *served);
+
 #endif

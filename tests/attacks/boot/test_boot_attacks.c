@@ -407,6 +407,117 @@ static void test_revert_to_foreign_image(void **state)
     env_close(&e);
 }
 
+/* An image of version maj.min.rev+build with counter sec_cnt. */
+static void image_build(bf_img_t *img, uint8_t maj, uint32_t build, uint32_t sec_cnt,
+                        uint32_t seed)
+{
+    ward_sign_opts_t o;
+    uint8_t bin[1500];
+    ward_sign_opts_init(&o);
+    o.version.major = maj;
+    o.version.build = build;
+    o.pad_header = true;
+    o.sec_cnt_mode = WARD_SIGN_SEC_CNT_VALUE;
+    o.sec_cnt = sec_cnt;
+    memset(bin, (int)seed, sizeof bin);
+    memset(img, 0, sizeof *img);
+    assert_int_equal(ward_sign_image(&o, bin, sizeof bin, g_key.id, &img->data, &img->len),
+                     WARD_OK);
+    img->ver = o.version;
+    img->sec_cnt = sec_cnt;
+}
+
+/* Issue #7, item 1: 2.0.0 with counter 5 is confirmed, and before the next
+ * reset burns 5, 2.0.0+1 with counter 4 (above OTP's 3, below 5) is staged.
+ * It must be refused: the floor is max(OTP, the confirmed image's counter),
+ * and the confirmed counter must still reach OTP at that reset. */
+static void test_rollback_window(void **state)
+{
+    (void)state;
+    bf_img_t v2, low, same;
+    ward_boot_report_t rep;
+    for (int perm = 0; perm < 2; perm++) {
+        env_t e;
+        env_open(&e);
+        image_build(&v2, 2, 0, 5, 0x21);
+        image_build(&low, 2, 1, 4, 0x22);
+        assert_int_equal(bf_stage(&e.d, &v2, false), WARD_OK);
+        assert_true(WARD_FIH_EQ(bf_boot(&e.d, &rep)));
+        assert_true(rep.trial);
+        assert_int_equal(bf_counter(&e.d), 3); /* a trial burns nothing */
+        assert_int_equal(bf_confirm(&e.d), WARD_OK);
+        /* The window: confirmed, counter 5 not burnt yet. */
+        assert_int_equal(bf_stage(&e.d, &low, perm != 0), WARD_OK);
+        assert_true(WARD_FIH_EQ(bf_boot(&e.d, &rep)));
+        assert_int_equal(rep.event, WARD_BOOT_EV_REFUSED);
+        assert_int_equal(rep.update_reason, WARD_ERR_IMG_SEC_CNT);
+        assert_true(rep.verified);
+        assert_false(rep.trial);
+        assert_int_equal(rep.version.major, 2);
+        assert_int_equal(rep.version.build, 0);
+        assert_int_equal(rep.sec_cnt, 5);
+        assert_int_equal(rep.otp_counter, 5);
+        assert_int_equal(bf_counter(&e.d), 5); /* burnt at this reset after all */
+        assert_true(bf_holds(&e.d, &e.d.layout.primary, &v2));
+        assert_true(bf_holds(&e.d, &e.d.layout.secondary, &low)); /* kept for inspection */
+        /* The floor is inclusive: an equal counter installs. */
+        image_build(&same, 2, 2, 5, 0x23);
+        assert_int_equal(bf_stage(&e.d, &same, perm != 0), WARD_OK);
+        assert_true(WARD_FIH_EQ(bf_boot(&e.d, &rep)));
+        assert_int_equal(rep.event, WARD_BOOT_EV_INSTALLED);
+        assert_int_equal(rep.version.build, 2);
+        assert_int_equal(rep.trial, perm == 0);
+        assert_int_equal(bf_counter(&e.d), 5);
+        assert_int_equal(e.d.flash.stats.violations, 0);
+        bf_image_free(&v2);
+        bf_image_free(&low);
+        bf_image_free(&same);
+        env_close(&e);
+    }
+}
+
+/* The window closes at the install boot itself: with the confirmed 2.0.0
+ * (counter 5) unburnt, a trial of 3.0.0 (counter 6) is installed; the
+ * counter 5 is burnt before the swap, so whatever happens to the trial
+ * (reverted, or the journal lost) nothing below 5 runs again. A revert
+ * still works and brings back 2.0.0. */
+static void test_rollback_window_trial_revert(void **state)
+{
+    (void)state;
+    env_t e;
+    bf_img_t v2, v3, low;
+    ward_boot_report_t rep;
+    env_open(&e);
+    image_build(&v2, 2, 0, 5, 0x31);
+    image_build(&v3, 3, 0, 6, 0x32);
+    image_build(&low, 2, 1, 4, 0x33);
+    assert_int_equal(bf_stage(&e.d, &v2, false), WARD_OK);
+    assert_true(WARD_FIH_EQ(bf_boot(&e.d, &rep)));
+    assert_int_equal(bf_confirm(&e.d), WARD_OK);
+    assert_int_equal(bf_stage(&e.d, &v3, false), WARD_OK);
+    assert_true(WARD_FIH_EQ(bf_boot(&e.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_INSTALLED);
+    assert_true(rep.trial);
+    assert_int_equal(rep.version.major, 3);
+    assert_int_equal(bf_counter(&e.d), 5); /* the confirmed image's, not the trial's */
+    /* Not confirmed: the next reset reverts to 2.0.0. */
+    assert_true(WARD_FIH_EQ(bf_boot(&e.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_REVERTED);
+    assert_int_equal(rep.version.major, 2);
+    assert_false(rep.trial);
+    assert_int_equal(bf_counter(&e.d), 5);
+    /* And the counter-4 image stays out. */
+    assert_int_equal(bf_stage(&e.d, &low, true), WARD_OK);
+    assert_true(WARD_FIH_EQ(bf_boot(&e.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_REFUSED);
+    assert_int_equal(rep.update_reason, WARD_ERR_IMG_SEC_CNT);
+    assert_int_equal(e.d.flash.stats.violations, 0);
+    bf_image_free(&v2);
+    bf_image_free(&v3);
+    bf_image_free(&low);
+    env_close(&e);
+}
+
 static void test_secure_boot_without_key(void **state)
 {
     (void)state;
@@ -495,6 +606,8 @@ int main(void)
         cmocka_unit_test(test_non_bootable),
         cmocka_unit_test(test_bad_image_ok_flag),
         cmocka_unit_test(test_revert_to_foreign_image),
+        cmocka_unit_test(test_rollback_window),
+        cmocka_unit_test(test_rollback_window_trial_revert),
         cmocka_unit_test(test_secure_boot_without_key),
         cmocka_unit_test(test_secure_boot_off),
     };

@@ -45,7 +45,7 @@ typedef struct {
 
 static bool shdr_ok(const uint8_t *sec)
 {
-    return memcmp(sec, "WVLT", 4) == 0 && ward_load_le32(sec + 44) == ward_crc32(0, sec, 44);
+    return tv_shdr_ok(sec);
 }
 
 /* The record named name with the highest sequence number (the live one
@@ -61,7 +61,7 @@ static bool raw_find(const tv_dev_t *d, const char *name, uint32_t seq_want, raw
         if (!shdr_ok(sec)) {
             continue;
         }
-        for (uint32_t p = 48; p + 44 <= ss; p += ws) {
+        for (uint32_t p = TV_SHDR; p + 44 <= ss; p += ws) {
             const uint8_t *h = sec + p;
             uint32_t len = 44u + h[1] + ward_load_le16(h + 2);
             if (h[0] != 'R' || ward_load_le32(h + 8) != ward_crc32(0, h, 8) || h[1] != nlen ||
@@ -105,7 +105,7 @@ static void raw_commits(const tv_dev_t *d, raw_commits_t *c)
             if (!shdr_ok(sec) || ward_load_le32(sec + 12) != e) {
                 continue;
             }
-            for (uint32_t p = 48; p + 24 <= ss && c->n < 64; p += ws) {
+            for (uint32_t p = TV_SHDR; p + 24 <= ss && c->n < 64; p += ws) {
                 const uint8_t *h = sec + p;
                 bool commit = h[0] == 'C' && ward_load_le32(h + 20) == ward_crc32(0, h, 20);
                 bool ckpt = h[0] == 'P' && ward_load_le32(h + 12) == ward_crc32(0, h, 12);

@@ -122,7 +122,7 @@ static int reads(ward_vault_t *v, const char *name, const char *val)
 
 static bool shdr_ok(const uint8_t *sec)
 {
-    return memcmp(sec, "WVLT", 4) == 0 && ward_load_le32(sec + 44) == ward_crc32(0, sec, 44);
+    return tv_shdr_ok(sec);
 }
 
 /* Highest version of any commit or checkpoint on the image. */
@@ -134,7 +134,7 @@ static uint32_t max_version(const uint8_t *img)
         if (!shdr_ok(sec)) {
             continue;
         }
-        for (uint32_t p = 48; p + 24 <= SS; p += WS) {
+        for (uint32_t p = TV_SHDR; p + 24 <= SS; p += WS) {
             const uint8_t *h = sec + p;
             bool commit = h[0] == 'C' && ward_load_le32(h + 20) == ward_crc32(0, h, 20);
             bool ckpt = h[0] == 'P' && ward_load_le32(h + 12) == ward_crc32(0, h, 12);
@@ -155,7 +155,7 @@ static uint32_t find_commits(const uint8_t *img, uint32_t ver, uint8_t op, uint3
         if (!shdr_ok(sec)) {
             continue;
         }
-        for (uint32_t p = 48; p + COMMIT <= SS && n < 4; p += WS) {
+        for (uint32_t p = TV_SHDR; p + COMMIT <= SS && n < 4; p += WS) {
             const uint8_t *h = sec + p;
             if (h[0] == 'C' && ward_load_le32(h + 20) == ward_crc32(0, h, 20) &&
                 ward_load_le32(h + 4) == ver && (op == 0 || h[1] == op)) {
@@ -177,7 +177,7 @@ static bool find_record(const uint8_t *img, const char *name, uint32_t *off, uin
         if (!shdr_ok(sec)) {
             continue;
         }
-        for (uint32_t p = 48; p + 44 <= SS; p += WS) {
+        for (uint32_t p = TV_SHDR; p + 44 <= SS; p += WS) {
             const uint8_t *h = sec + p;
             const uint32_t l = 44u + h[1] + ward_load_le16(h + 2);
             if (h[0] != 'R' || ward_load_le32(h + 8) != ward_crc32(0, h, 8) || h[1] != nlen ||

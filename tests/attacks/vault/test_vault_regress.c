@@ -33,7 +33,7 @@ static const uint8_t k_huk[32] = {0xD1, 0xD2, 0xD3, 0xD4, 5, 6, 7, 8, 9, 10, 11,
 
 static bool shdr_ok(const uint8_t *sec)
 {
-    return memcmp(sec, "WVLT", 4) == 0 && ward_load_le32(sec + 44) == ward_crc32(0, sec, 44);
+    return tv_shdr_ok(sec);
 }
 
 /* Area offset of the record called name (header CRC good) with the highest
@@ -50,7 +50,7 @@ static long raw_rec(const tv_dev_t *d, const char *name, uint32_t only)
         if ((only != UINT32_MAX && s != only) || !shdr_ok(sec)) {
             continue;
         }
-        for (uint32_t p = 48; p + 44u + nl <= ss; p += ws) {
+        for (uint32_t p = TV_SHDR; p + 44u + nl <= ss; p += ws) {
             const uint8_t *h = sec + p;
             if (h[0] == 'R' && h[1] == nl && ward_load_le32(h + 8) == ward_crc32(0, h, 8) &&
                 memcmp(h + 24, name, nl) == 0 && ward_load_le32(h + 4) >= bseq) {
@@ -147,7 +147,7 @@ static void forge_put(tv_dev_t *d, const uint8_t vault_id[16], long rec_off, con
     uint8_t *mem = d->flash.mem;
     const uint32_t sect = (uint32_t)rec_off / ss;
     /* The end of the log in that sector: walk its entries. */
-    uint32_t end = 48;
+    uint32_t end = TV_SHDR;
     for (;;) {
         const uint8_t *e = mem + sect * ss + end;
         uint32_t n = e[0] == 'R' ? 44u + e[1] + ward_load_le16(e + 2)

@@ -39,7 +39,7 @@
 
 static bool shdr_ok(const uint8_t *sec)
 {
-    return memcmp(sec, "WVLT", 4) == 0 && ward_load_le32(sec + 44) == ward_crc32(0, sec, 44);
+    return tv_shdr_ok(sec);
 }
 
 /* Area offsets of the records called name (header CRC good), in log order
@@ -54,7 +54,7 @@ static int raw_recs(const tv_dev_t *d, const char *name, long *off, int max)
         if (!shdr_ok(sec)) {
             continue;
         }
-        for (uint32_t p = 48; p + 44u + nl <= SSIZE && n < max; p += ws) {
+        for (uint32_t p = TV_SHDR; p + 44u + nl <= SSIZE && n < max; p += ws) {
             const uint8_t *h = sec + p;
             if (h[0] == 'R' && h[1] == nl && ward_load_le32(h + 8) == ward_crc32(0, h, 8) &&
                 memcmp(h + 24, name, nl) == 0) {
@@ -193,8 +193,8 @@ static void test_full_no_wear(void **state)
     int n = 0;
     assert_int_equal(tv_open(&d, NSECT, SSIZE, 8, true, NULL), 0);
     assert_int_equal(ward_vault_format(&v, &d.cfg), WARD_OK);
-    /* 704-byte records: one per sector's record room (1264 bytes), so the
-     * third passes the up-front space check (3 x 704 <= 2 x 1264) and is
+    /* 704-byte records: one per sector's record room (1248 bytes), so the
+     * third passes the up-front space check (3 x 704 <= 2 x 1248) and is
      * refused only after garbage collection found no sector with room. */
     for (n = 0; n < 3; n++) {
         tv_value(val, sizeof val, names[n], 1);

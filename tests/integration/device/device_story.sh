@@ -45,6 +45,8 @@ sign 3.0.0 3 c "$T/v3.img"
 sign 2.5.0 2 d "$T/v25-old-counter.img"   # newer version, counter below OTP once v3 runs
 sign 1.5.0 2 e "$T/v15.img"               # older version, counter equal
 sign 3.1.0 3 f "$T/v31-padded.img" --pad  # imgtool-style padded trial request
+sign 4.0.0 5 h "$T/v4.img"
+sign 4.0.0+1 4 i "$T/v4b-low.img"          # same version, newer build, counter 4 < 5
 
 say "create and provision a device"
 run 0 "$WARD" device create "$DEV" --sector-size 1024 --write-size 8 --slot-sectors 8
@@ -154,12 +156,64 @@ run 0 "$WARD" device stage "$DEV" "$T/v25-old-counter.img"
 run 0 "$WARD" device boot "$DEV" --json
 has '"update_reason":"WARD_ERR_IMG_SEC_CNT"'
 
+say "the anti-rollback window: v4 (counter 5) confirmed, not yet reset; 4.0.0+1 (counter 4) refused"
+run 0 "$WARD" device stage "$DEV" "$T/v4.img"
+run 0 "$WARD" device reset "$DEV" --json
+has '"trial":true'
+has '"otp_counter":3'
+run 0 "$WARD" device confirm "$DEV"
+run 0 "$WARD" device status "$DEV" --json
+has '"rollback_counter":3'
+has '"rollback_floor":5'
+run 0 "$WARD" device stage "$DEV" "$T/v4b-low.img" --permanent
+run 0 "$WARD" device reset "$DEV" --json
+has '"event":"refused"'
+has '"update_reason":"WARD_ERR_IMG_SEC_CNT"'
+has '"version":"4.0.0+0"'
+has '"otp_counter":5'
+run 0 "$WARD" device status "$DEV"
+has "rollback      5"
+has "floor         5"
+
 say "someone writes garbage into the primary: the device refuses to start"
 head -c 4000 /dev/urandom >"$T/junk.bin"
 run 0 "$WARD" device flash "$DEV" "$T/junk.bin"
 run 17 "$WARD" device boot "$DEV" --json
 has '"result":"refused"'
 has '"reason":"WARD_ERR_BOOT_NO_IMAGE"'
+
+say "OTA provisioning: the OTA key's hash burnt, the boot key refused as OTA key"
+D2=$T/dev2
+run 0 "$WARD" keygen -k "$T/ota.pem"
+run 0 "$WARD" device create "$D2" --sector-size 1024 --write-size 8 --slot-sectors 8
+run 2 "$WARD" device provision "$D2" -k "$T/boot.pem" --ota-key "$T/ota.pem"
+has "--ota-key and --device-class go together"
+run 21 "$WARD" device provision "$D2" -k "$T/boot.pem" --ota-key "$T/boot.pem" --device-class plug-v1
+has "the OTA key is the boot key"
+has "WARD_ERR_OTA_KEY"
+run 0 "$WARD" device status "$D2" --json
+has '"boot_key_hash":null'          # nothing was burnt
+has '"ota_key_hash":null'
+run 15 "$WARD" device provision "$D2" --ota-key "$T/ota.pem" --device-class plug-v1
+has "no boot key yet"
+run 0 "$WARD" device provision "$D2" -k "$T/boot.pem" --secure-boot
+run 21 "$WARD" device provision "$D2" --ota-key "$T/boot.pem" --device-class plug-v1
+has "the OTA key is the boot key"
+run 2 "$WARD" device provision "$D2" --ota-key "$T/ota.pem" --device-class .hidden
+run 0 "$WARD" device provision "$D2" --ota-key "$T/ota.pem" --device-class plug-v1
+has "OTA key hash"
+has "device class   plug-v1"
+ota_hash=$("$WARD" getpub -k "$T/ota.pem" -f hash | awk '{print $NF}')
+run 0 "$WARD" device status "$D2" --json
+has "\"ota_key_hash\":\"$ota_hash\""
+has '"ota":{"key":true,"key_matches_otp":true,"device_class":"plug-v1"}'
+has '"ota_key_hash"]'                # locked
+run 0 "$WARD" device status "$D2"
+has "otakey.der (read-only; matches the OTP hash)"
+[ ! -w "$D2/otakey.der" ] || [ "$(id -u)" = 0 ] || fail "otakey.der is writable"
+[ "$(stat -c %a "$D2/otakey.der")" = 444 ] || fail "otakey.der mode $(stat -c %a "$D2/otakey.der")"
+run 15 "$WARD" device provision "$D2" --ota-key "$T/other.pem" --device-class plug-v1
+has "already has an OTA key"
 
 say "help everywhere"
 for c in create provision flash stage boot reset confirm status; do

@@ -206,5 +206,19 @@ run 0 "$WARD" device status "$D32"
 has "32-byte writes"
 has "0 skipped"
 
+say "sign refuses what the device's parser refuses: TLV areas above WARD_CONFIG_IMAGE_MAX_TLV"
+# A 1000-byte custom TLV: protected + unprotected TLVs above 1024 bytes. The
+# bootloader (and ward verify) refuse such an image (WARD_ERR_IMG_TOO_LARGE);
+# signing it "OK" would ship an image no device boots.
+BIGTLV=0x$(head -c 1000 /dev/zero | od -An -v -tx1 | tr -d ' \n')
+run 8 "$WARD" sign "${S[@]}" -v 1.0.0 -s 1 --custom-tlv 0xa0 "$BIGTLV" "$T/fw.bin" "$T/bigtlv.img"
+has_err "WARD_ERR_IMG_TOO_LARGE"
+has_err "1024"
+absent "$T/bigtlv.img"
+# Just inside the bound: signed, and verify agrees.
+TLV700=0x$(head -c 700 /dev/zero | od -An -v -tx1 | tr -d ' \n')
+run 0 "$WARD" sign "${S[@]}" -v 1.0.0 -s 1 --custom-tlv 0xa0 "$TLV700" "$T/fw.bin" "$T/tlv700.img"
+run 0 "$WARD" verify -k "$T/k.pem" "$T/tlv700.img"
+
 echo
 echo "cli_image: $checks checks passed"

@@ -34,9 +34,16 @@ Environment given to COMMAND:
                           pass       the next connection untouched
                           stats      "conns=C s2c=B c2s=B action=A hit=0|1" for
                                      the last finished connection
+                          plan A...  the next connections, in order, take the
+                                     actions A (pass, cut:N, flip:K[:X],
+                                     stall:N); later ones pass. Clears the log
+                          log        one word per connection since the last
+                                     plan, in the order they were accepted:
+                                     "action:s2c:hit" (waits for them to end)
 Locations on every server: the files of WARD_NGINX_WWW; /redirect (302),
-/moved (301), /huge-header (a 5000-byte header), /many-headers (40 header
-fields), /chunked/<file> (the file with chunked framing and no length).
+/redirect/<anything> (302), /moved (301), /huge-header (a 5000-byte header),
+/many-headers (40 header fields), /chunked/<file> (the file with chunked
+framing and no length).
 """
 import ctypes
 import os
@@ -127,6 +134,7 @@ def nginx_conf(d, www, ports):
     common = f"""
   root {www};
   location = /redirect {{ return 302 https://localhost/elsewhere; }}
+  location /redirect/ {{ return 302 https://localhost/elsewhere; }}
   location = /moved {{ return 301 /index.html; }}
   location = /huge-header {{
     set $b1 {big};
@@ -212,6 +220,8 @@ class Proxy:
         self.upstream = ("127.0.0.1", upstream_port)
         self.lock = threading.Lock()
         self.next_action = ("pass", 0, 0)
+        self.queue = []    # actions of `plan`, for the next connections in order
+        self.logged = []   # stats of the connections since the last plan
         self.conns = 0
         self.last = None  # stats of the last finished connection
         self.active = 0
@@ -258,10 +268,37 @@ class Proxy:
                     line += chunk
                 c.sendall((self._command(line.decode().split()) + "\n").encode())
 
+    @staticmethod
+    def _parse_action(word):
+        parts = word.split(":")
+        kind = parts[0]
+        if kind == "pass" and len(parts) == 1:
+            return ("pass", 0, 0)
+        if kind in ("cut", "stall") and len(parts) == 2:
+            return (kind, int(parts[1]), 0)
+        if kind == "flip" and len(parts) in (2, 3):
+            return ("flip", int(parts[1]), int(parts[2], 0) if len(parts) == 3 else 1)
+        raise ValueError(word)
+
     def _command(self, words):
         if not words:
             return "error empty"
         cmd, args = words[0], words[1:]
+        if cmd == "plan":
+            try:
+                plan = [self._parse_action(w) for w in args]
+            except ValueError:
+                return "error arguments"
+            with self.lock:
+                self.idle.wait_for(lambda: self.active == 0, timeout=5)
+                self.queue = plan
+                self.logged = []
+            return "ok"
+        if cmd == "log":
+            with self.lock:
+                self.idle.wait_for(lambda: self.active == 0, timeout=5)
+                done = sorted(self.logged, key=lambda st: st["n"])
+                return " ".join(f"{st['action']}:{st['s2c']}:{int(st['hit'])}" for st in done)
         try:
             if cmd == "pass":
                 action = ("pass", 0, 0)
@@ -293,15 +330,19 @@ class Proxy:
             except OSError:
                 return
             with self.lock:
-                action = self.next_action
-                self.next_action = ("pass", 0, 0)
+                if self.queue:
+                    action = self.queue.pop(0)
+                else:
+                    action = self.next_action
+                    self.next_action = ("pass", 0, 0)
                 self.conns += 1
                 self.active += 1
-            threading.Thread(target=self._serve, args=(c, action), daemon=True).start()
+                n = self.conns
+            threading.Thread(target=self._serve, args=(c, action, n), daemon=True).start()
 
-    def _serve(self, client, action):
+    def _serve(self, client, action, conn_no):
         kind, n, x = action
-        st = {"s2c": 0, "c2s": 0, "action": kind, "hit": False}
+        st = {"s2c": 0, "c2s": 0, "action": kind, "hit": False, "n": conn_no}
         try:
             up = socket.create_connection(self.upstream, timeout=10)
         except OSError:
@@ -366,6 +407,7 @@ class Proxy:
     def _done(self, st):
         with self.lock:
             self.last = st
+            self.logged.append(st)
             self.active -= 1
             self.idle.notify_all()
 

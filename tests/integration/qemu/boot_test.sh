@@ -128,8 +128,10 @@ case_unsigned() {
   run_case unsigned 27 "$work/v1-unsigned.slot" "$work/erased-slot.bin" "$work/otp.bin" "${banner}0, refused -40, image -27"
 }
 
+# The factory image v1 (counter 1) has never booted, but it is the confirmed
+# image: the boot that installs the update burns its counter first (1).
 case_update() {
-  run_case update 0 "$work/v1.slot" "$work/v2-test.img" "$work/otp.bin" "${banner}0, installed trial, boot 2.0.0+0
+  run_case update 0 "$work/v1.slot" "$work/v2-test.img" "$work/otp.bin" "${banner}1, installed trial, boot 2.0.0+0
 app: hello from version 2.0.0+0 (trial boot)
 app: self-test passed, image confirmed
 app: reset
@@ -139,7 +141,7 @@ app: running confirmed image, done"
 }
 
 case_revert() {
-  run_case revert 0 "$work/v1.slot" "$work/v2-broken-test.img" "$work/otp.bin" "${banner}0, installed trial, boot 2.0.0+0
+  run_case revert 0 "$work/v1.slot" "$work/v2-broken-test.img" "$work/otp.bin" "${banner}1, installed trial, boot 2.0.0+0
 app: hello from version 2.0.0+0 (trial boot)
 app: self-test failed, not confirming
 app: reset

@@ -9,7 +9,11 @@
  * NOR rule broken (but the refusal of a unit a torn program spent, which
  * the vault finds that way); the vault mounts; the agent reports no failed
  * update; and the update is tried again: it completes (v2 on trial,
- * confirmed, the OTP counter raised at the next boot).
+ * confirmed, the OTP counter raised at the next boot). Every second time
+ * v2 reaches its trial (straight after the cut, or after the retry) its
+ * self-test "fails" instead: the next reset must revert cleanly (v1
+ * verified byte for byte, the counter not raised, the failed update
+ * reported once, the same manifest refused as a replay).
  *
  * Usage: test_powerfail_ota <geo>, geo = l4 (1 KiB sectors, 8-byte
  * program-once units, 1 KiB blocks) | nor (1 KiB sectors, byte writes,
@@ -202,6 +206,28 @@ static void confirm_v2(env_t *v)
     assert_int_equal(ward_ota_check(&v->e.ota), WARD_ERR_OTA_VERSION);
 }
 
+/* v2 on trial whose self-test fails: the next reset reverts to v1; the
+ * agent says so once; the same manifest is not taken again. */
+static void revert_v2(env_t *v)
+{
+    ward_boot_report_t rep;
+    bool failed = false;
+    ward_image_version_t fv;
+    assert_true(WARD_FIH_EQ(of_reset(&v->e, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_REVERTED);
+    assert_true(rep.verified);
+    assert_false(rep.trial);
+    assert_int_equal(rep.version.major, 1);
+    assert_true(bf_holds(&v->e.d, &v->e.d.layout.primary, &v->e.v1));
+    assert_int_equal(bf_counter(&v->e.d), 1);
+    assert_int_equal(ward_ota_report(&v->e.ota, &rep, &failed, &fv), WARD_OK);
+    assert_true(failed);
+    assert_int_equal(fv.major, 2);
+    assert_int_equal(ward_ota_report(&v->e.ota, &rep, &failed, NULL), WARD_OK);
+    assert_false(failed);
+    assert_int_equal(ward_ota_check(&v->e.ota), WARD_ERR_OTA_REPLAY);
+}
+
 static void sweep(void)
 {
     env_t v;
@@ -221,6 +247,7 @@ static void sweep(void)
     confirm_v2(&v);
 
     unsigned cuts[NMODES] = {0}, v1_after = 0, v2_after = 0, refused_units = 0;
+    unsigned trials = 0, reverted = 0;
     for (size_t mi = 0; mi < NMODES; mi++) {
         const cutmode_t *m = &k_modes[mi];
         if (!mode_applies(m)) {
@@ -273,7 +300,12 @@ static void sweep(void)
                 assert_true(rep.trial);
                 assert_int_equal(rep.version.major, 2);
             }
-            confirm_v2(&v);
+            if (trials++ % 2u == 1u) {
+                revert_v2(&v);
+                reverted++;
+            } else {
+                confirm_v2(&v);
+            }
             assert_int_equal(v.e.d.flash.stats.violations, v.sp.refused);
         }
     }
@@ -287,8 +319,10 @@ static void sweep(void)
         }
     }
     printf(" = %u; after the cut v1 ran %u times (update retried and completed), v2 on trial "
-           "%u times (confirmed); every boot verified; %u spent units refused\n",
-           all, v1_after, v2_after, refused_units);
+           "%u times; of the %u trials %u confirmed (counter raised), %u never confirmed "
+           "(reverted cleanly, reported once); every boot verified; %u spent units refused\n",
+           all, v1_after, v2_after, trials, trials - reverted, reverted, refused_units);
+    assert_true(reverted > 0u && reverted < trials);
     env_close(&v);
 }
 

@@ -368,6 +368,59 @@ static void test_many_updates(void **state)
     ff_close(&f);
 }
 
+/* ward_boot_floor through the states: a trial does not count until it is
+ * confirmed; a confirmed image counts at once (before the reset that burns
+ * its counter); an image that does not verify never counts. */
+static uint32_t floor_now(ff_t *f)
+{
+    ward_boot_ctx_t ctx;
+    uint32_t fl = 0;
+    assert_int_equal(bf_init_ctx(&f->d, &ctx), WARD_OK);
+    assert_int_equal(ward_boot_floor(&ctx, &fl), WARD_OK);
+    return fl;
+}
+
+static void test_floor(void **state)
+{
+    (void)state;
+    ff_t f;
+    ward_boot_report_t rep;
+    ward_boot_ctx_t ctx;
+    uint32_t fl = 7;
+    ff_open(&f, 1024, 8, true);
+    assert_int_equal(floor_now(&f), 1);
+    assert_int_equal(bf_stage(&f.d, &f.v3, false), WARD_OK);
+    assert_int_equal(floor_now(&f), 1); /* staged: not running */
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_true(rep.trial);
+    assert_int_equal(floor_now(&f), 1); /* a trial: a revert may follow */
+    assert_int_equal(bf_confirm(&f.d), WARD_OK);
+    assert_int_equal(bf_counter(&f.d), 1);
+    assert_int_equal(floor_now(&f), 3); /* confirmed, not burnt yet */
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(bf_counter(&f.d), 3);
+    assert_int_equal(floor_now(&f), 3);
+    /* An image that does not verify never raises it, whatever its header
+     * claims: the floor stays the OTP counter. */
+    bf_img_t hi;
+    assert_int_equal(bf_image(&hi, 4, 9, 1500, 4, g_key.id), 0);
+    assert_int_equal(bf_write(&f.d.layout.primary, hi.data, hi.len), 0);
+    assert_int_equal(floor_now(&f), 9); /* intact: it would count */
+    ward_sim_flash_mem(&f.d.flash)[f.d.layout.primary.off + 600] ^= 1u;
+    assert_int_equal(floor_now(&f), 3);
+    bf_image_free(&hi);
+    /* Arguments. */
+    assert_int_equal(ward_boot_floor(NULL, &fl), WARD_ERR_INVALID_ARG);
+    assert_int_equal(fl, UINT32_MAX);
+    memset(&ctx, 0, sizeof ctx);
+    fl = 7;
+    assert_int_equal(ward_boot_floor(&ctx, &fl), WARD_ERR_INVALID_ARG);
+    assert_int_equal(fl, UINT32_MAX);
+    assert_int_equal(bf_init_ctx(&f.d, &ctx), WARD_OK);
+    assert_int_equal(ward_boot_floor(&ctx, NULL), WARD_ERR_INVALID_ARG);
+    ff_close(&f);
+}
+
 int main(void)
 {
     if (bf_key(1, &g_key) != 0) {
@@ -382,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_backup_lost),
         cmocka_unit_test(test_install_into_empty),
         cmocka_unit_test(test_many_updates),
+        cmocka_unit_test(test_floor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

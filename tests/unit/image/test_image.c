@@ -809,6 +809,72 @@ static void test_validate_args_and_toctou(void **state)
     free(img);
 }
 
+/* What validation compares is what it hashed: an info whose header fields
+ * or counter differ from the bytes hashed (a flash that answered the parse
+ * differently, issue #7) is refused, WARD_ERR_IMG_HASH. */
+static void test_validate_parse_vs_hash(void **state)
+{
+    (void)state;
+    static const uint8_t val[8] = {0x50, 0x00, 0x04, 0x00, 0x09, 0x00, 0x00, 0x00};
+    const ward_sign_tlv_t custom = {val, 0x00a0, sizeof val};
+    ward_sign_opts_t o;
+    fx_opts(&o);
+    o.custom_tlvs = &custom;
+    o.custom_tlv_count = 1;
+    uint8_t *img;
+    size_t len;
+    assert_int_equal(fx_sign(&o, 100, g_a.id, &img, &len), WARD_OK);
+    ward_image_mem_t m = {img, len};
+    ward_image_info_t info, bad;
+    uint8_t h[32];
+    assert_int_equal(ward_image_parse(&info, ward_image_read_mem, &m, (uint32_t)len), WARD_OK);
+    ward_image_trust_t t = trust_a();
+    ward_err_t reason = WARD_OK;
+    assert_true(WARD_FIH_EQ(ward_image_validate(&info, ward_image_read_mem, &m, &t, &reason)));
+    assert_int_equal(info.sec_cnt, 7);
+
+    /* another entry point, the TLVs where they were */
+    bad = info;
+    bad.hdr_size += 16;
+    bad.img_size -= 16;
+    assert_false(WARD_FIH_EQ(ward_image_validate(&bad, ward_image_read_mem, &m, &t, &reason)));
+    assert_int_equal(reason, WARD_ERR_IMG_HASH);
+    assert_int_equal(ward_image_hash(&bad, ward_image_read_mem, &m, h), WARD_ERR_IMG_HASH);
+    /* another version, other flags, another load address */
+    bad = info;
+    bad.version.major = 9;
+    assert_false(WARD_FIH_EQ(ward_image_validate(&bad, ward_image_read_mem, &m, &t, &reason)));
+    assert_int_equal(reason, WARD_ERR_IMG_HASH);
+    bad = info;
+    bad.flags |= WARD_IMAGE_F_NON_BOOTABLE;
+    assert_false(WARD_FIH_EQ(ward_image_validate(&bad, ward_image_read_mem, &m, &t, &reason)));
+    assert_int_equal(reason, WARD_ERR_IMG_HASH);
+    bad = info;
+    bad.load_addr = 0x1000;
+    assert_int_equal(ward_image_hash(&bad, ward_image_read_mem, &m, h), WARD_ERR_IMG_HASH);
+    /* a walk misled into the custom TLV's value: "counter 9", whose 4
+     * bytes are hashed too, at an offset the hashed walk never reaches */
+    bad = info;
+    bad.sec_cnt_off = info.sec_cnt_off + 4u + 4u + 4u;
+    bad.sec_cnt = 9;
+    assert_int_equal(ward_load_le32(img + bad.sec_cnt_off), 9);
+    t.min_sec_cnt = 8;
+    assert_false(WARD_FIH_EQ(ward_image_validate(&bad, ward_image_read_mem, &m, &t, &reason)));
+    assert_int_equal(reason, WARD_ERR_IMG_HASH);
+    /* the counter hidden from the parse */
+    bad = info;
+    bad.has_sec_cnt = false;
+    bad.sec_cnt = 0;
+    bad.sec_cnt_off = 0;
+    t.min_sec_cnt = 0;
+    assert_false(WARD_FIH_EQ(ward_image_validate(&bad, ward_image_read_mem, &m, &t, &reason)));
+    assert_int_equal(reason, WARD_ERR_IMG_HASH);
+    /* and the info the parser gave still verifies */
+    assert_true(WARD_FIH_EQ(ward_image_validate(&info, ward_image_read_mem, &m, &t, &reason)));
+    assert_int_equal(ward_image_hash(&info, ward_image_read_mem, &m, h), WARD_OK);
+    free(img);
+}
+
 static void test_validate_sec_cnt_absent(void **state)
 {
     (void)state;
@@ -949,6 +1015,54 @@ static void test_version_cmp(void **state)
     }
 }
 
+/* The hash pass walks the protected TLVs again on the hashed bytes: on a
+ * flash that does not change, it must agree with the parser for every
+ * shape the parser accepts, wherever the chunk boundaries fall. Header
+ * sizes 32..300 (odd ones too) and payloads of 0..3 bytes move a SEC_CNT
+ * that follows a custom TLV of 0..5 bytes (so at odd offsets, its header
+ * across a 256-byte chunk boundary) or precedes it. */
+static void test_hash_walk_shapes(void **state)
+{
+    (void)state;
+    uint8_t prot[32], unprot[36], img[512];
+    unsigned n = 0;
+    for (uint16_t hs = 32; hs <= 300; hs++) {
+        for (uint32_t is = 0; is < 4; is++) {
+            for (uint16_t cl = 0; cl <= 5; cl++) {
+                for (int first = 0; first < 2; first++) {
+                    static const uint8_t cv[5] = {0x50, 0x00, 0x04, 0x00, 0x09};
+                    static const uint8_t cnt[4] = {7, 0, 0, 0};
+                    uint8_t h[32];
+                    size_t pl = 0;
+                    if (first != 0) {
+                        pl += fx_tlv(prot + pl, WARD_TLV_SEC_CNT, 4, cnt);
+                        pl += fx_tlv(prot + pl, 0x00a0, cl, cv);
+                    } else {
+                        pl += fx_tlv(prot + pl, 0x00a0, cl, cv);
+                        pl += fx_tlv(prot + pl, WARD_TLV_SEC_CNT, 4, cnt);
+                    }
+                    memset(unprot, 0, sizeof unprot);
+                    const size_t ul = fx_tlv(unprot, WARD_TLV_SHA256, 32, NULL);
+                    const size_t len = fx_raw(img, sizeof img, hs, is, 0, prot, pl, unprot, ul);
+                    assert_true(len > 0u);
+                    fx_fix_hash(img, len);
+                    ward_image_mem_t m = {img, len};
+                    ward_image_info_t info;
+                    assert_int_equal(ward_image_parse(&info, ward_image_read_mem, &m, (uint32_t)len),
+                                     WARD_OK);
+                    assert_true(info.has_sec_cnt);
+                    assert_int_equal(info.sec_cnt, 7);
+                    assert_int_equal(ward_image_hash(&info, ward_image_read_mem, &m, h), WARD_OK);
+                    assert_memory_equal(h, img + fx_find(img, len, false, WARD_TLV_SHA256, NULL),
+                                        32);
+                    n++;
+                }
+            }
+        }
+    }
+    assert_int_equal(n, 269u * 4u * 6u * 2u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -971,8 +1085,10 @@ int main(void)
         cmocka_unit_test(test_validate_unsigned),
         cmocka_unit_test(test_validate_several_signatures),
         cmocka_unit_test(test_validate_args_and_toctou),
+        cmocka_unit_test(test_validate_parse_vs_hash),
         cmocka_unit_test(test_validate_sec_cnt_absent),
         cmocka_unit_test(test_tlv_iterator),
+        cmocka_unit_test(test_hash_walk_shapes),
         cmocka_unit_test(test_header_decode),
         cmocka_unit_test(test_version_cmp),
     };

@@ -225,6 +225,26 @@ static void test_policy(void **state)
     assert_int_equal(ward_ota_policy_check(NULL, &p), WARD_ERR_INVALID_ARG);
 }
 
+/* The class rule provisioning tools check with (the agent's own). */
+static void test_class_ok(void **state)
+{
+    (void)state;
+    char longest[WARD_CONFIG_OTA_CLASS_MAX + 2];
+    memset(longest, 'a', sizeof longest);
+    longest[WARD_CONFIG_OTA_CLASS_MAX] = '\0';
+    assert_true(ward_ota_class_ok("plug-v1"));
+    assert_true(ward_ota_class_ok("A.b_c-9"));
+    assert_true(ward_ota_class_ok(longest));
+    longest[WARD_CONFIG_OTA_CLASS_MAX] = 'a';
+    longest[WARD_CONFIG_OTA_CLASS_MAX + 1] = '\0';
+    assert_false(ward_ota_class_ok(longest));
+    assert_false(ward_ota_class_ok(""));
+    assert_false(ward_ota_class_ok(NULL));
+    assert_false(ward_ota_class_ok(".hidden"));
+    assert_false(ward_ota_class_ok("plug/v1"));
+    assert_false(ward_ota_class_ok("plug v1"));
+}
+
 static void test_publish_helpers(void **state)
 {
     (void)state;
@@ -256,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_chain),
         cmocka_unit_test(test_policy),
         cmocka_unit_test(test_publish_helpers),
+        cmocka_unit_test(test_class_ok),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -291,8 +292,32 @@ static void test_flash_file_persistence(void **state)
     assert_int_equal(f.port.read(f.port.ctx, 2048, buf, 4), WARD_OK);
     assert_memory_equal(buf, a, 4);
     assert_int_equal(f.erase_counts[2], 1);
+    /* The per-sector program counters came back from the .wear file. */
+    assert_int_equal(f.prog_counts[2], 1);
+    assert_int_equal(f.prog_bytes[2], 4);
+    assert_int_equal(f.prog_counts[1] + f.prog_counts[3], 0);
     /* Units programmed before reopening still count as programmed. */
     assert_int_equal(f.port.prog(f.port.ctx, 2048, a, 4), WARD_ERR_IO);
+    /* A refused program counts nothing; one across a sector edge counts in both. */
+    assert_int_equal(f.prog_counts[2], 1);
+    uint8_t two[8];
+    memset(two, 0x5A, sizeof two);
+    assert_int_equal(f.port.prog(f.port.ctx, 1020, two, 8), WARD_OK);
+    assert_int_equal(f.prog_counts[0], 1);
+    assert_int_equal(f.prog_bytes[0], 4);
+    assert_int_equal(f.prog_counts[1], 1);
+    assert_int_equal(f.prog_bytes[1], 4);
+    ward_sim_flash_close(&f);
+    /* A .wear file from before the program counters (erase counts only). */
+    char wp[320];
+    snprintf(wp, sizeof wp, "%s.wear", path);
+    FILE *w = fopen(wp, "r+b");
+    assert_non_null(w);
+    assert_int_equal(ftruncate(fileno(w), 4 * sizeof(uint32_t)), 0);
+    fclose(w);
+    assert_int_equal(ward_sim_flash_open(&f, NULL, path, false, 4096, 1024, 4, true), WARD_OK);
+    assert_int_equal(f.erase_counts[2], 1);
+    assert_int_equal(f.prog_counts[0] + f.prog_counts[1] + f.prog_counts[2], 0);
     ward_sim_flash_close(&f);
 }
 
@@ -433,6 +458,25 @@ static void test_device(void **state)
     assert_int_equal(ward_sim_device_open(&d, dir), WARD_OK);
     assert_true(d.has_boot_spki);
     assert_memory_equal(d.boot_spki, spki, 91);
+    /* The OTA key (read-only file) and the device class (device.conf). */
+    assert_false(d.has_ota_spki);
+    assert_string_equal(d.device_class, "");
+    uint8_t ota[91];
+    memset(ota, 9, sizeof ota);
+    assert_int_equal(ward_sim_device_set_ota(&d, ota, ".hidden"), WARD_ERR_INVALID_ARG);
+    assert_int_equal(ward_sim_device_set_ota(&d, ota, "plug/v1"), WARD_ERR_INVALID_ARG);
+    assert_int_equal(ward_sim_device_set_ota(&d, ota, "plug-v1"), WARD_OK);
+    ward_sim_device_close(&d);
+    assert_int_equal(ward_sim_device_open(&d, dir), WARD_OK);
+    assert_true(d.has_ota_spki);
+    assert_memory_equal(d.ota_spki, ota, 91);
+    assert_string_equal(d.device_class, "plug-v1");
+    assert_int_equal(d.geo.slot_sectors, 8);
+    char okp[320];
+    struct stat st;
+    snprintf(okp, sizeof okp, "%s/otakey.der", dir);
+    assert_int_equal(stat(okp, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0444);
     ward_boot_config_t cfg;
     ward_sim_device_boot_config(&d, &cfg);
     assert_ptr_equal(cfg.otp, &d.otp.port);

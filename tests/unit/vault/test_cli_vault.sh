@@ -62,6 +62,20 @@ expect 0 "wipe"                   "$W" vault wipe --device "$D" --yes
 expect 0 "list after wipe"        "$W" vault list --device "$D"
 has "0 records" out
 expect 12 "format over a vault"   "$W" vault format --device "$D"
+# The whole vault area erased (its sectors are the last ones of flash.bin):
+# not a first boot. Nothing formats it without --yes.
+vbytes=$(( $(sed -n 's/^vault_sectors=//p' "$D/device.conf") * $(sed -n 's/^sector_size=//p' "$D/device.conf") ))
+fsize=$(stat -c %s "$D/flash.bin")
+head -c "$vbytes" /dev/zero | tr '\0' '\377' |
+  dd of="$D/flash.bin" bs=1024 seek=$(( (fsize - vbytes) / 1024 )) conv=notrunc status=none
+expect 10 "erased vault"          "$W" vault list --device "$D"
+has "WARD_ERR_VAULT_ERASED" err; has "rollback" err
+expect 10 "put does not format an erased vault" "$W" vault put k --device "$D" --value v
+expect 12 "format needs --yes"    "$W" vault format --device "$D"
+has "erased" err
+expect 0 "format --yes"           "$W" vault format --device "$D" --yes
+expect 0 "list after format"      "$W" vault list --device "$D"
+has "0 records" out
 expect 0 "help"                   "$W" vault put --help
 [ "$fails" = 0 ] && echo "ward vault CLI: all checks passed"
 exit "$fails"

@@ -21,7 +21,7 @@
 #define EX_SECT 4u
 #define EX_SSIZE 4096u
 #define EX_WS 8u
-#define EX_LEN 336u /* bytes of sector 0 the example uses */
+#define EX_LEN 352u /* bytes of sector 0 the example uses */
 
 static const char *g_doc;
 static const char k_psk[] = "hunter2";
@@ -61,10 +61,16 @@ static size_t dump(char *out, size_t cap, const uint8_t *p, size_t n)
 
 /* ---- an independent reading of the document ---------------------------------------- */
 
-/* HKDF-SHA256(salt "ward-huk-kdf-v1", HUK, info) -> 32 bytes, exportable here. */
-static void hkdf(uint8_t out[32], const uint8_t huk[32], const uint8_t *info, size_t info_len)
+/* HKDF-SHA256(salt "ward-huk-kdf-v2", HUK, type || label) -> 32 bytes,
+ * exportable here. */
+static void hkdf(uint8_t out[32], const uint8_t huk[32], uint8_t type, const uint8_t *label,
+                 size_t label_len)
 {
-    static const char salt[] = "ward-huk-kdf-v1";
+    static const char salt[] = "ward-huk-kdf-v2";
+    uint8_t info[80];
+    assert_true(label_len < sizeof info);
+    info[0] = type;
+    memcpy(info + 1, label, label_len);
     psa_key_derivation_operation_t op = PSA_KEY_DERIVATION_OPERATION_INIT;
     assert_int_equal(psa_key_derivation_setup(&op, PSA_ALG_HKDF(PSA_ALG_SHA_256)), PSA_SUCCESS);
     assert_int_equal(psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_SALT,
@@ -73,7 +79,7 @@ static void hkdf(uint8_t out[32], const uint8_t huk[32], const uint8_t *info, si
     assert_int_equal(psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_SECRET, huk, 32),
                      PSA_SUCCESS);
     assert_int_equal(
-        psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_INFO, info, info_len),
+        psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_INFO, info, 1 + label_len),
         PSA_SUCCESS);
     assert_int_equal(psa_key_derivation_output_bytes(&op, out, 32), PSA_SUCCESS);
     psa_key_derivation_abort(&op);
@@ -112,11 +118,16 @@ typedef struct {
     uint8_t id[16], k_aead[32], k_mac[32], kcv[8];
 } example_keys_t;
 
+/* Key types: the byte that starts the HKDF info (ward_hsm_key_type_t). */
+#define T_AES 1u
+#define T_HMAC 3u
+
 static void derive_all(example_keys_t *ek)
 {
     uint8_t huk[32], k_id[32], info[64], mac[32], in[8];
     example_huk(huk);
-    hkdf(k_id, huk, info, label(info, "ward/vault/v1/id", NULL, 0));
+    size_t n = label(info, "ward/vault/v1/id", NULL, 0);
+    hkdf(k_id, huk, T_HMAC, info, n);
     ward_store_le32(in, 0);     /* counter index */
     ward_store_le32(in + 4, 3); /* the version the format commits (counter 0, two burns) */
     hmac(mac, k_id, in, 4, in + 4, 4);
@@ -124,9 +135,15 @@ static void derive_all(example_keys_t *ek)
     uint8_t extra[17];
     extra[0] = 1; /* AES-256-GCM */
     memcpy(extra + 1, ek->id, 16);
-    hkdf(ek->k_aead, huk, info, label(info, "ward/vault/v1/aead", extra, 17));
-    hkdf(ek->k_mac, huk, info, label(info, "ward/vault/v1/mac", ek->id, 16));
-    hmac(mac, ek->k_mac, ek->id, 16, (const uint8_t *)"Kkcv", 4);
+    n = label(info, "ward/vault/v1/aead", extra, 17);
+    hkdf(ek->k_aead, huk, T_AES, info, n);
+    n = label(info, "ward/vault/v1/mac", ek->id, 16);
+    hkdf(ek->k_mac, huk, T_HMAC, info, n);
+    /* KCV over 'K' "kcv" || header bytes 4..11: format 3, AES-256-GCM,
+     * W 8, 4 sectors, S 4096. */
+    uint8_t kin[12] = {'K', 'k', 'c', 'v', 3, 1, EX_WS, EX_SECT};
+    ward_store_le32(kin + 8, EX_SSIZE);
+    hmac(mac, ek->k_mac, ek->id, 16, kin, sizeof kin);
     memcpy(ek->kcv, mac, 8);
 }
 
@@ -146,9 +163,9 @@ static void test_example_by_the_document(void **state)
     derive_all(&ek);
     const uint8_t *s = d.flash.mem;
 
-    /* Sector header. */
+    /* Sector header (64 bytes). */
     assert_memory_equal(s, "WVLT", 4);
-    assert_int_equal(s[4], 2); /* format 2 */
+    assert_int_equal(s[4], 3); /* format 3 */
     assert_int_equal(s[5], 1);
     assert_int_equal(s[6], EX_WS);
     assert_int_equal(s[7], EX_SECT);
@@ -157,10 +174,15 @@ static void test_example_by_the_document(void **state)
     assert_int_equal(ward_load_le32(s + 16), 1); /* erased once, by the format */
     assert_memory_equal(s + 20, ek.id, 16);
     assert_memory_equal(s + 36, ek.kcv, 8);
-    assert_int_equal(ward_load_le32(s + 44), ward_crc32(0, s, 44));
+    uint8_t hin[45], mac[32];
+    hin[0] = 'H';
+    memcpy(hin + 1, s, 44);
+    hmac(mac, ek.k_mac, ek.id, 16, hin, sizeof hin);
+    assert_memory_equal(s + 44, mac, 16);
+    assert_int_equal(ward_load_le32(s + 60), ward_crc32(0, s, 60));
 
-    /* Checkpoint x2 at 48 and 80: empty table, version 3, reserved 0. */
-    for (uint32_t off = 48; off <= 80; off += 32) {
+    /* Checkpoint x2 at 64 and 96: empty table, version 3, reserved 0. */
+    for (uint32_t off = 64; off <= 96; off += 32) {
         const uint8_t *c = s + off;
         assert_int_equal(c[0], 'P');
         assert_int_equal(c[1], 0);
@@ -169,8 +191,8 @@ static void test_example_by_the_document(void **state)
         assert_int_equal(ward_load_le32(c + 12), ward_crc32(0, c, 12));
         check_mac(&ek, c, 32);
     }
-    /* Session commit x2 at 112 and 152: version 5, two above the checkpoint. */
-    for (uint32_t off = 112; off <= 152; off += 40) {
+    /* Session commit x2 at 128 and 168: version 5, two above the checkpoint. */
+    for (uint32_t off = 128; off <= 168; off += 40) {
         const uint8_t *c = s + off;
         assert_int_equal(c[0], 'C');
         assert_int_equal(c[1], 3);
@@ -179,9 +201,9 @@ static void test_example_by_the_document(void **state)
         assert_int_equal(ward_load_le32(c + 20), ward_crc32(0, c, 20));
         check_mac(&ek, c, 40);
     }
-    assert_memory_equal(s + 112, s + 152, 40);
-    /* The record at 192: seq 6 (its put's version), nonce = session 5 || index 0. */
-    const uint8_t *r = s + 192;
+    assert_memory_equal(s + 128, s + 168, 40);
+    /* The record at 208: seq 6 (its put's version), nonce = session 5 || index 0. */
+    const uint8_t *r = s + 208;
     const uint32_t rlen = 44 + 8 + 7;
     assert_int_equal(r[0], 'R');
     assert_int_equal(r[1], 8);
@@ -192,7 +214,7 @@ static void test_example_by_the_document(void **state)
     assert_int_equal(ward_load_le64(r + 16), 0);
     assert_memory_equal(r + 24, "wifi.psk", 8);
     assert_int_equal(ward_load_le32(r + rlen - 4), ward_crc32(0, r, rlen - 4));
-    assert_true(ward_ct_all(r + rlen, 0xFF, 256 - 192 - rlen)); /* padding to 8 */
+    assert_true(ward_ct_all(r + rlen, 0xFF, 272 - 208 - rlen)); /* padding to 8 */
     /* AAD = vault id || record bytes 0..7 || name; ciphertext || tag. */
     uint8_t aad[16 + 8 + 8], pt[16];
     size_t n = 0;
@@ -212,8 +234,8 @@ static void test_example_by_the_document(void **state)
     assert_int_equal(n, 7);
     assert_memory_equal(pt, k_psk, 7);
     psa_destroy_key(k);
-    /* Put commit x2 at 256 and 296: version 6, hash CRC-32("wifi.psk"), seq 6, no old. */
-    for (uint32_t off = 256; off <= 296; off += 40) {
+    /* Put commit x2 at 272 and 312: version 6, hash CRC-32("wifi.psk"), seq 6, no old. */
+    for (uint32_t off = 272; off <= 312; off += 40) {
         const uint8_t *c = s + off;
         assert_int_equal(c[0], 'C');
         assert_int_equal(c[1], 1);

@@ -68,6 +68,12 @@ static inline uint64_t tv_erases(const tv_dev_t *d)
     return d->flash.stats.erases;
 }
 
+/* Programs the flash refused (NOR or program-once rules), read the same way. */
+static inline uint64_t tv_violations(const tv_dev_t *d)
+{
+    return d->flash.stats.violations;
+}
+
 static inline uint32_t tv_units(const tv_dev_t *d)
 {
     return d->flash.port.size / d->flash.port.write_size;
@@ -110,6 +116,22 @@ static inline void tv_snap_free(tv_snap_t *s)
     free(s->programmed);
     free(s->erases);
     memset(s, 0, sizeof *s);
+}
+
+/* ---- raw layout (docs/vault-format.md, format 3), for tests that edit flash */
+
+#define TV_SHDR 64u /* sector header; the first entry starts here */
+
+/* sec starts with a sector header whose CRC checks. */
+static inline bool tv_shdr_ok(const uint8_t *sec)
+{
+    return memcmp(sec, "WVLT", 4) == 0 && ward_load_le32(sec + 60) == ward_crc32(0, sec, 60);
+}
+
+/* Recompute the CRC of an edited sector header (its MAC stays wrong). */
+static inline void tv_shdr_fix_crc(uint8_t *sec)
+{
+    ward_store_le32(sec + 60, ward_crc32(0, sec, 60));
 }
 
 /* Deterministic test value for (name, generation): printable, len bytes. */

@@ -92,6 +92,8 @@ typedef struct ward_sim_flash {
     ward_sim_power_t *power;
     uint8_t *mem;
     uint32_t *erase_counts; /* one per sector */
+    uint32_t *prog_counts;  /* programs that touched each sector */
+    uint32_t *prog_bytes;   /* bytes programmed into each sector */
     uint8_t *programmed;    /* one bit per write unit, for program_once */
     bool program_once;      /* a write unit may be programmed once per erase */
     int fd;                 /* -1 for a memory-only flash */
@@ -103,7 +105,13 @@ typedef struct ward_sim_flash {
 /*
  * Open a flash of `size` bytes. path NULL: memory only. Otherwise the file
  * holds the raw flash contents (created erased if missing, when create is
- * true) and "<path>.wear" the erase counts. Geometry: sector_size a power
+ * true) and "<path>.wear" the per-sector counters, kept across opens:
+ * erase counts, then program counts, then bytes programmed, each one
+ * uint32 per sector in the host's byte order (a file with only the erase
+ * counts, as older simulators wrote it, reads as no programs). They count
+ * what stats counts: operations that reached the cells, torn ones
+ * included; refused ones and those the power cut before they started are
+ * not counted. Geometry: sector_size a power
  * of two, write_size 1..32 a power of two (32: STM32H7 flash words).
  * Returns WARD_OK, WARD_ERR_INVALID_ARG, WARD_ERR_IO, WARD_ERR_NOT_FOUND.
  */
@@ -178,6 +186,12 @@ typedef struct ward_sim_hsm {
     uint32_t counters[WARD_HSM_COUNTERS];
     uint64_t increments; /* counter increments done (for endurance budgets) */
     uint64_t derives;
+    /* BLE OOB pairing key (ward_hsm_t pair_*), kept in "<path>.pair":
+     * "WARDPAR1" | private scalar[32] (big-endian) | r[16]. */
+    bool pair_loaded;
+    bool has_pair;
+    uint8_t pair_priv[32];
+    uint8_t pair_r[16];
     /* Identity key rotation (id_next_*): the next key, kept in the same
      * file as the current one so that the switch is one atomic write. */
     bool has_next;
@@ -265,6 +279,10 @@ typedef struct ward_sim_geometry {
 /* Defaults listed above. */
 void ward_sim_geometry_default(ward_sim_geometry_t *g);
 
+/* Longest device class the simulator keeps (the OTA agent takes up to
+ * WARD_CONFIG_OTA_CLASS_MAX). */
+#define WARD_SIM_CLASS_MAX 64
+
 typedef struct ward_sim_device {
     char *dir;
     ward_sim_geometry_t geo;
@@ -279,6 +297,11 @@ typedef struct ward_sim_device {
     /* Boot public key "compiled into the bootloader" (bootkey.der), if set. */
     uint8_t boot_spki[91];
     bool has_boot_spki;
+    /* The OTA public key in read-only flash (otakey.der), if provisioned,
+     * and the device class it accepts updates for (device.conf). */
+    uint8_t ota_spki[91];
+    bool has_ota_spki;
+    char device_class[WARD_SIM_CLASS_MAX + 1]; /* "" when not set */
 } ward_sim_device_t;
 
 /*
@@ -293,6 +316,13 @@ ward_err_t ward_sim_device_open_mem(ward_sim_device_t *d, const ward_sim_geometr
 void ward_sim_device_close(ward_sim_device_t *d);
 /* Set the bootloader's built-in key (91-byte DER SPKI); persisted as bootkey.der. */
 ward_err_t ward_sim_device_set_boot_key(ward_sim_device_t *d, const uint8_t spki[91]);
+/* Set the OTA public key (91-byte DER SPKI, persisted as otakey.der, mode
+ * 0444: the device's read-only flash) and the device class (a line of
+ * device.conf; 1..WARD_SIM_CLASS_MAX bytes of [A-Za-z0-9._-]). Burning
+ * the key's hash into OTP is the caller's job. WARD_OK, WARD_ERR_INVALID_ARG,
+ * WARD_ERR_IO. */
+ward_err_t ward_sim_device_set_ota(ward_sim_device_t *d, const uint8_t spki[91],
+                                   const char *device_class);
 /* Factory-style programming of an area: erase the sectors covering
  * [0, len) and program data, padded with 0xFF to the write size. Goes
  * through the flash port, so the NOR rules and the power domain apply.
