@@ -195,6 +195,10 @@ ward_err_t ward_soft_hsm_pair_ecdh(const uint8_t priv[32], const uint8_t peer_pu
         (void)psa_destroy_key(key);
     }
     return err;
+}
+
+/* ---- the identity key as a PSA key id (ward_hsm_t id_key) ------------------- */
+
 ward_err_t ward_soft_hsm_id_key(const uint8_t priv[32], uint32_t *key_id)
 {
     psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;

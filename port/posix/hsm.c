@@ -449,6 +449,8 @@ static void pair_close(ward_sim_hsm_t *h)
     ward_wipe(h->pair_r, sizeof h->pair_r);
     h->has_pair = false;
     h->pair_loaded = false;
+}
+
 /* ---- identity key ids and rotation ---------------------------------------------- */
 
 static void destroy_psa(uint32_t *id)
