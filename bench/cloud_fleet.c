@@ -42,7 +42,7 @@
 #include "ward/cloud.h"
 #include "ward/crypto.h"
 #include "ward/sim.h"
-#include "ward_fleet.h"
+#include "ward_factory.h"
 
 #define TX_SIZE 1024u
 #define RX_SIZE 1024u
@@ -210,6 +210,33 @@ static bool wr(int fd, const void *p, size_t n)
 
 static uint8_t g_ca_der[2048];
 static size_t g_ca_len;
+
+/* The factory's CA (ward factory init): its certificate and its key as
+ * factory.conf names it; without records (40 processes issue at once). */
+static ward_factory_ca_t *open_ca(const char *factory)
+{
+    ward_factory_conf_t conf;
+    char cert[1100], key[1100], why[256] = "";
+    ward_factory_ca_t *ca = NULL;
+    if (ward_factory_conf_read(factory, &conf) != WARD_OK) {
+        die("factory.conf", WARD_ERR_NOT_FOUND);
+    }
+    snprintf(cert, sizeof cert, "%s/ca/ca.pem", factory);
+    if (conf.ca_key[0] == '/' || strncmp(conf.ca_key, "pkcs11:", 7) == 0) {
+        snprintf(key, sizeof key, "%s", conf.ca_key);
+    } else {
+        snprintf(key, sizeof key, "%s/%s", factory, conf.ca_key);
+    }
+    const ward_err_t err = ward_factory_ca_load(cert, key, &ca, why, sizeof why);
+    if (err != WARD_OK) {
+        fprintf(stderr, "cloud_fleet_bench: %s\n", why);
+        die("factory CA", err);
+    }
+    const uint8_t *der = ward_factory_ca_cert(ca, &g_ca_len);
+    memcpy(g_ca_der, der, g_ca_len);
+    return ca;
+}
+
 static uint16_t g_port;
 static unsigned g_m;
 
@@ -218,20 +245,11 @@ static unsigned g_m;
 static void worker(const char *factory, unsigned first, unsigned count, int in, int out)
 {
     static bdev_t devs[PER_WORKER];
-    char path[1024], path2[1024];
-    ward_fleet_ca_t ca;
     if (ward_crypto_init() != WARD_OK) {
         die("PSA", WARD_ERR_CRYPTO);
     }
-    ward_fleet_ca_init(&ca);
-    snprintf(path, sizeof path, "%s/ca.pem", factory);
-    snprintf(path2, sizeof path2, "%s/ca.key", factory);
-    ward_err_t err = ward_fleet_ca_load(&ca, path, path2);
-    if (err != WARD_OK) {
-        die("factory CA", err);
-    }
-    g_ca_len = ca.crt.raw.len;
-    memcpy(g_ca_der, ca.crt.raw.p, g_ca_len);
+    ward_factory_ca_t *ca = open_ca(factory);
+    ward_err_t err = WARD_OK;
     ward_sim_rng_t rng;
     ward_sim_clock_t clk;
     ward_sim_rng_init(&rng, NULL, 0);
@@ -247,8 +265,10 @@ static void worker(const char *factory, unsigned first, unsigned count, int in, 
             (err = d->hsm.port.id_generate(d->hsm.port.ctx)) != WARD_OK ||
             (err = d->hsm.port.id_key(d->hsm.port.ctx, &k)) != WARD_OK ||
             (err = ward_cloud_csr(csr, sizeof csr, &cl, d->id, strlen(d->id), k)) != WARD_OK ||
-            (err = ward_fleet_issue(&ca, csr, cl, d->id, (int64_t)time(NULL), 365, der, sizeof der, &dl,
-                                    &why)) != WARD_OK) {
+            (err = ward_factory_issue_cert(ca, csr, cl,
+                                           &(ward_factory_cert_opts_t){.profile = WARD_FACTORY_PROFILE_DEVICE,
+                                                                       .cn = d->id},
+                                           der, sizeof der, &dl, NULL)) != WARD_OK) {
             fprintf(stderr, "device %s: %s\n", d->id, why != NULL ? why : "-");
             die("provisioning", err);
         }
@@ -265,7 +285,7 @@ static void worker(const char *factory, unsigned first, unsigned count, int in, 
                                        .now = wall_now, .timeout_ms = 10000, .backoff_base_ms = 100,
                                        .backoff_cap_ms = 2000};
     }
-    ward_fleet_ca_free(&ca);
+    ward_factory_ca_close(ca);
     const char ready = 'R';
     (void)wr(out, &ready, 1);
     char cmd = 0;
@@ -387,17 +407,11 @@ int main(int argc, char **argv)
     if (ward_crypto_init() != WARD_OK) {
         die("PSA", WARD_ERR_CRYPTO);
     }
-    char path[1024], path2[1024];
-    ward_fleet_ca_t ca;
-    ward_fleet_ca_init(&ca);
-    snprintf(path, sizeof path, "%s/ca.pem", factory);
-    snprintf(path2, sizeof path2, "%s/ca.key", factory);
-    ward_err_t err = ward_fleet_ca_load(&ca, path, path2);
-    if (err != WARD_OK) {
-        die("factory CA", err);
-    }
-    /* The monitor: a certificate of its own (the script's ACL lets
-     * "ward-monitor" read devices/+/telemetry) and mosquitto_sub. */
+    char path[1024];
+    ward_factory_ca_t *ca = open_ca(factory);
+    /* The monitor: a certificate of its own from the factory CA (service
+     * profile, CN monitor@ward: the script's ACL lets it read
+     * devices/+/telemetry) and mosquitto_sub. */
     {
         mbedtls_pk_context pk;
         mbedtls_pk_init(&pk);
@@ -407,15 +421,14 @@ int main(int argc, char **argv)
         psa_set_key_usage_flags(&a, PSA_KEY_USAGE_EXPORT | PSA_KEY_USAGE_SIGN_HASH);
         psa_set_key_algorithm(&a, PSA_ALG_ECDSA(PSA_ALG_ANY_HASH));
         psa_key_id_t k = 0;
-        uint8_t der[1024];
-        char pem[2048];
-        size_t dl = 0;
-        const time_t t = time(NULL);
-        ward_fleet_cert_opts_t o = {.profile = WARD_FLEET_CLIENT, .not_before = t - 60,
-                                    .not_after = t + 86400};
+        uint8_t der[WARD_FACTORY_CERT_DER_MAX], csr[WARD_CLOUD_CSR_MAX];
+        char pem[WARD_FACTORY_PEM_MAX];
+        size_t dl = 0, cl = 0;
+        const ward_factory_cert_opts_t o = {.profile = WARD_FACTORY_PROFILE_SERVICE, .cn = "monitor@ward"};
         if (psa_generate_key(&a, &k) != PSA_SUCCESS || mbedtls_pk_copy_from_psa(k, &pk) != 0 ||
-            ward_fleet_cert_make(&ca, &pk, "ward-monitor", &o, der, sizeof der, &dl, NULL, NULL) != WARD_OK ||
-            ward_fleet_pem(der, dl, pem, sizeof pem, NULL) != WARD_OK) {
+            ward_cloud_csr(csr, sizeof csr, &cl, o.cn, strlen(o.cn), k) != WARD_OK ||
+            ward_factory_issue_cert(ca, csr, cl, &o, der, sizeof der, &dl, NULL) != WARD_OK ||
+            ward_factory_pem("CERTIFICATE", der, dl, pem, sizeof pem, NULL) != WARD_OK) {
             die("monitor certificate", WARD_ERR_CRYPTO);
         }
         snprintf(path, sizeof path, "%s/monitor.pem", out);
@@ -435,7 +448,7 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/delivered.txt", out);
     char portstr[8], cafile[1024], cert[1024], key[1024];
     snprintf(portstr, sizeof portstr, "%u", g_port);
-    snprintf(cafile, sizeof cafile, "%s/ca.pem", factory);
+    snprintf(cafile, sizeof cafile, "%s/ca/ca.pem", factory);
     snprintf(cert, sizeof cert, "%s/monitor.pem", out);
     snprintf(key, sizeof key, "%s/monitor.key", out);
     g_sub = fork();
@@ -446,7 +459,7 @@ int main(int argc, char **argv)
             _exit(127);
         }
         execlp("mosquitto_sub", "mosquitto_sub", "-h", "localhost", "-p", portstr, "--cafile", cafile,
-               "--cert", cert, "--key", key, "-i", "ward-monitor", "-q", "1", "-V", "mqttv311",
+               "--cert", cert, "--key", key, "-i", "monitor@ward", "-q", "1", "-V", "mqttv311",
                "-t", "devices/+/telemetry", "-v", (char *)NULL);
         _exit(127);
     }
@@ -543,6 +556,6 @@ int main(int argc, char **argv)
         fclose(f);
     }
     free(connect_us);
-    ward_fleet_ca_free(&ca);
+    ward_factory_ca_close(ca);
     return got == n * m ? 0 : 1;
 }

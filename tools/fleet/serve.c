@@ -31,7 +31,7 @@
 
 typedef struct {
     char topic[WARD_CONFIG_MQTT_TOPIC_MAX + 1];
-    uint8_t der[WARD_FLEET_CERT_MAX];
+    uint8_t der[WARD_FACTORY_CERT_DER_MAX];
     size_t len;
 } response_t;
 
@@ -157,6 +157,7 @@ static void on_csr(svc_t *s, const char *topic, size_t tl, const uint8_t *csr, s
 {
     char id[WARD_CONFIG_MQTT_DEVICE_ID_MAX + 1];
     const char *why = NULL;
+    uint8_t serial[WARD_FACTORY_SERIAL_LEN];
     /* devices/<id>/csr, exactly */
     if (tl < 14u || memcmp(topic, "devices/", 8) != 0 || memcmp(topic + tl - 4u, "/csr", 4) != 0 ||
         tl - 12u > WARD_CONFIG_MQTT_DEVICE_ID_MAX) {
@@ -176,15 +177,9 @@ static void on_csr(svc_t *s, const char *topic, size_t tl, const uint8_t *csr, s
         why = "too many answers waiting";
     } else {
         r = &s->resp[s->n_resp];
-        /* PEM would also do; devices send DER. A NUL is never part of DER. */
-        err = ward_fleet_issue(&s->f->ca, csr, len, id, now, s->o->days != 0u ? s->o->days : 365u,
-                               r->der, sizeof r->der, &r->len, &why);
-        if (err == WARD_OK) {
-            err = ward_fleet_record(s->f, r->der, r->len);
-            if (err != WARD_OK) {
-                why = "cannot file the certificate";
-            }
-        }
+        /* The factory CA issues and records it (FACTORY/ca/issued/). */
+        err = ward_fleet_issue(s->f, csr, len, id, s->o->days != 0u ? s->o->days : WARD_FLEET_DAYS_MAX,
+                               r->der, sizeof r->der, &r->len, serial, &why);
     }
     if (err != WARD_OK) {
         s->st->refused++;
@@ -194,16 +189,11 @@ static void on_csr(svc_t *s, const char *topic, size_t tl, const uint8_t *csr, s
     snprintf(r->topic, sizeof r->topic, "devices/%s/cert", id);
     s->n_resp++;
     s->st->issued++;
-    mbedtls_x509_crt crt;
-    mbedtls_x509_crt_init(&crt);
-    char serial[48] = "?";
-    if (mbedtls_x509_crt_parse_der(&crt, r->der, r->len) == 0) {
-        for (size_t i = 0; i < crt.serial.len && i < 20u; i++) {
-            snprintf(serial + 2u * i, 3, "%02x", crt.serial.p[i]);
-        }
+    char serial_hex[2u * WARD_FACTORY_SERIAL_LEN + 1u];
+    for (size_t i = 0; i < WARD_FACTORY_SERIAL_LEN; i++) {
+        snprintf(serial_hex + 2u * i, 3, "%02x", serial[i]);
     }
-    mbedtls_x509_crt_free(&crt);
-    logf_(s, "issued %s serial %s", id, serial);
+    logf_(s, "issued %s serial %s", id, serial_hex);
     respond(s);
 }
 
@@ -219,7 +209,9 @@ static bool done(const svc_t *s, uint64_t t0)
  * whether the broker accepted it. */
 static ward_err_t session(svc_t *s, uint64_t t0, bool *connected)
 {
-    const char *cid = s->o->client_id != NULL ? s->o->client_id : "ward-fleet";
+    /* The broker makes the client id the certificate's CN
+     * (use_username_as_clientid); without that option, the same name. */
+    const char *cid = WARD_FACTORY_FLEET_CN;
     s->budget_ms = TIMEOUT_MS;
     ward_err_t err = ward_tls_connect(&s->tls, &s->cfg, &s->shim, s->o->host, s->o->port);
     if (err != WARD_OK) {
@@ -299,30 +291,16 @@ static ward_err_t session(svc_t *s, uint64_t t0, bool *connected)
     return err;
 }
 
-static ward_err_t read_file(const char *path, uint8_t **data, size_t *len)
+/* The CA pinning the broker, as ward_tls takes it: PEM with its NUL, or DER. */
+static ward_err_t read_ca(const char *path, uint8_t **data, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return WARD_ERR_IO;
-    }
-    size_t cap = 8192;
-    uint8_t *b = malloc(cap);
-    size_t n = b != NULL ? fread(b, 1, cap - 1u, f) : 0u;
-    fclose(f);
-    if (b == NULL || n == 0u || n >= cap - 1u) {
-        free(b);
-        return WARD_ERR_IO;
-    }
-    b[n] = 0;
-    *data = b;
-    *len = n + 1u; /* PEM with its NUL (DER: a harmless extra byte is refused by mbedtls) */
-    return WARD_OK;
+    return ward_factory_cert_read(path, data, len);
 }
 
 ward_err_t ward_fleet_serve(ward_fleet_t *f, const ward_fleet_serve_opts_t *o,
                             ward_fleet_serve_stats_t *st)
 {
-    if (f == NULL || o == NULL || st == NULL || o->host == NULL || o->port == 0u ||
+    if (f == NULL || f->ca == NULL || o == NULL || st == NULL || o->host == NULL || o->port == 0u ||
         (o->days > WARD_FLEET_DAYS_MAX)) {
         return WARD_ERR_INVALID_ARG;
     }
@@ -337,10 +315,10 @@ ward_err_t ward_fleet_serve(ward_fleet_t *f, const ward_fleet_serve_opts_t *o,
     s->resp = calloc(RESPONSES_MAX, sizeof *s->resp);
     ward_err_t err = s->resp != NULL ? WARD_OK : WARD_ERR_NO_SPACE;
     if (err == WARD_OK) {
-        err = read_file(o->server_ca != NULL ? o->server_ca : f->paths.ca_cert, &s->ca, &s->ca_len);
+        err = read_ca(f->paths.server_ca, &s->ca, &s->ca_len);
     }
     if (err == WARD_OK) {
-        err = ward_fleet_read_der(f->paths.client_cert, &s->cert, &s->cert_len);
+        err = ward_factory_cert_read(f->paths.client_cert, &s->cert, &s->cert_len);
     }
     if (err == WARD_OK) {
         err = ward_fleet_load_key_psa(f->paths.client_key, &s->key);
@@ -351,11 +329,13 @@ ward_err_t ward_fleet_serve(ward_fleet_t *f, const ward_fleet_serve_opts_t *o,
     }
     if (err == WARD_OK) {
         /* A CRL close to its nextUpdate would lock every device out. */
+        char crl[1200];
         struct stat sb;
-        if (stat(f->paths.crl, &sb) != 0 || time(NULL) - sb.st_mtime > 86400) {
-            if (ward_fleet_crl_write(f, (int64_t)time(NULL), 0) == WARD_OK) {
+        snprintf(crl, sizeof crl, "%s/ca/crl.pem", f->paths.factory);
+        if (stat(crl, &sb) != 0 || time(NULL) - sb.st_mtime > 86400) {
+            if (ward_factory_crl_refresh(f->ca, 0) == WARD_OK) {
                 (void)ward_fleet_reload_broker(f);
-                logf_(s, "wrote %s", f->paths.crl);
+                logf_(s, "wrote %s", crl);
             }
         }
     }

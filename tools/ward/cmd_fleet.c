@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <mbedtls/x509_csr.h>
+
 #include "cli.h"
 #include "commands.h"
 #include "ward_fleet.h"
@@ -42,28 +44,29 @@ static void help(FILE *f)
             "usage: ward fleet <command> FACTORY [options]\n"
             "\n"
             "The fleet side of device identities (docs/fleet.md). FACTORY is the factory\n"
-            "directory: ca.pem + ca.key (the factory CA), fleet.pem + fleet.key (this\n"
-            "service's own client certificate), issued/ (every certificate issued),\n"
-            "revoked.txt, broker/crl.pem (the CRL the broker reads), broker/mosquitto.pid.\n"
+            "directory `ward factory init` made: its CA (key in a file or a PKCS#11 token)\n"
+            "and records (ca/issued/, ca/revoked.txt, ca/crl.pem), fleet/fleet.pem and\n"
+            "fleet/fleet-key.pem (this service's own client certificate, CN fleet@ward),\n"
+            "broker/mosquitto.pid (the broker's pid_file, for the reload after a revocation).\n"
             "\n"
             "commands:\n"
-            "  serve   [--broker HOST:PORT] [--server-ca CA] [--days N] [--count N] [--seconds N]\n"
+            "  serve   [--broker HOST:PORT] [--days N] [--count N] [--seconds N]\n"
             "          answer certificate requests: subscribed to devices/+/csr with the\n"
             "          service's certificate; a known, unrevoked device whose CSR names it\n"
             "          gets a new certificate (<= 365 days) on devices/<id>/cert\n"
             "  revoke  ID | --serial HEX [--no-reload]\n"
             "          revoke every certificate of device ID (or one serial), write the CRL,\n"
             "          and make the broker read it again (SIGHUP to the pid in the pid file)\n"
-            "  list    [--json]                  the certificates issued, with their state\n"
-            "  crl     [--days N] [--no-reload]  write the CRL again (it is valid 30 days)\n"
+            "  list    ID [--json]               the certificates issued for device ID, newest first\n"
+            "  crl     [--no-reload]             write the CRL again (it is valid 30 days)\n"
             "  issue   --csr CSR --id ID [--days N] [--out CERT.pem]\n"
-            "          issue a device certificate from a CSR offline and file it\n"
+            "          issue a device certificate from a CSR offline (recorded by the CA)\n"
             "\n"
-            "Paths can be moved with --ca, --ca-key, --cert, --key, --crl, --pid.\n");
+            "The service's paths can be moved with --cert, --key, --server-ca, --pid.\n");
 }
 
 typedef struct {
-    const char *dir, *broker, *server_ca, *serial, *csr, *id, *out;
+    const char *dir, *broker, *serial, *csr, *id, *out;
     uint32_t days, count, seconds;
     bool json, no_reload;
     ward_fleet_paths_t paths;
@@ -71,10 +74,14 @@ typedef struct {
 
 static int open_fleet(const char *cmd, const opts_t *o, ward_fleet_t *f)
 {
-    const ward_err_t err = ward_fleet_open(f, &o->paths);
+    char why[256] = "";
+    const ward_err_t err = ward_fleet_open(f, &o->paths, why, sizeof why);
     if (err != WARD_OK) {
         ward_fleet_close(f);
-        return ffail(cmd, "cannot load the factory CA (ca.pem, ca.key)", err);
+        char what[1400];
+        snprintf(what, sizeof what, "cannot open the factory CA of %s%s%s", o->dir,
+                 why[0] != '\0' ? ": " : "", why);
+        return ffail(cmd, what, err);
     }
     return WARD_EXIT_OK;
 }
@@ -102,7 +109,7 @@ static int reload(const ward_fleet_t *f, const opts_t *o)
     if (err != WARD_OK) {
         return ffail("revoke", "cannot signal the broker", err);
     }
-    printf("broker reloaded (SIGHUP): it reads %s again\n", f->paths.crl);
+    printf("broker reloaded (SIGHUP): it reads %s/ca/crl.pem again\n", f->paths.factory);
     return WARD_EXIT_OK;
 }
 
@@ -131,8 +138,7 @@ static int cmd_serve(const opts_t *o)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    const ward_fleet_serve_opts_t so = {.host = host, .port = (uint16_t)port,
-                                        .server_ca = o->server_ca, .days = o->days,
+    const ward_fleet_serve_opts_t so = {.host = host, .port = (uint16_t)port, .days = o->days,
                                         .max_requests = o->count, .seconds = o->seconds,
                                         .stop = &g_stop, .log = stdout};
     ward_fleet_serve_stats_t st;
@@ -164,8 +170,8 @@ static int cmd_revoke(const opts_t *o)
         ward_fleet_close(&f);
         return ffail("revoke", err == WARD_ERR_NOT_FOUND ? "no certificate issued matches" : "revoke", err);
     }
-    printf("revoked %zu certificate%s of %s %s; CRL written to %s\n", n, n == 1u ? "" : "s",
-           o->id != NULL ? "device" : "serial", o->id != NULL ? o->id : o->serial, f.paths.crl);
+    printf("revoked %zu certificate%s of %s %s; CRL written to %s/ca/crl.pem\n", n, n == 1u ? "" : "s",
+           o->id != NULL ? "device" : "serial", o->id != NULL ? o->id : o->serial, f.paths.factory);
     rc = reload(&f, o);
     ward_fleet_close(&f);
     return rc;
@@ -173,6 +179,9 @@ static int cmd_revoke(const opts_t *o)
 
 static int cmd_list(const opts_t *o)
 {
+    if (o->id == NULL) {
+        return usage_error("list", "a device ID is required");
+    }
     ward_fleet_t f;
     int rc = open_fleet("list", o, &f);
     if (rc != WARD_EXIT_OK) {
@@ -180,10 +189,10 @@ static int cmd_list(const opts_t *o)
     }
     ward_fleet_entry_t *all = NULL;
     size_t n = 0;
-    const ward_err_t err = ward_fleet_list(&f, &all, &n);
+    const ward_err_t err = ward_fleet_list(&f, o->id, &all, &n);
     ward_fleet_close(&f);
     if (err != WARD_OK) {
-        return ffail("list", "issued/", err);
+        return ffail("list", "the CA's records", err);
     }
     const int64_t now = (int64_t)time(NULL);
     if (o->json) {
@@ -193,11 +202,11 @@ static int cmd_list(const opts_t *o)
         const char *state = all[i].revoked ? "revoked" : now > all[i].not_after ? "expired" : "valid";
         if (o->json) {
             printf("%s{\"id\":", i > 0u ? "," : "");
-            ward_cli_json_str(stdout, all[i].id);
+            ward_cli_json_str(stdout, o->id);
             printf(",\"serial\":\"%s\",\"not_before\":%lld,\"not_after\":%lld,\"state\":\"%s\"}",
                    all[i].serial, (long long)all[i].not_before, (long long)all[i].not_after, state);
         } else {
-            printf("%-24s %s  ", all[i].id, all[i].serial);
+            printf("%-24s %s  ", o->id, all[i].serial);
             print_time(stdout, all[i].not_after);
             printf("  %s\n", state);
         }
@@ -216,12 +225,12 @@ static int cmd_crl(const opts_t *o)
     if (rc != WARD_EXIT_OK) {
         return rc;
     }
-    const ward_err_t err = ward_fleet_crl_write(&f, (int64_t)time(NULL), o->days);
+    const ward_err_t err = ward_factory_crl_refresh(f.ca, 0);
     if (err != WARD_OK) {
         ward_fleet_close(&f);
-        return ffail("crl", f.paths.crl, err);
+        return ffail("crl", "the CRL", err);
     }
-    printf("CRL written to %s (valid %u days)\n", f.paths.crl, o->days != 0u ? o->days : 30u);
+    printf("CRL written to %s/ca/crl.pem (valid 30 days)\n", f.paths.factory);
     rc = reload(&f, o);
     ward_fleet_close(&f);
     return rc;
@@ -244,8 +253,19 @@ static int cmd_issue(const opts_t *o)
         return ffail("issue", o->csr, WARD_ERR_NO_SPACE);
     }
     z[cl] = 0;
-    if (strstr((const char *)z, "-----BEGIN") != NULL) {
-        cl++; /* PEM: mbedtls wants the NUL counted */
+    /* PEM or DER; the CA takes DER. */
+    mbedtls_x509_csr req;
+    mbedtls_x509_csr_init(&req);
+    const int pr = mbedtls_x509_csr_parse(&req, z, strstr((const char *)z, "-----BEGIN") != NULL ? cl + 1u : cl);
+    if (pr == 0 && req.raw.len <= cl) {
+        memmove(z, req.raw.p, req.raw.len);
+        cl = req.raw.len;
+    }
+    mbedtls_x509_csr_free(&req);
+    if (pr != 0) {
+        free(z);
+        fprintf(stderr, "ward fleet issue: refused: %s is no certificate request\n", o->csr);
+        return ffail("issue", o->csr, WARD_ERR_CLOUD_CSR);
     }
     ward_fleet_t f;
     int rc = open_fleet("issue", o, &f);
@@ -253,15 +273,12 @@ static int cmd_issue(const opts_t *o)
         free(z);
         return rc;
     }
-    uint8_t der[WARD_FLEET_CERT_MAX];
+    uint8_t der[WARD_FACTORY_CERT_DER_MAX];
     size_t dl = 0;
     const char *why = NULL;
-    err = ward_fleet_issue(&f.ca, z, cl, o->id, (int64_t)time(NULL), o->days != 0u ? o->days : 365u,
-                           der, sizeof der, &dl, &why);
+    err = ward_fleet_issue(&f, z, cl, o->id, o->days != 0u ? o->days : WARD_FLEET_DAYS_MAX, der, sizeof der,
+                           &dl, NULL, &why);
     free(z);
-    if (err == WARD_OK) {
-        err = ward_fleet_record(&f, der, dl);
-    }
     ward_fleet_close(&f);
     if (err != WARD_OK) {
         if (why != NULL && err == WARD_ERR_CLOUD_CSR) {
@@ -269,9 +286,9 @@ static int cmd_issue(const opts_t *o)
         }
         return ffail("issue", o->csr, err);
     }
-    char pem[2048];
+    char pem[WARD_FACTORY_PEM_MAX];
     size_t pl = 0;
-    err = ward_fleet_pem(der, dl, pem, sizeof pem, &pl);
+    err = ward_factory_pem("CERTIFICATE", der, dl, pem, sizeof pem, &pl);
     if (err == WARD_OK && o->out != NULL) {
         err = ward_cli_write_file(o->out, pem, pl, 0644, false);
     } else if (err == WARD_OK) {
@@ -290,11 +307,8 @@ enum {
     OPT_NO_RELOAD,
     OPT_CSR,
     OPT_ID,
-    OPT_CA,
-    OPT_CA_KEY,
     OPT_CERT,
     OPT_KEY,
-    OPT_CRL,
     OPT_PID
 };
 
@@ -312,11 +326,8 @@ int ward_cmd_fleet(int argc, char **argv)
         {"csr", required_argument, NULL, OPT_CSR},
         {"id", required_argument, NULL, OPT_ID},
         {"out", required_argument, NULL, 'o'},
-        {"ca", required_argument, NULL, OPT_CA},
-        {"ca-key", required_argument, NULL, OPT_CA_KEY},
         {"cert", required_argument, NULL, OPT_CERT},
         {"key", required_argument, NULL, OPT_KEY},
-        {"crl", required_argument, NULL, OPT_CRL},
         {"pid", required_argument, NULL, OPT_PID},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -345,7 +356,7 @@ int ward_cmd_fleet(int argc, char **argv)
     }
     static opts_t o;
     memset(&o, 0, sizeof o);
-    const char *over[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+    const char *over[4] = {NULL, NULL, NULL, NULL};
     argc--;
     argv++;
     optind = 1;
@@ -355,18 +366,15 @@ int ward_cmd_fleet(int argc, char **argv)
         switch (c) {
         case 'b': o.broker = optarg; break;
         case 'o': o.out = optarg; break;
-        case OPT_SERVER_CA: o.server_ca = optarg; break;
+        case OPT_SERVER_CA: over[2] = optarg; break;
         case OPT_SERIAL: o.serial = optarg; break;
         case OPT_CSR: o.csr = optarg; break;
         case OPT_ID: o.id = optarg; break;
         case OPT_JSON: o.json = true; break;
         case OPT_NO_RELOAD: o.no_reload = true; break;
-        case OPT_CA: over[0] = optarg; break;
-        case OPT_CA_KEY: over[1] = optarg; break;
-        case OPT_CERT: over[2] = optarg; break;
-        case OPT_KEY: over[3] = optarg; break;
-        case OPT_CRL: over[4] = optarg; break;
-        case OPT_PID: over[5] = optarg; break;
+        case OPT_CERT: over[0] = optarg; break;
+        case OPT_KEY: over[1] = optarg; break;
+        case OPT_PID: over[3] = optarg; break;
         case OPT_DAYS:
         case OPT_COUNT:
         case OPT_SECONDS:
@@ -392,18 +400,17 @@ int ward_cmd_fleet(int argc, char **argv)
         return usage_error(cmd, "FACTORY is required");
     }
     o.dir = argv[optind++];
-    if (strcmp(cmd, "revoke") == 0 && optind < argc && o.id == NULL) {
+    if ((strcmp(cmd, "revoke") == 0 || strcmp(cmd, "list") == 0) && optind < argc && o.id == NULL) {
         o.id = argv[optind++];
     }
     if (optind < argc) {
         return usage_error(cmd, "too many arguments");
     }
     ward_fleet_paths_default(&o.paths, o.dir);
-    char *dst[6] = {o.paths.ca_cert, o.paths.ca_key, o.paths.client_cert,
-                    o.paths.client_key, o.paths.crl, o.paths.pid};
-    for (size_t i = 0; i < 6; i++) {
+    char *dst[4] = {o.paths.client_cert, o.paths.client_key, o.paths.server_ca, o.paths.pid};
+    for (size_t i = 0; i < 4; i++) {
         if (over[i] != NULL) {
-            snprintf(dst[i], sizeof o.paths.ca_cert, "%s", over[i]);
+            snprintf(dst[i], sizeof o.paths.client_cert, "%s", over[i]);
         }
     }
     return fn(&o);

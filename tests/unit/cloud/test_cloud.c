@@ -27,10 +27,13 @@
 #include "ward/crypto.h"
 #include "ward/sim.h"
 #include "ward/util.h"
+#include "test_pki.h"
+#include "ward_factory.h"
 #include "ward_fleet.h"
 
 static char g_dir[256];
-static ward_fleet_ca_t g_ca, g_other;
+static test_ca_t g_ca, g_other;
+static ward_factory_ca_t *g_fca; /* the factory's library, over g_ca's certificate and key */
 static uint8_t g_ca_der[1024], g_other_der[1024];
 static size_t g_ca_len, g_other_len;
 
@@ -96,21 +99,21 @@ static void pk_of(uint32_t key_id, mbedtls_pk_context *pk)
 }
 
 /* A device certificate from ca for the key key_id, CN cn, with options. */
-static size_t make_cert(ward_fleet_ca_t *ca, uint32_t key_id, const char *cn,
-                        const ward_fleet_cert_opts_t *o, uint8_t *der)
+static size_t make_cert(test_ca_t *ca, uint32_t key_id, const char *cn,
+                        const test_cert_opts_t *o, uint8_t *der)
 {
     mbedtls_pk_context pk;
     size_t len = 0;
     pk_of(key_id, &pk);
-    assert_int_equal(ward_fleet_cert_make(ca, &pk, cn, o, der, 1024, &len, NULL, NULL), WARD_OK);
+    assert_int_equal(test_cert_make(ca, &pk, cn, o, der, 1024, &len, NULL, NULL), WARD_OK);
     mbedtls_pk_free(&pk);
     return len;
 }
 
-static ward_fleet_cert_opts_t device_opts(void)
+static test_cert_opts_t device_opts(void)
 {
     const int64_t now = (int64_t)time(NULL);
-    return (ward_fleet_cert_opts_t){.profile = WARD_FLEET_DEVICE, .not_before = now - 60,
+    return (test_cert_opts_t){.profile = TEST_DEVICE, .not_before = now - 60,
                                     .not_after = now + 365 * 86400 - 60};
 }
 
@@ -138,12 +141,28 @@ static int setup(void **state)
     assert_int_equal(ward_crypto_init(), WARD_OK);
     snprintf(g_dir, sizeof g_dir, "/tmp/ward-test-cloud-XXXXXX");
     assert_non_null(mkdtemp(g_dir));
-    ward_fleet_ca_init(&g_ca);
-    ward_fleet_ca_init(&g_other);
-    assert_int_equal(ward_fleet_ca_generate(&g_ca, "ward test factory CA", 3650, NULL, 0, NULL, 0),
+    test_ca_init(&g_ca);
+    test_ca_init(&g_other);
+    static char cert_pem[4096], key_pem[4096];
+    assert_int_equal(test_ca_generate(&g_ca, "ward test factory CA", 3650, cert_pem, sizeof cert_pem,
+                                      key_pem, sizeof key_pem),
                      WARD_OK);
+    char cp[300], kp[300], why[256] = "";
+    snprintf(cp, sizeof cp, "%s/ca.pem", g_dir);
+    snprintf(kp, sizeof kp, "%s/ca-key.pem", g_dir);
+    FILE *f = fopen(cp, "w");
+    assert_non_null(f);
+    fputs(cert_pem, f);
+    fclose(f);
+    f = fopen(kp, "w");
+    assert_non_null(f);
+    fputs(key_pem, f);
+    fclose(f);
+    if (ward_factory_ca_load(cp, kp, &g_fca, why, sizeof why) != WARD_OK) {
+        fail_msg("factory CA: %s", why);
+    }
     /* Another CA with the very same name: only its key tells it apart. */
-    assert_int_equal(ward_fleet_ca_generate(&g_other, "ward test factory CA", 3650, NULL, 0, NULL, 0),
+    assert_int_equal(test_ca_generate(&g_other, "ward test factory CA", 3650, NULL, 0, NULL, 0),
                      WARD_OK);
     memcpy(g_ca_der, g_ca.crt.raw.p, g_ca.crt.raw.len);
     g_ca_len = g_ca.crt.raw.len;
@@ -155,8 +174,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    ward_fleet_ca_free(&g_ca);
-    ward_fleet_ca_free(&g_other);
+    test_ca_free(&g_ca);
+    test_ca_free(&g_other);
+    ward_factory_ca_close(g_fca);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     return system(cmd);
@@ -169,7 +189,7 @@ static void test_cert_parse(void **state)
     (void)state;
     const uint32_t k = psa_p256();
     uint8_t der[1024], pub[65];
-    ward_fleet_cert_opts_t o = device_opts();
+    test_cert_opts_t o = device_opts();
     o.serial_len = 3;
     o.serial[0] = 0x01;
     o.serial[1] = 0x02;
@@ -205,7 +225,7 @@ static void test_cert_parse(void **state)
     mbedtls_x509_crt_free(&crt);
 
     /* Server profile: serverAuth only, so not for a TLS client. */
-    o.profile = WARD_FLEET_SERVER;
+    o.profile = TEST_SERVER;
     o.dns = "localhost";
     size_t n = make_cert(&g_ca, k, "broker", &o, der);
     assert_int_equal(ward_cloud_cert_parse(&info, der, n), WARD_OK);
@@ -228,7 +248,7 @@ static void test_cert_malformed(void **state)
     (void)state;
     const uint32_t k = psa_p256();
     uint8_t der[1024], bad[1024];
-    ward_fleet_cert_opts_t o = device_opts();
+    test_cert_opts_t o = device_opts();
     const size_t len = make_cert(&g_ca, k, "plug-0002", &o, der);
     ward_cloud_cert_info_t info;
     for (size_t n = 0; n < len; n++) {
@@ -296,20 +316,22 @@ static void test_csr(void **state)
     assert_int_equal(ward_fleet_csr_check(csr, len, "plug-0003", &why), WARD_ERR_CLOUD_CSR);
     csr[20] ^= 1;
     assert_int_equal(ward_fleet_csr_check(csr, len, "plug-0003", &why), WARD_OK);
-    /* Issued: CN, key and a year at most. */
-    uint8_t der[1024];
+    /* The factory's library issues for it (its own CSR check passes), and
+     * the device reads what it issues: CN, key, a year. */
+    uint8_t der[WARD_FACTORY_CERT_DER_MAX];
     size_t dl = 0;
-    const int64_t now = (int64_t)time(NULL);
-    assert_int_equal(ward_fleet_issue(&g_ca, csr, len, "plug-0003", now, 365, der, sizeof der, &dl, &why),
-                     WARD_OK);
+    const ward_factory_cert_opts_t fo = {.profile = WARD_FACTORY_PROFILE_DEVICE, .cn = "plug-0003"};
+    assert_int_equal(ward_factory_issue_cert(g_fca, csr, len, &fo, der, sizeof der, &dl, NULL), WARD_OK);
     ward_cloud_cert_info_t info;
     assert_int_equal(ward_cloud_cert_parse(&info, der, dl), WARD_OK);
     assert_memory_equal(info.pub, pub, 65);
+    assert_int_equal(info.cn_len, 9);
+    assert_memory_equal(info.cn, "plug-0003", 9);
     assert_true(info.not_after - info.not_before == 365 * 86400);
-    assert_int_equal(ward_fleet_issue(&g_ca, csr, len, "plug-0003", now, 366, der, sizeof der, &dl, &why),
-                     WARD_ERR_INVALID_ARG);
-    assert_int_equal(ward_fleet_issue(&g_ca, csr, len, "plug-0009", now, 365, der, sizeof der, &dl, &why),
-                     WARD_ERR_CLOUD_CSR);
+    assert_true(info.client_auth && info.digital_signature && !info.is_ca);
+    const ward_factory_cert_opts_t other = {.profile = WARD_FACTORY_PROFILE_DEVICE, .cn = "plug-0009"};
+    assert_int_not_equal(ward_factory_issue_cert(g_fca, csr, len, &other, der, sizeof der, &dl, NULL),
+                         WARD_OK);
     /* Bad ids and small buffers. */
     assert_int_equal(ward_cloud_csr(csr, sizeof csr, &len, "a/b", 3, k), WARD_ERR_MQTT_TOPIC);
     assert_int_equal(ward_cloud_csr(csr, sizeof csr, &len, "a+", 2, k), WARD_ERR_MQTT_TOPIC);
@@ -344,7 +366,7 @@ static void dev_provision(unitdev_t *d, const char *id)
     assert_int_equal(ward_cloud_identity_open(&d->ident, h, &d->certs), WARD_ERR_CLOUD_IDENTITY);
     uint32_t k = 0;
     assert_int_equal(h->id_key(h->ctx, &k), WARD_OK);
-    ward_fleet_cert_opts_t o = device_opts();
+    test_cert_opts_t o = device_opts();
     /* A certificate for another key is refused. */
     const uint32_t other = psa_p256();
     d->cert_len = make_cert(&g_ca, other, id, &o, d->cert);
@@ -367,8 +389,8 @@ static void dev_provision(unitdev_t *d, const char *id)
 }
 
 /* A CSR from the identity, and the certificate for its key. */
-static size_t rotation_cert(unitdev_t *d, uint8_t *der, ward_fleet_ca_t *ca, const char *cn,
-                            const ward_fleet_cert_opts_t *o)
+static size_t rotation_cert(unitdev_t *d, uint8_t *der, test_ca_t *ca, const char *cn,
+                            const test_cert_opts_t *o)
 {
     uint8_t csr[WARD_CLOUD_CSR_MAX];
     size_t n = 0;
@@ -409,12 +431,12 @@ static void test_rotation_checks(void **state)
         {"malformed", WARD_CLOUD_CERT_MALFORMED},
         {"issuer name of another CA", WARD_CLOUD_CERT_ISSUER},
     };
-    ward_fleet_ca_t named;
-    ward_fleet_ca_init(&named);
-    assert_int_equal(ward_fleet_ca_generate(&named, "some other CA", 30, NULL, 0, NULL, 0), WARD_OK);
+    test_ca_t named;
+    test_ca_init(&named);
+    assert_int_equal(test_ca_generate(&named, "some other CA", 30, NULL, 0, NULL, 0), WARD_OK);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        ward_fleet_cert_opts_t o = device_opts();
-        ward_fleet_ca_t *ca = &g_ca;
+        test_cert_opts_t o = device_opts();
+        test_ca_t *ca = &g_ca;
         const char *cn = "plug-0100";
         switch (i) {
         case 0: ca = &g_other; break;
@@ -423,7 +445,7 @@ static void test_rotation_checks(void **state)
         case 4: o.not_before = now + 3600; break;
         case 5: o.not_before = now - 90 * 86400; o.not_after = now - 86400; break;
         case 6: memcpy(o.serial, d.ident.serial, d.ident.serial_len); o.serial_len = d.ident.serial_len; break;
-        case 7: o.profile = WARD_FLEET_SERVER; o.dns = "x"; break;
+        case 7: o.profile = TEST_SERVER; o.dns = "x"; break;
         case 9: ca = &named; break;
         default: break;
         }
@@ -450,9 +472,9 @@ static void test_rotation_checks(void **state)
         assert_memory_equal(d.mem.slot[0], d.cert, d.cert_len);
         printf("refused: %-42s -> %s\n", cases[i].what, ward_cloud_cert_reason_name(why));
     }
-    ward_fleet_ca_free(&named);
+    test_ca_free(&named);
     /* The device does not know the time: validity span still checked, "now" not. */
-    ward_fleet_cert_opts_t o = device_opts();
+    test_cert_opts_t o = device_opts();
     o.not_before = now - 90 * 86400;
     o.not_after = now - 86400;
     n = rotation_cert(&d, der, &g_ca, "plug-0100", &o);
@@ -491,7 +513,7 @@ static void test_identity_recovery(void **state)
         dev_provision(&d, "plug-0200");
         const ward_hsm_t *h = &d.hsm.port;
         uint8_t der[1024], next_pub[65], pub[65];
-        ward_fleet_cert_opts_t o = device_opts();
+        test_cert_opts_t o = device_opts();
         const size_t n = rotation_cert(&d, der, &g_ca, "plug-0200", &o);
         uint32_t next = 0;
         assert_int_equal(h->id_next_key(h->ctx, &next), WARD_OK);
@@ -517,7 +539,7 @@ static void test_identity_recovery(void **state)
     dev_provision(&d, "plug-0201");
     const uint32_t k = psa_p256();
     uint8_t der[1024];
-    ward_fleet_cert_opts_t o = device_opts();
+    test_cert_opts_t o = device_opts();
     const size_t n = make_cert(&g_ca, k, "plug-0201", &o, der);
     mem_store(&d.mem, WARD_CLOUD_SLOT_NEXT, der, n);
     assert_int_equal(ward_cloud_identity_open(&d.ident, &d.hsm.port, &d.certs), WARD_OK);
@@ -594,8 +616,10 @@ static ward_err_t rotate(unit_t *u, uint8_t *der, size_t *n)
     if (err != WARD_OK) {
         return err;
     }
-    assert_int_equal(ward_fleet_issue(&g_ca, csr, cl, u->ident.id, (int64_t)time(NULL), 365, der, 1024,
-                                      n, &why),
+    /* The factory's CA issues, as `ward fleet serve` has it do. */
+    assert_int_equal(ward_fleet_csr_check(csr, cl, u->ident.id, &why), WARD_OK);
+    const ward_factory_cert_opts_t o = {.profile = WARD_FACTORY_PROFILE_DEVICE, .cn = u->ident.id};
+    assert_int_equal(ward_factory_issue_cert(g_fca, csr, cl, &o, der, WARD_FACTORY_CERT_DER_MAX, n, NULL),
                      WARD_OK);
     return ward_cloud_identity_accept(&u->ident, g_ca_der, g_ca_len, (int64_t)time(NULL), der, *n, NULL);
 }
@@ -626,7 +650,7 @@ static void test_rotation_power_sweep(void **state)
         ward_cloud_certs_vault(&certs, &v);
         uint32_t k = 0;
         assert_int_equal(h->id_key(h->ctx, &k), WARD_OK);
-        ward_fleet_cert_opts_t o = device_opts();
+        test_cert_opts_t o = device_opts();
         old_len = make_cert(&g_ca, k, "plug-0300", &o, old_cert);
         ward_cloud_identity_t id;
         assert_int_equal(ward_cloud_identity_install(&id, h, &certs, old_cert, old_len, g_ca_der, g_ca_len),
@@ -644,7 +668,7 @@ static void test_rotation_power_sweep(void **state)
             assert_int_equal(ward_cloud_identity_open(&u.ident, &u.dev.hsm.port, &u.certs), WARD_OK);
             const uint64_t ops0 = u.dev.power.ops;
             ward_sim_power_cut_after(&u.dev.power, cut, torn != 0);
-            uint8_t new_cert[1024];
+            uint8_t new_cert[WARD_FACTORY_CERT_DER_MAX];
             size_t new_len = 0;
             const ward_err_t err = rotate(&u, new_cert, &new_len);
             const bool cut_hit = u.dev.power.dead;
@@ -672,7 +696,7 @@ static void test_rotation_power_sweep(void **state)
                 new_after++;
             }
             /* And a rotation after it completes. */
-            uint8_t again[1024];
+            uint8_t again[WARD_FACTORY_CERT_DER_MAX];
             size_t again_len = 0;
             assert_int_equal(rotate(&u, again, &again_len), WARD_OK);
             identity_works(&u.ident, h);
