@@ -350,8 +350,11 @@ ward_err_t ward_cloud_init(ward_cloud_t *c, const ward_cloud_config_t *cfg, uint
 ward_err_t ward_cloud_poll(ward_cloud_t *c, uint32_t wait_ms);
 
 /* Publish on devices/<id>/<sub> (QoS 0 only while online; QoS 1 is kept
- * until acknowledged, across reconnects). As ward_mqtt_publish, plus
- * WARD_ERR_MQTT_TOPIC for a bad sub-topic. */
+ * until acknowledged, across reconnects). qos may carry WARD_CLOUD_RETAIN:
+ * the broker keeps the message as the topic's last value and hands it to
+ * later subscribers. As ward_mqtt_publish, plus WARD_ERR_MQTT_TOPIC for a
+ * bad sub-topic. */
+#define WARD_CLOUD_RETAIN 0x80u
 ward_err_t ward_cloud_publish(ward_cloud_t *c, const char *sub, const uint8_t *payload,
                               size_t len, uint8_t qos, uint16_t *packet_id);
 

@@ -156,7 +156,8 @@ static ward_err_t publish_topic(ward_cloud_t *c, const char *sub, size_t sub_len
         return err;
     }
     const ward_mqtt_msg_t msg = {.topic = topic, .topic_len = tl, .payload = payload,
-                                 .payload_len = len, .qos = qos};
+                                 .payload_len = len, .qos = (uint8_t)(qos & ~WARD_CLOUD_RETAIN),
+                                 .retain = (qos & WARD_CLOUD_RETAIN) != 0u};
     return ward_mqtt_publish(&c->mqtt, id, &msg);
 }
 

@@ -2,7 +2,8 @@
  * ward CLI: a simulated device's cloud client (docs/cloud.md).
  *   ward cloud csr|install|status|connect|publish|events|rotate --device DIR ...
  * Everything goes through src/cloud (the device's own client) on the
- * device's HSM, vault and the POSIX net port; this file parses options,
+ * device's HSM, its certificate files (DEVICE/cert.pem and ca.pem, as `ward
+ * factory provision` writes them) and the POSIX net port; this file parses options,
  * runs the client's poll loop and prints.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -20,13 +21,14 @@
 #include "commands.h"
 #include "ward/cloud.h"
 #include "ward/sim.h"
+#include "ward/sim_cloud.h"
 #include "ward/util.h"
 
 /* Vault records of the cloud settings (the certificates have their own). */
-#define REC_CA "cloud/ca"         /* DER of the CA pinning the broker */
-#define REC_ISSUER "cloud/issuer" /* DER of the factory CA (rotation) */
-#define REC_BROKER "cloud/broker" /* "host:port" */
-#define VAULT_COUNTER 0u          /* the HSM counter the CLI's vault owns */
+/* Files of the device directory besides cert.pem (ward/sim_cloud.h). */
+#define FILE_CA "ca.pem"         /* the CA pinning the broker (factory provision) */
+#define FILE_ISSUER "issuer.pem" /* the factory CA for rotation, when not ca.pem */
+#define FILE_CONF "cloud.conf"   /* "broker=host:port" */
 
 typedef struct {
     const char *dir, *broker, *ca, *issuer, *cert, *id, *out, *topic, *type, *detail;
@@ -38,9 +40,8 @@ typedef struct {
 
 typedef struct {
     ward_sim_device_t dev;
-    bool dev_open, mounted, client;
-    ward_vault_t v;
-    ward_vault_config_t vc;
+    bool dev_open, client;
+    ward_sim_certs_t files;
     ward_cloud_certs_t certs;
     ward_sim_net_t net;
     ward_cloud_config_t cfg;
@@ -121,6 +122,18 @@ static ward_err_t cert_der(const char *path, uint8_t *out, size_t cap, size_t *l
     return err;
 }
 
+/* A DER certificate as a PEM file, written atomically. */
+static ward_err_t write_pem(const char *path, const uint8_t *der, size_t len)
+{
+    unsigned char pem[8192];
+    size_t pl = 0;
+    if (mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE-----\n", "-----END CERTIFICATE-----\n", der, len,
+                                 pem, sizeof pem, &pl) != 0 || pl == 0u) {
+        return WARD_ERR_BUF_TOO_SMALL;
+    }
+    return ward_cli_write_file(path, pem, pl - 1u, 0644, false);
+}
+
 static void close_session(sess_t *s)
 {
     if (s->client) {
@@ -128,18 +141,20 @@ static void close_session(sess_t *s)
         s->client = false;
     }
     ward_sim_net_close_all(&s->net);
-    if (s->mounted) {
-        ward_vault_unmount(&s->v);
-        s->mounted = false;
-    }
     if (s->dev_open) {
         ward_sim_device_close(&s->dev);
         s->dev_open = false;
     }
 }
 
-/* Open the device and its vault (formatted if blank and `format`). */
-static int open_device(const char *cmd, const opts_t *o, sess_t *s, bool format)
+/* A file of the device directory. */
+static void dev_path(char *out, size_t cap, const opts_t *o, const char *name)
+{
+    snprintf(out, cap, "%s/%s", o->dir, name);
+}
+
+/* Open the device; its certificates are files of its directory. */
+static int open_device(const char *cmd, const opts_t *o, sess_t *s)
 {
     memset(s, 0, sizeof *s);
     ward_err_t err = ward_sim_device_open(&s->dev, o->dir);
@@ -147,32 +162,11 @@ static int open_device(const char *cmd, const opts_t *o, sess_t *s, bool format)
         return cfail(cmd, o->dir, err);
     }
     s->dev_open = true;
-    if (!s->dev.hsm.has_huk) {
-        fprintf(stderr, "ward cloud %s: %s has no device-unique key yet (its vault keeps the\n"
-                        "certificate): provision it first (ward device provision)\n",
-                cmd, o->dir);
-        close_session(s);
-        return WARD_EXIT_STATE;
-    }
-    s->vc = (ward_vault_config_t){.area = s->dev.vault, .hsm = &s->dev.hsm.port,
-                                  .counter = VAULT_COUNTER};
-    err = ward_vault_mount(&s->v, &s->vc);
-    if (err == WARD_ERR_VAULT_UNFORMATTED && format) {
-        err = ward_vault_format(&s->v, &s->vc);
-    }
-    if (err == WARD_ERR_VAULT_UNFORMATTED) {
-        /* No vault, so no certificate: the device was never given an identity. */
-        close_session(s);
-        fprintf(stderr, "ward cloud %s: %s has no cloud identity yet (ward cloud csr, then ward cloud\n"
-                        "install)\n", cmd, o->dir);
-        return cfail(cmd, "no vault, no certificate", WARD_ERR_CLOUD_IDENTITY);
-    }
+    err = ward_sim_certs(&s->certs, &s->files, o->dir);
     if (err != WARD_OK) {
         close_session(s);
-        return cfail(cmd, "cannot mount the vault", err);
+        return cfail(cmd, o->dir, err);
     }
-    s->mounted = true;
-    ward_cloud_certs_vault(&s->certs, &s->v);
     ward_sim_net_init(&s->net);
     return WARD_EXIT_OK;
 }
@@ -191,35 +185,44 @@ static bool parse_broker(const char *text, char *host, size_t cap, uint16_t *por
     return true;
 }
 
-/* The client over the device, with the settings from the options or the vault. */
+/* The client over the device, with the settings from the options or its files. */
 static int open_client(const char *cmd, const opts_t *o, sess_t *s)
 {
-    int rc = open_device(cmd, o, s, false);
+    int rc = open_device(cmd, o, s);
     if (rc != WARD_EXIT_OK) {
         return rc;
     }
-    ward_err_t err = WARD_OK;
-    if (o->ca != NULL) {
-        err = cert_der(o->ca, s->ca, sizeof s->ca, &s->ca_len);
-    } else {
-        err = ward_vault_get(&s->v, s->ca, sizeof s->ca, &s->ca_len, REC_CA);
-    }
+    char path[4200];
+    dev_path(path, sizeof path, o, FILE_CA);
+    const char *ca = o->ca != NULL ? o->ca : path;
+    ward_err_t err = cert_der(ca, s->ca, sizeof s->ca, &s->ca_len);
     if (err != WARD_OK) {
         close_session(s);
-        return cfail(cmd, o->ca != NULL ? o->ca : "no CA for the broker (--ca, or ward cloud install --ca)", err);
+        return cfail(cmd, o->ca != NULL ? o->ca : "no CA for the broker (--ca, or DEVICE/ca.pem)", err);
     }
+    dev_path(path, sizeof path, o, FILE_ISSUER);
     if (o->issuer != NULL) {
         err = cert_der(o->issuer, s->issuer, sizeof s->issuer, &s->issuer_len);
-    } else if (ward_vault_get(&s->v, s->issuer, sizeof s->issuer, &s->issuer_len, REC_ISSUER) != WARD_OK) {
-        memcpy(s->issuer, s->ca, s->ca_len);
+    } else if (cert_der(path, s->issuer, sizeof s->issuer, &s->issuer_len) != WARD_OK) {
+        memcpy(s->issuer, s->ca, s->ca_len); /* one root for both (docs/factory.md) */
         s->issuer_len = s->ca_len;
     }
     char broker[300] = "localhost:8883";
-    size_t bl = 0;
     if (o->broker != NULL) {
         snprintf(broker, sizeof broker, "%s", o->broker);
-    } else if (ward_vault_get(&s->v, (uint8_t *)broker, sizeof broker - 1u, &bl, REC_BROKER) == WARD_OK) {
-        broker[bl] = '\0';
+    } else {
+        dev_path(path, sizeof path, o, FILE_CONF);
+        FILE *f = fopen(path, "r");
+        char line[300];
+        while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+            if (strncmp(line, "broker=", 7) == 0) {
+                line[strcspn(line, "\r\n")] = '\0';
+                snprintf(broker, sizeof broker, "%s", line + 7);
+            }
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
     }
     if (err != WARD_OK || !parse_broker(broker, s->host, sizeof s->host, &s->port)) {
         close_session(s);
@@ -237,7 +240,8 @@ static int open_client(const char *cmd, const opts_t *o, sess_t *s)
         close_session(s);
         if (err == WARD_ERR_CLOUD_IDENTITY) {
             fprintf(stderr, "ward cloud %s: %s has no cloud identity: an identity key in its HSM\n"
-                            "and a certificate for it (ward cloud csr, then ward cloud install)\n",
+                            "and a certificate for it in cert.pem (ward factory provision; or ward\n"
+                            "cloud csr, then ward cloud install)\n",
                     cmd, o->dir);
         }
         return cfail(cmd, "cannot start the cloud client", err);
@@ -360,7 +364,7 @@ static int cmd_install(const opts_t *o)
         return usage_error("install", "--cert CERT is required");
     }
     sess_t *s = &g_s;
-    int rc = open_device("install", o, s, true);
+    int rc = open_device("install", o, s);
     if (rc != WARD_EXIT_OK) {
         return rc;
     }
@@ -383,20 +387,25 @@ static int cmd_install(const opts_t *o)
         what = "the certificate";
         err = ward_cloud_identity_install(&id, &s->dev.hsm.port, &s->certs, cert, cl, iss, iss_len);
     }
+    char path[4200];
     if (err == WARD_OK && s->ca_len > 0u) {
-        err = ward_vault_put(&s->v, REC_CA, s->ca, s->ca_len);
+        dev_path(path, sizeof path, o, FILE_CA);
+        err = write_pem(path, s->ca, s->ca_len);
     }
     if (err == WARD_OK && s->issuer_len > 0u) {
-        err = ward_vault_put(&s->v, REC_ISSUER, s->issuer, s->issuer_len);
+        dev_path(path, sizeof path, o, FILE_ISSUER);
+        err = write_pem(path, s->issuer, s->issuer_len);
     }
     if (err == WARD_OK && o->broker != NULL) {
-        char host[256];
+        char host[256], line[320];
         uint16_t port = 0;
         if (!parse_broker(o->broker, host, sizeof host, &port)) {
             close_session(s);
             return usage_error("install", "--broker HOST:PORT");
         }
-        err = ward_vault_put(&s->v, REC_BROKER, (const uint8_t *)o->broker, strlen(o->broker));
+        dev_path(path, sizeof path, o, FILE_CONF);
+        const int n = snprintf(line, sizeof line, "broker=%s\n", o->broker);
+        err = ward_cli_write_file(path, line, (size_t)n, 0644, false);
     }
     close_session(s);
     if (err != WARD_OK) {
@@ -417,16 +426,23 @@ static int cmd_install(const opts_t *o)
 static int cmd_status(const opts_t *o)
 {
     sess_t *s = &g_s;
-    int rc = open_device("status", o, s, false);
+    int rc = open_device("status", o, s);
     if (rc != WARD_EXIT_OK) {
         return rc;
     }
     ward_cloud_identity_t id;
     const ward_err_t err = ward_cloud_identity_open(&id, &s->dev.hsm.port, &s->certs);
-    char broker[300] = "";
-    size_t bl = 0;
-    if (ward_vault_get(&s->v, (uint8_t *)broker, sizeof broker - 1u, &bl, REC_BROKER) == WARD_OK) {
-        broker[bl] = '\0';
+    char broker[300] = "", path[4200], line[300];
+    dev_path(path, sizeof path, o, FILE_CONF);
+    FILE *f = fopen(path, "r");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "broker=", 7) == 0) {
+            line[strcspn(line, "\r\n")] = '\0';
+            snprintf(broker, sizeof broker, "%s", line + 7);
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
     }
     close_session(s);
     if (err != WARD_OK) {
@@ -643,8 +659,9 @@ static void help(FILE *f)
             "usage: ward cloud <command> --device DIR [options]\n"
             "\n"
             "A simulated device's cloud client: MQTT over TLS 1.3 with the device\n"
-            "certificate, the key in its HSM (docs/cloud.md). The certificate and the\n"
-            "settings live in the device's vault.\n"
+            "certificate, the key in its HSM (docs/cloud.md). The certificate is\n"
+            "DEVICE/cert.pem and the CA the device pins DEVICE/ca.pem, as `ward factory\n"
+            "provision` writes them; a rotation replaces cert.pem (atomically).\n"
             "\n"
             "commands:\n"
             "  csr      --id ID [--out CSR.pem]   identity key in the HSM (made if none),\n"

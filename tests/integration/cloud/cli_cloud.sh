@@ -39,50 +39,54 @@ expect 2 "$ward" fleet revoke
 expect 2 "$ward" fleet revoke somewhere
 expect 2 "$ward" fleet serve somewhere --days 400
 
-bash "$src/pki.sh" "$ward" "$work/pki" > /dev/null
+bash "$src/fleet-setup.sh" "$ward" "$work/pki" 18830 > /dev/null
 f=$work/pki/factory
 d=$work/pki/devices
 
 # A device id that is not one.
 expect 2 "$ward" cloud csr --device "$d/plug-1" --id "a/b"
-# The identity of an installed device.
+# The identity of a provisioned unit (its cert.pem).
 expect 0 "$ward" cloud status --device "$d/plug-1" --json
 /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["device"]=="plug-1", j; assert len(j["serial"])==32' "$work/out"
 # plug-2's certificate on plug-1: not for its key.
-expect 65 "$ward" cloud install --device "$d/plug-1" --cert "$d/plug-2.pem"
-# A certificate of another CA, for plug-1's own key: refused with --issuer.
+expect 65 "$ward" cloud install --device "$d/plug-1" --cert "$d/plug-2/cert.pem"
+# A certificate of another factory's CA, for plug-1's own key: refused with --issuer.
 "$ward" cloud csr --device "$d/plug-1" --id plug-1 --out "$work/p1.csr" 2>/dev/null
-openssl x509 -req -in "$work/p1.csr" -CA "$work/pki/other/ca.pem" -CAkey "$work/pki/other/ca.key" \
-  -CAcreateserial -CAserial "$work/other.srl" -days 30 -out "$work/p1-other.pem" 2>/dev/null
-expect 65 "$ward" cloud install --device "$d/plug-1" --cert "$work/p1-other.pem" --issuer "$f/ca.pem"
-# A device with no identity key.
+"$ward" fleet issue "$work/pki/other" --csr "$work/p1.csr" --id plug-1 --out "$work/p1-other.pem" > /dev/null
+expect 65 "$ward" cloud install --device "$d/plug-1" --cert "$work/p1-other.pem" --issuer "$f/ca/ca.pem"
+# A unit without identity key or certificate.
 "$ward" device create "$work/blank" > /dev/null
-"$ward" device provision "$work/blank" -k "$work/pki/boot.pem" > /dev/null
-expect 66 "$ward" cloud connect --device "$work/blank" --ca "$f/ca.pem" --seconds 1
+expect 66 "$ward" cloud connect --device "$work/blank" --ca "$f/ca/ca.pem" --seconds 1
 
 # ward fleet: issue (offline), refusals, list, revoke, crl.
 expect 67 "$ward" fleet issue "$f" --csr "$work/p1.csr" --id plug-2
 grep -q "subject is not CN=<device id>" "$work/err" || fail "refusal reason"
+expect 67 "$ward" fleet issue "$f" --csr "$work/pki/app.img" --id plug-1
 expect 0 "$ward" fleet issue "$f" --csr "$work/p1.csr" --id plug-1 --out "$work/p1-new.pem"
-openssl verify -CAfile "$f/ca.pem" "$work/p1-new.pem" > /dev/null || fail "issued certificate does not verify"
-expect 0 "$ward" cloud install --device "$d/plug-1" --cert "$work/p1-new.pem" --issuer "$f/ca.pem"
-expect 0 "$ward" fleet list "$f" --json
+openssl verify -CAfile "$f/ca/ca.pem" "$work/p1-new.pem" > /dev/null || fail "issued certificate does not verify"
+expect 0 "$ward" cloud install --device "$d/plug-1" --cert "$work/p1-new.pem" --issuer "$f/ca/ca.pem"
+cmp -s <(openssl x509 -in "$work/p1-new.pem" -outform DER) <(openssl x509 -in "$d/plug-1/cert.pem" -outform DER) \
+  || fail "install replaces cert.pem"
+expect 0 "$ward" fleet list "$f" plug-1 --json
 /usr/bin/python3 - "$work/out" <<'PY'
 import json, sys
 certs = json.load(open(sys.argv[1]))
-ids = sorted(c["id"] for c in certs)
-assert ids.count("plug-1") == 3, ids          # devices' own, the client's, the one just issued
-assert all(c["state"] == "valid" for c in certs), certs
+assert len(certs) == 3, certs          # provisioned, the test client's, the one just issued
+assert all(c["id"] == "plug-1" and c["state"] == "valid" for c in certs), certs
 PY
+expect 2 "$ward" fleet list "$f"
 expect 14 "$ward" fleet revoke "$f" nobody --no-reload
-expect 14 "$ward" fleet revoke "$f" --serial 00 --no-reload
+expect 14 "$ward" fleet revoke "$f" --serial 0123 --no-reload
+expect 2 "$ward" fleet revoke "$f" --serial xyz --no-reload
 expect 0 "$ward" fleet revoke "$f" plug-9 --no-reload
 grep -q "revoked 1 certificate" "$work/out" || fail "revoke output"
 expect 0 "$ward" fleet revoke "$f" plug-9 --no-reload
 grep -q "revoked 0 certificates" "$work/out" || fail "revoking twice revokes nothing new"
-openssl crl -in "$f/broker/crl.pem" -CAfile "$f/ca.pem" -noout 2>&1 | grep -q "verify OK" || fail "CRL signature"
+openssl crl -in "$f/ca/crl.pem" -CAfile "$f/ca/ca.pem" -noout 2>&1 | grep -q "verify OK" || fail "CRL signature"
 serial=$(openssl x509 -in "$work/pki/clients/plug-9.pem" -noout -serial | cut -d= -f2)
-openssl crl -in "$f/broker/crl.pem" -noout -text | grep -q "Serial Number: $serial" || fail "CRL lists plug-9"
-expect 0 "$ward" fleet crl "$f" --days 7 --no-reload
-openssl crl -in "$f/broker/crl.pem" -noout -text | grep -q "Serial Number: $serial" || fail "CRL keeps plug-9"
+openssl crl -in "$f/ca/crl.pem" -noout -text | grep -q "Serial Number: $serial" || fail "CRL lists plug-9"
+expect 0 "$ward" fleet crl "$f" --no-reload
+openssl crl -in "$f/ca/crl.pem" -noout -text | grep -q "Serial Number: $serial" || fail "CRL keeps plug-9"
+expect 0 "$ward" fleet list "$f" plug-9
+grep -q "revoked" "$work/out" || fail "list shows the revocation"
 echo "cli_cloud: help, usage errors, refusals (65, 66, 67, 14), issue, list, revoke, CRL: ok"

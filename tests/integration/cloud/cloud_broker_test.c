@@ -1,12 +1,14 @@
 /*
  * The cloud identity end to end against a real broker: Debian's Mosquitto
- * 2.0 started here with the fleet's configuration (TLS 1.3 only on a free
- * port standing for 8883, require_certificate, use_identity_as_username, a
- * CRL, "pattern readwrite devices/%u/#" + the fleet service's rights), an
+ * 2.0 started here with the configuration `ward factory init` wrote (TLS
+ * 1.3 only on a free port standing for 8883, require_certificate,
+ * use_identity_as_username, use_username_as_clientid, the factory's CRL,
+ * "pattern readwrite devices/%u/#" + the fleet service's rights), an
  * independent client (Debian's python3-paho-mqtt, observer.py), the ward
- * CLI and the device client (src/cloud) in this process over simulated
- * devices whose identity key lives in their HSM. Everything started here is
- * killed on every exit (atexit, signals, PR_SET_PDEATHSIG).
+ * CLI and the device client (src/cloud) in this process over units `ward
+ * factory provision` made, whose identity key lives in their HSM
+ * (fleet-setup.sh). Everything started here is killed on every exit
+ * (atexit, signals, PR_SET_PDEATHSIG).
  *
  *   cloud_broker_test SRC_DIR WARD [N]   N: messages of the broker-kill stream (200)
  *
@@ -14,10 +16,13 @@
  *   listeners  the configuration has one listener, TLS with client
  *              certificates; the broker listens on that port and no other;
  *              a connection to the port standing for 1883 is refused
- *   isolation  a device publishes with mutual TLS; an independent client
- *              with that device's identity sees its topics only; another
- *              device's subscription to them and publish into them deliver
- *              nothing (the broker logs the denied publish)
+ *   isolation  devices publish with mutual TLS: an independent client
+ *              (the fleet service's identity) gets their events live and
+ *              none of their telemetry; an independent client with a
+ *              device's identity gets that device's retained telemetry and
+ *              nothing of the other's (also not what the other device
+ *              publishes live meanwhile); another device's subscription to
+ *              them and its publish into them deliver nothing
  *   refused    no certificate, an expired one, one from another CA, a
  *              revoked one (accepted just before `ward fleet revoke`)
  *   kill       the broker SIGKILLed and restarted in the middle of a QoS 1
@@ -54,7 +59,10 @@
 #include "ward/cloud.h"
 #include "ward/crypto.h"
 #include "ward/sim.h"
+#include "ward/sim_cloud.h"
 #include "ward/util.h"
+
+#include <mbedtls/x509_crt.h>
 
 /* ---- processes and cleanup ------------------------------------------------------------ */
 
@@ -276,59 +284,30 @@ static void broker_start(void)
     CHECK(!"mosquitto did not start listening");
 }
 
-/* Fill in the factory's template (pki.sh, as `ward factory init` writes it). */
-static void write_conf(void)
+/* The factory's configuration as it is (fleet-setup.sh added the pid_file
+ * line a service manager would); WARD_CLOUD_DEBUG logs every packet. */
+static void conf_debug(void)
 {
-    char in_path[256], line[512];
-    snprintf(in_path, sizeof in_path, "%s/broker/mosquitto.conf.in", g_factory);
-    snprintf(g_conf, sizeof g_conf, "%s/broker/mosquitto.conf", g_factory);
-    FILE *in = fopen(in_path, "r"), *out = fopen(g_conf, "w");
-    CHECK(in != NULL && out != NULL);
-    while (fgets(line, sizeof line, in) != NULL) {
-        char res[1024] = "";
-        size_t n = 0;
-        for (const char *p = line; *p != '\0' && n < sizeof res - 200u;) {
-            if (strncmp(p, "@PORT@", 6) == 0) {
-                n += (size_t)snprintf(res + n, sizeof res - n, "%u", g_port);
-                p += 6;
-            } else if (strncmp(p, "@DIR@", 5) == 0) {
-                n += (size_t)snprintf(res + n, sizeof res - n, "%s/broker", g_factory);
-                p += 5;
-            } else if (strncmp(p, "@FACTORY@", 9) == 0) {
-                n += (size_t)snprintf(res + n, sizeof res - n, "%s", g_factory);
-                p += 9;
-            } else {
-                res[n++] = *p++;
-            }
-        }
-        res[n] = '\0';
-        fputs(res, out);
-    }
-    /* Mosquitto drops root for its own user unless told to stay: the
-     * temporary directory and the 0600 keys are ours. */
-    if (geteuid() == 0) {
-        fprintf(out, "user root\n");
-    }
     if (getenv("WARD_CLOUD_DEBUG") != NULL) {
-        fprintf(out, "log_type all\n"); /* every packet in broker.log */
+        FILE *out = fopen(g_conf, "a");
+        CHECK(out != NULL);
+        fprintf(out, "log_type all\n");
+        fclose(out);
     }
-    fclose(in);
-    fclose(out);
 }
 
 /* ---- a device: src/cloud in this process over a simulated device -------------------------- */
 
 typedef struct {
     ward_sim_device_t dev;
-    ward_vault_t v;
-    ward_vault_config_t vc;
+    ward_sim_certs_t files;
     ward_cloud_certs_t certs;
     ward_sim_net_t net;
     ward_cloud_config_t cfg;
     ward_cloud_t c;
     uint8_t tx[4096], rx[4096], store[32768];
-    uint8_t ca[2048];
-    size_t ca_len;
+    uint8_t ca[4096], issuer[2048];
+    size_t ca_len, issuer_len;
     bool open;
 } device_t;
 
@@ -340,21 +319,31 @@ static int64_t wall_now(void *ctx)
 
 static void dev_open(device_t *d, const char *name, uint16_t port)
 {
-    char dir[256], ca[256];
+    char dir[256], ca[300];
     memset(d, 0, sizeof *d);
     snprintf(dir, sizeof dir, "%s/devices/%s", g_dir, name);
     CHECK_OK(ward_sim_device_open(&d->dev, dir));
-    d->vc = (ward_vault_config_t){.area = d->dev.vault, .hsm = &d->dev.hsm.port, .counter = 0};
-    CHECK_OK(ward_vault_mount(&d->v, &d->vc));
-    ward_cloud_certs_vault(&d->certs, &d->v);
-    /* The CA `ward cloud install --ca` stored. */
-    CHECK_OK(ward_vault_get(&d->v, d->ca, sizeof d->ca, &d->ca_len, "cloud/ca"));
-    snprintf(ca, sizeof ca, "%s/ca.pem", g_factory);
+    /* What `ward factory provision` wrote: cert.pem, and ca.pem to pin. */
+    CHECK_OK(ward_sim_certs(&d->certs, &d->files, dir));
+    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+    FILE *f = fopen(ca, "rb");
+    CHECK(f != NULL);
+    d->ca_len = fread(d->ca, 1, sizeof d->ca - 1u, f);
+    fclose(f);
+    d->ca[d->ca_len++] = 0; /* PEM with its NUL, as ward_tls takes it */
+    /* The factory CA as DER, for the rotation check. */
+    mbedtls_x509_crt crt;
+    mbedtls_x509_crt_init(&crt);
+    CHECK(mbedtls_x509_crt_parse(&crt, d->ca, d->ca_len) == 0 && crt.raw.len <= sizeof d->issuer);
+    memcpy(d->issuer, crt.raw.p, crt.raw.len);
+    d->issuer_len = crt.raw.len;
+    mbedtls_x509_crt_free(&crt);
     ward_sim_net_init(&d->net);
     d->cfg = (ward_cloud_config_t){
         .net = &d->net.port, .hsm = &d->dev.hsm.port, .rng = &d->dev.rng.port,
         .clock = &d->dev.clock.port, .certs = &d->certs, .host = "localhost", .port = port,
-        .ca = d->ca, .ca_len = d->ca_len, .now = wall_now, .timeout_ms = 3000,
+        .ca = d->ca, .ca_len = d->ca_len, .issuer_ca = d->issuer, .issuer_ca_len = d->issuer_len,
+        .now = wall_now, .timeout_ms = 3000,
         .backoff_base_ms = 100, .backoff_cap_ms = 1600, .rotate_wait_ms = 4000};
     CHECK_OK(ward_cloud_init(&d->c, &d->cfg, d->tx, sizeof d->tx, d->rx, sizeof d->rx, d->store,
                              sizeof d->store));
@@ -367,7 +356,6 @@ static void dev_close(device_t *d)
         (void)ward_cloud_disconnect(&d->c);
         ward_cloud_close(&d->c);
         ward_sim_net_close_all(&d->net);
-        ward_vault_unmount(&d->v);
         ward_sim_device_close(&d->dev);
         d->open = false;
     }
@@ -424,14 +412,29 @@ static bool inflight_below(device_t *d, const ward_cloud_status_t *st, unsigned 
 
 /* ---- the independent client (observer.py) ---------------------------------------------------- */
 
+/* A client identity's files: "fleet" is the fleet service's (the factory's
+ * fleet/), others are fleet-setup.sh's clients/. */
+static void identity_files(const char *who, char *crt, size_t cc, char *key, size_t kc)
+{
+    if (strcmp(who, "fleet") == 0) {
+        snprintf(crt, cc, "%s/fleet/fleet.pem", g_factory);
+        snprintf(key, kc, "%s/fleet/fleet-key.pem", g_factory);
+    } else {
+        snprintf(crt, cc, "%s/clients/%s.pem", g_dir, who);
+        snprintf(key, kc, "%s/clients/%s.key", g_dir, who);
+    }
+}
+
+/* observer.py observe: subscribed (READY in out) when it returns. With the
+ * factory's use_username_as_clientid the broker makes the client id the
+ * certificate's CN, whatever id says. */
 static pid_t observe(const char *cert, const char *id, bool persistent, const char *out,
                      const char *const *filters)
 {
     char port[8], ca[256], crt[256], key[256], outp[256];
     snprintf(port, sizeof port, "%u", g_port);
-    snprintf(ca, sizeof ca, "%s/ca.pem", g_factory);
-    snprintf(crt, sizeof crt, "%s/clients/%s.pem", g_dir, cert);
-    snprintf(key, sizeof key, "%s/clients/%s.key", g_dir, cert);
+    snprintf(ca, sizeof ca, "%s/ca/ca.pem", g_factory);
+    identity_files(cert, crt, sizeof crt, key, sizeof key);
     snprintf(outp, sizeof outp, "%s/%s", g_dir, out);
     char script[600];
     snprintf(script, sizeof script, "%s/observer.py", g_src);
@@ -458,12 +461,12 @@ static pid_t observe(const char *cert, const char *id, bool persistent, const ch
 /* observer.py try: 0 accepted, 3 refused; the reason in why. */
 static int try_client(const char *cert, char *why, size_t cap)
 {
-    char auth[600] = "";
+    char auth[600] = "", crt[256], key[256];
     if (cert != NULL) {
-        snprintf(auth, sizeof auth, "--cert %s/clients/%s.pem --key %s/clients/%s.key", g_dir, cert,
-                 g_dir, cert);
+        identity_files(cert, crt, sizeof crt, key, sizeof key);
+        snprintf(auth, sizeof auth, "--cert %s --key %s", crt, key);
     }
-    return sh(why, cap, "/usr/bin/python3 %s/observer.py try --port %u --ca %s/ca.pem %s --id try-%s 2>&1",
+    return sh(why, cap, "/usr/bin/python3 %s/observer.py try --port %u --ca %s/ca/ca.pem %s --id try-%s 2>&1",
               g_src, g_port, g_factory, auth, cert != NULL ? cert : "nocert");
 }
 
@@ -535,52 +538,88 @@ static void scenario_listeners(void)
             fclose(tf);
         }
     }
-    CHECK(listening == 1 && on_ours == 1);
+    /* `listener PORT` without an address: IPv4 and IPv6, that port only. */
+    CHECK(listening >= 1 && on_ours == listening);
     /* Nothing on the port standing for 1883, nor on 1883 itself from it. */
     CHECK(!tcp_open(g_plain));
-    printf("listeners: one listener (TLS 1.3, require_certificate, use_identity_as_username, crlfile);"
+    printf("listeners: the factory's configuration: one listener (TLS 1.3, require_certificate,"
+           " use_identity_as_username, crlfile);"
            " connect to the plain port %u refused%s: ok\n",
            g_plain, tcp_open(1883) ? " (something else on this machine listens on 1883)"
                                    : ", and to 1883");
 }
 
+static bool is_offline(device_t *d, const ward_cloud_status_t *st, unsigned arg)
+{
+    (void)d;
+    (void)arg;
+    return st->state == WARD_CLOUD_OFFLINE;
+}
+
 static void scenario_isolation(void)
 {
     static device_t d1, d2;
-    const char *f1[] = {"#", "devices/plug-1/#", "devices/plug-2/#", NULL};
-    const char *f2[] = {"#", "devices/plug-1/#", NULL};
-    g_obs[0] = observe("plug-1", "observer-1", false, "obs1.txt", f1);
-    g_obs[1] = observe("plug-2", "observer-2", false, "obs2.txt", f2);
+    char out[512];
+    /* The fleet service's identity may read devices' events, nothing else. */
+    const char *ff[] = {"#", "devices/+/events/#", "devices/+/telemetry", NULL};
+    g_obs[3] = observe("fleet", "observer-fleet", false, "fleet-obs.txt", ff);
+    /* Two units publish over mutual TLS, their keys in their HSMs: telemetry
+     * (retained: the broker hands it to later subscribers) and an event. */
     dev_open(&d1, "plug-1", g_port);
     dev_open(&d2, "plug-2", g_port);
     const char *m1 = "{\"temp\":21.5,\"from\":\"plug-1\"}";
     const char *m2 = "{\"temp\":19.0,\"from\":\"plug-2\"}";
-    CHECK_OK(ward_cloud_publish(&d1.c, "telemetry", (const uint8_t *)m1, strlen(m1), 1, NULL));
-    CHECK_OK(ward_cloud_publish(&d2.c, "telemetry", (const uint8_t *)m2, strlen(m2), 1, NULL));
+    CHECK_OK(ward_cloud_publish(&d1.c, "telemetry", (const uint8_t *)m1, strlen(m1), 1 | WARD_CLOUD_RETAIN,
+                                NULL));
+    CHECK_OK(ward_cloud_publish(&d2.c, "telemetry", (const uint8_t *)m2, strlen(m2), 1 | WARD_CLOUD_RETAIN,
+                                NULL));
+    CHECK_OK(ward_cloud_event(&d1.c, WARD_CLOUD_EV_BOOT_REVERTED, WARD_OK, "from plug-1"));
+    CHECK_OK(ward_cloud_event(&d2.c, WARD_CLOUD_EV_BOOT_REVERTED, WARD_OK, "from plug-2"));
     CHECK_OK(dev_run(&d1, 10000, is_idle, 0, NULL));
     CHECK_OK(dev_run(&d2, 10000, is_idle, 0, NULL));
+    CHECK(wait_file_has("fleet-obs.txt", "MSG devices/plug-1/events {\"v\":1,", 5000));
+    CHECK(wait_file_has("fleet-obs.txt", "MSG devices/plug-2/events {\"v\":1,", 5000));
+    /* plug-2's client id is its CN: its paho client would replace the unit. */
+    dev_close(&d2);
     /* plug-2 (paho, its own certificate) publishes into plug-1's topics. */
-    char out[512];
-    const int rc = sh(out, sizeof out,
-                      "/usr/bin/python3 %s/observer.py publish --port %u --ca %s/ca.pem "
-                      "--cert %s/clients/plug-2.pem --key %s/clients/plug-2.key --id intruder "
-                      "devices/plug-1/telemetry 'intruder from plug-2' 2>&1",
-                      g_src, g_port, g_factory, g_dir, g_dir);
+    int rc = sh(out, sizeof out,
+                "/usr/bin/python3 %s/observer.py publish --port %u --ca %s/ca/ca.pem "
+                "--cert %s/clients/plug-2.pem --key %s/clients/plug-2.key --id intruder "
+                "devices/plug-1/telemetry 'intruder from plug-2' 2>&1",
+                g_src, g_port, g_factory, g_dir, g_dir);
     CHECK(rc == 0); /* MQTT 3.1.1 has no negative PUBACK: Mosquitto acknowledges and drops */
-    CHECK(wait_file_has("obs1.txt", "MSG devices/plug-1/telemetry {\"temp\":21.5", 5000));
-    CHECK(wait_file_has("obs2.txt", "MSG devices/plug-2/telemetry {\"temp\":19.0", 5000));
     CHECK(strstr(out, "PUBACK") != NULL);
+    /* An independent client with plug-1's identity (the unit steps aside:
+     * one client id per CN): plug-1's telemetry, nothing of plug-2's, not
+     * the intruder's; meanwhile plug-2 publishes live. */
+    CHECK_OK(ward_cloud_disconnect(&d1.c));
+    const char *f1[] = {"#", "devices/plug-1/#", "devices/plug-2/#", NULL};
+    g_obs[0] = observe("plug-1", "observer-1", false, "obs1.txt", f1);
+    dev_open(&d2, "plug-2", g_port);
+    const char *live = "{\"temp\":19.5,\"live\":true}";
+    CHECK_OK(ward_cloud_publish(&d2.c, "telemetry", (const uint8_t *)live, strlen(live), 1, NULL));
+    CHECK_OK(dev_run(&d2, 10000, is_idle, 0, NULL));
+    dev_close(&d2);
+    const char *f2[] = {"#", "devices/plug-1/#", NULL};
+    g_obs[1] = observe("plug-2", "observer-2", false, "obs2.txt", f2);
+    CHECK(wait_file_has("obs1.txt", "MSG devices/plug-1/telemetry {\"temp\":21.5", 5000));
+    CHECK(wait_file_has("obs2.txt", "MSG devices/plug-2/telemetry {\"temp\":19.5,\"live\"", 5000) ||
+          wait_file_has("obs2.txt", "MSG devices/plug-2/telemetry {\"temp\":19.0", 100));
     sleep_ms(500); /* anything late would be here by now */
     CHECK(!file_has("obs1.txt", "MSG devices/plug-2/"));
     CHECK(!file_has("obs1.txt", "intruder"));
     CHECK(!file_has("obs2.txt", "MSG devices/plug-1/"));
-    printf("isolation: plug-1 published over mutual TLS; observer with plug-1's identity got it and"
-           " nothing of plug-2; plug-2's subscription to devices/plug-1/# (SUBACK granted) delivered"
-           " nothing, its publish into devices/plug-1/ (acknowledged: MQTT 3.1.1 has no refusal) never"
-           " arrived: ok\n");
-    dev_close(&d1);
-    dev_close(&d2);
+    CHECK(!file_has("fleet-obs.txt", "/telemetry"));
+    stop(&g_obs[0], SIGTERM);
     stop(&g_obs[1], SIGTERM);
+    stop(&g_obs[3], SIGTERM);
+    dev_close(&d1);
+    printf("isolation: plug-1 and plug-2 published over mutual TLS (keys in their HSMs); the fleet's"
+           " identity got their events and none of their telemetry; a client with plug-1's identity got"
+           " plug-1's telemetry and nothing of plug-2 (retained or live); plug-2's subscription to"
+           " devices/plug-1/# (SUBACK granted) delivered nothing, its publish into devices/plug-1/"
+           " (acknowledged: MQTT 3.1.1 has no refusal) never arrived: ok\n");
+    (void)is_offline;
 }
 
 /* The broker's reason for the last refused connection (its log). */
@@ -612,7 +651,7 @@ static void scenario_refused(void)
         const char *cert, *what;
     } k_bad[] = {{NULL, "no certificate"},
                  {"expired", "an expired certificate (2024-01-01..06-01)"},
-                 {"evil", "a certificate from another CA (same CA name, CN plug-1)"}};
+                 {"evil", "a certificate from another factory's CA (same CA name, CN plug-1)"}};
     for (size_t i = 0; i < sizeof k_bad / sizeof k_bad[0]; i++) {
         const int rc = try_client(k_bad[i].cert, why, sizeof why);
         sleep_ms(100);
@@ -633,7 +672,7 @@ static void scenario_refused(void)
     broker_reason(reason, sizeof reason);
     printf("refused: plug-9 after `ward fleet revoke` (CRL + SIGHUP): broker: \"%s\"; client: %s",
            reason, why);
-    CHECK(sh(NULL, 0, "openssl crl -in %s/broker/crl.pem -CAfile %s/ca.pem -noout 2>&1 | grep -q 'verify OK'",
+    CHECK(sh(NULL, 0, "openssl crl -in %s/ca/crl.pem -CAfile %s/ca/ca.pem -noout 2>&1 | grep -q 'verify OK'",
              g_factory, g_factory) == 0);
     printf("refused: no certificate, expired, another CA, revoked: ok\n");
 }
@@ -650,7 +689,7 @@ static unsigned seq_count(const char *out, unsigned n, unsigned *lines)
     unsigned distinct = 0;
     *lines = 0;
     FILE *f = fopen(path, "r");
-    const char *prefix = "MSG devices/plug-1/seq ";
+    const char *prefix = "MSG devices/plug-1/events/seq ";
     while (f != NULL && fgets(line, sizeof line, f) != NULL) {
         if (strncmp(line, prefix, strlen(prefix)) != 0) {
             continue;
@@ -672,8 +711,11 @@ static unsigned seq_count(const char *out, unsigned n, unsigned *lines)
 static void scenario_kill(void)
 {
     static device_t d;
-    const char *flt[] = {"devices/plug-1/seq", NULL};
-    g_obs[2] = observe("plug-1", "observer-seq", true, "seq.txt", flt);
+    /* The counting subscriber: persistent, with the fleet service's
+     * identity (it may read devices/+/events/#; plug-1's own identity is
+     * the unit's client id); the stream goes to devices/plug-1/events/seq. */
+    const char *flt[] = {"devices/plug-1/events/seq", NULL};
+    g_obs[2] = observe("fleet", "observer-seq", true, "seq.txt", flt);
     /* The subscriber's session on disk before the kill (SIGUSR1 saves the
      * database), so the restarted broker queues for it while it is away. */
     CHECK(kill(g_broker, SIGUSR1) == 0);
@@ -686,7 +728,7 @@ static void scenario_kill(void)
     for (unsigned seq = 0; seq < g_n;) {
         char payload[16];
         snprintf(payload, sizeof payload, "%u", seq);
-        const ward_err_t err = ward_cloud_publish(&d.c, "seq", (const uint8_t *)payload,
+        const ward_err_t err = ward_cloud_publish(&d.c, "events/seq", (const uint8_t *)payload,
                                                   strlen(payload), 1, NULL);
         if (err == WARD_ERR_NO_SPACE) {
             (void)dev_run(&d, 50, inflight_below, WARD_CONFIG_MQTT_INFLIGHT_MAX, &errors);
@@ -716,7 +758,7 @@ static void scenario_kill(void)
         CHECK(kill(g_broker, SIGSTOP) == 0);
         for (int i = 0; i < 50 && seq < g_n; i++) {
             snprintf(payload, sizeof payload, "%u", seq);
-            if (ward_cloud_publish(&d.c, "seq", (const uint8_t *)payload, strlen(payload), 1, NULL) ==
+            if (ward_cloud_publish(&d.c, "events/seq", (const uint8_t *)payload, strlen(payload), 1, NULL) ==
                 WARD_OK) {
                 seq++;
             }
@@ -768,7 +810,8 @@ static void rogue_start(void)
     fprintf(f,
             "allow_anonymous true\n"
             "listener %u 127.0.0.1\n"
-            "cafile %s/other/ca.pem\ncertfile %s/other/server.pem\nkeyfile %s/other/server.key\n",
+            "cafile %s/other/ca/ca.pem\ncertfile %s/other/broker/server.pem\n"
+            "keyfile %s/other/broker/server-key.pem\n",
             g_rogue, g_dir, g_dir, g_dir);
     fclose(f);
     const char *const argv[] = {"mosquitto", "-c", conf, NULL};
@@ -783,6 +826,9 @@ static void scenario_tls_events(void)
 {
     static device_t d;
     rogue_start();
+    /* The fleet service's identity reads the devices' events. */
+    const char *ff[] = {"devices/+/events/#", NULL};
+    g_obs[4] = observe("fleet", "observer-events", false, "events.txt", ff);
     /* The device is sent to a broker whose certificate is from another CA
      * (a DNS spoof, a proxy): it refuses it, twice. */
     dev_open(&d, "plug-1", g_rogue);
@@ -803,9 +849,9 @@ static void scenario_tls_events(void)
     CHECK_OK(dev_run(&d, 15000, is_idle, 0, NULL));
     ward_cloud_status(&d.c, &st);
     CHECK(st.events_sent == 1u);
-    CHECK(wait_file_has("obs1.txt", "MSG devices/plug-1/events {\"v\":1,", 5000));
+    CHECK(wait_file_has("events.txt", "MSG devices/plug-1/events {\"v\":1,", 5000));
     char path[256], line[2048], event[2048] = "";
-    snprintf(path, sizeof path, "%s/obs1.txt", g_dir);
+    snprintf(path, sizeof path, "%s/events.txt", g_dir);
     FILE *f = fopen(path, "r");
     while (f != NULL && fgets(line, sizeof line, f) != NULL) {
         if (strncmp(line, "MSG devices/plug-1/events ", 26) == 0 && strstr(line, "tls_failure") != NULL) {
@@ -816,7 +862,8 @@ static void scenario_tls_events(void)
         fclose(f);
     }
     event[strcspn(event, "\n")] = '\0';
-    printf("tlsevents: observer got on devices/plug-1/events: %s\n", event);
+    stop(&g_obs[4], SIGTERM);
+    printf("tlsevents: the fleet's client got on devices/plug-1/events: %s\n", event);
     CHECK(strstr(event, "\"type\":\"tls_failure\",\"code\":-103,\"err\":\"WARD_ERR_TLS_CERT\",\"count\":2") != NULL);
     CHECK(strstr(event, "\"detail\":\"handshake\"") != NULL && strstr(event, "\"time\":") != NULL);
     /* Valid JSON for a JSON parser that is not ours. */
@@ -831,7 +878,7 @@ static void scenario_tls_events(void)
      * connection is gone (WARD_ERR_NET), not time out again. */
     uint8_t ca[4096];
     size_t ca_len = 0;
-    snprintf(path, sizeof path, "%s/other/ca.pem", g_dir);
+    snprintf(path, sizeof path, "%s/other/ca/ca.pem", g_dir);
     f = fopen(path, "rb");
     CHECK(f != NULL);
     ca_len = fread(ca, 1, sizeof ca - 1u, f);
@@ -923,14 +970,15 @@ static void scenario_rotation(void)
     char needle[128];
     snprintf(needle, sizeof needle, "issued plug-1 serial %s", new_serial);
     CHECK(file_has("fleet.log", needle));
-    /* The new certificate: OpenSSL verifies it against the factory CA; a
-     * year at most; CN plug-1; filed by the service. */
+    /* The new certificate, the unit's cert.pem now: OpenSSL verifies it
+     * against the factory CA; CN plug-1, a year, clientAuth; the factory
+     * CA recorded it (ca/issued/). */
     rc = sh(out, sizeof out,
-            "f=$(grep -il %s %s/issued/*.pem 2>/dev/null | head -1); for c in %s/issued/*.pem; do "
-            "s=$(openssl x509 -in $c -noout -serial | cut -d= -f2 | tr A-F a-f); "
-            "[ \"$s\" = \"%s\" ] && openssl verify -CAfile %s/ca.pem $c && "
-            "openssl x509 -in $c -noout -subject -startdate -enddate -ext extendedKeyUsage; done",
-            new_serial, g_factory, g_factory, new_serial, g_factory);
+            "c=%s/devices/plug-1/cert.pem; s=$(openssl x509 -in $c -noout -serial | cut -d= -f2 | tr A-F a-f); "
+            "[ \"$s\" = \"%s\" ] && openssl verify -CAfile %s/ca/ca.pem $c && "
+            "openssl x509 -in $c -noout -subject -startdate -enddate -ext extendedKeyUsage && "
+            "ls %s/ca/issued | grep -ic \"%s\"",
+            g_dir, new_serial, g_factory, g_factory, new_serial);
     printf("rotation: the new certificate:\n%s", out);
     CHECK(strstr(out, ": OK") != NULL && strstr(out, "subject=CN = plug-1") != NULL &&
           strstr(out, "TLS Web Client Authentication") != NULL);
@@ -1021,27 +1069,27 @@ int main(int argc, char **argv)
     snprintf(g_dir, sizeof g_dir, "/tmp/ward-cloud-XXXXXX");
     CHECK(mkdtemp(g_dir) != NULL);
     snprintf(g_factory, sizeof g_factory, "%s/factory", g_dir);
-    char out[1024];
-    const int rc = sh(out, sizeof out, "bash %s/pki.sh %s %s 2>&1", g_src, g_ward, g_dir);
-    printf("%s", out);
-    CHECK(rc == 0);
     g_port = free_port();
     do {
         g_plain = free_port();
         g_rogue = free_port();
     } while (g_plain == g_port || g_rogue == g_port || g_rogue == g_plain);
-    write_conf();
+    char out[1024];
+    const int rc = sh(out, sizeof out, "bash %s/fleet-setup.sh %s %s %u 2>&1", g_src, g_ward, g_dir, g_port);
+    printf("%s", out);
+    CHECK(rc == 0);
+    snprintf(g_conf, sizeof g_conf, "%s/broker/mosquitto.conf", g_factory);
+    conf_debug();
     broker_start();
-    printf("mosquitto with the fleet configuration on 127.0.0.1:%u (TLS only), in %s\n", g_port, g_dir);
+    printf("mosquitto with the configuration ward factory init wrote, port %u (TLS only), in %s\n", g_port,
+           g_dir);
     const char *only = getenv("WARD_CLOUD_ONLY");
 #define RUN(name, fn)                                    \
     if (only == NULL || strcmp(only, name) == 0) {       \
         fn();                                            \
     }
     RUN("listeners", scenario_listeners);
-    if (only == NULL || strcmp(only, "isolation") == 0 || strcmp(only, "tlsevents") == 0) {
-        scenario_isolation(); /* tlsevents reads what observer-1 sees */
-    }
+    RUN("isolation", scenario_isolation);
     RUN("refused", scenario_refused);
     RUN("kill", scenario_kill);
     RUN("tlsevents", scenario_tls_events);
