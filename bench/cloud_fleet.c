@@ -425,11 +425,15 @@ int main(int argc, char **argv)
         char pem[WARD_FACTORY_PEM_MAX];
         size_t dl = 0, cl = 0;
         const ward_factory_cert_opts_t o = {.profile = WARD_FACTORY_PROFILE_SERVICE, .cn = "monitor@ward"};
-        if (psa_generate_key(&a, &k) != PSA_SUCCESS || mbedtls_pk_copy_from_psa(k, &pk) != 0 ||
-            ward_cloud_csr(csr, sizeof csr, &cl, o.cn, strlen(o.cn), k) != WARD_OK ||
-            ward_factory_issue_cert(ca, csr, cl, &o, der, sizeof der, &dl, NULL) != WARD_OK ||
-            ward_factory_pem("CERTIFICATE", der, dl, pem, sizeof pem, NULL) != WARD_OK) {
-            die("monitor certificate", WARD_ERR_CRYPTO);
+        ward_err_t merr = WARD_ERR_CRYPTO;
+        if (psa_generate_key(&a, &k) == PSA_SUCCESS && mbedtls_pk_copy_from_psa(k, &pk) == 0 &&
+            (merr = ward_cloud_csr(csr, sizeof csr, &cl, o.cn, strlen(o.cn), k)) == WARD_OK &&
+            (merr = ward_factory_issue_cert(ca, csr, cl, &o, der, sizeof der, &dl, NULL)) == WARD_OK) {
+            size_t pl = 0;
+            merr = ward_factory_pem("CERTIFICATE", der, dl, pem, sizeof pem, &pl);
+        }
+        if (merr != WARD_OK) {
+            die("monitor certificate", merr);
         }
         snprintf(path, sizeof path, "%s/monitor.pem", out);
         FILE *f = fopen(path, "w");
