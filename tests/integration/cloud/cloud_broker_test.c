@@ -461,8 +461,9 @@ static pid_t observe(const char *cert, const char *id, bool persistent, const ch
 /* observer.py try: 0 accepted, 3 refused; the reason in why. */
 static int try_client(const char *cert, char *why, size_t cap)
 {
-    char auth[600] = "", crt[256], key[256];
+    char auth[600] = "";
     if (cert != NULL) {
+        char crt[256], key[256];
         identity_files(cert, crt, sizeof crt, key, sizeof key);
         snprintf(auth, sizeof auth, "--cert %s --key %s", crt, key);
     }
