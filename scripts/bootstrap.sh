@@ -34,7 +34,7 @@ packages=(
   libcmocka-dev
   libqrencode-dev
   clang libclang-rt-14-dev llvm cppcheck clang-tidy
-  python3 python3-cryptography
+  python3 python3-cryptography python3-paho-mqtt
   openssl xxd
   mosquitto mosquitto-clients nginx-light curl
   ruby-cose python3-cbor2

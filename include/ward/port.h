@@ -148,6 +148,27 @@ typedef struct ward_hsm {
      * WARD_ERR_BLE_PEER_KEY. WARD_ERR_STATE if no pair; dhkey zeroed on
      * any failure. */
     ward_err_t (*pair_ecdh)(void *ctx, const uint8_t peer_pub[65], uint8_t dhkey[32]);
+    /* ---- the identity key for TLS, and its rotation (docs/cloud.md) ----
+     * Keys come out as PSA key ids, never as bytes: a secure element's PSA
+     * driver (or the software stand-in) does the signing. A key id is
+     * usable only for PSA_KEY_USAGE_SIGN_HASH with ECDSA (any hash), is not
+     * exportable (psa_export_public_key works, psa_export_key does not) and
+     * belongs to the HSM: the caller never destroys it. It stays valid until
+     * the key it names is replaced (id_next_commit) or the HSM is closed. */
+
+    /* The current identity key. WARD_ERR_STATE if there is none. */
+    ward_err_t (*id_key)(void *ctx, uint32_t *key_id);
+    /* Generate a new "next" identity key inside, replacing an earlier next
+     * key if any. The current key stays as it is and keeps working.
+     * WARD_ERR_STATE if there is no current key. */
+    ward_err_t (*id_next_generate)(void *ctx);
+    /* The next key, as id_key. WARD_ERR_NOT_FOUND if none was generated. */
+    ward_err_t (*id_next_key)(void *ctx, uint32_t *key_id);
+    /* Atomically make the next key the current one and destroy the old
+     * current key. A power cut leaves either the old state (old key current,
+     * next key kept) or the new one, never neither. Key ids of the old key
+     * are invalid afterwards. WARD_ERR_NOT_FOUND if there is no next key. */
+    ward_err_t (*id_next_commit)(void *ctx);
 } ward_hsm_t;
 
 /* ------------------------------------------------------------------------- */

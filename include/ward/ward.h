@@ -109,6 +109,11 @@ enum {
     WARD_ERR_MQTT_TIMEOUT = -122,   /* no CONNACK or PINGRESP in time: connection dead */
     WARD_ERR_MQTT_TOO_LARGE = -123, /* a packet or topic from the broker over its bound */
     WARD_ERR_MQTT_TOPIC = -124,     /* invalid topic name, topic filter or device id */
+
+    /* Cloud identity (-125 .. -139) */
+    WARD_ERR_CLOUD_CERT = -125,     /* a certificate for the device identity was refused */
+    WARD_ERR_CLOUD_IDENTITY = -126, /* no stored certificate matches the HSM's identity key */
+    WARD_ERR_CLOUD_CSR = -127,      /* a certificate request was refused by the fleet */
     /* BLE security: pairing, window, bonds (-140 .. -149) */
     WARD_ERR_SMP_FAILED = -140,        /* pairing refused or failed (SMP reason in the event) */
     WARD_ERR_SMP_TIMEOUT = -141,       /* SMP 30 s timeout: no more SMP on this link */

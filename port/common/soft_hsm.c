@@ -196,3 +196,27 @@ ward_err_t ward_soft_hsm_pair_ecdh(const uint8_t priv[32], const uint8_t peer_pu
     }
     return err;
 }
+
+/* ---- the identity key as a PSA key id (ward_hsm_t id_key) ------------------- */
+
+ward_err_t ward_soft_hsm_id_key(const uint8_t priv[32], uint32_t *key_id)
+{
+    psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+    psa_key_id_t key = PSA_KEY_ID_NULL;
+    if (priv == NULL || key_id == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    *key_id = 0;
+    psa_set_key_type(&a, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
+    psa_set_key_bits(&a, 256);
+    /* Signing only: no export, no key agreement, no message signing. */
+    psa_set_key_usage_flags(&a, PSA_KEY_USAGE_SIGN_HASH);
+    psa_set_key_algorithm(&a, PSA_ALG_ECDSA(PSA_ALG_ANY_HASH));
+    const psa_status_t st = psa_import_key(&a, priv, 32, &key);
+    psa_reset_key_attributes(&a);
+    if (st != PSA_SUCCESS) {
+        return WARD_ERR_CRYPTO;
+    }
+    *key_id = key;
+    return WARD_OK;
+}

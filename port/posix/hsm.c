@@ -5,8 +5,12 @@
  * the ward_hsm_t port it only answers operations: derived keys come out as
  * volatile, non-exportable PSA key ids; signatures are computed inside.
  *
- * File: "WARDHSM1" | flags u8 (1: HUK, 2: identity key) | HUK[32] |
- *       identity private key[32] | counters u32 LE x WARD_HSM_COUNTERS.
+ * File: "WARDHSM1" | flags u8 (1: HUK, 2: identity key, 4: next identity
+ *       key) | HUK[32] | identity private key[32] | counters u32 LE x
+ *       WARD_HSM_COUNTERS | next identity private key[32].
+ * The last field came with identity rotation; a file without it (written
+ * before) is read as having no next key. The file is replaced atomically,
+ * so the switch to the next key (id_next_commit) is one atomic write.
  */
 #include <psa/crypto.h>
 #include <stdlib.h>
@@ -16,7 +20,8 @@
 #include "ward/soft_hsm.h"
 #include "ward/util.h"
 
-#define HSM_FILE_LEN (8u + 1u + 32u + 32u + 4u * WARD_HSM_COUNTERS)
+#define HSM_FILE_LEN_V1 (8u + 1u + 32u + 32u + 4u * WARD_HSM_COUNTERS)
+#define HSM_FILE_LEN (HSM_FILE_LEN_V1 + 32u)
 
 static const uint8_t k_magic[8] = {'W', 'A', 'R', 'D', 'H', 'S', 'M', '1'};
 _Static_assert(sizeof(((ward_sim_hsm_t *)0)->huk) == WARD_SOFT_HSM_HUK_LEN, "HUK size");
@@ -28,12 +33,13 @@ static ward_err_t save(ward_sim_hsm_t *h)
         return WARD_OK;
     }
     memcpy(buf, k_magic, 8);
-    buf[8] = (uint8_t)((h->has_huk ? 1u : 0u) | (h->has_id ? 2u : 0u));
+    buf[8] = (uint8_t)((h->has_huk ? 1u : 0u) | (h->has_id ? 2u : 0u) | (h->has_next ? 4u : 0u));
     memcpy(buf + 9, h->huk, 32);
     memcpy(buf + 41, h->id_priv, 32);
     for (uint32_t i = 0; i < WARD_HSM_COUNTERS; i++) {
         ward_store_le32(buf + 73 + 4u * i, h->counters[i]);
     }
+    memcpy(buf + HSM_FILE_LEN_V1, h->next_priv, 32);
     ward_err_t err = ward_sim_file_write(h->path, buf, sizeof buf);
     ward_wipe(buf, sizeof buf);
     return err;
@@ -215,6 +221,11 @@ static ward_err_t hsm_id_sign_hash(void *ctx, const uint8_t hash[32], uint8_t si
 
 static void pair_init(ward_sim_hsm_t *h);
 static void pair_close(ward_sim_hsm_t *h);
+static ward_err_t hsm_id_key(void *ctx, uint32_t *key_id);
+static ward_err_t hsm_id_next_generate(void *ctx);
+static ward_err_t hsm_id_next_key(void *ctx, uint32_t *key_id);
+static ward_err_t hsm_id_next_commit(void *ctx);
+static void drop_psa(ward_sim_hsm_t *h);
 
 ward_err_t ward_sim_hsm_open(ward_sim_hsm_t *h, ward_sim_power_t *power, const char *path,
                              bool create)
@@ -230,6 +241,10 @@ ward_err_t ward_sim_hsm_open(ward_sim_hsm_t *h, ward_sim_power_t *power, const c
         .id_generate = hsm_id_generate,
         .id_public = hsm_id_public,
         .id_sign_hash = hsm_id_sign_hash,
+        .id_key = hsm_id_key,
+        .id_next_generate = hsm_id_next_generate,
+        .id_next_key = hsm_id_next_key,
+        .id_next_commit = hsm_id_next_commit,
     };
     h->power = power;
     pair_init(h);
@@ -244,6 +259,12 @@ ward_err_t ward_sim_hsm_open(ward_sim_hsm_t *h, ward_sim_power_t *power, const c
         return WARD_ERR_IO;
     }
     ward_err_t err = ward_sim_file_read(path, buf, sizeof buf);
+    if (err == WARD_ERR_CORRUPT) {
+        /* A file from before rotation: no next key. */
+        memset(buf, 0, sizeof buf);
+        err = ward_sim_file_read(path, buf, HSM_FILE_LEN_V1);
+        buf[8] &= (uint8_t)~4u;
+    }
     if (err == WARD_ERR_NOT_FOUND && create) {
         return save(h);
     }
@@ -258,6 +279,8 @@ ward_err_t ward_sim_hsm_open(ward_sim_hsm_t *h, ward_sim_power_t *power, const c
     h->has_id = (buf[8] & 2u) != 0u;
     memcpy(h->huk, buf + 9, 32);
     memcpy(h->id_priv, buf + 41, 32);
+    h->has_next = (buf[8] & 4u) != 0u;
+    memcpy(h->next_priv, buf + HSM_FILE_LEN_V1, 32);
     for (uint32_t i = 0; i < WARD_HSM_COUNTERS; i++) {
         h->counters[i] = ward_load_le32(buf + 73 + 4u * i);
     }
@@ -268,9 +291,11 @@ ward_err_t ward_sim_hsm_open(ward_sim_hsm_t *h, ward_sim_power_t *power, const c
 void ward_sim_hsm_close(ward_sim_hsm_t *h)
 {
     if (h != NULL) {
+        drop_psa(h);
         ward_wipe(h->huk, sizeof h->huk);
         ward_wipe(h->id_priv, sizeof h->id_priv);
         pair_close(h);
+        ward_wipe(h->next_priv, sizeof h->next_priv);
         free(h->path);
         h->path = NULL;
     }
@@ -424,4 +449,137 @@ static void pair_close(ward_sim_hsm_t *h)
     ward_wipe(h->pair_r, sizeof h->pair_r);
     h->has_pair = false;
     h->pair_loaded = false;
+}
+
+/* ---- identity key ids and rotation ---------------------------------------------- */
+
+static void destroy_psa(uint32_t *id)
+{
+    if (*id != 0u) {
+        (void)psa_destroy_key((psa_key_id_t)*id);
+        *id = 0;
+    }
+}
+
+static void drop_psa(ward_sim_hsm_t *h)
+{
+    destroy_psa(&h->id_psa);
+    destroy_psa(&h->next_psa);
+}
+
+static ward_err_t hsm_id_key(void *ctx, uint32_t *key_id)
+{
+    ward_sim_hsm_t *h = ctx;
+    if (key_id == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    *key_id = 0;
+    if (dead(h)) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (!h->has_id) {
+        return WARD_ERR_STATE;
+    }
+    if (h->id_psa == 0u) {
+        ward_err_t err = ward_soft_hsm_id_key(h->id_priv, &h->id_psa);
+        if (err != WARD_OK) {
+            return err;
+        }
+    }
+    *key_id = h->id_psa;
+    return WARD_OK;
+}
+
+static ward_err_t hsm_id_next_generate(void *ctx)
+{
+    ward_sim_hsm_t *h = ctx;
+    uint8_t priv[32];
+    psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+    psa_key_id_t key = PSA_KEY_ID_NULL;
+    size_t n = 0;
+    if (dead(h)) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (!h->has_id) {
+        return WARD_ERR_STATE;
+    }
+    psa_set_key_type(&a, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
+    psa_set_key_bits(&a, 256);
+    psa_set_key_usage_flags(&a, PSA_KEY_USAGE_EXPORT); /* into this file only, as id_generate */
+    ward_err_t err = WARD_ERR_CRYPTO;
+    if (psa_generate_key(&a, &key) == PSA_SUCCESS &&
+        psa_export_key(key, priv, sizeof priv, &n) == PSA_SUCCESS && n == 32u) {
+        err = WARD_OK;
+    }
+    if (key != PSA_KEY_ID_NULL) {
+        (void)psa_destroy_key(key);
+    }
+    psa_reset_key_attributes(&a);
+    if (err != WARD_OK) {
+        ward_wipe(priv, sizeof priv);
+        return err;
+    }
+    /* A power-relevant write of the HSM's store: a cut before it leaves the
+     * old state; a torn one is an atomic write that happened (the caller
+     * does not learn it). */
+    const ward_sim_gate_t g = ward_sim_power_gate(h->power);
+    if (g == WARD_SIM_DEAD || g == WARD_SIM_CUT) {
+        ward_wipe(priv, sizeof priv);
+        return WARD_ERR_POWER_LOSS;
+    }
+    destroy_psa(&h->next_psa);
+    memcpy(h->next_priv, priv, sizeof priv);
+    ward_wipe(priv, sizeof priv);
+    h->has_next = true;
+    err = save(h);
+    return g == WARD_SIM_TORN ? WARD_ERR_POWER_LOSS : err;
+}
+
+static ward_err_t hsm_id_next_key(void *ctx, uint32_t *key_id)
+{
+    ward_sim_hsm_t *h = ctx;
+    if (key_id == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    *key_id = 0;
+    if (dead(h)) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (!h->has_next) {
+        return WARD_ERR_NOT_FOUND;
+    }
+    if (h->next_psa == 0u) {
+        ward_err_t err = ward_soft_hsm_id_key(h->next_priv, &h->next_psa);
+        if (err != WARD_OK) {
+            return err;
+        }
+    }
+    *key_id = h->next_psa;
+    return WARD_OK;
+}
+
+static ward_err_t hsm_id_next_commit(void *ctx)
+{
+    ward_sim_hsm_t *h = ctx;
+    if (dead(h)) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    if (!h->has_next) {
+        return WARD_ERR_NOT_FOUND;
+    }
+    const ward_sim_gate_t g = ward_sim_power_gate(h->power);
+    if (g == WARD_SIM_DEAD || g == WARD_SIM_CUT) {
+        return WARD_ERR_POWER_LOSS;
+    }
+    /* The old key goes; its PSA id with it. The next key's id (if loaded)
+     * now names the current key. */
+    destroy_psa(&h->id_psa);
+    memcpy(h->id_priv, h->next_priv, sizeof h->id_priv);
+    ward_wipe(h->next_priv, sizeof h->next_priv);
+    h->has_next = false;
+    h->has_id = true;
+    h->id_psa = h->next_psa;
+    h->next_psa = 0;
+    const ward_err_t err = save(h);
+    return g == WARD_SIM_TORN ? WARD_ERR_POWER_LOSS : err;
 }

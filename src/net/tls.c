@@ -319,6 +319,7 @@ ward_err_t ward_tls_write(ward_tls_t *t, const uint8_t *buf, size_t len)
     if (s == NULL || (buf == NULL && len > 0u)) {
         return WARD_ERR_INVALID_ARG;
     }
+    s->io_err = WARD_OK; /* what an earlier call met (a receive timeout) is not this call's */
     int retries = 0;
     while (len > 0u) {
         const int ret = mbedtls_ssl_write(&s->ssl, buf, len);
@@ -345,6 +346,9 @@ ward_err_t ward_tls_read(ward_tls_t *t, uint8_t *buf, size_t cap, size_t *got)
     if (s == NULL || buf == NULL || got == NULL || cap == 0u) {
         return WARD_ERR_INVALID_ARG;
     }
+    /* A receive timeout of an earlier call left io_err set; a later
+     * closed connection must not be reported as that timeout again. */
+    s->io_err = WARD_OK;
     for (int i = 0; i < TLS_RETRIES; i++) {
         const int ret = mbedtls_ssl_read(&s->ssl, buf, cap);
         if (ret > 0 && (size_t)ret <= cap) {

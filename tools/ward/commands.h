@@ -23,6 +23,11 @@ int ward_cmd_ota(int argc, char **argv);
 
 /* cmd_factory.c: the production line (init, provision, eol) */
 int ward_cmd_factory(int argc, char **argv);
+/* cmd_cloud.c: a simulated device's cloud client (MQTT over mutual TLS) */
+int ward_cmd_cloud(int argc, char **argv);
+
+/* cmd_fleet.c: the fleet side: rotation service, revocation, CRL */
+int ward_cmd_fleet(int argc, char **argv);
 
 /* cmd_demo.c: the whole story on a simulated device */
 int ward_cmd_demo(int argc, char **argv);

@@ -23,6 +23,8 @@ static const command_t k_commands[] = {
     {"repo", ward_cmd_repo, "publish and inspect signed updates (a static repository)"},
     {"ota", ward_cmd_ota, "check and apply updates from a server over HTTPS (a device's agent)"},
     {"factory", ward_cmd_factory, "production line: factory keys and CA, provision units, end-of-line test"},
+    {"cloud", ward_cmd_cloud, "a simulated device's cloud client (MQTT, mutual TLS)"},
+    {"fleet", ward_cmd_fleet, "the fleet side: certificate rotation, revocation, CRL"},
     {"demo", ward_cmd_demo, "run the whole story on a simulated device"},
 };
 

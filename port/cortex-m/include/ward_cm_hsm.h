@@ -17,8 +17,8 @@
  * The counters are kept here and only ever raised (WARD_HSM_COUNTER_MAX).
  *
  * Not available without a TRNG: huk_generate (WARD_ERR_UNSUPPORTED unless a
- * HUK is present, then WARD_ERR_EXISTS) and the identity key (id_*:
- * WARD_ERR_UNSUPPORTED).
+ * HUK is present, then WARD_ERR_EXISTS) and the identity key (id_*, also
+ * id_key and the rotation calls id_next_*: WARD_ERR_UNSUPPORTED).
  *
  * Built against the cm-app Mbed TLS (config/mbedtls_cm_app.h).
  */

@@ -151,6 +151,10 @@ static ward_err_t cm_id_sign_hash(void *ctx, const uint8_t hash[32], uint8_t sig
     return WARD_ERR_UNSUPPORTED;
 }
 
+static ward_err_t cm_id_key(void *ctx, uint32_t *key_id);
+static ward_err_t cm_id_next_generate(void *ctx);
+static ward_err_t cm_id_next_commit(void *ctx);
+
 static const ward_hsm_t k_hsm = {
     .ctx = NULL,
     .huk_generate = cm_huk_generate,
@@ -160,6 +164,10 @@ static const ward_hsm_t k_hsm = {
     .id_generate = cm_id_generate,
     .id_public = cm_id_public,
     .id_sign_hash = cm_id_sign_hash,
+    .id_key = cm_id_key,
+    .id_next_generate = cm_id_next_generate,
+    .id_next_key = cm_id_key,
+    .id_next_commit = cm_id_next_commit,
 };
 
 const ward_hsm_t *ward_cm_hsm(void)
@@ -191,4 +199,26 @@ psa_status_t mbedtls_psa_external_get_random(mbedtls_psa_external_random_context
     (void)output_size;
     *output_length = 0;
     return PSA_ERROR_INSUFFICIENT_ENTROPY;
+}
+
+/* No identity key on this board (it needs a TRNG): no key ids, no rotation. */
+static ward_err_t cm_id_key(void *ctx, uint32_t *key_id)
+{
+    (void)ctx;
+    if (key_id != NULL) {
+        *key_id = 0;
+    }
+    return WARD_ERR_UNSUPPORTED;
+}
+
+static ward_err_t cm_id_next_generate(void *ctx)
+{
+    (void)ctx;
+    return WARD_ERR_UNSUPPORTED;
+}
+
+static ward_err_t cm_id_next_commit(void *ctx)
+{
+    (void)ctx;
+    return WARD_ERR_UNSUPPORTED;
 }

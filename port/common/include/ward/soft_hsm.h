@@ -44,6 +44,13 @@ ward_err_t ward_soft_hsm_pair_generate(uint8_t priv[32], uint8_t r[16]);
 ward_err_t ward_soft_hsm_pair_public(const uint8_t priv[32], uint8_t pub[65]);
 ward_err_t ward_soft_hsm_pair_ecdh(const uint8_t priv[32], const uint8_t peer_pub[65],
                                    uint8_t dhkey[32]);
+/* Load a P-256 private key held by a software HSM into PSA as a volatile
+ * key usable only for ECDSA signing of hashes (PSA_KEY_USAGE_SIGN_HASH,
+ * PSA_ALG_ECDSA(PSA_ALG_ANY_HASH)) and not exportable: what the ward_hsm_t
+ * id_key / id_next_key calls hand out. The caller (the HSM) keeps the id and
+ * destroys it when the key is replaced. WARD_ERR_INVALID_ARG,
+ * WARD_ERR_CRYPTO (PSA refused the key). */
+ward_err_t ward_soft_hsm_id_key(const uint8_t priv[32], uint32_t *key_id);
 
 #ifdef __cplusplus
 }

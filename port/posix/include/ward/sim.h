@@ -192,6 +192,13 @@ typedef struct ward_sim_hsm {
     bool has_pair;
     uint8_t pair_priv[32];
     uint8_t pair_r[16];
+    /* Identity key rotation (id_next_*): the next key, kept in the same
+     * file as the current one so that the switch is one atomic write. */
+    bool has_next;
+    uint8_t next_priv[32];
+    /* PSA ids handed out by id_key / id_next_key (0: none loaded yet). */
+    uint32_t id_psa;
+    uint32_t next_psa;
 } ward_sim_hsm_t;
 
 ward_err_t ward_sim_hsm_open(ward_sim_hsm_t *h, ward_sim_power_t *power, const char *path,
