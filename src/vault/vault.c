@@ -784,10 +784,14 @@ void ward_vault_unmount(ward_vault_t *v)
  * Find the live record called name. *idx = its index or -1; *damaged when a
  * record with the same name hash could not be read, matched or
  * authenticated, so "not found" cannot be claimed. rh receives the found
- * record's head, read once: what get authenticates and decrypts.
+ * record's head, read once: what get authenticates and decrypts. With
+ * auth, a record whose name matches is authenticated before it counts as
+ * found (put and delete act on it; get authenticates it anyway): its name
+ * is only CRC-framed until its tag verifies, and another record renamed
+ * to a name with the same CRC-32 would otherwise be replaced or deleted.
  */
-static ward_err_t find_name(const ward_vault_t *v, const char *name, uint32_t nlen, int *idx,
-                            bool *damaged, vlt_rec_head_t *rh)
+static ward_err_t find_name(const ward_vault_t *v, const char *name, uint32_t nlen, bool auth,
+                            int *idx, bool *damaged, vlt_rec_head_t *rh)
 {
     const uint32_t hash = ward_crc32(0, name, nlen);
     *idx = -1;
@@ -811,13 +815,15 @@ static ward_err_t find_name(const ward_vault_t *v, const char *name, uint32_t nl
             *damaged = true; /* not the record committed */
             continue;
         }
-        if (rh->h[1] == nlen && memcmp(rh->name, name, nlen) == 0) {
+        const bool match = rh->h[1] == nlen && memcmp(rh->name, name, nlen) == 0;
+        /* Another name with the same CRC-32 -- or one written over the real
+         * one. Only the tag tells: "not found" needs an authentic record,
+         * and so does a change made to the record found. */
+        err = match && !auth ? WARD_OK : vlt_rec_open(v, rh, NULL);
+        if (match && err == WARD_OK) {
             *idx = (int)i;
             return WARD_OK;
         }
-        /* Another name with the same CRC-32 -- or one written over the real
-         * one. Only the tag tells: "not found" needs an authentic record. */
-        err = vlt_rec_open(v, rh, NULL);
         if (err == WARD_ERR_AUTH) {
             *damaged = true;
         } else if (err != WARD_OK) {
@@ -1009,7 +1015,7 @@ ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *valu
     if (!budget_ok(v, 1u)) {
         return WARD_ERR_LIMIT;
     }
-    err = find_name(v, name, nlen, &idx, &damaged, &rh);
+    err = find_name(v, name, nlen, true, &idx, &damaged, &rh);
     if (err != WARD_OK) {
         return err;
     }
@@ -1094,7 +1100,7 @@ ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t
         return WARD_ERR_INVALID_ARG;
     }
     *out_len = 0;
-    err = find_name(v, name, (uint32_t)strlen(name), &idx, &damaged, &rh);
+    err = find_name(v, name, (uint32_t)strlen(name), false, &idx, &damaged, &rh);
     if (err != WARD_OK) {
         return err;
     }
@@ -1131,7 +1137,7 @@ ward_err_t ward_vault_delete(ward_vault_t *v, const char *name)
         return err;
     }
     const uint32_t nlen = (uint32_t)strlen(name);
-    err = find_name(v, name, nlen, &idx, &damaged, &rh);
+    err = find_name(v, name, nlen, true, &idx, &damaged, &rh);
     if (err != WARD_OK) {
         return err;
     }
