@@ -11,6 +11,14 @@
  *                "ota.state", the update freshness, instead of a record that
  *                reads AUTH and makes the agent refuse). Now the record is
  *                authenticated before put or delete act on it: AUTH.
+ *   fake_location  a flash that lies only during the mount shows a
+ *                byte-identical copy of a live record in the head's erased
+ *                tail; the mount locates the record there. Garbage collection
+ *                of the sector holding its only real copy then skipped it
+ *                (it was "located elsewhere") and erased it: the record was
+ *                lost although every read after the mount was honest. Now a
+ *                sector about to be reclaimed is looked at again for live
+ *                records whose located copy no longer checks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,6 +73,24 @@ static uint32_t find_rec(const tv_dev_t *d, const char *name)
         }
     }
     return at;
+}
+
+/* Offset in the sector where its log ends. */
+static uint32_t log_end(const tv_dev_t *d, uint32_t s)
+{
+    const uint8_t *sec = d->flash.mem + s * SSIZE;
+    uint32_t p = TV_SHDR;
+    while (p + 12u <= SSIZE && entry_len(sec + p) != 0u) {
+        p += pad(entry_len(sec + p));
+    }
+    return p;
+}
+
+static uint32_t head_of(ward_vault_t *v)
+{
+    ward_vault_stats_t st;
+    assert_int_equal(ward_vault_stats(v, &st), WARD_OK);
+    return st.head;
 }
 
 /* ---- collision_rename ------------------------------------------------------------------ */
@@ -124,10 +150,74 @@ static void test_collision_rename(void **state)
     collision_case(true);
 }
 
+/* ---- fake_location ---------------------------------------------------------------------- */
+
+/*
+ * 3 sectors: "keep" in sector 0 beside fillers, the head moved on to sector 1.
+ * During the mount only, the flash shows a copy of keep's record at the
+ * head's log end (erased in truth). Then, with honest reads, puts go on
+ * until sector 0 is collected; an honest remount must read keep.
+ */
+static void test_fake_location(void **state)
+{
+    (void)state;
+    tv_dev_t d;
+    ward_vault_t v;
+    ward_sim_hostile_t h;
+    static uint8_t lie[3 * SSIZE];
+    uint8_t keep[50], val[150], buf[64];
+    char name[8];
+    size_t n = 0;
+    tv_value(keep, sizeof keep, "keep", 1);
+    assert_int_equal(tv_open(&d, 3, SSIZE, WS, true, NULL), 0);
+    assert_int_equal(ward_vault_format(&v, &d.cfg), WARD_OK);
+    assert_int_equal(ward_vault_put(&v, "keep", keep, sizeof keep), WARD_OK);
+    for (int i = 0; i < 40 && head_of(&v) == 0u; i++) {
+        snprintf(name, sizeof name, "f%d", i % 4);
+        tv_value(val, sizeof val, name, (uint32_t)i);
+        assert_int_equal(ward_vault_put(&v, name, val, sizeof val), WARD_OK);
+    }
+    const uint32_t head = head_of(&v);
+    assert_int_equal(head, 1u);
+    ward_vault_unmount(&v);
+
+    const uint32_t rec = find_rec(&d, "keep"), end = log_end(&d, head);
+    assert_true(rec < SSIZE);
+    const uint32_t len = pad(entry_len(d.flash.mem + rec));
+    assert_true(end + len + 256u <= SSIZE);
+    memcpy(lie, d.flash.mem, sizeof lie);
+    memcpy(lie + head * SSIZE + end, d.flash.mem + rec, len);
+
+    ward_vault_config_t cfg = d.cfg;
+    ward_sim_hostile_init(&h, &d.flash.port, 0, sizeof lie);
+    cfg.area.flash = &h.port;
+    ward_sim_hostile_arm(&h, 1, true, lie, sizeof lie);
+    assert_int_equal(ward_vault_mount(&v, &cfg), WARD_OK);
+    ward_sim_hostile_arm(&h, 0, false, NULL, 0); /* honest from here on */
+    ward_err_t err = WARD_OK;
+    for (int i = 0; i < 40 && err == WARD_OK && d.flash.erase_counts[0] == 1u; i++) {
+        snprintf(name, sizeof name, "g%d", i % 4);
+        tv_value(val, sizeof val, name, (uint32_t)i);
+        err = ward_vault_put(&v, name, val, sizeof val);
+    }
+    ward_vault_unmount(&v);
+    assert_true(d.flash.erase_counts[0] > 1u); /* sector 0 was collected */
+    assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
+    const ward_err_t got = ward_vault_get(&v, buf, sizeof buf, &n, "keep");
+    printf("a copy shown at the head's log end during the mount only, then garbage "
+           "collection: puts %s, keep %s\n",
+           ward_err_name(err), ward_err_name(got));
+    assert_int_equal(got, WARD_OK);
+    assert_memory_equal(buf, keep, sizeof keep);
+    ward_vault_unmount(&v);
+    tv_close(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_collision_rename),
+        cmocka_unit_test(test_fake_location),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
