@@ -313,8 +313,10 @@ typedef struct {
     uint32_t seen;     /* copies of live records visited */
 } locate_t;
 
-/* *ok = the copy of r where the mount located it still reads as it did:
- * r's header and name hash, and (if it was intact) its CRC. */
+/* *ok = the copy of r where the mount located it still reads as it did --
+ * r's header and name hash -- and is intact: its CRC and its tag (a copy
+ * with a fixed CRC may be a forgery a lying read had garbage collection
+ * program, which then refused it, CORRUPT). */
 static ward_err_t still_there(const ward_vault_t *v, const ward_vault_rec_t *r, bool *ok)
 {
     vlt_rec_head_t rh;
@@ -326,7 +328,9 @@ static ward_err_t still_there(const ward_vault_t *v, const ward_vault_rec_t *r, 
         ward_crc32(0, rh.name, rh.h[1]) != r->hash) {
         return err;
     }
-    return vlt_rec_crc_ok(v, &rh, ok);
+    err = vlt_rec_open(v, &rh, NULL);
+    *ok = err == WARD_OK;
+    return err == WARD_ERR_AUTH ? WARD_OK : err;
 }
 
 static ward_err_t locate_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t *e, void *arg)

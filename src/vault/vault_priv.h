@@ -119,8 +119,8 @@ ward_err_t vlt_is_blank(const ward_vault_t *v, uint32_t off, uint32_t end, bool 
 /* Copy live record r (padded) to dst for garbage collection. The bytes
  * programmed are the bytes checked: their header must be r's (sequence
  * number, lengths) before anything is programmed, and, if r was intact at
- * mount, their CRC must still hold; else WARD_ERR_CORRUPT (the flash
- * answered differently than at mount: mount again). */
+ * mount, their CRC and their tag must still hold; else WARD_ERR_CORRUPT
+ * (the flash answered differently than at mount: mount again). */
 ward_err_t vlt_copy_rec(ward_vault_t *v, uint32_t dst, const ward_vault_rec_t *r);
 
 /* Parse the entry header in h (avail bytes read at a position with room

@@ -19,6 +19,21 @@
  *                lost although every read after the mount was honest. Now a
  *                sector about to be reclaimed is looked at again for live
  *                records whose located copy no longer checks.
+ *   forged_copy  garbage collection checked a copy's header and CRC in the
+ *                bytes it programmed, not its tag: reads of the record it
+ *                collects that return a forgery with a fixed CRC (one 64-byte
+ *                read for a short value) had the forgery sealed in the new
+ *                sector and the real record erased (AUTH for good). Now the
+ *                copy of an intact record is authenticated (its tag) over the
+ *                bytes programmed; a forgery stops the collection (CORRUPT)
+ *                before anything is sealed or erased.
+ *   forged_copy_forward  the same lie while the first change copies records
+ *                forward into the head (recovery of a collection cut before
+ *                it erased its source): the refused forgery stays in the head
+ *                with a valid CRC and is the later copy at the next mount;
+ *                the real one was then erased. Now a copy elsewhere is
+ *                checked by its tag before the sector with the real one is
+ *                reclaimed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -213,11 +228,182 @@ static void test_fake_location(void **state)
     tv_close(&d);
 }
 
+/* ---- forged_copy ------------------------------------------------------------------------ */
+
+/*
+ * 3 sectors: "keep" (a short value: one 64-byte read) in sector 0, the head
+ * moved on to sector 1. Honest mount; then, while the puts that follow
+ * collect sector 0, every read of keep's record returns it with one
+ * ciphertext bit flipped and both CRCs fixed. An honest remount must read
+ * keep: garbage collection must not replace its only copy by bytes whose
+ * tag does not verify.
+ */
+static void test_forged_copy(void **state)
+{
+    (void)state;
+    tv_dev_t d;
+    ward_vault_t v;
+    ward_sim_hostile_t h;
+    static uint8_t lie[3 * SSIZE];
+    uint8_t keep[12], val[150], buf[64];
+    char name[8];
+    size_t n = 0;
+    tv_value(keep, sizeof keep, "keep", 1);
+    assert_int_equal(tv_open(&d, 3, SSIZE, WS, true, NULL), 0);
+    assert_int_equal(ward_vault_format(&v, &d.cfg), WARD_OK);
+    assert_int_equal(ward_vault_put(&v, "keep", keep, sizeof keep), WARD_OK);
+    for (int i = 0; i < 40 && head_of(&v) == 0u; i++) {
+        snprintf(name, sizeof name, "f%d", i % 4);
+        tv_value(val, sizeof val, name, (uint32_t)i);
+        assert_int_equal(ward_vault_put(&v, name, val, sizeof val), WARD_OK);
+    }
+    assert_int_equal(head_of(&v), 1u);
+    ward_vault_unmount(&v);
+
+    const uint32_t rec = find_rec(&d, "keep");
+    assert_true(rec < SSIZE);
+    const uint32_t len = entry_len(d.flash.mem + rec);
+    memcpy(lie, d.flash.mem, sizeof lie);
+    uint8_t *r = lie + rec;
+    r[24 + 4] ^= 0x01; /* the first ciphertext byte */
+    ward_store_le32(r + len - 4, ward_crc32(0, r, len - 4));
+
+    ward_vault_config_t cfg = d.cfg;
+    ward_sim_hostile_init(&h, &d.flash.port, rec, rec + len);
+    cfg.area.flash = &h.port;
+    assert_int_equal(ward_vault_mount(&v, &cfg), WARD_OK);
+    ward_sim_hostile_arm(&h, 1, true, lie, sizeof lie);
+    ward_err_t err = WARD_OK;
+    for (int i = 0; i < 40 && err == WARD_OK && d.flash.erase_counts[0] == 1u; i++) {
+        snprintf(name, sizeof name, "g%d", i % 4);
+        tv_value(val, sizeof val, name, (uint32_t)i);
+        err = ward_vault_put(&v, name, val, sizeof val);
+    }
+    const uint64_t lies = h.hits;
+    ward_vault_unmount(&v);
+    assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
+    const ward_err_t got = ward_vault_get(&v, buf, sizeof buf, &n, "keep");
+    printf("garbage collection of a record whose reads lie (a CRC-valid forgery): %llu reads "
+           "lied, puts %s, keep %s\n",
+           (unsigned long long)lies, ward_err_name(err), ward_err_name(got));
+    assert_true(lies > 0u);
+    assert_int_equal(got, WARD_OK);
+    assert_memory_equal(buf, keep, sizeof keep);
+    ward_vault_unmount(&v);
+    tv_close(&d);
+}
+
+/*
+ * The same lie in the recovery of a garbage collection cut between sealing
+ * its target and erasing its source: every sector in use, the target's copy
+ * of "a" damaged, so the first change copies a's intact copy forward from
+ * the oldest sector -- while that copy's reads return a CRC-valid forgery.
+ * The forgery lands in the head (the copy is refused, CORRUPT, after it
+ * programmed it); on the next boot it is the later "intact" copy. Honest
+ * from then on, the vault must still not erase a's real copy.
+ */
+static void test_forged_copy_forward(void **state)
+{
+    (void)state;
+    tv_dev_t d;
+    ward_vault_t v;
+    ward_sim_hostile_t h;
+    tv_snap_t s;
+    static uint8_t lie[3 * SSIZE];
+    static const char *const names[3] = {"a", "b", "c"};
+    uint8_t val[150], want[100], buf[128];
+    size_t n = 0;
+    uint32_t gen = 0;
+    assert_int_equal(tv_open(&d, 3, SSIZE, WS, true, NULL), 0);
+    assert_int_equal(ward_vault_format(&v, &d.cfg), WARD_OK);
+    for (int i = 0; i < 3; i++) {
+        tv_value(want, sizeof want, names[i], 0);
+        assert_int_equal(ward_vault_put(&v, names[i], want, sizeof want), WARD_OK);
+    }
+    const uint32_t s0_erases = d.flash.erase_counts[0];
+    for (;;) {
+        ward_vault_unmount(&v);
+        tv_snap(&d, &s);
+        assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
+        tv_value(val, sizeof val, "f", ++gen);
+        assert_int_equal(ward_vault_put(&v, "f", val, sizeof val), WARD_OK);
+        if (d.flash.erase_counts[0] != s0_erases) {
+            break;
+        }
+        tv_snap_free(&s);
+        assert_true(gen < 30u);
+    }
+    ward_vault_unmount(&v);
+    /* That put again, cut after sealing sector 0's target, before erasing 0. */
+    bool cut = false;
+    for (uint64_t k = 1; k < 60 && !cut; k++) {
+        tv_restore(&d, &s);
+        assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
+        ward_sim_power_cut_after(&d.power, k, false);
+        assert_int_not_equal(ward_vault_put(&v, "f", val, sizeof val), WARD_OK);
+        ward_vault_unmount(&v);
+        ward_sim_power_on(&d.power);
+        cut = tv_shdr_ok(d.flash.mem) && tv_shdr_ok(d.flash.mem + SSIZE) &&
+              tv_shdr_ok(d.flash.mem + 2 * SSIZE);
+    }
+    assert_true(cut);
+    tv_snap_free(&s);
+    /* a's copy in the target damaged (CRC left broken); its copy in sector 0
+     * forged by the reads that lie (CRCs fixed). */
+    const uint32_t dam = find_rec(&d, "a");
+    assert_true(dam >= SSIZE);
+    d.flash.mem[dam + 24 + 1 + 3] ^= 0x08;
+    uint32_t src = UINT32_MAX;
+    for (uint32_t p = TV_SHDR; p + 12u <= SSIZE && entry_len(d.flash.mem + p) != 0u;
+         p += pad(entry_len(d.flash.mem + p))) {
+        if (d.flash.mem[p] == 'R' && d.flash.mem[p + 24] == 'a' && d.flash.mem[p + 1] == 1u) {
+            src = p;
+        }
+    }
+    assert_true(src != UINT32_MAX);
+    const uint32_t len = entry_len(d.flash.mem + src);
+    memcpy(lie, d.flash.mem, sizeof lie);
+    lie[src + 24 + 1 + 5] ^= 0x40;
+    ward_store_le32(lie + src + len - 4, ward_crc32(0, lie + src, len - 4));
+
+    ward_vault_config_t cfg = d.cfg;
+    ward_sim_hostile_init(&h, &d.flash.port, src, src + len);
+    cfg.area.flash = &h.port;
+    assert_int_equal(ward_vault_mount(&v, &cfg), WARD_OK);
+    ward_sim_hostile_arm(&h, 1, true, lie, sizeof lie);
+    tv_value(val, sizeof val, "f", ++gen);
+    const ward_err_t err1 = ward_vault_put(&v, "f", val, sizeof val);
+    const uint64_t lies = h.hits;
+    ward_vault_unmount(&v);
+    /* Next boots: honest. */
+    ward_err_t err2 = WARD_OK;
+    for (int i = 0; i < 8 && err2 == WARD_OK; i++) {
+        assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
+        tv_value(val, sizeof val, "f", ++gen);
+        err2 = ward_vault_put(&v, "f", val, sizeof val);
+        ward_vault_unmount(&v);
+    }
+    assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
+    tv_value(want, sizeof want, "a", 0);
+    const ward_err_t got = ward_vault_get(&v, buf, sizeof buf, &n, "a");
+    printf("recovery copy of a record whose reads lie (a CRC-valid forgery): %llu reads lied, "
+           "put %s, then puts %s, a %s\n",
+           (unsigned long long)lies, ward_err_name(err1), ward_err_name(err2),
+           ward_err_name(got));
+    assert_true(lies > 0u);
+    assert_int_equal(got, WARD_OK);
+    assert_memory_equal(buf, want, sizeof want);
+    ward_vault_unmount(&v);
+    tv_close(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_collision_rename),
         cmocka_unit_test(test_fake_location),
+        cmocka_unit_test(test_forged_copy),
+        cmocka_unit_test(test_forged_copy_forward),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
