@@ -226,9 +226,10 @@ void ward_vault_unmount(ward_vault_t *v);
  * whose it is cannot be told: nothing written; wipe);
  * WARD_ERR_STATE (not mounted, or a previous I/O error: mount again);
  * WARD_ERR_CORRUPT (the flash now answers otherwise than at mount -- a
- * garbage-collection copy that no longer checks, the log end or a free
- * sector not as the mount saw it: nothing was erased or overwritten, mount
- * again); I/O and port errors. Input errors and AUTH leave the vault
+ * garbage-collection copy whose CRC or tag no longer checks, the log end or
+ * a free sector not as the mount saw it, a free sector that twice did not
+ * read back as written: nothing that counts was erased or overwritten,
+ * mount again); I/O and port errors. Input errors and AUTH leave the vault
  * untouched.
  */
 ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *value, size_t len);
