@@ -222,12 +222,14 @@ void ward_vault_unmount(ward_vault_t *v);
  * Returns WARD_OK; WARD_ERR_VAULT_NAME; WARD_ERR_LIMIT (value longer than
  * stats.max_value_len, or the counter is exhausted); WARD_ERR_NO_SPACE
  * (vault full; delete something); WARD_ERR_AUTH (a live record with this
- * name's hash is too damaged to tell whose it is: nothing written; wipe);
+ * name's hash does not authenticate -- damaged, or renamed on flash -- so
+ * whose it is cannot be told: nothing written; wipe);
  * WARD_ERR_STATE (not mounted, or a previous I/O error: mount again);
  * WARD_ERR_CORRUPT (the flash now answers otherwise than at mount -- a
- * garbage-collection copy that no longer checks, the log end or a free
- * sector not as the mount saw it: nothing was erased or overwritten, mount
- * again); I/O and port errors. Input errors and AUTH leave the vault
+ * garbage-collection copy whose CRC or tag no longer checks, the log end or
+ * a free sector not as the mount saw it, a free sector that twice did not
+ * read back as written: nothing that counts was erased or overwritten,
+ * mount again); I/O and port errors. Input errors and AUTH leave the vault
  * untouched.
  */
 ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *value, size_t len);
@@ -248,8 +250,9 @@ ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t
  * Delete name. Costs one counter increment (three for the first change
  * after a mount, as put). The ciphertext stays on flash
  * until its sector is reclaimed (ward_vault_wipe erases everything).
- * Returns WARD_OK; WARD_ERR_NOT_FOUND; WARD_ERR_AUTH (the record is too
- * damaged to match its name: wipe); WARD_ERR_VAULT_NAME; WARD_ERR_LIMIT;
+ * Returns WARD_OK; WARD_ERR_NOT_FOUND; WARD_ERR_AUTH (the record does not
+ * authenticate, so it cannot be matched to its name: wipe);
+ * WARD_ERR_VAULT_NAME; WARD_ERR_LIMIT;
  * WARD_ERR_STATE; WARD_ERR_CORRUPT (as put); I/O errors.
  */
 ward_err_t ward_vault_delete(ward_vault_t *v, const char *name);

@@ -164,7 +164,13 @@ static ward_err_t ensure_blank(ward_vault_t *v, uint32_t s)
     return ours ? WARD_ERR_CORRUPT : vlt_erase(v, s);
 }
 
-static ward_err_t write_header(ward_vault_t *v, uint32_t s, uint32_t epoch)
+/*
+ * Program the header of sector s. With check (a sector that is not known to
+ * have been erased by this mount: its blankness rests on a read), it must
+ * read back as written, else WARD_ERR_CORRUPT: on NOR a program over
+ * leftovers that a read did not show ANDs into them.
+ */
+static ward_err_t write_header(ward_vault_t *v, uint32_t s, uint32_t epoch, bool check)
 {
     uint8_t buf[VLT_SHDR];
     vlt_shdr_t h;
@@ -189,7 +195,15 @@ static ward_err_t write_header(ward_vault_t *v, uint32_t s, uint32_t epoch)
     }
     vlt_shdr_encode(buf, &h);
     v->sect[s].blank = 0;
-    return vlt_prog(v, s * v->ssize, buf, sizeof buf);
+    err = vlt_prog(v, s * v->ssize, buf, sizeof buf);
+    if (err == WARD_OK && check) {
+        uint8_t back[VLT_SHDR];
+        err = vlt_read(v, s * v->ssize, back, sizeof back);
+        if (err == WARD_OK && memcmp(back, buf, sizeof back) != 0) {
+            err = WARD_ERR_CORRUPT;
+        }
+    }
+    return err;
 }
 
 static void mark_used(ward_vault_t *v, uint32_t s, uint32_t epoch, uint32_t wp, uint32_t placed)
@@ -310,6 +324,23 @@ static ward_err_t write_ckpt(ward_vault_t *v, uint32_t off, uint32_t version, bo
 
 /* ---- rotation and garbage collection ----------------------------------------------- */
 
+/* The header of a new head f, and, if f was not erased by this mount (its
+ * blankness rests on a read), the check that it reads back and that the
+ * rest of f is erased: WARD_ERR_CORRUPT if not, so that no entry lands on
+ * leftovers (on NOR: ANDed into them). */
+static ward_err_t head_fill(ward_vault_t *v, uint32_t f, bool unsure)
+{
+    bool blank = false;
+    ward_err_t err = write_header(v, f, v->max_epoch + 1u, unsure);
+    if (err == WARD_OK && unsure) {
+        err = vlt_is_blank(v, f * v->ssize + VLT_SHDR, (f + 1u) * v->ssize, &blank);
+        if (err == WARD_OK && !blank) {
+            err = WARD_ERR_CORRUPT;
+        }
+    }
+    return err;
+}
+
 /* Start free sector f as the new head (no garbage to collect). */
 static ward_err_t start_sector(ward_vault_t *v, uint32_t f)
 {
@@ -317,15 +348,17 @@ static ward_err_t start_sector(ward_vault_t *v, uint32_t f)
         return WARD_ERR_LIMIT;
     }
     ward_err_t err = ensure_blank(v, f);
-    const bool unsure = v->sect[f].unsure != 0u;
-    if (err == WARD_OK) {
-        err = write_header(v, f, v->max_epoch + 1u);
+    if (err != WARD_OK) {
+        return err;
     }
-    if (err == WARD_ERR_IO && unsure) {
-        /* A spent unit that reads erased: f holds nothing that counts yet. */
+    const bool unsure = v->sect[f].unsure != 0u;
+    err = head_fill(v, f, unsure);
+    if ((err == WARD_ERR_IO && unsure) || err == WARD_ERR_CORRUPT) {
+        /* A spent unit that reads erased, or leftovers a read did not show:
+         * f holds nothing that counts yet. Erase it, start again. */
         err = vlt_erase(v, f);
         if (err == WARD_OK) {
-            err = write_header(v, f, v->max_epoch + 1u);
+            err = head_fill(v, f, false);
         }
     }
     if (err == WARD_OK) {
@@ -373,9 +406,66 @@ static void move_live(ward_vault_t *v, uint32_t o, uint32_t dst)
     }
 }
 
+/*
+ * Before f, filled with the live records of o and a checkpoint pair, is
+ * sealed (and o erased): it must read back as written -- each copy's header
+ * and, if the record is intact, its CRC; each checkpoint copy's MAC,
+ * version and count -- with nothing but erased flash after it. A read that
+ * said "blank" of leftovers in f (the programs then AND into them on NOR)
+ * must not get the copies' sources erased. WARD_ERR_CORRUPT if not.
+ */
+static ward_err_t gc_check(ward_vault_t *v, uint32_t f, uint32_t o)
+{
+    const uint32_t base = f * v->ssize;
+    uint32_t at = base + VLT_SHDR;
+    vlt_rec_head_t rh;
+    vlt_entry_t e;
+    bool ok = false;
+    ward_err_t err = WARD_OK;
+    for (uint32_t i = 0; i < v->count && err == WARD_OK; i++) {
+        const ward_vault_rec_t *r = &v->rec[i];
+        if (r->off == VLT_NONE || vlt_sector_of(v, r->off) != o) {
+            continue;
+        }
+        err = vlt_rec_head(v, at, &rh, &ok);
+        if (err == WARD_OK && (!ok || ward_load_le32(rh.h + 4) != r->seq || rh.h[1] != r->nlen ||
+                               ward_load_le16(rh.h + 2) != r->vlen)) {
+            err = WARD_ERR_CORRUPT;
+        }
+        if (err == WARD_OK && r->good != 0u) {
+            err = vlt_rec_crc_ok(v, &rh, &ok);
+            err = err == WARD_OK && !ok ? WARD_ERR_CORRUPT : err;
+        }
+        at += rec_bytes(v, r);
+    }
+    memset(&e, 0, sizeof e);
+    e.type = VLT_T_CKPT;
+    e.len = VLT_CKPT_FIXED + VLT_CKPT_ENTRY * v->count;
+    e.full = v->entry;
+    for (uint32_t copy = 0; copy < 2u && err == WARD_OK; copy++) {
+        err = vlt_read(v, at, v->entry, e.len);
+        if (err == WARD_OK) {
+            err = vlt_entry_mac_ok(v, &e, &ok);
+        }
+        if (err == WARD_OK && (!ok || v->entry[0] != VLT_T_CKPT || v->entry[1] != v->count ||
+                               ward_load_le32(v->entry + 4) != v->version)) {
+            err = WARD_ERR_CORRUPT;
+        }
+        at += vlt_ckpt_size(v, v->count);
+    }
+    if (err == WARD_OK) {
+        err = vlt_is_blank(v, at, base + v->ssize, &ok);
+        err = err == WARD_OK && !ok ? WARD_ERR_CORRUPT : err;
+    }
+    return err;
+}
+
 /* Fill free sector f with the live records of sector o (placed bytes), a
- * checkpoint and the header; *end = the bytes used. Changes nothing in RAM. */
-static ward_err_t gc_fill(ward_vault_t *v, uint32_t f, uint32_t o, uint32_t placed, uint32_t *end)
+ * checkpoint and the header; *end = the bytes used. Changes nothing in RAM.
+ * With check (f's blankness rests on a read), f must read back as written
+ * before it is sealed, and its header after (WARD_ERR_CORRUPT). */
+static ward_err_t gc_fill(ward_vault_t *v, uint32_t f, uint32_t o, uint32_t placed, bool check,
+                          uint32_t *end)
 {
     const uint32_t base = f * v->ssize;
     uint32_t used = 0;
@@ -383,8 +473,11 @@ static ward_err_t gc_fill(ward_vault_t *v, uint32_t f, uint32_t o, uint32_t plac
     if (err == WARD_OK) {
         err = write_ckpt(v, base + VLT_SHDR + placed, v->version, false, &used);
     }
+    if (err == WARD_OK && check) {
+        err = gc_check(v, f, o);
+    }
     if (err == WARD_OK) {
-        err = write_header(v, f, v->max_epoch + 1u);
+        err = write_header(v, f, v->max_epoch + 1u, check);
     }
     *end = VLT_SHDR + placed + used;
     return err;
@@ -409,16 +502,20 @@ static ward_err_t gc_into(ward_vault_t *v, uint32_t f, uint32_t o)
         return WARD_ERR_NO_SPACE;
     }
     err = ensure_blank(v, f);
-    const bool unsure = v->sect[f].unsure != 0u;
-    if (err == WARD_OK) {
-        err = gc_fill(v, f, o, placed, &end);
+    if (err != WARD_OK) {
+        return err;
     }
-    if (err == WARD_ERR_IO && unsure) {
+    const bool unsure = v->sect[f].unsure != 0u;
+    err = gc_fill(v, f, o, placed, unsure, &end);
+    if ((err == WARD_ERR_IO && unsure) || err == WARD_ERR_CORRUPT) {
         /* A unit of f reads erased but was spent by a program a power cut
-         * tore: nothing in f counts before its header. Erase, start again. */
+         * tore, leftovers in f that a read did not show, or a copy's source
+         * that read otherwise than at mount: nothing in f counts yet (a
+         * header that did not read back does not count either), and o is
+         * untouched. Erase f, start again, once. */
         err = vlt_erase(v, f);
         if (err == WARD_OK) {
-            err = gc_fill(v, f, o, placed, &end);
+            err = gc_fill(v, f, o, placed, true, &end);
         }
     }
     if (err != WARD_OK) {
@@ -682,7 +779,7 @@ static ward_err_t new_vault(ward_vault_t *v, uint32_t keep, uint32_t first, uint
     v->full_at = 0;
     err = write_ckpt(v, first * v->ssize + VLT_SHDR, v->version + 1u, true, &used);
     if (err == WARD_OK) {
-        err = write_header(v, first, epoch);
+        err = write_header(v, first, epoch, false);
     }
     if (err != WARD_OK) {
         return err;
@@ -784,10 +881,14 @@ void ward_vault_unmount(ward_vault_t *v)
  * Find the live record called name. *idx = its index or -1; *damaged when a
  * record with the same name hash could not be read, matched or
  * authenticated, so "not found" cannot be claimed. rh receives the found
- * record's head, read once: what get authenticates and decrypts.
+ * record's head, read once: what get authenticates and decrypts. With
+ * auth, a record whose name matches is authenticated before it counts as
+ * found (put and delete act on it; get authenticates it anyway): its name
+ * is only CRC-framed until its tag verifies, and another record renamed
+ * to a name with the same CRC-32 would otherwise be replaced or deleted.
  */
-static ward_err_t find_name(const ward_vault_t *v, const char *name, uint32_t nlen, int *idx,
-                            bool *damaged, vlt_rec_head_t *rh)
+static ward_err_t find_name(const ward_vault_t *v, const char *name, uint32_t nlen, bool auth,
+                            int *idx, bool *damaged, vlt_rec_head_t *rh)
 {
     const uint32_t hash = ward_crc32(0, name, nlen);
     *idx = -1;
@@ -811,13 +912,15 @@ static ward_err_t find_name(const ward_vault_t *v, const char *name, uint32_t nl
             *damaged = true; /* not the record committed */
             continue;
         }
-        if (rh->h[1] == nlen && memcmp(rh->name, name, nlen) == 0) {
+        const bool match = rh->h[1] == nlen && memcmp(rh->name, name, nlen) == 0;
+        /* Another name with the same CRC-32 -- or one written over the real
+         * one. Only the tag tells: "not found" needs an authentic record,
+         * and so does a change made to the record found. */
+        err = match && !auth ? WARD_OK : vlt_rec_open(v, rh, NULL);
+        if (match && err == WARD_OK) {
             *idx = (int)i;
             return WARD_OK;
         }
-        /* Another name with the same CRC-32 -- or one written over the real
-         * one. Only the tag tells: "not found" needs an authentic record. */
-        err = vlt_rec_open(v, rh, NULL);
         if (err == WARD_ERR_AUTH) {
             *damaged = true;
         } else if (err != WARD_OK) {
@@ -1009,7 +1112,7 @@ ward_err_t ward_vault_put(ward_vault_t *v, const char *name, const uint8_t *valu
     if (!budget_ok(v, 1u)) {
         return WARD_ERR_LIMIT;
     }
-    err = find_name(v, name, nlen, &idx, &damaged, &rh);
+    err = find_name(v, name, nlen, true, &idx, &damaged, &rh);
     if (err != WARD_OK) {
         return err;
     }
@@ -1094,7 +1197,7 @@ ward_err_t ward_vault_get(ward_vault_t *v, uint8_t *out, size_t out_size, size_t
         return WARD_ERR_INVALID_ARG;
     }
     *out_len = 0;
-    err = find_name(v, name, (uint32_t)strlen(name), &idx, &damaged, &rh);
+    err = find_name(v, name, (uint32_t)strlen(name), false, &idx, &damaged, &rh);
     if (err != WARD_OK) {
         return err;
     }
@@ -1131,7 +1234,7 @@ ward_err_t ward_vault_delete(ward_vault_t *v, const char *name)
         return err;
     }
     const uint32_t nlen = (uint32_t)strlen(name);
-    err = find_name(v, name, nlen, &idx, &damaged, &rh);
+    err = find_name(v, name, nlen, true, &idx, &damaged, &rh);
     if (err != WARD_OK) {
         return err;
     }

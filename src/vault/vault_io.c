@@ -170,27 +170,85 @@ static uint32_t crc_feed(uint32_t crc, uint8_t want[4], const uint8_t *buf, uint
     return crc;
 }
 
+/* The part of the record's bytes [a, b) inside the chunk [pos, pos + n):
+ * *at (offset in the chunk), *k bytes. */
+static bool slice(uint32_t a, uint32_t b, uint32_t pos, uint32_t n, uint32_t *at, uint32_t *k)
+{
+    const uint32_t lo = a > pos ? a : pos, hi = b < pos + n ? b : pos + n;
+    *at = lo - pos;
+    *k = hi > lo ? hi - lo : 0u;
+    return hi > lo;
+}
+
+/* Feed the chunk [pos, pos + n) of record r (held in buf) to the AEAD
+ * check of its copy: the name as associated data, the ciphertext; the tag
+ * bytes go to tag. The plaintext is dropped. */
+static ward_err_t copy_auth(psa_aead_operation_t *op, const ward_vault_rec_t *r, const uint8_t *buf,
+                            uint32_t pos, uint32_t n, uint8_t tag[VLT_TAG])
+{
+    uint8_t pt[VLT_CHUNK + VLT_TAG];
+    const uint32_t ct0 = VLT_REC_NAME + r->nlen, tag0 = ct0 + r->vlen;
+    uint32_t at = 0, k = 0;
+    size_t olen = 0;
+    ward_err_t err = WARD_OK;
+    if (slice(VLT_REC_NAME, ct0, pos, n, &at, &k) &&
+        psa_aead_update_ad(op, buf + at, k) != PSA_SUCCESS) {
+        err = WARD_ERR_CRYPTO;
+    }
+    if (err == WARD_OK && slice(ct0, tag0, pos, n, &at, &k) &&
+        psa_aead_update(op, buf + at, k, pt, sizeof pt, &olen) != PSA_SUCCESS) {
+        err = WARD_ERR_CRYPTO;
+    }
+    if (slice(tag0, tag0 + VLT_TAG, pos, n, &at, &k)) {
+        memcpy(tag + (pos + at - tag0), buf + at, k);
+    }
+    ward_wipe(pt, sizeof pt);
+    return err;
+}
+
 ward_err_t vlt_copy_rec(ward_vault_t *v, uint32_t dst, const ward_vault_rec_t *r)
 {
-    uint8_t buf[VLT_CHUNK], want[4] = {0};
+    uint8_t buf[VLT_CHUNK], want[4] = {0}, tag[VLT_TAG], pt[VLT_CHUNK + VLT_TAG];
+    psa_aead_operation_t op = psa_aead_operation_init();
     const uint32_t rec_len = VLT_REC_OVERHEAD + r->nlen + r->vlen;
     const uint32_t len = vlt_pad(v, rec_len), body = rec_len - 4u;
     uint32_t crc = 0, pos = 0;
-    while (pos < len) {
+    size_t olen = 0;
+    ward_err_t err = WARD_OK;
+    while (pos < len && err == WARD_OK) {
         uint32_t n = len - pos < VLT_CHUNK ? len - pos : VLT_CHUNK;
-        ward_err_t err = vlt_read(v, r->off + pos, buf, n);
+        err = vlt_read(v, r->off + pos, buf, n);
         if (err != WARD_OK) {
-            return err;
+            break;
         }
         /* The copy's length comes from the mount's reading of the record:
          * the bytes about to be programmed must agree with it. */
         if (pos == 0u && (buf[0] != VLT_T_RECORD || !crc_at(buf, 8) || buf[1] != r->nlen ||
                           ward_load_le16(buf + 2) != r->vlen || ward_load_le32(buf + 4) != r->seq)) {
-            return WARD_ERR_CORRUPT;
+            err = WARD_ERR_CORRUPT;
+            break;
         }
-        err = vlt_prog(v, dst + pos, buf, n);
+        /* An intact record's copy is authenticated over the bytes
+         * programmed, as they go (the first chunk holds the header and the
+         * nonce): a flash that answers this read with other bytes and a
+         * fixed CRC cannot have a forgery replace the record it erases. */
+        if (pos == 0u && r->good != 0u &&
+            (psa_aead_decrypt_setup(&op, v->aead_key, vlt_aead_alg(v)) != PSA_SUCCESS ||
+             psa_aead_set_lengths(&op, WARD_VAULT_ID_LEN + 8u + r->nlen, r->vlen) != PSA_SUCCESS ||
+             psa_aead_set_nonce(&op, buf + VLT_REC_HDR, VLT_NONCE) != PSA_SUCCESS ||
+             psa_aead_update_ad(&op, v->vault_id, WARD_VAULT_ID_LEN) != PSA_SUCCESS ||
+             psa_aead_update_ad(&op, buf, 8) != PSA_SUCCESS)) {
+            err = WARD_ERR_CRYPTO;
+            break;
+        }
+        if (r->good != 0u) {
+            err = copy_auth(&op, r, buf, pos, n, tag);
+        }
+        if (err == WARD_OK) {
+            err = vlt_prog(v, dst + pos, buf, n);
+        }
         if (err != WARD_OK) {
-            return err;
+            break;
         }
         landed(v, dst + pos);
         /* The CRC of exactly the bytes programmed: a flash that answers
@@ -199,10 +257,15 @@ ward_err_t vlt_copy_rec(ward_vault_t *v, uint32_t dst, const ward_vault_rec_t *r
         crc = crc_feed(crc, want, buf, pos, n, body);
         pos += n;
     }
-    if (r->good != 0u && ward_load_le32(want) != crc) {
-        return WARD_ERR_CORRUPT;
+    if (err == WARD_OK && r->good != 0u) {
+        const psa_status_t st = psa_aead_verify(&op, pt, sizeof pt, &olen, tag, VLT_TAG);
+        err = st == PSA_ERROR_INVALID_SIGNATURE || ward_load_le32(want) != crc ? WARD_ERR_CORRUPT
+              : st != PSA_SUCCESS                                          ? WARD_ERR_CRYPTO
+                                                                            : WARD_OK;
     }
-    return WARD_OK;
+    (void)psa_aead_abort(&op);
+    ward_wipe(pt, sizeof pt);
+    return err;
 }
 
 /* ---- entries ------------------------------------------------------------------ */

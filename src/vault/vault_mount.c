@@ -308,9 +308,30 @@ static ward_err_t chain_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t 
 /* ---- pass 3: where the live records are ---------------------------------------- */
 
 typedef struct {
-    bool missing_only; /* fill in only records not located yet */
+    bool missing_only; /* before a reclaim: fill in only records not located
+                        * yet, or whose copy elsewhere no longer checks */
     uint32_t seen;     /* copies of live records visited */
 } locate_t;
+
+/* *ok = the copy of r where the mount located it still reads as it did --
+ * r's header and name hash -- and is intact: its CRC and its tag (a copy
+ * with a fixed CRC may be a forgery a lying read had garbage collection
+ * program, which then refused it, CORRUPT). */
+static ward_err_t still_there(const ward_vault_t *v, const ward_vault_rec_t *r, bool *ok)
+{
+    vlt_rec_head_t rh;
+    bool hok = false;
+    *ok = false;
+    ward_err_t err = vlt_rec_head(v, r->off, &rh, &hok);
+    if (err != WARD_OK || !hok || r->good == 0u || ward_load_le32(rh.h + 4) != r->seq ||
+        rh.h[1] != r->nlen || ward_load_le16(rh.h + 2) != r->vlen ||
+        ward_crc32(0, rh.name, rh.h[1]) != r->hash) {
+        return err;
+    }
+    err = vlt_rec_open(v, &rh, NULL);
+    *ok = err == WARD_OK;
+    return err == WARD_ERR_AUTH ? WARD_OK : err;
+}
 
 static ward_err_t locate_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t *e, void *arg)
 {
@@ -320,19 +341,34 @@ static ward_err_t locate_visit(ward_vault_t *v, uint32_t rank, const vlt_entry_t
         return WARD_OK;
     }
     int i = find_seq(v, ward_load_le32(e->h + 4));
-    if (i < 0 || (lc->missing_only && v->rec[i].off != VLT_NONE)) {
+    if (i < 0) {
         return WARD_OK;
     }
-    lc->seen++;
     ward_vault_rec_t *r = &v->rec[i];
     vlt_rec_head_t rh;
     bool ok = false;
+    ward_err_t err;
+    if (lc->missing_only && r->off != VLT_NONE) {
+        /* Located in this sector: garbage collection copies it from there
+         * and checks what it programs. Located elsewhere: the sector about
+         * to be erased may hold its only real copy, if the mount was shown
+         * one that is not there (a read that lied), or a damaged one. */
+        if (vlt_sector_of(v, r->off) == vlt_sector_of(v, e->off)) {
+            return WARD_OK;
+        }
+        err = still_there(v, r, &ok);
+        if (err != WARD_OK || ok) {
+            return err;
+        }
+        r->off = VLT_NONE;
+    }
+    lc->seen++;
     /* Where a record is, and whether it looks intact, are hints for get
      * and list, which read it again and authenticate what they read. The
      * header is the walk's read; the name and the rest are read once. */
     rh.off = e->off;
     memcpy(rh.h, e->h, sizeof rh.h);
-    ward_err_t err = vlt_read(v, e->off + VLT_REC_NAME, rh.name, e->h[1]);
+    err = vlt_read(v, e->off + VLT_REC_NAME, rh.name, e->h[1]);
     if (err == WARD_OK) {
         err = vlt_rec_crc_ok(v, &rh, &ok);
     }
@@ -366,12 +402,7 @@ ward_err_t vlt_locate(ward_vault_t *v)
 ward_err_t vlt_locate_missing(ward_vault_t *v, uint32_t s)
 {
     locate_t lc = {true, 0};
-    for (uint32_t i = 0; i < v->count; i++) {
-        if (v->rec[i].off == VLT_NONE) {
-            return walk(v, s, 0, false, LOAD_NONE, locate_visit, &lc);
-        }
-    }
-    return WARD_OK;
+    return v->count == 0u ? WARD_OK : walk(v, s, 0, false, LOAD_NONE, locate_visit, &lc);
 }
 
 /* Two live records with one name: written by a build whose put did not

@@ -119,8 +119,8 @@ ward_err_t vlt_is_blank(const ward_vault_t *v, uint32_t off, uint32_t end, bool 
 /* Copy live record r (padded) to dst for garbage collection. The bytes
  * programmed are the bytes checked: their header must be r's (sequence
  * number, lengths) before anything is programmed, and, if r was intact at
- * mount, their CRC must still hold; else WARD_ERR_CORRUPT (the flash
- * answered differently than at mount: mount again). */
+ * mount, their CRC and their tag must still hold; else WARD_ERR_CORRUPT
+ * (the flash answered differently than at mount: mount again). */
 ward_err_t vlt_copy_rec(ward_vault_t *v, uint32_t dst, const ward_vault_rec_t *r);
 
 /* Parse the entry header in h (avail bytes read at a position with room
@@ -186,8 +186,9 @@ ward_err_t vlt_mount(ward_vault_t *v);
 /* Find the latest intact copy of every live record (rec[].off, .good). */
 ward_err_t vlt_locate(ward_vault_t *v);
 /* Before sector s is reclaimed: look there again for live records the
- * mount did not locate (damaged, or hidden by a read that lied), so that
- * an intact copy there is not erased uncopied. */
+ * mount did not locate (damaged, or hidden by a read that lied) or located
+ * elsewhere in a copy that no longer reads as it did (shown by a read that
+ * lied, or damaged), so that an intact copy there is not erased uncopied. */
 ward_err_t vlt_locate_missing(ward_vault_t *v, uint32_t s);
 /* Used sectors in log (epoch) order; returns how many. */
 uint32_t vlt_log_order(const ward_vault_t *v, uint8_t order[WARD_CONFIG_VAULT_MAX_SECTORS]);
