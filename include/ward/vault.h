@@ -279,10 +279,12 @@ ward_err_t ward_vault_stats(ward_vault_t *v, ward_vault_stats_t *st);
  * the first change after a mount). A power cut leaves the old vault as it
  * was (before the empty state is written), the old vault empty, or the new
  * vault empty; the first change after the next mount erases whatever the
- * cut left of the old records. v stays mounted.
- * Returns WARD_OK; WARD_ERR_STATE; WARD_ERR_LIMIT; WARD_ERR_CORRUPT (as
- * put); I/O errors. A vault that does not mount is wiped with
- * ward_vault_format.
+ * cut left of the old records. v stays mounted. When the counter (or the
+ * epochs) is spent and no new vault can be made, the whole area is erased
+ * instead and v is unmounted: the data is gone, the next mount says
+ * WARD_ERR_VAULT_ERASED and a format says WARD_ERR_LIMIT.
+ * Returns WARD_OK; WARD_ERR_STATE; WARD_ERR_CORRUPT (as put); I/O errors.
+ * A vault that does not mount is wiped with ward_vault_format.
  */
 ward_err_t ward_vault_wipe(ward_vault_t *v);
 

@@ -1379,7 +1379,11 @@ ward_err_t ward_vault_wipe(ward_vault_t *v)
         return err;
     }
     if (!budget_ok(v, 2u) || v->max_epoch == UINT32_MAX) {
-        return WARD_ERR_LIMIT;
+        /* No new vault can be made any more (the counter or the epochs are
+         * spent), but a factory wipe must still destroy the data: erase
+         * the whole area. The next mount says WARD_ERR_VAULT_ERASED. */
+        err = ward_area_erase(&v->cfg.area, 0, v->cfg.area.size);
+        return fail(v, err);
     }
     /* 0. Like every change, after the session commit. */
     err = begin_change(v);

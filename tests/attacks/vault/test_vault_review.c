@@ -24,6 +24,11 @@
  *                  mount gives ROLLBACK (the put's commit is below the
  *                  counter) or, with nothing unconfirmed, the state as it
  *                  was; a raise stolen while the mount heals is STATE.
+ *   wipe_exhausted the HSM counter at its end (WARD_HSM_COUNTER_MAX): the
+ *                  factory wipe returned WARD_ERR_LIMIT and every secret
+ *                  stayed readable. A wipe must always destroy the data: it
+ *                  now erases the whole area (no new vault can be made; the
+ *                  next mount says WARD_ERR_VAULT_ERASED).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -385,12 +390,57 @@ static void test_shared_counter(void **state)
     tv_close(&d);
 }
 
+static void assert_area_erased(tv_dev_t *d)
+{
+    const uint8_t *mem = ward_sim_flash_mem(&d->flash);
+    for (uint32_t i = 0; i < NSECT * SSIZE; i++) {
+        assert_int_equal(mem[i], 0xFF);
+    }
+}
+
+static void test_wipe_exhausted(void **state)
+{
+    (void)state;
+    tv_dev_t d;
+    ward_vault_t v;
+    static const uint8_t secret[] = "hunter2-hunter2";
+    assert_int_equal(tv_open(&d, NSECT, SSIZE, 8, true, NULL), 0);
+    /* A counter near its end (a device at the end of its life): the highest
+     * value a format still takes, then puts until the counter is spent. */
+    uint32_t k = 0;
+    ward_err_t err = WARD_ERR_LIMIT;
+    while (err != WARD_OK && k < 64u) {
+        d.hsm.counters[d.cfg.counter] = WARD_HSM_COUNTER_MAX - k++;
+        err = ward_vault_format(&v, &d.cfg);
+        if (err == WARD_OK) {
+            err = ward_vault_put(&v, "wifi.psk", secret, sizeof secret);
+        }
+    }
+    assert_int_equal(err, WARD_OK);
+    while (err == WARD_OK) {
+        err = ward_vault_put(&v, "wifi.psk", secret, sizeof secret);
+    }
+    assert_int_equal(err, WARD_ERR_LIMIT);
+    uint8_t out[32];
+    size_t n = sizeof out;
+    assert_int_equal(ward_vault_get(&v, out, sizeof out, &n, "wifi.psk"), WARD_OK);
+    /* The factory wipe still destroys everything. */
+    assert_int_equal(ward_vault_wipe(&v), WARD_OK);
+    ward_vault_unmount(&v);
+    assert_area_erased(&d);
+    assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_ERR_VAULT_ERASED);
+    /* Format cannot make a new vault any more, and says so. */
+    assert_int_equal(ward_vault_format(&v, &d.cfg), WARD_ERR_LIMIT);
+    tv_close(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spent_unit),     cmocka_unit_test(test_seq_recheck),
         cmocka_unit_test(test_open_wipes),     cmocka_unit_test(test_full_no_wear),
         cmocka_unit_test(test_gc_erases),      cmocka_unit_test(test_shared_counter),
+        cmocka_unit_test(test_wipe_exhausted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
