@@ -212,6 +212,8 @@ static ward_err_t write_broker(const init_ctx_t *c, const char *host, unsigned p
         "acl_file %s/broker/acl\n"
         "persistence true\n"
         "persistence_location %s/broker/data/\n"
+        "# `ward fleet revoke` sends SIGHUP to this pid (read the CRL again).\n"
+        "pid_file %s/broker/mosquitto.pid\n"
         "\n"
         "listener %u\n"
         "protocol mqtt\n"
@@ -223,7 +225,7 @@ static ward_err_t write_broker(const init_ctx_t *c, const char *host, unsigned p
         "require_certificate true\n"
         "use_identity_as_username true\n"
         "use_username_as_clientid true\n",
-        d, host, port, user, d, d, port, d, d, d, d);
+        d, host, port, user, d, d, d, port, d, d, d, d);
     if (n < 0 || (size_t)n >= sizeof conf) {
         return WARD_ERR_INVALID_ARG;
     }

@@ -284,8 +284,7 @@ static void broker_start(void)
     CHECK(!"mosquitto did not start listening");
 }
 
-/* The factory's configuration as it is (fleet-setup.sh added the pid_file
- * line a service manager would); WARD_CLOUD_DEBUG logs every packet. */
+/* The factory's configuration as it is; WARD_CLOUD_DEBUG logs every packet. */
 static void conf_debug(void)
 {
     if (getenv("WARD_CLOUD_DEBUG") != NULL) {

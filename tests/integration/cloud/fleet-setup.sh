@@ -9,8 +9,6 @@
 #   fleet-setup.sh WARD OUT BROKER_PORT
 #
 # OUT/factory/            ward factory init: ca/, broker/, fleet/, keys/ ...
-#                         broker/mosquitto.conf gets a pid_file line (the service
-#                         manager's job: `ward fleet revoke` signals that pid)
 # OUT/devices/plug-1, plug-2   ward factory provision (cert.pem, ca.pem in each)
 # OUT/clients/<name>.pem/.key  file-key clients from the factory CA: plug-1, plug-2
 #                         (the devices' ids, for independent clients), plug-9 (to be
@@ -29,8 +27,6 @@ user=()
 
 "$ward" factory init "$f" --name "ward test factory CA" --broker-host localhost \
   --broker-port "$port" "${user[@]}" > /dev/null
-printf '\n# the pid for `ward fleet revoke` (SIGHUP: read the CRL again)\npid_file %s/broker/mosquitto.pid\n' \
-  "$f" >> "$f/broker/mosquitto.conf"
 "$ward" factory init "$out/other" --name "ward test factory CA" --broker-host localhost \
   --broker-port 1 "${user[@]}" > /dev/null
 
