@@ -1,0 +1,161 @@
+/*
+ * Red-team review of the OTA agent (issue #8): attacks that the first
+ * round of tests did not try, each a test that failed on the code before
+ * its fix.
+ *
+ *   - the freshness record after a power cut between the install request
+ *     and the REQUESTED record: the update runs its trial, is reverted,
+ *     and must then be reported once and its manifest refused as a
+ *     replay, also when the app missed a report.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "unit/ota/ota_fixture.h"
+
+/* ---- the install request made, the REQUESTED record lost ------------------------------- */
+
+/* Replays apply with a power cut after each of its operations, from the
+ * last one down, until the cut lands after the install request was
+ * completely written but before the vault says REQUESTED: the record
+ * still says STAGED. Leaves the device in that state (powered on again,
+ * the app not restarted). */
+static void cut_after_request(of_dev_t *e, const of_update_t *u)
+{
+    bf_snap_t snap;
+    ms_serve(&e->srv, u);
+    assert_int_equal(ward_ota_check(&e->ota), WARD_OK);
+    assert_int_equal(bf_snap_save(&e->d, &snap), 0);
+    const uint32_t hsm0 = e->d.hsm.counters[0];
+    const uint64_t ops0 = e->d.power.ops;
+    assert_int_equal(ward_ota_apply(&e->ota), WARD_OK);
+    const uint64_t total = e->d.power.ops - ops0;
+    bool seen = false;
+    for (uint64_t n = total; n >= 1u && !seen; n--) {
+        assert_int_equal(bf_snap_load(&e->d, &snap), 0);
+        e->d.hsm.counters[0] = hsm0;
+        of_app_start(e);
+        assert_int_equal(ward_ota_check(&e->ota), WARD_OK);
+        ward_sim_power_cut_after(&e->d.power, n, false);
+        const ward_err_t err = ward_ota_apply(&e->ota);
+        ward_sim_power_on(&e->d.power);
+        bool pending = false, perm = true;
+        ward_boot_ctx_t ctx;
+        assert_int_equal(bf_init_ctx(&e->d, &ctx), WARD_OK);
+        if (err != WARD_ERR_POWER_LOSS ||
+            ward_boot_request_pending(&ctx, &pending, &perm) != WARD_OK || !pending || perm) {
+            continue;
+        }
+        uint8_t rec[80];
+        size_t rl = 0;
+        of_app_start(e);
+        assert_int_equal(ward_vault_get(&e->vault, rec, sizeof rec, &rl, "ota.state"), WARD_OK);
+        if (rec[1] == 1u) { /* STAGED, yet the request is out */
+            seen = true;
+        }
+    }
+    assert_true(seen);
+    bf_snap_free(&snap);
+}
+
+/* The trial after such a cut fails its self-test and is reverted. Whether
+ * the app reported during the trial or not, and also when it misses the
+ * report at the boot that reverted (docs/ota.md §6), a later start-up
+ * must say the update failed, once, and the same manifest must be a
+ * replay: the reverted update is not installed again. */
+static void request_lost_then_reverted(bool report_in_trial)
+{
+    of_dev_t e;
+    of_update_t u;
+    ward_boot_report_t rep;
+    bool failed = false;
+    ward_image_version_t fv;
+    of_dev_default(&e);
+    of_update(&u, &e.v2, &e.keys.ota_signer, 1, 1024);
+    cut_after_request(&e, &u);
+
+    /* Power back: the bootloader installs v2 for its trial. */
+    assert_true(WARD_FIH_EQ(of_reset(&e, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_INSTALLED);
+    assert_true(rep.trial);
+    assert_int_equal(rep.version.major, 2);
+    if (report_in_trial) {
+        assert_int_equal(ward_ota_report(&e.ota, &rep, &failed, NULL), WARD_OK);
+        assert_false(failed);
+    }
+    /* The self-test fails (no confirm): the next reset reverts; the app
+     * misses the report at that boot; the boot after is a plain one. */
+    assert_true(WARD_FIH_EQ(of_reset(&e, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_REVERTED);
+    assert_int_equal(rep.version.major, 1);
+    assert_true(WARD_FIH_EQ(of_reset(&e, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_NONE);
+    assert_int_equal(rep.version.major, 1);
+
+    assert_int_equal(ward_ota_report(&e.ota, &rep, &failed, &fv), WARD_OK);
+    if (!failed) {
+        fail_msg("report_in_trial=%d: the reverted update 2.x is not reported as failed",
+                 (int)report_in_trial);
+    }
+    assert_int_equal(fv.major, 2);
+    assert_int_equal(ward_ota_report(&e.ota, &rep, &failed, NULL), WARD_OK);
+    assert_false(failed); /* once */
+    const ward_err_t err = ward_ota_check(&e.ota);
+    if (err != WARD_ERR_OTA_REPLAY) {
+        fail_msg("report_in_trial=%d: the reverted update's manifest is accepted again: %s",
+                 (int)report_in_trial, ward_err_name(err));
+    }
+    of_update_free(&u);
+    of_dev_close(&e);
+}
+
+static void test_request_lost_reverted_reported(void **state)
+{
+    (void)state;
+    request_lost_then_reverted(true);
+}
+
+static void test_request_lost_reverted_unreported(void **state)
+{
+    (void)state;
+    request_lost_then_reverted(false);
+}
+
+/* A record written by the first agent (format 1, 64 bytes) still counts:
+ * its sequence is kept, not refused as corrupt. */
+static void test_state_format1_read(void **state)
+{
+    (void)state;
+    of_dev_t e;
+    of_update_t u;
+    uint8_t rec[64];
+    of_dev_default(&e);
+    memset(rec, 0, sizeof rec);
+    rec[0] = 1;
+    ward_store_le64(rec + 4, 7);
+    ward_store_le64(rec + 12, OF_T0 - 7200u);
+    assert_int_equal(ward_vault_put(&e.vault, "ota.state", rec, sizeof rec), WARD_OK);
+    of_update(&u, &e.v2, &e.keys.ota_signer, 7, 1024);
+    ms_serve(&e.srv, &u);
+    assert_int_equal(ward_ota_check(&e.ota), WARD_ERR_OTA_REPLAY);
+    of_update_free(&u);
+    of_update(&u, &e.v2, &e.keys.ota_signer, 8, 1024);
+    ms_serve(&e.srv, &u);
+    assert_int_equal(ward_ota_check(&e.ota), WARD_OK);
+    of_update_free(&u);
+    of_dev_close(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_lost_reverted_reported),
+        cmocka_unit_test(test_request_lost_reverted_unreported),
+        cmocka_unit_test(test_state_format1_read),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
