@@ -7,6 +7,11 @@
  *     and the REQUESTED record: the update runs its trial, is reverted,
  *     and must then be reported once and its manifest refused as a
  *     replay, also when the app missed a report.
+ *   - a flash that lies on reads of the staging slot while the agent
+ *     verifies what it staged (ward_sim_hostile_t, every read attacked in
+ *     turn, once and from then on, three substitutes): the agent never
+ *     requests an install it did not verify, leaves nothing behind when it
+ *     refuses, and never reads out of bounds (the asan preset runs it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -150,12 +155,126 @@ static void test_state_format1_read(void **state)
     of_dev_close(&e);
 }
 
+/* ---- a lying flash while the staged image is verified --------------------------------- */
+
+typedef struct {
+    of_dev_t e;
+    of_update_t u;
+    ward_sim_hostile_t h;
+    bf_snap_t snap;
+    uint32_t hsm[WARD_HSM_COUNTERS];
+} hostile_rig_t;
+
+static void hr_load(hostile_rig_t *r)
+{
+    assert_int_equal(bf_snap_load(&r->e.d, &r->snap), 0);
+    memcpy(r->e.d.hsm.counters, r->hsm, sizeof r->hsm);
+    r->e.layout.secondary.flash = &r->h.port;
+    of_app_start(&r->e);
+}
+
+/* The flash as it would read with `img` (len bytes) in the staging slot. */
+static uint8_t *subst_with(hostile_rig_t *r, const uint8_t *img, size_t len)
+{
+    const uint32_t size = r->e.d.flash.port.size;
+    uint8_t *f = malloc(size);
+    assert_non_null(f);
+    memcpy(f, ward_sim_flash_mem(&r->e.d.flash), size);
+    const ward_area_t *sec = &r->e.d.layout.secondary;
+    memset(f + sec->off, 0xFF, ward_boot_image_max(&r->e.d.layout));
+    memcpy(f + sec->off, img, len);
+    return f;
+}
+
+static void test_hostile_flash_in_verify(void **state)
+{
+    (void)state;
+    static hostile_rig_t r;
+    memset(&r, 0, sizeof r);
+    of_dev_default(&r.e);
+    of_update(&r.u, &r.e.v2, &r.e.keys.ota_signer, 1, 1024);
+    ms_serve(&r.e.srv, &r.u);
+    const ward_area_t *sec = &r.e.d.layout.secondary;
+    ward_sim_hostile_init(&r.h, &r.e.spy.port, sec->off,
+                          sec->off + ward_boot_image_max(&r.e.d.layout));
+    assert_int_equal(bf_snap_save(&r.e.d, &r.snap), 0);
+    memcpy(r.hsm, r.e.d.hsm.counters, sizeof r.hsm);
+
+    /* An honest run counts the reads of the staging slot's image part. */
+    hr_load(&r);
+    ward_sim_hostile_arm(&r.h, 0, false, NULL, 0);
+    assert_int_equal(ward_ota_check(&r.e.ota), WARD_OK);
+    assert_int_equal(ward_ota_apply(&r.e.ota), WARD_OK);
+    const uint64_t nreads = r.h.reads;
+    assert_true(nreads > 3u);
+
+    /* Substitutes: v1 (signed by the boot key, older), v2 with a payload
+     * byte flipped, v2 with its TLV area erased. */
+    uint8_t *flip = malloc(r.e.v2.len);
+    uint8_t *cut = malloc(r.e.v2.len);
+    assert_non_null(flip);
+    assert_non_null(cut);
+    memcpy(flip, r.e.v2.data, r.e.v2.len);
+    flip[r.e.v2.len / 2u] ^= 0x01u;
+    memcpy(cut, r.e.v2.data, r.e.v2.len);
+    const size_t tlv_at = r.u.m.image_size - 200u;
+    memset(cut + tlv_at, 0xFF, r.e.v2.len - tlv_at);
+    uint8_t *subst[3] = {subst_with(&r, r.e.v1.data, r.e.v1.len),
+                         subst_with(&r, flip, r.e.v2.len), subst_with(&r, cut, r.e.v2.len)};
+
+    unsigned runs = 0, accepted = 0, refused = 0;
+    for (size_t si = 0; si < 3u; si++) {
+        for (int mode = 0; mode < 2; mode++) {
+            for (uint64_t n = 1; n <= nreads; n++) {
+                hr_load(&r);
+                assert_int_equal(ward_ota_check(&r.e.ota), WARD_OK);
+                ward_sim_hostile_arm(&r.h, n, mode == 1, subst[si], r.e.d.flash.port.size);
+                const ward_err_t err = ward_ota_apply(&r.e.ota);
+                ward_sim_hostile_arm(&r.h, 0, false, NULL, 0); /* the truth from here */
+                bool pending = false, perm = true;
+                assert_int_equal(ward_boot_request_pending(&r.e.boot, &pending, &perm), WARD_OK);
+                runs++;
+                if (err == WARD_OK) {
+                    /* Only what the chain authenticated is in the slot. */
+                    accepted++;
+                    assert_true(pending);
+                    assert_false(perm);
+                    assert_true(bf_holds(&r.e.d, sec, &r.e.v2));
+                } else {
+                    refused++;
+                    if (err != WARD_ERR_OTA_IMAGE && (err > WARD_ERR_IMG_MAGIC ||
+                                                      err < WARD_ERR_IMG_SEC_CNT_RANGE)) {
+                        fail_msg("substitute %zu, read %llu%s: %s", si, (unsigned long long)n,
+                                 mode == 1 ? " on" : "", ward_err_name(err));
+                    }
+                    assert_false(pending);
+                    assert_true(of_erased(&r.e, sec, 0, r.u.m.image_size));
+                }
+                assert_true(bf_holds(&r.e.d, &r.e.d.layout.primary, &r.e.v1));
+            }
+        }
+    }
+    printf("hostile staging reads: %llu reads per apply, %u attacked runs, %u refused, "
+           "%u accepted (the genuine image in flash each time)\n",
+           (unsigned long long)nreads, runs, refused, accepted);
+    assert_true(refused > 0u);
+    for (size_t si = 0; si < 3u; si++) {
+        free(subst[si]);
+    }
+    free(flip);
+    free(cut);
+    bf_snap_free(&r.snap);
+    of_update_free(&r.u);
+    of_dev_close(&r.e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_lost_reverted_reported),
         cmocka_unit_test(test_request_lost_reverted_unreported),
         cmocka_unit_test(test_state_format1_read),
+        cmocka_unit_test(test_hostile_flash_in_verify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
