@@ -162,16 +162,16 @@ static ward_err_t boot_view(const ward_ota_t *o, ward_boot_report_t *rep, uint32
  * record a refusal of that one request, a torn one) means the update never
  * ran. Anything else counts as installed: never taken again (docs/ota.md
  * §6). A format-1 record does not know the journal: as before. */
-static bool installed_since(const ward_ota_t *o, const ota_state_t *st)
+static bool journal_moved(const ward_ota_t *o, const ota_state_t *st)
 {
     const ward_boot_state_t *j = &o->cfg.boot->st;
-    if (st->pending != PENDING_STAGED || !st->journal_known) {
-        return false;
-    }
-    if (j->epoch == st->journal_epoch && j->next == st->journal_next) {
-        return false;
-    }
-    return j->refused == st->journal_refused;
+    return st->journal_known && (j->epoch != st->journal_epoch || j->next != st->journal_next);
+}
+
+static bool installed_since(const ward_ota_t *o, const ota_state_t *st)
+{
+    return st->pending == PENDING_STAGED && journal_moved(o, st) &&
+           o->cfg.boot->st.refused == st->journal_refused;
 }
 
 /* An update accepted, staged and recorded whose install request never
@@ -623,11 +623,30 @@ ward_err_t ward_ota_report(ward_ota_t *o, const ward_boot_report_t *boot, bool *
     if (running && boot->trial) {
         return WARD_OK; /* on trial: the app's self-test decides */
     }
-    const bool reverted = !running && (st.pending == PENDING_REQUESTED ||
-                                       boot->event == WARD_BOOT_EV_REVERTED ||
-                                       installed_since(o, &st));
-    if (!running && !reverted) {
-        return WARD_OK; /* staged, never requested: the next check resumes it */
+    bool reverted = false;
+    if (!running && st.pending == PENDING_STAGED) {
+        reverted = boot->event == WARD_BOOT_EV_REVERTED || installed_since(o, &st);
+        if (!reverted) {
+            return WARD_OK; /* staged, never installed: the next check resumes it */
+        }
+    } else if (!running) {
+        /* Requested: a failure if the bootloader acted on the request
+         * (installed and reverted it, or refused it). A journal that has
+         * not moved since says it never saw the request: it still waits
+         * for a reset, or a later apply consumed it (a newer update
+         * superseded this one, which is then forgotten, not failed). */
+        reverted = !st.journal_known || journal_moved(o, &st) ||
+                   boot->event == WARD_BOOT_EV_REVERTED;
+        if (!reverted) {
+            bool req = false, permanent = false;
+            err = ward_boot_request_pending(o->cfg.boot, &req, &permanent);
+            if (err == WARD_ERR_CORRUPT || (err == WARD_OK && req)) {
+                return WARD_OK; /* the next boot decides */
+            }
+            if (err != WARD_OK) {
+                return err;
+            }
+        }
     }
     const ward_image_version_t v = st.version;
     st.pending = PENDING_NONE;

@@ -7,6 +7,9 @@
  *     and the REQUESTED record: the update runs its trial, is reverted,
  *     and must then be reported once and its manifest refused as a
  *     replay, also when the app missed a report.
+ *   - an install request the agent itself consumed (a newer manifest
+ *     applied before the reset, its download cut by the network): the
+ *     update that never ran must not be reported as failed.
  *   - a flash that lies on reads of the staging slot while the agent
  *     verifies what it staged (ward_sim_hostile_t, every read attacked in
  *     turn, once and from then on, three substitutes): the agent never
@@ -155,6 +158,66 @@ static void test_state_format1_read(void **state)
     of_dev_close(&e);
 }
 
+/* ---- a request superseded before the reset ----------------------------------------------- */
+
+/* v2 is requested; before the reset a newer manifest (v3) comes, its apply
+ * consumes v2's request and then loses the network. The bootloader never
+ * saw a request: v2 neither ran nor was refused, and must not be reported
+ * as a failed update (nor while its request still waits for the reset). */
+static void test_superseded_request_not_failed(void **state)
+{
+    (void)state;
+    of_dev_t e;
+    of_update_t u2, u3;
+    bf_img_t v3;
+    ward_boot_report_t rep;
+    bool failed = true, pending = false, perm = true;
+    of_dev_default(&e);
+    assert_int_equal(bf_image(&v3, 3, 3, 12000, 33, e.keys.boot.id), 0);
+    of_update(&u2, &e.v2, &e.keys.ota_signer, 1, 1024);
+    ms_serve(&e.srv, &u2);
+    assert_int_equal(ward_ota_check(&e.ota), WARD_OK);
+    assert_int_equal(ward_ota_apply(&e.ota), WARD_OK);
+    assert_int_equal(ward_boot_request_pending(&e.boot, &pending, &perm), WARD_OK);
+    assert_true(pending);
+    /* Asked before the reset (the bootloader has not run): nothing failed. */
+    assert_int_equal(ward_boot_status(&e.boot, &rep), WARD_OK);
+    assert_int_equal(ward_ota_report(&e.ota, &rep, &failed, NULL), WARD_OK);
+    if (failed) {
+        fail_msg("v2 waits for the reset, yet it is reported as a failed update");
+    }
+
+    /* No reset yet: v3 is published, checked, and its download cut for good. */
+    of_update(&u3, &v3, &e.keys.ota_signer, 2, 1024);
+    ms_serve(&e.srv, &u3);
+    assert_int_equal(ward_ota_check(&e.ota), WARD_OK);
+    ms_fault_update(&e.srv, &u3);
+    e.srv.sticky_cut = 2000;
+    assert_int_equal(ward_ota_apply(&e.ota), WARD_ERR_NET);
+    assert_int_equal(ward_boot_request_pending(&e.boot, &pending, &perm), WARD_OK);
+    assert_false(pending); /* v2's request went with the attempt */
+
+    /* The reset: nothing to install, v1 runs as before. */
+    assert_true(WARD_FIH_EQ(of_reset(&e, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_NONE);
+    assert_int_equal(rep.version.major, 1);
+    assert_int_equal(ward_ota_report(&e.ota, &rep, &failed, NULL), WARD_OK);
+    if (failed) {
+        fail_msg("v2 never ran nor was refused, yet it is reported as a failed update");
+    }
+    /* v3 is still offered and installs. */
+    e.srv.sticky_cut = 0;
+    assert_int_equal(ward_ota_check(&e.ota), WARD_OK);
+    assert_int_equal(ward_ota_apply(&e.ota), WARD_OK);
+    assert_true(WARD_FIH_EQ(of_reset(&e, &rep)));
+    assert_true(rep.trial);
+    assert_int_equal(rep.version.major, 3);
+    of_update_free(&u2);
+    of_update_free(&u3);
+    bf_image_free(&v3);
+    of_dev_close(&e);
+}
+
 /* ---- a lying flash while the staged image is verified --------------------------------- */
 
 typedef struct {
@@ -274,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_request_lost_reverted_reported),
         cmocka_unit_test(test_request_lost_reverted_unreported),
         cmocka_unit_test(test_state_format1_read),
+        cmocka_unit_test(test_superseded_request_not_failed),
         cmocka_unit_test(test_hostile_flash_in_verify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
