@@ -154,20 +154,22 @@ static ward_err_t boot_view(const ward_ota_t *o, ward_boot_report_t *rep, uint32
     return ward_boot_floor(o->cfg.boot, floor);
 }
 
-/* Did the bootloader install the STAGED update since it was recorded? A
- * power cut between the install request and the REQUESTED record leaves
- * STAGED behind a request that went out, so the record alone cannot say.
- * The boot journal can: the bootloader appends to it whenever it acts on
- * a request, so a journal that has not moved since (or moved only to
- * record a refusal of that one request, a torn one) means the update never
- * ran. Anything else counts as installed: never taken again (docs/ota.md
- * §6). A format-1 record does not know the journal: as before. */
+/* Has the bootloader written its journal since the update was recorded
+ * STAGED? It appends to it whenever it acts on an install request (an
+ * install begins, or a refusal). A format-1 record does not know. */
 static bool journal_moved(const ward_ota_t *o, const ota_state_t *st)
 {
     const ward_boot_state_t *j = &o->cfg.boot->st;
     return st->journal_known && (j->epoch != st->journal_epoch || j->next != st->journal_next);
 }
 
+/* Did the bootloader install the STAGED update since it was recorded? A
+ * power cut between the install request and the REQUESTED record leaves
+ * STAGED behind a request that went out, so the record alone cannot say.
+ * A journal that has not moved since, or moved only to record a refusal
+ * (of that one request, a torn one), means the update never ran; anything
+ * else counts as installed: never taken again (docs/ota.md §6). A format-1
+ * record: not installed, as the first agent decided. */
 static bool installed_since(const ward_ota_t *o, const ota_state_t *st)
 {
     return st->pending == PENDING_STAGED && journal_moved(o, st) &&
