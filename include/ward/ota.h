@@ -242,8 +242,10 @@ ward_err_t ward_ota_apply(ward_ota_t *o);
  * bootloader refused it), say so once (WARD_OK with *failed = true and the
  * version that failed, failed_version may be NULL) and forget it. An
  * update that runs confirmed is forgotten silently; one on trial is kept
- * until the trial ends. WARD_OK, a vault error, WARD_ERR_CORRUPT,
- * WARD_ERR_INVALID_ARG. */
+ * until the trial ends; one whose install request the bootloader never
+ * saw (it still waits for a reset, or a later apply consumed it) is not a
+ * failure (docs/ota.md §6). WARD_OK, a vault error, WARD_ERR_CORRUPT,
+ * WARD_ERR_INVALID_ARG, a flash error reading the install request. */
 ward_err_t ward_ota_report(ward_ota_t *o, const ward_boot_report_t *boot, bool *failed,
                            ward_image_version_t *failed_version);
 

@@ -21,8 +21,10 @@
 /* ---- freshness state in the vault ("ota.state", docs/ota.md) ------------------------- */
 
 #define STATE_NAME "ota.state"
-#define STATE_LEN 64u
-#define STATE_FORMAT 1u
+#define STATE_LEN_V1 64u
+#define STATE_LEN 80u
+#define STATE_FORMAT_V1 1u
+#define STATE_FORMAT 2u
 
 enum { PENDING_NONE = 0, PENDING_STAGED = 1, PENDING_REQUESTED = 2 };
 
@@ -33,6 +35,13 @@ typedef struct {
     ward_image_version_t version; /* of the pending update */
     uint32_t sec_cnt;
     uint8_t digest[32];
+    /* The boot journal when the update was recorded STAGED (format 2): where
+     * its next record goes and the last refusal it held. A bootloader that
+     * acted on the install request since has moved it. */
+    bool journal_known;
+    uint32_t journal_epoch;
+    uint32_t journal_next;
+    ward_err_t journal_refused;
 } ota_state_t;
 
 static ward_err_t state_load(ward_vault_t *v, ota_state_t *s)
@@ -50,8 +59,9 @@ static ward_err_t state_load(ward_vault_t *v, ota_state_t *s)
     if (err != WARD_OK) {
         return err;
     }
-    if (n != STATE_LEN || b[0] != STATE_FORMAT || b[1] > PENDING_REQUESTED || b[2] != 0u ||
-        b[3] != 0u) {
+    const bool v1 = n == STATE_LEN_V1 && b[0] == STATE_FORMAT_V1;
+    if ((!v1 && (n != STATE_LEN || b[0] != STATE_FORMAT)) || b[1] > PENDING_REQUESTED ||
+        b[2] != 0u || b[3] != 0u) {
         ward_wipe(b, sizeof b);
         return WARD_ERR_CORRUPT;
     }
@@ -64,6 +74,12 @@ static ward_err_t state_load(ward_vault_t *v, ota_state_t *s)
     s->version.build = ward_load_le32(b + 24);
     s->sec_cnt = ward_load_le32(b + 28);
     memcpy(s->digest, b + 32, 32);
+    if (!v1) {
+        s->journal_known = true;
+        s->journal_epoch = ward_load_le32(b + 64);
+        s->journal_next = ward_load_le32(b + 68);
+        s->journal_refused = (ward_err_t)ward_load_le32(b + 72);
+    }
     return WARD_OK;
 }
 
@@ -81,6 +97,9 @@ static ward_err_t state_store(ward_vault_t *v, const ota_state_t *s)
     ward_store_le32(b + 24, s->version.build);
     ward_store_le32(b + 28, s->sec_cnt);
     memcpy(b + 32, s->digest, 32);
+    ward_store_le32(b + 64, s->journal_epoch);
+    ward_store_le32(b + 68, s->journal_next);
+    ward_store_le32(b + 72, (uint32_t)s->journal_refused);
     return ward_vault_put(v, STATE_NAME, b, sizeof b);
 }
 
@@ -135,12 +154,35 @@ static ward_err_t boot_view(const ward_ota_t *o, ward_boot_report_t *rep, uint32
     return ward_boot_floor(o->cfg.boot, floor);
 }
 
+/* Has the bootloader written its journal since the update was recorded
+ * STAGED? It appends to it whenever it acts on an install request (an
+ * install begins, or a refusal). A format-1 record does not know. */
+static bool journal_moved(const ward_ota_t *o, const ota_state_t *st)
+{
+    const ward_boot_state_t *j = &o->cfg.boot->st;
+    return st->journal_known && (j->epoch != st->journal_epoch || j->next != st->journal_next);
+}
+
+/* Did the bootloader install the STAGED update since it was recorded? A
+ * power cut between the install request and the REQUESTED record leaves
+ * STAGED behind a request that went out, so the record alone cannot say.
+ * A journal that has not moved since, or moved only to record a refusal
+ * (of that one request, a torn one), means the update never ran; anything
+ * else counts as installed: never taken again (docs/ota.md §6). A format-1
+ * record: not installed, as the first agent decided. */
+static bool installed_since(const ward_ota_t *o, const ota_state_t *st)
+{
+    return st->pending == PENDING_STAGED && journal_moved(o, st) &&
+           o->cfg.boot->st.refused == st->journal_refused;
+}
+
 /* An update accepted, staged and recorded whose install request never
- * completed (a power cut): the same manifest may be taken again. */
-static bool resumable(const ota_state_t *st, const ward_ota_manifest_t *m)
+ * reached the bootloader (a power cut): the same manifest may be taken
+ * again. */
+static bool resumable(const ward_ota_t *o, const ota_state_t *st, const ward_ota_manifest_t *m)
 {
     return st->pending == PENDING_STAGED && st->sequence == m->sequence && st->sequence > 0u &&
-           ward_ct_equal(st->digest, m->image_digest, 32);
+           ward_ct_equal(st->digest, m->image_digest, 32) && !installed_since(o, st);
 }
 
 static ward_err_t policy_eval(const ward_ota_t *o, const ota_state_t *st,
@@ -152,7 +194,7 @@ static ward_err_t policy_eval(const ward_ota_t *o, const ota_state_t *st,
     p.running = rep->version;
     p.floor = floor;
     p.now = o->cfg.now != NULL ? o->cfg.now(o->cfg.now_ctx) : 0u;
-    p.last_sequence = resumable(st, &o->manifest) ? st->sequence - 1u : st->sequence;
+    p.last_sequence = resumable(o, st, &o->manifest) ? st->sequence - 1u : st->sequence;
     p.last_issued_at = st->issued_at;
     p.image_max = ward_boot_image_max(o->cfg.boot->cfg.layout);
     /* Hardened: the verdict is taken twice, and read back once more. */
@@ -536,6 +578,10 @@ ward_err_t ward_ota_apply(ward_ota_t *o)
         st.version = o->manifest.version;
         st.sec_cnt = o->manifest.sec_cnt;
         memcpy(st.digest, o->manifest.image_digest, sizeof st.digest);
+        st.journal_known = true;
+        st.journal_epoch = o->cfg.boot->st.epoch;
+        st.journal_next = o->cfg.boot->st.next;
+        st.journal_refused = o->cfg.boot->st.refused;
         err = state_store(o->cfg.vault, &st);
     }
     if (err == WARD_OK) {
@@ -579,16 +625,39 @@ ward_err_t ward_ota_report(ward_ota_t *o, const ward_boot_report_t *boot, bool *
     if (running && boot->trial) {
         return WARD_OK; /* on trial: the app's self-test decides */
     }
-    const bool reverted = !running && (st.pending == PENDING_REQUESTED ||
-                                       boot->event == WARD_BOOT_EV_REVERTED);
-    if (!running && !reverted) {
-        return WARD_OK; /* staged, never requested: the next check resumes it */
+    bool reverted = false;
+    if (!running && st.pending == PENDING_STAGED) {
+        reverted = boot->event == WARD_BOOT_EV_REVERTED || installed_since(o, &st);
+        if (!reverted) {
+            return WARD_OK; /* staged, never installed: the next check resumes it */
+        }
+    } else if (!running) {
+        /* Requested: a failure if the bootloader acted on the request
+         * (installed and reverted it, or refused it). A journal that has
+         * not moved since says it never saw the request: it still waits
+         * for a reset, or a later apply consumed it (a newer update
+         * superseded this one, which is then forgotten, not failed). */
+        reverted = !st.journal_known || journal_moved(o, &st) ||
+                   boot->event == WARD_BOOT_EV_REVERTED;
+        if (!reverted) {
+            bool req = false, permanent = false;
+            err = ward_boot_request_pending(o->cfg.boot, &req, &permanent);
+            if (err == WARD_ERR_CORRUPT || (err == WARD_OK && req)) {
+                return WARD_OK; /* the next boot decides */
+            }
+            if (err != WARD_OK) {
+                return err;
+            }
+        }
     }
     const ward_image_version_t v = st.version;
     st.pending = PENDING_NONE;
     memset(&st.version, 0, sizeof st.version);
     st.sec_cnt = 0;
     memset(st.digest, 0, sizeof st.digest);
+    st.journal_epoch = 0;
+    st.journal_next = 0;
+    st.journal_refused = WARD_OK;
     err = state_store(o->cfg.vault, &st);
     if (err == WARD_OK && reverted) {
         *failed = true; /* once: the record that said so is gone */

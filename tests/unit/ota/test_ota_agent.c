@@ -351,11 +351,11 @@ static void test_request_lost_resumes(void **state)
         if (err == WARD_ERR_POWER_LOSS && !pending &&
             bf_holds(&e.d, &e.d.layout.secondary, &e.v2)) {
             /* Staged, verified and recorded as such, not requested. */
-            uint8_t rec[64];
+            uint8_t rec[80];
             size_t rl = 0;
             of_app_start(&e);
             assert_int_equal(ward_vault_get(&e.vault, rec, sizeof rec, &rl, "ota.state"), WARD_OK);
-            assert_int_equal(rl, 64);
+            assert_int_equal(rl, 80);
             assert_int_equal(rec[1], 1); /* STAGED */
             assert_int_equal(ward_load_le64(rec + 4), 1);
             assert_true(WARD_FIH_EQ(of_reset(&e, &rep)));
