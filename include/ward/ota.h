@@ -181,6 +181,11 @@ typedef struct ward_ota_config {
      * block written in between; a connection that brings a block starts
      * the count again. 0: 5. */
     uint32_t max_retries;
+    /* The longest one apply may take, by now() (a server that drips the
+     * update stays under every per-receive timeout): past it the download
+     * stops with WARD_ERR_NET_TIMEOUT. 0: 3600 s; UINT32_MAX: no limit;
+     * without now() there is none. */
+    uint32_t max_seconds;
 } ward_ota_config_t;
 
 typedef struct ward_ota_stats {
@@ -198,6 +203,7 @@ typedef struct ward_ota {
     ward_ota_stats_t stats;  /* of the last apply */
     ward_err_t reason;       /* why the last check/apply failed, or WARD_OK */
     uint64_t total;          /* size the server gave for the current fetch */
+    uint64_t deadline;       /* now() past which apply's download stops; 0: none */
     uint64_t wire_size;      /* bytes of the chained update */
     uint32_t fill;           /* bytes of the current block received */
     uint32_t erased_to;      /* staging bytes erased so far (sector aligned) */

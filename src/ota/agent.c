@@ -239,6 +239,9 @@ ward_err_t ward_ota_init(ward_ota_t *o, const ward_ota_config_t *cfg)
     if (o->cfg.max_retries == 0u) {
         o->cfg.max_retries = 5u;
     }
+    if (o->cfg.max_seconds == 0u) {
+        o->cfg.max_seconds = 3600u;
+    }
     o->ready = 1u;
     return WARD_OK;
 }
@@ -373,9 +376,19 @@ static ward_err_t land_block(ward_ota_t *o)
     return WARD_OK;
 }
 
+/* A server may drip the update under every per-receive timeout: the whole
+ * download has a deadline by the device clock. */
+static bool past_deadline(const ward_ota_t *o)
+{
+    return o->deadline != 0u && o->cfg.now(o->cfg.now_ctx) > o->deadline;
+}
+
 static ward_err_t update_sink(void *ctx, const uint8_t *data, size_t len)
 {
     ward_ota_t *o = ctx;
+    if (past_deadline(o)) {
+        return WARD_ERR_NET_TIMEOUT;
+    }
     /* The server said how large the file is: it must be the chain's size. */
     if (o->total != UINT64_MAX && o->total != o->wire_size) {
         return WARD_ERR_OTA_SIZE;
@@ -426,8 +439,8 @@ static ward_err_t download(ward_ota_t *o)
             }
             break;
         }
-        if (!retryable(err)) {
-            return err;
+        if (!retryable(err) || past_deadline(o)) {
+            return past_deadline(o) ? WARD_ERR_NET_TIMEOUT : err;
         }
         idle = o->chain.next == before ? idle + 1u : 0u;
         if (idle > o->cfg.max_retries) {
@@ -559,6 +572,8 @@ ward_err_t ward_ota_apply(ward_ota_t *o)
     }
 
     /* From here on the staging slot is written. */
+    const uint64_t t0 = o->cfg.now != NULL ? o->cfg.now(o->cfg.now_ctx) : 0u;
+    o->deadline = t0 != 0u && o->cfg.max_seconds != UINT32_MAX ? t0 + o->cfg.max_seconds : 0u;
     ward_ota_chain_init(&o->chain, &o->manifest);
     o->wire_size = ward_ota_chain_wire_size(o->manifest.image_size, o->manifest.block_size);
     err = clear_request(o);

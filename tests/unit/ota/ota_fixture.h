@@ -132,6 +132,8 @@ typedef struct {
     ms_total_t total_mode;
     bool ignore_max;        /* a broken fetcher: delivers past max */
     ward_err_t fail_with;   /* every get fails with this at once */
+    uint64_t *clock;        /* if set: advanced by tick_s per sink call (a slow server) */
+    uint64_t tick_s;
     /* What happened. */
     unsigned gets;
     uint64_t froms[MS_LOG];
@@ -208,6 +210,9 @@ static inline ward_err_t ms_get(void *ctx, const char *path, uint64_t from, uint
             if (faulty && s->alter_off >= 0 && at == (uint64_t)s->alter_off) {
                 buf[i] ^= s->alter_xor;
             }
+        }
+        if (s->clock != NULL) {
+            *s->clock += s->tick_s;
         }
         ward_err_t err = sink(sink_ctx, buf, (size_t)n);
         s->body_bytes += n;

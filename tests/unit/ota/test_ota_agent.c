@@ -248,6 +248,39 @@ static void test_retries(void **state)
     of_dev_close(&e);
 }
 
+/* A server that drips the update (a byte now and then, never a timeout per
+ * receive) is cut off by the whole download's deadline (cfg.max_seconds by
+ * the device clock); what it delivered in time landed authenticated, and
+ * the staging slot is erased again. */
+static void test_slow_drip_deadline(void **state)
+{
+    (void)state;
+    of_dev_t e;
+    of_update_t u;
+    of_dev_default(&e);
+    of_update(&u, &e.v2, &e.keys.ota_signer, 1, 1024);
+    ms_serve(&e.srv, &u);
+    ms_fault_update(&e.srv, &u);
+    of_spy_expect(&e, &u);
+    assert_int_equal(ward_ota_check(&e.ota), WARD_OK);
+    e.ota.cfg.max_seconds = 600;
+    e.srv.chunk = 16;
+    e.srv.clock = &e.now;
+    e.srv.tick_s = 5; /* 16 bytes every 5 s: 3.2 bytes/s */
+    assert_int_equal(ward_ota_apply(&e.ota), WARD_ERR_NET_TIMEOUT);
+    assert_true(e.now - OF_T0 <= 600 + 5);
+    assert_int_equal(e.spy.bad_progs, 0);
+    assert_true(of_erased(&e, &e.d.layout.secondary, 0, ward_boot_image_max(&e.d.layout)));
+    assert_true(bf_holds(&e.d, &e.d.layout.primary, &e.v1));
+    /* The same update at a sane speed completes. */
+    e.srv.clock = NULL;
+    e.srv.chunk = 700;
+    assert_int_equal(ward_ota_check(&e.ota), WARD_OK);
+    assert_int_equal(ward_ota_apply(&e.ota), WARD_OK);
+    of_update_free(&u);
+    of_dev_close(&e);
+}
+
 /* The trial's self-test fails: no confirm, the next reset reverts to v1,
  * and the agent says so exactly once. */
 static void test_trial_fails_reported_once(void **state)
@@ -437,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_geometries),
         cmocka_unit_test(test_resume_after_cuts),
         cmocka_unit_test(test_retries),
+        cmocka_unit_test(test_slow_drip_deadline),
         cmocka_unit_test(test_trial_fails_reported_once),
         cmocka_unit_test(test_revert_reported_later),
         cmocka_unit_test(test_request_lost_resumes),
