@@ -17,6 +17,7 @@ int ward_cli_exit_code(ward_err_t err)
     case WARD_OK:
         return WARD_EXIT_OK;
     case WARD_ERR_INVALID_ARG:
+    case WARD_ERR_VAULT_NAME: /* a record name is part of the command line */
         return WARD_EXIT_USAGE;
     case WARD_ERR_IO:
     case WARD_ERR_POWER_LOSS:
