@@ -2,14 +2,14 @@
 # Static analysis of ward's own C code: cppcheck and clang-tidy.
 #   scripts/lint.sh [HOST_BUILD_DIR [CORTEX_M_BUILD_DIR]]
 # clang-tidy uses each build's compile database (default build/host and
-# build/cortex-m4; the Cortex-M pass is skipped if that build is absent).
+# build/mps2-an386; the Cortex-M pass is skipped if that build is absent).
 # Tests get cppcheck only: clang's analyzer does not know that a failed
 # cmocka assertion never returns, and reports paths that cannot happen.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 bdir=${1:-build/host}
-cmdir=${2:-build/cortex-m4}
+cmdir=${2:-build/mps2-an386}
 [ -f "$bdir/compile_commands.json" ] || { echo "lint: no $bdir/compile_commands.json (build first)"; exit 1; }
 
 mapfile -t host_files < <(git ls-files 'src/*.c' 'port/common/*.c' 'port/posix/*.c' 'tools/*.c' 'fuzz/*.c')
