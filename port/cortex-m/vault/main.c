@@ -4,7 +4,7 @@
  * this board's flash driver (4 KiB sectors, 8-byte program-once writes)
  * and its software HSM (ward_cm_hsm.h).
  *
- * A test (CTest cortex_m_vault) and a benchmark (bench/cortex-m-vault.sh)
+ * A test (CTest mps2-an386.vault) and a benchmark (bench/cortex-m-vault.sh)
  * in one program. Every step prints "ok ..." or "FAIL ..." and the run
  * exits non-zero at the first failure:
  *   - format, put three credentials, read them back, and again after a
