@@ -21,7 +21,8 @@ cppcheck_run() { # extra args... -- files...
     --inline-suppr --suppress=missingIncludeSystem --suppress=unusedFunction \
     --suppress=constParameterCallback --suppress=constParameterPointer --suppress=constVariablePointer \
     -D__GNUC__ -I include -I port/common/include -I port/posix/include -I port/cortex-m/include -I port/cortex-m/src \
-    -I tools/ward -I tools/sign -I tools/repo -I tools/keys -I tools/factory -I tools/label -I config -I tests "$@"
+    -I tools/ward -I tools/sign -I tools/repo -I tools/keys -I tools/factory -I tools/label -I tools/board \
+    -I "$cmdir/board" -I config -I tests "$@"
 }
 
 echo "== cppcheck: core, ports, tools, fuzz (${#host_files[@]} + ${#cm_files[@]} files)"
@@ -42,7 +43,11 @@ echo "== clang-tidy: host (${#host_files[@]} files)"
 printf '%s\n' "${host_files[@]}" | tidy "$bdir" "$bdir/clang-tidy.log" \
   || { echo "lint: clang-tidy found problems"; exit 1; }
 if [ -f "$cmdir/compile_commands.json" ]; then
-  echo "== clang-tidy: cortex-m (${#cm_files[@]} files)"
+  # The files this board's build compiles (a board without a vault builds
+  # no vault program): scripts/lint.sh build/host build/<board> for any board.
+  mapfile -t cm_files < <(for f in "${cm_files[@]}"; do
+    grep -qF "\"$top/$f\"" "$cmdir/compile_commands.json" && echo "$f"; done)
+  echo "== clang-tidy: cortex-m, $(basename "$cmdir") (${#cm_files[@]} files)"
   printf '%s\n' "${cm_files[@]}" | tidy "$cmdir" "$cmdir/clang-tidy.log" \
     --extra-arg=--target=arm-none-eabi --extra-arg=-isystem/usr/lib/arm-none-eabi/include \
     --extra-arg=-Wno-ignored-optimization-argument --extra-arg=-Wno-unused-command-line-argument \

@@ -34,52 +34,52 @@ typedef enum { K_WORD, K_NUM, K_MAP } kind_t;
 
 typedef struct {
     const char *key;
-    kind_t kind;
     size_t off;
+    kind_t kind;
     uint32_t opt; /* 0: required, else its OPT_ bit */
 } key_desc_t;
 
 #define F(m) offsetof(ward_board_t, m)
 /* In cmake/board.cmake's order (the env file's order): required, optional. */
 static const key_desc_t k_keys[] = {
-    {"CPU", K_WORD, F(cpu), 0},
-    {"FPU", K_WORD, F(fpu), 0},
-    {"FLOAT_ABI", K_WORD, F(float_abi), 0},
-    {"IRQS", K_NUM, F(irqs), 0},
-    {"VTOR_ALIGN", K_NUM, F(vtor_align), 0},
-    {"FLASH_ADDR", K_NUM, F(flash_addr), 0},
-    {"FLASH_SECTORS", K_MAP, F(flash_sectors), 0},
-    {"FLASH_WRITE_SIZE", K_NUM, F(flash_write_size), 0},
-    {"PROTECT_END", K_NUM, F(protect_end), 0},
-    {"BOOT_ADDR", K_NUM, F(boot_addr), 0},
-    {"BOOT_SIZE", K_NUM, F(boot_size), 0},
-    {"BOOT_RAM_ADDR", K_NUM, F(boot_ram_addr), 0},
-    {"BOOT_RAM_SIZE", K_NUM, F(boot_ram_size), 0},
-    {"KEY_ADDR", K_NUM, F(key_addr), 0},
-    {"KEY_SIZE", K_NUM, F(key_size), 0},
-    {"OTP_ADDR", K_NUM, F(otp_addr), 0},
-    {"OTP_SIZE", K_NUM, F(otp_size), 0},
-    {"PRIMARY_OFF", K_NUM, F(primary_off), 0},
-    {"SECONDARY_OFF", K_NUM, F(secondary_off), 0},
-    {"SLOT_SIZE", K_NUM, F(slot_size), 0},
-    {"SCRATCH_OFF", K_NUM, F(scratch_off), 0},
-    {"SCRATCH_SIZE", K_NUM, F(scratch_size), 0},
-    {"STATE_OFF", K_NUM, F(state_off), 0},
-    {"STATE_SIZE", K_NUM, F(state_size), 0},
-    {"HDR_SIZE", K_NUM, F(hdr_size), 0},
-    {"RAM_ADDR", K_NUM, F(ram_addr), 0},
-    {"RAM_SIZE", K_NUM, F(ram_size), 0},
-    {"APP_RAM_ADDR", K_NUM, F(app_ram_addr), 0},
-    {"APP_RAM_SIZE", K_NUM, F(app_ram_size), 0},
-    {"CONSOLE", K_WORD, F(console), 0},
-    {"TIMER", K_WORD, F(timer), 0},
-    {"QEMU_MACHINE", K_WORD, F(qemu_machine), 0},
-    {"DEV_ADDR", K_NUM, F(dev_addr), OPT_DEV_ADDR},
-    {"DEV_SECTORS", K_MAP, F(dev_sectors), OPT_DEV_SECTORS},
-    {"DEV_WRITE_SIZE", K_NUM, F(dev_write_size), OPT_DEV_WRITE_SIZE},
-    {"VAULT_OFF", K_NUM, F(vault_off), OPT_VAULT_OFF},
-    {"VAULT_SIZE", K_NUM, F(vault_size), OPT_VAULT_SIZE},
-    {"HSM_ADDR", K_NUM, F(hsm_addr), OPT_HSM_ADDR},
+    {"CPU", F(cpu), K_WORD, 0},
+    {"FPU", F(fpu), K_WORD, 0},
+    {"FLOAT_ABI", F(float_abi), K_WORD, 0},
+    {"IRQS", F(irqs), K_NUM, 0},
+    {"VTOR_ALIGN", F(vtor_align), K_NUM, 0},
+    {"FLASH_ADDR", F(flash_addr), K_NUM, 0},
+    {"FLASH_SECTORS", F(flash_sectors), K_MAP, 0},
+    {"FLASH_WRITE_SIZE", F(flash_write_size), K_NUM, 0},
+    {"PROTECT_END", F(protect_end), K_NUM, 0},
+    {"BOOT_ADDR", F(boot_addr), K_NUM, 0},
+    {"BOOT_SIZE", F(boot_size), K_NUM, 0},
+    {"BOOT_RAM_ADDR", F(boot_ram_addr), K_NUM, 0},
+    {"BOOT_RAM_SIZE", F(boot_ram_size), K_NUM, 0},
+    {"KEY_ADDR", F(key_addr), K_NUM, 0},
+    {"KEY_SIZE", F(key_size), K_NUM, 0},
+    {"OTP_ADDR", F(otp_addr), K_NUM, 0},
+    {"OTP_SIZE", F(otp_size), K_NUM, 0},
+    {"PRIMARY_OFF", F(primary_off), K_NUM, 0},
+    {"SECONDARY_OFF", F(secondary_off), K_NUM, 0},
+    {"SLOT_SIZE", F(slot_size), K_NUM, 0},
+    {"SCRATCH_OFF", F(scratch_off), K_NUM, 0},
+    {"SCRATCH_SIZE", F(scratch_size), K_NUM, 0},
+    {"STATE_OFF", F(state_off), K_NUM, 0},
+    {"STATE_SIZE", F(state_size), K_NUM, 0},
+    {"HDR_SIZE", F(hdr_size), K_NUM, 0},
+    {"RAM_ADDR", F(ram_addr), K_NUM, 0},
+    {"RAM_SIZE", F(ram_size), K_NUM, 0},
+    {"APP_RAM_ADDR", F(app_ram_addr), K_NUM, 0},
+    {"APP_RAM_SIZE", F(app_ram_size), K_NUM, 0},
+    {"CONSOLE", F(console), K_WORD, 0},
+    {"TIMER", F(timer), K_WORD, 0},
+    {"QEMU_MACHINE", F(qemu_machine), K_WORD, 0},
+    {"DEV_ADDR", F(dev_addr), K_NUM, OPT_DEV_ADDR},
+    {"DEV_SECTORS", F(dev_sectors), K_MAP, OPT_DEV_SECTORS},
+    {"DEV_WRITE_SIZE", F(dev_write_size), K_NUM, OPT_DEV_WRITE_SIZE},
+    {"VAULT_OFF", F(vault_off), K_NUM, OPT_VAULT_OFF},
+    {"VAULT_SIZE", F(vault_size), K_NUM, OPT_VAULT_SIZE},
+    {"HSM_ADDR", F(hsm_addr), K_NUM, OPT_HSM_ADDR},
 };
 #undef F
 #define KEY_COUNT (sizeof k_keys / sizeof k_keys[0])
@@ -449,8 +449,7 @@ ward_err_t ward_board_parse(ward_board_t *b, const char *name, const char *text,
         if (k->kind == K_WORD) {
             ok = vl <= WARD_BOARD_WORD_MAX;
             if (ok) {
-                memcpy(field, v, vl);
-                ((char *)field)[vl] = '\0';
+                (void)snprintf((char *)field, WARD_BOARD_WORD_MAX + 1u, "%.*s", (int)vl, v);
             }
         } else if (k->kind == K_NUM) {
             ok = parse_number(v, vl, (uint32_t *)field);

@@ -55,16 +55,19 @@ static void show(const ward_board_t *b)
            "sector, %lu bytes)\n",
            (unsigned long)primary, (unsigned long)b->slot_size,
            (unsigned long)ward_board_image_max(b), (unsigned long)sector);
+    const uint32_t secondary = b->dev_addr + b->secondary_off;
+    const uint32_t scratch = b->dev_addr + b->scratch_off;
+    const uint32_t state = b->dev_addr + b->state_off;
     printf("  secondary slot 0x%08lx; scratch 0x%08lx; boot state 0x%08lx\n",
-           (unsigned long)(b->dev_addr + b->secondary_off),
-           (unsigned long)(b->dev_addr + b->scratch_off), (unsigned long)(b->dev_addr + b->state_off));
+           (unsigned long)secondary, (unsigned long)scratch, (unsigned long)state);
     if (b->has_vault) {
-        printf("  vault          0x%08lx, 0x%lx bytes; HSM block 0x%08lx\n",
-               (unsigned long)(b->dev_addr + b->vault_off), (unsigned long)b->vault_size,
-               (unsigned long)b->hsm_addr);
+        const uint32_t vault = b->dev_addr + b->vault_off;
+        printf("  vault          0x%08lx, 0x%lx bytes; HSM block 0x%08lx\n", (unsigned long)vault,
+               (unsigned long)b->vault_size, (unsigned long)b->hsm_addr);
     }
+    const uint32_t entry = primary + b->hdr_size;
     printf("  image header   0x%lx: an app is linked at 0x%08lx (its vector table)\n",
-           (unsigned long)b->hdr_size, (unsigned long)(primary + b->hdr_size));
+           (unsigned long)b->hdr_size, (unsigned long)entry);
     printf("  RAM window     0x%08lx..0x%08llx (an app's initial stack pointer)\n",
            (unsigned long)b->ram_addr, (unsigned long long)b->ram_addr + b->ram_size);
     printf("  console        %s; QEMU -M %s\n", b->console, b->qemu_machine);

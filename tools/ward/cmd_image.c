@@ -271,8 +271,8 @@ static int check_vector_table(const char *cmd, const char *path, const uint8_t *
                 b->name, (unsigned long)vt);
     }
     size_t x = 0;
-    bool zeros = true;
     if (find_vt(bin, len, pos, b, &x)) {
+        bool zeros = true;
         for (size_t i = 0; i < x && zeros; i++) {
             zeros = bin[i] == 0u;
         }
@@ -1709,13 +1709,10 @@ int ward_cmd_inspect(int argc, char **argv)
     ward_image_info_t info, hdr;
     const uint32_t max = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
     ward_err_t perr = ward_image_parse(&info, ward_image_read_mem, &m, max);
-    bool have_hdr = len >= WARD_IMAGE_HEADER_SIZE;
-    if (have_hdr) {
-        (void)ward_image_header_decode(&hdr, data);
-    } else {
-        memset(&hdr, 0, sizeof hdr);
-    }
-    const uint32_t magic = have_hdr ? ward_load_le32(data) : 0u;
+    /* A header is there (the magic was checked above): its fields are
+     * shown even when the image fails to parse. */
+    (void)ward_image_header_decode(&hdr, data);
+    const uint32_t magic = ward_load_le32(data);
 
     uint8_t computed[32] = {0}, keyhash[32] = {0};
     bool have_keyhash = false, hash_ok = false;
@@ -1740,41 +1737,36 @@ int ward_cmd_inspect(int argc, char **argv)
         printf("{\"file\":");
         ward_cli_json_str(stdout, path);
         printf(",\"file_size\":%lu,\"status\":\"%s\"", (unsigned long)len, ward_err_name(perr));
-        if (have_hdr) {
-            printf(",\"header\":{\"magic\":\"0x%08lx\",\"load_addr\":\"0x%08lx\",\"hdr_size\":%u,"
-                   "\"prot_tlv_size\":%u,\"img_size\":%lu,\"flags\":\"0x%08lx\",\"flag_names\":[",
-                   (unsigned long)magic, (unsigned long)hdr.load_addr, hdr.hdr_size,
-                   hdr.prot_tlv_size, (unsigned long)hdr.img_size, (unsigned long)hdr.flags);
-            bool first = true;
-            for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0]; i++) {
-                if ((hdr.flags & k_flags[i].bit) != 0u) {
-                    printf("%s\"%s\"", first ? "" : ",", k_flags[i].name);
-                    first = false;
-                }
+        printf(",\"header\":{\"magic\":\"0x%08lx\",\"load_addr\":\"0x%08lx\",\"hdr_size\":%u,"
+               "\"prot_tlv_size\":%u,\"img_size\":%lu,\"flags\":\"0x%08lx\",\"flag_names\":[",
+               (unsigned long)magic, (unsigned long)hdr.load_addr, hdr.hdr_size,
+               hdr.prot_tlv_size, (unsigned long)hdr.img_size, (unsigned long)hdr.flags);
+        bool first = true;
+        for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0]; i++) {
+            if ((hdr.flags & k_flags[i].bit) != 0u) {
+                printf("%s\"%s\"", first ? "" : ",", k_flags[i].name);
+                first = false;
             }
-            printf("],\"version\":\"");
-            print_version(stdout, &hdr.version);
-            printf("\"}");
         }
+        printf("],\"version\":\"");
+        print_version(stdout, &hdr.version);
+        printf("\"}");
     } else {
         printf("file:            %s (%lu bytes)\n", path, (unsigned long)len);
-        if (have_hdr) {
-            printf("magic:           0x%08lx%s\n", (unsigned long)magic,
-                   magic == WARD_IMAGE_MAGIC ? " (MCUboot v1)" : " (not an image)");
-            printf("load address:    0x%08lx\n", (unsigned long)hdr.load_addr);
-            printf("header size:     %u\n", hdr.hdr_size);
-            printf("protected TLVs:  %u bytes\n", hdr.prot_tlv_size);
-            printf("payload size:    %lu\n", (unsigned long)hdr.img_size);
-            printf("flags:           0x%08lx", (unsigned long)hdr.flags);
-            for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0]; i++) {
-                if ((hdr.flags & k_flags[i].bit) != 0u) {
-                    printf(" %s", k_flags[i].name);
-                }
+        printf("magic:           0x%08lx (MCUboot v1)\n", (unsigned long)magic);
+        printf("load address:    0x%08lx\n", (unsigned long)hdr.load_addr);
+        printf("header size:     %u\n", hdr.hdr_size);
+        printf("protected TLVs:  %u bytes\n", hdr.prot_tlv_size);
+        printf("payload size:    %lu\n", (unsigned long)hdr.img_size);
+        printf("flags:           0x%08lx", (unsigned long)hdr.flags);
+        for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0]; i++) {
+            if ((hdr.flags & k_flags[i].bit) != 0u) {
+                printf(" %s", k_flags[i].name);
             }
-            printf("\nversion:         ");
-            print_version(stdout, &hdr.version);
-            printf("\n");
         }
+        printf("\nversion:         ");
+        print_version(stdout, &hdr.version);
+        printf("\n");
     }
 
     if (perr == WARD_OK) {
