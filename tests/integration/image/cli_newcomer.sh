@@ -74,6 +74,28 @@ run 2 "$WARD" sign --board no-such-board "${K[@]}" "$T/app.bin" "$T/x.img"
 has_err "mps2-an386"
 absent "$T/x.img"
 
+say "ward explain: what the bootloader's numbers mean"
+# The bootloader prints "refused -40, image -24: ward explain -24".
+for c in -24 24 WARD_ERR_IMG_HASH img_hash; do
+  run 0 "$WARD" explain "$c"
+  has "-24 WARD_ERR_IMG_HASH"
+  has "what to do:"
+done
+run 0 "$WARD" explain -40 -25
+has "WARD_ERR_BOOT_NO_IMAGE"
+has "WARD_ERR_IMG_KEY"
+run 0 "$WARD" explain --json -62
+has '"exit":2'
+run 14 "$WARD" explain -999
+has_err "not a ward status code"
+# A board file with a mistake is refused with the rule it breaks.
+sed 's/^VTOR_ALIGN=512$/VTOR_ALIGN=256/' "$(dirname "$0")/../../../port/cortex-m/boards/netduinoplus2.board" >"$T/f405.board"
+run 2 "$WARD" board show "$T/f405.board"
+has_err "VTOR_ALIGN 256"
+has_err "needs a power of two >= 512"
+run 2 "$WARD" sign --board "$T/f405.board" "${K[@]}" "$T/app.bin" "$T/x.img"
+absent "$T/x.img"
+
 say "1. N-1 sectors: sign --board / --sector-size and verify refuse, with the sizes"
 # Without a sector size ward cannot know: it signs, as imgtool does.
 run 0 "$WARD" sign "${K[@]}" -H 0x200 -S 0x60000 "$T/big.bin" "$T/big.img"
