@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Footprint of the ward bootloader on Cortex-M4 (QEMU mps2-an386), -Os:
+# Footprint of the ward bootloader on Cortex-M4 (QEMU mps2-an386), -Os, in
+# detail (bench/cortex-m-boards.sh gives the totals for every board):
 # text/data/bss of the real bootloader ELF, where the bytes go, and its peak
 # stack, measured by a build that paints the stack at reset and reports the
 # high-water mark before it jumps or refuses (ward_cm_boot_stack).
 #
 #   bench/cortex-m-footprint.sh [CORTEX_M_BUILD_DIR] [WARD_HOST_TOOL]
 #
-# Defaults: build/cortex-m4 (configured and built here if needed; the
+# Defaults: build/mps2-an386 (configured and built here if needed; the
 # per-object breakdown uses a second build without LTO, DIR-nolto) and
 # build/host/tools/ward/ward. Writes bench/results/cortex-m-footprint.txt.
 # Targets: <= 12 KiB flash, <= 6 KiB RAM including the stack.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-bdir=${1:-$top/build/cortex-m4}
+bdir=${1:-$top/build/mps2-an386}
 ward=${2:-$top/build/host/tools/ward/ward}
 out=$top/bench/results/cortex-m-footprint.txt
 cm=$top/port/cortex-m
@@ -20,7 +21,7 @@ cm=$top/port/cortex-m
 [ -x "$ward" ] || { echo "bench: host tool $ward not found: cmake --preset host && cmake --build build/host" >&2; exit 1; }
 build() { # dir [cmake args]
   local d=$1; shift
-  [ -f "$d/build.ninja" ] || cmake --preset cortex-m4 -B "$d" "$@" >/dev/null
+  [ -f "$d/build.ninja" ] || cmake --preset mps2-an386 -B "$d" "$@" >/dev/null
   cmake --build "$d" --target ward_cm_boot ward_cm_boot_stack ward_cm_app ward_cm_app_noconfirm >/dev/null
 }
 build "$bdir"
@@ -30,6 +31,8 @@ build "$bdir-nolto" -DWARD_CM_LTO=OFF
 # change the code; checked below.
 build "$bdir-g" -DCMAKE_C_FLAGS_MINSIZEREL="-Os -DNDEBUG -g"
 elf=$bdir/port/cortex-m/ward_cm_boot.elf
+env=$bdir/board/board.env
+b() { sed -n "s/^$1=//p" "$env"; }
 stack_elf=$bdir/port/cortex-m/ward_cm_boot_stack.elf
 bins=$bdir/port/cortex-m
 
@@ -38,28 +41,30 @@ trap 'rm -rf "$work"' EXIT
 
 # ---- peak stack on each path of the boot decision ------------------------------
 blobs() { python3 "$cm/scripts/mkblobs.py" "$@"; }
-sign() { "$ward" sign -H 0x200 -S 0x60000 --align 8 "$@" >/dev/null; }
+sign() { "$ward" sign --board "$(b FILE)" "$@" >/dev/null; }
 "$ward" keygen -k "$work/boot.pem" >/dev/null
 "$ward" getpub -k "$work/boot.pem" -o "$work/boot.pub.pem" >/dev/null
 hash=$("$ward" getpub -k "$work/boot.pem" -f hash | awk '{print $NF}')
-blobs keyblock --key "$work/boot.pub.pem" --out "$work/key.bin"
-blobs otp --boot-key-hash "$hash" --secure-boot --out "$work/otp.bin"
-blobs erased --size 0x60000 "$work/erased.bin"
-blobs erased --size 0x20000 "$work/tail.bin"
+blobs keyblock --key "$work/boot.pub.pem" --size "$(b KEY_SIZE)" --out "$work/key.bin"
+blobs otp --boot-key-hash "$hash" --secure-boot --size "$(b OTP_SIZE)" --out "$work/otp.bin"
+blobs erased --size "$(b SLOT_SIZE)" "$work/erased.bin"
+blobs erased --size "$(b SCRATCH_SIZE)" "$work/scratch.bin"
+blobs erased --size "$(b STATE_SIZE)" "$work/state.bin"
 sign -k "$work/boot.pem" -v 1.0.0 -s 1 "$bins/ward_cm_app.bin" "$work/v1.img"
 sign -k "$work/boot.pem" -v 2.0.0 -s 2 --pad "$bins/ward_cm_app_noconfirm.bin" "$work/v2.img"
-blobs pad --size 0x60000 "$work/v1.img" "$work/v1.slot"
+blobs pad --size "$(b SLOT_SIZE)" "$work/v1.img" "$work/v1.slot"
 python3 - "$work/v1.img" "$work/bad.img" <<'EOF'
 import sys
 d = bytearray(open(sys.argv[1], "rb").read())
 d[0x400] ^= 1
 open(sys.argv[2], "wb").write(d)
 EOF
-blobs pad --size 0x60000 "$work/bad.img" "$work/bad.slot"
+blobs pad --size "$(b SLOT_SIZE)" "$work/bad.img" "$work/bad.slot"
 
 peaks() { # primary secondary: the "stack peak" of every boot of one run
-  "$cm/scripts/qemu-run.sh" --timeout 60 "$stack_elf" "$work/key.bin@0x10000" \
-    "$work/otp.bin@0x11000" "$1@0x20000" "$2@0x80000" "$work/tail.bin@0xE0000" \
+  "$cm/scripts/qemu-run.sh" --board "$env" --timeout 60 "$stack_elf" \
+    "$work/key.bin@$(b KEY_ADDR)" "$work/otp.bin@$(b OTP_ADDR)" "$1@$(b PRIMARY_ADDR)" \
+    "$2@$(b SECONDARY_ADDR)" "$work/scratch.bin@$(b SCRATCH_ADDR)" "$work/state.bin@$(b STATE_ADDR)" \
     | awk '/stack peak/ {print $4, $6}' || true
 }
 read -r p_boot s_size < <(peaks "$work/v1.slot" "$work/erased.bin")
@@ -88,7 +93,12 @@ ram=$((data + bss))
 mkdir -p "$(dirname "$out")"
 {
   echo "ward bootloader footprint, Cortex-M4 (QEMU mps2-an386), -Os"
-  echo "($(arm-none-eabi-gcc --version | head -n1); ECDSA-P256 via PSA/p256-m, SHA-256,"
+  if [ "$(sed -n 's/^WARD_CM_P256M_DIRECT:BOOL=//p' "$bdir/CMakeCache.txt")" = ON ]; then
+    sig="ECDSA-P256 by p256-m called directly"
+  else
+    sig="ECDSA-P256 via PSA/p256-m"
+  fi
+  echo "($(arm-none-eabi-gcc --version | head -n1); $sig, SHA-256 via PSA,"
   echo " rollback counter, trial/confirm/revert, power-safe swap; LTO on;"
   if [ "$sha_small" = 1 ]; then
     echo " Mbed TLS boot-min with MBEDTLS_SHA256_SMALLER)"

@@ -8,7 +8,7 @@
 #
 #   bench/cortex-m-ota.sh [CORTEX_M_BUILD_DIR]
 #
-# Two builds of that program: the cortex-m4 preset (LTO, as shipped; its
+# Two builds of that program: the mps2-an386 preset (LTO, as shipped; its
 # total and the contexts' sizes from its symbols) and BUILD-objs (no LTO,
 # and the fat LTO archives of Mbed TLS, libcbor and http-parser linked from
 # their object code, -fno-use-linker-plugin) for the bytes of each object.
@@ -17,14 +17,14 @@
 # the first one the linker met). Writes bench/results/cortex-m-ota.txt.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-bdir=${1:-$top/build/cortex-m4}
+bdir=${1:-$top/build/mps2-an386}
 objs=$bdir-objs
 out=$top/bench/results/cortex-m-ota.txt
 deps=${WARD_DEPS_DIR:-$HOME/.cache/ward}
 
-[ -f "$bdir/build.ninja" ] || cmake --preset cortex-m4 -B "$bdir" >/dev/null
+[ -f "$bdir/build.ninja" ] || cmake --preset mps2-an386 -B "$bdir" >/dev/null
 cmake --build "$bdir" --target ward_cm_ota_size >/dev/null
-[ -f "$objs/build.ninja" ] || cmake --preset cortex-m4 -B "$objs" -DWARD_CM_LTO=OFF \
+[ -f "$objs/build.ninja" ] || cmake --preset mps2-an386 -B "$objs" -DWARD_CM_LTO=OFF \
   "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--gc-sections -fno-use-linker-plugin" >/dev/null
 cmake --build "$objs" --target ward_cm_ota_size >/dev/null
 elf=$bdir/port/cortex-m/ward_cm_ota_size.elf
@@ -36,7 +36,7 @@ trap 'rm -rf "$work"' EXIT
 # configuration that has TLS (config/mbedtls_host.h; cm-app has none yet).
 src=$(ls -d "$deps"/src/mbedtls-3.6.*/ | sort -V | tail -n1)
 printf '#include "ssl_misc.h"\nunsigned char ward_tls_in[MBEDTLS_SSL_IN_BUFFER_LEN];\nunsigned char ward_tls_out[MBEDTLS_SSL_OUT_BUFFER_LEN];\n' >"$work/tlsbuf.c"
-arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -c "$work/tlsbuf.c" -o "$work/tlsbuf.o" \
+arm-none-eabi-gcc $(sed -n 's/^CPU_FLAGS=//p' "$bdir/board/board.env") -c "$work/tlsbuf.c" -o "$work/tlsbuf.o" \
   -I "$src/include" -I "$src/library" -I "$top/config" \
   "-DMBEDTLS_CONFIG_FILE=\"$top/config/mbedtls_host.h\""
 content=$(printf '#include "ssl_misc.h"\nMBEDTLS_SSL_IN_CONTENT_LEN MBEDTLS_SSL_OUT_CONTENT_LEN\n' |

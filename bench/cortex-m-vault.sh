@@ -12,19 +12,19 @@
 # required. Writes bench/results/cortex-m-vault.txt.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-bdir=${1:-$top/build/cortex-m4}
+bdir=${1:-$top/build/mps2-an386}
 out=$top/bench/results/cortex-m-vault.txt
 cm=$top/port/cortex-m
 
 if [ ! -f "$bdir/build.ninja" ]; then
-  cmake --preset cortex-m4 -B "$bdir" >/dev/null
+  cmake --preset mps2-an386 -B "$bdir" >/dev/null
 fi
 cmake --build "$bdir" --target ward_cm_vault >/dev/null
 elf=$bdir/port/cortex-m/ward_cm_vault.elf
 # The same program without LTO, for the size of each object.
 nolto=$bdir-nolto
 if [ ! -f "$nolto/build.ninja" ]; then
-  cmake --preset cortex-m4 -B "$nolto" -DWARD_CM_LTO=OFF >/dev/null
+  cmake --preset mps2-an386 -B "$nolto" -DWARD_CM_LTO=OFF >/dev/null
 fi
 cmake --build "$nolto" --target ward_cm_vault >/dev/null
 
@@ -33,7 +33,8 @@ trap 'rm -rf "$work"' EXIT
 # A fixed HUK: the counts do not depend on it, the bytes on flash do.
 python3 "$cm/scripts/mkblobs.py" hsm --huk "$(printf '5a%.0s' $(seq 32))" --out "$work/hsm.bin"
 run() {
-  "$cm/scripts/qemu-run.sh" --timeout 300 --icount 8 "$elf" "$work/hsm.bin@0x01000000"
+  "$cm/scripts/qemu-run.sh" --board "$bdir/board/board.env" --timeout 300 --icount 8 "$elf" \
+    "$work/hsm.bin@$(sed -n 's/^HSM_ADDR=//p' "$bdir/board/board.env")"
 }
 run >"$work/run1.txt" || { cat "$work/run1.txt"; echo "bench: run failed" >&2; exit 1; }
 run >"$work/run2.txt" || { cat "$work/run2.txt"; echo "bench: run failed" >&2; exit 1; }

@@ -35,14 +35,58 @@ if(WARD_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# ---- the board (Cortex-M builds) ---------------------------------------------
+# -DWARD_BOARD=<name> (a file in port/cortex-m/boards) or a path to a board
+# file: its CPU flags go to every target of the build, and everything else
+# of it to the port (port/cortex-m/CMakeLists.txt).
+if(NOT WARD_TARGET STREQUAL "host")
+  include("${CMAKE_CURRENT_LIST_DIR}/board.cmake")
+  set(WARD_BOARD "" CACHE STRING "Board: a name in port/cortex-m/boards, or a board file")
+  file(GLOB _boards RELATIVE "${CMAKE_SOURCE_DIR}/port/cortex-m/boards"
+       "${CMAKE_SOURCE_DIR}/port/cortex-m/boards/*.board")
+  string(REPLACE ".board" "" _boards "${_boards}")
+  string(REPLACE ";" ", " _boards "${_boards}")
+  if(WARD_BOARD STREQUAL "")
+    message(FATAL_ERROR "No board: configure with a preset (cmake --list-presets) or "
+                        "-DWARD_BOARD=<name>, one of: ${_boards}")
+  endif()
+  if(EXISTS "${WARD_BOARD}" AND NOT IS_DIRECTORY "${WARD_BOARD}")
+    get_filename_component(WARD_BOARD_FILE_PATH "${WARD_BOARD}" ABSOLUTE)
+  else()
+    set(WARD_BOARD_FILE_PATH "${CMAKE_SOURCE_DIR}/port/cortex-m/boards/${WARD_BOARD}.board")
+    if(NOT EXISTS "${WARD_BOARD_FILE_PATH}")
+      message(FATAL_ERROR "Unknown board '${WARD_BOARD}': one of ${_boards}, or a path to a "
+                          "board file (docs/porting.md, \"Add a board\")")
+    endif()
+  endif()
+  ward_board_load("${WARD_BOARD_FILE_PATH}" WARD_BOARD)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${WARD_BOARD_FILE_PATH}")
+  add_compile_options(${WARD_BOARD_CPU_FLAGS})
+  add_link_options(${WARD_BOARD_CPU_FLAGS})
+  message(STATUS "ward board ${WARD_BOARD_NAME}: ${WARD_BOARD_CPU_FLAGS}")
+  # The bootloader, the sample app and their tests need the bootloader's
+  # Mbed TLS only; the vault and OTA programs need the application's too, and
+  # are built for a board with a vault area unless this is set.
+  option(WARD_CM_BOOT_ONLY "Cortex-M: the bootloader and sample app only (boot-min Mbed TLS)" OFF)
+  set(WARD_CM_APPS OFF)
+  if(WARD_BOARD_HAS_VAULT AND NOT WARD_CM_BOOT_ONLY)
+    set(WARD_CM_APPS ON)
+  endif()
+  # The bootloader's single signature check calls p256-m's verify directly
+  # (docs/cortex-m.md, "Footprint"); OFF goes through PSA as the app twins do.
+  option(WARD_CM_P256M_DIRECT "Cortex-M: ward_p256_verify calls p256-m directly (boot-min)" ON)
+endif()
+
 # ---- Mbed TLS 3.6, built by scripts/bootstrap.sh with config/*.h ------------
-# ward_mbedtls_flavour(<target> <flavour> <libs...>): an interface target for
-# the Mbed TLS that bootstrap.sh built from config/mbedtls_<flavour>.h (and
-# config/crypto_config_<flavour>.h when the flavour has one), refusing a
-# library built from other config headers than the ones in this tree.
-function(ward_mbedtls_flavour target flavour)
+# ward_mbedtls_flavour(<target> <flavour> <dir> <libs...>): an interface
+# target for the Mbed TLS that bootstrap.sh built from
+# config/mbedtls_<flavour>.h (and config/crypto_config_<flavour>.h when the
+# flavour has one) into WARD_DEPS_DIR/<dir>, refusing a library built from
+# other config headers than the ones in this tree, or (on the MCU) for
+# another CPU than the board's.
+function(ward_mbedtls_flavour target flavour dir)
   string(REPLACE "-" "_" _f "${flavour}")
-  set(_prefix "${WARD_DEPS_DIR}/mbedtls-${flavour}")
+  set(_prefix "${WARD_DEPS_DIR}/${dir}")
   if(NOT EXISTS "${_prefix}/.stamp")
     message(FATAL_ERROR "Mbed TLS not found in ${_prefix}: run scripts/bootstrap.sh")
   endif()
@@ -60,6 +104,19 @@ function(ward_mbedtls_flavour target flavour)
       message(FATAL_ERROR "config/${_h} changed since Mbed TLS was built: run scripts/bootstrap.sh")
     endif()
   endforeach()
+  if(NOT WARD_TARGET STREQUAL "host")
+    # Code for another CPU links and then faults (an M4 build on an M3 stops
+    # at p256-m's first UMAAL): the flags it was built with must be the board's.
+    string(REPLACE ";" " " _want "${WARD_BOARD_CPU_FLAGS}")
+    set(_got "(none recorded)")
+    if(EXISTS "${_prefix}/.cpu-flags")
+      file(STRINGS "${_prefix}/.cpu-flags" _got LIMIT_COUNT 1)
+    endif()
+    if(NOT _got STREQUAL _want)
+      message(FATAL_ERROR "${_prefix} was built for '${_got}', board ${WARD_BOARD_NAME} needs "
+                          "'${_want}': run scripts/bootstrap.sh (it builds Mbed TLS per CPU)")
+    endif()
+  endif()
   add_library(${target} INTERFACE)
   target_include_directories(${target} SYSTEM INTERFACE
     "${_prefix}/include" "${CMAKE_SOURCE_DIR}/config")
@@ -71,13 +128,15 @@ function(ward_mbedtls_flavour target flavour)
 endfunction()
 
 if(WARD_TARGET STREQUAL "host")
-  ward_mbedtls_flavour(ward_mbedtls host mbedtls mbedx509 mbedcrypto everest p256m)
+  ward_mbedtls_flavour(ward_mbedtls host mbedtls-host mbedtls mbedx509 mbedcrypto everest p256m)
 else()
-  # Two builds on the MCU: the bootloader's verify-only one, and the
-  # application's (vault, software HSM). Every core module that uses PSA
-  # gets an "_app" twin compiled against the second (ward_add_module).
-  ward_mbedtls_flavour(ward_mbedtls boot-min mbedcrypto p256m)
-  ward_mbedtls_flavour(ward_mbedtls_app cm-app mbedcrypto)
+  # Two builds on the MCU, each per CPU: the bootloader's verify-only one,
+  # and the application's (vault, software HSM). Every core module that uses
+  # PSA gets an "_app" twin compiled against the second (ward_add_module).
+  ward_mbedtls_flavour(ward_mbedtls boot-min "mbedtls-boot-min-${WARD_BOARD_CPU_TAG}" mbedcrypto p256m)
+  if(WARD_CM_APPS)
+    ward_mbedtls_flavour(ward_mbedtls_app cm-app "mbedtls-cm-app-${WARD_BOARD_CPU_TAG}" mbedcrypto)
+  endif()
 endif()
 
 # ---- libcbor and http-parser, built by scripts/bootstrap.sh ----------------
@@ -95,9 +154,9 @@ endfunction()
 if(WARD_TARGET STREQUAL "host")
   ward_dep_lib(ward_cbor libcbor-host libcbor.a)
   ward_dep_lib(ward_http_parser http-parser-host libhttp_parser.a)
-else()
-  ward_dep_lib(ward_cbor libcbor-cm libcbor.a)
-  ward_dep_lib(ward_http_parser http-parser-cm libhttp_parser.a)
+elseif(WARD_CM_APPS)
+  ward_dep_lib(ward_cbor "libcbor-cm-${WARD_BOARD_CPU_TAG}" libcbor.a)
+  ward_dep_lib(ward_http_parser "http-parser-cm-${WARD_BOARD_CPU_TAG}" libhttp_parser.a)
 endif()
 
 # ward_add_module(<name> SOURCES ... [DEPS ...] [INCLUDES ...] [PUBLIC_INCLUDES ...]):
@@ -110,7 +169,13 @@ endif()
 # so one object must never meet the other's library.
 function(ward_add_module name)
   cmake_parse_arguments(M "" "" "SOURCES;DEPS;INCLUDES;PUBLIC_INCLUDES" ${ARGN})
-  add_library(${name} STATIC ${M_SOURCES})
+  if(WARD_TARGET STREQUAL "host")
+    add_library(${name} STATIC ${M_SOURCES})
+  else()
+    # On the MCU a library is built when a program links it: a bootloader-only
+    # build never compiles the modules that need the application's libraries.
+    add_library(${name} STATIC EXCLUDE_FROM_ALL ${M_SOURCES})
+  endif()
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
   target_include_directories(${name} PUBLIC "${CMAKE_SOURCE_DIR}/include" ${M_PUBLIC_INCLUDES}
                                      PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}" ${M_INCLUDES})

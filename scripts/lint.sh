@@ -2,14 +2,14 @@
 # Static analysis of ward's own C code: cppcheck and clang-tidy.
 #   scripts/lint.sh [HOST_BUILD_DIR [CORTEX_M_BUILD_DIR]]
 # clang-tidy uses each build's compile database (default build/host and
-# build/cortex-m4; the Cortex-M pass is skipped if that build is absent).
+# build/mps2-an386; the Cortex-M pass is skipped if that build is absent).
 # Tests get cppcheck only: clang's analyzer does not know that a failed
 # cmocka assertion never returns, and reports paths that cannot happen.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 bdir=${1:-build/host}
-cmdir=${2:-build/cortex-m4}
+cmdir=${2:-build/mps2-an386}
 [ -f "$bdir/compile_commands.json" ] || { echo "lint: no $bdir/compile_commands.json (build first)"; exit 1; }
 
 mapfile -t host_files < <(git ls-files 'src/*.c' 'port/common/*.c' 'port/posix/*.c' 'tools/*.c' 'fuzz/*.c')
@@ -21,7 +21,8 @@ cppcheck_run() { # extra args... -- files...
     --inline-suppr --suppress=missingIncludeSystem --suppress=unusedFunction \
     --suppress=constParameterCallback --suppress=constParameterPointer --suppress=constVariablePointer \
     -D__GNUC__ -I include -I port/common/include -I port/posix/include -I port/cortex-m/include -I port/cortex-m/src \
-    -I tools/ward -I tools/sign -I tools/repo -I tools/keys -I tools/factory -I tools/label -I tools/fleet -I config -I tests "$@"
+    -I tools/ward -I tools/sign -I tools/repo -I tools/keys -I tools/factory -I tools/label -I tools/fleet -I tools/board \
+    -I "$cmdir/board" -I config -I tests "$@"
 }
 
 echo "== cppcheck: core, ports, tools, fuzz (${#host_files[@]} + ${#cm_files[@]} files)"
@@ -42,7 +43,11 @@ echo "== clang-tidy: host (${#host_files[@]} files)"
 printf '%s\n' "${host_files[@]}" | tidy "$bdir" "$bdir/clang-tidy.log" \
   || { echo "lint: clang-tidy found problems"; exit 1; }
 if [ -f "$cmdir/compile_commands.json" ]; then
-  echo "== clang-tidy: cortex-m (${#cm_files[@]} files)"
+  # The files this board's build compiles (a board without a vault builds
+  # no vault program): scripts/lint.sh build/host build/<board> for any board.
+  mapfile -t cm_files < <(for f in "${cm_files[@]}"; do
+    grep -qF "\"$top/$f\"" "$cmdir/compile_commands.json" && echo "$f"; done)
+  echo "== clang-tidy: cortex-m, $(basename "$cmdir") (${#cm_files[@]} files)"
   printf '%s\n' "${cm_files[@]}" | tidy "$cmdir" "$cmdir/clang-tidy.log" \
     --extra-arg=--target=arm-none-eabi --extra-arg=-isystem/usr/lib/arm-none-eabi/include \
     --extra-arg=-Wno-ignored-optimization-argument --extra-arg=-Wno-unused-command-line-argument \

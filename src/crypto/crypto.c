@@ -5,6 +5,11 @@
 
 #include "ward/util.h"
 
+#if defined(WARD_CRYPTO_P256M_DIRECT)
+/* Mbed TLS's p256-m (3rdparty/p256-m), the code PSA's driver calls. */
+#include "p256-m.h"
+#endif
+
 ward_err_t ward_crypto_init(void)
 {
     return psa_crypto_init() == PSA_SUCCESS ? WARD_OK : WARD_ERR_CRYPTO;
@@ -69,6 +74,34 @@ ward_err_t ward_sha256(uint8_t out[WARD_SHA256_LEN], const void *data, size_t le
     return ward_sha256_finish(&ctx, out);
 }
 
+#if defined(WARD_CRYPTO_P256M_DIRECT)
+/*
+ * The Cortex-M bootloader's build (WARD_CM_P256M_DIRECT): the one signature
+ * check of a boot calls p256-m's verify itself, the function PSA's p256-m
+ * driver calls after importing the key (p256_verify_hash_with_public_key in
+ * Mbed TLS's p256-m_driver_entrypoints.c), with the same checks on the key:
+ * the uncompressed-point prefix here, on-curve and range in p256-m. Without
+ * PSA's key store and dispatch the bootloader is 1.1 KiB smaller
+ * (docs/cortex-m.md, "Footprint"). Hashing still goes through PSA.
+ */
+ward_err_t ward_p256_verify(const uint8_t pub[WARD_P256_PUB_LEN],
+                            const uint8_t hash[WARD_SHA256_LEN],
+                            const uint8_t sig[WARD_P256_SIG_LEN])
+{
+    if (pub == NULL || hash == NULL || sig == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (pub[0] != 0x04u) {
+        return WARD_ERR_AUTH; /* not an uncompressed point: as PSA's import */
+    }
+    const int ret = p256_ecdsa_verify(sig, pub + 1, hash, WARD_SHA256_LEN);
+    if (ret == P256_SUCCESS) {
+        return WARD_OK;
+    }
+    return ret == P256_INVALID_SIGNATURE || ret == P256_INVALID_PUBKEY ? WARD_ERR_AUTH
+                                                                       : WARD_ERR_CRYPTO;
+}
+#else
 ward_err_t ward_p256_verify(const uint8_t pub[WARD_P256_PUB_LEN],
                             const uint8_t hash[WARD_SHA256_LEN],
                             const uint8_t sig[WARD_P256_SIG_LEN])
@@ -110,3 +143,4 @@ exit:
     }
     return err;
 }
+#endif

@@ -17,6 +17,7 @@ int ward_cli_exit_code(ward_err_t err)
     case WARD_OK:
         return WARD_EXIT_OK;
     case WARD_ERR_INVALID_ARG:
+    case WARD_ERR_VAULT_NAME: /* a record name is part of the command line */
         return WARD_EXIT_USAGE;
     case WARD_ERR_IO:
     case WARD_ERR_POWER_LOSS:
@@ -247,4 +248,21 @@ int ward_cli_key_open(const char *cmd, const char *spec, struct ward_key **key)
         return WARD_EXIT_OK;
     }
     return ward_cli_fail(cmd, why[0] != '\0' ? why : spec, err);
+}
+
+bool ward_cli_ends_with_boot_magic(const uint8_t *d, size_t len)
+{
+    static const uint8_t magic8[16] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
+                                       0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80};
+    static const uint8_t tail[14] = {0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d,
+                                     0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a};
+    if (d == NULL || len < sizeof magic8) {
+        return false;
+    }
+    const uint8_t *m = d + len - sizeof magic8;
+    if (memcmp(m, magic8, sizeof magic8) == 0) {
+        return true;
+    }
+    const unsigned align = (unsigned)m[0] | ((unsigned)m[1] << 8);
+    return memcmp(m + 2, tail, sizeof tail) == 0 && (align == 8u || align == 16u || align == 32u);
 }

@@ -59,6 +59,10 @@ int ward_cli_hex_digit(char c);
 /* Print bytes as lowercase hex (no separators). */
 void ward_cli_print_hex(FILE *f, const uint8_t *p, size_t n);
 
+/* Does the file end with an MCUboot trailer's boot magic (imgtool --pad,
+ * --confirm, --test), for any max_align 8, 16 or 32? */
+bool ward_cli_ends_with_boot_magic(const uint8_t *d, size_t len);
+
 /* JSON string escaping for --json output. */
 void ward_cli_json_str(FILE *f, const char *s);
 

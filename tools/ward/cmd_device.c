@@ -614,6 +614,46 @@ static int cmd_stage(int argc, char **argv)
         ward_sim_device_close(&d);
         return ward_cli_exit_code(WARD_ERR_STATE);
     }
+    /* What the device cannot take, said with the sizes, before a byte of
+     * it is written: more than the slot, or an image over N-1 sectors. */
+    const uint32_t slot = d.layout.secondary.size;
+    const uint32_t image_max = ward_boot_image_max(&d.layout);
+    const uint32_t sector = slot - image_max;
+    ward_image_mem_t mem = {data, len};
+    ward_image_info_t pre;
+    uint32_t image_len = 0;
+    if (len > slot) {
+        image_len = (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len);
+    } else if (ward_image_parse(&pre, ward_image_read_mem, &mem, (uint32_t)len) == WARD_OK &&
+               pre.total_size > image_max) {
+        image_len = pre.total_size;
+    }
+    if (err == WARD_OK && image_len != 0u) {
+        fprintf(stderr,
+                "ward device stage: %s: %s 0x%lx bytes; the slots of %s are 0x%lx bytes of "
+                "%lu-byte sectors, and the bootloader lets an image use 0x%lx (%lu of %lu "
+                "sectors: the last holds the trailer); nothing written: %s (%s)\n"
+                "  fix: make the app 0x%lx bytes smaller, and check it when signing: ward sign "
+                "-S 0x%lx --sector-size %lu\n",
+                path, len > slot ? "the file is" : "the image is", (unsigned long)image_len, dir,
+                (unsigned long)slot, (unsigned long)sector, (unsigned long)image_max,
+                (unsigned long)(slot / sector - 1u), (unsigned long)(slot / sector),
+                ward_err_str(WARD_ERR_IMG_TOO_LARGE), ward_err_name(WARD_ERR_IMG_TOO_LARGE),
+                (unsigned long)(image_len - image_max), (unsigned long)slot, (unsigned long)sector);
+        free(data);
+        ward_sim_device_close(&d);
+        return ward_cli_exit_code(WARD_ERR_IMG_TOO_LARGE);
+    }
+    if (err == WARD_OK && len != slot && ward_cli_ends_with_boot_magic(data, len)) {
+        /* Padded by ward sign --pad -S for another slot size: a device that
+         * writes the file as it is would find no install request. */
+        fprintf(stderr,
+                "ward device stage: warning: %s is padded for a 0x%lx-byte slot (it ends with "
+                "an install request), the slots of %s are 0x%lx bytes: a device that writes the "
+                "file as it comes would never see that request. Staged here with a request of "
+                "its own; sign it with -S 0x%lx (ward sign --board for a board)\n",
+                path, (unsigned long)len, dir, (unsigned long)slot, (unsigned long)slot);
+    }
     bool pending = false, perm = false;
     if (err == WARD_OK) {
         err = write_slot(&d.layout.secondary, data, len);

@@ -15,6 +15,7 @@
 #include "ward/crypto.h"
 #include "ward/image.h"
 #include "ward/util.h"
+#include "ward_board.h"
 #include "ward_keys.h"
 #include "ward_sign.h"
 
@@ -100,6 +101,208 @@ static int not_binary(const char *cmd, const char *path, file_format_t f)
 static void print_version(FILE *f, const ward_image_version_t *v)
 {
     fprintf(f, "%u.%u.%u+%lu", v->major, v->minor, v->revision, (unsigned long)v->build);
+}
+
+/* ---- what the board's bootloader checks (--board, --sector-size) ------- */
+
+/* The board named by --board (a name ward knows, or a board file). */
+static int load_board(const char *cmd, const char *name, ward_board_t *b)
+{
+    char why[320];
+    const ward_err_t err = ward_board_load(b, name, why, sizeof why);
+    if (err != WARD_OK) {
+        fprintf(stderr, "ward %s: --board %s: %s (ward board list) (%s)\n", cmd, name, why,
+                ward_err_name(err));
+        return WARD_EXIT_USAGE;
+    }
+    return WARD_EXIT_OK;
+}
+
+/* -S, --align and --sector-size against the board's: a padded image's
+ * trailer must sit where the device reads it, at the end of its slot. */
+static int board_geometry(const char *cmd, const ward_board_t *b, uint32_t *slot, bool have_slot,
+                          uint32_t *sector, bool have_sector)
+{
+    const uint32_t bs = ward_board_sector_at(b, b->primary_off + b->slot_size - 1u);
+    if (have_slot && *slot != b->slot_size) {
+        fprintf(stderr,
+                "ward %s: -S 0x%lx is not the slot size of board %s (0x%lx): a padded image's "
+                "trailer (its install request) would sit where the device never reads it, and "
+                "the update would be ignored\n"
+                "  fix: drop -S (--board gives it) or give -S 0x%lx\n",
+                cmd, (unsigned long)*slot, b->name, (unsigned long)b->slot_size,
+                (unsigned long)b->slot_size);
+        return WARD_EXIT_USAGE;
+    }
+    if (have_sector && *sector != bs) {
+        fprintf(stderr,
+                "ward %s: --sector-size %lu is not the sector size at the end of board %s's "
+                "slots (%lu)\n  fix: drop --sector-size (--board gives it)\n",
+                cmd, (unsigned long)*sector, b->name, (unsigned long)bs);
+        return WARD_EXIT_USAGE;
+    }
+    *slot = b->slot_size;
+    *sector = bs;
+    return WARD_EXIT_OK;
+}
+
+static int sector_fits(const char *cmd, uint32_t slot, uint32_t sector)
+{
+    if (sector != 0u && (sector > slot / 2u || slot % sector != 0u)) {
+        fprintf(stderr,
+                "ward %s: a slot of 0x%lx bytes is not a whole number of %lu-byte sectors, at "
+                "least two (--sector-size is the flash's erase unit at the end of the slot)\n",
+                cmd, (unsigned long)slot, (unsigned long)sector);
+        return WARD_EXIT_USAGE;
+    }
+    return WARD_EXIT_OK;
+}
+
+/* The bootloader accepts an image of at most N-1 of the N sectors of its
+ * slot: the last sector holds the trailer (ward_boot_image_max). */
+static int too_large_for_slot(const char *cmd, const char *path, uint32_t image, uint32_t slot,
+                              uint32_t sector)
+{
+    const uint32_t max = slot - sector;
+    char what[400];
+    snprintf(what, sizeof what,
+             "%s: the image is 0x%lx bytes; a slot of 0x%lx bytes in %lu-byte sectors takes "
+             "0x%lx: the bootloader lets an image use %lu of its %lu sectors (N-1: the last "
+             "holds the trailer)",
+             path, (unsigned long)image, (unsigned long)slot, (unsigned long)sector,
+             (unsigned long)max, (unsigned long)(slot / sector - 1u),
+             (unsigned long)(slot / sector));
+    const int rc = ward_cli_fail(cmd, what, WARD_ERR_IMG_TOO_LARGE);
+    fprintf(stderr,
+            "  fix: make the app 0x%lx bytes smaller, or give the board larger slots (the "
+            "board file's SLOT_SIZE, and the same -S)\n",
+            (unsigned long)(image - max));
+    return rc;
+}
+
+/* Why the first two words of a payload, the initial SP and the reset
+ * vector, are not a vector table the board's bootloader would jump to at
+ * address vt (without a board, only the shape is known); NULL if they are. */
+static const char *vt_problem(uint32_t sp, uint32_t pc, const ward_board_t *b, uint32_t vt,
+                              char *buf, size_t n)
+{
+    if (b == NULL) {
+        if (sp == 0u || sp == 0xFFFFFFFFu || (sp & 3u) != 0u) {
+            return "the initial SP is not a stack address";
+        }
+        if ((pc & 1u) == 0u || pc == 0xFFFFFFFFu) {
+            return "the reset vector is not an address of Thumb code (bit 0 clear)";
+        }
+        return NULL;
+    }
+    const uint32_t lo = ward_board_primary_addr(b);
+    const uint64_t hi = (uint64_t)lo + b->slot_size;
+    if ((pc & 1u) == 0u || pc <= vt || pc >= hi) {
+        snprintf(buf, n,
+                 "the reset vector 0x%08lx is not Thumb code in the slot after the table "
+                 "(0x%08lx..0x%08llx): the app is linked for another address than 0x%08lx, "
+                 "board %s's primary slot + header",
+                 (unsigned long)pc, (unsigned long)vt, (unsigned long long)hi, (unsigned long)vt,
+                 b->name);
+        return buf;
+    }
+    if ((sp & 7u) != 0u || sp - b->ram_addr > b->ram_size) {
+        snprintf(buf, n,
+                 "the initial SP 0x%08lx is not an 8-byte aligned address in board %s's RAM "
+                 "(0x%08lx..0x%08llx)",
+                 (unsigned long)sp, b->name, (unsigned long)b->ram_addr,
+                 (unsigned long long)b->ram_addr + b->ram_size);
+        return buf;
+    }
+    return NULL;
+}
+
+/* The offset of something that looks like a vector table in bin (at a
+ * multiple of 128, VTOR's least alignment), other than skip. */
+static bool find_vt(const uint8_t *bin, size_t len, size_t skip, const ward_board_t *b,
+                    size_t *at)
+{
+    char buf[8];
+    for (size_t x = 0; x + 8u <= len && x <= 0x10000u; x += 128u) {
+        const uint32_t sp = ward_load_le32(bin + x), pc = ward_load_le32(bin + x + 4u);
+        if (x == skip || vt_problem(sp, pc, NULL, 0, buf, sizeof buf) != NULL) {
+            continue;
+        }
+        if (b != NULL) {
+            const uint32_t lo = ward_board_primary_addr(b);
+            if (pc < lo || pc - lo >= b->slot_size || sp - b->ram_addr > b->ram_size) {
+                continue;
+            }
+        }
+        *at = x;
+        return true;
+    }
+    return false;
+}
+
+/* The payload (what follows the header) must start with the app's vector
+ * table: the bootloader jumps to primary + header size. With a board it is
+ * checked as the bootloader checks it; without one only its shape, and a
+ * failure is a warning. Returns WARD_EXIT_OK to go on. */
+static int check_vector_table(const char *cmd, const char *path, const uint8_t *bin, size_t len,
+                              const ward_sign_opts_t *o, const ward_board_t *b)
+{
+    const size_t pos = o->pad_header ? 0u : o->header_size;
+    const uint32_t vt = b != NULL ? ward_board_primary_addr(b) + o->header_size : 0u;
+    char buf[400];
+    if (len < pos + 8u) {
+        return WARD_EXIT_OK; /* nothing to check: ward_sign says what is missing */
+    }
+    const uint32_t sp = ward_load_le32(bin + pos), pc = ward_load_le32(bin + pos + 4u);
+    const char *why = vt_problem(sp, pc, b, vt, buf, sizeof buf);
+    if (why == NULL) {
+        return WARD_EXIT_OK;
+    }
+    fprintf(stderr,
+            "ward %s: %s%s: the payload at image offset 0x%lx (-H) does not start with a "
+            "vector table the bootloader would jump to: initial SP 0x%08lx, reset vector 0x%08lx: "
+            "%s\n",
+            cmd, b != NULL ? "" : "warning: ", path, (unsigned long)o->header_size,
+            (unsigned long)sp, (unsigned long)pc, why);
+    if (b != NULL) {
+        fprintf(stderr,
+                "  board %s's bootloader jumps to 0x%08lx (primary slot + header) and would "
+                "refuse: \"bad vector table\"\n",
+                b->name, (unsigned long)vt);
+    }
+    size_t x = 0;
+    if (find_vt(bin, len, pos, b, &x)) {
+        bool zeros = true;
+        for (size_t i = 0; i < x && zeros; i++) {
+            zeros = bin[i] == 0u;
+        }
+        if (zeros && x >= WARD_IMAGE_HEADER_SIZE) {
+            fprintf(stderr,
+                    "  fix: %s reserves 0x%lx zero bytes for the header and has its vector "
+                    "table after them (initial SP 0x%08lx, reset vector 0x%08lx): sign with "
+                    "-H 0x%lx without --pad-header\n",
+                    path, (unsigned long)x, (unsigned long)ward_load_le32(bin + x),
+                    (unsigned long)ward_load_le32(bin + x + 4u), (unsigned long)x);
+        } else {
+            fprintf(stderr,
+                    "  fix: %s has what looks like its vector table at offset 0x%lx: the "
+                    "table must start the payload (the linker script puts .vectors first, at "
+                    "primary + header size)\n",
+                    path, (unsigned long)x);
+        }
+    } else {
+        fprintf(stderr,
+                "  fix: link the app at primary slot + header size%s, its vector table first; "
+                "-H is that header size, and --pad-header only for a binary that does not "
+                "reserve it\n",
+                b != NULL ? " (ward board show NAME says where)" : "");
+    }
+    if (b == NULL) {
+        fprintf(stderr, "  (signed anyway: without --board ward cannot know what the bootloader "
+                        "checks; --non-bootable for an image that is not code)\n");
+        return WARD_EXIT_OK;
+    }
+    return ward_cli_exit_code(WARD_ERR_IMG_HEADER);
 }
 
 /* Load a key file and report why it cannot be used. */
@@ -378,7 +581,15 @@ static void sign_help(FILE *f)
             "  -H, --header-size N          header space at the start, >= 32 (default 32)\n"
             "      --pad-header             prepend N erased bytes for the header (else the\n"
             "                               first N bytes of INFILE must be zero)\n"
-            "  -S, --slot-size N            slot size; image + trailer must fit (required)\n"
+            "  -S, --slot-size N            slot size; image + trailer must fit (required\n"
+            "                               unless --board)\n"
+            "      --board NAME|FILE        sign for a board of the Cortex-M port (ward board\n"
+            "                               list, or a board file): -S, -H and --align from\n"
+            "                               it, the image held to N-1 sectors of the slot, and\n"
+            "                               the payload's vector table checked as the\n"
+            "                               bootloader does (a mismatch is refused)\n"
+            "      --sector-size N          the flash's sector size at the end of the slot:\n"
+            "                               the image may use all sectors but that one\n"
             "  -s, --security-counter N|auto  SEC_CNT TLV (protected); auto =\n"
             "                               (major << 24) + (minor << 16) + revision\n"
             "      --max-sec-cnt N          refuse a counter above N (default %u, what the\n"
@@ -403,6 +614,8 @@ static void sign_help(FILE *f)
 
 enum {
     OPT_PAD_HEADER = 1000,
+    OPT_BOARD,
+    OPT_SECTOR_SIZE,
     OPT_PAD,
     OPT_CONFIRM,
     OPT_TEST,
@@ -511,6 +724,8 @@ int ward_cmd_sign(int argc, char **argv)
         {"non-bootable", no_argument, NULL, OPT_NON_BOOTABLE},
         {"custom-tlv", required_argument, NULL, OPT_CUSTOM_TLV},
         {"max-sec-cnt", required_argument, NULL, OPT_MAX_SEC_CNT},
+        {"board", required_argument, NULL, OPT_BOARD},
+        {"sector-size", required_argument, NULL, OPT_SECTOR_SIZE},
         {"help", no_argument, NULL, 'h'},
         /* imgtool options ward does not implement: refused by name */
         {"encrypt", required_argument, NULL, OPT_UNSUPPORTED},
@@ -543,8 +758,11 @@ int ward_cmd_sign(int argc, char **argv)
     ward_sign_tlv_t custom[WARD_SIGN_MAX_CUSTOM_TLVS];
     uint8_t *custom_vals[WARD_SIGN_MAX_CUSTOM_TLVS];
     size_t ncustom = 0;
-    const char *key_path = NULL;
-    bool have_version = false, have_slot = false;
+    const char *key_path = NULL, *board_name = NULL;
+    bool have_version = false, have_slot = false, have_header = false, have_align = false;
+    bool have_sector = false;
+    uint32_t sector = 0;
+    ward_board_t board;
     int rc = WARD_EXIT_USAGE;
     int c, idx = 0;
     uint32_t v;
@@ -573,6 +791,7 @@ int ward_cmd_sign(int argc, char **argv)
                 goto out;
             }
             o.header_size = v;
+            have_header = true;
             break;
         case OPT_PAD_HEADER:
             o.pad_header = true;
@@ -604,6 +823,17 @@ int ward_cmd_sign(int argc, char **argv)
         case OPT_PAD:
             o.pad = true;
             break;
+        case OPT_BOARD:
+            board_name = optarg;
+            break;
+        case OPT_SECTOR_SIZE:
+            if (!ward_cli_parse_u32(optarg, &sector) || sector == 0u ||
+                (sector & (sector - 1u)) != 0u) {
+                rc = usage_error("sign", "--sector-size must be a power of two");
+                goto out;
+            }
+            have_sector = true;
+            break;
         case OPT_CONFIRM:
             o.confirm = true;
             break;
@@ -616,6 +846,7 @@ int ward_cmd_sign(int argc, char **argv)
                 goto out;
             }
             o.align = v;
+            have_align = true;
             break;
         case OPT_MAX_ALIGN:
             if (!ward_cli_parse_u32(optarg, &v) || (v != 8u && v != 16u && v != 32u)) {
@@ -711,8 +942,44 @@ int ward_cmd_sign(int argc, char **argv)
         rc = usage_error("sign", "INFILE and OUTFILE are required");
         goto out;
     }
+    if (board_name != NULL) {
+        rc = load_board("sign", board_name, &board);
+        if (rc == WARD_EXIT_OK) {
+            rc = board_geometry("sign", &board, &o.slot_size, have_slot, &sector, have_sector);
+        }
+        if (rc != WARD_EXIT_OK) {
+            goto out;
+        }
+        have_slot = true;
+        if (have_align && o.align != board.dev_write_size) {
+            fprintf(stderr,
+                    "ward sign: --align %lu is not board %s's flash write size %lu\n"
+                    "  fix: drop --align (--board gives it)\n",
+                    (unsigned long)o.align, board.name, (unsigned long)board.dev_write_size);
+            rc = WARD_EXIT_USAGE;
+            goto out;
+        }
+        o.align = board.dev_write_size;
+        if (!have_header) {
+            o.header_size = board.hdr_size;
+        } else if (o.header_size % board.vtor_align != 0u) {
+            fprintf(stderr,
+                    "ward sign: -H 0x%lx puts the app's vector table at primary + 0x%lx, which "
+                    "VTOR cannot point at on board %s (its table needs %lu-byte alignment)\n"
+                    "  fix: -H 0x%lx (the board's), or a multiple of 0x%lx\n",
+                    (unsigned long)o.header_size, (unsigned long)o.header_size, board.name,
+                    (unsigned long)board.vtor_align, (unsigned long)board.hdr_size,
+                    (unsigned long)board.vtor_align);
+            rc = WARD_EXIT_USAGE;
+            goto out;
+        }
+    }
     if (!have_version || !have_slot) {
-        rc = usage_error("sign", "-v VERSION and -S SLOT_SIZE are required");
+        rc = usage_error("sign", "-v VERSION and -S SLOT_SIZE (or --board) are required");
+        goto out;
+    }
+    rc = sector_fits("sign", o.slot_size, sector);
+    if (rc != WARD_EXIT_OK) {
         goto out;
     }
     const char *in_path = argv[optind];
@@ -736,6 +1003,20 @@ int ward_cmd_sign(int argc, char **argv)
         rc = not_binary("sign", in_path, fmt);
         goto out;
     }
+    bool hdr_zero = o.pad_header;
+    if (!o.pad_header) {
+        hdr_zero = bin_len >= o.header_size;
+        for (size_t i = 0; i < o.header_size && hdr_zero; i++) {
+            hdr_zero = bin[i] == 0u;
+        }
+    }
+    if (hdr_zero && !o.non_bootable) {
+        rc = check_vector_table("sign", in_path, bin, bin_len, &o,
+                                board_name != NULL ? &board : NULL);
+        if (rc != WARD_EXIT_OK) {
+            goto out;
+        }
+    }
     if (key_path != NULL) {
         rc = ward_cli_key_open("sign", key_path, &key);
         if (rc != WARD_EXIT_OK) {
@@ -754,7 +1035,37 @@ int ward_cmd_sign(int argc, char **argv)
                  "%s: the first %lu bytes must be zero to hold the header (or use --pad-header)",
                  in_path, (unsigned long)o.header_size);
         rc = ward_cli_fail("sign", what, err);
+        char buf[8];
+        if (bin_len >= 8u &&
+            vt_problem(ward_load_le32(bin), ward_load_le32(bin + 4), NULL, 0, buf, sizeof buf) ==
+                NULL) {
+            fprintf(stderr,
+                    "  %s starts with a vector table (initial SP 0x%08lx, reset vector 0x%08lx), "
+                    "not with room for the header\n"
+                    "  fix: add --pad-header if the app is linked at primary slot + 0x%lx; else "
+                    "link it there, leaving the first 0x%lx bytes zero\n",
+                    in_path, (unsigned long)ward_load_le32(bin),
+                    (unsigned long)ward_load_le32(bin + 4), (unsigned long)o.header_size,
+                    (unsigned long)o.header_size);
+        }
         goto out;
+    }
+    if (err == WARD_ERR_IMG_TOO_LARGE && sector != 0u) {
+        /* Say it as the bootloader would: the image's size against N-1
+         * sectors (the trailer always fits the last sector). */
+        ward_sign_opts_t o2 = o;
+        uint8_t *img2 = NULL;
+        size_t len2 = 0;
+        o2.slot_size = 0;
+        o2.pad = o2.confirm = o2.test = false;
+        if (ward_sign_image_signer(&o2, bin, bin_len, key != NULL ? ward_key_signer(key) : NULL,
+                                   &img2, &len2) == WARD_OK &&
+            len2 > o.slot_size - sector) {
+            free(img2);
+            rc = too_large_for_slot("sign", in_path, (uint32_t)len2, o.slot_size, sector);
+            goto out;
+        }
+        free(img2);
     }
     if (err == WARD_ERR_IMG_TOO_LARGE) {
         char what[256];
@@ -783,6 +1094,10 @@ int ward_cmd_sign(int argc, char **argv)
                  "parses (WARD_CONFIG_IMAGE_MAX_TLV); nothing written",
                  (unsigned)WARD_CONFIG_IMAGE_MAX_TLV);
         rc = ward_cli_fail("sign", what, perr);
+        goto out;
+    }
+    if (perr == WARD_OK && sector != 0u && info.total_size > o.slot_size - sector) {
+        rc = too_large_for_slot("sign", in_path, info.total_size, o.slot_size, sector);
         goto out;
     }
     err = ward_cli_write_file(out_path, img, img_len, 0644, false);
@@ -815,13 +1130,56 @@ out:
     return rc;
 }
 
+/* The imgtool trailer at the end of a padded file. */
+typedef struct {
+    bool found;
+    uint32_t max_align;
+    uint32_t image_ok_off;
+    uint8_t image_ok, copy_done, swap_info;
+} trailer_t;
+
+static trailer_t find_trailer(const uint8_t *d, size_t len, uint32_t image_end)
+{
+    static const uint8_t magic8[BOOT_MAGIC_SIZE] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2,
+                                                    0xef, 0x7f, 0x35, 0x52, 0x50, 0x0f,
+                                                    0x2c, 0xb6, 0x79, 0x80};
+    static const uint8_t tail[14] = {0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d,
+                                     0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a};
+    trailer_t t = {false, 0, 0, 0, 0, 0};
+    if (len < (size_t)image_end + BOOT_MAGIC_SIZE) {
+        return t;
+    }
+    const uint8_t *m = d + len - BOOT_MAGIC_SIZE;
+    if (memcmp(m, magic8, BOOT_MAGIC_SIZE) == 0) {
+        t.max_align = 8;
+    } else if (memcmp(m + 2, tail, sizeof tail) == 0) {
+        t.max_align = ward_load_le16(m);
+    } else {
+        return t;
+    }
+    const uint32_t ma = t.max_align;
+    if (ma == 0u || ma > 1024u || (ma & (ma - 1u)) != 0u) {
+        return t;
+    }
+    const uint64_t back = (uint64_t)ward_align_up(BOOT_MAGIC_SIZE, ma) + 3u * ma;
+    if ((uint64_t)len < back || (uint64_t)len - back < image_end) {
+        return t;
+    }
+    t.found = true;
+    t.image_ok_off = (uint32_t)(len - ward_align_up(BOOT_MAGIC_SIZE, ma) - ma);
+    t.image_ok = d[t.image_ok_off];
+    t.copy_done = d[t.image_ok_off - ma];
+    t.swap_info = d[t.image_ok_off - 2u * ma];
+    return t;
+}
+
 /* ---- verify ------------------------------------------------------------- */
 
 static void verify_help(FILE *f)
 {
     fprintf(f,
             "usage: ward verify [-k KEY] [--min-sec-cnt N] [--max-sec-cnt N] [-S SLOT_SIZE]\n"
-            "                   [--json] IMAGE\n"
+            "                   [--sector-size N | --board NAME|FILE] [--json] IMAGE\n"
             "\n"
             "Check a signed image. With -k (private or public key, PEM or DER): the full\n"
             "check the bootloader makes (structure, SHA-256, key, ECDSA signature,\n"
@@ -832,7 +1190,12 @@ static void verify_help(FILE *f)
             "      --min-sec-cnt N   refuse a security counter below N (default 0)\n"
             "      --max-sec-cnt N   refuse one above N (default %u: what the device's\n"
             "                        OTP counter holds; its bootloader refuses more)\n"
-            "  -S, --slot-size N     the image must fit in N bytes (default: the file)\n"
+            "  -S, --slot-size N     the image must fit in N bytes (default: the file); a\n"
+            "                        padded image must be padded to N\n"
+            "      --sector-size N   with -S: the image may use all sectors of the slot but\n"
+            "                        the last (N-1 of N), as the bootloader requires\n"
+            "      --board NAME|FILE the board's slot size and sector size, and the payload's\n"
+            "                        vector table checked as its bootloader does\n"
             "      --json            machine-readable result on stdout\n"
             "  -h, --help            this help\n"
             "Exit codes: 0 ok, 3 I/O, 4 malformed, 5 bad signature, 6 bad hash,\n"
@@ -840,10 +1203,26 @@ static void verify_help(FILE *f)
             (unsigned)WARD_CONFIG_OTP_ROLLBACK_BITS);
 }
 
-enum { OPT_MIN_SEC_CNT = 2000, OPT_JSON, OPT_VERIFY_MAX_SEC_CNT };
+enum { OPT_MIN_SEC_CNT = 2000, OPT_JSON, OPT_VERIFY_MAX_SEC_CNT, OPT_VERIFY_BOARD, OPT_VERIFY_SECTOR };
+
+/* The two key hashes of a WARD_ERR_IMG_KEY: the image's and the key's. */
+typedef struct {
+    bool set;
+    uint8_t image[32];
+    uint8_t given[32];
+} key_pair_t;
+
+static void json_result_keys(const char *file, ward_err_t err, bool sig_checked,
+                             const ward_image_info_t *info, const key_pair_t *kp);
 
 static void json_result(const char *file, ward_err_t err, bool sig_checked,
                         const ward_image_info_t *info)
+{
+    json_result_keys(file, err, sig_checked, info, NULL);
+}
+
+static void json_result_keys(const char *file, ward_err_t err, bool sig_checked,
+                             const ward_image_info_t *info, const key_pair_t *kp)
 {
     printf("{\"file\":");
     ward_cli_json_str(stdout, file);
@@ -860,6 +1239,13 @@ static void json_result(const char *file, ward_err_t err, bool sig_checked,
         }
         printf(",\"image_size\":%lu", (unsigned long)info->total_size);
     }
+    if (kp != NULL && kp->set) {
+        printf(",\"key_hash_image\":\"");
+        ward_cli_print_hex(stdout, kp->image, sizeof kp->image);
+        printf("\",\"key_hash_given\":\"");
+        ward_cli_print_hex(stdout, kp->given, sizeof kp->given);
+        printf("\"");
+    }
     printf("}\n");
 }
 
@@ -870,13 +1256,16 @@ int ward_cmd_verify(int argc, char **argv)
         {"min-sec-cnt", required_argument, NULL, OPT_MIN_SEC_CNT},
         {"max-sec-cnt", required_argument, NULL, OPT_VERIFY_MAX_SEC_CNT},
         {"slot-size", required_argument, NULL, 'S'},
+        {"board", required_argument, NULL, OPT_VERIFY_BOARD},
+        {"sector-size", required_argument, NULL, OPT_VERIFY_SECTOR},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *key_path = NULL;
-    uint32_t min_sec_cnt = 0, slot = 0, max_sec_cnt = WARD_CONFIG_OTP_ROLLBACK_BITS;
+    const char *key_path = NULL, *board_name = NULL;
+    uint32_t min_sec_cnt = 0, slot = 0, max_sec_cnt = WARD_CONFIG_OTP_ROLLBACK_BITS, sector = 0;
     bool json = false;
+    ward_board_t board;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "k:S:h", opts, NULL)) != -1) {
@@ -899,6 +1288,15 @@ int ward_cmd_verify(int argc, char **argv)
                 return usage_error("verify", "-S must be a positive 32-bit number");
             }
             break;
+        case OPT_VERIFY_BOARD:
+            board_name = optarg;
+            break;
+        case OPT_VERIFY_SECTOR:
+            if (!ward_cli_parse_u32(optarg, &sector) || sector == 0u ||
+                (sector & (sector - 1u)) != 0u) {
+                return usage_error("verify", "--sector-size must be a power of two");
+            }
+            break;
         case OPT_JSON:
             json = true;
             break;
@@ -912,6 +1310,21 @@ int ward_cmd_verify(int argc, char **argv)
     }
     if (argc - optind != 1) {
         return usage_error("verify", "one IMAGE is required");
+    }
+    if (board_name != NULL) {
+        int brc = load_board("verify", board_name, &board);
+        if (brc == WARD_EXIT_OK) {
+            brc = board_geometry("verify", &board, &slot, slot != 0u, &sector, sector != 0u);
+        }
+        if (brc != WARD_EXIT_OK) {
+            return brc;
+        }
+    }
+    if (sector != 0u && slot == 0u) {
+        return usage_error("verify", "--sector-size needs -S (the slot it divides)");
+    }
+    if (slot != 0u && sector_fits("verify", slot, sector) != WARD_EXIT_OK) {
+        return WARD_EXIT_USAGE;
     }
     const char *path = argv[optind];
     if (has_hex_ext(path)) {
@@ -967,6 +1380,7 @@ int ward_cmd_verify(int argc, char **argv)
     }
 
     bool sig_checked = key_path != NULL;
+    key_pair_t kp = {false, {0}, {0}};
     if (sig_checked) {
         ward_image_trust_t trust = {key_hash, spki, sizeof spki, min_sec_cnt};
         ward_err_t reason = WARD_ERR_CRYPTO;
@@ -992,11 +1406,78 @@ int ward_cmd_verify(int argc, char **argv)
     if (err == WARD_OK && beyond) {
         err = WARD_ERR_IMG_SEC_CNT_RANGE;
     }
+    if (err == WARD_ERR_IMG_KEY && (info.has_keyhash || info.pubkey_len > 0u)) {
+        kp.set = true;
+        memcpy(kp.given, key_hash, sizeof kp.given);
+        if (info.has_keyhash) {
+            memcpy(kp.image, data + info.keyhash_off, sizeof kp.image);
+        } else {
+            (void)ward_sha256(kp.image, data + info.pubkey_off, info.pubkey_len);
+        }
+    }
+    /* What the board's bootloader refuses of a good image: more than N-1
+     * sectors, padding for another slot, a payload that is no vector table. */
+    const char *board_problem = NULL;
+    char problem[600];
+    if (err == WARD_OK && sector != 0u && info.total_size > slot - sector) {
+        if (json) {
+            json_result(path, WARD_ERR_IMG_TOO_LARGE, sig_checked, &info);
+        }
+        rc = too_large_for_slot("verify", path, info.total_size, slot, sector);
+        goto out;
+    }
+    const trailer_t tr = find_trailer(data, len, info.total_size);
+    if (err == WARD_OK && slot != 0u && tr.found && len != slot) {
+        snprintf(problem, sizeof problem,
+                 "%s is padded for a 0x%lx-byte slot (its trailer, the install request, ends the "
+                 "file), the slot is 0x%lx bytes: a device would not find the request where it "
+                 "reads it and would ignore the update. fix: sign it again with -S 0x%lx%s",
+                 path, (unsigned long)len, (unsigned long)slot, (unsigned long)slot,
+                 board_name != NULL ? " (or --board)" : "");
+        board_problem = problem;
+    }
+    if (err == WARD_OK && board_problem == NULL && board_name != NULL &&
+        (info.flags & WARD_IMAGE_F_NON_BOOTABLE) == 0u && len >= (size_t)info.hdr_size + 8u) {
+        const uint32_t vt = ward_board_primary_addr(&board) + info.hdr_size;
+        const uint32_t sp = ward_load_le32(data + info.hdr_size);
+        const uint32_t pc = ward_load_le32(data + info.hdr_size + 4u);
+        char buf[400];
+        const char *why = vt_problem(sp, pc, &board, vt, buf, sizeof buf);
+        if (why != NULL) {
+            snprintf(problem, sizeof problem,
+                     "%s: board %s's bootloader would refuse to jump to it (\"bad vector "
+                     "table\"): the vector table at 0x%08lx (primary + header 0x%x) holds "
+                     "initial SP 0x%08lx, reset vector 0x%08lx: %s. fix: ward sign --board %s "
+                     "says how to sign the app",
+                     path, board.name, (unsigned long)vt, info.hdr_size, (unsigned long)sp,
+                     (unsigned long)pc, why, board.name);
+            board_problem = problem;
+        }
+    }
+    if (board_problem != NULL) {
+        if (json) {
+            json_result(path, WARD_ERR_CORRUPT, sig_checked, &info);
+        }
+        fprintf(stderr, "ward verify: %s (%s)\n", board_problem,
+                ward_err_name(WARD_ERR_CORRUPT));
+        rc = ward_cli_exit_code(WARD_ERR_CORRUPT);
+        goto out;
+    }
     if (json) {
-        json_result(path, err, sig_checked, &info);
+        json_result_keys(path, err, sig_checked, &info, &kp);
     }
     if (err != WARD_OK) {
         rc = ward_cli_fail("verify", path, err);
+        if (kp.set) {
+            fprintf(stderr, "  key hash in the image:  ");
+            ward_cli_print_hex(stderr, kp.image, sizeof kp.image);
+            fprintf(stderr, " (%s)\n  key hash of -k %s: ", info.has_keyhash ? "KEYHASH TLV" : "of its PUBKEY TLV",
+                    key_path);
+            ward_cli_print_hex(stderr, kp.given, sizeof kp.given);
+            fprintf(stderr, "\n  fix: verify with the key that signed it, or sign again with "
+                            "the device's boot key (the hash burnt into its OTP: ward device "
+                            "status)\n");
+        }
         if (err == WARD_ERR_IMG_SEC_CNT_RANGE) {
             fprintf(stderr,
                     "ward verify: security counter %lu is above %lu, what the device's OTP "
@@ -1089,49 +1570,6 @@ static const struct {
     {WARD_IMAGE_F_COMPRESSED_ARM_THUMB, "COMPRESSED_ARM_THUMB"},
 };
 
-/* The imgtool trailer at the end of a padded file. */
-typedef struct {
-    bool found;
-    uint32_t max_align;
-    uint32_t image_ok_off;
-    uint8_t image_ok, copy_done, swap_info;
-} trailer_t;
-
-static trailer_t find_trailer(const uint8_t *d, size_t len, uint32_t image_end)
-{
-    static const uint8_t magic8[BOOT_MAGIC_SIZE] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2,
-                                                    0xef, 0x7f, 0x35, 0x52, 0x50, 0x0f,
-                                                    0x2c, 0xb6, 0x79, 0x80};
-    static const uint8_t tail[14] = {0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d,
-                                     0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a};
-    trailer_t t = {false, 0, 0, 0, 0, 0};
-    if (len < (size_t)image_end + BOOT_MAGIC_SIZE) {
-        return t;
-    }
-    const uint8_t *m = d + len - BOOT_MAGIC_SIZE;
-    if (memcmp(m, magic8, BOOT_MAGIC_SIZE) == 0) {
-        t.max_align = 8;
-    } else if (memcmp(m + 2, tail, sizeof tail) == 0) {
-        t.max_align = ward_load_le16(m);
-    } else {
-        return t;
-    }
-    const uint32_t ma = t.max_align;
-    if (ma == 0u || ma > 1024u || (ma & (ma - 1u)) != 0u) {
-        return t;
-    }
-    const uint64_t back = (uint64_t)ward_align_up(BOOT_MAGIC_SIZE, ma) + 3u * ma;
-    if ((uint64_t)len < back || (uint64_t)len - back < image_end) {
-        return t;
-    }
-    t.found = true;
-    t.image_ok_off = (uint32_t)(len - ward_align_up(BOOT_MAGIC_SIZE, ma) - ma);
-    t.image_ok = d[t.image_ok_off];
-    t.copy_done = d[t.image_ok_off - ma];
-    t.swap_info = d[t.image_ok_off - 2u * ma];
-    return t;
-}
-
 static const char *flag_state(uint8_t v)
 {
     return v == 0x01u ? "set" : (v == 0xffu || v == 0x00u) ? "unset" : "invalid";
@@ -1154,6 +1592,67 @@ static const char k_warn_trial[] =
     "and reverted at the reset after unless the app confirms it. For a permanent install sign "
     "with --confirm and without --overwrite-only, or stage it with ward device stage "
     "--permanent";
+
+/* inspect on a file that does not start with an image header: say so, and
+ * what it looks like (a raw app binary to sign, erased flash). */
+static int not_an_image(const char *path, const uint8_t *d, size_t len, bool json)
+{
+    bool erased = len > 0u;
+    for (size_t i = 0; i < len && erased; i++) {
+        erased = d[i] == 0xFFu;
+    }
+    char buf[8];
+    size_t x = 0;
+    const bool vt0 = len >= 8u && vt_problem(ward_load_le32(d), ward_load_le32(d + 4), NULL, 0,
+                                             buf, sizeof buf) == NULL;
+    bool reserved = false;
+    if (!vt0 && find_vt(d, len, (size_t)-1, NULL, &x) && x >= WARD_IMAGE_HEADER_SIZE) {
+        reserved = true;
+        for (size_t i = 0; i < x && reserved; i++) {
+            reserved = d[i] == 0u;
+        }
+    }
+    char hint[300];
+    if (erased) {
+        snprintf(hint, sizeof hint, "erased flash (every byte 0xff)");
+    } else if (vt0) {
+        snprintf(hint, sizeof hint,
+                 "a raw Cortex-M binary: it starts with a vector table (initial SP 0x%08lx, reset "
+                 "vector 0x%08lx); sign it: ward sign --board NAME --pad-header -k KEY -v VERSION "
+                 "%s OUT.img",
+                 (unsigned long)ward_load_le32(d), (unsigned long)ward_load_le32(d + 4), path);
+    } else if (reserved) {
+        snprintf(hint, sizeof hint,
+                 "a raw app binary that reserves 0x%lx zero bytes for the header; sign it: ward "
+                 "sign --board NAME -H 0x%lx -k KEY -v VERSION %s OUT.img",
+                 (unsigned long)x, (unsigned long)x, path);
+    } else {
+        snprintf(hint, sizeof hint,
+                 "not a signed image; ward sign makes one from an app binary");
+    }
+    if (json) {
+        printf("{\"file\":");
+        ward_cli_json_str(stdout, path);
+        printf(",\"file_size\":%lu,\"status\":\"%s\",\"image\":false,\"looks_like\":",
+               (unsigned long)len, ward_err_name(WARD_ERR_IMG_MAGIC));
+        ward_cli_json_str(stdout, hint);
+        printf("}\n");
+    } else {
+        printf("file:            %s (%lu bytes)\nnot an image\n", path, (unsigned long)len);
+    }
+    char what[256];
+    if (len < WARD_IMAGE_HEADER_SIZE) {
+        snprintf(what, sizeof what, "%s: not an image: %lu bytes, shorter than an image header",
+                 path, (unsigned long)len);
+    } else {
+        snprintf(what, sizeof what,
+                 "%s: not an image: it starts with 0x%08lx, not the MCUboot image magic 0x%08lx",
+                 path, (unsigned long)ward_load_le32(d), (unsigned long)WARD_IMAGE_MAGIC);
+    }
+    const int rc = ward_cli_fail("inspect", what, WARD_ERR_IMG_MAGIC);
+    fprintf(stderr, "  it looks like %s\n", hint);
+    return rc;
+}
 
 int ward_cmd_inspect(int argc, char **argv)
 {
@@ -1200,17 +1699,20 @@ int ward_cmd_inspect(int argc, char **argv)
         free(data);
         return not_binary("inspect", path, fmt);
     }
+    if (len < WARD_IMAGE_HEADER_SIZE || ward_load_le32(data) != WARD_IMAGE_MAGIC) {
+        /* No header to show: any field read from these bytes would be noise. */
+        const int rc = not_an_image(path, data, len, json);
+        free(data);
+        return rc;
+    }
     ward_image_mem_t m = {data, len};
     ward_image_info_t info, hdr;
     const uint32_t max = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
     ward_err_t perr = ward_image_parse(&info, ward_image_read_mem, &m, max);
-    bool have_hdr = len >= WARD_IMAGE_HEADER_SIZE;
-    if (have_hdr) {
-        (void)ward_image_header_decode(&hdr, data);
-    } else {
-        memset(&hdr, 0, sizeof hdr);
-    }
-    const uint32_t magic = have_hdr ? ward_load_le32(data) : 0u;
+    /* A header is there (the magic was checked above): its fields are
+     * shown even when the image fails to parse. */
+    (void)ward_image_header_decode(&hdr, data);
+    const uint32_t magic = ward_load_le32(data);
 
     uint8_t computed[32] = {0}, keyhash[32] = {0};
     bool have_keyhash = false, hash_ok = false;
@@ -1235,41 +1737,36 @@ int ward_cmd_inspect(int argc, char **argv)
         printf("{\"file\":");
         ward_cli_json_str(stdout, path);
         printf(",\"file_size\":%lu,\"status\":\"%s\"", (unsigned long)len, ward_err_name(perr));
-        if (have_hdr) {
-            printf(",\"header\":{\"magic\":\"0x%08lx\",\"load_addr\":\"0x%08lx\",\"hdr_size\":%u,"
-                   "\"prot_tlv_size\":%u,\"img_size\":%lu,\"flags\":\"0x%08lx\",\"flag_names\":[",
-                   (unsigned long)magic, (unsigned long)hdr.load_addr, hdr.hdr_size,
-                   hdr.prot_tlv_size, (unsigned long)hdr.img_size, (unsigned long)hdr.flags);
-            bool first = true;
-            for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0]; i++) {
-                if ((hdr.flags & k_flags[i].bit) != 0u) {
-                    printf("%s\"%s\"", first ? "" : ",", k_flags[i].name);
-                    first = false;
-                }
+        printf(",\"header\":{\"magic\":\"0x%08lx\",\"load_addr\":\"0x%08lx\",\"hdr_size\":%u,"
+               "\"prot_tlv_size\":%u,\"img_size\":%lu,\"flags\":\"0x%08lx\",\"flag_names\":[",
+               (unsigned long)magic, (unsigned long)hdr.load_addr, hdr.hdr_size,
+               hdr.prot_tlv_size, (unsigned long)hdr.img_size, (unsigned long)hdr.flags);
+        bool first = true;
+        for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0]; i++) {
+            if ((hdr.flags & k_flags[i].bit) != 0u) {
+                printf("%s\"%s\"", first ? "" : ",", k_flags[i].name);
+                first = false;
             }
-            printf("],\"version\":\"");
-            print_version(stdout, &hdr.version);
-            printf("\"}");
         }
+        printf("],\"version\":\"");
+        print_version(stdout, &hdr.version);
+        printf("\"}");
     } else {
         printf("file:            %s (%lu bytes)\n", path, (unsigned long)len);
-        if (have_hdr) {
-            printf("magic:           0x%08lx%s\n", (unsigned long)magic,
-                   magic == WARD_IMAGE_MAGIC ? " (MCUboot v1)" : " (not an image)");
-            printf("load address:    0x%08lx\n", (unsigned long)hdr.load_addr);
-            printf("header size:     %u\n", hdr.hdr_size);
-            printf("protected TLVs:  %u bytes\n", hdr.prot_tlv_size);
-            printf("payload size:    %lu\n", (unsigned long)hdr.img_size);
-            printf("flags:           0x%08lx", (unsigned long)hdr.flags);
-            for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0]; i++) {
-                if ((hdr.flags & k_flags[i].bit) != 0u) {
-                    printf(" %s", k_flags[i].name);
-                }
+        printf("magic:           0x%08lx (MCUboot v1)\n", (unsigned long)magic);
+        printf("load address:    0x%08lx\n", (unsigned long)hdr.load_addr);
+        printf("header size:     %u\n", hdr.hdr_size);
+        printf("protected TLVs:  %u bytes\n", hdr.prot_tlv_size);
+        printf("payload size:    %lu\n", (unsigned long)hdr.img_size);
+        printf("flags:           0x%08lx", (unsigned long)hdr.flags);
+        for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0]; i++) {
+            if ((hdr.flags & k_flags[i].bit) != 0u) {
+                printf(" %s", k_flags[i].name);
             }
-            printf("\nversion:         ");
-            print_version(stdout, &hdr.version);
-            printf("\n");
         }
+        printf("\nversion:         ");
+        print_version(stdout, &hdr.version);
+        printf("\n");
     }
 
     if (perr == WARD_OK) {

@@ -46,9 +46,8 @@ static int vfail(const char *cmd, const char *what, ward_err_t err)
 {
     char full[32];
     snprintf(full, sizeof full, "vault %s", cmd);
-    int rc = ward_cli_fail(full, what, err);
-    /* A bad name is a bad command line. */
-    return err == WARD_ERR_VAULT_NAME ? WARD_EXIT_USAGE : rc;
+    /* A bad name is a bad command line: ward_cli_exit_code says 2 for it. */
+    return ward_cli_fail(full, what, err);
 }
 
 static void close_session(session_t *s)

@@ -29,6 +29,12 @@ int ward_cmd_cloud(int argc, char **argv);
 /* cmd_fleet.c: the fleet side: rotation service, revocation, CRL */
 int ward_cmd_fleet(int argc, char **argv);
 
+/* cmd_board.c: the Cortex-M port's board files (list, show) */
+int ward_cmd_board(int argc, char **argv);
+
+/* cmd_explain.c: what a status code means and what to do */
+int ward_cmd_explain(int argc, char **argv);
+
 /* cmd_demo.c: the whole story on a simulated device */
 int ward_cmd_demo(int argc, char **argv);
 

@@ -18,6 +18,8 @@ static const command_t k_commands[] = {
     {"sign", ward_cmd_sign, "sign a firmware binary into an MCUboot v1 image"},
     {"verify", ward_cmd_verify, "check an image's hash and signature against a key"},
     {"inspect", ward_cmd_inspect, "show an image's header, TLVs and trailer"},
+    {"board", ward_cmd_board, "list and show the Cortex-M boards (the files sign --board reads)"},
+    {"explain", ward_cmd_explain, "what a status code means and what to do (ward explain -24)"},
     {"device", ward_cmd_device, "create and drive a simulated device"},
     {"vault", ward_cmd_vault, "read and write a simulated device's credential vault"},
     {"repo", ward_cmd_repo, "publish and inspect signed updates (a static repository)"},

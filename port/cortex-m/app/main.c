@@ -1,5 +1,5 @@
 /*
- * ward sample app for mps2-an386. Runs from the primary slot after the
+ * ward sample app for the Cortex-M boards. Runs from the primary slot after the
  * bootloader jumped to it, prints the version of the image it runs from
  * (read from its own header by ward_boot_status), and on a trial boot
  * either confirms it (WARD_CM_APP_CONFIRM=1, a build that passed its

@@ -1,9 +1,10 @@
 /*
- * ward bootloader for mps2-an386: the boot core decides (install, revert,
- * verify), this file prints one status line and then either jumps to the
- * primary image or refuses to start anything, exiting QEMU with -reason as
- * the status. Reasons are printed as numbers (docs/errors.md names them):
- * a table of names would cost more flash than anything else it prints.
+ * ward bootloader for the Cortex-M boards: the boot core decides (install,
+ * revert, verify), this file prints one status line and then either jumps
+ * to the primary image or refuses to start anything, exiting QEMU with
+ * -reason as the status. Reasons are printed as numbers with the command
+ * that explains them (`ward explain -24`: name, meaning, what to do): a
+ * table of names would cost more flash than anything else it prints.
  */
 #include "ward/boot.h"
 #include "ward/crypto.h"
@@ -45,22 +46,22 @@ __attribute__((noreturn)) static void refuse(ward_err_t reason, ward_err_t image
         put_num(", image ", image_reason);
         reason = image_reason;
     }
+    put_num(": ward explain ", reason);
     ward_cm_puts("\n");
     report_stack();
     ward_cm_exit(-reason);
 }
 
 /* The boot core verified the image; this catches a vector table that could
- * not be the app's (linked elsewhere, or the flash changed under us). */
-static bool entry_sane(uint32_t vt)
+ * not be the app's (linked elsewhere, signed with another header size, or
+ * the flash changed under us): aligned for VTOR, a Thumb entry point after
+ * it in the slot, a stack pointer in the board's RAM window. */
+static bool entry_sane(uint32_t vt, uint32_t sp, uint32_t pc)
 {
-    const uint8_t *p = ward_cm_addr(vt);
-    const uint32_t sp = ward_load_le32(p);
-    const uint32_t pc = ward_load_le32(p + 4);
     const uint32_t lo = WARD_CM_FLASH_BASE + WARD_CM_PRIMARY_OFF;
-    return (vt % 128u) == 0u && vt >= lo && vt < lo + WARD_CM_SLOT_SIZE && (pc & 1u) == 1u &&
-           pc > vt && pc < lo + WARD_CM_SLOT_SIZE && (sp & 7u) == 0u && sp >= 0x20000000u &&
-           sp <= 0x20400000u;
+    return (vt % WARD_BOARD_VTOR_ALIGN) == 0u && vt >= lo && vt < lo + WARD_CM_SLOT_SIZE &&
+           (pc & 1u) == 1u && pc > vt && pc < lo + WARD_CM_SLOT_SIZE && (sp & 7u) == 0u &&
+           sp - WARD_BOARD_RAM_ADDR <= WARD_BOARD_RAM_SIZE;
 }
 
 int main(void)
@@ -70,9 +71,10 @@ int main(void)
     ward_boot_report_t rep;
 
     /* One line: "ward-boot 0.1.0: secure on, debug off, counter 1[, event],
-     * boot 1.0.0+0", "..., refused -40, image -24" or "..., bad vector
-     * table". The entry point is not printed: it is always the primary
-     * slot plus the header size (0x00020200 for the sample app). */
+     * boot 1.0.0+0", "..., refused -40, image -24: ward explain -24" or
+     * "..., bad vector table at 0x...: sp 0x..., pc 0x...". The entry point
+     * is not printed when it is sane: it is always the primary slot plus
+     * the header size (0x00020200 for the sample app on mps2-an386). */
     ward_cm_puts("ward-boot " WARD_VERSION_STRING ": ");
     ward_cm_boot_config(&cfg);
     ward_err_t err = ward_crypto_init();
@@ -103,9 +105,16 @@ int main(void)
     if (!WARD_FIH_EQ(go)) {
         refuse(rep.reason, rep.reason == WARD_ERR_BOOT_NO_IMAGE ? rep.image_reason : WARD_OK);
     }
+    /* entry_off is an offset in the flash device: the address adds its base. */
     const uint32_t vt = WARD_CM_FLASH_BASE + rep.entry_off;
-    if (!entry_sane(vt)) {
-        ward_cm_puts("bad vector table\n");
+    const uint8_t *vp = ward_cm_addr(vt);
+    const uint32_t sp = ward_load_le32(vp);
+    const uint32_t pc = ward_load_le32(vp + 4);
+    if (!entry_sane(vt, sp, pc)) {
+        ward_cm_put_hex_label("bad vector table at ", vt);
+        ward_cm_put_hex_label(": sp ", sp);
+        ward_cm_put_hex_label(", pc ", pc);
+        ward_cm_puts("\n");
         ward_cm_exit(WARD_CM_EXIT_JUMP);
     }
     ward_cm_puts(rep.verified ? "boot " : "boot UNVERIFIED ");

@@ -1,12 +1,15 @@
 /*
- * ward port for QEMU mps2-an386 (Cortex-M4): memory layout, flash and OTP
+ * ward port for Cortex-M boards under QEMU: memory layout, flash and OTP
  * drivers, semihosting console, CPU control (jump, soft reset) and the
  * CMSDK timer used by the benchmarks.
  *
- * The board has no flash controller and no OTP: "flash" is the first MiB of
- * SSRAM1 at 0x00000000, with the NOR rules enforced by the driver, and the
- * OTP is a block of that RAM with the one-way rules enforced by its driver.
- * docs/cortex-m.md explains the layout and what a real board does instead.
+ * Every address and size comes from the board file
+ * (port/cortex-m/boards/<name>.board), through the header the build
+ * generates from it, ward_board.h (cmake/board.cmake). The boards have no
+ * flash controller QEMU can program and no OTP: the flash device the core
+ * writes is RAM with the NOR rules enforced by the driver, and the OTP is a
+ * block of RAM with the one-way rules enforced by its driver.
+ * docs/cortex-m.md explains the layouts and what a real board does instead.
  */
 #ifndef WARD_CM_H
 #define WARD_CM_H
@@ -14,39 +17,42 @@
 #include "ward/boot.h"
 #include "ward/port.h"
 #include "ward/ward.h"
+#include "ward_board.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* ---- layout (offsets from the flash base; ld/boot.ld and ld/app.ld agree) ----- */
-#define WARD_CM_FLASH_BASE 0x00000000u /* SSRAM1 */
-#define WARD_CM_FLASH_SIZE 0x00100000u /* 1 MiB of the 4 MiB SSRAM1 */
-#define WARD_CM_SECTOR_SIZE 0x1000u    /* 4 KiB erase unit */
-#define WARD_CM_WRITE_SIZE 8u          /* double-word program unit (STM32L4-like) */
+/* ---- layout ------------------------------------------------------------------
+ * The flash device (what ward_cm_flash() serves): offsets from its base. */
+#define WARD_CM_FLASH_BASE WARD_BOARD_DEV_ADDR
+#define WARD_CM_FLASH_SIZE WARD_BOARD_DEV_SIZE
+#define WARD_CM_SECTOR_SIZE WARD_BOARD_SECTOR_SIZE
+#define WARD_CM_WRITE_SIZE WARD_BOARD_DEV_WRITE_SIZE
+#define WARD_CM_PROTECT_END WARD_BOARD_PROTECT_END /* program/erase refused below */
+#define WARD_CM_PRIMARY_OFF WARD_BOARD_PRIMARY_OFF
+#define WARD_CM_SLOT_SIZE WARD_BOARD_SLOT_SIZE
+#define WARD_CM_SECONDARY_OFF WARD_BOARD_SECONDARY_OFF
+#define WARD_CM_SCRATCH_OFF WARD_BOARD_SCRATCH_OFF
+#define WARD_CM_SCRATCH_SIZE WARD_BOARD_SCRATCH_SIZE
+#define WARD_CM_STATE_OFF WARD_BOARD_STATE_OFF
+#define WARD_CM_STATE_SIZE WARD_BOARD_STATE_SIZE
+#if WARD_BOARD_HAS_VAULT
+#define WARD_CM_VAULT_OFF WARD_BOARD_VAULT_OFF
+#define WARD_CM_VAULT_SIZE WARD_BOARD_VAULT_SIZE
+#endif
 
-#define WARD_CM_BOOT_OFF 0x00000000u   /* bootloader, <= 64 KiB */
-#define WARD_CM_BOOT_SIZE 0x00010000u
-#define WARD_CM_KEY_OFF 0x00010000u    /* boot key block (factory, read-only) */
-#define WARD_CM_KEY_SIZE 0x00001000u
-#define WARD_CM_OTP_OFF 0x00011000u    /* emulated OTP block */
-#define WARD_CM_OTP_SIZE 0x00001000u
-#define WARD_CM_PROTECT_END 0x00020000u /* write-protected below this */
-#define WARD_CM_PRIMARY_OFF 0x00020000u
-#define WARD_CM_SLOT_SIZE 0x00060000u
-#define WARD_CM_SECONDARY_OFF 0x00080000u
-#define WARD_CM_SCRATCH_OFF 0x000E0000u
-#define WARD_CM_SCRATCH_SIZE 0x00001000u
-#define WARD_CM_STATE_OFF 0x000E1000u
-#define WARD_CM_STATE_SIZE 0x00002000u
-#define WARD_CM_VAULT_OFF 0x000F0000u
-#define WARD_CM_VAULT_SIZE 0x00004000u
+/* Absolute addresses: the bootloader's vector table, the key block and the
+ * OTP block (inside the flash device on some boards, apart on others). */
+#define WARD_CM_BOOT_ADDR WARD_BOARD_BOOT_ADDR
+#define WARD_CM_KEY_ADDR WARD_BOARD_KEY_ADDR
+#define WARD_CM_OTP_ADDR WARD_BOARD_OTP_ADDR
 
 /* Image header size the sample app is signed with: keeps the app's vector
  * table (at primary + header) aligned as VTOR requires. */
-#define WARD_CM_IMAGE_HDR_SIZE 0x200u
+#define WARD_CM_IMAGE_HDR_SIZE WARD_BOARD_HDR_SIZE
 
-/* ---- boot key block at WARD_CM_KEY_OFF ------------------------------------
+/* ---- boot key block at WARD_CM_KEY_ADDR ------------------------------------
  *   0  4  magic "WKEY"
  *   4  4  length of the DER SubjectPublicKeyInfo (LE), at most 256
  *   8  n  DER SubjectPublicKeyInfo of the boot key
@@ -54,8 +60,8 @@ extern "C" {
 #define WARD_CM_KEY_MAGIC 0x59454B57u /* "WKEY" little endian */
 #define WARD_CM_KEY_MAX 256u
 
-/* ---- emulated OTP block at WARD_CM_OTP_OFF ---------------------------------
- * Unburnt OTP reads 0 (QEMU starts with zeroed RAM). Fields at fixed
+/* ---- emulated OTP block at WARD_CM_OTP_ADDR ---------------------------------
+ * Unburnt OTP reads 0 (QEMU starts with zeroed RAM; the factory blob is 0). Fields at fixed
  * offsets, then one lock word: bit i set = field i write-locked.
  *   0x000 BOOT_KEY_HASH 32 | 0x020 OTA_KEY_HASH 32 | 0x040 SECURE_BOOT 4
  *   0x044 DEBUG_LOCK 4     | 0x048 ROLLBACK 64     | 0x088 DEVICE_ID 16
@@ -64,12 +70,12 @@ extern "C" {
 
 /* ---- drivers --------------------------------------------------------------- */
 
-/* The flash device: NOR rules over SSRAM1 [0, WARD_CM_FLASH_SIZE).
- * prog/erase below WARD_CM_PROTECT_END fail with WARD_ERR_IO, as a
- * write-protected flash controller would. */
+/* The flash device: NOR rules over [0, WARD_CM_FLASH_SIZE) from
+ * WARD_CM_FLASH_BASE. prog/erase below WARD_CM_PROTECT_END fail with
+ * WARD_ERR_IO, as a write-protected flash controller would. */
 const ward_flash_t *ward_cm_flash(void);
 
-/* The OTP port over the block at WARD_CM_OTP_OFF. */
+/* The OTP port over the block at WARD_CM_OTP_ADDR. */
 const ward_otp_t *ward_cm_otp(void);
 
 /* The same OTP without locking (lock and is_locked return
@@ -89,6 +95,8 @@ void ward_cm_boot_config(ward_boot_config_t *cfg);
 void ward_cm_puts(const char *s);
 void ward_cm_put_dec(int32_t v);
 void ward_cm_put_hex(uint32_t v); /* 0x%08x */
+/* label then 0x%08x, e.g. ward_cm_put_hex_label(" pc ", pc). */
+void ward_cm_put_hex_label(const char *label, uint32_t v);
 /* End the QEMU run with this exit code (SYS_EXIT_EXTENDED). */
 __attribute__((noreturn)) void ward_cm_exit(int code);
 
@@ -104,9 +112,11 @@ __attribute__((noreturn)) void ward_cm_jump(uint32_t vt_addr);
  * blob and undo all flash writes (docs/cortex-m.md). */
 __attribute__((noreturn)) void ward_cm_reset(void);
 
+#if WARD_BOARD_TIMER_CMSDK
 /* CMSDK APB timer 0 (25 MHz, counts down): start free-running, then read. */
 void ward_cm_timer_start(void);
 uint32_t ward_cm_timer_read(void);
+#endif
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,11 @@
 /*
- * The HSM port of mps2-an386: a software stand-in for a secure element.
+ * The HSM port of the Cortex-M boards with a vault (HSM_ADDR in the board
+ * file; mps2-an386): a software stand-in for a secure element.
  *
  * The board has no secure element, no eFuses and no TRNG. The HSM's state
- * lives in the FPGA block RAM at WARD_CM_HSM_ADDR, apart from the flash
- * (SSRAM1) and from every program's RAM (SSRAM2/3), as a secure element
- * keeps its own memory; the factory loads it (mkblobs.py hsm). Key
+ * lives at WARD_CM_HSM_ADDR (mps2-an386: the FPGA block RAM), apart from the
+ * flash and from every program's RAM, as a secure element keeps its own
+ * memory; the factory loads it (mkblobs.py hsm). Key
  * derivation runs in this driver (ward/soft_hsm.h) and derived keys leave
  * it only as PSA key ids. docs/cortex-m.md says what a real part does.
  *
@@ -26,12 +27,13 @@
 #define WARD_CM_HSM_H
 
 #include "ward/port.h"
+#include "ward_board.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define WARD_CM_HSM_ADDR 0x01000000u /* mps.blockram, 16 KiB */
+#define WARD_CM_HSM_ADDR WARD_BOARD_HSM_ADDR
 #define WARD_CM_HSM_MAGIC 0x4D534857u
 #define WARD_CM_HSM_BLOCK_LEN 48u
 

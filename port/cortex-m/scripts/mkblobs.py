@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""Factory blobs for the mps2-an386 target (QEMU -device loader files).
+"""Factory blobs for the Cortex-M boards under QEMU (-device loader files).
 
-The board has no flash controller and no OTP, so the "factory" writes these
-blocks of SSRAM1 (docs/cortex-m.md gives the byte layout; the C side is
-port/cortex-m/include/ward_cm.h):
+QEMU's boards have no flash controller and no OTP it can program, so the
+"factory" writes these blocks where the board file says (docs/cortex-m.md
+gives the byte layout; the C side is port/cortex-m/include/ward_cm.h):
 
   keyblock  boot key block: "WKEY", LE32 length, DER SubjectPublicKeyInfo,
-            0xFF up to 4 KiB
-  otp       OTP block (4 KiB, unburnt = 0): key hashes, flags, rollback
-            thermometer, device id, lock word
+            0xFF up to --size (the board's KEY_SIZE, default 4 KiB)
+  otp       OTP block (--size, the board's OTP_SIZE, default 4 KiB;
+            unburnt = 0): key hashes, flags, rollback thermometer, device
+            id, lock word
   hsm       the software HSM's block (block RAM): "WHSM", flags, HUK,
             monotonic counters (port/cortex-m/include/ward_cm_hsm.h)
   pad       pad a file with 0xFF (erased flash) to a slot size
@@ -20,7 +21,7 @@ import hashlib
 import os
 import sys
 
-SECTOR = 0x1000
+BLOCK = 0x1000  # default size of the key and OTP blocks
 KEY_MAGIC = b"WKEY"
 KEY_MAX = 256
 
@@ -67,11 +68,15 @@ def cmd_keyblock(a):
     if len(der) > KEY_MAX:
         sys.exit("mkblobs: key too large for the key block")
     blk = KEY_MAGIC + len(der).to_bytes(4, "little") + der
-    open(a.out, "wb").write(blk + b"\xff" * (SECTOR - len(blk)))
+    if a.size < len(blk):
+        sys.exit(f"mkblobs: the key block needs {len(blk)} bytes, --size is {a.size}")
+    open(a.out, "wb").write(blk + b"\xff" * (a.size - len(blk)))
 
 
 def cmd_otp(a):
-    otp = bytearray(SECTOR)
+    if a.size < OTP_LOCK_OFF + 4:
+        sys.exit(f"mkblobs: the OTP block needs {OTP_LOCK_OFF + 4} bytes, --size is {a.size}")
+    otp = bytearray(a.size)
 
     def put(name, value):
         off, size = OTP_FIELDS[name]
@@ -144,6 +149,7 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     k = sub.add_parser("keyblock", help="boot key block")
     k.add_argument("--key", required=True, help="PEM/DER key file (public or private)")
+    k.add_argument("--size", type=lambda s: int(s, 0), default=BLOCK, help="block size (KEY_SIZE)")
     k.add_argument("--out", required=True)
     k.set_defaults(fn=cmd_keyblock)
     o = sub.add_parser("otp", help="OTP block")
@@ -155,6 +161,7 @@ def main():
     o.add_argument("--rollback", type=int, default=0, help="counter value")
     o.add_argument("--device-id", help="32 hex digits")
     o.add_argument("--lock", action="append", help="write-lock a field (repeatable)")
+    o.add_argument("--size", type=lambda s: int(s, 0), default=BLOCK, help="block size (OTP_SIZE)")
     o.add_argument("--out", required=True)
     o.set_defaults(fn=cmd_otp)
     h = sub.add_parser("hsm", help="software HSM block with a HUK")

@@ -3,16 +3,18 @@
  * -device loader blobs, undoing every "flash" write? docs/cortex-m.md bases
  * the board's reset (ward_cm_reset) on the answer; this program checks it.
  *
- * Run with a 4-byte blob 0xAA 0xAA 0xAA 0xAA loaded at WARD_CM_VAULT_OFF.
- * First pass: overwrite that word, remember the pass in SSRAM2 (which no
- * blob covers and QEMU does not clear on reset), request SYSRESETREQ.
- * Second pass: exit 0 if the blob's value is back (reloaded), 1 if not.
+ * Run with a 4-byte blob 0xAA 0xAA 0xAA 0xAA loaded at the flash device's
+ * scratch area (tests/integration/qemu/resetprobe.sh). First pass:
+ * overwrite that word, remember the pass in the last word of the board's
+ * RAM window (which no blob covers and QEMU does not clear on reset),
+ * request SYSRESETREQ. Second pass: exit 0 if the blob's value is back
+ * (reloaded), 1 if not.
  */
 #include "ward/util.h"
 #include "ward_cm.h"
 #include "ward_cm_priv.h"
 
-#define PROBE_STAGE 0x20300000u /* far above this program's RAM */
+#define PROBE_STAGE (WARD_BOARD_RAM_ADDR + WARD_BOARD_RAM_SIZE - 4u)
 #define PROBE_MAGIC 0x52535450u
 #define SCB_AIRCR 0xE000ED0Cu
 #define AIRCR_SYSRESETREQ 0x05FA0004u
@@ -20,7 +22,7 @@
 int main(void)
 {
     volatile uint32_t *stage = ward_cm_reg32(PROBE_STAGE);
-    volatile uint32_t *word = ward_cm_reg32(WARD_CM_FLASH_BASE + WARD_CM_VAULT_OFF);
+    volatile uint32_t *word = ward_cm_reg32(WARD_CM_FLASH_BASE + WARD_CM_SCRATCH_OFF);
 
     if (*stage != PROBE_MAGIC) {
         if (*word != 0xAAAAAAAAu) {

@@ -1,4 +1,4 @@
-/* mps2-an386 board description: the boot layout and the boot key block. */
+/* The board description: the boot layout (from the board file) and the boot key block. */
 #include "ward/util.h"
 #include "ward_cm.h"
 #include "ward_cm_priv.h"
@@ -17,7 +17,7 @@ const ward_boot_layout_t *ward_cm_layout(void)
 
 void ward_cm_boot_config(ward_boot_config_t *cfg)
 {
-    const uint8_t *blk = ward_cm_addr(WARD_CM_FLASH_BASE + WARD_CM_KEY_OFF);
+    const uint8_t *blk = ward_cm_addr(WARD_CM_KEY_ADDR);
     uint32_t len = ward_load_le32(blk + 4);
     cfg->layout = ward_cm_layout();
     cfg->otp = ward_cm_otp_boot();

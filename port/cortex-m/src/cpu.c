@@ -1,4 +1,4 @@
-/* Cortex-M4 control for mps2-an386: jump to an image, soft reset, timer. */
+/* Cortex-M control: jump to an image, soft reset, and the CMSDK timer. */
 #include "ward_cm.h"
 #include "ward_cm_priv.h"
 
@@ -11,11 +11,14 @@
 #define SYST_CSR 0xE000E010u
 #define NVIC_ICER0 0xE000E180u
 #define NVIC_ICPR0 0xE000E280u
-#define NVIC_WORDS 8u
+/* Enable and pending words that cover the board's interrupts. */
+#define NVIC_WORDS ((WARD_BOARD_IRQS + 31u) / 32u)
 
+#if WARD_BOARD_TIMER_CMSDK
 #define TIMER0_CTRL 0x40000000u
 #define TIMER0_VALUE 0x40000004u
 #define TIMER0_RELOAD 0x40000008u
+#endif
 
 /* Leave nothing behind that could fire in the next image before it has
  * set up its own handlers. */
@@ -59,9 +62,10 @@ void ward_cm_jump(uint32_t vt_addr)
 void ward_cm_reset(void)
 {
     quiesce();
-    start(WARD_CM_FLASH_BASE + WARD_CM_BOOT_OFF);
+    start(WARD_CM_BOOT_ADDR);
 }
 
+#if WARD_BOARD_TIMER_CMSDK
 void ward_cm_timer_start(void)
 {
     REG32(TIMER0_CTRL) = 0u;
@@ -74,3 +78,4 @@ uint32_t ward_cm_timer_read(void)
 {
     return REG32(TIMER0_VALUE);
 }
+#endif

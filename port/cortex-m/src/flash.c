@@ -1,14 +1,15 @@
 /*
- * Flash driver for mps2-an386. The board has no flash controller: the
- * "flash" is SSRAM1, and this driver enforces what a NOR controller would.
- *   - erase sets a 4 KiB sector to 0xFF;
- *   - program only clears bits, in 8-byte units (write_size), and, as on
- *     ECC flash such as the STM32L4's, only into a unit that is still
- *     erased: setting a bit or programming a unit twice fails with
- *     WARD_ERR_IO and writes nothing;
- *   - the bootloader, the key block and the OTP block (below
- *     WARD_CM_PROTECT_END) are write-protected, as option bytes would make
- *     them on a real part.
+ * Flash driver of the Cortex-M port. QEMU's boards have no flash controller
+ * it can program: the flash device (the board file's DEV_*, by default its
+ * flash) is RAM, and this driver enforces what a NOR controller would.
+ *   - erase sets a sector (SECTOR_SIZE) to 0xFF;
+ *   - program only clears bits, in write_size units, and, as on ECC flash
+ *     such as the STM32L4's, only into a unit that is still erased: setting
+ *     a bit or programming a unit twice fails with WARD_ERR_IO and writes
+ *     nothing;
+ *   - what lies below WARD_CM_PROTECT_END (mps2-an386: the bootloader, the
+ *     key block and the OTP block) is write-protected, as option bytes
+ *     would make it on a real part.
  * A real driver unlocks the controller, programs the unit, polls BSY and
  * maps the controller's error flags to WARD_ERR_IO (docs/porting.md).
  */
@@ -39,9 +40,11 @@ static ward_err_t cm_flash_prog(void *ctx, uint32_t off, const void *buf, size_t
         (len % WARD_CM_WRITE_SIZE) != 0u) {
         return WARD_ERR_INVALID_ARG;
     }
+#if WARD_CM_PROTECT_END > 0
     if (off < WARD_CM_PROTECT_END) {
         return WARD_ERR_IO;
     }
+#endif
     uint8_t *dst = ward_cm_addr(WARD_CM_FLASH_BASE + off);
     const uint8_t *src = buf;
     /* Check the whole request first: a refused program changes nothing.
@@ -64,9 +67,11 @@ static ward_err_t cm_flash_erase(void *ctx, uint32_t off)
     if ((off % WARD_CM_SECTOR_SIZE) != 0u || !in_flash(off, WARD_CM_SECTOR_SIZE)) {
         return WARD_ERR_INVALID_ARG;
     }
+#if WARD_CM_PROTECT_END > 0
     if (off < WARD_CM_PROTECT_END) {
         return WARD_ERR_IO;
     }
+#endif
     memset(ward_cm_addr(WARD_CM_FLASH_BASE + off), 0xFF, WARD_CM_SECTOR_SIZE);
     return WARD_OK;
 }

@@ -1,9 +1,11 @@
 /*
- * OTP driver for mps2-an386. The board has no OTP: a block of SSRAM1 at
- * WARD_CM_OTP_OFF stands in for it, and this driver keeps its rules: bits
- * only go from 0 to 1, and a field whose lock bit is set cannot be burnt.
- * The flash driver write-protects the block. On a real part the fuses or
- * the OTP controller enforce this in hardware (docs/cortex-m.md).
+ * OTP driver of the Cortex-M port. The boards have no OTP QEMU can burn: a
+ * block of RAM at WARD_CM_OTP_ADDR (the board file's OTP_ADDR) stands in
+ * for it, and this driver keeps its rules: bits only go from 0 to 1, and a
+ * field whose lock bit is set cannot be burnt. Where the block lies inside
+ * the flash device (mps2-an386), the flash driver write-protects it. On a
+ * real part the fuses or the OTP controller enforce this in hardware
+ * (docs/cortex-m.md).
  */
 #include <string.h>
 
@@ -18,10 +20,11 @@ static const uint16_t k_field_off[WARD_OTP_FIELD_COUNT] = {0x000, 0x020, 0x040,
 _Static_assert(0x048 + WARD_CONFIG_OTP_ROLLBACK_BITS / 8 <= 0x088,
                "ROLLBACK overlaps DEVICE_ID in the OTP block");
 _Static_assert(0x088 + 16 <= WARD_CM_OTP_LOCK_OFF, "DEVICE_ID overlaps the lock word");
+_Static_assert(WARD_CM_OTP_LOCK_OFF + 4u <= WARD_BOARD_OTP_SIZE, "the board's OTP_SIZE is too small");
 
 static uint8_t *otp_ptr(uint32_t off)
 {
-    return ward_cm_addr(WARD_CM_FLASH_BASE + WARD_CM_OTP_OFF + off);
+    return ward_cm_addr(WARD_CM_OTP_ADDR + off);
 }
 
 static bool field_ok(ward_otp_field_t field, size_t len)

@@ -56,6 +56,12 @@ void ward_cm_put_hex(uint32_t v)
     ward_cm_puts(buf);
 }
 
+void ward_cm_put_hex_label(const char *label, uint32_t v)
+{
+    ward_cm_puts(label);
+    ward_cm_put_hex(v);
+}
+
 void ward_cm_exit(int code)
 {
     const uint32_t block[2] = {ADP_STOPPED_APPLICATION_EXIT, (uint32_t)code};

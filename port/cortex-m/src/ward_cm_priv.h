@@ -1,4 +1,4 @@
-/* Internals shared by the mps2-an386 port files. */
+/* Internals shared by the files of the Cortex-M port. */
 #ifndef WARD_CM_PRIV_H
 #define WARD_CM_PRIV_H
 
@@ -14,7 +14,7 @@
 extern const ward_flash_t ward_cm_flash_dev;
 
 /*
- * A pointer to absolute address a. The flash starts at address 0, and the
+ * A pointer to absolute address a. The flash may start at address 0, and the
  * optimiser may treat a constant null pointer as undefined behaviour (and
  * emit a trap); the empty asm hides the value.
  */

@@ -4,7 +4,7 @@
  * this board's flash driver (4 KiB sectors, 8-byte program-once writes)
  * and its software HSM (ward_cm_hsm.h).
  *
- * A test (CTest cortex_m_vault) and a benchmark (bench/cortex-m-vault.sh)
+ * A test (CTest mps2-an386.vault) and a benchmark (bench/cortex-m-vault.sh)
  * in one program. Every step prints "ok ..." or "FAIL ..." and the run
  * exits non-zero at the first failure:
  *   - format, put three credentials, read them back, and again after a
@@ -37,9 +37,13 @@
 #define WEAR_UPDATES 3000u
 #define STATIC_COUNT 17u /* + the three credentials = 20 static records */
 
-/* Where an attacker keeps flash dumps: SSRAM2/3, away from this program. */
-#define DUMP_OLD_ADDR 0x20200000u
-#define DUMP_NEW_ADDR 0x20210000u
+/* Where an attacker keeps flash dumps: the upper half of the board's RAM
+ * window (mps2-an386: SSRAM2/3 at 0x20200000), away from this program. */
+#define DUMP_OLD_ADDR (WARD_BOARD_RAM_ADDR + WARD_BOARD_RAM_SIZE / 2u)
+#define DUMP_NEW_ADDR (DUMP_OLD_ADDR + 0x10000u)
+_Static_assert(WARD_CM_VAULT_SIZE <= 0x10000u &&
+                   DUMP_NEW_ADDR + WARD_CM_VAULT_SIZE <= WARD_BOARD_RAM_ADDR + WARD_BOARD_RAM_SIZE,
+               "the flash dumps must fit the RAM window");
 
 static const char k_wifi[] = "correct horse battery staple";
 static const char k_token[] = "tok_live_8f2a9c61d4e7b3058a1f";

@@ -1,0 +1,196 @@
+/* Unit tests: tools/board, the board-file reader of `ward sign --board`. */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ward_board.h"
+
+/* A valid board (mps2-an386's numbers), edited per test. */
+static const char k_base[] =
+    "# a comment\n"
+    "CPU=cortex-m4\nFPU=none\nFLOAT_ABI=soft\nIRQS=32\nVTOR_ALIGN=256\n"
+    "FLASH_ADDR=0x00000000\nFLASH_SECTORS=256x4K\nFLASH_WRITE_SIZE=8\nPROTECT_END=0x20000\n"
+    "BOOT_ADDR=0\nBOOT_SIZE=64K\nBOOT_RAM_ADDR=0x20000000\nBOOT_RAM_SIZE=64K\n"
+    "KEY_ADDR=0x10000\nKEY_SIZE=4K\nOTP_ADDR=0x11000\nOTP_SIZE=4K\n"
+    "PRIMARY_OFF=0x20000\nSECONDARY_OFF=0x80000\nSLOT_SIZE=0x60000\n"
+    "SCRATCH_OFF=0xE0000\nSCRATCH_SIZE=4K\nSTATE_OFF=0xE1000\nSTATE_SIZE=8K\n"
+    "HDR_SIZE=0x200\nRAM_ADDR=0x20000000\nRAM_SIZE=4M\nAPP_RAM_ADDR=0x20010000\nAPP_RAM_SIZE=64K\n"
+    "CONSOLE=semihosting\nTIMER=cmsdk\nQEMU_MACHINE=mps2-an386\n";
+
+/* k_base with the line starting "KEY=" replaced by `line` (or removed when
+ * line is ""), or `line` appended when no line has that key. */
+static ward_err_t parse_with(const char *key, const char *line, ward_board_t *b, char *why,
+                             size_t why_size)
+{
+    static char text[4096];
+    text[0] = '\0';
+    const char *p = k_base;
+    bool replaced = false;
+    while (*p != '\0') {
+        const char *e = strchr(p, '\n');
+        const size_t n = (size_t)(e - p) + 1u;
+        if (key != NULL && strncmp(p, key, strlen(key)) == 0 && p[strlen(key)] == '=') {
+            strcat(text, line);
+            if (line[0] != '\0') {
+                strcat(text, "\n");
+            }
+            replaced = true;
+        } else {
+            strncat(text, p, n);
+        }
+        p = e + 1;
+    }
+    if (key != NULL && !replaced) {
+        strcat(text, line);
+        strcat(text, "\n");
+    }
+    return ward_board_parse(b, "test", text, strlen(text), why, why_size);
+}
+
+static void test_valid(void **state)
+{
+    (void)state;
+    ward_board_t b;
+    char why[256];
+    assert_int_equal(parse_with(NULL, "", &b, why, sizeof why), WARD_OK);
+    assert_string_equal(b.cpu, "cortex-m4");
+    assert_int_equal(b.irqs, 32);
+    assert_int_equal(b.slot_size, 0x60000);
+    assert_int_equal(b.boot_size, 64u * 1024u);
+    assert_int_equal(b.ram_size, 4u * 1024u * 1024u);
+    /* The device defaults to the flash. */
+    assert_int_equal(b.dev_addr, 0);
+    assert_int_equal(b.dev_write_size, 8);
+    assert_int_equal(ward_board_dev_size(&b), 0x100000);
+    assert_int_equal(ward_board_uniform_sector(&b), 4096);
+    assert_int_equal(ward_board_image_max(&b), 0x60000 - 4096);
+    assert_int_equal(ward_board_primary_addr(&b), 0x20000);
+    assert_false(b.has_vault);
+}
+
+static void expect_refused(const char *key, const char *line, ward_err_t want, const char *needle)
+{
+    ward_board_t b;
+    char why[256];
+    assert_int_equal(parse_with(key, line, &b, why, sizeof why), want);
+    if (strstr(why, needle) == NULL) {
+        fail_msg("why '%s' lacks '%s'", why, needle);
+    }
+}
+
+static void test_format_errors(void **state)
+{
+    (void)state;
+    expect_refused("CPU", "", WARD_ERR_CORRUPT, "CPU is required");
+    expect_refused("NOPE", "NOPE=1", WARD_ERR_CORRUPT, "unknown key NOPE");
+    expect_refused("IRQS", "IRQS=32 # interrupts", WARD_ERR_CORRUPT, "not KEY=VALUE");
+    expect_refused("IRQS", "IRQS=3x", WARD_ERR_CORRUPT, "not a number");
+    expect_refused("SLOT_SIZE", "SLOT_SIZE=0x100000000", WARD_ERR_CORRUPT, "not a number");
+    expect_refused("FLASH_SECTORS", "FLASH_SECTORS=256x3K", WARD_ERR_CORRUPT, "COUNTxSIZE");
+    expect_refused("FLASH_SECTORS", "FLASH_SECTORS=256x4K,", WARD_ERR_CORRUPT, "COUNTxSIZE");
+    expect_refused("QEMU", "HDR_SIZE=0x200", WARD_ERR_CORRUPT, "given twice");
+}
+
+static void test_rules(void **state)
+{
+    (void)state;
+    /* 82 interrupts: 98 vectors, 392 bytes, need 512. */
+    expect_refused("IRQS", "IRQS=82", WARD_ERR_INVALID_ARG, "needs a power of two >= 512");
+    expect_refused("HDR_SIZE", "HDR_SIZE=0x180", WARD_ERR_INVALID_ARG, "multiple of VTOR_ALIGN");
+    expect_refused("FLOAT_ABI", "FLOAT_ABI=hard", WARD_ERR_INVALID_ARG, "needs an FPU");
+    expect_refused("SCRATCH_OFF", "SCRATCH_OFF=0xE0800", WARD_ERR_INVALID_ARG,
+                   "not whole sectors");
+    expect_refused("SECONDARY_OFF", "SECONDARY_OFF=0x70000", WARD_ERR_INVALID_ARG,
+                   "PRIMARY and SECONDARY areas overlap");
+    expect_refused("PRIMARY_OFF", "PRIMARY_OFF=0x10000", WARD_ERR_INVALID_ARG, "overlap");
+    expect_refused("STATE_SIZE", "STATE_SIZE=4K", WARD_ERR_INVALID_ARG, "at least 2 sectors");
+    expect_refused("SECONDARY_OFF", "SECONDARY_OFF=0xF0000", WARD_ERR_INVALID_ARG,
+                   "SECONDARY area at 0xf0000, 0x60000 bytes, is not whole sectors inside");
+    expect_refused("VAULT_SIZE", "VAULT_SIZE=16K", WARD_ERR_INVALID_ARG, "VAULT_OFF and HSM_ADDR");
+    expect_refused("DEV_WRITE_SIZE", "DEV_WRITE_SIZE=64", WARD_ERR_INVALID_ARG, "write size");
+}
+
+/* A device with mixed sectors (the STM32F4's 4 x 16K, 1 x 64K, 7 x 128K):
+ * areas on its boundaries, and an image may use all but the slot's last
+ * sector, whatever its size. */
+static void test_mixed_device(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "CPU=cortex-m4\nFPU=fpv4-sp-d16\nFLOAT_ABI=hard\nIRQS=82\nVTOR_ALIGN=512\n"
+        "FLASH_ADDR=0x08000000\nFLASH_SECTORS=4x16K,1x64K,7x128K\nFLASH_WRITE_SIZE=4\n"
+        "PROTECT_END=32K\nBOOT_ADDR=0x08000000\nBOOT_SIZE=16K\nBOOT_RAM_ADDR=0x20000000\n"
+        "BOOT_RAM_SIZE=8K\nKEY_ADDR=0x08004000\nKEY_SIZE=16K\nOTP_ADDR=0x1FFF7800\nOTP_SIZE=528\n"
+        "PRIMARY_OFF=0x20000\nSECONDARY_OFF=0x60000\nSLOT_SIZE=256K\nSCRATCH_OFF=0x10000\n"
+        "SCRATCH_SIZE=64K\nSTATE_OFF=0x8000\nSTATE_SIZE=32K\nHDR_SIZE=0x200\n"
+        "RAM_ADDR=0x20000000\nRAM_SIZE=128K\nAPP_RAM_ADDR=0x20004000\nAPP_RAM_SIZE=16K\n"
+        "CONSOLE=semihosting\nTIMER=none\nQEMU_MACHINE=netduinoplus2\n";
+    ward_board_t b;
+    char why[256];
+    assert_int_equal(ward_board_parse(&b, "f4", text, strlen(text), why, sizeof why), WARD_OK);
+    assert_int_equal(ward_board_dev_size(&b), 1024u * 1024u);
+    assert_int_equal(ward_board_uniform_sector(&b), 0);
+    assert_int_equal(ward_board_sector_at(&b, 0x3FFF), 16u * 1024u);
+    assert_int_equal(ward_board_sector_at(&b, 0x10000), 64u * 1024u);
+    assert_int_equal(ward_board_sector_at(&b, 0x20000), 128u * 1024u);
+    assert_int_equal(ward_board_sector_at(&b, 0x100000), 0);
+    assert_int_equal(ward_board_image_max(&b), 128u * 1024u);
+    /* A slot that ends inside a 128 KiB sector is refused. */
+    static char moved[2048];
+    snprintf(moved, sizeof moved, "%s", text);
+    char *p = strstr(moved, "SECONDARY_OFF=0x60000");
+    assert_non_null(p);
+    memcpy(p, "SECONDARY_OFF=0x70000", 21);
+    assert_int_equal(ward_board_parse(&b, "f4", moved, strlen(moved), why, sizeof why),
+                     WARD_ERR_INVALID_ARG);
+    assert_non_null(strstr(why, "SECONDARY"));
+}
+
+static void test_builtin_and_path(void **state)
+{
+    (void)state;
+    ward_board_t b;
+    char why[256];
+    /* Every board of the tree is built in and valid. */
+    assert_true(ward_board_builtin_count() >= 3u);
+    for (size_t i = 0; i < ward_board_builtin_count(); i++) {
+        assert_int_equal(ward_board_load(&b, ward_board_builtin_name(i), why, sizeof why), WARD_OK);
+    }
+    assert_int_equal(ward_board_load(&b, "netduinoplus2", why, sizeof why), WARD_OK);
+    assert_int_equal(b.irqs, 82);
+    assert_int_equal(b.dev_addr, 0x20008000);
+    assert_int_equal(ward_board_image_max(&b), 0x8000);
+    assert_int_equal(ward_board_load(&b, "no-such-board", why, sizeof why), WARD_ERR_NOT_FOUND);
+    assert_non_null(strstr(why, "mps2-an386"));
+    assert_int_equal(ward_board_load(&b, "/nonexistent/x.board", why, sizeof why), WARD_ERR_IO);
+    /* By path: the name is the file's base name. */
+    char path[] = "/tmp/ward-test-board-XXXXXX";
+    const int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(k_base, f);
+    fclose(f);
+    assert_int_equal(ward_board_load(&b, path, why, sizeof why), WARD_OK);
+    assert_string_equal(b.name, strrchr(path, '/') + 1);
+    remove(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_format_errors),
+        cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_mixed_device),
+        cmocka_unit_test(test_builtin_and_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
