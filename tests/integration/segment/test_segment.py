@@ -568,7 +568,7 @@ class Lab:
             ("allowed", "iot", "iot -> router DNS (udp 53)", "udp 53",
              dict(kind="dns", dst="192.168.30.1", port=53, name="broker.home.arpa",
                   want="192.168.40.10"), True),
-            ("allowed", "iot", "iot -> router DHCP (udp 67)", "udp 67",
+            ("allowed", "iot", "iot -> router DHCP port (udp 67)", "udp 67",
              dict(kind="udp", dst="192.168.30.1", port=67), True),
             ("allowed", "iot", "iot -> router NTP (udp 123)", "udp 123",
              dict(kind="ntp", dst="192.168.30.1", port=123), True),
@@ -723,8 +723,11 @@ class Lab:
         if c1 != c0:
             self.failures.append("allowed flows counted drops: %s -> %s" % (c0, c1))
         access = open(self.f + "/web/access.log").read()
-        log("nginx: %d requests from 203.0.113.1 (the router's WAN address, masqueraded)"
-            % access.count("203.0.113.1 - "))
+        n = access.count("203.0.113.1 - ")
+        log("nginx: %d requests from 203.0.113.1 (the router's WAN address, masqueraded)" % n)
+        if n < 3:
+            self.failures.append("nginx logged %d requests through the router, expected the "
+                                 "manifest twice and the update" % n)
         log("mosquitto: %s" % next((ln for ln in mlog.splitlines()
                                     if "New client connected from 192.168.30.20" in ln), "-"))
 
