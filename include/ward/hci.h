@@ -165,14 +165,26 @@ typedef struct ward_hci_callbacks {
     void (*trace)(void *ctx, bool to_controller, const uint8_t *h4, size_t len);
 } ward_hci_callbacks_t;
 
+/* Advertising types (LE Set Advertising Parameters). */
+#define WARD_HCI_ADV_IND 0x00u            /* connectable, scannable, undirected */
+#define WARD_HCI_ADV_DIRECT_IND_HIGH 0x01u /* connectable directed, high duty cycle */
+#define WARD_HCI_ADV_SCAN_IND 0x02u       /* scannable undirected */
+#define WARD_HCI_ADV_NONCONN_IND 0x03u    /* non-connectable undirected */
+#define WARD_HCI_ADV_DIRECT_IND_LOW 0x04u /* connectable directed, low duty cycle */
+
 /* Advertising parameters (LE Set Advertising Parameters). */
 typedef struct ward_hci_adv_params {
     uint16_t interval_min; /* units of 0.625 ms, 0x0020..0x4000 */
     uint16_t interval_max;
-    uint8_t type;          /* 0 ADV_IND (connectable), 2 ADV_SCAN_IND, 3 ADV_NONCONN_IND */
-    uint8_t own_addr_type; /* WARD_BLE_ADDR_PUBLIC */
+    uint8_t type;          /* WARD_HCI_ADV_*: 0 ADV_IND (connectable), 1/4 directed,
+                              2 ADV_SCAN_IND, 3 ADV_NONCONN_IND */
+    uint8_t own_addr_type; /* WARD_BLE_ADDR_PUBLIC, or WARD_BLE_ADDR_RANDOM after
+                              ward_hci_use_random_address */
     uint8_t channel_map;   /* 0x07: all three */
     uint8_t filter_policy; /* 0: anyone may scan and connect */
+    /* Directed advertising (types 1 and 4): the only peer that may connect
+     * (an identity address: public or random static). Ignored otherwise. */
+    ward_ble_addr_t direct;
 } ward_hci_adv_params_t;
 
 /* Connection parameters for LE Create Connection; NULL takes the defaults
@@ -237,6 +249,10 @@ typedef struct ward_hci {
     size_t acl_tx_off;         /* bytes of the head record's PDU already sent */
     ward_hci_conn_t conn[WARD_CONFIG_BLE_MAX_CONN];
     ward_ble_addr_t bd_addr;
+    /* The own address type scanning and connecting use: public, or random
+     * once ward_hci_use_random_address queued LE Set Random Address. */
+    uint8_t own_addr_type;
+    uint8_t random_addr[6];
     /* H4 receive parser */
     uint8_t rx_pkt[WARD_HCI_RX_PKT_MAX];
     size_t rx_have, rx_need;
@@ -295,6 +311,14 @@ ward_err_t ward_hci_adv_params(ward_hci_t *hci, const ward_hci_adv_params_t *p);
 ward_err_t ward_hci_adv_data(ward_hci_t *hci, const uint8_t *data, size_t len);
 ward_err_t ward_hci_scan_rsp_data(ward_hci_t *hci, const uint8_t *data, size_t len);
 ward_err_t ward_hci_adv_enable(ward_hci_t *hci, bool enable);
+/* Use a random device address (LE Set Random Address): a random static
+ * identity (top two bits 11) or a private address, LSB first. From then
+ * on scanning and LE Create Connection use it (own address type random);
+ * advertising uses it when ward_hci_adv_params says own_addr_type 1.
+ * ward_hci_start goes back to the public address. Controllers refuse it
+ * (CMD_DONE with 0x0C) while advertising, scanning or connecting: call it
+ * before. WARD_ERR_INVALID_ARG for all-zero or all-one address bits. */
+ward_err_t ward_hci_use_random_address(ward_hci_t *hci, const uint8_t addr[6]);
 /* Scanning (the phone side): active or passive, interval/window in 0.625 ms. */
 ward_err_t ward_hci_scan_params(ward_hci_t *hci, bool active, uint16_t interval, uint16_t window);
 ward_err_t ward_hci_scan_enable(ward_hci_t *hci, bool enable, bool filter_duplicates);
@@ -316,6 +340,13 @@ ward_err_t ward_hci_start_encryption(ward_hci_t *hci, uint16_t handle, const uin
 /* The link's security as the controller reported it (bonded left false).
  * WARD_ERR_BLE_NO_CONN for an unknown handle (sec then all zero). */
 ward_err_t ward_hci_conn_security(const ward_hci_t *hci, uint16_t handle, ward_ble_sec_t *sec);
+
+/* The key in use on an encrypted link has just been stored as a bond (the
+ * pairing that made it completed and the bond store took it): from now on
+ * the link's key flags include WARD_BLE_KEY_BONDED, as they would after a
+ * reconnection with that bond. WARD_ERR_BLE_NO_CONN; WARD_ERR_STATE when
+ * the link is not encrypted with a key the engine handed out (flags 0). */
+ward_err_t ward_hci_conn_mark_bonded(ward_hci_t *hci, uint16_t handle);
 
 /* Role and peer address of a connection. WARD_ERR_BLE_NO_CONN if unknown. */
 ward_err_t ward_hci_conn_info(const ward_hci_t *hci, uint16_t handle, uint8_t *role,

@@ -124,7 +124,7 @@ static void test_bluez_central_against_ward_plug(void **state)
     side_open(&g_ward, "plug", "bluez-central-plug", getenv("WARD_BT_PEER"), &g_srv);
     side_t *pl = &g_ward;
     pump_until(pl, NULL, ready, 3000, "the plug's controller");
-    const ward_hci_adv_params_t ap = {0x00A0, 0x00A0, 0, WARD_BLE_ADDR_PUBLIC, 7, 0};
+    const ward_hci_adv_params_t ap = {.interval_min = 0x00A0, .interval_max = 0x00A0, .channel_map = 7};
     assert_int_equal(ward_hci_adv_params(&pl->link.hci, &ap), WARD_OK);
     assert_int_equal(ward_hci_adv_enable(&pl->link.hci, true), WARD_OK);
     pump_until(pl, NULL, idle, 3000, "advertising on");

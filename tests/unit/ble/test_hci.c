@@ -683,7 +683,7 @@ static void test_command_encodings(void **state)
     fake_init(f);
     fake_start(f, 27, 1);
     uint8_t out[600];
-    const ward_hci_adv_params_t ap = {0x30, 0x60, 0, 0, 7, 0};
+    const ward_hci_adv_params_t ap = {.interval_min = 0x30, .interval_max = 0x60, .channel_map = 7};
     assert_int_equal(ward_hci_adv_params(&f->hci, &ap), WARD_OK);
     assert_int_equal(expect_cmd(f, 0x2006, out), 15);
     assert_int_equal(ward_load_le16(out + 4), 0x30);
@@ -714,6 +714,99 @@ static void test_command_encodings(void **state)
     assert_int_equal(ward_hci_disconnect(&f->hci, 0x55, 0x13), WARD_ERR_BLE_NO_CONN);
 }
 
+static void test_random_address_and_directed(void **state)
+{
+    (void)state;
+    fake_t *f = &g_f;
+    fake_init(f);
+    fake_start(f, 27, 1);
+    uint8_t out[600];
+    const uint8_t ok = 0;
+    /* Refused: all-zero or all-one address bits. */
+    const uint8_t zero[6] = {0, 0, 0, 0, 0, 0xC0};
+    const uint8_t ones[6] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    assert_int_equal(ward_hci_use_random_address(&f->hci, zero), WARD_ERR_INVALID_ARG);
+    assert_int_equal(ward_hci_use_random_address(&f->hci, ones), WARD_ERR_INVALID_ARG);
+    /* A random static address: LE Set Random Address, then scanning and
+     * connecting say "random" as their own address type. */
+    const uint8_t rs[6] = {0x11, 0x22, 0x33, 0x44, 0x55, 0xD6};
+    assert_int_equal(ward_hci_use_random_address(&f->hci, rs), WARD_OK);
+    assert_int_equal(expect_cmd(f, 0x2005, out), 6);
+    assert_memory_equal(out + 4, rs, 6);
+    feed_cc(f, 1, 0x2005, &ok, 1);
+    assert_int_equal(ward_hci_scan_params(&f->hci, true, 0x60, 0x30), WARD_OK);
+    assert_int_equal(expect_cmd(f, 0x200B, out), 7);
+    assert_int_equal(out[4 + 5], WARD_BLE_ADDR_RANDOM);
+    feed_cc(f, 1, 0x200B, &ok, 1);
+    const ward_ble_addr_t peer = {WARD_BLE_ADDR_RANDOM, {1, 2, 3, 4, 5, 0xC6}};
+    assert_int_equal(ward_hci_connect(&f->hci, &peer, NULL), WARD_OK);
+    assert_int_equal(expect_cmd(f, 0x200D, out), 25);
+    assert_int_equal(out[4 + 5], WARD_BLE_ADDR_RANDOM);
+    assert_memory_equal(out + 4 + 6, peer.a, 6);
+    assert_int_equal(out[4 + 12], WARD_BLE_ADDR_RANDOM);
+    feed_cs(f, 0, 0x200D);
+    /* Directed advertising (low duty cycle) to one peer. */
+    ward_hci_adv_params_t ap = {0x30, 0x60, WARD_HCI_ADV_DIRECT_IND_LOW, WARD_BLE_ADDR_RANDOM, 7, 0,
+                                {WARD_BLE_ADDR_RANDOM, {9, 8, 7, 6, 5, 0xC4}}};
+    assert_int_equal(ward_hci_adv_params(&f->hci, &ap), WARD_OK);
+    assert_int_equal(expect_cmd(f, 0x2006, out), 15);
+    assert_int_equal(out[4 + 4], WARD_HCI_ADV_DIRECT_IND_LOW);
+    assert_int_equal(out[4 + 5], WARD_BLE_ADDR_RANDOM);
+    assert_int_equal(out[4 + 6], WARD_BLE_ADDR_RANDOM);
+    assert_memory_equal(out + 4 + 7, ap.direct.a, 6);
+    feed_cc(f, 1, 0x2006, &ok, 1);
+    /* Undirected: the peer address fields stay zero. */
+    ap.type = WARD_HCI_ADV_IND;
+    assert_int_equal(ward_hci_adv_params(&f->hci, &ap), WARD_OK);
+    assert_int_equal(expect_cmd(f, 0x2006, out), 15);
+    assert_true(ward_ct_all(out + 4 + 6, 0, 7));
+    feed_cc(f, 1, 0x2006, &ok, 1);
+    ap.type = WARD_HCI_ADV_DIRECT_IND_HIGH;
+    ap.direct.type = 2;
+    assert_int_equal(ward_hci_adv_params(&f->hci, &ap), WARD_ERR_INVALID_ARG);
+    /* A new start-up (Reset) goes back to the public address. */
+    fake_start(f, 27, 1);
+    assert_int_equal(ward_hci_scan_params(&f->hci, true, 0x60, 0x30), WARD_OK);
+    assert_int_equal(expect_cmd(f, 0x200B, out), 7);
+    assert_int_equal(out[4 + 5], WARD_BLE_ADDR_PUBLIC);
+}
+
+static void test_mark_bonded(void **state)
+{
+    (void)state;
+    fake_t *f = &g_f;
+    fake_init(f);
+    fake_start(f, 27, 1);
+    assert_int_equal(ward_hci_conn_mark_bonded(&f->hci, 0x2A), WARD_ERR_BLE_NO_CONN);
+    fake_connect(f, 0x2A, WARD_HCI_ROLE_CENTRAL);
+    /* Not encrypted: nothing to mark. */
+    assert_int_equal(ward_hci_conn_mark_bonded(&f->hci, 0x2A), WARD_ERR_STATE);
+    start_central_encryption(f, 0x2A, WARD_BLE_KEY_AUTHENTICATED | WARD_BLE_KEY_SC);
+    encrypt_change(f, 0x2A, 0, 1);
+    uint8_t out[600];
+    assert_int_equal(expect_cmd(f, 0x1408, out), 2);
+    /* Encrypted but the key size not read yet: still not. */
+    assert_int_equal(ward_hci_conn_mark_bonded(&f->hci, 0x2A), WARD_ERR_STATE);
+    key_size_cc(f, 0x2A, 0, 16);
+    ward_ble_sec_t sec;
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x2A, &sec), WARD_OK);
+    assert_int_equal(sec.key_flags, WARD_BLE_KEY_AUTHENTICATED | WARD_BLE_KEY_SC);
+    assert_int_equal(ward_hci_conn_mark_bonded(&f->hci, 0x2A), WARD_OK);
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x2A, &sec), WARD_OK);
+    assert_int_equal(sec.key_flags,
+                     WARD_BLE_KEY_AUTHENTICATED | WARD_BLE_KEY_SC | WARD_BLE_KEY_BONDED);
+    /* A key the engine never handed out (flags 0) is never a bond's. */
+    fake_connect(f, 0x2B, WARD_HCI_ROLE_PERIPHERAL);
+    encrypt_change(f, 0x2B, 0, 1);
+    assert_int_equal(expect_cmd(f, 0x1408, out), 2);
+    key_size_cc(f, 0x2B, 0, 16);
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x2B, &sec), WARD_OK);
+    assert_true(sec.encrypted);
+    assert_int_equal(ward_hci_conn_mark_bonded(&f->hci, 0x2B), WARD_ERR_STATE);
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x2B, &sec), WARD_OK);
+    assert_int_equal(sec.key_flags, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -732,6 +825,8 @@ int main(void)
         cmocka_unit_test(test_ltk_request_peripheral),
         cmocka_unit_test(test_adv_reports),
         cmocka_unit_test(test_command_encodings),
+        cmocka_unit_test(test_random_address_and_directed),
+        cmocka_unit_test(test_mark_bonded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
