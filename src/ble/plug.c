@@ -824,6 +824,7 @@ ward_err_t ward_ble_plug_forget(ward_ble_plug_t *p, const ward_ble_addr_t *id)
             }
         }
         err = scan_vault(p);
+        adv_update(p, now(p)); /* no more advertising to it */
     }
     return err;
 }

@@ -312,6 +312,8 @@ static void expect_pairing_refused(story_phone_t *p, int attack, uint8_t io, boo
 {
     story_dev_t *d = p->dev;
     const size_t failed = story_dev_count(d, WARD_BLE_PLUG_EV_PAIRING_FAILED);
+    const size_t paired = story_dev_count(d, WARD_BLE_PLUG_EV_PAIRED);
+    const uint32_t records = story_records(d);
     p->attack = attack;
     p->confirms_out = 0;
     ward_ble_phone_result_t r;
@@ -324,8 +326,8 @@ static void expect_pairing_refused(story_phone_t *p, int attack, uint8_t io, boo
     assert_int_equal(p->last_in[1], reason);
     assert_int_equal(story_dev_count(d, WARD_BLE_PLUG_EV_PAIRING_FAILED), failed + 1);
     assert_int_equal(story_dev_last(d, WARD_BLE_PLUG_EV_PAIRING_FAILED)->reason, reason);
-    assert_int_equal(story_dev_count(d, WARD_BLE_PLUG_EV_PAIRED), 0);
-    assert_int_equal(story_records(d), 0);
+    assert_int_equal(story_dev_count(d, WARD_BLE_PLUG_EV_PAIRED), paired);
+    assert_int_equal(story_records(d), records);
     ward_ble_sec_t sec;
     assert_int_equal(ward_ble_phone_security(&p->ph, &sec), WARD_OK);
     assert_false(sec.encrypted);
@@ -415,6 +417,243 @@ static void test_pairing_refused(void **state)
     expect_violations("smp-phone", "malformed 1\nsmp-pairing-len 1\n");
 }
 
+static void test_wrong_passkey_lockout_wrong_confirm(void **state)
+{
+    (void)state;
+    /* A device with a display (it shows the passkey), a window that closes
+     * after 2 failed pairings. */
+    story_dev_create(&g_dev, "pk-lock-unit", 0x13);
+    story_dev_start(&g_dev, "pklock-plug", SERVER, WARD_SMP_IO_DISPLAY_ONLY, 2);
+    story_phone_start(&g_phone, "pklock-phone", SERVER, 0x33, &g_dev);
+    assert_int_equal(ward_ble_plug_button(&g_dev.plug), WARD_OK);
+    connect_to(&g_phone, &g_dev);
+    const uint8_t kbd = WARD_SMP_IO_KEYBOARD_ONLY;
+    /* The user types a wrong passkey: Confirm Value Failed (the device
+     * checks each round's confirm before it reveals its nonce). */
+    g_phone.typed_delta = 1;
+    expect_pairing_refused(&g_phone, ATTACK_NONE, kbd, true, NULL, WARD_SMP_ERR_CONFIRM_VALUE);
+    const uint32_t first = g_dev.shown;
+    /* At once again, right this time: Repeated Attempts (the back-off). */
+    g_phone.typed_delta = 0;
+    expect_pairing_refused(&g_phone, ATTACK_NONE, kbd, true, NULL, WARD_SMP_ERR_REPEATED_ATTEMPTS);
+    ward_ble_window_state_t ws;
+    ward_ble_plug_window(&g_dev.plug, &ws);
+    assert_true(ws.open);
+    assert_int_equal(ws.failures, 1);
+    assert_true(ws.backoff_ms > 0 && ws.backoff_ms <= 2000);
+    /* After the back-off, wrong again: the second failure closes it. */
+    assert_int_equal(ward_ble_phone_wait(&g_phone.ph, ws.backoff_ms + 50), WARD_OK);
+    g_phone.typed_delta = 500000;
+    expect_pairing_refused(&g_phone, ATTACK_NONE, kbd, true, NULL, WARD_SMP_ERR_CONFIRM_VALUE);
+    assert_true(g_dev.shown != first); /* a fresh passkey for each attempt */
+    ward_ble_plug_window(&g_dev.plug, &ws);
+    assert_false(ws.open);
+    assert_int_equal(ws.why, WARD_BLE_WINDOW_FAILURES);
+    /* Locked out: the window is closed (Pairing Not Supported). */
+    g_phone.typed_delta = 0;
+    expect_pairing_refused(&g_phone, ATTACK_NONE, kbd, true, NULL,
+                           WARD_SMP_ERR_PAIRING_NOT_SUPPORTED);
+    /* The owner presses the button: a wrong confirm (one bit of round 4's
+     * Pairing Confirm) with the right passkey: Confirm Value Failed. */
+    assert_int_equal(ward_ble_plug_button(&g_dev.plug), WARD_OK);
+    expect_pairing_refused(&g_phone, ATTACK_BAD_CONFIRM, kbd, true, NULL,
+                           WARD_SMP_ERR_CONFIRM_VALUE);
+    assert_int_equal(story_records(&g_dev), 0);
+    disconnect_from(&g_phone);
+}
+
+static void test_forged_label(void **state)
+{
+    (void)state;
+    /* The phone holds another unit's label (or a man in the middle answers
+     * in the device's place): the device's key does not match the label's
+     * commitment, and the phone refuses with Confirm Value Failed. */
+    story_dev_t *other = calloc(1, sizeof *other);
+    assert_non_null(other);
+    story_dev_create(other, "other-unit", 0x7E);
+    const ward_smp_oob_t forged = other->label.oob;
+    story_dev_close(other);
+    free(other);
+    story_dev_create(&g_dev, "label-unit", 0x14);
+    story_dev_start(&g_dev, "label-plug", SERVER, WARD_SMP_IO_NONE, 0);
+    story_phone_start(&g_phone, "label-phone", SERVER, 0x34, &g_dev);
+    assert_int_equal(ward_ble_plug_button(&g_dev.plug), WARD_OK);
+    connect_to(&g_phone, &g_dev);
+    ward_ble_phone_result_t r;
+    assert_int_equal(pair(&g_phone, WARD_SMP_IO_KEYBOARD_DISPLAY, true, &forged, &r),
+                     WARD_ERR_SMP_FAILED);
+    assert_int_equal(r.reason, WARD_SMP_ERR_CONFIRM_VALUE);
+    assert_false(r.remote);
+    const ward_ble_plug_event_t *e = await_dev(&g_phone, WARD_BLE_PLUG_EV_PAIRING_FAILED);
+    assert_true(e->remote);
+    assert_int_equal(e->reason, WARD_SMP_ERR_CONFIRM_VALUE);
+    assert_int_equal(story_records(&g_dev), 0);
+    /* With the unit's own label it pairs. */
+    assert_int_equal(ward_ble_plug_button(&g_dev.plug), WARD_OK);
+    assert_int_equal(pair(&g_phone, WARD_SMP_IO_KEYBOARD_DISPLAY, true, &g_dev.label.oob, &r),
+                     WARD_OK);
+    assert_int_equal(r.method, WARD_SMP_METHOD_OOB);
+    await_dev(&g_phone, WARD_BLE_PLUG_EV_PAIRED);
+    assert_int_equal(story_bonds(&g_dev), 1);
+    ward_wipe(&r, sizeof r);
+    disconnect_from(&g_phone);
+}
+
+/* Does `hay` hold `needle` (n bytes), or `needle` reversed? */
+static bool holds(const uint8_t *hay, size_t len, const uint8_t *needle, size_t n)
+{
+    uint8_t rev[16];
+    for (size_t i = 0; i < n; i++) {
+        rev[i] = needle[n - 1 - i];
+    }
+    for (size_t i = 0; i + n <= len; i++) {
+        if (memcmp(hay + i, needle, n) == 0 || memcmp(hay + i, rev, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_bond_life(void **state)
+{
+    (void)state;
+    static const char psk[] = "correct horse battery";
+    story_dev_create(&g_dev, "life-unit", 0x15);
+    story_dev_start(&g_dev, "life-plug", SERVER, WARD_SMP_IO_NONE, 0);
+    /* The owner presses the button and pairs by the label. */
+    story_phone_start(&g_phone, "life-phone", SERVER, 0x35, &g_dev);
+    assert_int_equal(ward_ble_plug_button(&g_dev.plug), WARD_OK);
+    connect_to(&g_phone, &g_dev);
+    ward_ble_phone_result_t r;
+    assert_int_equal(pair(&g_phone, WARD_SMP_IO_KEYBOARD_DISPLAY, true, &g_dev.label.oob, &r),
+                     WARD_OK);
+    await_dev(&g_phone, WARD_BLE_PLUG_EV_PAIRED);
+    uint8_t ltk[16], ltk_old[16];
+    memcpy(ltk, r.keys.ltk, 16);
+    ward_wipe(&r, sizeof r);
+    /* Wi-Fi credentials, straight into the vault. */
+    assert_int_equal(write_wifi(&g_phone, "HomeNet", psk), 0);
+    assert_true(wifi_stored(&g_dev));
+    uint8_t got[64];
+    size_t n = 0;
+    assert_int_equal(ward_vault_get(&g_dev.vault, got, sizeof got, &n, WARD_BLE_PLUG_REC_PSK),
+                     WARD_OK);
+    assert_int_equal(n, strlen(psk));
+    assert_memory_equal(got, psk, n);
+    assert_int_equal(write_relay(&g_phone, true), 0);
+    disconnect_from(&g_phone);
+    story_phone_stop(&g_phone);
+
+    /* The window closed with the bond: a stranger does not even see the
+     * device (it advertises only to the bonded phone, directed). */
+    story_phone_t *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    story_phone_start(x, "life-stranger", SERVER, 0x66, &g_dev);
+    assert_int_equal(ward_ble_phone_connect(&x->ph, &g_dev.id, 1000), WARD_ERR_BLE_TIMEOUT);
+    story_phone_stop(x);
+    /* Someone who took the bonded phone's address connects, but pairing
+     * outside the window is refused (0x05) and a wrong LTK does not
+     * encrypt: nothing readable, nothing writable, nothing stored. */
+    story_phone_start(x, "life-spoof", SERVER, 0x35, &g_dev);
+    connect_to(x, &g_dev);
+    expect_pairing_refused(x, ATTACK_NONE, WARD_SMP_IO_NONE, false, NULL,
+                           WARD_SMP_ERR_PAIRING_NOT_SUPPORTED);
+    ward_ble_bond_t b;
+    assert_int_equal(ward_ble_bond_load(&g_dev.vault, &g_phone.id, &b), WARD_OK);
+    assert_memory_equal(b.ltk, ltk, 16); /* the bond is untouched */
+    assert_true(b.authenticated);
+    ward_wipe(&b, sizeof b);
+    uint8_t wrong[16];
+    memcpy(wrong, ltk, 16);
+    wrong[0] ^= 0x01;
+    uint8_t st = 0;
+    assert_int_equal(ward_ble_phone_encrypt(&x->ph, wrong, WARD_BLE_KEY_SC, T, &st),
+                     WARD_ERR_BLE_ENCRYPTION);
+    assert_int_equal(st, WARD_HCI_ERR_AUTH_FAILURE);
+    const ward_ble_plug_event_t *e = await_dev(x, WARD_BLE_PLUG_EV_ENCRYPTION);
+    assert_int_equal(e->status, WARD_HCI_ERR_AUTH_FAILURE);
+    /* A bonded address on an unencrypted link: re-encrypt first (0x0F). */
+    assert_int_equal(read_status(x, NULL), WARD_ATT_ERR_ENCRYPTION);
+    assert_int_equal(write_relay(x, false), WARD_ATT_ERR_ENCRYPTION);
+    assert_true(ward_ble_plug_relay(&g_dev.plug));
+    disconnect_from(x);
+    story_phone_stop(x);
+
+    /* Power cycle: the device's files closed and read back; the bond comes
+     * from the vault. The phone reconnects and encrypts with its LTK, no
+     * pairing. */
+    story_dev_power_cycle(&g_dev);
+    story_dev_start(&g_dev, "life-plug2", SERVER, WARD_SMP_IO_NONE, 0);
+    assert_int_equal(story_bonds(&g_dev), 1);
+    story_phone_start(&g_phone, "life-phone2", SERVER, 0x35, &g_dev);
+    connect_to(&g_phone, &g_dev);
+    assert_int_equal(
+        ward_ble_phone_encrypt(&g_phone.ph, ltk, WARD_BLE_KEY_SC | WARD_BLE_KEY_AUTHENTICATED, T, &st),
+        WARD_OK);
+    e = await_dev(&g_phone, WARD_BLE_PLUG_EV_ENCRYPTION);
+    assert_int_equal(e->status, 0);
+    assert_int_equal(e->key_flags,
+                     WARD_BLE_KEY_AUTHENTICATED | WARD_BLE_KEY_SC | WARD_BLE_KEY_BONDED);
+    assert_int_equal(story_dev_count(&g_dev, WARD_BLE_PLUG_EV_PAIRING), 0);
+    uint8_t s2[2];
+    assert_int_equal(read_status(&g_phone, s2), 0);
+    assert_int_equal(s2[0], 0);                          /* the relay is off after power-up */
+    assert_int_equal(s2[1], WARD_BLE_PLUG_STATUS_WIFI); /* the credentials survived */
+    assert_int_equal(write_relay(&g_phone, true), 0);
+    disconnect_from(&g_phone);
+
+    /* The bond removed: the device stops advertising to the phone; after a
+     * press the phone connects, its LTK is refused (the controller gets a
+     * Negative Reply: 0x06), the status needs pairing (0x05): it pairs again. */
+    assert_int_equal(ward_ble_plug_forget(&g_dev.plug, &g_phone.id), WARD_OK);
+    assert_int_equal(story_bonds(&g_dev), 0);
+    const uint64_t end = g_phone.clock.port.now_ms(g_phone.clock.port.ctx) + T;
+    while (story_dev_last(&g_dev, WARD_BLE_PLUG_EV_ADVERTISING)->adv != WARD_BLE_PLUG_ADV_OFF) {
+        assert_true(g_phone.clock.port.now_ms(g_phone.clock.port.ctx) < end);
+        assert_int_equal(ward_ble_phone_wait(&g_phone.ph, 2), WARD_OK);
+    }
+    assert_int_equal(ward_ble_phone_wait(&g_phone.ph, 20), WARD_OK); /* the controller took it */
+    assert_int_equal(ward_ble_phone_connect(&g_phone.ph, &g_dev.id, 1000), WARD_ERR_BLE_TIMEOUT);
+    assert_int_equal(ward_ble_plug_button(&g_dev.plug), WARD_OK);
+    connect_to(&g_phone, &g_dev);
+    assert_int_equal(
+        ward_ble_phone_encrypt(&g_phone.ph, ltk, WARD_BLE_KEY_SC | WARD_BLE_KEY_AUTHENTICATED, T, &st),
+        WARD_ERR_BLE_ENCRYPTION);
+    assert_int_equal(st, WARD_HCI_ERR_PIN_OR_KEY_MISSING);
+    assert_int_equal(read_status(&g_phone, NULL), WARD_ATT_ERR_AUTHENTICATION);
+    assert_int_equal(pair(&g_phone, WARD_SMP_IO_KEYBOARD_DISPLAY, true, &g_dev.label.oob, &r),
+                     WARD_OK);
+    await_dev(&g_phone, WARD_BLE_PLUG_EV_PAIRED);
+    memcpy(ltk_old, ltk, 16);
+    memcpy(ltk, r.keys.ltk, 16);
+    ward_wipe(&r, sizeof r);
+    assert_memory_not_equal(ltk, ltk_old, 16);
+    assert_int_equal(story_bonds(&g_dev), 1);
+    assert_int_equal(read_status(&g_phone, NULL), 0);
+    disconnect_from(&g_phone);
+    story_phone_stop(&g_phone);
+
+    /* No LTK (either pairing's), no IRK and no PSK in the flash file, in
+     * either byte order. */
+    story_dev_close(&g_dev);
+    char path[600];
+    snprintf(path, sizeof path, "%s/flash.bin", g_dev.dir);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static uint8_t flash[1u << 20];
+    const size_t len = fread(flash, 1, sizeof flash, f);
+    fclose(f);
+    assert_true(len > 64u * 1024u);
+    assert_false(holds(flash, len, ltk, 16));
+    assert_false(holds(flash, len, ltk_old, 16));
+    assert_false(holds(flash, len, g_phone.irk, 16));
+    assert_false(holds(flash, len, (const uint8_t *)psk, 16));
+    /* The scan would see one if it were there. */
+    memcpy(flash + len / 2, ltk, 16);
+    assert_true(holds(flash, len, ltk, 16));
+    free(x);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -433,6 +672,9 @@ int main(void)
         cmocka_unit_test_teardown(test_oob_label, teardown),
         cmocka_unit_test_teardown(test_control_refused_unencrypted_and_just_works, teardown),
         cmocka_unit_test_teardown(test_pairing_refused, teardown),
+        cmocka_unit_test_teardown(test_wrong_passkey_lockout_wrong_confirm, teardown),
+        cmocka_unit_test_teardown(test_forged_label, teardown),
+        cmocka_unit_test_teardown(test_bond_life, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
