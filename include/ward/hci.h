@@ -23,7 +23,10 @@
  * encrypted once the controller reported Encryption Change (or Key
  * Refresh Complete) with success AND a Read Encryption Key Size that
  * followed it succeeded; a failed encryption leaves it unencrypted (there
- * is no fallback), and a key size that cannot be read disconnects it. The
+ * is no fallback), and a key size that cannot be read disconnects it.
+ * ATT and SMP PDUs that arrive between the Encryption Change and the key
+ * size came over the encrypted link (a peer distributes its keys at once):
+ * they are held and handed on, in order, right after the ENCRYPTION event. The
  * properties of the key in use (MITM-authenticated, LE Secure Connections,
  * from a bond) are those given with the LTK: by ward_hci_start_encryption
  * on the central, by the ltk_request callback on the peripheral.
@@ -67,6 +70,15 @@ extern "C" {
 #define WARD_CONFIG_BLE_CMD_QUEUE 8
 #endif
 
+/* Bytes of L2CAP PDUs held while a link's key size is being read (they
+ * arrived after the controller's Encryption Change and are handed on after
+ * the ENCRYPTION event): a peer's SMP key distribution (IRK 17 + address 8
+ * + signing key 17 bytes, 6 bytes of bookkeeping each) or its first ATT
+ * request. What does not fit is dropped and counted. */
+#ifndef WARD_CONFIG_BLE_HOLD_BYTES
+#define WARD_CONFIG_BLE_HOLD_BYTES 192
+#endif
+
 #if WARD_CONFIG_BLE_MAX_CONN < 1 || WARD_CONFIG_BLE_MAX_CONN > 16
 #error "WARD_CONFIG_BLE_MAX_CONN must be in [1, 16]"
 #endif
@@ -78,6 +90,9 @@ extern "C" {
 #endif
 #if WARD_CONFIG_BLE_ACL_TX_QUEUE < WARD_CONFIG_BLE_L2CAP_MTU + 8
 #error "WARD_CONFIG_BLE_ACL_TX_QUEUE must hold at least one full L2CAP PDU"
+#endif
+#if WARD_CONFIG_BLE_HOLD_BYTES < 64 || WARD_CONFIG_BLE_HOLD_BYTES > 4096
+#error "WARD_CONFIG_BLE_HOLD_BYTES must be in [64, 4096]"
 #endif
 #if WARD_CONFIG_BLE_CMD_QUEUE < 4 || WARD_CONFIG_BLE_CMD_QUEUE > 32
 #error "WARD_CONFIG_BLE_CMD_QUEUE must be in [4, 32]"
@@ -248,6 +263,9 @@ typedef struct ward_hci {
     size_t acl_q_len;          /* records [handle 2][len 2][L2CAP PDU], oldest first */
     size_t acl_tx_off;         /* bytes of the head record's PDU already sent */
     ward_hci_conn_t conn[WARD_CONFIG_BLE_MAX_CONN];
+    /* PDUs held while a key size is read: records [handle 2][cid 2][len 2][PDU] */
+    uint8_t hold[WARD_CONFIG_BLE_HOLD_BYTES];
+    size_t hold_len;
     ward_ble_addr_t bd_addr;
     /* The own address type scanning and connecting use: public, or random
      * once ward_hci_use_random_address queued LE Set Random Address. */

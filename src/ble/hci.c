@@ -168,6 +168,8 @@ ward_err_t ward_hci_init(ward_hci_t *hci, const ward_hci_callbacks_t *cb)
 
 static void reset_links(ward_hci_t *hci)
 {
+    ward_wipe(hci->hold, sizeof hci->hold);
+    hci->hold_len = 0;
     for (size_t i = 0; i < WARD_CONFIG_BLE_MAX_CONN; i++) {
         ward_wipe(&hci->conn[i], sizeof hci->conn[i]);
     }
@@ -319,6 +321,8 @@ static void enc_fail(ward_hci_t *hci, ward_hci_conn_t *c, uint8_t status)
     c->key_flags = 0;
     c->pending_flags = 0;
     emit_simple(hci, WARD_HCI_EVT_ENCRYPTION, c->handle, status != 0 ? status : 0xFFu);
+    /* What arrived meanwhile goes on, to a link that is not encrypted. */
+    ward_l2cap_release_held(hci, c->handle, true);
 }
 
 /* The controller says the link is encrypted (again): read the key size
@@ -365,6 +369,9 @@ static void key_size_result(ward_hci_t *hci, uint16_t handle, uint8_t status, ui
     ev.status = WARD_HCI_SUCCESS;
     ev.key_size = size;
     emit(hci, &ev);
+    /* The PDUs that came right after the Encryption Change (a peer's key
+     * distribution, its first request): now on an encrypted link. */
+    ward_l2cap_release_held(hci, c->handle, true);
 }
 
 static void ev_encrypt_change(ward_hci_t *hci, const uint8_t *p, size_t n)

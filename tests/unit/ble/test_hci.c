@@ -807,6 +807,78 @@ static void test_mark_bonded(void **state)
     assert_int_equal(sec.key_flags, 0);
 }
 
+/* PDUs that arrive after the controller's Encryption Change, while the key
+ * size is being read, came over the encrypted link: a peer sends its keys
+ * (SMP key distribution) or its first request right away. They are held
+ * and handed on after the ENCRYPTION event, so SMP and the ATT policy see
+ * them on an encrypted link; earlier ones go at once. */
+static void test_pdus_held_until_key_size(void **state)
+{
+    (void)state;
+    fake_t *f = &g_f;
+    fake_init(f);
+    fake_start(f, 27, 1);
+    fake_connect(f, 0x2A, WARD_HCI_ROLE_CENTRAL);
+    uint8_t out[600];
+    const uint8_t early[6] = {2, 0, 6, 0, 0x05, 0x08}; /* Pairing Failed, before encryption */
+    start_central_encryption(f, 0x2A, WARD_BLE_KEY_SC);
+    feed_acl(f, 0x2A, 2, early, sizeof early);
+    assert_int_equal(f->n_pdu, 1); /* not encrypted yet: delivered as it comes */
+    encrypt_change(f, 0x2A, 0, 1);
+    assert_int_equal(expect_cmd(f, 0x1408, out), 2);
+    /* Identity Information and Identity Address Information, the second
+     * in two fragments, and an ATT request. */
+    uint8_t irk[21] = {17, 0, 6, 0, 0x08};
+    for (size_t i = 5; i < sizeof irk; i++) {
+        irk[i] = (uint8_t)i;
+    }
+    const uint8_t addr[12] = {8, 0, 6, 0, 0x09, 0x01, 1, 2, 3, 4, 5, 0xC6};
+    const uint8_t att[7] = {3, 0, 4, 0, 0x0A, 0x06, 0x00};
+    feed_acl(f, 0x2A, 2, irk, sizeof irk);
+    feed_acl(f, 0x2A, 2, addr, 6);
+    feed_acl(f, 0x2A, 1, addr + 6, 6);
+    feed_acl(f, 0x2A, 2, att, sizeof att);
+    assert_int_equal(f->n_pdu, 1);
+    assert_int_equal(count_ev(f, WARD_HCI_EVT_ENCRYPTION), 0);
+    key_size_cc(f, 0x2A, 0, 16);
+    /* The ENCRYPTION event first, then the three PDUs, in order. */
+    assert_int_equal(count_ev(f, WARD_HCI_EVT_ENCRYPTION), 1);
+    assert_int_equal(f->n_pdu, 4);
+    const size_t ev_enc = f->n_ev;
+    for (size_t i = 1; i < 4; i++) {
+        assert_int_equal(f->pdu[i].n_ev, ev_enc);
+        assert_int_equal(f->pdu[i].handle, 0x2A);
+    }
+    assert_int_equal(f->pdu[1].cid, 6);
+    assert_int_equal(f->pdu[1].len, 17);
+    assert_memory_equal(f->pdu[1].data, irk + 4, 17);
+    assert_int_equal(f->pdu[2].cid, 6);
+    assert_int_equal(f->pdu[2].len, 8);
+    assert_memory_equal(f->pdu[2].data, addr + 4, 8);
+    assert_int_equal(f->pdu[3].cid, 4);
+    assert_int_equal(f->pdu[3].len, 3);
+    /* Held PDUs of a link whose key size cannot be read still go, after
+     * the failed ENCRYPTION event (on an unencrypted link they are refused
+     * as such), and a disconnection drops what is held. */
+    fake_connect(f, 0x2B, WARD_HCI_ROLE_CENTRAL);
+    start_central_encryption(f, 0x2B, WARD_BLE_KEY_SC);
+    encrypt_change(f, 0x2B, 0, 1);
+    assert_int_equal(expect_cmd(f, 0x1408, out), 2);
+    feed_acl(f, 0x2B, 2, att, sizeof att);
+    assert_int_equal(f->n_pdu, 4);
+    key_size_cc(f, 0x2B, 0x01, 0);
+    assert_int_equal(f->n_pdu, 5);
+    ward_ble_sec_t sec;
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x2B, &sec), WARD_OK);
+    assert_false(sec.encrypted);
+    fake_connect(f, 0x2C, WARD_HCI_ROLE_PERIPHERAL);
+    encrypt_change(f, 0x2C, 0, 1);
+    feed_acl(f, 0x2C, 2, att, sizeof att);
+    const uint8_t dc[4] = {0, 0x2C, 0, 0x13};
+    feed_event(f, 0x05, dc, 4);
+    assert_int_equal(f->n_pdu, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -827,6 +899,7 @@ int main(void)
         cmocka_unit_test(test_command_encodings),
         cmocka_unit_test(test_random_address_and_directed),
         cmocka_unit_test(test_mark_bonded),
+        cmocka_unit_test(test_pdus_held_until_key_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
