@@ -386,6 +386,12 @@ ward_err_t ward_l2cap_send(ward_hci_t *hci, uint16_t handle, uint16_t cid, const
 /* true when nothing is queued or outstanding (commands and ACL data). */
 bool ward_hci_idle(const ward_hci_t *hci);
 
+/* true when everything sent on a link has left: nothing of it is queued and
+ * the controller completed every packet (Number of Completed Packets), or
+ * the link is gone. Wait for it before a Disconnect that must not cut off
+ * the last PDUs (SMP key distribution, a Write Response). */
+bool ward_hci_conn_flushed(const ward_hci_t *hci, uint16_t handle);
+
 #ifdef __cplusplus
 }
 #endif

@@ -317,3 +317,22 @@ void ward_l2cap_conn_drop(ward_hci_t *hci, ward_hci_conn_t *c)
         }
     }
 }
+
+bool ward_hci_conn_flushed(const ward_hci_t *hci, uint16_t handle)
+{
+    if (hci == NULL) {
+        return true;
+    }
+    for (size_t off = 0; off < hci->acl_q_len;) {
+        if (ward_load_le16(hci->acl_q + off) == handle) {
+            return false;
+        }
+        off += REC_HDR + ward_load_le16(hci->acl_q + off + 2);
+    }
+    for (size_t i = 0; i < WARD_CONFIG_BLE_MAX_CONN; i++) {
+        if (hci->conn[i].used && hci->conn[i].handle == handle) {
+            return hci->conn[i].in_flight == 0u;
+        }
+    }
+    return true;
+}

@@ -79,6 +79,10 @@ static bool c_gone(const ward_ble_phone_t *ph)
 {
     return !ph->connected;
 }
+static bool c_flushed(const ward_ble_phone_t *ph)
+{
+    return !ph->connected || ward_hci_conn_flushed(&ph->link.hci, ph->conn);
+}
 static bool c_never(const ward_ble_phone_t *ph)
 {
     (void)ph;
@@ -488,6 +492,11 @@ ward_err_t ward_ble_phone_pair(ward_ble_phone_t *ph, const ward_ble_phone_pairin
     if (err == WARD_OK) {
         err = ph->smp_done ? ph->smp_err : WARD_ERR_BLE_NO_CONN;
     }
+    if (err == WARD_OK) {
+        /* Our keys end the pairing on our side: see them leave, so a
+         * disconnection right after cannot cut them off. */
+        (void)wait_for(ph, c_flushed, 3000);
+    }
     ph->smp_on = false;
     ph->result = NULL;
     ward_smp_release(&ph->smp);
@@ -667,6 +676,8 @@ ward_err_t ward_ble_phone_disconnect(ward_ble_phone_t *ph, uint32_t timeout_ms)
     if (!ph->connected) {
         return WARD_OK;
     }
+    /* What is still queued for the link goes first. */
+    (void)wait_for(ph, c_flushed, timeout_ms);
     ward_err_t err =
         ward_hci_disconnect(&ph->link.hci, ph->conn, WARD_HCI_ERR_REMOTE_USER_TERM);
     if (err == WARD_OK) {

@@ -752,7 +752,7 @@ ward_err_t ward_ble_plug_poll(ward_ble_plug_t *p, uint32_t timeout_ms)
             }
         }
     }
-    if (p->reset_pending && ward_hci_idle(&p->link.hci)) {
+    if (p->reset_pending && ward_hci_conn_flushed(&p->link.hci, p->reset_conn)) {
         const ward_ble_plug_conn_t *c = conn_find(p, p->reset_conn);
         p->reset_pending = false;
         if (c != NULL) {

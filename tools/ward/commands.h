@@ -24,6 +24,9 @@ int ward_cmd_ota(int argc, char **argv);
 /* cmd_factory.c: the production line (init, provision, eol) */
 int ward_cmd_factory(int argc, char **argv);
 
+/* cmd_ble.c: BLE, the plug's side and the phone's side, BlueZ's emulator */
+int ward_cmd_ble(int argc, char **argv);
+
 /* cmd_demo.c: the whole story on a simulated device */
 int ward_cmd_demo(int argc, char **argv);
 

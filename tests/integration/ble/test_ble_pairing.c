@@ -654,6 +654,35 @@ static void test_bond_life(void **state)
     free(x);
 }
 
+static void test_disconnect_right_after_pairing(void **state)
+{
+    (void)state;
+    /* A phone app that hangs up as soon as its pairing call returns: its
+     * own keys (IRK, identity address) were queued when the pairing ended
+     * on its side and must still reach the device, which only then stores
+     * the bond. */
+    story_dev_create(&g_dev, "quick-unit", 0x16);
+    story_dev_start(&g_dev, "quick-plug", SERVER, WARD_SMP_IO_NONE, 0);
+    story_phone_start(&g_phone, "quick-phone", SERVER, 0x36, &g_dev);
+    assert_int_equal(ward_ble_plug_button(&g_dev.plug), WARD_OK);
+    connect_to(&g_phone, &g_dev);
+    ward_ble_phone_result_t r;
+    assert_int_equal(pair(&g_phone, WARD_SMP_IO_KEYBOARD_DISPLAY, true, &g_dev.label.oob, &r),
+                     WARD_OK);
+    assert_int_equal(ward_ble_phone_disconnect(&g_phone.ph, T), WARD_OK);
+    const uint64_t end = g_phone.clock.port.now_ms(g_phone.clock.port.ctx) + T;
+    while (ward_ble_plug_connections(&g_dev.plug) != 0) {
+        assert_true(g_phone.clock.port.now_ms(g_phone.clock.port.ctx) < end);
+        story_dev_poll(&g_dev, 2);
+    }
+    assert_int_equal(story_dev_count(&g_dev, WARD_BLE_PLUG_EV_PAIRING_FAILED), 0);
+    const ward_ble_plug_event_t *e = story_dev_last(&g_dev, WARD_BLE_PLUG_EV_PAIRED);
+    assert_non_null(e);
+    assert_int_equal(e->err, WARD_OK);
+    expect_bond(&g_dev, &g_phone, &r, true, WARD_SMP_METHOD_OOB);
+    ward_wipe(&r, sizeof r);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -675,6 +704,7 @@ int main(void)
         cmocka_unit_test_teardown(test_wrong_passkey_lockout_wrong_confirm, teardown),
         cmocka_unit_test_teardown(test_forged_label, teardown),
         cmocka_unit_test_teardown(test_bond_life, teardown),
+        cmocka_unit_test_teardown(test_disconnect_right_after_pairing, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

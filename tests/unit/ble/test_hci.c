@@ -879,6 +879,31 @@ static void test_pdus_held_until_key_size(void **state)
     assert_int_equal(f->n_pdu, 5);
 }
 
+static void test_conn_flushed(void **state)
+{
+    (void)state;
+    fake_t *f = &g_f;
+    fake_init(f);
+    fake_start(f, 27, 1);
+    fake_connect(f, 0x2A, WARD_HCI_ROLE_CENTRAL);
+    fake_connect(f, 0x2B, WARD_HCI_ROLE_CENTRAL);
+    assert_true(ward_hci_conn_flushed(&f->hci, 0x2A));
+    const uint8_t pdu[40] = {0x52};
+    assert_int_equal(ward_l2cap_send(&f->hci, 0x2A, WARD_L2CAP_CID_ATT, pdu, sizeof pdu), WARD_OK);
+    assert_false(ward_hci_conn_flushed(&f->hci, 0x2A)); /* queued */
+    assert_true(ward_hci_conn_flushed(&f->hci, 0x2B));  /* another link's data is not this one's */
+    uint8_t out[600];
+    assert_true(take(f, out) > 0); /* first fragment, the only credit */
+    assert_false(ward_hci_conn_flushed(&f->hci, 0x2A));
+    const uint8_t nocp[5] = {1, 0x2A, 0x00, 1, 0};
+    feed_event(f, 0x13, nocp, 5);
+    assert_true(take(f, out) > 0); /* the rest */
+    assert_false(ward_hci_conn_flushed(&f->hci, 0x2A)); /* sent, not completed */
+    feed_event(f, 0x13, nocp, 5);
+    assert_true(ward_hci_conn_flushed(&f->hci, 0x2A));
+    assert_true(ward_hci_conn_flushed(&f->hci, 0x77)); /* no such link: nothing to wait for */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -900,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_random_address_and_directed),
         cmocka_unit_test(test_mark_bonded),
         cmocka_unit_test(test_pdus_held_until_key_size),
+        cmocka_unit_test(test_conn_flushed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
