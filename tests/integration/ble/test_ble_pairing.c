@@ -683,6 +683,122 @@ static void test_disconnect_right_after_pairing(void **state)
     ward_wipe(&r, sizeof r);
 }
 
+/* ---- a Numeric Comparison pairing over the air, kept as a vector ------------------- */
+
+/* The SMP PDUs of a btsnoop capture as "I>R hex" / "R>I hex" lines (the
+ * capture is the phone's: sent = initiator to responder). */
+static size_t smp_lines(const char *path, char lines[][200], size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t hdr[16], rec[24], pkt[300];
+    assert_int_equal(fread(hdr, 1, 16, f), 16);
+    assert_memory_equal(hdr, "btsnoop\0", 8);
+    size_t n = 0;
+    while (fread(rec, 1, 24, f) == 24) {
+        const uint32_t len = ward_load_be32(rec + 4);
+        const bool received = (ward_load_be32(rec + 8) & 1u) != 0;
+        assert_true(len <= sizeof pkt);
+        assert_int_equal(fread(pkt, 1, len, f), len);
+        if (len < 9 || pkt[0] != 0x02 || (ward_load_le16(pkt + 1) >> 12) == 0x1 ||
+            ward_load_le16(pkt + 7) != WARD_L2CAP_CID_SMP) {
+            continue;
+        }
+        const size_t l2 = ward_load_le16(pkt + 5);
+        assert_true(9 + l2 <= len && n < cap);
+        int w = snprintf(lines[n], 200, "%s", received ? "R>I" : "I>R");
+        for (size_t i = 0; i < l2 && w < 196; i++) {
+            w += snprintf(lines[n] + w, 200 - (size_t)w, " %02x", pkt[9 + i]);
+        }
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static void test_numeric_comparison_vector(void **state)
+{
+    (void)state;
+    /* Fixed rng streams on both sides: the pairing, PDU for PDU, is the
+     * same every run; tests/vectors/ble/nc-over-the-air.txt keeps it, as
+     * captured from the phone's HCI (regenerate: WARD_NC_AIR_WRITE=FILE). */
+    story_dev_create(&g_dev, "ncv-unit", 0x17);
+    story_dev_start(&g_dev, "ncv-plug", SERVER, WARD_SMP_IO_DISPLAY_YESNO, 0);
+    story_phone_start(&g_phone, "ncv-phone", SERVER, 0x37, &g_dev);
+    ward_sim_rng_init(&g_dev.rng, (const uint8_t *)"nc-air-device", 13);
+    ward_sim_rng_init(&g_phone.rng, (const uint8_t *)"nc-air-phone", 12);
+    assert_int_equal(ward_ble_plug_button(&g_dev.plug), WARD_OK);
+    connect_to(&g_phone, &g_dev);
+    ward_ble_phone_result_t r;
+    assert_int_equal(pair(&g_phone, WARD_SMP_IO_KEYBOARD_DISPLAY, true, NULL, &r), WARD_OK);
+    await_dev(&g_phone, WARD_BLE_PLUG_EV_PAIRED);
+    assert_int_equal(r.method, WARD_SMP_METHOD_NUMERIC);
+    assert_int_equal(g_phone.shown, g_dev.shown);
+    expect_encrypted_both(&g_dev, &g_phone, &r);
+    expect_bond(&g_dev, &g_phone, &r, true, WARD_SMP_METHOD_NUMERIC);
+    disconnect_from(&g_phone);
+    story_phone_stop(&g_phone);
+    static char got[32][200];
+    char path[600];
+    snprintf(path, sizeof path, "%s/ncv-phone.btsnoop", story_dir());
+    const size_t n = smp_lines(path, got, 32);
+    assert_true(n >= 10);
+    char ltk[33], shown[32];
+    for (size_t i = 0; i < 16; i++) {
+        snprintf(ltk + 2 * i, 3, "%02x", r.keys.ltk[i]);
+    }
+    snprintf(shown, sizeof shown, "numeric %06u", (unsigned)g_dev.shown);
+    ward_wipe(&r, sizeof r);
+    const char *out = getenv("WARD_NC_AIR_WRITE");
+    if (out != NULL) {
+        FILE *f = fopen(out, "w");
+        assert_non_null(f);
+        fprintf(f,
+                "# ward SMP over the air: one LE Secure Connections Numeric Comparison pairing\n"
+                "# between ward's plug (ward/ble_plug.h, DisplayYesNo, identity\n"
+                "# D6:10:04:03:02:01 random static) and ward's phone (ward/ble_phone.h,\n"
+                "# KeyboardDisplay, MITM, bonding, identity C5:37:24:23:22:21 random static,\n"
+                "# IRK distributed), each on its own controller of BlueZ's btvirt, rng streams\n"
+                "# \"nc-air-device\" and \"nc-air-phone\" (ward_sim_rng). The SMP PDUs as the\n"
+                "# phone's HCI carried them (I>R sent, R>I received, opcode first), the six\n"
+                "# digits both sides showed, and the LTK (LSB first) btvirt found equal on\n"
+                "# both sides. Made by tests/integration/ble/test_ble_pairing.c\n"
+                "# (WARD_NC_AIR_WRITE=FILE), checked by it on every run.\n");
+        for (size_t i = 0; i < n; i++) {
+            fprintf(f, "%s\n", got[i]);
+        }
+        fprintf(f, "%s\nltk %s\n", shown, ltk);
+        assert_int_equal(fclose(f), 0);
+    }
+    const char *vec = getenv("WARD_NC_AIR_VECTOR");
+    assert_non_null(vec);
+    FILE *f = fopen(vec, "r");
+    assert_non_null(f);
+    char line[256];
+    size_t i = 0;
+    bool saw_ltk = false, saw_shown = false;
+    while (fgets(line, sizeof line, f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0] == '#' || line[0] == '\0') {
+            continue;
+        }
+        if (strncmp(line, "ltk ", 4) == 0) {
+            assert_string_equal(line + 4, ltk);
+            saw_ltk = true;
+        } else if (strncmp(line, "numeric ", 8) == 0) {
+            assert_string_equal(line, shown);
+            saw_shown = true;
+        } else {
+            assert_true(i < n);
+            assert_string_equal(line, got[i]);
+            i++;
+        }
+    }
+    fclose(f);
+    assert_int_equal(i, n);
+    assert_true(saw_ltk && saw_shown);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -705,6 +821,7 @@ int main(void)
         cmocka_unit_test_teardown(test_forged_label, teardown),
         cmocka_unit_test_teardown(test_bond_life, teardown),
         cmocka_unit_test_teardown(test_disconnect_right_after_pairing, teardown),
+        cmocka_unit_test_teardown(test_numeric_comparison_vector, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
