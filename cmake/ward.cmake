@@ -77,7 +77,7 @@ else()
   # application's (vault, software HSM). Every core module that uses PSA
   # gets an "_app" twin compiled against the second (ward_add_module).
   ward_mbedtls_flavour(ward_mbedtls boot-min mbedcrypto p256m)
-  ward_mbedtls_flavour(ward_mbedtls_app cm-app mbedcrypto)
+  ward_mbedtls_flavour(ward_mbedtls_app cm-app mbedcrypto p256m)
 endif()
 
 # ---- libcbor and http-parser, built by scripts/bootstrap.sh ----------------
