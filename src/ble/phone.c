@@ -281,8 +281,12 @@ static void on_att(void *ctx, uint16_t conn, const ward_att_result_t *res)
         return; /* notifications: not waited for */
     }
     ph->res = *res;
-    const size_t n = res->data_len < sizeof ph->res_buf ? res->data_len : sizeof ph->res_buf;
-    if (n > 0u) {
+    size_t n = 0;
+    if (res->data != NULL) {
+        n = res->data_len;
+        if (n > sizeof ph->res_buf) {
+            n = sizeof ph->res_buf;
+        }
         memcpy(ph->res_buf, res->data, n);
     }
     ph->res.data = ph->res_buf;

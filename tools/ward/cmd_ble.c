@@ -433,6 +433,7 @@ static int cmd_device(int argc, char **argv)
     bool press = false, have_addr = false;
     uint8_t io = WARD_SMP_IO_NONE;
     ward_ble_addr_t id;
+    memset(&id, 0, sizeof id);
     static devrun_t r;
     memset(&r, 0, sizeof r);
     r.confirm = -1;
@@ -960,7 +961,8 @@ static int phone_do(phonerun_t *r, store_t *st, const ward_ble_addr_t *dev, bool
             val[0] = (uint8_t)sl;
             memcpy(val + 1, argv[2], sl);
             val[1 + sl] = (uint8_t)pl;
-            memcpy(val + 2 + sl, psk, pl);
+            /* A length-prefixed value, not a C string. */
+            memcpy(val + 2 + sl, psk, pl); // NOLINT(bugprone-not-null-terminated-result)
             ward_wipe(psk, sizeof psk);
             err = ward_ble_phone_write(ph, WARD_GATT_PLUG_H_WIFI, val, 2 + sl + pl, &code, 5000);
             ward_wipe(val, sizeof val);
@@ -990,6 +992,7 @@ static int cmd_phone(int argc, char **argv)
     const char *hci = NULL, *state = "ward-phone", *label_path = NULL, *label_text = NULL,
                *capture = NULL;
     ward_ble_addr_t dev;
+    memset(&dev, 0, sizeof dev);
     bool have_addr = false, jw = false, encrypt = true;
     uint8_t io = WARD_SMP_IO_KEYBOARD_DISPLAY;
     uint32_t timeout_s = 10, v = 0;
@@ -1086,6 +1089,7 @@ static int cmd_phone(int argc, char **argv)
     store_t st;
     ward_ble_addr_t id;
     uint8_t irk[16];
+    memset(&id, 0, sizeof id);
     const char *why = NULL;
     ward_err_t err = phone_state(&st, state, &id, irk, &rng.port, &why);
     if (err != WARD_OK) {

@@ -31,25 +31,21 @@ typedef struct {
 
 typedef struct ble_story {
     demo_t *d;
-    ward_btvirt_t bt;
-    ward_sim_device_t dev;
-    bool dev_open;
     ward_vault_t *v;
-    bool mounted;
-    ward_sim_rng_t rng;
     ward_sim_clock_t clk;
-    ward_label_t label;
-    ward_ble_addr_t id;
     side_io_t plug_io, phone_io;
-    ward_ble_plug_t plug;
-    bool plug_on;
+    ward_sim_rng_t rng;
+    ward_sim_device_t dev;
     ward_ble_phone_t phone;
-    bool phone_on;
+    ward_ble_plug_t plug;
     /* what the plug reported */
     unsigned opened, paired, relay_changes;
     int window_why;
-    bool adv_pairing;
     ward_err_t bond_err;
+    ward_btvirt_t bt;
+    bool dev_open, mounted, plug_on, phone_on, adv_pairing;
+    ward_ble_addr_t id;
+    ward_label_t label;
 } ble_story_t;
 
 static void plug_event(void *ctx, const ward_ble_plug_event_t *ev)
@@ -101,9 +97,9 @@ static void phone_idle(void *ctx)
 
 static ward_err_t io_open(ble_story_t *s, side_io_t *io, const char *capture)
 {
-    char path[700];
     ward_err_t err = ward_posix_hci_open_unix(&io->tr, s->bt.socket);
     if (err == WARD_OK) {
+        char path[700];
         snprintf(path, sizeof path, "%s/%s", s->bt.dir, capture);
         err = ward_btsnoop_open(&io->snoop, path);
         if (err != WARD_OK) {

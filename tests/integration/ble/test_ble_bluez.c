@@ -323,11 +323,11 @@ static void test_bluez_central_pairs_with_ward_plug(void **state)
     while (story_dev_last(&g_dev, WARD_BLE_PLUG_EV_ADVERTISING) == NULL || now_ms() < t0 + 50) {
         story_dev_poll(&g_dev, 5);
     }
-    const int connected = peer_count("CONNECTED ");
+    const int conns = peer_count("CONNECTED ");
     peer_cmd(cmd);
     /* Both hosts saw the connection (BlueZ's pairs on the handle it got). */
     while (story_dev_last(&g_dev, WARD_BLE_PLUG_EV_CONNECTED) == NULL ||
-           peer_count("CONNECTED ") == connected) {
+           peer_count("CONNECTED ") == conns) {
         assert_true(now_ms() < t0 + 5000);
         story_dev_poll(&g_dev, 5);
     }

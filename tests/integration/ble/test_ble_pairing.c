@@ -502,7 +502,7 @@ static void test_forged_label(void **state)
 /* Does `hay` hold `needle` (n bytes), or `needle` reversed? */
 static bool holds(const uint8_t *hay, size_t len, const uint8_t *needle, size_t n)
 {
-    uint8_t rev[16];
+    uint8_t rev[16] = {0};
     for (size_t i = 0; i < n; i++) {
         rev[i] = needle[n - 1 - i];
     }
