@@ -107,6 +107,7 @@ static ward_err_t scan_vault(ward_ble_plug_t *p)
     size_t vlen = 0;
     p->nbonds = 0;
     p->wifi = false;
+    bool ssid = false, psk = false;
     for (;;) {
         ward_err_t err = ward_vault_next(p->cfg.vault, &it, name, &vlen);
         if (err == WARD_ERR_NOT_FOUND) {
@@ -124,9 +125,12 @@ static ward_err_t scan_vault(ward_ble_plug_t *p)
                 p->bonds[p->nbonds++] = a;
             }
         } else if (strcmp(name, WARD_BLE_PLUG_REC_SSID) == 0) {
-            p->wifi = true;
+            ssid = true;
+        } else if (strcmp(name, WARD_BLE_PLUG_REC_PSK) == 0) {
+            psk = true;
         }
     }
+    p->wifi = ssid && psk; /* a cut between the two puts leaves the SSID alone */
     if (p->bond_next >= p->nbonds) {
         p->bond_next = 0;
     }

@@ -1,6 +1,6 @@
 /*
  * LD_PRELOAD shim for BlueZ's controller emulator (btvirt) and our BlueZ
- * peer on a kernel without AF_ALG (docs/ble-link.md, "Test peers").
+ * peer on a kernel without AF_ALG (docs/ble.md, "Real peers on a machine without Bluetooth").
  *
  * 1. AF_ALG: BlueZ's src/shared/crypto.c opens two kernel-crypto sockets,
  *    skcipher "ecb(aes)" and hash "cmac(aes)", and uses them as

@@ -6,7 +6,7 @@
 # SHIM   the AF_ALG LD_PRELOAD shim (afalg_shim.so)
 # CHECK  check_capture.sh: every btsnoop file the command leaves in the
 #        folder is read with tshark and checked (no [Malformed Packet], the
-#        display-filter rules of docs/ble-link.md)
+#        display-filter rules of docs/ble.md)
 #
 # A fresh folder holds btvirt's sockets (the shim remaps /tmp/bt-server-*
 # there) and the captures. btvirt runs with -s (Unix sockets) and -S (a

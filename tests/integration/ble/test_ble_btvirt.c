@@ -169,7 +169,7 @@ static void open_pair(const char *tag, const char *server)
 }
 
 /* The malformed PDUs a test sends on purpose, for check_capture.sh: the
- * capture must hold exactly these violations (docs/ble-link.md). */
+ * capture must hold exactly these violations (docs/ble.md). */
 static void expect_violations(const char *tag, const char *lines)
 {
     char path[512];

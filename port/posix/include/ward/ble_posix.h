@@ -35,7 +35,7 @@ ward_err_t ward_posix_hci_open_tty(ward_posix_hci_t *t, const char *path, unsign
 void ward_posix_hci_close(ward_posix_hci_t *t);
 
 /* btsnoop version 1, datalink 1002 (H4: each record starts with the H4
- * type byte). All fields big-endian; see docs/ble-link.md. */
+ * type byte). All fields big-endian; see docs/ble.md. */
 typedef struct ward_btsnoop {
     FILE *f;
     uint64_t records;
