@@ -150,7 +150,6 @@ typedef struct ward_ble_plug_conn {
     ward_ble_addr_t peer;
     bool bonded;       /* a bond exists for peer (cached from the vault) */
     bool bond_auth;    /* ...and it is authenticated */
-    bool pairing_key;  /* the LTK handed to the controller came from a pairing */
     uint8_t notify_pending;
     ward_smp_t smp;
 } ward_ble_plug_conn_t;

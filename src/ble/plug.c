@@ -253,7 +253,6 @@ static ward_err_t on_ltk(void *ctx, uint16_t handle, const ward_ble_addr_t *peer
                                (m != WARD_SMP_METHOD_JUST_WORKS && m != WARD_SMP_METHOD_NONE
                                     ? WARD_BLE_KEY_AUTHENTICATED
                                     : 0u));
-        c->pairing_key = true;
         return WARD_OK;
     }
     ward_ble_bond_t b;
@@ -261,7 +260,6 @@ static ward_err_t on_ltk(void *ctx, uint16_t handle, const ward_ble_addr_t *peer
     if (err == WARD_OK) {
         *key_flags = (uint8_t)(WARD_BLE_KEY_BONDED | (b.sc ? WARD_BLE_KEY_SC : 0u) |
                                (b.authenticated ? WARD_BLE_KEY_AUTHENTICATED : 0u));
-        c->pairing_key = false;
     }
     ward_wipe(&b, sizeof b);
     return err == WARD_OK ? WARD_OK : WARD_ERR_NOT_FOUND;

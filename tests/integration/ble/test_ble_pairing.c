@@ -799,6 +799,56 @@ static void test_numeric_comparison_vector(void **state)
     assert_true(saw_ltk && saw_shown);
 }
 
+static void test_factory_reset(void **state)
+{
+    (void)state;
+    /* The owner's authenticated bond may reset the plug: the vault is
+     * wiped (every bond, the Wi-Fi credentials), the relay off, the link
+     * dropped once the answer left, and nothing advertises any more. */
+    story_dev_create(&g_dev, "reset-unit", 0x18);
+    story_dev_start(&g_dev, "reset-plug", SERVER, WARD_SMP_IO_NONE, 0);
+    story_phone_start(&g_phone, "reset-phone", SERVER, 0x38, &g_dev);
+    assert_int_equal(ward_ble_plug_button(&g_dev.plug), WARD_OK);
+    connect_to(&g_phone, &g_dev);
+    ward_ble_phone_result_t r;
+    assert_int_equal(pair(&g_phone, WARD_SMP_IO_KEYBOARD_DISPLAY, true, &g_dev.label.oob, &r),
+                     WARD_OK);
+    await_dev(&g_phone, WARD_BLE_PLUG_EV_PAIRED);
+    uint8_t ltk[16];
+    memcpy(ltk, r.keys.ltk, 16);
+    ward_wipe(&r, sizeof r);
+    assert_int_equal(write_wifi(&g_phone, "HomeNet", "correct horse battery"), 0);
+    assert_int_equal(write_relay(&g_phone, true), 0);
+    assert_int_equal(story_records(&g_dev), 3); /* the bond, the SSID, the PSK */
+    /* A wrong value is refused before anything happens. */
+    assert_int_equal(write_value(&g_phone, WARD_GATT_PLUG_H_RESET, "WIPX", 4),
+                     WARD_ATT_ERR_VALUE_NOT_ALLOWED);
+    assert_int_equal(story_records(&g_dev), 3);
+    assert_int_equal(write_value(&g_phone, WARD_GATT_PLUG_H_RESET, "WIPE", 4), 0);
+    const ward_ble_plug_event_t *e = await_dev(&g_phone, WARD_BLE_PLUG_EV_FACTORY_RESET);
+    assert_int_equal(e->err, WARD_OK);
+    const uint64_t end = g_phone.clock.port.now_ms(g_phone.clock.port.ctx) + T;
+    while (g_phone.ph.connected) {
+        assert_true(g_phone.clock.port.now_ms(g_phone.clock.port.ctx) < end);
+        assert_int_equal(ward_ble_phone_wait(&g_phone.ph, 2), WARD_OK);
+    }
+    assert_int_equal(story_records(&g_dev), 0);
+    assert_int_equal(story_bonds(&g_dev), 0);
+    assert_false(ward_ble_plug_relay(&g_dev.plug));
+    assert_false(wifi_stored(&g_dev));
+    /* No bond, window closed: not advertising, the old phone cannot come
+     * back; after a press its key is refused (0x06). */
+    assert_int_equal(ward_ble_phone_connect(&g_phone.ph, &g_dev.id, 1000), WARD_ERR_BLE_TIMEOUT);
+    assert_int_equal(ward_ble_plug_button(&g_dev.plug), WARD_OK);
+    connect_to(&g_phone, &g_dev);
+    uint8_t st = 0;
+    assert_int_equal(ward_ble_phone_encrypt(&g_phone.ph, ltk, WARD_BLE_KEY_SC, T, &st),
+                     WARD_ERR_BLE_ENCRYPTION);
+    assert_int_equal(st, WARD_HCI_ERR_PIN_OR_KEY_MISSING);
+    ward_wipe(ltk, sizeof ltk);
+    disconnect_from(&g_phone);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -821,6 +871,7 @@ int main(void)
         cmocka_unit_test_teardown(test_forged_label, teardown),
         cmocka_unit_test_teardown(test_bond_life, teardown),
         cmocka_unit_test_teardown(test_disconnect_right_after_pairing, teardown),
+        cmocka_unit_test_teardown(test_factory_reset, teardown),
         cmocka_unit_test_teardown(test_numeric_comparison_vector, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
