@@ -314,7 +314,9 @@ typedef struct ward_factory_provision_result {
  * ca.pem and factory-record.json.
  * Refusals before anything is made: WARD_ERR_DEVICE_ID,
  * WARD_ERR_CERT_VALIDITY, WARD_ERR_OTA_KEY (OTA key = boot key),
- * WARD_ERR_EXISTS (DEVICE/ holds a device), the image's WARD_ERR_IMG_*.
+ * WARD_ERR_EXISTS (DEVICE/ holds a device, or the CA's records hold a
+ * certificate for device_id that is neither revoked nor expired: one id, one
+ * unit), the image's WARD_ERR_IMG_*.
  */
 ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
                                   ward_factory_provision_result_t *r, char *why, size_t why_len);

@@ -657,6 +657,30 @@ static void test_no_secret_leaves_the_hsm(void **state)
     ward_wipe(pairk, 32);
 }
 
+/* Red team: one device id, one unit. A second unit provisioned with an id
+ * that already holds a valid certificate would share its CN, hence its
+ * broker user name, client id and devices/<id>/ topics (each could read
+ * and write the other's, and ask rotation for the other's certificates).
+ * Refused before anything is made; once the first unit's certificates are
+ * revoked the id may go to a replacement. */
+static void test_provision_id_reuse(void **state)
+{
+    (void)state;
+    char a[300], b[300], why[256];
+    ward_factory_provision_result_t ra, rb;
+    new_unit(a, sizeof a);
+    new_unit(b, sizeof b);
+    assert_int_equal(provision("plug-dup", a, 0, false, false, &ra), WARD_OK);
+    assert_int_equal(provision("plug-dup", b, 0, false, false, &rb), WARD_ERR_EXISTS);
+    assert_false(exists(b)); /* refused before anything is made */
+    /* Revoked: a replacement unit may take the id. */
+    ward_factory_ca_t *ca = NULL;
+    assert_int_equal(ward_factory_ca_open(g_factory, &ca, why, sizeof why), WARD_OK);
+    assert_int_equal(ward_factory_revoke(ca, ra.serial, sizeof ra.serial, 0), WARD_OK);
+    ward_factory_ca_close(ca);
+    assert_int_equal(provision("plug-dup", b, 0, false, false, &rb), WARD_OK);
+}
+
 static void test_units_differ(void **state)
 {
     (void)state;
@@ -836,6 +860,7 @@ int main(void)
         cmocka_unit_test(test_no_secret_leaves_the_hsm),
         cmocka_unit_test(test_units_differ),
         cmocka_unit_test(test_revocation),
+        cmocka_unit_test(test_provision_id_reuse),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
