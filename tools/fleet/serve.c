@@ -53,6 +53,7 @@ typedef struct {
     uint32_t key;
     response_t *resp;
     size_t n_resp;
+    uint64_t crl_tried_ms; /* the last CRL refresh that failed (0: none) */
 } svc_t;
 
 static uint64_t mono_ms(void)
@@ -153,6 +154,36 @@ static void respond(svc_t *s)
     }
 }
 
+/* The CRL's nextUpdate is 30 days out and an expired CRL makes the broker
+ * refuse every client: written again (and the broker reloaded) once it is
+ * more than a day old, checked at the start and all along the service's
+ * life; a refresh that failed (a token away) is tried again a minute later. */
+#define CRL_MAX_AGE_S 86400
+#define CRL_RETRY_MS 60000u
+static void crl_keep_fresh(svc_t *s)
+{
+    char crl[1200];
+    struct stat sb;
+    snprintf(crl, sizeof crl, "%s/ca/crl.pem", s->f->paths.factory);
+    if (stat(crl, &sb) == 0 && time(NULL) - sb.st_mtime <= CRL_MAX_AGE_S) {
+        return;
+    }
+    const uint64_t now = mono_ms();
+    if (s->crl_tried_ms != 0u && now - s->crl_tried_ms < CRL_RETRY_MS) {
+        return;
+    }
+    const ward_err_t err = ward_factory_crl_refresh(s->f->ca, 0);
+    if (err == WARD_OK) {
+        s->crl_tried_ms = 0;
+        (void)ward_fleet_reload_broker(s->f);
+        logf_(s, "wrote %s", crl);
+    } else {
+        s->crl_tried_ms = now;
+        logf_(s, "cannot write %s (%s): again in %u s", crl, ward_err_name(err),
+              CRL_RETRY_MS / 1000u);
+    }
+}
+
 static void on_csr(svc_t *s, const char *topic, size_t tl, const uint8_t *csr, size_t len)
 {
     char id[WARD_CONFIG_MQTT_DEVICE_ID_MAX + 1];
@@ -224,6 +255,7 @@ static ward_err_t session(svc_t *s, uint64_t t0, bool *connected)
     err = ward_mqtt_connect(&s->m, &co, (uint32_t)mono_ms());
     while (err == WARD_OK && !done(s, t0)) {
         uint32_t wait = 0;
+        crl_keep_fresh(s);
         err = flush(s);
         if (err == WARD_OK) {
             err = ward_mqtt_tick(&s->m, &wait, (uint32_t)mono_ms());
@@ -327,18 +359,6 @@ ward_err_t ward_fleet_serve(ward_fleet_t *f, const ward_fleet_serve_opts_t *o,
         err = ward_mqtt_init(&s->m, s->tx, sizeof s->tx, s->rx, sizeof s->rx, s->store,
                              sizeof s->store);
     }
-    if (err == WARD_OK) {
-        /* A CRL close to its nextUpdate would lock every device out. */
-        char crl[1200];
-        struct stat sb;
-        snprintf(crl, sizeof crl, "%s/ca/crl.pem", f->paths.factory);
-        if (stat(crl, &sb) != 0 || time(NULL) - sb.st_mtime > 86400) {
-            if (ward_factory_crl_refresh(f->ca, 0) == WARD_OK) {
-                (void)ward_fleet_reload_broker(f);
-                logf_(s, "wrote %s", crl);
-            }
-        }
-    }
     if (err != WARD_OK) {
         if (s->key != 0u) {
             (void)psa_destroy_key(s->key);
@@ -359,6 +379,7 @@ ward_err_t ward_fleet_serve(ward_fleet_t *f, const ward_fleet_serve_opts_t *o,
     uint32_t attempt = 0;
     while (!done(s, t0)) {
         bool connected = false;
+        crl_keep_fresh(s);
         err = session(s, t0, &connected);
         if (done(s, t0)) {
             break;
