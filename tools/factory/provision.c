@@ -326,7 +326,14 @@ ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
         err = ward_factory_ca_open(o->factory, &ca, why, why_len);
     }
     /* One id, one unit: its CN is the broker user name, client id and topic
-     * level, so a second unit with it would share all of the first's. */
+     * level, so a second unit with it would share all of the first's. The
+     * records stay locked from this check to the certificate's record (two
+     * stations given the same id at once). */
+    bool locked = false;
+    if (err == WARD_OK) {
+        err = ward_factory_ca_lock(ca);
+        locked = err == WARD_OK;
+    }
     if (err == WARD_OK) {
         in_use_t u = {.now = now, .found = false, .serial = ""};
         err = ward_factory_issued_for(ca, o->device_id, id_in_use, &u);
@@ -387,6 +394,9 @@ ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
         }
         r->not_before = now;
         r->not_after = now + p.validity;
+    }
+    if (locked) {
+        ward_factory_ca_unlock(ca);
     }
     /* OTP: key hashes and the device id's hash, each locked. */
     if (err == WARD_OK) {

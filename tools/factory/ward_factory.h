@@ -148,6 +148,19 @@ ward_err_t ward_factory_ca_load(const char *cert_path, const char *key_spec,
 
 void ward_factory_ca_close(ward_factory_ca_t *ca);
 
+/*
+ * With records: take the records' lock (flock(2) on FACTORY/ca/lock), so
+ * that what is read from them and what is written back after it happen as
+ * one step among processes: every function here that writes the records
+ * holds it while it works (issue_cert, revoke, crl_refresh); a caller
+ * that decides from the records (whether a device holds a valid
+ * certificate) and then writes (issues, revokes) holds it across both.
+ * Blocks until it is free. Recursive within one ca (each lock needs its
+ * unlock). Without records: WARD_OK, nothing to lock. WARD_OK, WARD_ERR_IO.
+ */
+ward_err_t ward_factory_ca_lock(ward_factory_ca_t *ca);
+void ward_factory_ca_unlock(ward_factory_ca_t *ca);
+
 /* The root certificate (DER), owned by ca. */
 const uint8_t *ward_factory_ca_cert(const ward_factory_ca_t *ca, size_t *len);
 

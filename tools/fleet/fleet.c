@@ -214,9 +214,16 @@ ward_err_t ward_fleet_revoke(ward_fleet_t *f, const char *id, const char *serial
         }
         return err;
     }
+    /* Under the records' lock from the list to the last revocation: a
+     * certificate issued in between (the rotation service answering the
+     * device) would otherwise be left out and keep the device in. */
+    ward_err_t err = ward_factory_ca_lock(f->ca);
+    if (err != WARD_OK) {
+        return err;
+    }
     ward_fleet_entry_t *all = NULL;
     size_t n = 0;
-    ward_err_t err = ward_fleet_list(f, id, &all, &n);
+    err = ward_fleet_list(f, id, &all, &n);
     if (err == WARD_OK && n == 0u) {
         err = WARD_ERR_NOT_FOUND;
     }
@@ -236,6 +243,7 @@ ward_err_t ward_fleet_revoke(ward_fleet_t *f, const char *id, const char *serial
         }
     }
     free(all);
+    ward_factory_ca_unlock(f->ca);
     return err;
 }
 

@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <mbedtls/x509_crl.h>
+#include <psa/crypto.h>
 
 #include "ward/crypto.h"
 #include "ward_fleet.h"
@@ -99,6 +101,158 @@ static void sleep_ms(unsigned ms)
     }
 }
 
+/* ---- certificates to revoke ------------------------------------------------------------ */
+
+static ward_err_t psa_sign(void *ctx, const uint8_t hash[32], uint8_t sig[64])
+{
+    size_t n = 0;
+    const psa_key_id_t *k = ctx;
+    return psa_sign_hash(*k, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, 64, &n) == PSA_SUCCESS &&
+                   n == 64
+               ? WARD_OK
+               : WARD_ERR_CRYPTO;
+}
+
+/* A CSR for a new P-256 key, CN id (DER). */
+static size_t make_csr(const char *id, uint8_t *csr, size_t cap)
+{
+    psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+    psa_key_id_t k = PSA_KEY_ID_NULL;
+    psa_set_key_type(&a, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
+    psa_set_key_bits(&a, 256);
+    psa_set_key_usage_flags(&a, PSA_KEY_USAGE_SIGN_HASH);
+    psa_set_key_algorithm(&a, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    assert_int_equal(psa_generate_key(&a, &k), PSA_SUCCESS);
+    uint8_t pub[65];
+    size_t n = 0, len = 0;
+    assert_int_equal(psa_export_public_key(k, pub, sizeof pub, &n), PSA_SUCCESS);
+    assert_int_equal(ward_factory_csr_build(id, pub, psa_sign, &k, csr, cap, &len), WARD_OK);
+    (void)psa_destroy_key(k);
+    return len;
+}
+
+/* Issue a device certificate for id; its serial. */
+static void issue(ward_fleet_t *f, const char *id, uint8_t serial[WARD_FACTORY_SERIAL_LEN])
+{
+    uint8_t csr[WARD_FACTORY_CSR_DER_MAX], der[WARD_FACTORY_CERT_DER_MAX];
+    size_t dl = 0;
+    const size_t cl = make_csr(id, csr, sizeof csr);
+    assert_int_equal(ward_fleet_issue(f, csr, cl, id, 30, der, sizeof der, &dl, serial, NULL),
+                     WARD_OK);
+}
+
+/* Whether the factory's crl.pem lists serial. */
+static bool crl_lists(const uint8_t serial[WARD_FACTORY_SERIAL_LEN])
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/ca/crl.pem", g_factory);
+    mbedtls_x509_crl crl;
+    mbedtls_x509_crl_init(&crl);
+    assert_int_equal(mbedtls_x509_crl_parse_file(&crl, p), 0);
+    bool found = false;
+    for (const mbedtls_x509_crl_entry *e = &crl.entry; e != NULL && e->raw.len > 0u; e = e->next) {
+        found = found || (e->serial.len == WARD_FACTORY_SERIAL_LEN &&
+                          memcmp(e->serial.p, serial, WARD_FACTORY_SERIAL_LEN) == 0);
+    }
+    mbedtls_x509_crl_free(&crl);
+    return found;
+}
+
+/* Children that wait at a barrier (a pipe the parent closes), then run. */
+typedef struct {
+    int fd[2];
+} barrier_t;
+
+static void barrier_init(barrier_t *b)
+{
+    assert_int_equal(pipe(b->fd), 0);
+}
+
+static void barrier_wait(barrier_t *b) /* in a child */
+{
+    char c;
+    close(b->fd[1]);
+    while (read(b->fd[0], &c, 1) > 0) {
+    }
+}
+
+static void barrier_release(barrier_t *b) /* in the parent */
+{
+    close(b->fd[0]);
+    close(b->fd[1]);
+}
+
+static void wait_children(const pid_t *pids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int status = 0;
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+}
+
+/*
+ * Operators revoking while the service (or `ward fleet crl`) writes the CRL
+ * again: a revocation appends its serial to revoked.txt and writes the CRL
+ * from what it read, as does a refresh. Every revoked serial must end up in
+ * the CRL the broker reads, and no two CRLs may share a cRLNumber (RFC 5280:
+ * it grows with each CRL).
+ */
+#define REVOKERS 4
+#define REFRESHERS 6
+#define REFRESHES 1
+static void test_concurrent_revocations(void **state)
+{
+    (void)state;
+    ward_fleet_t f;
+    int lost = 0, reused = 0;
+    open_fleet(&f);
+    for (int round = 0; round < 20; round++) {
+        uint8_t serial[REVOKERS][WARD_FACTORY_SERIAL_LEN];
+        for (int i = 0; i < REVOKERS; i++) {
+            char id[32];
+            snprintf(id, sizeof id, "race-%d-%d", round, i);
+            issue(&f, id, serial[i]);
+        }
+        const unsigned long n0 = crl_number();
+        barrier_t b;
+        barrier_init(&b);
+        pid_t pids[REVOKERS + REFRESHERS];
+        for (int i = 0; i < REVOKERS + REFRESHERS; i++) {
+            pids[i] = fork();
+            assert_true(pids[i] >= 0);
+            if (pids[i] == 0) {
+                barrier_wait(&b);
+                ward_err_t err = WARD_OK;
+                if (i < REVOKERS) {
+                    err = ward_factory_revoke(f.ca, serial[i], WARD_FACTORY_SERIAL_LEN, 0);
+                } else {
+                    for (int k = 0; k < REFRESHES && err == WARD_OK; k++) {
+                        err = ward_factory_crl_refresh(f.ca, 0);
+                    }
+                }
+                _exit(err == WARD_OK ? 0 : 1);
+            }
+        }
+        barrier_release(&b);
+        wait_children(pids, REVOKERS + REFRESHERS);
+        int missing = 0;
+        for (int i = 0; i < REVOKERS; i++) {
+            missing += crl_lists(serial[i]) ? 0 : 1;
+        }
+        const unsigned long want = n0 + REVOKERS + REFRESHERS * REFRESHES;
+        printf("round %d: %d of %d revoked serials missing from crl.pem; cRLNumber %lu -> %lu "
+               "(%lu CRLs written)\n",
+               round, missing, REVOKERS, n0, crl_number(), want - n0);
+        lost += missing;
+        reused += crl_number() != want ? 1 : 0;
+    }
+    ward_fleet_close(&f);
+    assert_int_equal(lost, 0);
+    assert_int_equal(reused, 0);
+}
+
 /*
  * The CRL has a nextUpdate 30 days out; once it has passed, OpenSSL (and
  * so Mosquitto) refuses every client. `ward fleet serve` is meant to run
@@ -144,6 +298,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_serve_keeps_the_crl_fresh),
+        cmocka_unit_test(test_concurrent_revocations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
