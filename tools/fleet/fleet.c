@@ -15,6 +15,7 @@
 #include <mbedtls/psa_util.h>
 #include <psa/crypto.h>
 
+#include "ward/mqtt.h"
 #include "ward/util.h"
 #include "ward_fleet.h"
 
@@ -84,6 +85,42 @@ ward_err_t ward_fleet_issue(ward_fleet_t *f, const uint8_t *csr, size_t csr_len,
         *why = "the factory CA refused to issue";
     }
     return err;
+}
+
+bool ward_fleet_csr_topic(const char *topic, size_t topic_len, char id[WARD_FACTORY_ID_MAX + 1])
+{
+    const size_t tl = topic_len;
+    id[0] = '\0';
+    /* devices/<id>/csr, exactly */
+    if (topic == NULL || tl < 14u || memcmp(topic, "devices/", 8) != 0 ||
+        memcmp(topic + tl - 4u, "/csr", 4) != 0 || tl - 12u > WARD_FACTORY_ID_MAX) {
+        return false;
+    }
+    memcpy(id, topic + 8, tl - 12u);
+    id[tl - 12u] = '\0';
+    return true;
+}
+
+ward_err_t ward_fleet_answer(ward_fleet_t *f, const char *topic, size_t topic_len,
+                             const uint8_t *csr, size_t csr_len, uint32_t days, int64_t now,
+                             char id[WARD_FACTORY_ID_MAX + 1], uint8_t *der, size_t cap,
+                             size_t *len, uint8_t serial[WARD_FACTORY_SERIAL_LEN],
+                             const char **why)
+{
+    *len = 0;
+    if (!ward_fleet_csr_topic(topic, topic_len, id)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (ward_mqtt_device_id_check(id, strlen(id)) != WARD_OK) {
+        *why = "not a device id";
+        return WARD_ERR_CLOUD_CSR;
+    }
+    if (!ward_fleet_known(f, id, now)) {
+        *why = "no valid certificate of ours (unknown, expired or revoked device)";
+        return WARD_ERR_CLOUD_CSR;
+    }
+    /* The factory CA issues and records it (FACTORY/ca/issued/). */
+    return ward_fleet_issue(f, csr, csr_len, id, days, der, cap, len, serial, why);
 }
 
 /* ---- the CA's records, per device ----------------------------------------------- */

@@ -186,37 +186,31 @@ static void crl_keep_fresh(svc_t *s)
 
 static void on_csr(svc_t *s, const char *topic, size_t tl, const uint8_t *csr, size_t len)
 {
-    char id[WARD_CONFIG_MQTT_DEVICE_ID_MAX + 1];
+    char id[WARD_FACTORY_ID_MAX + 1];
     const char *why = NULL;
     uint8_t serial[WARD_FACTORY_SERIAL_LEN];
-    /* devices/<id>/csr, exactly */
-    if (tl < 14u || memcmp(topic, "devices/", 8) != 0 || memcmp(topic + tl - 4u, "/csr", 4) != 0 ||
-        tl - 12u > WARD_CONFIG_MQTT_DEVICE_ID_MAX) {
-        return;
+    size_t der_len = 0;
+    if (!ward_fleet_csr_topic(topic, tl, id)) {
+        return; /* not a request */
     }
-    memcpy(id, topic + 8, tl - 12u);
-    id[tl - 12u] = '\0';
-    s->st->requests++;
-    const int64_t now = (int64_t)time(NULL);
-    ward_err_t err = WARD_ERR_CLOUD_CSR;
     response_t *r = NULL;
-    if (ward_mqtt_device_id_check(id, strlen(id)) != WARD_OK) {
-        why = "not a device id";
-    } else if (!ward_fleet_known(s->f, id, now)) {
-        why = "no valid certificate of ours (unknown, expired or revoked device)";
-    } else if (s->n_resp >= RESPONSES_MAX) {
+    ward_err_t err = WARD_ERR_CLOUD_CSR;
+    if (s->n_resp >= RESPONSES_MAX) {
         why = "too many answers waiting";
     } else {
         r = &s->resp[s->n_resp];
-        /* The factory CA issues and records it (FACTORY/ca/issued/). */
-        err = ward_fleet_issue(s->f, csr, len, id, s->o->days != 0u ? s->o->days : WARD_FLEET_DAYS_MAX,
-                               r->der, sizeof r->der, &r->len, serial, &why);
+        err = ward_fleet_answer(s->f, topic, tl, csr, len,
+                                s->o->days != 0u ? s->o->days : WARD_FLEET_DAYS_MAX,
+                                (int64_t)time(NULL), id, r->der, sizeof r->der, &der_len, serial,
+                                &why);
     }
-    if (err != WARD_OK) {
+    s->st->requests++;
+    if (err != WARD_OK || r == NULL) {
         s->st->refused++;
         logf_(s, "refused %s: %s", id, why != NULL ? why : ward_err_name(err));
         return;
     }
+    r->len = der_len;
     snprintf(r->topic, sizeof r->topic, "devices/%s/cert", id);
     s->n_resp++;
     s->st->issued++;
