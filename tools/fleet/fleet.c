@@ -115,12 +115,26 @@ ward_err_t ward_fleet_answer(ward_fleet_t *f, const char *topic, size_t topic_le
         *why = "not a device id";
         return WARD_ERR_CLOUD_CSR;
     }
+    /* Known and issued as one step under the records' lock: a revocation
+     * (ward_fleet_revoke holds the lock from its list to its last revoke)
+     * comes wholly before, and the device is refused, or wholly after,
+     * and revokes what this issues. */
+    if (f == NULL || f->ca == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_err_t err = ward_factory_ca_lock(f->ca);
+    if (err != WARD_OK) {
+        return err;
+    }
     if (!ward_fleet_known(f, id, now)) {
         *why = "no valid certificate of ours (unknown, expired or revoked device)";
-        return WARD_ERR_CLOUD_CSR;
+        err = WARD_ERR_CLOUD_CSR;
+    } else {
+        /* The factory CA issues and records it (FACTORY/ca/issued/). */
+        err = ward_fleet_issue(f, csr, csr_len, id, days, der, cap, len, serial, why);
     }
-    /* The factory CA issues and records it (FACTORY/ca/issued/). */
-    return ward_fleet_issue(f, csr, csr_len, id, days, der, cap, len, serial, why);
+    ward_factory_ca_unlock(f->ca);
+    return err;
 }
 
 /* ---- the CA's records, per device ----------------------------------------------- */

@@ -254,6 +254,82 @@ static void test_concurrent_revocations(void **state)
 }
 
 /*
+ * `ward fleet revoke ID` (a stolen device) while that device keeps asking
+ * the rotation service for certificates over its still-open connection: a
+ * certificate the service issues while the revocation runs must not
+ * survive it. Afterwards the device holds no valid, unrevoked certificate
+ * (so the service refuses it from then on) and every certificate on record
+ * for it is revoked.
+ */
+static void test_revoke_while_rotating(void **state)
+{
+    (void)state;
+    ward_fleet_t f;
+    int survived = 0, never_refused = 0;
+    open_fleet(&f);
+    for (int round = 0; round < 3; round++) {
+        char id[32], topic[64];
+        uint8_t serial[WARD_FACTORY_SERIAL_LEN];
+        snprintf(id, sizeof id, "stolen-%d", round);
+        snprintf(topic, sizeof topic, "devices/%s/csr", id);
+        issue(&f, id, serial);
+        barrier_t b;
+        barrier_init(&b);
+        pid_t pids[2];
+        for (int i = 0; i < 2; i++) {
+            pids[i] = fork();
+            assert_true(pids[i] >= 0);
+            if (pids[i] != 0) {
+                continue;
+            }
+            barrier_wait(&b);
+            if (i == 0) { /* the service, answering the device until it is refused */
+                for (int k = 0; k < 200; k++) {
+                    uint8_t csr[WARD_FACTORY_CSR_DER_MAX], der[WARD_FACTORY_CERT_DER_MAX], sn[16];
+                    char got[WARD_FACTORY_ID_MAX + 1];
+                    size_t dl = 0;
+                    const char *why = NULL;
+                    const size_t cl = make_csr(id, csr, sizeof csr);
+                    const ward_err_t err =
+                        ward_fleet_answer(&f, topic, strlen(topic), csr, cl, 30, (int64_t)time(NULL),
+                                          got, der, sizeof der, &dl, sn, &why);
+                    if (err != WARD_OK) {
+                        _exit(err == WARD_ERR_CLOUD_CSR ? 0 : 1);
+                    }
+                }
+                _exit(2); /* never refused */
+            }
+            sleep_ms(20); /* the operator, once the device is at it */
+            size_t count = 0;
+            _exit(ward_fleet_revoke(&f, id, NULL, (int64_t)time(NULL), &count) == WARD_OK ? 0 : 1);
+        }
+        barrier_release(&b);
+        int st_service = 0, st_operator = 0;
+        assert_int_equal(waitpid(pids[0], &st_service, 0), pids[0]);
+        assert_int_equal(waitpid(pids[1], &st_operator, 0), pids[1]);
+        assert_true(WIFEXITED(st_operator) && WEXITSTATUS(st_operator) == 0);
+        assert_true(WIFEXITED(st_service));
+        const bool refused = WEXITSTATUS(st_service) == 0;
+        never_refused += refused ? 0 : 1;
+        ward_fleet_entry_t *all = NULL;
+        size_t n = 0, live = 0;
+        assert_int_equal(ward_fleet_list(&f, id, &all, &n), WARD_OK);
+        for (size_t i = 0; i < n; i++) {
+            live += all[i].revoked ? 0u : 1u;
+        }
+        free(all);
+        printf("round %d: %zu certificates of %s on record, %zu not revoked after ward fleet "
+               "revoke; the service %s\n",
+               round, n, id, live,
+               refused ? "refused it afterwards" : "answered it 200 times, never refused");
+        survived += (int)live;
+    }
+    ward_fleet_close(&f);
+    assert_int_equal(survived, 0);
+    assert_int_equal(never_refused, 0);
+}
+
+/*
  * The CRL has a nextUpdate 30 days out; once it has passed, OpenSSL (and
  * so Mosquitto) refuses every client. `ward fleet serve` is meant to run
  * for good and rewrites the CRL when it is more than a day old: not only
@@ -299,6 +375,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_serve_keeps_the_crl_fresh),
         cmocka_unit_test(test_concurrent_revocations),
+        cmocka_unit_test(test_revoke_while_rotating),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
