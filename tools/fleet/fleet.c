@@ -92,7 +92,7 @@ bool ward_fleet_csr_topic(const char *topic, size_t topic_len, char id[WARD_FACT
     const size_t tl = topic_len;
     id[0] = '\0';
     /* devices/<id>/csr, exactly */
-    if (topic == NULL || tl < 14u || memcmp(topic, "devices/", 8) != 0 ||
+    if (topic == NULL || tl < 13u || memcmp(topic, "devices/", 8) != 0 ||
         memcmp(topic + tl - 4u, "/csr", 4) != 0 || tl - 12u > WARD_FACTORY_ID_MAX) {
         return false;
     }

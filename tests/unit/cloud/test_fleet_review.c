@@ -329,6 +329,37 @@ static void test_revoke_while_rotating(void **state)
     assert_int_equal(never_refused, 0);
 }
 
+/* A device id may be one character (ward_factory_device_id_check: 1..64):
+ * its requests, devices/x/csr, are answered like any other; topics that are
+ * not devices/<id>/csr are no requests. */
+static void test_one_character_id(void **state)
+{
+    (void)state;
+    ward_fleet_t f;
+    open_fleet(&f);
+    uint8_t serial[WARD_FACTORY_SERIAL_LEN], csr[WARD_FACTORY_CSR_DER_MAX];
+    uint8_t der[WARD_FACTORY_CERT_DER_MAX];
+    char id[WARD_FACTORY_ID_MAX + 1];
+    size_t dl = 0;
+    const char *why = NULL;
+    assert_int_equal(ward_factory_device_id_check("x"), WARD_OK);
+    issue(&f, "x", serial);
+    const size_t cl = make_csr("x", csr, sizeof csr);
+    static const char k_topic[] = "devices/x/csr";
+    assert_true(ward_fleet_csr_topic(k_topic, strlen(k_topic), id));
+    assert_string_equal(id, "x");
+    assert_int_equal(ward_fleet_answer(&f, k_topic, strlen(k_topic), csr, cl, 30,
+                                       (int64_t)time(NULL), id, der, sizeof der, &dl, serial, &why),
+                     WARD_OK);
+    assert_true(dl > 0u);
+    static const char *const k_not[] = {"devices//csr", "devices/csr", "devices/x/cs",
+                                        "device/x/csr", "devices/x/csrr"};
+    for (size_t i = 0; i < sizeof k_not / sizeof k_not[0]; i++) {
+        assert_false(ward_fleet_csr_topic(k_not[i], strlen(k_not[i]), id));
+    }
+    ward_fleet_close(&f);
+}
+
 /*
  * The CRL has a nextUpdate 30 days out; once it has passed, OpenSSL (and
  * so Mosquitto) refuses every client. `ward fleet serve` is meant to run
@@ -376,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_serve_keeps_the_crl_fresh),
         cmocka_unit_test(test_concurrent_revocations),
         cmocka_unit_test(test_revoke_while_rotating),
+        cmocka_unit_test(test_one_character_id),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
