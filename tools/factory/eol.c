@@ -202,6 +202,9 @@ static void check_huk(ward_factory_eol_report_t *rep, const ward_hsm_t *hsm)
 typedef struct cert_state {
     mbedtls_x509_crt cert, anchor;
     bool have_cert, have_anchor;
+    /* With the factory as the anchor: the unit's ca.pem (the CA it pins for
+     * the broker, the update server and rotation) is there and is it. */
+    bool have_pinned, pinned_is_anchor;
 } cert_state_t;
 
 static void check_cert(ward_factory_eol_report_t *rep, cert_state_t *cs, const ward_hsm_t *hsm,
@@ -219,8 +222,20 @@ static void check_cert(ward_factory_eol_report_t *rep, cert_state_t *cs, const w
         /* validity is judged below against `now` */
         flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
         const bool ok = flags == 0u && ward_factory_cert_signed_by(&cs->cert, &cs->anchor);
-        set(rep, WARD_FACTORY_CHECK_CERT_CHAIN, ok, ok ? "signed by the %s CA" : "not issued by the %s CA (flags 0x%lx)",
-            rep->anchor_factory ? "factory's" : "unit's", (unsigned long)flags);
+        if (!ok) {
+            set(rep, WARD_FACTORY_CHECK_CERT_CHAIN, false, "not issued by the %s CA (flags 0x%lx)",
+                rep->anchor_factory ? "factory's" : "unit's", (unsigned long)flags);
+        } else if (rep->anchor_factory && !cs->have_pinned) {
+            set(rep, WARD_FACTORY_CHECK_CERT_CHAIN, false,
+                "signed by the factory's CA, but the unit has no ca.pem to pin it");
+        } else if (rep->anchor_factory && !cs->pinned_is_anchor) {
+            set(rep, WARD_FACTORY_CHECK_CERT_CHAIN, false,
+                "signed by the factory's CA, but the unit's ca.pem pins another CA");
+        } else {
+            set(rep, WARD_FACTORY_CHECK_CERT_CHAIN, true, "signed by the %s CA%s",
+                rep->anchor_factory ? "factory's" : "unit's",
+                rep->anchor_factory ? ", which the unit pins (ca.pem)" : "");
+        }
     }
     if (!cs->have_cert) {
         set(rep, WARD_FACTORY_CHECK_CERT_VALIDITY, false, "no certificate");
@@ -415,6 +430,15 @@ ward_err_t ward_factory_eol(const char *device, const char *factory, int64_t now
         ward_factory_cert_read(path, &der, &len) == WARD_OK) {
         cs.have_anchor = mbedtls_x509_crt_parse_der(&cs.anchor, der, len) == 0;
         free(der);
+        der = NULL;
+    }
+    if (factory != NULL && cs.have_anchor &&
+        ward_factory_path(path, sizeof path, "%s/ca.pem", device) &&
+        ward_factory_cert_read(path, &der, &len) == WARD_OK) {
+        cs.have_pinned = true;
+        cs.pinned_is_anchor = len == cs.anchor.raw.len && memcmp(der, cs.anchor.raw.p, len) == 0;
+        free(der);
+        der = NULL;
     }
     check_cert(rep, &cs, hsm, otp, now);
     mbedtls_x509_crt_free(&cs.cert);

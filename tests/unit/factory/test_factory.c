@@ -402,6 +402,43 @@ static void test_eol_other_failures(void **state)
     assert_int_equal(ward_factory_eol(p, NULL, 0, &rep), WARD_ERR_NOT_FOUND);
 }
 
+/* Red team: the CA a unit pins (DEVICE/ca.pem) decides which broker and
+ * update server it trusts and which CA may rotate its identity. A station
+ * that wrote a rogue CA there (or a unit tampered with before the test)
+ * must fail the end-of-line test against its factory, in certificate_chain,
+ * even though cert.pem itself is the factory's. */
+static void test_eol_pinned_ca(void **state)
+{
+    (void)state;
+    char unit[300], rogue[300], p[400], q[400], failed[512], why[512];
+    ward_factory_provision_result_t r;
+    ward_factory_eol_report_t rep;
+    path(rogue, sizeof rogue, g_dir, "factory-rogue");
+    ward_factory_init_opts_t io;
+    ward_factory_init_result_t ir;
+    memset(&io, 0, sizeof io);
+    io.dir = rogue;
+    io.name = "ward factory CA"; /* the very same name */
+    assert_int_equal(ward_factory_init(&io, &ir, why, sizeof why), WARD_OK);
+    new_unit(unit, sizeof unit);
+    assert_int_equal(provision("plug-pin", unit, 0, false, false, &r), WARD_OK);
+    eol(unit, g_factory, 0, &rep, failed, sizeof failed);
+    assert_true(rep.passed);
+    path(p, sizeof p, rogue, "ca/ca.pem");
+    path(q, sizeof q, unit, "ca.pem");
+    size_t len = 0;
+    uint8_t *c = read_all(p, &len);
+    write_all(q, c, len);
+    free(c);
+    eol(unit, g_factory, 0, &rep, failed, sizeof failed);
+    assert_false(rep.passed);
+    assert_string_equal(failed, "certificate_chain");
+    /* No ca.pem at all: the unit could not check its broker. */
+    assert_int_equal(unlink(q), 0);
+    eol(unit, g_factory, 0, &rep, failed, sizeof failed);
+    assert_string_equal(failed, "certificate_chain");
+}
+
 /* ---- refusals ------------------------------------------------------------------------------ */
 
 static void test_provision_refusals(void **state)
@@ -861,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_units_differ),
         cmocka_unit_test(test_revocation),
         cmocka_unit_test(test_provision_id_reuse),
+        cmocka_unit_test(test_eol_pinned_ca),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
