@@ -210,6 +210,10 @@ static ward_err_t write_broker(const init_ctx_t *c, const char *host, unsigned p
         "per_listener_settings false\n"
         "allow_anonymous false\n"
         "acl_file %s/broker/acl\n"
+        "# The largest payload forwarded: every subscriber's receive buffer is\n"
+        "# bounded (the fleet service's, the devices'), and any device may publish\n"
+        "# into the fleet service's subscription; a larger message is dropped here.\n"
+        "message_size_limit %u\n"
         "persistence true\n"
         "persistence_location %s/broker/data/\n"
         "# `ward fleet revoke` sends SIGHUP to this pid (read the CRL again).\n"
@@ -225,7 +229,7 @@ static ward_err_t write_broker(const init_ctx_t *c, const char *host, unsigned p
         "require_certificate true\n"
         "use_identity_as_username true\n"
         "use_username_as_clientid true\n",
-        d, host, port, user, d, d, d, port, d, d, d, d);
+        d, host, port, user, d, WARD_FACTORY_MESSAGE_MAX, d, d, port, d, d, d, d);
     if (n < 0 || (size_t)n >= sizeof conf) {
         return WARD_ERR_INVALID_ARG;
     }

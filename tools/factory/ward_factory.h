@@ -59,6 +59,13 @@ ward_err_t ward_factory_device_id_check(const char *id);
 #define WARD_FACTORY_CSR_DER_MAX 512u
 #define WARD_FACTORY_PEM_MAX 3072u
 #define WARD_FACTORY_FLEET_CN "fleet@ward" /* '@' is never in a device id */
+/* The largest PUBLISH payload the factory's broker forwards (Mosquitto's
+ * message_size_limit): MQTT 3.1.1 bounds nothing, and a subscriber whose
+ * receive buffer a message does not fit loses its connection, then gets the
+ * message again at every reconnect (QoS 1, persistent session). Every
+ * device may publish into the fleet service's subscription (devices/<id>/csr),
+ * so the broker bounds what reaches it. */
+#define WARD_FACTORY_MESSAGE_MAX 4096u
 
 typedef enum ward_factory_profile {
     /* A device: CN = device id (ward_factory_device_id_check), basic

@@ -56,6 +56,13 @@ typedef struct {
     uint64_t crl_tried_ms; /* the last CRL refresh that failed (0: none) */
 } svc_t;
 
+/* Whatever the factory's broker forwards on devices/+/csr fits rx: a
+ * PUBLISH body is the topic (2 + at most devices/<64>/csr), the packet id
+ * and the payload (at most WARD_FACTORY_MESSAGE_MAX). */
+_Static_assert(sizeof(((svc_t *)0)->rx) >=
+                   2u + 8u + WARD_FACTORY_ID_MAX + 4u + 2u + WARD_FACTORY_MESSAGE_MAX,
+               "the service's rx must hold every message the factory's broker forwards");
+
 static uint64_t mono_ms(void)
 {
     struct timespec ts;
