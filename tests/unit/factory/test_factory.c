@@ -439,6 +439,30 @@ static void test_eol_pinned_ca(void **state)
     assert_string_equal(failed, "certificate_chain");
 }
 
+/* Red team: a unit whose certificate the factory has revoked (a unit set
+ * aside, a certificate believed leaked) would be refused by the broker for
+ * good: against its factory, the end-of-line test fails it, in
+ * certificate_chain (the factory's CRL, as the broker reads it). */
+static void test_eol_revoked(void **state)
+{
+    (void)state;
+    char unit[300], failed[512], why[256];
+    ward_factory_provision_result_t r;
+    ward_factory_eol_report_t rep;
+    new_unit(unit, sizeof unit);
+    assert_int_equal(provision("plug-revoked", unit, 0, false, false, &r), WARD_OK);
+    eol(unit, g_factory, 0, &rep, failed, sizeof failed);
+    assert_true(rep.passed);
+    ward_factory_ca_t *ca = NULL;
+    assert_int_equal(ward_factory_ca_open(g_factory, &ca, why, sizeof why), WARD_OK);
+    assert_int_equal(ward_factory_revoke(ca, r.serial, sizeof r.serial, 0), WARD_OK);
+    ward_factory_ca_close(ca);
+    eol(unit, g_factory, 0, &rep, failed, sizeof failed);
+    assert_false(rep.passed);
+    assert_string_equal(failed, "certificate_chain");
+    assert_non_null(strstr(rep.detail[WARD_FACTORY_CHECK_CERT_CHAIN], "revoked"));
+}
+
 /* ---- refusals ------------------------------------------------------------------------------ */
 
 static void test_provision_refusals(void **state)
@@ -899,6 +923,7 @@ int main(void)
         cmocka_unit_test(test_revocation),
         cmocka_unit_test(test_provision_id_reuse),
         cmocka_unit_test(test_eol_pinned_ca),
+        cmocka_unit_test(test_eol_revoked),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
