@@ -111,6 +111,15 @@ static ward_err_t make_key(const init_ctx_t *c, const char *given, const char *r
         ward_factory_why(c->why, c->why_len, "%s: %s", label, kwhy);
         return err;
     }
+    if (ward_key_is_pkcs11(spec)) {
+        /* What factory.conf records (and init prints): never the PIN. */
+        err = ward_key_pkcs11_uri_without_pin(spec, spec_out, spec_cap);
+        if (err != WARD_OK) {
+            ward_key_close(*key);
+            *key = NULL;
+        }
+        return err;
+    }
     if (!ward_factory_path(spec_out, spec_cap, "%s", spec)) {
         return WARD_ERR_INVALID_ARG;
     }
