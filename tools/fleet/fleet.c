@@ -310,6 +310,21 @@ ward_err_t ward_fleet_reload_broker(const ward_fleet_t *f)
     if (got != 1 || pid <= 1) {
         return WARD_ERR_CORRUPT;
     }
+    /* Only a running Mosquitto: a stale pid file (a broker that was killed,
+     * its pid since reused) or a forged one must not have SIGHUP, which ends
+     * most processes, sent to whatever holds that pid now. */
+    char path[64], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+    FILE *c = fopen(path, "r");
+    if (c == NULL) {
+        return WARD_ERR_NOT_FOUND;
+    }
+    const bool named = fgets(comm, sizeof comm, c) != NULL;
+    fclose(c);
+    comm[strcspn(comm, "\n")] = '\0';
+    if (!named || strcmp(comm, "mosquitto") != 0) {
+        return WARD_ERR_NOT_FOUND;
+    }
     return kill((pid_t)pid, SIGHUP) == 0 ? WARD_OK : WARD_ERR_IO;
 }
 

@@ -110,7 +110,9 @@ ward_err_t ward_fleet_revoke(ward_fleet_t *f, const char *id, const char *serial
                              size_t *count);
 
 /* SIGHUP to the broker whose pid is in paths.pid: Mosquitto then reads its
- * CRL again. WARD_OK, WARD_ERR_NOT_FOUND (no pid file), WARD_ERR_IO. */
+ * CRL again. Only a running process named mosquitto (/proc/<pid>/comm) is
+ * signalled. WARD_OK, WARD_ERR_NOT_FOUND (no pid file, or no Mosquitto with
+ * that pid: a stale file), WARD_ERR_CORRUPT, WARD_ERR_IO. */
 ward_err_t ward_fleet_reload_broker(const ward_fleet_t *f);
 
 /* ---- the rotation service -------------------------------------------------------------- */

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -361,6 +362,44 @@ static void test_one_character_id(void **state)
 }
 
 /*
+ * `ward fleet revoke` signals the broker through its pid file. A stale pid
+ * file (a broker that was killed, its pid since reused) or one written by
+ * someone else must not make the operator's revoke send SIGHUP, whose
+ * default action ends a process, to whatever now has that pid.
+ */
+static void test_reload_only_the_broker(void **state)
+{
+    (void)state;
+    ward_fleet_t f;
+    open_fleet(&f);
+    const pid_t victim = fork();
+    assert_true(victim >= 0);
+    if (victim == 0) {
+        execlp("sleep", "sleep", "30", (char *)NULL);
+        _exit(127);
+    }
+    sleep_ms(200);
+    FILE *pf = fopen(f.paths.pid, "w");
+    assert_non_null(pf);
+    fprintf(pf, "%ld\n", (long)victim);
+    fclose(pf);
+    const ward_err_t err = ward_fleet_reload_broker(&f);
+    sleep_ms(200);
+    int status = 0;
+    const pid_t done = waitpid(victim, &status, WNOHANG);
+    printf("reload: %s; the process named by the pid file (sleep) %s\n", ward_err_name(err),
+           done == victim ? "was killed" : "still runs");
+    if (done != victim) {
+        kill(victim, SIGKILL);
+        waitpid(victim, &status, 0);
+    }
+    unlink(f.paths.pid);
+    ward_fleet_close(&f);
+    assert_int_equal(done, 0);
+    assert_int_not_equal(err, WARD_OK);
+}
+
+/*
  * The CRL has a nextUpdate 30 days out; once it has passed, OpenSSL (and
  * so Mosquitto) refuses every client. `ward fleet serve` is meant to run
  * for good and rewrites the CRL when it is more than a day old: not only
@@ -408,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_revocations),
         cmocka_unit_test(test_revoke_while_rotating),
         cmocka_unit_test(test_one_character_id),
+        cmocka_unit_test(test_reload_only_the_broker),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
