@@ -23,7 +23,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/psa_util.h>
 #include <mbedtls/x509_crl.h>
+#include <mbedtls/x509_crt.h>
+#include <mbedtls/x509_csr.h>
 #include <psa/crypto.h>
 
 #include "ward/crypto.h"
@@ -399,6 +404,112 @@ static void test_reload_only_the_broker(void **state)
     assert_int_not_equal(err, WARD_OK);
 }
 
+/* A CSR written by Mbed TLS with any subject and extensions, for a new key
+ * (DER, moved to the front of csr). */
+static size_t odd_csr(const char *subject, bool extensions, uint8_t *csr, size_t cap)
+{
+    psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+    psa_key_id_t k = PSA_KEY_ID_NULL;
+    psa_set_key_type(&a, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1));
+    psa_set_key_bits(&a, 256);
+    psa_set_key_usage_flags(&a, PSA_KEY_USAGE_SIGN_HASH);
+    psa_set_key_algorithm(&a, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    assert_int_equal(psa_generate_key(&a, &k), PSA_SUCCESS);
+    mbedtls_pk_context pk;
+    mbedtls_pk_init(&pk);
+    assert_int_equal(mbedtls_pk_setup_opaque(&pk, k), 0);
+    mbedtls_x509write_csr w;
+    mbedtls_x509write_csr_init(&w);
+    mbedtls_x509write_csr_set_key(&w, &pk);
+    mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
+    assert_int_equal(mbedtls_x509write_csr_set_subject_name(&w, subject), 0);
+    if (extensions) {
+        static unsigned char host[] = "localhost";
+        mbedtls_x509_san_list san = {.node = {.type = MBEDTLS_X509_SAN_DNS_NAME}, .next = NULL};
+        san.node.san.unstructured_name.p = host;
+        san.node.san.unstructured_name.len = sizeof host - 1u;
+        assert_int_equal(mbedtls_x509write_csr_set_subject_alternative_name(&w, &san), 0);
+        assert_int_equal(mbedtls_x509write_csr_set_key_usage(&w, MBEDTLS_X509_KU_KEY_CERT_SIGN), 0);
+        static const unsigned char k_bc[] = {0x30, 0x03, 0x01, 0x01, 0xFF}; /* CA:TRUE */
+        assert_int_equal(mbedtls_x509write_csr_set_extension(&w, MBEDTLS_OID_BASIC_CONSTRAINTS,
+                                                             MBEDTLS_OID_SIZE(MBEDTLS_OID_BASIC_CONSTRAINTS),
+                                                             0, k_bc, sizeof k_bc),
+                         0);
+        static const unsigned char k_eku[] = {0x30, 0x0A, 0x06, 0x08, 0x2B, 0x06, 0x01,
+                                              0x05, 0x05, 0x07, 0x03, 0x01}; /* serverAuth */
+        assert_int_equal(mbedtls_x509write_csr_set_extension(&w, MBEDTLS_OID_EXTENDED_KEY_USAGE,
+                                                             MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE),
+                                                             0, k_eku, sizeof k_eku),
+                         0);
+    }
+    const int n = mbedtls_x509write_csr_der(&w, csr, cap, mbedtls_psa_get_random,
+                                            MBEDTLS_PSA_RANDOM_STATE);
+    assert_true(n > 0);
+    memmove(csr, csr + cap - (size_t)n, (size_t)n);
+    mbedtls_x509write_csr_free(&w);
+    mbedtls_pk_free(&pk);
+    (void)psa_destroy_key(k);
+    return (size_t)n;
+}
+
+/*
+ * What a device with a valid certificate for plug-odd can put into its CSR
+ * to get something else: another case, a look-alike, '/' or '+' in the
+ * name, a PrintableString with a space after, no CN, a space after the CN:
+ * refused (an embedded NUL or two CNs: Mbed TLS will not write them;
+ * name_cn refuses both). A CSR for its own id that asks for a SAN, CA:TRUE,
+ * keyCertSign and serverAuth, with more in the subject: the certificate has
+ * none of it (CN=plug-odd alone, the device profile).
+ */
+static void test_csr_tricks(void **state)
+{
+    (void)state;
+    ward_fleet_t f;
+    open_fleet(&f);
+    uint8_t serial[WARD_FACTORY_SERIAL_LEN], csr[1024], der[WARD_FACTORY_CERT_DER_MAX];
+    char id[WARD_FACTORY_ID_MAX + 1];
+    const char *why = NULL;
+    size_t dl = 0;
+    issue(&f, "plug-odd", serial);
+    static const char k_topic[] = "devices/plug-odd/csr";
+    static const char *const k_refused[] = {
+        "CN=PLUG-ODD", "CN=plug\xE2\x80\x90odd", "CN=#1309706C75672D6F646420", /* then a space */
+        "CN=plug-odd/x", "CN=plug-odd+x", "O=plug-odd",
+        "CN=plug-odd ",
+    };
+    for (size_t i = 0; i < sizeof k_refused / sizeof k_refused[0]; i++) {
+        const size_t n = odd_csr(k_refused[i], false, csr, sizeof csr);
+        const ward_err_t err = ward_fleet_answer(&f, k_topic, strlen(k_topic), csr, n, 30,
+                                                 (int64_t)time(NULL), id, der, sizeof der, &dl,
+                                                 serial, &why);
+        printf("CSR subject %-32s -> %s (%s)\n", k_refused[i], ward_err_name(err),
+               why != NULL ? why : "");
+        assert_int_equal(err, WARD_ERR_CLOUD_CSR);
+    }
+    const size_t n = odd_csr("CN=plug-odd,O=evil,OU=ca", true, csr, sizeof csr);
+    assert_int_equal(ward_fleet_answer(&f, k_topic, strlen(k_topic), csr, n, 30,
+                                       (int64_t)time(NULL), id, der, sizeof der, &dl, serial, &why),
+                     WARD_OK);
+    mbedtls_x509_crt crt;
+    mbedtls_x509_crt_init(&crt);
+    assert_int_equal(mbedtls_x509_crt_parse_der(&crt, der, dl), 0);
+    char dn[256];
+    assert_true(mbedtls_x509_dn_gets(dn, sizeof dn, &crt.subject) > 0);
+    assert_string_equal(dn, "CN=plug-odd");
+    assert_int_equal(mbedtls_x509_crt_get_ca_istrue(&crt), 0);
+    assert_false(mbedtls_x509_crt_has_ext_type(&crt, MBEDTLS_X509_EXT_SUBJECT_ALT_NAME));
+    assert_int_equal(mbedtls_x509_crt_check_key_usage(&crt, MBEDTLS_X509_KU_KEY_CERT_SIGN),
+                     MBEDTLS_ERR_X509_BAD_INPUT_DATA);
+    assert_int_not_equal(mbedtls_x509_crt_check_extended_key_usage(
+                             &crt, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)),
+                         0);
+    assert_int_equal(mbedtls_x509_crt_check_extended_key_usage(
+                         &crt, MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)),
+                     0);
+    mbedtls_x509_crt_free(&crt);
+    ward_fleet_close(&f);
+}
+
 /*
  * The CRL has a nextUpdate 30 days out; once it has passed, OpenSSL (and
  * so Mosquitto) refuses every client. `ward fleet serve` is meant to run
@@ -448,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_revoke_while_rotating),
         cmocka_unit_test(test_one_character_id),
         cmocka_unit_test(test_reload_only_the_broker),
+        cmocka_unit_test(test_csr_tricks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
