@@ -5,10 +5,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "factory_priv.h"
@@ -87,6 +89,7 @@ static ward_err_t ca_new(const char *cert_path, const char *key_spec, const char
         return WARD_ERR_NO_SPACE;
     }
     mbedtls_x509_crt_init(&ca->crt);
+    ca->lock_fd = -1;
     ward_err_t err = ward_factory_cert_read(cert_path, &der, &len);
     if (err != WARD_OK) {
         ward_factory_why(why, why_len, "%s: %s", cert_path,
@@ -165,10 +168,58 @@ void ward_factory_ca_close(ward_factory_ca_t *ca)
     if (ca == NULL) {
         return;
     }
+    if (ca->lock_fd >= 0) {
+        (void)close(ca->lock_fd); /* releases the lock */
+    }
     ward_key_close(ca->key);
     mbedtls_x509_crt_free(&ca->crt);
     free(ca->dir);
     free(ca);
+}
+
+ward_err_t ward_factory_ca_lock(ward_factory_ca_t *ca)
+{
+    char path[4096];
+    if (ca == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (ca->dir == NULL) {
+        return WARD_OK;
+    }
+    if (ca->lock_depth > 0u) {
+        ca->lock_depth++;
+        return WARD_OK;
+    }
+    if (!ward_factory_path(path, sizeof path, "%s/ca/lock", ca->dir)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    /* Opened for each outermost lock: a descriptor shared with a forked
+     * process would share its lock too. */
+    const int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return WARD_ERR_IO;
+    }
+    int r;
+    while ((r = flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
+    }
+    if (r != 0) {
+        (void)close(fd);
+        return WARD_ERR_IO;
+    }
+    ca->lock_fd = fd;
+    ca->lock_depth = 1;
+    return WARD_OK;
+}
+
+void ward_factory_ca_unlock(ward_factory_ca_t *ca)
+{
+    if (ca == NULL || ca->lock_depth == 0u) {
+        return;
+    }
+    if (--ca->lock_depth == 0u) {
+        (void)close(ca->lock_fd); /* releases the lock */
+        ca->lock_fd = -1;
+    }
 }
 
 const uint8_t *ward_factory_ca_cert(const ward_factory_ca_t *ca, size_t *len)
@@ -249,7 +300,23 @@ static ward_err_t read_revoked(const ward_factory_ca_t *ca, ward_factory_revoked
     return err;
 }
 
+static ward_err_t crl_refresh_locked(ward_factory_ca_t *ca, uint32_t next_update_in);
+
 ward_err_t ward_factory_crl_refresh(ward_factory_ca_t *ca, uint32_t next_update_in)
+{
+    if (ca == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_err_t err = ward_factory_ca_lock(ca);
+    if (err == WARD_OK) {
+        err = crl_refresh_locked(ca, next_update_in);
+        ward_factory_ca_unlock(ca);
+    }
+    return err;
+}
+
+/* crlnumber, revoked.txt and crl.pem: read and rewritten under the lock. */
+static ward_err_t crl_refresh_locked(ward_factory_ca_t *ca, uint32_t next_update_in)
 {
     char path[4096];
     uint8_t *data = NULL;
@@ -317,16 +384,31 @@ ward_err_t ward_factory_crl_refresh(ward_factory_ca_t *ca, uint32_t next_update_
     return err;
 }
 
+static ward_err_t revoke_locked(ward_factory_ca_t *ca, const uint8_t *serial, size_t serial_len,
+                                int64_t revoked_at);
+
 ward_err_t ward_factory_revoke(ward_factory_ca_t *ca, const uint8_t *serial, size_t serial_len,
                                int64_t revoked_at)
 {
-    char path[4096], hex[2 * 20 + 1];
     if (ca == NULL || serial == NULL || serial_len == 0u || serial_len > 20u) {
         return WARD_ERR_INVALID_ARG;
     }
     if (ca->dir == NULL) {
         return WARD_ERR_STATE;
     }
+    ward_err_t err = ward_factory_ca_lock(ca);
+    if (err == WARD_OK) {
+        err = revoke_locked(ca, serial, serial_len, revoked_at);
+        ward_factory_ca_unlock(ca);
+    }
+    return err;
+}
+
+/* Append to revoked.txt and write the CRL from it, under the lock. */
+static ward_err_t revoke_locked(ward_factory_ca_t *ca, const uint8_t *serial, size_t serial_len,
+                                int64_t revoked_at)
+{
+    char path[4096], hex[2 * 20 + 1];
     ward_factory_hex(hex, serial, serial_len);
     if (!ward_factory_path(path, sizeof path, "%s/ca/issued/%s.pem", ca->dir, hex)) {
         return WARD_ERR_INVALID_ARG;
@@ -363,7 +445,7 @@ ward_err_t ward_factory_revoke(ward_factory_ca_t *ca, const uint8_t *serial, siz
     if (!ok) {
         return WARD_ERR_IO;
     }
-    return ward_factory_crl_refresh(ca, 0);
+    return crl_refresh_locked(ca, 0);
 }
 
 /* ---- lookups -------------------------------------------------------------------------------- */

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <limits.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/x509_crl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,12 @@ static void check_huk(ward_factory_eol_report_t *rep, const ward_hsm_t *hsm)
 typedef struct cert_state {
     mbedtls_x509_crt cert, anchor;
     bool have_cert, have_anchor;
+    /* With the factory as the anchor: the unit's ca.pem (the CA it pins for
+     * the broker, the update server and rotation) is there and is it. */
+    bool have_pinned, pinned_is_anchor;
+    /* With the factory: its CRL (ca/crl.pem, what the broker reads). */
+    mbedtls_x509_crl crl;
+    bool have_crl;
 } cert_state_t;
 
 static void check_cert(ward_factory_eol_report_t *rep, cert_state_t *cs, const ward_hsm_t *hsm,
@@ -215,12 +222,30 @@ static void check_cert(ward_factory_eol_report_t *rep, cert_state_t *cs, const w
         set(rep, WARD_FACTORY_CHECK_CERT_CHAIN, false, "no CA certificate to check against");
     } else {
         uint32_t flags = 0;
-        (void)mbedtls_x509_crt_verify(&cs->cert, &cs->anchor, NULL, NULL, &flags, NULL, NULL);
-        /* validity is judged below against `now` */
-        flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
+        (void)mbedtls_x509_crt_verify(&cs->cert, &cs->anchor, cs->have_crl ? &cs->crl : NULL,
+                                      NULL, &flags, NULL, NULL);
+        /* validity is judged below against `now`; the CRL's own dates are
+         * the factory's business, not the unit's */
+        flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE |
+                             MBEDTLS_X509_BADCRL_EXPIRED | MBEDTLS_X509_BADCRL_FUTURE);
         const bool ok = flags == 0u && ward_factory_cert_signed_by(&cs->cert, &cs->anchor);
-        set(rep, WARD_FACTORY_CHECK_CERT_CHAIN, ok, ok ? "signed by the %s CA" : "not issued by the %s CA (flags 0x%lx)",
-            rep->anchor_factory ? "factory's" : "unit's", (unsigned long)flags);
+        if ((flags & MBEDTLS_X509_BADCERT_REVOKED) != 0u) {
+            set(rep, WARD_FACTORY_CHECK_CERT_CHAIN, false,
+                "revoked: the factory's CRL (ca/crl.pem) lists it");
+        } else if (!ok) {
+            set(rep, WARD_FACTORY_CHECK_CERT_CHAIN, false, "not issued by the %s CA (flags 0x%lx)",
+                rep->anchor_factory ? "factory's" : "unit's", (unsigned long)flags);
+        } else if (rep->anchor_factory && !cs->have_pinned) {
+            set(rep, WARD_FACTORY_CHECK_CERT_CHAIN, false,
+                "signed by the factory's CA, but the unit has no ca.pem to pin it");
+        } else if (rep->anchor_factory && !cs->pinned_is_anchor) {
+            set(rep, WARD_FACTORY_CHECK_CERT_CHAIN, false,
+                "signed by the factory's CA, but the unit's ca.pem pins another CA");
+        } else {
+            set(rep, WARD_FACTORY_CHECK_CERT_CHAIN, true, "signed by the %s CA%s",
+                rep->anchor_factory ? "factory's" : "unit's",
+                rep->anchor_factory ? ", which the unit pins (ca.pem)" : "");
+        }
     }
     if (!cs->have_cert) {
         set(rep, WARD_FACTORY_CHECK_CERT_VALIDITY, false, "no certificate");
@@ -401,6 +426,16 @@ ward_err_t ward_factory_eol(const char *device, const char *factory, int64_t now
     memset(&cs, 0, sizeof cs);
     mbedtls_x509_crt_init(&cs.cert);
     mbedtls_x509_crt_init(&cs.anchor);
+    mbedtls_x509_crl_init(&cs.crl);
+    if (factory != NULL && ward_factory_path(path, sizeof path, "%s/ca/crl.pem", factory)) {
+        uint8_t *crl = NULL;
+        size_t crl_len = 0;
+        if (ward_factory_read_file(path, &crl, &crl_len) == WARD_OK) {
+            /* PEM wants its NUL counted (read_file put one there) */
+            cs.have_crl = mbedtls_x509_crl_parse(&cs.crl, crl, crl_len + 1u) == 0;
+            free(crl);
+        }
+    }
     uint8_t *der = NULL;
     size_t len = 0;
     if (ward_factory_path(path, sizeof path, "%s/cert.pem", device) &&
@@ -415,10 +450,20 @@ ward_err_t ward_factory_eol(const char *device, const char *factory, int64_t now
         ward_factory_cert_read(path, &der, &len) == WARD_OK) {
         cs.have_anchor = mbedtls_x509_crt_parse_der(&cs.anchor, der, len) == 0;
         free(der);
+        der = NULL;
+    }
+    if (factory != NULL && cs.have_anchor &&
+        ward_factory_path(path, sizeof path, "%s/ca.pem", device) &&
+        ward_factory_cert_read(path, &der, &len) == WARD_OK) {
+        cs.have_pinned = true;
+        cs.pinned_is_anchor = len == cs.anchor.raw.len && memcmp(der, cs.anchor.raw.p, len) == 0;
+        free(der);
+        der = NULL;
     }
     check_cert(rep, &cs, hsm, otp, now);
     mbedtls_x509_crt_free(&cs.cert);
     mbedtls_x509_crt_free(&cs.anchor);
+    mbedtls_x509_crl_free(&cs.crl);
     ward_sim_device_close(&d);
 
     rep->passed = true;

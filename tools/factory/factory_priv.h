@@ -11,6 +11,8 @@ struct ward_factory_ca {
     ward_key_t *key;
     mbedtls_x509_crt crt; /* the root, parsed */
     char *dir;            /* FACTORY/ when records are kept, else NULL */
+    int lock_fd;          /* FACTORY/ca/lock while ward_factory_ca_lock holds it, else -1 */
+    unsigned lock_depth;  /* nested ward_factory_ca_lock calls */
 };
 
 /* "fmt" into why (if any). */

@@ -111,6 +111,15 @@ static ward_err_t make_key(const init_ctx_t *c, const char *given, const char *r
         ward_factory_why(c->why, c->why_len, "%s: %s", label, kwhy);
         return err;
     }
+    if (ward_key_is_pkcs11(spec)) {
+        /* What factory.conf records (and init prints): never the PIN. */
+        err = ward_key_pkcs11_uri_without_pin(spec, spec_out, spec_cap);
+        if (err != WARD_OK) {
+            ward_key_close(*key);
+            *key = NULL;
+        }
+        return err;
+    }
     if (!ward_factory_path(spec_out, spec_cap, "%s", spec)) {
         return WARD_ERR_INVALID_ARG;
     }
@@ -210,6 +219,10 @@ static ward_err_t write_broker(const init_ctx_t *c, const char *host, unsigned p
         "per_listener_settings false\n"
         "allow_anonymous false\n"
         "acl_file %s/broker/acl\n"
+        "# The largest payload forwarded: every subscriber's receive buffer is\n"
+        "# bounded (the fleet service's, the devices'), and any device may publish\n"
+        "# into the fleet service's subscription; a larger message is dropped here.\n"
+        "message_size_limit %u\n"
         "persistence true\n"
         "persistence_location %s/broker/data/\n"
         "# `ward fleet revoke` sends SIGHUP to this pid (read the CRL again).\n"
@@ -225,7 +238,7 @@ static ward_err_t write_broker(const init_ctx_t *c, const char *host, unsigned p
         "require_certificate true\n"
         "use_identity_as_username true\n"
         "use_username_as_clientid true\n",
-        d, host, port, user, d, d, d, port, d, d, d, d);
+        d, host, port, user, d, WARD_FACTORY_MESSAGE_MAX, d, d, port, d, d, d, d);
     if (n < 0 || (size_t)n >= sizeof conf) {
         return WARD_ERR_INVALID_ARG;
     }

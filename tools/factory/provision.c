@@ -279,6 +279,28 @@ static ward_err_t precheck(const ward_factory_provision_opts_t *o, prov_t *p, ch
     return err;
 }
 
+/* A certificate of the id that still grants it access: not revoked, not
+ * expired (ward_factory_issued_for's callback; ctx: now, then the verdict). */
+typedef struct in_use {
+    int64_t now;
+    bool found;
+    char serial[41];
+} in_use_t;
+
+static ward_err_t id_in_use(void *ctx, const uint8_t *der, size_t len, const uint8_t *serial,
+                            size_t serial_len, int64_t not_before, int64_t not_after, bool revoked)
+{
+    in_use_t *u = ctx;
+    (void)der;
+    (void)len;
+    (void)not_before;
+    if (!revoked && not_after >= u->now && !u->found) {
+        u->found = true;
+        ward_factory_hex(u->serial, serial, serial_len <= 20u ? serial_len : 20u);
+    }
+    return WARD_OK;
+}
+
 ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
                                   ward_factory_provision_result_t *r, char *why, size_t why_len)
 {
@@ -302,6 +324,26 @@ ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
     ward_err_t err = precheck(o, &p, why, why_len);
     if (err == WARD_OK) {
         err = ward_factory_ca_open(o->factory, &ca, why, why_len);
+    }
+    /* One id, one unit: its CN is the broker user name, client id and topic
+     * level, so a second unit with it would share all of the first's. The
+     * records stay locked from this check to the certificate's record (two
+     * stations given the same id at once). */
+    bool locked = false;
+    if (err == WARD_OK) {
+        err = ward_factory_ca_lock(ca);
+        locked = err == WARD_OK;
+    }
+    if (err == WARD_OK) {
+        in_use_t u = {.now = now, .found = false, .serial = ""};
+        err = ward_factory_issued_for(ca, o->device_id, id_in_use, &u);
+        if (err == WARD_OK && u.found) {
+            ward_factory_why(why, why_len,
+                             "device id %s already names a unit (certificate %s, valid, not "
+                             "revoked): revoke it first (ward fleet revoke) or use another id",
+                             o->device_id, u.serial);
+            err = WARD_ERR_EXISTS;
+        }
     }
     if (err == WARD_OK) {
         ward_sim_geometry_t g;
@@ -352,6 +394,9 @@ ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
         }
         r->not_before = now;
         r->not_after = now + p.validity;
+    }
+    if (locked) {
+        ward_factory_ca_unlock(ca);
     }
     /* OTP: key hashes and the device id's hash, each locked. */
     if (err == WARD_OK) {

@@ -59,6 +59,13 @@ ward_err_t ward_factory_device_id_check(const char *id);
 #define WARD_FACTORY_CSR_DER_MAX 512u
 #define WARD_FACTORY_PEM_MAX 3072u
 #define WARD_FACTORY_FLEET_CN "fleet@ward" /* '@' is never in a device id */
+/* The largest PUBLISH payload the factory's broker forwards (Mosquitto's
+ * message_size_limit): MQTT 3.1.1 bounds nothing, and a subscriber whose
+ * receive buffer a message does not fit loses its connection, then gets the
+ * message again at every reconnect (QoS 1, persistent session). Every
+ * device may publish into the fleet service's subscription (devices/<id>/csr),
+ * so the broker bounds what reaches it. */
+#define WARD_FACTORY_MESSAGE_MAX 4096u
 
 typedef enum ward_factory_profile {
     /* A device: CN = device id (ward_factory_device_id_check), basic
@@ -147,6 +154,19 @@ ward_err_t ward_factory_ca_load(const char *cert_path, const char *key_spec,
                                 ward_factory_ca_t **ca, char *why, size_t why_len);
 
 void ward_factory_ca_close(ward_factory_ca_t *ca);
+
+/*
+ * With records: take the records' lock (flock(2) on FACTORY/ca/lock), so
+ * that what is read from them and what is written back after it happen as
+ * one step among processes: every function here that writes the records
+ * holds it while it works (issue_cert, revoke, crl_refresh); a caller
+ * that decides from the records (whether a device holds a valid
+ * certificate) and then writes (issues, revokes) holds it across both.
+ * Blocks until it is free. Recursive within one ca (each lock needs its
+ * unlock). Without records: WARD_OK, nothing to lock. WARD_OK, WARD_ERR_IO.
+ */
+ward_err_t ward_factory_ca_lock(ward_factory_ca_t *ca);
+void ward_factory_ca_unlock(ward_factory_ca_t *ca);
 
 /* The root certificate (DER), owned by ca. */
 const uint8_t *ward_factory_ca_cert(const ward_factory_ca_t *ca, size_t *len);
@@ -314,7 +334,9 @@ typedef struct ward_factory_provision_result {
  * ca.pem and factory-record.json.
  * Refusals before anything is made: WARD_ERR_DEVICE_ID,
  * WARD_ERR_CERT_VALIDITY, WARD_ERR_OTA_KEY (OTA key = boot key),
- * WARD_ERR_EXISTS (DEVICE/ holds a device), the image's WARD_ERR_IMG_*.
+ * WARD_ERR_EXISTS (DEVICE/ holds a device, or the CA's records hold a
+ * certificate for device_id that is neither revoked nor expired: one id, one
+ * unit), the image's WARD_ERR_IMG_*.
  */
 ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
                                   ward_factory_provision_result_t *r, char *why, size_t why_len);

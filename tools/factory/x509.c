@@ -621,7 +621,10 @@ ward_err_t ward_factory_issue_cert(ward_factory_ca_t *ca, const uint8_t *csr, si
         return WARD_ERR_CERT;
     }
     char path[4096];
-    for (int attempt = 0;; attempt++) {
+    /* The records' lock from choosing an unused serial to recording it. */
+    err = ward_factory_ca_lock(ca);
+    const bool locked = err == WARD_OK;
+    for (int attempt = 0; err == WARD_OK; attempt++) {
         err = ward_factory_serial(sn);
         if (err != WARD_OK || ca->dir == NULL) {
             break;
@@ -661,6 +664,9 @@ ward_err_t ward_factory_issue_cert(ward_factory_ca_t *ca, const uint8_t *csr, si
         if (err != WARD_OK) {
             *der_len = 0;
         }
+    }
+    if (locked) {
+        ward_factory_ca_unlock(ca);
     }
     if (err == WARD_OK && serial != NULL) {
         memcpy(serial, sn, sizeof sn);

@@ -15,6 +15,7 @@
 #include <mbedtls/psa_util.h>
 #include <psa/crypto.h>
 
+#include "ward/mqtt.h"
 #include "ward/util.h"
 #include "ward_fleet.h"
 
@@ -83,6 +84,56 @@ ward_err_t ward_fleet_issue(ward_fleet_t *f, const uint8_t *csr, size_t csr_len,
     if (err != WARD_OK && why != NULL) {
         *why = "the factory CA refused to issue";
     }
+    return err;
+}
+
+bool ward_fleet_csr_topic(const char *topic, size_t topic_len, char id[WARD_FACTORY_ID_MAX + 1])
+{
+    const size_t tl = topic_len;
+    id[0] = '\0';
+    /* devices/<id>/csr, exactly */
+    if (topic == NULL || tl < 13u || memcmp(topic, "devices/", 8) != 0 ||
+        memcmp(topic + tl - 4u, "/csr", 4) != 0 || tl - 12u > WARD_FACTORY_ID_MAX) {
+        return false;
+    }
+    memcpy(id, topic + 8, tl - 12u);
+    id[tl - 12u] = '\0';
+    return true;
+}
+
+ward_err_t ward_fleet_answer(ward_fleet_t *f, const char *topic, size_t topic_len,
+                             const uint8_t *csr, size_t csr_len, uint32_t days, int64_t now,
+                             char id[WARD_FACTORY_ID_MAX + 1], uint8_t *der, size_t cap,
+                             size_t *len, uint8_t serial[WARD_FACTORY_SERIAL_LEN],
+                             const char **why)
+{
+    *len = 0;
+    if (!ward_fleet_csr_topic(topic, topic_len, id)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (ward_mqtt_device_id_check(id, strlen(id)) != WARD_OK) {
+        *why = "not a device id";
+        return WARD_ERR_CLOUD_CSR;
+    }
+    /* Known and issued as one step under the records' lock: a revocation
+     * (ward_fleet_revoke holds the lock from its list to its last revoke)
+     * comes wholly before, and the device is refused, or wholly after,
+     * and revokes what this issues. */
+    if (f == NULL || f->ca == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_err_t err = ward_factory_ca_lock(f->ca);
+    if (err != WARD_OK) {
+        return err;
+    }
+    if (!ward_fleet_known(f, id, now)) {
+        *why = "no valid certificate of ours (unknown, expired or revoked device)";
+        err = WARD_ERR_CLOUD_CSR;
+    } else {
+        /* The factory CA issues and records it (FACTORY/ca/issued/). */
+        err = ward_fleet_issue(f, csr, csr_len, id, days, der, cap, len, serial, why);
+    }
+    ward_factory_ca_unlock(f->ca);
     return err;
 }
 
@@ -214,9 +265,16 @@ ward_err_t ward_fleet_revoke(ward_fleet_t *f, const char *id, const char *serial
         }
         return err;
     }
+    /* Under the records' lock from the list to the last revocation: a
+     * certificate issued in between (the rotation service answering the
+     * device) would otherwise be left out and keep the device in. */
+    ward_err_t err = ward_factory_ca_lock(f->ca);
+    if (err != WARD_OK) {
+        return err;
+    }
     ward_fleet_entry_t *all = NULL;
     size_t n = 0;
-    ward_err_t err = ward_fleet_list(f, id, &all, &n);
+    err = ward_fleet_list(f, id, &all, &n);
     if (err == WARD_OK && n == 0u) {
         err = WARD_ERR_NOT_FOUND;
     }
@@ -236,6 +294,7 @@ ward_err_t ward_fleet_revoke(ward_fleet_t *f, const char *id, const char *serial
         }
     }
     free(all);
+    ward_factory_ca_unlock(f->ca);
     return err;
 }
 
@@ -250,6 +309,21 @@ ward_err_t ward_fleet_reload_broker(const ward_fleet_t *f)
     fclose(in);
     if (got != 1 || pid <= 1) {
         return WARD_ERR_CORRUPT;
+    }
+    /* Only a running Mosquitto: a stale pid file (a broker that was killed,
+     * its pid since reused) or a forged one must not have SIGHUP, which ends
+     * most processes, sent to whatever holds that pid now. */
+    char path[64], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+    FILE *c = fopen(path, "r");
+    if (c == NULL) {
+        return WARD_ERR_NOT_FOUND;
+    }
+    const bool named = fgets(comm, sizeof comm, c) != NULL;
+    fclose(c);
+    comm[strcspn(comm, "\n")] = '\0';
+    if (!named || strcmp(comm, "mosquitto") != 0) {
+        return WARD_ERR_NOT_FOUND;
     }
     return kill((pid_t)pid, SIGHUP) == 0 ? WARD_OK : WARD_ERR_IO;
 }

@@ -53,7 +53,15 @@ typedef struct {
     uint32_t key;
     response_t *resp;
     size_t n_resp;
+    uint64_t crl_tried_ms; /* the last CRL refresh that failed (0: none) */
 } svc_t;
+
+/* Whatever the factory's broker forwards on devices/+/csr fits rx: a
+ * PUBLISH body is the topic (2 + at most devices/<64>/csr), the packet id
+ * and the payload (at most WARD_FACTORY_MESSAGE_MAX). */
+_Static_assert(sizeof(((svc_t *)0)->rx) >=
+                   2u + 8u + WARD_FACTORY_ID_MAX + 4u + 2u + WARD_FACTORY_MESSAGE_MAX,
+               "the service's rx must hold every message the factory's broker forwards");
 
 static uint64_t mono_ms(void)
 {
@@ -153,39 +161,63 @@ static void respond(svc_t *s)
     }
 }
 
-static void on_csr(svc_t *s, const char *topic, size_t tl, const uint8_t *csr, size_t len)
+/* The CRL's nextUpdate is 30 days out and an expired CRL makes the broker
+ * refuse every client: written again (and the broker reloaded) once it is
+ * more than a day old, checked at the start and all along the service's
+ * life; a refresh that failed (a token away) is tried again a minute later. */
+#define CRL_MAX_AGE_S 86400
+#define CRL_RETRY_MS 60000u
+static void crl_keep_fresh(svc_t *s)
 {
-    char id[WARD_CONFIG_MQTT_DEVICE_ID_MAX + 1];
-    const char *why = NULL;
-    uint8_t serial[WARD_FACTORY_SERIAL_LEN];
-    /* devices/<id>/csr, exactly */
-    if (tl < 14u || memcmp(topic, "devices/", 8) != 0 || memcmp(topic + tl - 4u, "/csr", 4) != 0 ||
-        tl - 12u > WARD_CONFIG_MQTT_DEVICE_ID_MAX) {
+    char crl[1200];
+    struct stat sb;
+    snprintf(crl, sizeof crl, "%s/ca/crl.pem", s->f->paths.factory);
+    if (stat(crl, &sb) == 0 && time(NULL) - sb.st_mtime <= CRL_MAX_AGE_S) {
         return;
     }
-    memcpy(id, topic + 8, tl - 12u);
-    id[tl - 12u] = '\0';
-    s->st->requests++;
-    const int64_t now = (int64_t)time(NULL);
-    ward_err_t err = WARD_ERR_CLOUD_CSR;
+    const uint64_t now = mono_ms();
+    if (s->crl_tried_ms != 0u && now - s->crl_tried_ms < CRL_RETRY_MS) {
+        return;
+    }
+    const ward_err_t err = ward_factory_crl_refresh(s->f->ca, 0);
+    if (err == WARD_OK) {
+        s->crl_tried_ms = 0;
+        (void)ward_fleet_reload_broker(s->f);
+        logf_(s, "wrote %s", crl);
+    } else {
+        s->crl_tried_ms = now;
+        logf_(s, "cannot write %s (%s): again in %u s", crl, ward_err_name(err),
+              CRL_RETRY_MS / 1000u);
+    }
+}
+
+static void on_csr(svc_t *s, const char *topic, size_t tl, const uint8_t *csr, size_t len)
+{
+    char id[WARD_FACTORY_ID_MAX + 1];
+    const char *why = NULL;
+    uint8_t serial[WARD_FACTORY_SERIAL_LEN];
+    size_t der_len = 0;
+    if (!ward_fleet_csr_topic(topic, tl, id)) {
+        return; /* not a request */
+    }
     response_t *r = NULL;
-    if (ward_mqtt_device_id_check(id, strlen(id)) != WARD_OK) {
-        why = "not a device id";
-    } else if (!ward_fleet_known(s->f, id, now)) {
-        why = "no valid certificate of ours (unknown, expired or revoked device)";
-    } else if (s->n_resp >= RESPONSES_MAX) {
+    ward_err_t err = WARD_ERR_CLOUD_CSR;
+    if (s->n_resp >= RESPONSES_MAX) {
         why = "too many answers waiting";
     } else {
         r = &s->resp[s->n_resp];
-        /* The factory CA issues and records it (FACTORY/ca/issued/). */
-        err = ward_fleet_issue(s->f, csr, len, id, s->o->days != 0u ? s->o->days : WARD_FLEET_DAYS_MAX,
-                               r->der, sizeof r->der, &r->len, serial, &why);
+        err = ward_fleet_answer(s->f, topic, tl, csr, len,
+                                s->o->days != 0u ? s->o->days : WARD_FLEET_DAYS_MAX,
+                                (int64_t)time(NULL), id, r->der, sizeof r->der, &der_len, serial,
+                                &why);
     }
-    if (err != WARD_OK) {
+    s->st->requests++;
+    if (err != WARD_OK || r == NULL) {
         s->st->refused++;
         logf_(s, "refused %s: %s", id, why != NULL ? why : ward_err_name(err));
         return;
     }
+    r->len = der_len;
     snprintf(r->topic, sizeof r->topic, "devices/%s/cert", id);
     s->n_resp++;
     s->st->issued++;
@@ -224,6 +256,7 @@ static ward_err_t session(svc_t *s, uint64_t t0, bool *connected)
     err = ward_mqtt_connect(&s->m, &co, (uint32_t)mono_ms());
     while (err == WARD_OK && !done(s, t0)) {
         uint32_t wait = 0;
+        crl_keep_fresh(s);
         err = flush(s);
         if (err == WARD_OK) {
             err = ward_mqtt_tick(&s->m, &wait, (uint32_t)mono_ms());
@@ -327,18 +360,6 @@ ward_err_t ward_fleet_serve(ward_fleet_t *f, const ward_fleet_serve_opts_t *o,
         err = ward_mqtt_init(&s->m, s->tx, sizeof s->tx, s->rx, sizeof s->rx, s->store,
                              sizeof s->store);
     }
-    if (err == WARD_OK) {
-        /* A CRL close to its nextUpdate would lock every device out. */
-        char crl[1200];
-        struct stat sb;
-        snprintf(crl, sizeof crl, "%s/ca/crl.pem", f->paths.factory);
-        if (stat(crl, &sb) != 0 || time(NULL) - sb.st_mtime > 86400) {
-            if (ward_factory_crl_refresh(f->ca, 0) == WARD_OK) {
-                (void)ward_fleet_reload_broker(f);
-                logf_(s, "wrote %s", crl);
-            }
-        }
-    }
     if (err != WARD_OK) {
         if (s->key != 0u) {
             (void)psa_destroy_key(s->key);
@@ -359,6 +380,7 @@ ward_err_t ward_fleet_serve(ward_fleet_t *f, const ward_fleet_serve_opts_t *o,
     uint32_t attempt = 0;
     while (!done(s, t0)) {
         bool connected = false;
+        crl_keep_fresh(s);
         err = session(s, t0, &connected);
         if (done(s, t0)) {
             break;

@@ -70,6 +70,23 @@ ward_err_t ward_fleet_issue(ward_fleet_t *f, const uint8_t *csr, size_t csr_len,
                             uint32_t days, uint8_t *der, size_t cap, size_t *len,
                             uint8_t serial[WARD_FACTORY_SERIAL_LEN], const char **why);
 
+/* The device id of a request topic, devices/<id>/csr, into id; false if
+ * the topic is not one. */
+bool ward_fleet_csr_topic(const char *topic, size_t topic_len, char id[WARD_FACTORY_ID_MAX + 1]);
+
+/* The rotation service's answer to one message on devices/+/csr (what
+ * ward_fleet_serve does with each): the topic must be devices/<id>/csr
+ * (else WARD_ERR_INVALID_ARG: not a request, ignored); <id> (copied to id)
+ * a device id that holds a certificate of ours valid at `now` and not
+ * revoked (ward_fleet_known: the broker keeps a revoked device's
+ * connection open); then ward_fleet_issue for `days`. *why: a short reason.
+ * WARD_OK, WARD_ERR_INVALID_ARG, WARD_ERR_CLOUD_CSR, ward_fleet_issue's. */
+ward_err_t ward_fleet_answer(ward_fleet_t *f, const char *topic, size_t topic_len,
+                             const uint8_t *csr, size_t csr_len, uint32_t days, int64_t now,
+                             char id[WARD_FACTORY_ID_MAX + 1], uint8_t *der, size_t cap,
+                             size_t *len, uint8_t serial[WARD_FACTORY_SERIAL_LEN],
+                             const char **why);
+
 /* One certificate the CA issued for a device. */
 typedef struct ward_fleet_entry {
     char serial[41]; /* hex */
@@ -93,7 +110,9 @@ ward_err_t ward_fleet_revoke(ward_fleet_t *f, const char *id, const char *serial
                              size_t *count);
 
 /* SIGHUP to the broker whose pid is in paths.pid: Mosquitto then reads its
- * CRL again. WARD_OK, WARD_ERR_NOT_FOUND (no pid file), WARD_ERR_IO. */
+ * CRL again. Only a running process named mosquitto (/proc/<pid>/comm) is
+ * signalled. WARD_OK, WARD_ERR_NOT_FOUND (no pid file, or no Mosquitto with
+ * that pid: a stale file), WARD_ERR_CORRUPT, WARD_ERR_IO. */
 ward_err_t ward_fleet_reload_broker(const ward_fleet_t *f);
 
 /* ---- the rotation service -------------------------------------------------------------- */

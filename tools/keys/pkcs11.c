@@ -644,3 +644,30 @@ ward_err_t ward_key_pkcs11_object_uri(const char *prefix, const char *label, cha
     p11_kit_uri_free(uri);
     return err;
 }
+
+ward_err_t ward_key_pkcs11_uri_without_pin(const char *spec, char *out, size_t cap)
+{
+    if (spec == NULL || out == NULL || cap == 0u) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    out[0] = '\0';
+    P11KitUri *uri = p11_kit_uri_new();
+    if (uri == NULL) {
+        return WARD_ERR_NO_SPACE;
+    }
+    ward_err_t err = WARD_ERR_INVALID_ARG;
+    char *s = NULL;
+    if (p11_kit_uri_parse(spec, P11_KIT_URI_FOR_ANY, uri) == P11_KIT_URI_OK &&
+        !p11_kit_uri_any_unrecognized(uri)) {
+        p11_kit_uri_set_pin_value(uri, NULL);
+        if (p11_kit_uri_format(uri, P11_KIT_URI_FOR_ANY, &s) == P11_KIT_URI_OK && s != NULL) {
+            err = strlen(s) < cap ? WARD_OK : WARD_ERR_BUF_TOO_SMALL;
+            if (err == WARD_OK) {
+                memcpy(out, s, strlen(s) + 1u);
+            }
+        }
+    }
+    free(s);
+    p11_kit_uri_free(uri);
+    return err;
+}

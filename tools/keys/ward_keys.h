@@ -128,6 +128,13 @@ void ward_key_close(ward_key_t *key);
 ward_err_t ward_key_pkcs11_object_uri(const char *prefix, const char *label, char *out,
                                       size_t cap);
 
+/*
+ * A key URI as it may be written down or printed: uri without its
+ * pin-value= (the rest as p11-kit formats it). WARD_ERR_INVALID_ARG (not a
+ * URI p11-kit takes), WARD_ERR_BUF_TOO_SMALL.
+ */
+ward_err_t ward_key_pkcs11_uri_without_pin(const char *uri, char *out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

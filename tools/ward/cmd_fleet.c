@@ -103,7 +103,8 @@ static int reload(const ward_fleet_t *f, const opts_t *o)
     }
     const ward_err_t err = ward_fleet_reload_broker(f);
     if (err == WARD_ERR_NOT_FOUND) {
-        printf("no broker pid file (%s): reload the broker yourself\n", f->paths.pid);
+        printf("no running Mosquitto named by the pid file (%s): reload the broker yourself\n",
+               f->paths.pid);
         return WARD_EXIT_OK;
     }
     if (err != WARD_OK) {

@@ -89,4 +89,21 @@ expect 0 "$ward" fleet crl "$f" --no-reload
 openssl crl -in "$f/ca/crl.pem" -noout -text | grep -q "Serial Number: $serial" || fail "CRL keeps plug-9"
 expect 0 "$ward" fleet list "$f" plug-9
 grep -q "revoked" "$work/out" || fail "list shows the revocation"
-echo "cli_cloud: help, usage errors, refusals (65, 66, 67, 14), issue, list, revoke, CRL: ok"
+
+# Red team: a device certificate (extKeyUsage clientAuth only) from the very CA
+# the device pins, for CN localhost (a valid device id), is no broker: the
+# device refuses it in the handshake (alert 43, unsupported certificate).
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt \
+  -out "$work/lh.key" 2>/dev/null
+openssl req -new -key "$work/lh.key" -subj "/CN=localhost" -out "$work/lh.csr" 2>/dev/null
+expect 0 "$ward" fleet issue "$f" --csr "$work/lh.csr" --id localhost --out "$work/lh.pem"
+sport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+timeout 30 openssl s_server -accept "$sport" -cert "$work/lh.pem" -key "$work/lh.key" -tls1_3 \
+  -quiet > "$work/s_server.log" 2>&1 &
+spid=$!
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$sport") 2>/dev/null && break; sleep 0.1; done
+expect 42 "$ward" cloud connect --device "$d/plug-1" --broker "localhost:$sport" --seconds 2
+kill "$spid" 2>/dev/null || true
+wait "$spid" 2>/dev/null || true
+grep -q "unsupported certificate" "$work/s_server.log" || { cat "$work/s_server.log" >&2; fail "a clientAuth certificate as the broker's"; }
+echo "cli_cloud: help, usage errors, refusals (65, 66, 67, 14), issue, list, revoke, CRL, a device certificate as a broker's (42): ok"

@@ -402,6 +402,67 @@ static void test_eol_other_failures(void **state)
     assert_int_equal(ward_factory_eol(p, NULL, 0, &rep), WARD_ERR_NOT_FOUND);
 }
 
+/* Red team: the CA a unit pins (DEVICE/ca.pem) decides which broker and
+ * update server it trusts and which CA may rotate its identity. A station
+ * that wrote a rogue CA there (or a unit tampered with before the test)
+ * must fail the end-of-line test against its factory, in certificate_chain,
+ * even though cert.pem itself is the factory's. */
+static void test_eol_pinned_ca(void **state)
+{
+    (void)state;
+    char unit[300], rogue[300], p[400], q[400], failed[512], why[512];
+    ward_factory_provision_result_t r;
+    ward_factory_eol_report_t rep;
+    path(rogue, sizeof rogue, g_dir, "factory-rogue");
+    ward_factory_init_opts_t io;
+    ward_factory_init_result_t ir;
+    memset(&io, 0, sizeof io);
+    io.dir = rogue;
+    io.name = "ward factory CA"; /* the very same name */
+    assert_int_equal(ward_factory_init(&io, &ir, why, sizeof why), WARD_OK);
+    new_unit(unit, sizeof unit);
+    assert_int_equal(provision("plug-pin", unit, 0, false, false, &r), WARD_OK);
+    eol(unit, g_factory, 0, &rep, failed, sizeof failed);
+    assert_true(rep.passed);
+    path(p, sizeof p, rogue, "ca/ca.pem");
+    path(q, sizeof q, unit, "ca.pem");
+    size_t len = 0;
+    uint8_t *c = read_all(p, &len);
+    write_all(q, c, len);
+    free(c);
+    eol(unit, g_factory, 0, &rep, failed, sizeof failed);
+    assert_false(rep.passed);
+    assert_string_equal(failed, "certificate_chain");
+    /* No ca.pem at all: the unit could not check its broker. */
+    assert_int_equal(unlink(q), 0);
+    eol(unit, g_factory, 0, &rep, failed, sizeof failed);
+    assert_string_equal(failed, "certificate_chain");
+}
+
+/* Red team: a unit whose certificate the factory has revoked (a unit set
+ * aside, a certificate believed leaked) would be refused by the broker for
+ * good: against its factory, the end-of-line test fails it, in
+ * certificate_chain (the factory's CRL, as the broker reads it). */
+static void test_eol_revoked(void **state)
+{
+    (void)state;
+    char unit[300], failed[512], why[256];
+    ward_factory_provision_result_t r;
+    ward_factory_eol_report_t rep;
+    new_unit(unit, sizeof unit);
+    assert_int_equal(provision("plug-revoked", unit, 0, false, false, &r), WARD_OK);
+    eol(unit, g_factory, 0, &rep, failed, sizeof failed);
+    assert_true(rep.passed);
+    ward_factory_ca_t *ca = NULL;
+    assert_int_equal(ward_factory_ca_open(g_factory, &ca, why, sizeof why), WARD_OK);
+    assert_int_equal(ward_factory_revoke(ca, r.serial, sizeof r.serial, 0), WARD_OK);
+    ward_factory_ca_close(ca);
+    eol(unit, g_factory, 0, &rep, failed, sizeof failed);
+    assert_false(rep.passed);
+    assert_string_equal(failed, "certificate_chain");
+    assert_non_null(strstr(rep.detail[WARD_FACTORY_CHECK_CERT_CHAIN], "revoked"));
+}
+
 /* ---- refusals ------------------------------------------------------------------------------ */
 
 static void test_provision_refusals(void **state)
@@ -657,6 +718,30 @@ static void test_no_secret_leaves_the_hsm(void **state)
     ward_wipe(pairk, 32);
 }
 
+/* Red team: one device id, one unit. A second unit provisioned with an id
+ * that already holds a valid certificate would share its CN, hence its
+ * broker user name, client id and devices/<id>/ topics (each could read
+ * and write the other's, and ask rotation for the other's certificates).
+ * Refused before anything is made; once the first unit's certificates are
+ * revoked the id may go to a replacement. */
+static void test_provision_id_reuse(void **state)
+{
+    (void)state;
+    char a[300], b[300], why[256];
+    ward_factory_provision_result_t ra, rb;
+    new_unit(a, sizeof a);
+    new_unit(b, sizeof b);
+    assert_int_equal(provision("plug-dup", a, 0, false, false, &ra), WARD_OK);
+    assert_int_equal(provision("plug-dup", b, 0, false, false, &rb), WARD_ERR_EXISTS);
+    assert_false(exists(b)); /* refused before anything is made */
+    /* Revoked: a replacement unit may take the id. */
+    ward_factory_ca_t *ca = NULL;
+    assert_int_equal(ward_factory_ca_open(g_factory, &ca, why, sizeof why), WARD_OK);
+    assert_int_equal(ward_factory_revoke(ca, ra.serial, sizeof ra.serial, 0), WARD_OK);
+    ward_factory_ca_close(ca);
+    assert_int_equal(provision("plug-dup", b, 0, false, false, &rb), WARD_OK);
+}
+
 static void test_units_differ(void **state)
 {
     (void)state;
@@ -836,6 +921,9 @@ int main(void)
         cmocka_unit_test(test_no_secret_leaves_the_hsm),
         cmocka_unit_test(test_units_differ),
         cmocka_unit_test(test_revocation),
+        cmocka_unit_test(test_provision_id_reuse),
+        cmocka_unit_test(test_eol_pinned_ca),
+        cmocka_unit_test(test_eol_revoked),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

@@ -535,6 +535,54 @@ static void test_factory_in_token(void **state)
     assert_int_equal(ward_factory_init(&io, &ir, why, sizeof why), WARD_ERR_EXISTS);
 }
 
+/* Red team: a PIN given in a key URI (pin-value=, for --boot-key /
+ * --ota-key) unlocks the token holding the factory's signing keys. It must
+ * not be written into factory.conf (0644, read by every later command) nor
+ * handed back for printing: the recorded spec loses pin-value, and the
+ * factory's commands still open the key (the PIN then comes from the
+ * environment or pin-source=). */
+static void test_init_given_key_pin(void **state)
+{
+    (void)state;
+    char factory[128], why[512], p[256], boot_uri[256], ota_uri[256];
+    char kwhy[WARD_KEYS_WHY_MAX];
+    ward_key_t *k = NULL;
+    uri("pkcs11:token=ward-a;object=given-boot");
+    assert_int_equal(ward_key_generate(g_uri, &k, kwhy, sizeof kwhy), WARD_OK);
+    ward_key_close(k);
+    uri("pkcs11:token=ward-a;object=given-ota");
+    assert_int_equal(ward_key_generate(g_uri, &k, kwhy, sizeof kwhy), WARD_OK);
+    ward_key_close(k);
+    snprintf(boot_uri, sizeof boot_uri, "pkcs11:token=ward-a;object=given-boot?pin-value=" PIN);
+    snprintf(ota_uri, sizeof ota_uri, "pkcs11:token=ward-a;object=given-ota?pin-value=" PIN);
+    snprintf(factory, sizeof factory, "%s/factory-given", g_dir);
+    ward_factory_init_opts_t io;
+    ward_factory_init_result_t ir;
+    memset(&io, 0, sizeof io);
+    io.dir = factory;
+    io.boot_key = boot_uri;
+    io.ota_key = ota_uri;
+    unsetenv(WARD_KEYS_ENV_PIN); /* the URIs carry the PIN */
+    const ward_err_t err = ward_factory_init(&io, &ir, why, sizeof why);
+    setenv(WARD_KEYS_ENV_PIN, PIN, 1);
+    assert_int_equal(err, WARD_OK);
+    snprintf(p, sizeof p, "%s/factory.conf", factory);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    char conf[4096];
+    const size_t n = fread(conf, 1, sizeof conf - 1u, f);
+    fclose(f);
+    conf[n] = '\0';
+    printf("factory.conf:\n%s", conf);
+    assert_null(strstr(conf, "pin-value"));
+    assert_null(strstr(ir.boot_key, "pin-value"));
+    assert_null(strstr(ir.ota_key, "pin-value"));
+    assert_non_null(strstr(conf, "object=given-boot"));
+    /* what is recorded still names the keys */
+    assert_int_equal(ward_key_open(ir.boot_key, &k, kwhy, sizeof kwhy), WARD_OK);
+    ward_key_close(k);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -550,6 +598,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_module_and_pin_sources),
         cmocka_unit_test(test_repo_publish_with_token),
         cmocka_unit_test(test_factory_in_token),
+        cmocka_unit_test(test_init_given_key_pin),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
