@@ -35,6 +35,10 @@ int ward_cmd_board(int argc, char **argv);
 /* cmd_explain.c: what a status code means and what to do */
 int ward_cmd_explain(int argc, char **argv);
 
+/* cmd_audit.c: the security audit of a unit; the device profile */
+int ward_cmd_audit(int argc, char **argv);
+int ward_cmd_profile(int argc, char **argv);
+
 /* cmd_demo.c: the whole story on a simulated device */
 int ward_cmd_demo(int argc, char **argv);
 
