@@ -277,7 +277,7 @@ static const ward_audit_item_t k_items[] = {
                   "acts on reports); a device image cannot show it. The profile's "
                   "support.disclosure_url is shown when set",
      CHECKS(C(P_SUPPORT)),
-     TESTS(T("audit_cli", "audit_cli"))},
+     TESTS(T("audit_report", "audit_report"))},
     {.id = "etsi.5.3", .pillar = "etsi", .source = "EN 303 645 5.3",
      .title = "Keep software updated (5.3-2 secure update; 5.3-9/10 authenticity, integrity)",
      .attack = "forged, downgraded or interrupted updates",
@@ -375,7 +375,7 @@ static const ward_audit_item_t k_items[] = {
      .na_reason = "organisational (6-1..6-5: information to users, consent, telemetry purposes); "
                   "the profile's sensors and security event types are shown as the device's side",
      CHECKS(C(P_SENSORS), C(P_EVENTS)),
-     TESTS(T("audit_cli", "audit_cli"))},
+     TESTS(T("audit_report", "audit_report"))},
 };
 
 size_t ward_audit_item_count(void)
