@@ -253,7 +253,7 @@ static const ward_audit_item_t k_items[] = {
     {.id = "hard.monitoring", .pillar = "hardening", .source = "seed 004",
      .title = "Set up security monitoring",
      .attack = "refused boots, refused updates, vault tampering and pairing attacks go unseen",
-     .defence = "the device publishes security events on devices/<id>/events; the fleet "
+     .defence = "the device publishes security events on devices/ID/events; the fleet "
                 "service's ACL lets it read every device's events",
      CHECKS(C(P_EVENTS), C(F_MONITORING)),
      TESTS(T("test_cloud: test_event_json", "test_cloud"),
