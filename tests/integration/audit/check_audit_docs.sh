@@ -2,7 +2,8 @@
 # One source of truth: the audit's catalogue (tools/audit/items.c).
 #  1. docs/audit.md's item table and docs/threat-model.md section 4 are what
 #     `ward audit --catalogue [--threat-model]` prints, byte for byte;
-#  2. every test an item names exists: a CTest test of this build, and for
+#  2. docs/device-profile.md's example is what `ward profile` prints;
+#  3. every test an item names exists: a CTest test of this build, and for
 #     "test: function", a function of that name in tests/.
 #   check_audit_docs.sh WARD BUILD_DIR
 set -euo pipefail
@@ -16,6 +17,15 @@ if ! diff <(between "$top/docs/audit.md" catalogue) <("$ward" audit --catalogue)
 fi
 if ! diff <(between "$top/docs/threat-model.md" threat-model) <("$ward" audit --catalogue --threat-model); then
   echo "docs/threat-model.md section 4 differs from ward audit --catalogue --threat-model"
+  bad=$((bad + 1))
+fi
+# docs/device-profile.md's example is what `ward profile` prints (as JSON values)
+if ! "$ward" profile | /usr/bin/python3 -c '
+import json, re, sys
+doc = open(sys.argv[1]).read()
+m = re.search(r"<!-- profile-example -->\s*```json\n(.*?)```", doc, re.S)
+sys.exit(0 if m and json.loads(m.group(1)) == json.load(sys.stdin) else 1)' "$top/docs/device-profile.md"; then
+  echo "docs/device-profile.md's example is not what ward profile prints"
   bad=$((bad + 1))
 fi
 tests=$(ctest --test-dir "$build" -N | sed -n 's/^ *Test *#[0-9]*: //p')
