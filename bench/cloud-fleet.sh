@@ -5,16 +5,16 @@
 # (`ward factory init`'s, made by tests/integration/cloud/fleet-setup.sh);
 # each publishes M QoS 1 messages (default 100); mosquitto_sub with a
 # monitor certificate from the factory CA counts them. Then the Cortex-M4 code size of the MQTT
-# engine and of the cloud client from the cortex-m4 preset build (-Os).
+# engine and of the cloud client from the mps2-an386 preset build (-Os).
 #
 #   bench/cloud-fleet.sh [HOST_BUILD [CORTEX_M_BUILD [N [M]]]]
 #
-# Defaults: build/host, build/cortex-m4 (configured and built if needed).
+# Defaults: build/host, build/mps2-an386 (configured and built if needed).
 # Writes bench/results/cloud-fleet.txt. Not part of the tests.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 host=${1:-$top/build/host}
-cm=${2:-$top/build/cortex-m4}
+cm=${2:-$top/build/mps2-an386}
 n=${3:-200}
 m=${4:-100}
 out=$top/bench/results/cloud-fleet.txt
@@ -52,7 +52,7 @@ echo "== $n devices x $m QoS 1 messages, Mosquitto $(mosquitto -h 2>/dev/null | 
 
 # ---- Cortex-M4 code size (-Os, arm-none-eabi-gcc) ------------------------------------------
 if [ ! -f "$cm/build.ninja" ]; then
-  cmake --preset cortex-m4 -B "$cm" >/dev/null
+  cmake --preset mps2-an386 -B "$cm" >/dev/null
 fi
 cmake --build "$cm" --target ward_cloud_app >/dev/null
 objs=$cm/src/cloud/CMakeFiles/ward_cloud_app.dir
@@ -74,7 +74,7 @@ ctx_cm=$((16#$(arm-none-eabi-nm -S "$work/sz.o" | awk '$4 == "ward_cloud_ctx" {p
   echo
   cat "$work/figures.txt"
   echo
-  echo "Cortex-M4 code size, .text bytes (arm-none-eabi-gcc $gccv, -Os -mthumb -mcpu=cortex-m4, cortex-m4 preset, no LTO):"
+  echo "Cortex-M4 code size, .text bytes (arm-none-eabi-gcc $gccv, -Os -mthumb -mcpu=cortex-m4, mps2-an386 preset, no LTO):"
   printf "%b" "$sizes"
   echo "  MQTT engine (mqtt.c + mqtt_topic.c)         $engine  (target: below coreMQTT's ~7 KB)"
   echo "  cloud client (client, identity, X.509 reader, CSR, events, vault store)  $client"

@@ -48,10 +48,12 @@ def parse(path):
 GROUPS = (
     ("Mbed TLS (the configuration linked)", ("mbedtls", "mbedcrypto", "p256m")),
     ("ward vault (src/vault)", ("libward_vault",)),
+    ("ward BLE (src/ble)", ("libward_ble",)),
     ("ward core: image, boot, crypto, util", ("libward_image", "libward_boot", "libward_crypto",
                                              "libward_util")),
     ("port and program: drivers, startup, main", ("libward_port", "startup.c", "main.c",
-                                                  "verify.c", "bench.c")),
+                                                  "verify.c", "bench.c", "ble_pair.c",
+                                                  "ble_size.c")),
     ("C library: memcpy, memset", ("libc", "libgcc", "libnosys")),
 )
 

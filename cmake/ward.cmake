@@ -131,11 +131,11 @@ if(WARD_TARGET STREQUAL "host")
   ward_mbedtls_flavour(ward_mbedtls host mbedtls-host mbedtls mbedx509 mbedcrypto everest p256m)
 else()
   # Two builds on the MCU, each per CPU: the bootloader's verify-only one,
-  # and the application's (vault, software HSM). Every core module that uses
-  # PSA gets an "_app" twin compiled against the second (ward_add_module).
+  # and the application's (vault, software HSM, BLE). Every core module that
+  # uses PSA gets an "_app" twin compiled against the second (ward_add_module).
   ward_mbedtls_flavour(ward_mbedtls boot-min "mbedtls-boot-min-${WARD_BOARD_CPU_TAG}" mbedcrypto p256m)
   if(WARD_CM_APPS)
-    ward_mbedtls_flavour(ward_mbedtls_app cm-app "mbedtls-cm-app-${WARD_BOARD_CPU_TAG}" mbedcrypto)
+    ward_mbedtls_flavour(ward_mbedtls_app cm-app "mbedtls-cm-app-${WARD_BOARD_CPU_TAG}" mbedcrypto p256m)
   endif()
 endif()
 

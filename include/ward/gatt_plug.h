@@ -14,7 +14,7 @@
  *
  * Values (checked here before a hook runs; a bad one gets 0x13 Value Not
  * Allowed, a wrong length 0x0D):
- *   Status   what the status hook writes (docs/ble-link.md: relay, flags)
+ *   Status   what the status hook writes (docs/ble.md: relay, flags)
  *   Relay    1 byte: 0x00 off, 0x01 on
  *   Wi-Fi    ssid_len (1..32), ssid, psk_len (8..63), psk: exactly that long
  *   Reset    the 4 bytes "WIPE"

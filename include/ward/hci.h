@@ -23,7 +23,10 @@
  * encrypted once the controller reported Encryption Change (or Key
  * Refresh Complete) with success AND a Read Encryption Key Size that
  * followed it succeeded; a failed encryption leaves it unencrypted (there
- * is no fallback), and a key size that cannot be read disconnects it. The
+ * is no fallback), and a key size that cannot be read disconnects it.
+ * ATT and SMP PDUs that arrive between the Encryption Change and the key
+ * size came over the encrypted link (a peer distributes its keys at once):
+ * they are held and handed on, in order, right after the ENCRYPTION event. The
  * properties of the key in use (MITM-authenticated, LE Secure Connections,
  * from a bond) are those given with the LTK: by ward_hci_start_encryption
  * on the central, by the ltk_request callback on the peripheral.
@@ -67,6 +70,15 @@ extern "C" {
 #define WARD_CONFIG_BLE_CMD_QUEUE 8
 #endif
 
+/* Bytes of L2CAP PDUs held while a link's key size is being read (they
+ * arrived after the controller's Encryption Change and are handed on after
+ * the ENCRYPTION event): a peer's SMP key distribution (IRK 17 + address 8
+ * + signing key 17 bytes, 6 bytes of bookkeeping each) or its first ATT
+ * request. What does not fit is dropped and counted. */
+#ifndef WARD_CONFIG_BLE_HOLD_BYTES
+#define WARD_CONFIG_BLE_HOLD_BYTES 192
+#endif
+
 #if WARD_CONFIG_BLE_MAX_CONN < 1 || WARD_CONFIG_BLE_MAX_CONN > 16
 #error "WARD_CONFIG_BLE_MAX_CONN must be in [1, 16]"
 #endif
@@ -78,6 +90,9 @@ extern "C" {
 #endif
 #if WARD_CONFIG_BLE_ACL_TX_QUEUE < WARD_CONFIG_BLE_L2CAP_MTU + 8
 #error "WARD_CONFIG_BLE_ACL_TX_QUEUE must hold at least one full L2CAP PDU"
+#endif
+#if WARD_CONFIG_BLE_HOLD_BYTES < 64 || WARD_CONFIG_BLE_HOLD_BYTES > 4096
+#error "WARD_CONFIG_BLE_HOLD_BYTES must be in [64, 4096]"
 #endif
 #if WARD_CONFIG_BLE_CMD_QUEUE < 4 || WARD_CONFIG_BLE_CMD_QUEUE > 32
 #error "WARD_CONFIG_BLE_CMD_QUEUE must be in [4, 32]"
@@ -165,14 +180,26 @@ typedef struct ward_hci_callbacks {
     void (*trace)(void *ctx, bool to_controller, const uint8_t *h4, size_t len);
 } ward_hci_callbacks_t;
 
+/* Advertising types (LE Set Advertising Parameters). */
+#define WARD_HCI_ADV_IND 0x00u            /* connectable, scannable, undirected */
+#define WARD_HCI_ADV_DIRECT_IND_HIGH 0x01u /* connectable directed, high duty cycle */
+#define WARD_HCI_ADV_SCAN_IND 0x02u       /* scannable undirected */
+#define WARD_HCI_ADV_NONCONN_IND 0x03u    /* non-connectable undirected */
+#define WARD_HCI_ADV_DIRECT_IND_LOW 0x04u /* connectable directed, low duty cycle */
+
 /* Advertising parameters (LE Set Advertising Parameters). */
 typedef struct ward_hci_adv_params {
     uint16_t interval_min; /* units of 0.625 ms, 0x0020..0x4000 */
     uint16_t interval_max;
-    uint8_t type;          /* 0 ADV_IND (connectable), 2 ADV_SCAN_IND, 3 ADV_NONCONN_IND */
-    uint8_t own_addr_type; /* WARD_BLE_ADDR_PUBLIC */
+    uint8_t type;          /* WARD_HCI_ADV_*: 0 ADV_IND (connectable), 1/4 directed,
+                              2 ADV_SCAN_IND, 3 ADV_NONCONN_IND */
+    uint8_t own_addr_type; /* WARD_BLE_ADDR_PUBLIC, or WARD_BLE_ADDR_RANDOM after
+                              ward_hci_use_random_address */
     uint8_t channel_map;   /* 0x07: all three */
     uint8_t filter_policy; /* 0: anyone may scan and connect */
+    /* Directed advertising (types 1 and 4): the only peer that may connect
+     * (an identity address: public or random static). Ignored otherwise. */
+    ward_ble_addr_t direct;
 } ward_hci_adv_params_t;
 
 /* Connection parameters for LE Create Connection; NULL takes the defaults
@@ -236,7 +263,14 @@ typedef struct ward_hci {
     size_t acl_q_len;          /* records [handle 2][len 2][L2CAP PDU], oldest first */
     size_t acl_tx_off;         /* bytes of the head record's PDU already sent */
     ward_hci_conn_t conn[WARD_CONFIG_BLE_MAX_CONN];
+    /* PDUs held while a key size is read: records [handle 2][cid 2][len 2][PDU] */
+    uint8_t hold[WARD_CONFIG_BLE_HOLD_BYTES];
+    size_t hold_len;
     ward_ble_addr_t bd_addr;
+    /* The own address type scanning and connecting use: public, or random
+     * once ward_hci_use_random_address queued LE Set Random Address. */
+    uint8_t own_addr_type;
+    uint8_t random_addr[6];
     /* H4 receive parser */
     uint8_t rx_pkt[WARD_HCI_RX_PKT_MAX];
     size_t rx_have, rx_need;
@@ -295,6 +329,14 @@ ward_err_t ward_hci_adv_params(ward_hci_t *hci, const ward_hci_adv_params_t *p);
 ward_err_t ward_hci_adv_data(ward_hci_t *hci, const uint8_t *data, size_t len);
 ward_err_t ward_hci_scan_rsp_data(ward_hci_t *hci, const uint8_t *data, size_t len);
 ward_err_t ward_hci_adv_enable(ward_hci_t *hci, bool enable);
+/* Use a random device address (LE Set Random Address): a random static
+ * identity (top two bits 11) or a private address, LSB first. From then
+ * on scanning and LE Create Connection use it (own address type random);
+ * advertising uses it when ward_hci_adv_params says own_addr_type 1.
+ * ward_hci_start goes back to the public address. Controllers refuse it
+ * (CMD_DONE with 0x0C) while advertising, scanning or connecting: call it
+ * before. WARD_ERR_INVALID_ARG for all-zero or all-one address bits. */
+ward_err_t ward_hci_use_random_address(ward_hci_t *hci, const uint8_t addr[6]);
 /* Scanning (the phone side): active or passive, interval/window in 0.625 ms. */
 ward_err_t ward_hci_scan_params(ward_hci_t *hci, bool active, uint16_t interval, uint16_t window);
 ward_err_t ward_hci_scan_enable(ward_hci_t *hci, bool enable, bool filter_duplicates);
@@ -317,6 +359,13 @@ ward_err_t ward_hci_start_encryption(ward_hci_t *hci, uint16_t handle, const uin
  * WARD_ERR_BLE_NO_CONN for an unknown handle (sec then all zero). */
 ward_err_t ward_hci_conn_security(const ward_hci_t *hci, uint16_t handle, ward_ble_sec_t *sec);
 
+/* The key in use on an encrypted link has just been stored as a bond (the
+ * pairing that made it completed and the bond store took it): from now on
+ * the link's key flags include WARD_BLE_KEY_BONDED, as they would after a
+ * reconnection with that bond. WARD_ERR_BLE_NO_CONN; WARD_ERR_STATE when
+ * the link is not encrypted with a key the engine handed out (flags 0). */
+ward_err_t ward_hci_conn_mark_bonded(ward_hci_t *hci, uint16_t handle);
+
 /* Role and peer address of a connection. WARD_ERR_BLE_NO_CONN if unknown. */
 ward_err_t ward_hci_conn_info(const ward_hci_t *hci, uint16_t handle, uint8_t *role,
                               ward_ble_addr_t *peer);
@@ -336,6 +385,12 @@ ward_err_t ward_l2cap_send(ward_hci_t *hci, uint16_t handle, uint16_t cid, const
 
 /* true when nothing is queued or outstanding (commands and ACL data). */
 bool ward_hci_idle(const ward_hci_t *hci);
+
+/* true when everything sent on a link has left: nothing of it is queued and
+ * the controller completed every packet (Number of Completed Packets), or
+ * the link is gone. Wait for it before a Disconnect that must not cut off
+ * the last PDUs (SMP key distribution, a Write Response). */
+bool ward_hci_conn_flushed(const ward_hci_t *hci, uint16_t handle);
 
 #ifdef __cplusplus
 }

@@ -208,7 +208,10 @@ ward_err_t ward_btsnoop_write(ward_btsnoop_t *s, bool to_controller, const uint8
     ward_store_be32(r + 8, flags);
     ward_store_be32(r + 12, 0); /* cumulative drops */
     put_be64(r + 16, us + BTSNOOP_EPOCH_DELTA);
-    if (fwrite(r, 1, sizeof r, s->f) != sizeof r || fwrite(h4, 1, len, s->f) != len) {
+    /* Flushed record by record: the capture of a process that is killed
+     * (a simulated power cut) ends on a whole packet. */
+    if (fwrite(r, 1, sizeof r, s->f) != sizeof r || fwrite(h4, 1, len, s->f) != len ||
+        fflush(s->f) != 0) {
         return WARD_ERR_IO;
     }
     s->records++;

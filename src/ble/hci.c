@@ -17,6 +17,7 @@
 #define OP_READ_ENC_KEY_SIZE 0x1408u
 #define OP_LE_SET_EVENT_MASK 0x2001u
 #define OP_LE_READ_BUFFER_SIZE 0x2002u
+#define OP_LE_SET_RANDOM_ADDR 0x2005u
 #define OP_LE_SET_ADV_PARAMS 0x2006u
 #define OP_LE_SET_ADV_DATA 0x2008u
 #define OP_LE_SET_SCAN_RSP_DATA 0x2009u
@@ -167,6 +168,8 @@ ward_err_t ward_hci_init(ward_hci_t *hci, const ward_hci_callbacks_t *cb)
 
 static void reset_links(ward_hci_t *hci)
 {
+    ward_wipe(hci->hold, sizeof hci->hold);
+    hci->hold_len = 0;
     for (size_t i = 0; i < WARD_CONFIG_BLE_MAX_CONN; i++) {
         ward_wipe(&hci->conn[i], sizeof hci->conn[i]);
     }
@@ -185,6 +188,8 @@ ward_err_t ward_hci_start(ward_hci_t *hci)
     hci->cmd_head = 0;
     hci->cmd_count = 0;
     reset_links(hci);
+    hci->own_addr_type = WARD_BLE_ADDR_PUBLIC; /* Reset forgets the random address */
+    memset(hci->random_addr, 0, sizeof hci->random_addr);
     hci->state = ST_INIT;
     hci->init_step = INIT_RESET;
     return ward_hci_cmd_queue(hci, OP_RESET, NULL, 0, OWNER_ENGINE);
@@ -316,6 +321,8 @@ static void enc_fail(ward_hci_t *hci, ward_hci_conn_t *c, uint8_t status)
     c->key_flags = 0;
     c->pending_flags = 0;
     emit_simple(hci, WARD_HCI_EVT_ENCRYPTION, c->handle, status != 0 ? status : 0xFFu);
+    /* What arrived meanwhile goes on, to a link that is not encrypted. */
+    ward_l2cap_release_held(hci, c->handle, true);
 }
 
 /* The controller says the link is encrypted (again): read the key size
@@ -362,6 +369,9 @@ static void key_size_result(ward_hci_t *hci, uint16_t handle, uint8_t status, ui
     ev.status = WARD_HCI_SUCCESS;
     ev.key_size = size;
     emit(hci, &ev);
+    /* The PDUs that came right after the Encryption Change (a peer's key
+     * distribution, its first request): now on an encrypted link. */
+    ward_l2cap_release_held(hci, c->handle, true);
 }
 
 static void ev_encrypt_change(ward_hci_t *hci, const uint8_t *p, size_t n)
@@ -879,9 +889,13 @@ static ward_err_t user_cmd(ward_hci_t *hci, uint16_t opcode, const uint8_t *p, s
 ward_err_t ward_hci_adv_params(ward_hci_t *hci, const ward_hci_adv_params_t *a)
 {
     if (a == NULL || a->interval_min < 0x20 || a->interval_max > 0x4000 ||
-        a->interval_min > a->interval_max || a->type > 4 || a->type == 1 || a->type == 4 ||
-        a->own_addr_type > 3 || (a->channel_map & 0x07u) == 0 || a->channel_map > 7 ||
-        a->filter_policy > 3) {
+        a->interval_min > a->interval_max || a->type > 4 || a->own_addr_type > 3 ||
+        (a->channel_map & 0x07u) == 0 || a->channel_map > 7 || a->filter_policy > 3) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    const bool directed =
+        a->type == WARD_HCI_ADV_DIRECT_IND_HIGH || a->type == WARD_HCI_ADV_DIRECT_IND_LOW;
+    if (directed && a->direct.type > WARD_BLE_ADDR_RANDOM) {
         return WARD_ERR_INVALID_ARG;
     }
     uint8_t p[15];
@@ -889,8 +903,13 @@ ward_err_t ward_hci_adv_params(ward_hci_t *hci, const ward_hci_adv_params_t *a)
     ward_store_le16(p + 2, a->interval_max);
     p[4] = a->type;
     p[5] = a->own_addr_type;
-    p[6] = 0; /* peer address: only for directed advertising */
-    memset(p + 7, 0, 6);
+    /* Peer address: only for directed advertising. */
+    p[6] = directed ? a->direct.type : 0u;
+    if (directed) {
+        memcpy(p + 7, a->direct.a, 6);
+    } else {
+        memset(p + 7, 0, 6);
+    }
     p[13] = a->channel_map;
     p[14] = a->filter_policy;
     return user_cmd(hci, OP_LE_SET_ADV_PARAMS, p, sizeof p);
@@ -926,8 +945,34 @@ ward_err_t ward_hci_adv_enable(ward_hci_t *hci, bool enable)
     return user_cmd(hci, OP_LE_SET_ADV_ENABLE, p, 1);
 }
 
+ward_err_t ward_hci_use_random_address(ward_hci_t *hci, const uint8_t addr[6])
+{
+    if (hci == NULL || addr == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    /* The 46 bits below the sub-type may be neither all 0 nor all 1. */
+    uint8_t lo = 0x00, hi = 0xFF;
+    for (size_t i = 0; i < 6; i++) {
+        const uint8_t b = i == 5 ? (uint8_t)(addr[i] & 0x3Fu) : addr[i];
+        lo |= b;
+        hi &= i == 5 ? (uint8_t)(b | 0xC0u) : b;
+    }
+    if (lo == 0 || hi == 0xFF) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_err_t err = user_cmd(hci, OP_LE_SET_RANDOM_ADDR, addr, 6);
+    if (err == WARD_OK) {
+        hci->own_addr_type = WARD_BLE_ADDR_RANDOM;
+        memcpy(hci->random_addr, addr, 6);
+    }
+    return err;
+}
+
 ward_err_t ward_hci_scan_params(ward_hci_t *hci, bool active, uint16_t interval, uint16_t window)
 {
+    if (hci == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
     if (interval < 4 || interval > 0x4000 || window < 4 || window > interval) {
         return WARD_ERR_INVALID_ARG;
     }
@@ -935,7 +980,7 @@ ward_err_t ward_hci_scan_params(ward_hci_t *hci, bool active, uint16_t interval,
     p[0] = active ? 1u : 0u;
     ward_store_le16(p + 1, interval);
     ward_store_le16(p + 3, window);
-    p[5] = WARD_BLE_ADDR_PUBLIC;
+    p[5] = hci->own_addr_type;
     p[6] = 0; /* accept all advertisers */
     return user_cmd(hci, OP_LE_SET_SCAN_PARAMS, p, sizeof p);
 }
@@ -952,7 +997,7 @@ ward_err_t ward_hci_connect(ward_hci_t *hci, const ward_ble_addr_t *peer,
     static const ward_hci_conn_params_t k_default = {
         .scan_interval = 0x0060, .scan_window = 0x0030, .interval_min = 0x0018,
         .interval_max = 0x0028, .latency = 0, .supervision_timeout = 0x0190};
-    if (peer == NULL || peer->type > 3) {
+    if (hci == NULL || peer == NULL || peer->type > 3) {
         return WARD_ERR_INVALID_ARG;
     }
     if (cp == NULL) {
@@ -970,7 +1015,7 @@ ward_err_t ward_hci_connect(ward_hci_t *hci, const ward_ble_addr_t *peer,
     p[4] = 0; /* no filter accept list: the given peer */
     p[5] = peer->type;
     memcpy(p + 6, peer->a, 6);
-    p[12] = WARD_BLE_ADDR_PUBLIC;
+    p[12] = hci->own_addr_type;
     ward_store_le16(p + 13, cp->interval_min);
     ward_store_le16(p + 15, cp->interval_max);
     ward_store_le16(p + 17, cp->latency);
@@ -1040,6 +1085,22 @@ ward_err_t ward_hci_conn_security(const ward_hci_t *hci, uint16_t handle, ward_b
         sec->key_size = c->key_size;
         sec->key_flags = c->key_flags;
     }
+    return WARD_OK;
+}
+
+ward_err_t ward_hci_conn_mark_bonded(ward_hci_t *hci, uint16_t handle)
+{
+    if (hci == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_hci_conn_t *c = ward_hci_conn_find(hci, handle);
+    if (c == NULL) {
+        return WARD_ERR_BLE_NO_CONN;
+    }
+    if (c->enc_state != ENC_ON || c->key_flags == 0u) {
+        return WARD_ERR_STATE;
+    }
+    c->key_flags |= WARD_BLE_KEY_BONDED;
     return WARD_OK;
 }
 

@@ -33,5 +33,8 @@ ward_err_t ward_hci_cmd_queue(ward_hci_t *hci, uint16_t opcode, const uint8_t *p
 void ward_l2cap_acl_in(ward_hci_t *hci, const uint8_t *pkt, size_t len);
 void ward_l2cap_conn_drop(ward_hci_t *hci, ward_hci_conn_t *c);
 bool ward_l2cap_acl_out(ward_hci_t *hci, uint8_t *out, size_t cap, size_t *len);
+/* Hand on (deliver) or forget the PDUs held for a link while its key size
+ * was read. */
+void ward_l2cap_release_held(ward_hci_t *hci, uint16_t handle, bool deliver);
 
 #endif /* WARD_BLE_HCI_PRIV_H */

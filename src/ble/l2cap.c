@@ -70,6 +70,50 @@ static void le_signal(ward_hci_t *hci, ward_hci_conn_t *c, const uint8_t *p, siz
     queue_pdu_raw(hci, c->handle, WARD_L2CAP_CID_LE_SIGNAL, rsp, 6);
 }
 
+#define HOLD_HDR 6u
+
+/* A PDU that came after the controller's Encryption Change, while the key
+ * size is read: kept until the ENCRYPTION event (ward_l2cap_release_held). */
+static void hold_pdu(ward_hci_t *hci, uint16_t handle, uint16_t cid, const uint8_t *pdu, size_t n)
+{
+    if (hci->hold_len + HOLD_HDR + n > sizeof hci->hold) {
+        hci->dropped++;
+        return;
+    }
+    uint8_t *r = hci->hold + hci->hold_len;
+    ward_store_le16(r, handle);
+    ward_store_le16(r + 2, cid);
+    ward_store_le16(r + 4, (uint16_t)n);
+    memcpy(r + HOLD_HDR, pdu, n);
+    hci->hold_len += HOLD_HDR + n;
+}
+
+void ward_l2cap_release_held(ward_hci_t *hci, uint16_t handle, bool deliver)
+{
+    uint8_t pdu[WARD_CONFIG_BLE_L2CAP_MTU];
+    size_t off = 0;
+    while (off < hci->hold_len) {
+        const uint8_t *r = hci->hold + off;
+        const uint16_t cid = ward_load_le16(r + 2);
+        const size_t n = ward_load_le16(r + 4);
+        const size_t rec = HOLD_HDR + n;
+        if (ward_load_le16(r) != handle) {
+            off += rec;
+            continue;
+        }
+        /* Take it out first: the callback may hold nothing new (the link
+         * is settled) but may send, and must see a consistent engine. */
+        memcpy(pdu, r + HOLD_HDR, n);
+        memmove(hci->hold + off, hci->hold + off + rec, hci->hold_len - off - rec);
+        hci->hold_len -= rec;
+        ward_wipe(hci->hold + hci->hold_len, rec);
+        if (deliver && hci->cb.l2cap != NULL) {
+            hci->cb.l2cap(hci->cb.ctx, handle, cid, pdu, n);
+        }
+        ward_wipe(pdu, n);
+    }
+}
+
 static void sdu_done(ward_hci_t *hci, ward_hci_conn_t *c)
 {
     const uint16_t cid = ward_load_le16(c->rx + 2);
@@ -78,7 +122,9 @@ static void sdu_done(ward_hci_t *hci, ward_hci_conn_t *c)
     switch (cid) {
     case WARD_L2CAP_CID_ATT:
     case WARD_L2CAP_CID_SMP:
-        if (hci->cb.l2cap != NULL) {
+        if (c->enc_state == ENC_KEYSIZE) {
+            hold_pdu(hci, c->handle, cid, c->rx + 4, n);
+        } else if (hci->cb.l2cap != NULL) {
             hci->cb.l2cap(hci->cb.ctx, c->handle, cid, c->rx + 4, n);
         }
         break;
@@ -254,6 +300,7 @@ void ward_l2cap_conn_drop(ward_hci_t *hci, ward_hci_conn_t *c)
         hci->acl_credits = hci->acl_pkts;
     }
     c->in_flight = 0;
+    ward_l2cap_release_held(hci, c->handle, false);
     /* Drop what is still queued for it (a partly sent head included). */
     size_t off = 0;
     while (off < hci->acl_q_len) {
@@ -269,4 +316,23 @@ void ward_l2cap_conn_drop(ward_hci_t *hci, ward_hci_conn_t *c)
             off += rec;
         }
     }
+}
+
+bool ward_hci_conn_flushed(const ward_hci_t *hci, uint16_t handle)
+{
+    if (hci == NULL) {
+        return true;
+    }
+    for (size_t off = 0; off < hci->acl_q_len;) {
+        if (ward_load_le16(hci->acl_q + off) == handle) {
+            return false;
+        }
+        off += REC_HDR + ward_load_le16(hci->acl_q + off + 2);
+    }
+    for (size_t i = 0; i < WARD_CONFIG_BLE_MAX_CONN; i++) {
+        if (hci->conn[i].used && hci->conn[i].handle == handle) {
+            return hci->conn[i].in_flight == 0u;
+        }
+    }
+    return true;
 }

@@ -84,7 +84,7 @@ static const key_desc_t k_keys[] = {
 #undef F
 #define KEY_COUNT (sizeof k_keys / sizeof k_keys[0])
 
-static void say(char *why, size_t why_size, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void say(char *why, size_t why_size, const char *fmt, ...)
 {
     if (why == NULL || why_size == 0u) {
         return;

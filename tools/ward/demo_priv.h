@@ -9,12 +9,13 @@
 #include "ward/boot.h"
 #include "ward/sim.h"
 
-#define DEMO_MAX_STEPS 96
+#define DEMO_MAX_STEPS 128
 
 typedef struct demo_step {
     char what[128];
     char observed[256];
     bool ok;
+    bool skipped; /* not run (a tool is missing): said so, not a failure */
 } demo_step_t;
 
 typedef struct demo {
@@ -22,6 +23,7 @@ typedef struct demo {
     bool quiet;
     size_t nsteps;
     unsigned failed;
+    unsigned skipped;
     const char *chapter[DEMO_MAX_STEPS]; /* title starting at step i, or NULL */
     demo_step_t steps[DEMO_MAX_STEPS];
 } demo_t;
@@ -32,6 +34,10 @@ void demo_chapter(demo_t *d, const char *title);
 /* Record a step: what must happen, and what was observed. Returns ok. */
 bool demo_check(demo_t *d, bool ok, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A step that could not run (a tool is missing): printed and reported as
+ * SKIPPED with why, not counted as a failure. */
+void demo_skip(demo_t *d, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* A line of narration (not a checked step). */
 void demo_note(demo_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -48,6 +54,8 @@ const char *demo_version(const ward_image_version_t *v);
 
 /* Chapters in their own files. */
 bool demo_vault_story(demo_t *d);
+/* BLE over BlueZ's emulator (demo_ble.c); skipped, visibly, without it. */
+bool demo_ble_story(demo_t *d);
 
 /* What the over-the-air chapter gets from the build pipeline. */
 typedef struct demo_ota_in {

@@ -24,6 +24,7 @@ static const command_t k_commands[] = {
     {"vault", ward_cmd_vault, "read and write a simulated device's credential vault"},
     {"repo", ward_cmd_repo, "publish and inspect signed updates (a static repository)"},
     {"ota", ward_cmd_ota, "check and apply updates from a server over HTTPS (a device's agent)"},
+    {"ble", ward_cmd_ble, "BLE: the plug's side, the companion app's side, BlueZ's emulator"},
     {"factory", ward_cmd_factory, "production line: factory keys and CA, provision units, end-of-line test"},
     {"cloud", ward_cmd_cloud, "a simulated device's cloud client (MQTT, mutual TLS)"},
     {"fleet", ward_cmd_fleet, "the fleet side: certificate rotation, revocation, CRL"},

@@ -6,9 +6,15 @@
  *     (MTU, services, reads, a refused read and write);
  *   - BlueZ as peripheral: a ward phone scans, connects, exchanges the MTU,
  *     reads, and sends an SMP Pairing Request that BlueZ's smp.c answers
- *     through ward's SMP hook.
+ *     through ward's SMP hook;
+ *   - SMP in both roles, ward's engines wired (ward/ble_plug.h,
+ *     ward/ble_phone.h) against BlueZ's smp.c: BlueZ as central pairs with
+ *     the ward plug, the ward phone pairs with BlueZ as peripheral. BlueZ's
+ *     host hands its controller the LTK it derived (the peer prints it) and
+ *     the emulator encrypts only when both LTKs are equal.
  */
 #include "ble_side.h"
+#include "ble_story.h"
 
 #include "ward/gatt_plug.h"
 #include "ward/sim.h"
@@ -124,7 +130,7 @@ static void test_bluez_central_against_ward_plug(void **state)
     side_open(&g_ward, "plug", "bluez-central-plug", getenv("WARD_BT_PEER"), &g_srv);
     side_t *pl = &g_ward;
     pump_until(pl, NULL, ready, 3000, "the plug's controller");
-    const ward_hci_adv_params_t ap = {0x00A0, 0x00A0, 0, WARD_BLE_ADDR_PUBLIC, 7, 0};
+    const ward_hci_adv_params_t ap = {.interval_min = 0x00A0, .interval_max = 0x00A0, .channel_map = 7};
     assert_int_equal(ward_hci_adv_params(&pl->link.hci, &ap), WARD_OK);
     assert_int_equal(ward_hci_adv_enable(&pl->link.hci, true), WARD_OK);
     pump_until(pl, NULL, idle, 3000, "advertising on");
@@ -245,11 +251,178 @@ static void test_ward_phone_against_bluez_peripheral(void **state)
     side_close(ph);
 }
 
+/* How many of the peer's lines start with prefix. */
+static int peer_count(const char *prefix)
+{
+    FILE *f = fopen(getenv("WARD_BT_PEER_LOG"), "r");
+    assert_non_null(f);
+    char buf[600];
+    int n = 0;
+    while (fgets(buf, sizeof buf, f) != NULL) {
+        n += strncmp(buf, prefix, strlen(prefix)) == 0;
+    }
+    fclose(f);
+    return n;
+}
+
+/* The LTK BlueZ's host gave its controller (the peer's "LTK <hex>" line). */
+static bool peer_ltk(uint8_t ltk[16])
+{
+    FILE *f = fopen(getenv("WARD_BT_PEER_LOG"), "r");
+    assert_non_null(f);
+    char buf[600];
+    bool found = false;
+    while (fgets(buf, sizeof buf, f) != NULL) {
+        unsigned b[16];
+        if (sscanf(buf, "LTK %2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x", &b[0], &b[1], &b[2],
+                   &b[3], &b[4], &b[5], &b[6], &b[7], &b[8], &b[9], &b[10], &b[11], &b[12], &b[13],
+                   &b[14], &b[15]) == 16) {
+            for (int i = 0; i < 16; i++) {
+                ltk[i] = (uint8_t)b[i];
+            }
+            found = true;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static story_dev_t g_dev;
+static story_phone_t g_phone;
+
+/* Poll the plug until the peer said `line` (a trailing '*': a prefix). */
+static void dev_until_peer(story_dev_t *d, const char *line, uint32_t timeout_ms)
+{
+    const uint64_t end = now_ms() + timeout_ms;
+    while (!peer_said(line)) {
+        if (now_ms() > end) {
+            fail_msg("timeout waiting for the peer to say \"%s\"", line);
+        }
+        story_dev_poll(d, 5);
+    }
+}
+
+static void test_bluez_central_pairs_with_ward_plug(void **state)
+{
+    (void)state;
+    story_dev_create(&g_dev, "bz-unit", 0x40);
+    g_dev.print = getenv("WARD_TEST_VERBOSE") != NULL;
+    story_dev_start(&g_dev, "bluez-pair-plug", getenv("WARD_BT_PEER"), WARD_SMP_IO_NONE, 0);
+    assert_int_equal(ward_ble_plug_button(&g_dev.plug), WARD_OK);
+    /* BlueZ: LE Secure Connections, NoInputNoOutput, bonding; it connects
+     * to the plug's random static address and pairs as initiator. */
+    peer_cmd("sc 1");
+    peer_cmd("io 3");
+    peer_cmd("auth 1");
+    char cmd[64];
+    const uint8_t *a = g_dev.id.a;
+    snprintf(cmd, sizeof cmd, "link %02X:%02X:%02X:%02X:%02X:%02X random", a[5], a[4], a[3], a[2],
+             a[1], a[0]);
+    /* Let the plug's advertising reach the controller first. */
+    const uint64_t t0 = now_ms();
+    while (story_dev_last(&g_dev, WARD_BLE_PLUG_EV_ADVERTISING) == NULL || now_ms() < t0 + 50) {
+        story_dev_poll(&g_dev, 5);
+    }
+    const int conns = peer_count("CONNECTED ");
+    peer_cmd(cmd);
+    /* Both hosts saw the connection (BlueZ's pairs on the handle it got). */
+    while (story_dev_last(&g_dev, WARD_BLE_PLUG_EV_CONNECTED) == NULL ||
+           peer_count("CONNECTED ") == conns) {
+        assert_true(now_ms() < t0 + 5000);
+        story_dev_poll(&g_dev, 5);
+    }
+    peer_cmd("pair");
+    while (story_dev_last(&g_dev, WARD_BLE_PLUG_EV_PAIRED) == NULL) {
+        assert_true(now_ms() < t0 + 10000);
+        assert_null(story_dev_last(&g_dev, WARD_BLE_PLUG_EV_PAIRING_FAILED));
+        story_dev_poll(&g_dev, 5);
+    }
+    dev_until_peer(&g_dev, "ENCRYPT 00 1", 3000);
+    /* BlueZ asked for SC and bonding: SC pairing request on the air. */
+    assert_true(peer_said("SMP-TX 01030009100f0f"));
+    const ward_ble_plug_event_t *e = story_dev_last(&g_dev, WARD_BLE_PLUG_EV_PAIRED);
+    assert_int_equal(e->err, WARD_OK);
+    assert_int_equal(e->method, WARD_SMP_METHOD_JUST_WORKS);
+    assert_false(e->authenticated);
+    e = story_dev_last(&g_dev, WARD_BLE_PLUG_EV_ENCRYPTION);
+    assert_int_equal(e->status, 0);
+    assert_int_equal(e->key_size, 16);
+    /* The same LTK on both sides: BlueZ's, and the bond in ward's vault
+     * under BlueZ's identity address (which BlueZ distributed). */
+    uint8_t ltk[16];
+    assert_true(peer_ltk(ltk));
+    ward_ble_addr_t bz;
+    peer_addr(&bz);
+    ward_ble_bond_t b;
+    assert_int_equal(ward_ble_bond_load(&g_dev.vault, &bz, &b), WARD_OK);
+    assert_memory_equal(b.ltk, ltk, 16);
+    assert_false(b.authenticated);
+    assert_false(b.has_irk); /* BlueZ's test host distributes an all-zero IRK */
+    ward_wipe(&b, sizeof b);
+    peer_cmd("disconnect");
+    while (ward_ble_plug_connections(&g_dev.plug) != 0) {
+        assert_true(now_ms() < t0 + 15000);
+        story_dev_poll(&g_dev, 5);
+    }
+    story_dev_close(&g_dev);
+}
+
+static void test_ward_phone_pairs_with_bluez_peripheral(void **state)
+{
+    (void)state;
+    peer_cmd("sc 1");
+    peer_cmd("io 3");
+    peer_cmd("auth 1");
+    peer_cmd("adv");
+    story_phone_start(&g_phone, "bluez-pair-phone", getenv("WARD_BT_PEER"), 0x41, NULL);
+    ward_ble_addr_t bz;
+    peer_addr(&bz);
+    assert_int_equal(ward_ble_phone_connect(&g_phone.ph, &bz, 5000), WARD_OK);
+    const ward_ble_phone_pairing_t o = {
+        .io_cap = WARD_SMP_IO_NONE, .bonding = true, .timeout_ms = 10000};
+    ward_ble_phone_result_t r;
+    const ward_err_t perr = ward_ble_phone_pair(&g_phone.ph, &o, &r);
+    if (perr != WARD_OK) {
+        printf("pair: %d reason 0x%02x remote %d\n", (int)perr, r.reason, r.remote);
+    }
+    assert_int_equal(perr, WARD_OK);
+    assert_int_equal(r.method, WARD_SMP_METHOD_JUST_WORKS);
+    assert_int_equal(r.enc_status, 0);
+    ward_ble_sec_t sec;
+    assert_int_equal(ward_ble_phone_security(&g_phone.ph, &sec), WARD_OK);
+    assert_true(sec.encrypted);
+    assert_int_equal(sec.key_size, 16);
+    /* BlueZ answered the LTK request with the key it derived: ours. */
+    const uint64_t t0 = now_ms();
+    while (!peer_said("ENCRYPT 00 1")) {
+        assert_true(now_ms() < t0 + 3000);
+        assert_int_equal(ward_ble_phone_wait(&g_phone.ph, 5), WARD_OK);
+    }
+    uint8_t ltk[16];
+    assert_true(peer_ltk(ltk));
+    assert_memory_equal(ltk, r.keys.ltk, 16);
+    /* BlueZ distributed its identity (public address) after encryption. */
+    assert_int_equal(r.keys.peer_id.type, WARD_BLE_ADDR_PUBLIC);
+    assert_memory_equal(r.keys.peer_id.a, bz.a, 6);
+    ward_wipe(&r, sizeof r);
+    peer_cmd("disconnect");
+    story_phone_stop(&g_phone);
+}
+
 int main(void)
 {
+    if (getenv("WARD_TEST_FILTER") != NULL) {
+        cmocka_set_test_filter(getenv("WARD_TEST_FILTER"));
+    }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bluez_central_against_ward_plug),
+        /* BlueZ as peripheral first: its bthost keeps a flag once it has
+         * initiated a connection (conn_init) and then takes every later
+         * connection for its own, with the initiator's and responder's
+         * addresses swapped in SMP. */
         cmocka_unit_test(test_ward_phone_against_bluez_peripheral),
+        cmocka_unit_test(test_ward_phone_pairs_with_bluez_peripheral),
+        cmocka_unit_test(test_bluez_central_against_ward_plug),
+        cmocka_unit_test(test_bluez_central_pairs_with_ward_plug),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,7 +140,7 @@ static bool both_disconnected(const side_t *a, const side_t *b)
 static void connect_pair(side_t *plug, side_t *phone)
 {
     pump_until(plug, phone, both_ready, 3000, "both controllers ready");
-    const ward_hci_adv_params_t ap = {0x00A0, 0x00A0, 0, WARD_BLE_ADDR_PUBLIC, 7, 0};
+    const ward_hci_adv_params_t ap = {.interval_min = 0x00A0, .interval_max = 0x00A0, .channel_map = 7};
     const uint8_t ad[] = {2, 0x01, 0x06, 10, 0x09, 'w', 'a', 'r', 'd', ' ', 'p', 'l', 'u', 'g'};
     assert_int_equal(ward_hci_adv_params(&plug->link.hci, &ap), WARD_OK);
     assert_int_equal(ward_hci_adv_data(&plug->link.hci, ad, sizeof ad), WARD_OK);
@@ -169,7 +169,7 @@ static void open_pair(const char *tag, const char *server)
 }
 
 /* The malformed PDUs a test sends on purpose, for check_capture.sh: the
- * capture must hold exactly these violations (docs/ble-link.md). */
+ * capture must hold exactly these violations (docs/ble.md). */
 static void expect_violations(const char *tag, const char *lines)
 {
     char path[512];

@@ -28,6 +28,7 @@ typedef struct fake {
         uint16_t handle, cid;
         uint8_t data[600];
         size_t len;
+        size_t n_ev; /* events seen when it was delivered */
     } pdu[FAKE_MAX_PDUS];
     size_t n_pdu;
     /* LTK request answer */
@@ -59,6 +60,7 @@ static inline void fake_l2cap(void *ctx, uint16_t handle, uint16_t cid, const ui
     f->pdu[f->n_pdu].cid = cid;
     memcpy(f->pdu[f->n_pdu].data, pdu, len);
     f->pdu[f->n_pdu].len = len;
+    f->pdu[f->n_pdu].n_ev = f->n_ev;
     f->n_pdu++;
 }
 

@@ -683,7 +683,7 @@ static void test_command_encodings(void **state)
     fake_init(f);
     fake_start(f, 27, 1);
     uint8_t out[600];
-    const ward_hci_adv_params_t ap = {0x30, 0x60, 0, 0, 7, 0};
+    const ward_hci_adv_params_t ap = {.interval_min = 0x30, .interval_max = 0x60, .channel_map = 7};
     assert_int_equal(ward_hci_adv_params(&f->hci, &ap), WARD_OK);
     assert_int_equal(expect_cmd(f, 0x2006, out), 15);
     assert_int_equal(ward_load_le16(out + 4), 0x30);
@@ -714,6 +714,196 @@ static void test_command_encodings(void **state)
     assert_int_equal(ward_hci_disconnect(&f->hci, 0x55, 0x13), WARD_ERR_BLE_NO_CONN);
 }
 
+static void test_random_address_and_directed(void **state)
+{
+    (void)state;
+    fake_t *f = &g_f;
+    fake_init(f);
+    fake_start(f, 27, 1);
+    uint8_t out[600];
+    const uint8_t ok = 0;
+    /* Refused: all-zero or all-one address bits. */
+    const uint8_t zero[6] = {0, 0, 0, 0, 0, 0xC0};
+    const uint8_t ones[6] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    assert_int_equal(ward_hci_use_random_address(&f->hci, zero), WARD_ERR_INVALID_ARG);
+    assert_int_equal(ward_hci_use_random_address(&f->hci, ones), WARD_ERR_INVALID_ARG);
+    /* A random static address: LE Set Random Address, then scanning and
+     * connecting say "random" as their own address type. */
+    const uint8_t rs[6] = {0x11, 0x22, 0x33, 0x44, 0x55, 0xD6};
+    assert_int_equal(ward_hci_use_random_address(&f->hci, rs), WARD_OK);
+    assert_int_equal(expect_cmd(f, 0x2005, out), 6);
+    assert_memory_equal(out + 4, rs, 6);
+    feed_cc(f, 1, 0x2005, &ok, 1);
+    assert_int_equal(ward_hci_scan_params(&f->hci, true, 0x60, 0x30), WARD_OK);
+    assert_int_equal(expect_cmd(f, 0x200B, out), 7);
+    assert_int_equal(out[4 + 5], WARD_BLE_ADDR_RANDOM);
+    feed_cc(f, 1, 0x200B, &ok, 1);
+    const ward_ble_addr_t peer = {WARD_BLE_ADDR_RANDOM, {1, 2, 3, 4, 5, 0xC6}};
+    assert_int_equal(ward_hci_connect(&f->hci, &peer, NULL), WARD_OK);
+    assert_int_equal(expect_cmd(f, 0x200D, out), 25);
+    assert_int_equal(out[4 + 5], WARD_BLE_ADDR_RANDOM);
+    assert_memory_equal(out + 4 + 6, peer.a, 6);
+    assert_int_equal(out[4 + 12], WARD_BLE_ADDR_RANDOM);
+    feed_cs(f, 0, 0x200D);
+    /* Directed advertising (low duty cycle) to one peer. */
+    ward_hci_adv_params_t ap = {0x30, 0x60, WARD_HCI_ADV_DIRECT_IND_LOW, WARD_BLE_ADDR_RANDOM, 7, 0,
+                                {WARD_BLE_ADDR_RANDOM, {9, 8, 7, 6, 5, 0xC4}}};
+    assert_int_equal(ward_hci_adv_params(&f->hci, &ap), WARD_OK);
+    assert_int_equal(expect_cmd(f, 0x2006, out), 15);
+    assert_int_equal(out[4 + 4], WARD_HCI_ADV_DIRECT_IND_LOW);
+    assert_int_equal(out[4 + 5], WARD_BLE_ADDR_RANDOM);
+    assert_int_equal(out[4 + 6], WARD_BLE_ADDR_RANDOM);
+    assert_memory_equal(out + 4 + 7, ap.direct.a, 6);
+    feed_cc(f, 1, 0x2006, &ok, 1);
+    /* Undirected: the peer address fields stay zero. */
+    ap.type = WARD_HCI_ADV_IND;
+    assert_int_equal(ward_hci_adv_params(&f->hci, &ap), WARD_OK);
+    assert_int_equal(expect_cmd(f, 0x2006, out), 15);
+    assert_true(ward_ct_all(out + 4 + 6, 0, 7));
+    feed_cc(f, 1, 0x2006, &ok, 1);
+    ap.type = WARD_HCI_ADV_DIRECT_IND_HIGH;
+    ap.direct.type = 2;
+    assert_int_equal(ward_hci_adv_params(&f->hci, &ap), WARD_ERR_INVALID_ARG);
+    /* A new start-up (Reset) goes back to the public address. */
+    fake_start(f, 27, 1);
+    assert_int_equal(ward_hci_scan_params(&f->hci, true, 0x60, 0x30), WARD_OK);
+    assert_int_equal(expect_cmd(f, 0x200B, out), 7);
+    assert_int_equal(out[4 + 5], WARD_BLE_ADDR_PUBLIC);
+}
+
+static void test_mark_bonded(void **state)
+{
+    (void)state;
+    fake_t *f = &g_f;
+    fake_init(f);
+    fake_start(f, 27, 1);
+    assert_int_equal(ward_hci_conn_mark_bonded(&f->hci, 0x2A), WARD_ERR_BLE_NO_CONN);
+    fake_connect(f, 0x2A, WARD_HCI_ROLE_CENTRAL);
+    /* Not encrypted: nothing to mark. */
+    assert_int_equal(ward_hci_conn_mark_bonded(&f->hci, 0x2A), WARD_ERR_STATE);
+    start_central_encryption(f, 0x2A, WARD_BLE_KEY_AUTHENTICATED | WARD_BLE_KEY_SC);
+    encrypt_change(f, 0x2A, 0, 1);
+    uint8_t out[600];
+    assert_int_equal(expect_cmd(f, 0x1408, out), 2);
+    /* Encrypted but the key size not read yet: still not. */
+    assert_int_equal(ward_hci_conn_mark_bonded(&f->hci, 0x2A), WARD_ERR_STATE);
+    key_size_cc(f, 0x2A, 0, 16);
+    ward_ble_sec_t sec;
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x2A, &sec), WARD_OK);
+    assert_int_equal(sec.key_flags, WARD_BLE_KEY_AUTHENTICATED | WARD_BLE_KEY_SC);
+    assert_int_equal(ward_hci_conn_mark_bonded(&f->hci, 0x2A), WARD_OK);
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x2A, &sec), WARD_OK);
+    assert_int_equal(sec.key_flags,
+                     WARD_BLE_KEY_AUTHENTICATED | WARD_BLE_KEY_SC | WARD_BLE_KEY_BONDED);
+    /* A key the engine never handed out (flags 0) is never a bond's. */
+    fake_connect(f, 0x2B, WARD_HCI_ROLE_PERIPHERAL);
+    encrypt_change(f, 0x2B, 0, 1);
+    assert_int_equal(expect_cmd(f, 0x1408, out), 2);
+    key_size_cc(f, 0x2B, 0, 16);
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x2B, &sec), WARD_OK);
+    assert_true(sec.encrypted);
+    assert_int_equal(ward_hci_conn_mark_bonded(&f->hci, 0x2B), WARD_ERR_STATE);
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x2B, &sec), WARD_OK);
+    assert_int_equal(sec.key_flags, 0);
+}
+
+/* PDUs that arrive after the controller's Encryption Change, while the key
+ * size is being read, came over the encrypted link: a peer sends its keys
+ * (SMP key distribution) or its first request right away. They are held
+ * and handed on after the ENCRYPTION event, so SMP and the ATT policy see
+ * them on an encrypted link; earlier ones go at once. */
+static void test_pdus_held_until_key_size(void **state)
+{
+    (void)state;
+    fake_t *f = &g_f;
+    fake_init(f);
+    fake_start(f, 27, 1);
+    fake_connect(f, 0x2A, WARD_HCI_ROLE_CENTRAL);
+    uint8_t out[600];
+    const uint8_t early[6] = {2, 0, 6, 0, 0x05, 0x08}; /* Pairing Failed, before encryption */
+    start_central_encryption(f, 0x2A, WARD_BLE_KEY_SC);
+    feed_acl(f, 0x2A, 2, early, sizeof early);
+    assert_int_equal(f->n_pdu, 1); /* not encrypted yet: delivered as it comes */
+    encrypt_change(f, 0x2A, 0, 1);
+    assert_int_equal(expect_cmd(f, 0x1408, out), 2);
+    /* Identity Information and Identity Address Information, the second
+     * in two fragments, and an ATT request. */
+    uint8_t irk[21] = {17, 0, 6, 0, 0x08};
+    for (size_t i = 5; i < sizeof irk; i++) {
+        irk[i] = (uint8_t)i;
+    }
+    const uint8_t addr[12] = {8, 0, 6, 0, 0x09, 0x01, 1, 2, 3, 4, 5, 0xC6};
+    const uint8_t att[7] = {3, 0, 4, 0, 0x0A, 0x06, 0x00};
+    feed_acl(f, 0x2A, 2, irk, sizeof irk);
+    feed_acl(f, 0x2A, 2, addr, 6);
+    feed_acl(f, 0x2A, 1, addr + 6, 6);
+    feed_acl(f, 0x2A, 2, att, sizeof att);
+    assert_int_equal(f->n_pdu, 1);
+    assert_int_equal(count_ev(f, WARD_HCI_EVT_ENCRYPTION), 0);
+    key_size_cc(f, 0x2A, 0, 16);
+    /* The ENCRYPTION event first, then the three PDUs, in order. */
+    assert_int_equal(count_ev(f, WARD_HCI_EVT_ENCRYPTION), 1);
+    assert_int_equal(f->n_pdu, 4);
+    const size_t ev_enc = f->n_ev;
+    for (size_t i = 1; i < 4; i++) {
+        assert_int_equal(f->pdu[i].n_ev, ev_enc);
+        assert_int_equal(f->pdu[i].handle, 0x2A);
+    }
+    assert_int_equal(f->pdu[1].cid, 6);
+    assert_int_equal(f->pdu[1].len, 17);
+    assert_memory_equal(f->pdu[1].data, irk + 4, 17);
+    assert_int_equal(f->pdu[2].cid, 6);
+    assert_int_equal(f->pdu[2].len, 8);
+    assert_memory_equal(f->pdu[2].data, addr + 4, 8);
+    assert_int_equal(f->pdu[3].cid, 4);
+    assert_int_equal(f->pdu[3].len, 3);
+    /* Held PDUs of a link whose key size cannot be read still go, after
+     * the failed ENCRYPTION event (on an unencrypted link they are refused
+     * as such), and a disconnection drops what is held. */
+    fake_connect(f, 0x2B, WARD_HCI_ROLE_CENTRAL);
+    start_central_encryption(f, 0x2B, WARD_BLE_KEY_SC);
+    encrypt_change(f, 0x2B, 0, 1);
+    assert_int_equal(expect_cmd(f, 0x1408, out), 2);
+    feed_acl(f, 0x2B, 2, att, sizeof att);
+    assert_int_equal(f->n_pdu, 4);
+    key_size_cc(f, 0x2B, 0x01, 0);
+    assert_int_equal(f->n_pdu, 5);
+    ward_ble_sec_t sec;
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x2B, &sec), WARD_OK);
+    assert_false(sec.encrypted);
+    fake_connect(f, 0x2C, WARD_HCI_ROLE_PERIPHERAL);
+    encrypt_change(f, 0x2C, 0, 1);
+    feed_acl(f, 0x2C, 2, att, sizeof att);
+    const uint8_t dc[4] = {0, 0x2C, 0, 0x13};
+    feed_event(f, 0x05, dc, 4);
+    assert_int_equal(f->n_pdu, 5);
+}
+
+static void test_conn_flushed(void **state)
+{
+    (void)state;
+    fake_t *f = &g_f;
+    fake_init(f);
+    fake_start(f, 27, 1);
+    fake_connect(f, 0x2A, WARD_HCI_ROLE_CENTRAL);
+    fake_connect(f, 0x2B, WARD_HCI_ROLE_CENTRAL);
+    assert_true(ward_hci_conn_flushed(&f->hci, 0x2A));
+    const uint8_t pdu[40] = {0x52};
+    assert_int_equal(ward_l2cap_send(&f->hci, 0x2A, WARD_L2CAP_CID_ATT, pdu, sizeof pdu), WARD_OK);
+    assert_false(ward_hci_conn_flushed(&f->hci, 0x2A)); /* queued */
+    assert_true(ward_hci_conn_flushed(&f->hci, 0x2B));  /* another link's data is not this one's */
+    uint8_t out[600];
+    assert_true(take(f, out) > 0); /* first fragment, the only credit */
+    assert_false(ward_hci_conn_flushed(&f->hci, 0x2A));
+    const uint8_t nocp[5] = {1, 0x2A, 0x00, 1, 0};
+    feed_event(f, 0x13, nocp, 5);
+    assert_true(take(f, out) > 0); /* the rest */
+    assert_false(ward_hci_conn_flushed(&f->hci, 0x2A)); /* sent, not completed */
+    feed_event(f, 0x13, nocp, 5);
+    assert_true(ward_hci_conn_flushed(&f->hci, 0x2A));
+    assert_true(ward_hci_conn_flushed(&f->hci, 0x77)); /* no such link: nothing to wait for */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -732,6 +922,10 @@ int main(void)
         cmocka_unit_test(test_ltk_request_peripheral),
         cmocka_unit_test(test_adv_reports),
         cmocka_unit_test(test_command_encodings),
+        cmocka_unit_test(test_random_address_and_directed),
+        cmocka_unit_test(test_mark_bonded),
+        cmocka_unit_test(test_pdus_held_until_key_size),
+        cmocka_unit_test(test_conn_flushed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,7 +35,7 @@ ward_err_t ward_posix_hci_open_tty(ward_posix_hci_t *t, const char *path, unsign
 void ward_posix_hci_close(ward_posix_hci_t *t);
 
 /* btsnoop version 1, datalink 1002 (H4: each record starts with the H4
- * type byte). All fields big-endian; see docs/ble-link.md. */
+ * type byte). All fields big-endian; see docs/ble.md. */
 typedef struct ward_btsnoop {
     FILE *f;
     uint64_t records;
@@ -44,7 +44,8 @@ typedef struct ward_btsnoop {
 /* Create (truncate) path and write the file header. WARD_OK or WARD_ERR_IO. */
 ward_err_t ward_btsnoop_open(ward_btsnoop_t *s, const char *path);
 
-/* One H4 packet, host to controller or back, stamped now. */
+/* One H4 packet, host to controller or back, stamped now; flushed at once
+ * (the capture of a killed process ends on a whole record). */
 ward_err_t ward_btsnoop_write(ward_btsnoop_t *s, bool to_controller, const uint8_t *h4,
                               size_t len);
 

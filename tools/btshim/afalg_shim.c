@@ -1,6 +1,6 @@
 /*
  * LD_PRELOAD shim for BlueZ's controller emulator (btvirt) and our BlueZ
- * peer on a kernel without AF_ALG (docs/ble-link.md, "Test peers").
+ * peer on a kernel without AF_ALG (docs/ble.md, "Real peers on a machine without Bluetooth").
  *
  * 1. AF_ALG: BlueZ's src/shared/crypto.c opens two kernel-crypto sockets,
  *    skcipher "ecb(aes)" and hash "cmac(aes)", and uses them as
@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -273,21 +274,20 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     return real_accept4(fd, addr, len, flags);
 }
 
-/* Data for an operation descriptor. */
-static ssize_t op_input(alg_fd_t *a, const struct iovec *iov, int n)
+/* Data for an operation descriptor: gathered, then (ECB) encrypted. */
+static bool op_append(alg_fd_t *a, const void *p, size_t len)
 {
-    size_t total = 0;
-    for (int i = 0; i < n; i++) {
-        total += iov[i].iov_len;
-    }
-    if (a->in_len + total > sizeof a->in) {
+    if (a->in_len + len > sizeof a->in) {
         errno = EMSGSIZE;
-        return -1;
+        return false;
     }
-    for (int i = 0; i < n; i++) {
-        memcpy(a->in + a->in_len, iov[i].iov_base, iov[i].iov_len);
-        a->in_len += iov[i].iov_len;
-    }
+    memcpy(a->in + a->in_len, p, len);
+    a->in_len += len;
+    return true;
+}
+
+static ssize_t op_finish(alg_fd_t *a, size_t total)
+{
     if (a->alg == ALG_ECB_AES) {
         /* Encrypt what arrived, block by block. */
         if (a->in_len % 16 != 0) {
@@ -309,6 +309,27 @@ static ssize_t op_input(alg_fd_t *a, const struct iovec *iov, int n)
         a->in_len = 0;
     }
     return (ssize_t)total;
+}
+
+static ssize_t op_input(alg_fd_t *a, const struct iovec *iov, int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        total += iov[i].iov_len;
+    }
+    if (a->in_len + total > sizeof a->in) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        (void)op_append(a, iov[i].iov_base, iov[i].iov_len);
+    }
+    return op_finish(a, total);
+}
+
+static ssize_t op_input1(alg_fd_t *a, const void *buf, size_t len)
+{
+    return op_append(a, buf, len) ? op_finish(a, len) : -1;
 }
 
 static ssize_t op_output(alg_fd_t *a, void *buf, size_t len)
@@ -359,8 +380,7 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
     RESOLVE(send);
     alg_fd_t *a = lookup(fd);
     if (a != NULL && a->kind == KIND_OP) {
-        struct iovec v = {(void *)(uintptr_t)buf, len};
-        return op_input(a, &v, 1);
+        return op_input1(a, buf, len);
     }
     return real_send(fd, buf, len, flags);
 }
@@ -370,8 +390,7 @@ ssize_t write(int fd, const void *buf, size_t len)
     RESOLVE(write);
     alg_fd_t *a = lookup(fd);
     if (a != NULL && a->kind == KIND_OP) {
-        struct iovec v = {(void *)(uintptr_t)buf, len};
-        return op_input(a, &v, 1);
+        return op_input1(a, buf, len);
     }
     return real_write(fd, buf, len);
 }
