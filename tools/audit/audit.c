@@ -482,7 +482,10 @@ static void check_label(audit_ctx_t *a)
     const ward_hsm_t *hsm = &a->dev.hsm.port;
     if (!audit_path(path, sizeof path, "%s/label.txt", a->copy) ||
         audit_read_file(path, &text, &len) != WARD_OK) {
-        if (!a->have_pair_pub) {
+        if (!a->have_pair_pub && a->have_profile && !a->prof->ble_enabled) {
+            audit_set(a, WARD_AUDIT_C_LABEL, WARD_AUDIT_PASS,
+                      "no BLE in the image (profile ble.enabled: false): no pairing secret");
+        } else if (!a->have_pair_pub) {
             audit_set(a, WARD_AUDIT_C_LABEL, WARD_AUDIT_FAIL,
                       "no label.txt and no pairing key in the HSM: the unit can only pair Just "
                       "Works (no per-unit pairing secret)");

@@ -60,7 +60,11 @@ static void check_debug(audit_ctx_t *a, const ward_profile_t *p)
                   "debug.log_level: \"%s\": a development log level in a production image",
                   p->log_level);
     } else if (strcmp(p->debug_port, "open") == 0) {
-        audit_set(a, P(DEBUG), WARD_AUDIT_FAIL, "debug.port: \"open\": SWD/JTAG left enabled");
+        audit_set(a, P(DEBUG), WARD_AUDIT_FAIL, "%s",
+                  a->otp_debug_lock ? "debug.port: \"open\", but the OTP DEBUG_LOCK bit is set: "
+                                      "the profile and the unit disagree"
+                                    : "debug.port: \"open\": SWD/JTAG left enabled (OTP "
+                                      "DEBUG_LOCK not set)");
     } else if (!a->otp_debug_lock) {
         audit_set(a, P(DEBUG), WARD_AUDIT_FAIL,
                   "debug.port: \"locked\" but the OTP DEBUG_LOCK bit is not set: the profile and "
@@ -307,7 +311,7 @@ static void check_gatt(audit_ctx_t *a, const ward_profile_t *p)
             auth_ok) {
             auth_ok = false;
             snprintf(ctl, sizeof ctl,
-                     "%s (handle %u, %s) write needs only \"%s\": a peer without an "
+                     "%.40s (handle %u, %.24s) write needs only \"%.60s\": a peer without an "
                      "authenticated pairing (Just Works, or none) controls it",
                      g->name, (unsigned)g->handle, g->function, acc);
         }

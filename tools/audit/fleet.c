@@ -57,6 +57,15 @@ static void cert_cn(const mbedtls_x509_crt *c, char *out, size_t cap)
     }
 }
 
+/* Copy s into dst (cap bytes), cut to fit. */
+static void set_str(char *dst, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    n = n < cap ? n : cap - 1u;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
 static void trim(char *s)
 {
     size_t n = strlen(s);
@@ -191,13 +200,13 @@ static void read_broker(audit_ctx_t *a, broker_conf_t *b)
         } else if (strcmp(key, "keyfile") == 0) {
             b->l[cur].key = true;
         } else if (strcmp(key, "tls_version") == 0) {
-            snprintf(b->tls_version, sizeof b->tls_version, "%s", val);
+            set_str(b->tls_version, sizeof b->tls_version, val);
         } else if (strcmp(key, "allow_anonymous") == 0) {
-            snprintf(b->allow_anonymous, sizeof b->allow_anonymous, "%s", val);
+            set_str(b->allow_anonymous, sizeof b->allow_anonymous, val);
         } else if (strcmp(key, "require_certificate") == 0) {
-            snprintf(b->require_certificate, sizeof b->require_certificate, "%s", val);
+            set_str(b->require_certificate, sizeof b->require_certificate, val);
         } else if (strcmp(key, "use_identity_as_username") == 0) {
-            snprintf(b->use_identity, sizeof b->use_identity, "%s", val);
+            set_str(b->use_identity, sizeof b->use_identity, val);
         } else if (strcmp(key, "password_file") == 0) {
             b->password_file = true;
         } else if (strcmp(key, "cafile") == 0) {
@@ -318,12 +327,12 @@ static void check_acl(audit_ctx_t *a, const broker_conf_t *b)
             if (strncmp(topic, "devices/%u/", 11) == 0) {
                 per_device = true;
             } else if (bad[0] == '\0') {
-                snprintf(bad, sizeof bad, "\"pattern %s %s\" reaches beyond devices/%%u/", access,
+                snprintf(bad, sizeof bad, "\"pattern %.12s %.80s\" reaches beyond devices/%%u/", access,
                          topic);
             }
         } else if (strcmp(key, "topic") == 0) {
             if (user[0] == '\0' && bad[0] == '\0') {
-                snprintf(bad, sizeof bad, "\"topic %s %s\" applies to every client", access,
+                snprintf(bad, sizeof bad, "\"topic %.12s %.80s\" applies to every client", access,
                          topic);
             } else if (strcmp(user, WARD_FACTORY_FLEET_CN) == 0) {
                 if (strcmp(topic, "devices/+/events/#") == 0 && strstr(access, "read") != NULL) {
@@ -333,7 +342,7 @@ static void check_acl(audit_ctx_t *a, const broker_conf_t *b)
                 char own[200];
                 snprintf(own, sizeof own, "devices/%s/", user);
                 if (strncmp(topic, own, strlen(own)) != 0) {
-                    snprintf(bad, sizeof bad, "user %s: \"topic %s %s\" outside its own subtree",
+                    snprintf(bad, sizeof bad, "user %.40s: \"topic %.12s %.80s\" outside its own subtree",
                              user, access, topic);
                 }
             }
