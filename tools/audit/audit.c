@@ -861,9 +861,10 @@ static void check_patterns(audit_ctx_t *a)
 
 static void verdicts(ward_audit_report_t *rep)
 {
-    rep->n_items = ward_audit_item_count();
+    const size_t count = ward_audit_item_count();
+    rep->n_items = count < WARD_AUDIT_MAX_ITEMS ? count : WARD_AUDIT_MAX_ITEMS;
     rep->n_pass = rep->n_fail = rep->n_na = rep->n_unchecked = 0;
-    for (size_t i = 0; i < rep->n_items && i < WARD_AUDIT_MAX_ITEMS; i++) {
+    for (size_t i = 0; i < rep->n_items; i++) {
         const ward_audit_item_t *it = ward_audit_item(i);
         ward_audit_status_t s = WARD_AUDIT_UNCHECKED;
         if (it->na_reason != NULL) {
