@@ -302,6 +302,10 @@ def main():
             if name == "broken":
                 check(set(rep["failed"]) >= {"hard.secure_boot", "ota.https"},
                       f"broken: fails secure boot and https ({rep['failed']})")
+            cat = run(ward, "audit", "--catalogue").stdout.decode().splitlines()[2:]
+            check(len(cat) == len(rep["items"]) and
+                  [r.split("`")[1] for r in cat] == [i["id"] for i in rep["items"]],
+                  f"{name}: the report holds every item of the catalogue ({len(cat)})")
             if not check_schema_done:
                 check_schema_bites(schema, rep)
                 check_schema_done = True
