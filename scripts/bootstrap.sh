@@ -4,7 +4,9 @@
 #  1. installs the Debian packages the build, the tests and the demo need
 #     (BLE peers: BlueZ's controller emulator btvirt, BlueZ's sources for the
 #     SMP peer the tests build, tshark to check every capture; nftables and
-#     iproute2 for the network segmentation test's namespaces);
+#     iproute2 for the network segmentation test's namespaces; libcjson for
+#     the device profile, chromium and python3-jsonschema for the audit
+#     report's tests);
 #  2. fetches Mbed TLS 3.6 from Debian's *source* package (suite trixie), which
 #     apt checks against the signed Sources index;
 #  3. builds it with ward's own config headers:
@@ -44,6 +46,7 @@ packages=(
   bluez-test-tools bluez-source tshark
   softhsm2 p11-kit libp11-kit-dev
   nftables iproute2
+  libcjson-dev chromium python3-jsonschema
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -141,6 +141,9 @@ enum {
     WARD_ERR_CERT_VALIDITY = -164,    /* certificate validity too long, expired or not yet valid */
     WARD_ERR_DEVICE_ID = -165,        /* device id refused (characters, length) */
     WARD_ERR_EOL = -166,              /* the unit failed its end-of-line test */
+    /* Audit: the device profile and `ward audit` (-170 .. -179) */
+    WARD_ERR_AUDIT = -170,            /* the device failed its security audit */
+    WARD_ERR_PROFILE = -171,          /* device profile missing a field, malformed or unknown */
 };
 
 /* Name of a status code ("WARD_ERR_IMG_SIG"); never NULL. */

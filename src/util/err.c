@@ -97,6 +97,8 @@ static const err_entry_t k_errors[] = {
     {WARD_ERR_CERT_VALIDITY, "WARD_ERR_CERT_VALIDITY", "certificate validity refused (too long, expired or not yet valid)"},
     {WARD_ERR_DEVICE_ID, "WARD_ERR_DEVICE_ID", "device id refused"},
     {WARD_ERR_EOL, "WARD_ERR_EOL", "the unit failed its end-of-line test"},
+    {WARD_ERR_AUDIT, "WARD_ERR_AUDIT", "the device failed its security audit"},
+    {WARD_ERR_PROFILE, "WARD_ERR_PROFILE", "the device profile is malformed"},
 };
 
 static const err_entry_t *find(ward_err_t err)

@@ -57,6 +57,10 @@ ward_err_t ward_factory_conf_read(const char *dir, ward_factory_conf_t *c)
             copy_value(c->broker_host, sizeof c->broker_host, line + 12);
         } else if (sscanf(line, "broker_port=%u", &port) == 1) {
             c->broker_port = port <= 65535u ? (uint16_t)port : 0u;
+        } else if (strncmp(line, "repo_host=", 10) == 0) {
+            copy_value(c->repo_host, sizeof c->repo_host, line + 10);
+        } else if (sscanf(line, "repo_port=%u", &port) == 1) {
+            c->repo_port = port <= 65535u ? (uint16_t)port : 0u;
         }
     }
     fclose(f);

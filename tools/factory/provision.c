@@ -17,6 +17,7 @@
 #include "ward/sim.h"
 #include "ward/util.h"
 #include "ward_label.h"
+#include "ward_profile.h"
 
 #define CLASS_MAX 32u
 
@@ -141,7 +142,7 @@ static ward_err_t write_record(const ward_factory_provision_opts_t *o, const cha
                                const ward_factory_provision_result_t *r, const uint8_t boot_hash[32],
                                const uint8_t ota_hash[32], const uint8_t otp_id[16],
                                const ward_image_info_t *img, const uint8_t cert_hash[32],
-                               const char *ble_addr, int64_t now)
+                               const char *ble_addr, const uint8_t *pair_pub, int64_t now)
 {
     char path[PATH_MAX], nb[21], na[21], at[21];
     char *buf = NULL;
@@ -169,6 +170,11 @@ static ward_err_t write_record(const ward_factory_provision_opts_t *o, const cha
             o->skip_secure_boot ? "false" : "true", o->skip_debug_lock ? "false" : "true");
     fprintf(f, "  \"image_version\": \"%u.%u.%u+%lu\",\n", img->version.major, img->version.minor,
             img->version.revision, (unsigned long)img->version.build);
+    if (pair_pub != NULL) {
+        json_hex(f, "pairing_public_key", pair_pub, 65, true);
+    } else {
+        fprintf(f, "  \"pairing_public_key\": null,\n");
+    }
     fprintf(f, "  \"ble_address\": %s%s%s,\n  \"label\": %s\n}\n", ble_addr[0] ? "\"" : "",
             ble_addr[0] ? ble_addr : "null", ble_addr[0] ? "\"" : "",
             r->label_done ? "\"label.txt\"" : "null");
@@ -179,6 +185,23 @@ static ward_err_t write_record(const ward_factory_provision_opts_t *o, const cha
     ward_err_t err = ward_factory_path(path, sizeof path, "%s/factory-record.json", o->out)
                          ? ward_factory_write_file(path, buf, len, 0644, true)
                          : WARD_ERR_INVALID_ARG;
+    /* The factory's register of its units (FACTORY/units/<serial>.json):
+     * the same public facts, kept where the line is, so that an audit can
+     * tell two units that share an identity or a pairing key. */
+    char serial[2u * WARD_FACTORY_SERIAL_LEN + 1u];
+    ward_factory_hex(serial, r->serial, sizeof r->serial);
+    if (err == WARD_OK && !ward_factory_path(path, sizeof path, "%s/units", o->factory)) {
+        err = WARD_ERR_INVALID_ARG;
+    }
+    if (err == WARD_OK) {
+        err = ward_factory_mkdir(path, 0755);
+        err = err == WARD_ERR_EXISTS ? WARD_OK : err;
+    }
+    if (err == WARD_OK) {
+        err = ward_factory_path(path, sizeof path, "%s/units/%s.json", o->factory, serial)
+                  ? ward_factory_write_file(path, buf, len, 0644, true)
+                  : WARD_ERR_INVALID_ARG;
+    }
     free(buf);
     return err;
 }
@@ -223,6 +246,17 @@ static ward_err_t precheck(const ward_factory_provision_opts_t *o, prov_t *p, ch
     if (!class_ok(p->cls)) {
         ward_factory_why(why, why_len, "device class: 1-32 of A-Z a-z 0-9 . _ -");
         return WARD_ERR_INVALID_ARG;
+    }
+    if (o->profile != NULL) {
+        ward_profile_t *prof = malloc(sizeof *prof);
+        char pwhy[200];
+        err = prof == NULL ? WARD_ERR_NO_SPACE
+                           : ward_profile_load(o->profile, prof, pwhy, sizeof pwhy);
+        free(prof);
+        if (err != WARD_OK) {
+            ward_factory_why(why, why_len, "%s: not a device profile: %s", o->profile, pwhy);
+            return err == WARD_ERR_NOT_FOUND ? WARD_ERR_IO : err;
+        }
     }
     /* The line needs the public keys only: the boot and OTA private keys
      * stay offline. */
@@ -301,6 +335,54 @@ static ward_err_t id_in_use(void *ctx, const uint8_t *der, size_t len, const uin
     return WARD_OK;
 }
 
+/* DEVICE/device-profile.json: the firmware build's profile (o->profile),
+ * or the sample plug's as this build compiles it, pointed at the factory's
+ * broker and update server. */
+static ward_err_t write_profile(const ward_factory_provision_opts_t *o, const prov_t *p,
+                                char *why, size_t why_len)
+{
+    char path[PATH_MAX], broker[300], update[300];
+    char *json = NULL;
+    ward_err_t err;
+    if (o->profile != NULL) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        err = ward_factory_read_file(o->profile, &data, &len);
+        if (err != WARD_OK) {
+            ward_factory_why(why, why_len, "%s: cannot read the device profile", o->profile);
+            return err == WARD_ERR_NOT_FOUND ? WARD_ERR_IO : err;
+        }
+        err = ward_factory_path(path, sizeof path, "%s/%s", o->out, WARD_PROFILE_FILE)
+                  ? ward_factory_write_file(path, data, len, 0644, true)
+                  : WARD_ERR_INVALID_ARG;
+        free(data);
+        return err;
+    }
+    ward_profile_build_opts_t po;
+    memset(&po, 0, sizeof po);
+    const ward_factory_conf_t *c = &p->conf;
+    snprintf(broker, sizeof broker, "mqtts://%s:%u",
+             c->broker_host[0] != '\0' ? c->broker_host : "localhost",
+             c->broker_port != 0u ? (unsigned)c->broker_port : 8883u);
+    snprintf(update, sizeof update, "https://%s:%u/",
+             c->repo_host[0] != '\0' ? c->repo_host
+                                     : (c->broker_host[0] != '\0' ? c->broker_host : "localhost"),
+             c->repo_port != 0u ? (unsigned)c->repo_port : 443u);
+    po.broker_url = broker;
+    po.update_url = update;
+    po.device_class = p->cls;
+    err = ward_profile_build(&po, &json);
+    if (err != WARD_OK) {
+        ward_factory_why(why, why_len, "the device profile: %s", ward_err_str(err));
+        return err;
+    }
+    err = ward_factory_path(path, sizeof path, "%s/%s", o->out, WARD_PROFILE_FILE)
+              ? ward_factory_write_file(path, json, strlen(json), 0644, true)
+              : WARD_ERR_INVALID_ARG;
+    free(json);
+    return err;
+}
+
 ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
                                   ward_factory_provision_result_t *r, char *why, size_t why_len)
 {
@@ -311,6 +393,8 @@ ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
     uint8_t csr[WARD_FACTORY_CSR_DER_MAX], cert[WARD_FACTORY_CERT_DER_MAX], otp_id[32];
     size_t csr_len = 0, cert_len = 0, ca_len = 0;
     char ble_addr[18] = "";
+    uint8_t pair_pub[65];
+    bool have_pair = false;
 
     if (why != NULL && why_len > 0u) {
         why[0] = '\0';
@@ -434,6 +518,10 @@ ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
             ward_factory_why(why, why_len, "the BLE label: %s", ward_err_str(err));
         }
     }
+    if (err == WARD_OK && r->label_done) {
+        err = hsm->pair_public(hsm->ctx, pair_pub);
+        have_pair = err == WARD_OK;
+    }
     if (dev_open) {
         ward_sim_device_close(&d);
     }
@@ -453,10 +541,13 @@ ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
                   : WARD_ERR_INVALID_ARG;
     }
     if (err == WARD_OK) {
+        err = write_profile(o, &p, why, why_len);
+    }
+    if (err == WARD_OK) {
         uint8_t cert_hash[32];
         (void)ward_sha256(cert_hash, cert, cert_len);
         err = write_record(o, p.cls, r, p.boot_hash, p.ota_hash, otp_id, &p.info, cert_hash,
-                           ble_addr, now);
+                           ble_addr, have_pair ? pair_pub : NULL, now);
     }
     ward_factory_ca_close(ca);
     free(p.image);

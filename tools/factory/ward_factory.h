@@ -297,6 +297,8 @@ typedef struct ward_factory_conf {
     char device_class[33];
     char broker_host[254];
     uint16_t broker_port;
+    char repo_host[254]; /* the update server ("" in a factory.conf without it) */
+    uint16_t repo_port;
 } ward_factory_conf_t;
 
 ward_err_t ward_factory_conf_read(const char *dir, ward_factory_conf_t *c);
@@ -308,6 +310,9 @@ typedef struct ward_factory_provision_opts {
     const char *out;          /* DEVICE/: a new simulated device */
     const char *device_class; /* NULL: the factory's */
     uint32_t validity;        /* certificate, seconds; 0: one year; more is refused */
+    const char *profile;      /* the firmware build's device profile (a file, checked
+                                 with ward_profile_load); NULL: the sample plug's, with
+                                 the factory's broker and update server URLs */
     int64_t now;              /* 0: the clock; tests set it */
     /* Station steps, for tests of the end-of-line check: a line always
      * burns both (the CLI offers no way not to). */
@@ -331,12 +336,16 @@ typedef struct ward_factory_provision_result {
  * class stored; the image flashed; secure boot on and debug locked (last,
  * so a station fault leaves a unit that can still be debugged); the BLE
  * label step (a no-op until the BLE work provides it); DEVICE/cert.pem,
- * ca.pem and factory-record.json.
+ * ca.pem, device-profile.json (docs/device-profile.md) and
+ * factory-record.json, whose copy goes to FACTORY/units/<serial hex>.json
+ * (the factory's register of its units: the audit looks for identities
+ * and pairing keys that two units share).
  * Refusals before anything is made: WARD_ERR_DEVICE_ID,
  * WARD_ERR_CERT_VALIDITY, WARD_ERR_OTA_KEY (OTA key = boot key),
  * WARD_ERR_EXISTS (DEVICE/ holds a device, or the CA's records hold a
  * certificate for device_id that is neither revoked nor expired: one id, one
- * unit), the image's WARD_ERR_IMG_*.
+ * unit), the image's WARD_ERR_IMG_*, WARD_ERR_PROFILE (o->profile is not a
+ * valid profile).
  */
 ward_err_t ward_factory_provision(const ward_factory_provision_opts_t *o,
                                   ward_factory_provision_result_t *r, char *why, size_t why_len);

@@ -182,7 +182,7 @@ static void provision_help(FILE *f)
     fprintf(f,
             "usage: ward factory provision FACTORY/ --device-id ID --image APP.img\n"
             "                              --out DEVICE/ [--device-class C]\n"
-            "                              [--validity-days N]\n"
+            "                              [--validity-days N] [--profile FILE]\n"
             "\n"
             "Make one simulated unit as a production station would: create DEVICE/;\n"
             "the HSM generates the HUK and the identity key (P-256) inside; a CSR\n"
@@ -192,8 +192,9 @@ static void provision_help(FILE *f)
             "class stored; the image (checked against the boot key first) flashed;\n"
             "secure boot enabled and debug locked; the BLE pairing label made from the\n"
             "HSM's pairing key (label.txt, label.svg). Writes DEVICE/cert.pem, ca.pem,\n"
-            "device-id and factory-record.json. Then run `ward factory eol DEVICE/\n"
-            "--factory FACTORY/` (without --factory the unit is checked against itself).\n"
+            "device-id, device-profile.json and factory-record.json (and its copy in\n"
+            "FACTORY/units/). Then run `ward factory eol DEVICE/ --factory FACTORY/`\n"
+            "(without --factory the unit is checked against itself) and `ward audit DEVICE/`.\n"
             "Only the factory's public keys and its CA key are used.\n"
             "\n"
             "  --device-id ID       1-64 of A-Z a-z 0-9 . _ - (not starting with . or -;\n"
@@ -204,6 +205,10 @@ static void provision_help(FILE *f)
             "  --device-class C     default: the factory's\n"
             "  --validity-days N    certificate validity, 1..365 (default 365): exit 104\n"
             "                       above\n"
+            "  --profile FILE       the firmware build's device profile (ward profile;\n"
+            "                       docs/device-profile.md), copied to the unit; default:\n"
+            "                       the sample plug's, with the factory's broker and\n"
+            "                       update server. Not a valid profile: exit 111\n"
             "  -h, --help           this help\n");
 }
 
@@ -215,6 +220,7 @@ static int cmd_provision(int argc, char **argv)
         {"out", required_argument, NULL, 'o'},
         {"device-class", required_argument, NULL, 'c'},
         {"validity-days", required_argument, NULL, 'v'},
+        {"profile", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -236,6 +242,9 @@ static int cmd_provision(int argc, char **argv)
             break;
         case 'c':
             o.device_class = optarg;
+            break;
+        case 'p':
+            o.profile = optarg;
             break;
         case 'v':
             if (!ward_cli_parse_u32(optarg, &days) || days == 0u || days > 100000u) {
@@ -279,6 +288,8 @@ static int cmd_provision(int argc, char **argv)
     printf("  label      %s\n", r.label_done ? "label.txt and label.svg (BLE OOB pairing, from "
                                                "the HSM's pairing key)"
                                              : "skipped: this HSM has no pairing key");
+    printf("  profile    %s (%s)\n", "device-profile.json",
+           o.profile != NULL ? o.profile : "the sample plug's, this build");
     printf("next: ward factory eol %s --factory %s\n", o.out, o.factory);
     return WARD_EXIT_OK;
 }

@@ -38,6 +38,10 @@ int ward_cmd_explain(int argc, char **argv);
 /* cmd_ble.c: BLE, the plug's side and the phone's side, BlueZ's emulator */
 int ward_cmd_ble(int argc, char **argv);
 
+/* cmd_audit.c: the security audit of a unit; the device profile */
+int ward_cmd_audit(int argc, char **argv);
+int ward_cmd_profile(int argc, char **argv);
+
 /* cmd_demo.c: the whole story on a simulated device */
 int ward_cmd_demo(int argc, char **argv);
 

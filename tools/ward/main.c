@@ -28,6 +28,8 @@ static const command_t k_commands[] = {
     {"factory", ward_cmd_factory, "production line: factory keys and CA, provision units, end-of-line test"},
     {"cloud", ward_cmd_cloud, "a simulated device's cloud client (MQTT, mutual TLS)"},
     {"fleet", ward_cmd_fleet, "the fleet side: certificate rotation, revocation, CRL"},
+    {"audit", ward_cmd_audit, "check a unit against the security checklists (report: text, JSON, HTML)"},
+    {"profile", ward_cmd_profile, "the device profile a firmware build states (ward audit reads it)"},
     {"demo", ward_cmd_demo, "run the whole story on a simulated device"},
 };
 
