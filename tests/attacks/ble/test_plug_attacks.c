@@ -1,0 +1,219 @@
+/*
+ * Attacks on the whole plug (src/ble/plug.c with the HCI engine, the ATT
+ * server and the bond store): a scripted controller (plug_ctrl.h) plays
+ * the air side and, where the attack needs it, a controller that lost
+ * track of a link. Every test asks the same question: can a control write
+ * (the relay) be done by a link that does not hold the key of a stored,
+ * authenticated bond?
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "attacks/ble/plug_ctrl.h"
+#include "unit/vault/vault_test.h"
+#include "ward/ble_bonds.h"
+
+typedef struct {
+    tv_dev_t dev;
+    ward_vault_t vault;
+    ward_sim_rng_t rng;
+    ward_sim_clock_t clock;
+    ctrl_t ctrl;
+    ward_ble_plug_t plug;
+    size_t relay_events;
+} fx_t;
+
+static fx_t *g;
+
+/* The owner's phone and an attacker. */
+static const ward_ble_addr_t k_owner = {WARD_BLE_ADDR_RANDOM, {0x01, 0x02, 0x03, 0x04, 0x05, 0xC5}};
+static const ward_ble_addr_t k_attacker = {WARD_BLE_ADDR_RANDOM, {0x66, 0x66, 0x66, 0x66, 0x66, 0xE6}};
+static const uint8_t k_ltk[16] = {0x5a, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                  0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xf1};
+
+static void on_event(void *ctx, const ward_ble_plug_event_t *ev)
+{
+    fx_t *f = ctx;
+    if (ev->type == WARD_BLE_PLUG_EV_RELAY) {
+        f->relay_events++;
+    }
+}
+
+static int setup(void **state)
+{
+    g = calloc(1, sizeof *g);
+    if (g == NULL || tv_open(&g->dev, 8, 4096, 8, true, NULL) != 0 ||
+        ward_vault_format(&g->vault, &g->dev.cfg) != WARD_OK) {
+        return -1;
+    }
+    ward_sim_rng_init(&g->rng, NULL, 0);
+    ward_sim_clock_init(&g->clock, true);
+    ward_sim_clock_advance(&g->clock, 1000);
+    ctrl_init(&g->ctrl);
+    *state = g;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ward_ble_plug_release(&g->plug);
+    ward_vault_unmount(&g->vault);
+    tv_close(&g->dev);
+    free(g);
+    return 0;
+}
+
+static void store_bond(const ward_ble_addr_t *id, const uint8_t ltk[16])
+{
+    ward_ble_bond_t b;
+    memset(&b, 0, sizeof b);
+    b.id = *id;
+    memcpy(b.ltk, ltk, 16);
+    b.authenticated = true;
+    b.sc = true;
+    b.key_size = 16;
+    b.method = WARD_SMP_METHOD_OOB;
+    assert_int_equal(ward_ble_bond_store(&g->vault, &b), WARD_OK);
+}
+
+static void start_plug(void)
+{
+    const ward_ble_plug_config_t cfg = {
+        .transport = &g->ctrl.port,
+        .vault = &g->vault,
+        .rng = &g->rng.port,
+        .clock = &g->clock.port,
+        .identity = {WARD_BLE_ADDR_RANDOM, {0xB8, 0xE4, 0xCF, 0xEC, 0x97, 0xE0}},
+        .io_cap = WARD_SMP_IO_NONE,
+        .name = "ward plug",
+        .ctx = g,
+        .event = on_event,
+    };
+    assert_int_equal(ward_ble_plug_init(&g->plug, &cfg), WARD_OK);
+    ctrl_run(&g->ctrl, &g->plug);
+    assert_true(g->plug.ready && g->plug.addr_set);
+}
+
+static ward_ble_sec_t security(uint16_t handle)
+{
+    ward_ble_sec_t sec;
+    (void)ward_hci_conn_security(&g->plug.link.hci, handle, &sec);
+    return sec;
+}
+
+/* A bonded phone connects and encrypts with its bond's LTK. */
+static void connect_bonded(uint16_t handle, const ward_ble_addr_t *peer, const uint8_t ltk[16])
+{
+    ctrl_connect(&g->ctrl, handle, peer);
+    ctrl_run(&g->ctrl, &g->plug);
+    const size_t replies = g->ctrl.ltk_replies;
+    ctrl_ltk_request(&g->ctrl, handle, 0);
+    ctrl_run(&g->ctrl, &g->plug);
+    assert_int_equal(g->ctrl.ltk_replies, replies + 1);
+    assert_memory_equal(g->ctrl.ltk, ltk, 16);
+    ctrl_encryption_change(&g->ctrl, handle, 0, 1);
+    ctrl_run(&g->ctrl, &g->plug);
+    const ward_ble_sec_t sec = security(handle);
+    assert_true(sec.encrypted);
+    assert_int_equal(sec.key_flags,
+                     WARD_BLE_KEY_AUTHENTICATED | WARD_BLE_KEY_SC | WARD_BLE_KEY_BONDED);
+}
+
+/* An ATT Write Request from the peer on handle; 0 if the plug answered
+ * with a Write Response, else the ATT error code (0xFF: no answer). */
+static uint8_t write_att(uint16_t handle, uint16_t attr, const void *v, size_t n)
+{
+    uint8_t pdu[64];
+    pdu[0] = WARD_ATT_WRITE_REQ;
+    ward_store_le16(pdu + 1, attr);
+    memcpy(pdu + 3, v, n);
+    const size_t before = g->ctrl.n_rx;
+    ctrl_l2cap(&g->ctrl, handle, WARD_L2CAP_CID_ATT, pdu, 3 + n);
+    ctrl_run(&g->ctrl, &g->plug);
+    if (g->ctrl.n_rx == before) {
+        return 0xFF;
+    }
+    size_t len = 0;
+    const uint8_t *r = ctrl_last(&g->ctrl, handle, WARD_L2CAP_CID_ATT, &len);
+    assert_non_null(r);
+    if (len == 1 && r[0] == WARD_ATT_WRITE_RSP) {
+        return 0;
+    }
+    assert_int_equal(len, 5);
+    assert_int_equal(r[0], WARD_ATT_ERROR_RSP);
+    return r[4];
+}
+
+static uint8_t write_relay(uint16_t handle, bool on)
+{
+    const uint8_t v = on ? 1u : 0u;
+    return write_att(handle, WARD_GATT_PLUG_H_RELAY, &v, 1);
+}
+
+/* ---- the tests ------------------------------------------------------------------- */
+
+static void test_sanity_owner_controls_stranger_does_not(void **state)
+{
+    (void)state;
+    store_bond(&k_owner, k_ltk);
+    start_plug();
+    connect_bonded(0x0040, &k_owner, k_ltk);
+    assert_int_equal(write_relay(0x0040, true), 0);
+    assert_true(ward_ble_plug_relay(&g->plug));
+    /* A stranger on a link of its own: nothing. */
+    ctrl_connect(&g->ctrl, 0x0041, &k_attacker);
+    ctrl_run(&g->ctrl, &g->plug);
+    assert_int_equal(write_relay(0x0041, false), WARD_ATT_ERR_AUTHENTICATION);
+    assert_true(ward_ble_plug_relay(&g->plug));
+}
+
+/*
+ * The controller hands a connection handle to a new link only when the
+ * handle is free: an LE Connection Complete for a handle the host still
+ * holds means the old link is gone without its Disconnection Complete (a
+ * controller that crashed and restarted - SweynTooth-style link-layer
+ * crashes do that over the air - or lost the event). The new link must
+ * start with nothing: before, the engine ignored the event and the new
+ * peer inherited the old link's encryption and its bond's key flags, so an
+ * attacker who connected after the reset switched the relay without any
+ * key.
+ */
+static void test_handle_reuse_does_not_inherit_security(void **state)
+{
+    (void)state;
+    store_bond(&k_owner, k_ltk);
+    start_plug();
+    connect_bonded(0x0040, &k_owner, k_ltk);
+    assert_int_equal(write_relay(0x0040, true), 0);
+    const size_t relays = g->relay_events;
+    /* The controller restarts: no Disconnection Complete. The attacker
+     * connects and gets the same (first) handle. */
+    ctrl_connect(&g->ctrl, 0x0040, &k_attacker);
+    ctrl_run(&g->ctrl, &g->plug);
+    /* Unencrypted, no bond: pair first. The relay never moved. */
+    assert_int_equal(write_relay(0x0040, false), WARD_ATT_ERR_AUTHENTICATION);
+    assert_int_equal(g->relay_events, relays);
+    assert_true(ward_ble_plug_relay(&g->plug));
+    /* The link is the attacker's, with nothing of the old one. */
+    ward_ble_addr_t peer;
+    assert_int_equal(ward_hci_conn_info(&g->plug.link.hci, 0x0040, NULL, &peer), WARD_OK);
+    assert_memory_equal(peer.a, k_attacker.a, 6);
+    const ward_ble_sec_t sec = security(0x0040);
+    assert_false(sec.encrypted);
+    assert_int_equal(sec.key_flags, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sanity_owner_controls_stranger_does_not, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_handle_reuse_does_not_inherit_security, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
