@@ -1119,6 +1119,20 @@ ward_err_t ward_hci_conn_mark_bonded(ward_hci_t *hci, uint16_t handle)
     return WARD_OK;
 }
 
+ward_err_t ward_hci_conn_clear_bonded(ward_hci_t *hci, uint16_t handle)
+{
+    if (hci == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_hci_conn_t *c = ward_hci_conn_find(hci, handle);
+    if (c == NULL) {
+        return WARD_ERR_BLE_NO_CONN;
+    }
+    c->key_flags &= (uint8_t)~WARD_BLE_KEY_BONDED;
+    c->pending_flags &= (uint8_t)~WARD_BLE_KEY_BONDED;
+    return WARD_OK;
+}
+
 ward_err_t ward_hci_conn_info(const ward_hci_t *hci, uint16_t handle, uint8_t *role,
                               ward_ble_addr_t *peer)
 {

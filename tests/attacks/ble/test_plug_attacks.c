@@ -30,9 +30,12 @@ static fx_t *g;
 
 /* The owner's phone and an attacker. */
 static const ward_ble_addr_t k_owner = {WARD_BLE_ADDR_RANDOM, {0x01, 0x02, 0x03, 0x04, 0x05, 0xC5}};
+static const ward_ble_addr_t k_owner2 = {WARD_BLE_ADDR_RANDOM, {0x11, 0x12, 0x13, 0x14, 0x15, 0xC5}};
 static const ward_ble_addr_t k_attacker = {WARD_BLE_ADDR_RANDOM, {0x66, 0x66, 0x66, 0x66, 0x66, 0xE6}};
 static const uint8_t k_ltk[16] = {0x5a, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
                                   0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xf1};
+static const uint8_t k_ltk2[16] = {0x6b, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                   0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xf2};
 
 static void on_event(void *ctx, const ward_ble_plug_event_t *ev)
 {
@@ -207,6 +210,60 @@ static void test_handle_reuse_does_not_inherit_security(void **state)
     assert_int_equal(sec.key_flags, 0);
 }
 
+/*
+ * ward_ble_plug_forget: "the peer must pair again". A phone that is
+ * connected while its bond is removed (the owner removes a lost phone)
+ * must lose control at once, not keep it until it hangs up.
+ */
+static void test_forget_revokes_the_live_link(void **state)
+{
+    (void)state;
+    store_bond(&k_owner, k_ltk);
+    start_plug();
+    connect_bonded(0x0040, &k_owner, k_ltk);
+    assert_int_equal(write_relay(0x0040, true), 0);
+    const size_t relays = g->relay_events;
+    assert_int_equal(ward_ble_plug_forget(&g->plug, &k_owner), WARD_OK);
+    ctrl_run(&g->ctrl, &g->plug);
+    uint32_t n = 9;
+    assert_int_equal(ward_ble_bond_count(&g->vault, &n), WARD_OK);
+    assert_int_equal(n, 0);
+    /* Its key is no bond's any more: control refused. */
+    assert_int_equal(write_relay(0x0040, false), WARD_ATT_ERR_AUTHENTICATION);
+    assert_int_equal(g->relay_events, relays);
+    assert_true(ward_ble_plug_relay(&g->plug));
+    assert_int_equal(security(0x0040).key_flags & WARD_BLE_KEY_BONDED, 0);
+}
+
+/*
+ * A factory reset wipes every bond: a second phone connected at that
+ * moment (the engine handles two links) must not keep control, nor write
+ * Wi-Fi credentials into the wiped vault.
+ */
+static void test_factory_reset_revokes_other_links(void **state)
+{
+    (void)state;
+    store_bond(&k_owner, k_ltk);
+    store_bond(&k_owner2, k_ltk2);
+    start_plug();
+    connect_bonded(0x0040, &k_owner, k_ltk);
+    connect_bonded(0x0041, &k_owner2, k_ltk2);
+    assert_int_equal(write_att(0x0040, WARD_GATT_PLUG_H_RESET, "WIPE", 4), 0);
+    ctrl_run(&g->ctrl, &g->plug);
+    uint32_t n = 9;
+    assert_int_equal(ward_ble_bond_count(&g->vault, &n), WARD_OK);
+    assert_int_equal(n, 0);
+    const size_t relays = g->relay_events;
+    assert_int_equal(write_relay(0x0041, true), WARD_ATT_ERR_AUTHENTICATION);
+    assert_int_equal(g->relay_events, relays);
+    static const uint8_t wifi[] = {4, 'E', 'v', 'i', 'l', 8, 'p', 'a', 's', 's', 'w', 'o', 'r', 'd'};
+    assert_int_equal(write_att(0x0041, WARD_GATT_PLUG_H_WIFI, wifi, sizeof wifi),
+                     WARD_ATT_ERR_AUTHENTICATION);
+    ward_vault_stats_t st;
+    assert_int_equal(ward_vault_stats(&g->vault, &st), WARD_OK);
+    assert_int_equal(st.records, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +271,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_handle_reuse_does_not_inherit_security, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_forget_revokes_the_live_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_factory_reset_revokes_other_links, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
