@@ -264,6 +264,151 @@ static void test_factory_reset_revokes_other_links(void **state)
     assert_int_equal(st.records, 0);
 }
 
+
+/* A Pairing Request (LE SC, no MITM, NoInputNoOutput, bonding, IdKey);
+ * returns the plug's answer's first two bytes as (opcode << 8 | byte 1). */
+static unsigned pairing_request(uint16_t handle)
+{
+    static const uint8_t req[7] = {WARD_SMP_PAIRING_REQUEST, WARD_SMP_IO_NONE, 0,
+                                   WARD_SMP_AUTH_BONDING | WARD_SMP_AUTH_SC, 16, 0x02, 0x02};
+    const size_t before = g->ctrl.n_rx;
+    ctrl_l2cap(&g->ctrl, handle, WARD_L2CAP_CID_SMP, req, sizeof req);
+    ctrl_run(&g->ctrl, &g->plug);
+    assert_true(g->ctrl.n_rx > before);
+    size_t n = 0;
+    const uint8_t *r = ctrl_last(&g->ctrl, handle, WARD_L2CAP_CID_SMP, &n);
+    assert_non_null(r);
+    assert_true(n >= 2);
+    return (unsigned)r[0] << 8 | r[1];
+}
+
+/*
+ * What someone who takes a bonded phone's address gets (directed
+ * advertising shows that address to everyone in range): the controller is
+ * handed the bond's LTK, but the impostor cannot complete the encryption
+ * with it (the controller reports the failure); then re-encrypt first
+ * (0x0F) for the status and the relay, and pairing refused while the
+ * window is closed (0x05) - and, with it open, Just Works refused over an
+ * authenticated bond (0x03).
+ */
+static void test_spoofed_bonded_address(void **state)
+{
+    (void)state;
+    store_bond(&k_owner, k_ltk);
+    start_plug();
+    ctrl_connect(&g->ctrl, 0x0040, &k_owner);
+    ctrl_run(&g->ctrl, &g->plug);
+    ctrl_ltk_request(&g->ctrl, 0x0040, 0);
+    ctrl_run(&g->ctrl, &g->plug);
+    assert_int_equal(g->ctrl.ltk_replies, 1);
+    ctrl_encryption_change(&g->ctrl, 0x0040, 0x3D, 0); /* MIC failure */
+    ctrl_run(&g->ctrl, &g->plug);
+    assert_false(security(0x0040).encrypted);
+    assert_int_equal(write_relay(0x0040, true), WARD_ATT_ERR_ENCRYPTION);
+    const uint8_t rd[3] = {WARD_ATT_READ_REQ, WARD_GATT_PLUG_H_STATUS, 0};
+    ctrl_l2cap(&g->ctrl, 0x0040, WARD_L2CAP_CID_ATT, rd, sizeof rd);
+    ctrl_run(&g->ctrl, &g->plug);
+    size_t n = 0;
+    const uint8_t *r = ctrl_last(&g->ctrl, 0x0040, WARD_L2CAP_CID_ATT, &n);
+    assert_int_equal(n, 5);
+    assert_int_equal(r[4], WARD_ATT_ERR_ENCRYPTION);
+    assert_int_equal(pairing_request(0x0040),
+                     WARD_SMP_PAIRING_FAILED << 8 | WARD_SMP_ERR_PAIRING_NOT_SUPPORTED);
+    assert_int_equal(ward_ble_plug_button(&g->plug), WARD_OK);
+    ctrl_run(&g->ctrl, &g->plug);
+    assert_int_equal(pairing_request(0x0040),
+                     WARD_SMP_PAIRING_FAILED << 8 | WARD_SMP_ERR_AUTH_REQUIREMENTS);
+    assert_false(ward_ble_plug_relay(&g->plug));
+}
+
+/* A legacy-style LTK request (EDIV or Rand not zero) for a bonded peer:
+ * Negative Reply; ward's bonds are LE SC keys. */
+static void test_ltk_request_ediv_rand(void **state)
+{
+    (void)state;
+    store_bond(&k_owner, k_ltk);
+    start_plug();
+    ctrl_connect(&g->ctrl, 0x0040, &k_owner);
+    ctrl_run(&g->ctrl, &g->plug);
+    ctrl_ltk_request(&g->ctrl, 0x0040, 0x1234);
+    ctrl_run(&g->ctrl, &g->plug);
+    assert_int_equal(g->ctrl.ltk_replies, 0);
+    assert_int_equal(g->ctrl.ltk_neg_replies, 1);
+    /* A stranger's request: Negative Reply too. */
+    ctrl_connect(&g->ctrl, 0x0041, &k_attacker);
+    ctrl_run(&g->ctrl, &g->plug);
+    ctrl_ltk_request(&g->ctrl, 0x0041, 0);
+    ctrl_run(&g->ctrl, &g->plug);
+    assert_int_equal(g->ctrl.ltk_replies, 0);
+    assert_int_equal(g->ctrl.ltk_neg_replies, 2);
+}
+
+/* A link opened while the window is open, pairing only after it closed:
+ * refused (0x05), the window is asked at the Pairing Request. */
+static void test_connected_in_window_pairs_after(void **state)
+{
+    (void)state;
+    start_plug();
+    assert_int_equal(ward_ble_plug_button(&g->plug), WARD_OK);
+    ctrl_run(&g->ctrl, &g->plug);
+    ctrl_connect(&g->ctrl, 0x0040, &k_attacker);
+    ctrl_run(&g->ctrl, &g->plug);
+    ward_sim_clock_advance(&g->clock, WARD_BLE_WINDOW_DEFAULT_MS + 1);
+    ctrl_run(&g->ctrl, &g->plug);
+    assert_int_equal(pairing_request(0x0040),
+                     WARD_SMP_PAIRING_FAILED << 8 | WARD_SMP_ERR_PAIRING_NOT_SUPPORTED);
+}
+
+/* The controller reports a bonded link encrypted with a 7-byte key: the
+ * status and the relay need 16 (0x0C). */
+static void test_short_key_size(void **state)
+{
+    (void)state;
+    store_bond(&k_owner, k_ltk);
+    start_plug();
+    g->ctrl.key_size = 7;
+    ctrl_connect(&g->ctrl, 0x0040, &k_owner);
+    ctrl_run(&g->ctrl, &g->plug);
+    ctrl_ltk_request(&g->ctrl, 0x0040, 0);
+    ctrl_run(&g->ctrl, &g->plug);
+    ctrl_encryption_change(&g->ctrl, 0x0040, 0, 1);
+    ctrl_run(&g->ctrl, &g->plug);
+    assert_int_equal(security(0x0040).key_size, 7);
+    assert_int_equal(write_relay(0x0040, true), WARD_ATT_ERR_KEY_SIZE);
+    assert_false(ward_ble_plug_relay(&g->plug));
+}
+
+/* Prepared writes: a piece refused while unencrypted is never queued, so
+ * encrypting afterwards and executing writes nothing. */
+static void test_prepare_before_encryption(void **state)
+{
+    (void)state;
+    store_bond(&k_owner, k_ltk);
+    start_plug();
+    ctrl_connect(&g->ctrl, 0x0040, &k_owner);
+    ctrl_run(&g->ctrl, &g->plug);
+    const uint8_t prep[6] = {WARD_ATT_PREP_WRITE_REQ, WARD_GATT_PLUG_H_RELAY, 0, 0, 0, 1};
+    ctrl_l2cap(&g->ctrl, 0x0040, WARD_L2CAP_CID_ATT, prep, sizeof prep);
+    ctrl_run(&g->ctrl, &g->plug);
+    size_t n = 0;
+    const uint8_t *r = ctrl_last(&g->ctrl, 0x0040, WARD_L2CAP_CID_ATT, &n);
+    assert_int_equal(n, 5);
+    assert_int_equal(r[4], WARD_ATT_ERR_ENCRYPTION);
+    ctrl_ltk_request(&g->ctrl, 0x0040, 0);
+    ctrl_run(&g->ctrl, &g->plug);
+    ctrl_encryption_change(&g->ctrl, 0x0040, 0, 1);
+    ctrl_run(&g->ctrl, &g->plug);
+    assert_true(security(0x0040).encrypted);
+    const uint8_t exec[2] = {WARD_ATT_EXEC_WRITE_REQ, 1};
+    ctrl_l2cap(&g->ctrl, 0x0040, WARD_L2CAP_CID_ATT, exec, sizeof exec);
+    ctrl_run(&g->ctrl, &g->plug);
+    r = ctrl_last(&g->ctrl, 0x0040, WARD_L2CAP_CID_ATT, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(r[0], WARD_ATT_EXEC_WRITE_RSP);
+    assert_int_equal(g->relay_events, 0);
+    assert_false(ward_ble_plug_relay(&g->plug));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +418,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_forget_revokes_the_live_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_factory_reset_revokes_other_links, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spoofed_bonded_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ltk_request_ediv_rand, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connected_in_window_pairs_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_short_key_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prepare_before_encryption, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
