@@ -1,25 +1,59 @@
 /*
- * ward boot swap: exchange the first nsectors sectors of the primary and
- * secondary slots through the scratch sector, one sector at a time, in
- * three phases per sector:
+ * ward boot swap: exchange the first n swap units of the primary and
+ * secondary slots through the scratch area, one unit at a time, in three
+ * phases per unit:
  *   3i+0  scratch        <- secondary[i]
  *   3i+1  secondary[i]   <- primary[i]
  *   3i+2  primary[i]     <- scratch
- * Each phase erases its target and copies its source; the source of phase
- * k is only overwritten by phase k+1, which starts after phase k's journal
- * record. So after a power cut, redoing the first unrecorded phase is
- * always correct (docs/boot.md).
+ * A swap unit ends where both slots have a sector boundary: one sector on
+ * uniform flash and whenever both slots have the same sector sizes; on
+ * mixed sectors it may hold several sectors of one slot against one of the
+ * other (MCUboot's rule for swap-scratch). Each phase erases the sectors of
+ * its target that the unit covers and copies its source; the source of
+ * phase k is only overwritten by phase k+1, which starts after phase k's
+ * journal record. So after a power cut, redoing the first unrecorded phase
+ * is always correct (docs/boot.md).
  */
 #include "boot_priv.h"
 #include "ward/util.h"
 
-ward_err_t ward_boot_copy_sector(const ward_area_t *dst, uint32_t dst_off, const ward_area_t *src,
-                                 uint32_t src_off, uint8_t *buf, size_t buf_len)
+/* The end of the sector of slot a that starts at off. */
+static ward_err_t next_boundary(const ward_area_t *a, uint32_t *off)
 {
-    const uint32_t ss = dst->flash->sector_size;
-    ward_err_t err = ward_area_erase(dst, dst_off, ss);
-    for (uint32_t off = 0; off < ss && err == WARD_OK;) {
-        const uint32_t n = ss - off < buf_len ? ss - off : (uint32_t)buf_len;
+    uint32_t start = 0, size = 0;
+    ward_err_t err = ward_area_sector_at(a, *off, &start, &size);
+    if (err == WARD_OK && start != *off) {
+        err = WARD_ERR_BOOT_LAYOUT;
+    }
+    *off += size;
+    return err;
+}
+
+ward_err_t ward_boot_unit_at(const ward_boot_layout_t *l, uint32_t from, uint32_t *size)
+{
+    uint32_t p = from, s = from;
+    ward_err_t err = WARD_OK;
+    if (l->primary.size != l->secondary.size) {
+        return WARD_ERR_BOOT_LAYOUT;
+    }
+    /* Walk whichever slot is behind until both reach the same boundary. */
+    do {
+        err = p <= s ? next_boundary(&l->primary, &p) : next_boundary(&l->secondary, &s);
+    } while (err == WARD_OK && p != s);
+    *size = p - from;
+    return err == WARD_OK ? WARD_OK : WARD_ERR_BOOT_LAYOUT;
+}
+
+ward_err_t ward_boot_copy(const ward_area_t *dst, uint32_t dst_off, const ward_area_t *src,
+                          uint32_t src_off, uint32_t len, uint8_t *buf, size_t buf_len)
+{
+    uint32_t last = 0, ss = 0;
+    ward_err_t err = ward_area_sector_at(dst, dst_off + len - 1u, &last, &ss);
+    if (err == WARD_OK) {
+        err = ward_area_erase(dst, dst_off, last + ss - dst_off);
+    }
+    for (uint32_t off = 0; off < len && err == WARD_OK;) {
+        const uint32_t n = len - off < buf_len ? len - off : (uint32_t)buf_len;
         err = ward_area_read(src, src_off + off, buf, n);
         /* Erased bytes are already 0xFF: programming them only wears ECC units. */
         if (err == WARD_OK && !ward_ct_all(buf, 0xFFu, n)) {
@@ -30,18 +64,17 @@ ward_err_t ward_boot_copy_sector(const ward_area_t *dst, uint32_t dst_off, const
     return err;
 }
 
-ward_err_t ward_boot_swap_phase(ward_boot_ctx_t *ctx, uint32_t k)
+ward_err_t ward_boot_swap_phase(ward_boot_ctx_t *ctx, uint32_t k, uint32_t at, uint32_t size)
 {
     const ward_boot_layout_t *l = ctx->cfg.layout;
-    const uint32_t ss = l->primary.flash->sector_size;
-    const uint32_t at = (k / 3u) * ss;
+    uint8_t *b = ctx->buf;
 
     switch (k % 3u) {
     case 0:
-        return ward_boot_copy_sector(&l->scratch, 0, &l->secondary, at, ctx->buf, sizeof ctx->buf);
+        return ward_boot_copy(&l->scratch, 0, &l->secondary, at, size, b, sizeof ctx->buf);
     case 1:
-        return ward_boot_copy_sector(&l->secondary, at, &l->primary, at, ctx->buf, sizeof ctx->buf);
+        return ward_boot_copy(&l->secondary, at, &l->primary, at, size, b, sizeof ctx->buf);
     default:
-        return ward_boot_copy_sector(&l->primary, at, &l->scratch, 0, ctx->buf, sizeof ctx->buf);
+        return ward_boot_copy(&l->primary, at, &l->scratch, 0, size, b, sizeof ctx->buf);
     }
 }

@@ -119,15 +119,17 @@ static void fill_journal(env_t *e, uint32_t left)
 {
     ward_boot_ctx_t ctx;
     assert_int_equal(bf_init_ctx(&e->d, &ctx), WARD_OK);
-    const uint32_t slots = ward_boot_rec_slots(&e->d.layout.state);
-    for (uint32_t i = 0; i < 2u * slots && (ctx.st.epoch == 0u || ctx.st.next + left < slots);
+    const ward_area_t *state = &e->d.layout.state;
+    const uint32_t slots = ward_boot_rec_slots(state, 0) + ward_boot_rec_slots(state, 1);
+    for (uint32_t i = 0; i < slots && (ctx.st.epoch == 0u ||
+                                        ctx.st.next + left < ward_boot_rec_slots(state, ctx.st.sector));
          i++) {
         assert_int_equal(ward_boot_journal_append(&e->d.layout.state, 64, &ctx.st,
                                                   WARD_BOOT_REC_REFUSE, 0,
                                                   (uint32_t)WARD_ERR_IMG_SIG),
                          WARD_OK);
     }
-    assert_int_equal(ctx.st.next + left, slots);
+    assert_int_equal(ctx.st.next + left, ward_boot_rec_slots(state, ctx.st.sector));
 }
 
 static void env_open(env_t *e, bool fill_journal_first)
