@@ -112,6 +112,21 @@ ward_err_t ward_area_sector_at(const ward_area_t *a, uint32_t off, uint32_t *sta
 ward_err_t ward_area_sector(const ward_area_t *a, uint32_t idx, uint32_t *off, uint32_t *size)
 {
     uint32_t at = 0, ss = 0;
+    if (a != NULL && a->flash != NULL && a->flash->regions == NULL) {
+        /* Uniform: no walk. */
+        ss = a->flash->sector_size;
+        if (ss == 0u || idx >= a->size / ss) {
+            return WARD_ERR_INVALID_ARG;
+        }
+        at = idx * ss;
+        if (off != NULL) {
+            *off = at;
+        }
+        if (size != NULL) {
+            *size = ss;
+        }
+        return WARD_OK;
+    }
     for (uint32_t i = 0;; i++) {
         ward_err_t err = ward_area_sector_at(a, at, NULL, &ss);
         if (err != WARD_OK) {
