@@ -117,11 +117,20 @@ typedef struct ward_boot_state {
                             append compacts (docs/boot-state.md 2.3) */
 } ward_boot_state_t;
 
+/* What ward_boot_init learns of the layout; private to src/boot. */
+typedef struct ward_boot_geo {
+    uint32_t units;         /* swap units of a slot (ward_boot_units) */
+    uint32_t image_max;     /* ward_boot_image_max: where the last unit starts */
+    uint32_t scratch_erase; /* scratch bytes erased for each unit: its sectors
+                               that the largest unit covers */
+    uint32_t req_off;       /* the secondary's last sector (the request) */
+    uint32_t req_size;
+} ward_boot_geo_t;
+
 typedef struct ward_boot_ctx {
     ward_boot_config_t cfg;
     ward_boot_state_t st;
-    uint32_t units;     /* swap units of a slot (ward_boot_units) */
-    uint32_t image_max; /* ward_boot_image_max */
+    ward_boot_geo_t geo;
     uint8_t buf[WARD_CONFIG_BOOT_COPY_CHUNK];
 } ward_boot_ctx_t;
 

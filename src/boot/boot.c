@@ -45,7 +45,7 @@ typedef struct otp_view {
 /* Swap units an operation may move: all but the last (the trailer's). */
 static uint32_t max_units(const ward_boot_ctx_t *ctx)
 {
-    return ctx->units - 1u;
+    return ctx->geo.units - 1u;
 }
 
 static bool overlap(const ward_area_t *a, const ward_area_t *b)
@@ -53,36 +53,14 @@ static bool overlap(const ward_area_t *a, const ward_area_t *b)
     return a->flash == b->flash && a->off < b->off + b->size && b->off < a->off + a->size;
 }
 
-/* Walk the swap units of the slots: how many, the largest, and where the
- * last one starts (what an image may use). WARD_ERR_BOOT_LAYOUT if the
- * slots have no common boundaries to their end. */
-static ward_err_t walk_units(const ward_boot_layout_t *l, uint32_t *n, uint32_t *largest,
-                             uint32_t *last)
-{
-    uint32_t at = 0, u = 0;
-    *n = 0;
-    *largest = 0;
-    *last = 0;
-    while (at < l->primary.size) {
-        ward_err_t err = ward_boot_unit_at(l, at, &u);
-        if (err != WARD_OK) {
-            return err;
-        }
-        *last = at;
-        *largest = u > *largest ? u : *largest;
-        (*n)++;
-        at += u;
-    }
-    return WARD_OK;
-}
-
 static ward_err_t layout_rules(const ward_boot_layout_t *l, ward_boot_layout_rule_t *rule,
-                               uint32_t *units, uint32_t *image_max)
+                               ward_boot_geo_t *g)
 {
     const ward_area_t *a[4] = {&l->primary, &l->secondary, &l->scratch, &l->state};
+    memset(g, 0, sizeof *g);
+    *rule = WARD_BOOT_RULE_AREA;
     for (uint32_t i = 0; i < 4u; i++) {
         if (ward_area_check(a[i]) != WARD_OK) {
-            *rule = WARD_BOOT_RULE_AREA;
             return WARD_ERR_BOOT_LAYOUT;
         }
         for (uint32_t j = 0; j < i; j++) {
@@ -92,34 +70,42 @@ static ward_err_t layout_rules(const ward_boot_layout_t *l, ward_boot_layout_rul
             }
         }
     }
-    /* Unit for unit through the scratch: both slots of one size, at least
+    /* Unit for unit through the scratch: the slots of one size, at least
      * two units (one for an image, the last for the trailer). */
-    uint32_t largest = 0;
+    uint32_t at = 0, u = 0, largest = 0;
     *rule = WARD_BOOT_RULE_SLOTS;
-    if (l->secondary.size != l->primary.size ||
-        walk_units(l, units, &largest, image_max) != WARD_OK || *units < 2u ||
-        *units > 0x10000000u) {
+    for (; at < l->primary.size; at += u) {
+        if (ward_boot_unit_at(l, at, &u) != WARD_OK) {
+            return WARD_ERR_BOOT_LAYOUT;
+        }
+        g->image_max = at;
+        largest = u > largest ? u : largest;
+        g->units++;
+    }
+    if (g->units < 2u || g->units > 0x10000000u) {
         return WARD_ERR_BOOT_LAYOUT;
     }
-    if (largest > l->scratch.size) {
-        *rule = WARD_BOOT_RULE_SCRATCH;
+    /* The scratch's sectors that the largest unit covers. */
+    uint32_t s0 = 0, ss = 0;
+    *rule = WARD_BOOT_RULE_SCRATCH;
+    if (ward_area_sector_at(&l->scratch, largest - 1u, &s0, &ss) != WARD_OK) {
         return WARD_ERR_BOOT_LAYOUT;
     }
+    g->scratch_erase = s0 + ss;
     /* The trailer fits the secondary's last sector. */
     const uint32_t ws = l->secondary.flash->write_size;
     const uint32_t ma = ws > 8u ? ws : 8u;
-    uint32_t ss = 0;
-    (void)ward_area_sector_at(&l->secondary, l->secondary.size - 1u, NULL, &ss);
-    if (ward_align_up(16u, ma) + ma > ss) {
-        *rule = WARD_BOOT_RULE_TRAILER;
+    (void)ward_area_sector_at(&l->secondary, l->secondary.size - 1u, &g->req_off, &g->req_size);
+    *rule = WARD_BOOT_RULE_TRAILER;
+    if (ward_align_up(16u, ma) + ma > g->req_size) {
         return WARD_ERR_BOOT_LAYOUT;
     }
     /* Two journal sectors, each with room for a summary and a log; the
      * slot number is 16 bits. */
+    *rule = WARD_BOOT_RULE_STATE;
     for (uint32_t k = 0; k < 2u; k++) {
         const uint32_t slots = ward_boot_rec_slots(&l->state, k);
         if (slots < 16u || slots > 0xFFFFu) {
-            *rule = WARD_BOOT_RULE_STATE;
             return WARD_ERR_BOOT_LAYOUT;
         }
     }
@@ -130,10 +116,10 @@ static ward_err_t layout_rules(const ward_boot_layout_t *l, ward_boot_layout_rul
 ward_err_t ward_boot_layout_check(const ward_boot_layout_t *layout, ward_boot_layout_rule_t *rule)
 {
     ward_boot_layout_rule_t r = WARD_BOOT_RULE_AREA;
-    uint32_t units = 0, image_max = 0;
+    ward_boot_geo_t g;
     ward_err_t err = WARD_ERR_INVALID_ARG;
     if (layout != NULL) {
-        err = layout_rules(layout, &r, &units, &image_max);
+        err = layout_rules(layout, &r, &g);
     }
     if (rule != NULL) {
         *rule = r;
@@ -144,21 +130,21 @@ ward_err_t ward_boot_layout_check(const ward_boot_layout_t *layout, ward_boot_la
 uint32_t ward_boot_image_max(const ward_boot_layout_t *layout)
 {
     ward_boot_layout_rule_t r;
-    uint32_t units = 0, image_max = 0;
-    if (layout == NULL || layout_rules(layout, &r, &units, &image_max) != WARD_OK) {
+    ward_boot_geo_t g;
+    if (layout == NULL || layout_rules(layout, &r, &g) != WARD_OK) {
         return 0;
     }
-    return image_max;
+    return g.image_max;
 }
 
 uint32_t ward_boot_units(const ward_boot_layout_t *layout)
 {
     ward_boot_layout_rule_t r;
-    uint32_t units = 0, image_max = 0;
-    if (layout == NULL || layout_rules(layout, &r, &units, &image_max) != WARD_OK) {
+    ward_boot_geo_t g;
+    if (layout == NULL || layout_rules(layout, &r, &g) != WARD_OK) {
         return 0;
     }
-    return units;
+    return g.units;
 }
 
 ward_err_t ward_boot_init(ward_boot_ctx_t *ctx, const ward_boot_config_t *cfg)
@@ -170,7 +156,7 @@ ward_err_t ward_boot_init(ward_boot_ctx_t *ctx, const ward_boot_config_t *cfg)
     memset(ctx, 0, sizeof *ctx);
     ctx->cfg = *cfg;
     ward_boot_layout_rule_t rule;
-    ward_err_t err = layout_rules(cfg->layout, &rule, &ctx->units, &ctx->image_max);
+    ward_err_t err = layout_rules(cfg->layout, &rule, &ctx->geo);
     if (err == WARD_OK) {
         err = ward_boot_journal_load(&cfg->layout->state, max_units(ctx), &ctx->st);
     }
@@ -239,7 +225,7 @@ static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, cons
     memset(c, 0, sizeof *c);
     c->verified = WARD_FIH_FAILURE;
     /* ward_boot_image_max, as init found it. */
-    c->reason = ward_image_parse(&c->info, ward_image_read_area, &a, ctx->image_max);
+    c->reason = ward_image_parse(&c->info, ward_image_read_area, &a, ctx->geo.image_max);
     if (c->reason != WARD_OK) {
         /* No image is not an error of the flash; anything else from the
          * reader (power, bus) is. */
@@ -310,10 +296,7 @@ static ward_fih_t slot_ok(const slot_check_t *c, const otp_view_t *o)
 /* Erase the secondary's last sector, whatever its size: the request. */
 static ward_err_t erase_request(ward_boot_ctx_t *ctx)
 {
-    const ward_area_t *s = &ctx->cfg.layout->secondary;
-    uint32_t last = 0, ss = 0;
-    ward_err_t err = ward_area_sector_at(s, s->size - 1u, &last, &ss);
-    return err == WARD_OK ? ward_area_erase(s, last, ss) : err;
+    return ward_area_erase(&ctx->cfg.layout->secondary, ctx->geo.req_off, ctx->geo.req_size);
 }
 
 /* Carry the active operation to its end, from the first phase the journal
@@ -330,20 +313,8 @@ static ward_err_t run_op(ward_boot_ctx_t *ctx, const slot_check_t *old)
         err = erase_request(ctx);
     }
     const uint32_t total = 3u * st->nsectors;
-    /* The unit of phase k: [at, at + u), walked to from the start. */
-    uint32_t at = 0, u = 0, unit = 0;
-    if (err == WARD_OK) {
-        err = ward_boot_unit_at(ctx->cfg.layout, 0, &u);
-    }
     for (uint32_t k = st->steps_done; k < total && err == WARD_OK; k++) {
-        while (unit < k / 3u && err == WARD_OK) {
-            at += u;
-            unit++;
-            err = ward_boot_unit_at(ctx->cfg.layout, at, &u);
-        }
-        if (err == WARD_OK) {
-            err = ward_boot_swap_phase(ctx, k, at, u);
-        }
+        err = ward_boot_swap_phase(ctx, k);
         if (err == WARD_OK) {
             err = append(ctx, WARD_BOOT_REC_STEP, 0, k + 1u);
         }
@@ -489,15 +460,8 @@ static ward_err_t handle_request(ward_boot_ctx_t *ctx, otp_view_t *o, ward_boot_
      * parsed within image_max, which is where the last unit starts. */
     const uint32_t size = p.parsed && p.info.total_size > s.info.total_size ? p.info.total_size
                                                                             : s.info.total_size;
-    uint32_t n = 0, at = 0, u = 0;
-    while (at < size && n < max_units(ctx)) {
-        err = ward_boot_unit_at(l, at, &u);
-        if (err != WARD_OK) {
-            return err;
-        }
-        at += u;
-        n++;
-    }
+    uint32_t at = 0, u = 0;
+    const uint32_t n = ward_boot_unit_walk(l, max_units(ctx) - 1u, size, &at, &u) + 1u;
     if (!WARD_FIH_EQ(slot_ok(&s, o)) && !BOOT_FI_SKIP(4)) {
         return refuse(ctx, rep, WARD_ERR_IMG_SIG); /* second look before moving anything */
     }
@@ -618,7 +582,7 @@ ward_err_t ward_boot_request_install(ward_boot_ctx_t *ctx, bool permanent)
         return WARD_ERR_STATE;
     }
     ward_area_t a = ctx->cfg.layout->secondary;
-    ward_err_t err = ward_image_parse(&info, ward_image_read_area, &a, ctx->image_max);
+    ward_err_t err = ward_image_parse(&info, ward_image_read_area, &a, ctx->geo.image_max);
     if (err != WARD_OK) {
         return err;
     }

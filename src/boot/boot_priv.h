@@ -89,14 +89,21 @@ ward_err_t ward_boot_trailer_write(const ward_area_t *slot, bool permanent, uint
  * sizes, or `from` not a boundary of both). */
 ward_err_t ward_boot_unit_at(const ward_boot_layout_t *l, uint32_t from, uint32_t *size);
 
-/* Copy len bytes src -> dst through buf, skipping chunks that are all
- * 0xFF; first erase the sectors of dst that [dst_off, dst_off + len)
- * touches (dst_off is a sector start of dst). */
-ward_err_t ward_boot_copy(const ward_area_t *dst, uint32_t dst_off, const ward_area_t *src,
-                          uint32_t src_off, uint32_t len, uint8_t *buf, size_t buf_len);
+/* Erase [dst_off, dst_off + erase_len) of dst (sector boundaries), then
+ * copy len bytes (<= erase_len) src -> dst through buf, skipping chunks
+ * that are all 0xFF. */
+ward_err_t ward_boot_copy(const ward_area_t *dst, uint32_t dst_off, uint32_t erase_len,
+                          const ward_area_t *src, uint32_t src_off, uint32_t len, uint8_t *buf,
+                          size_t buf_len);
+
+/* Walk the swap units from the start of the slots, to unit idx or to the
+ * first unit that ends at or past `bytes`, whichever comes first: returns
+ * its index, *at its start, *size its size. */
+uint32_t ward_boot_unit_walk(const ward_boot_layout_t *l, uint32_t idx, uint32_t bytes,
+                             uint32_t *at, uint32_t *size);
 
 /* Run phase k % 3 of swap unit k / 3 (0 <= k < 3 * nsectors) of the active
- * operation; the unit is [at, at + size) of both slots. */
-ward_err_t ward_boot_swap_phase(ward_boot_ctx_t *ctx, uint32_t k, uint32_t at, uint32_t size);
+ * operation. */
+ward_err_t ward_boot_swap_phase(ward_boot_ctx_t *ctx, uint32_t k);
 
 #endif /* WARD_BOOT_PRIV_H */

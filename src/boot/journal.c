@@ -27,22 +27,30 @@ uint32_t ward_boot_rec_size(const ward_area_t *state)
     return ws > WARD_BOOT_REC_MIN ? ws : WARD_BOOT_REC_MIN;
 }
 
+/* Journal sector `sector` (0 or 1: the state area's first two sectors):
+ * where it starts in the area; *size its size (0 if there is no such
+ * sector). */
+static uint32_t jsector(const ward_area_t *state, uint32_t sector, uint32_t *size)
+{
+    uint32_t first = 0;
+    *size = 0;
+    (void)ward_area_sector_at(state, 0, NULL, &first);
+    const uint32_t off = sector == 0u ? 0u : first;
+    (void)ward_area_sector_at(state, off, NULL, size);
+    return off;
+}
+
 uint32_t ward_boot_rec_slots(const ward_area_t *state, uint32_t sector)
 {
     uint32_t size = 0;
-    if (ward_area_sector(state, sector, NULL, &size) != WARD_OK) {
-        return 0;
-    }
-    return size / ward_boot_rec_size(state);
+    (void)jsector(state, sector > 1u ? 2u : sector, &size);
+    return sector > 1u ? 0u : size / ward_boot_rec_size(state);
 }
 
-/* Where journal sector `sector` (0 or 1) starts in the state area. Its
- * record count (ward_boot_rec_slots) bounds every slot used in it. */
 static uint32_t sector_off(const ward_area_t *state, uint32_t sector)
 {
-    uint32_t off = 0;
-    (void)ward_area_sector(state, sector, &off, NULL); /* the layout check saw both */
-    return off;
+    uint32_t size = 0;
+    return jsector(state, sector, &size);
 }
 
 void ward_boot_rec_encode(uint8_t *out, uint32_t rec_size, uint8_t type, uint8_t arg8,
@@ -243,11 +251,9 @@ static ward_err_t compact(const ward_area_t *state, ward_boot_state_t *st,
     s.sector = st->epoch == 0u ? 0u : 1u - st->sector;
     s.epoch = st->epoch + 1u;
     s.n = 0;
-    uint32_t off = 0, size = 0;
-    s.err = ward_area_sector(state, s.sector, &off, &size);
-    if (s.err == WARD_OK) {
-        s.err = ward_area_erase(state, off, size);
-    }
+    uint32_t size = 0;
+    const uint32_t off = jsector(state, s.sector, &size);
+    s.err = ward_area_erase(state, off, size);
     /* Replaying these records on a blank state gives `to` again (REFUSE
      * first: it is not accepted while an operation is active). */
     const bool op = to->op != WARD_BOOT_OP_NONE;

@@ -17,41 +17,42 @@
 #include "boot_priv.h"
 #include "ward/util.h"
 
-/* The end of the sector of slot a that starts at off. */
-static ward_err_t next_boundary(const ward_area_t *a, uint32_t *off)
-{
-    uint32_t start = 0, size = 0;
-    ward_err_t err = ward_area_sector_at(a, *off, &start, &size);
-    if (err == WARD_OK && start != *off) {
-        err = WARD_ERR_BOOT_LAYOUT;
-    }
-    *off += size;
-    return err;
-}
-
 ward_err_t ward_boot_unit_at(const ward_boot_layout_t *l, uint32_t from, uint32_t *size)
 {
-    uint32_t p = from, s = from;
-    ward_err_t err = WARD_OK;
+    uint32_t p = from, s = from, z = 0;
     if (l->primary.size != l->secondary.size) {
         return WARD_ERR_BOOT_LAYOUT;
     }
-    /* Walk whichever slot is behind until both reach the same boundary. */
+    /* Walk whichever slot is behind, a sector at a time, until both reach
+     * the same boundary (the end of the slots at the latest). */
     do {
-        err = p <= s ? next_boundary(&l->primary, &p) : next_boundary(&l->secondary, &s);
-    } while (err == WARD_OK && p != s);
+        uint32_t *at = p <= s ? &p : &s;
+        if (ward_area_sector_at(p <= s ? &l->primary : &l->secondary, *at, NULL, &z) != WARD_OK) {
+            return WARD_ERR_BOOT_LAYOUT;
+        }
+        *at += z;
+    } while (p != s);
     *size = p - from;
-    return err == WARD_OK ? WARD_OK : WARD_ERR_BOOT_LAYOUT;
+    return WARD_OK;
 }
 
-ward_err_t ward_boot_copy(const ward_area_t *dst, uint32_t dst_off, const ward_area_t *src,
-                          uint32_t src_off, uint32_t len, uint8_t *buf, size_t buf_len)
+uint32_t ward_boot_unit_walk(const ward_boot_layout_t *l, uint32_t idx, uint32_t bytes,
+                             uint32_t *at, uint32_t *size)
 {
-    uint32_t last = 0, ss = 0;
-    ward_err_t err = ward_area_sector_at(dst, dst_off + len - 1u, &last, &ss);
-    if (err == WARD_OK) {
-        err = ward_area_erase(dst, dst_off, last + ss - dst_off);
+    uint32_t i = 0;
+    *at = 0;
+    while (ward_boot_unit_at(l, *at, size) == WARD_OK && i < idx && *at + *size < bytes) {
+        *at += *size;
+        i++;
     }
+    return i;
+}
+
+ward_err_t ward_boot_copy(const ward_area_t *dst, uint32_t dst_off, uint32_t erase_len,
+                          const ward_area_t *src, uint32_t src_off, uint32_t len, uint8_t *buf,
+                          size_t buf_len)
+{
+    ward_err_t err = ward_area_erase(dst, dst_off, erase_len);
     for (uint32_t off = 0; off < len && err == WARD_OK;) {
         const uint32_t n = len - off < buf_len ? len - off : (uint32_t)buf_len;
         err = ward_area_read(src, src_off + off, buf, n);
@@ -64,17 +65,22 @@ ward_err_t ward_boot_copy(const ward_area_t *dst, uint32_t dst_off, const ward_a
     return err;
 }
 
-ward_err_t ward_boot_swap_phase(ward_boot_ctx_t *ctx, uint32_t k, uint32_t at, uint32_t size)
+ward_err_t ward_boot_swap_phase(ward_boot_ctx_t *ctx, uint32_t k)
 {
     const ward_boot_layout_t *l = ctx->cfg.layout;
     uint8_t *b = ctx->buf;
+    const uint32_t se = ctx->geo.scratch_erase;
+    uint32_t at = 0, size = 0;
+    (void)ward_boot_unit_walk(l, k / 3u, UINT32_MAX, &at, &size); /* init checked them */
 
+    /* A unit's ends are sector boundaries of both slots: its sectors are
+     * erased exactly; the scratch's that the largest unit covers. */
     switch (k % 3u) {
     case 0:
-        return ward_boot_copy(&l->scratch, 0, &l->secondary, at, size, b, sizeof ctx->buf);
+        return ward_boot_copy(&l->scratch, 0, se, &l->secondary, at, size, b, sizeof ctx->buf);
     case 1:
-        return ward_boot_copy(&l->secondary, at, &l->primary, at, size, b, sizeof ctx->buf);
+        return ward_boot_copy(&l->secondary, at, size, &l->primary, at, size, b, sizeof ctx->buf);
     default:
-        return ward_boot_copy(&l->primary, at, &l->scratch, 0, size, b, sizeof ctx->buf);
+        return ward_boot_copy(&l->primary, at, size, &l->scratch, 0, size, b, sizeof ctx->buf);
     }
 }

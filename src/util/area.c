@@ -41,51 +41,51 @@ ward_err_t ward_flash_check(const ward_flash_t *f)
 ward_err_t ward_flash_sector_at(const ward_flash_t *f, uint32_t off, uint32_t *start,
                                 uint32_t *size)
 {
-    uint32_t base = 0, ss = f->sector_size;
-    if (off >= f->size) {
-        return WARD_ERR_INVALID_ARG;
-    }
-    if (f->regions != NULL) {
-        uint32_t i = 0;
-        for (;; i++) {
-            const ward_flash_region_t *r = &f->regions[i];
-            /* Bounded by the flash: a map that does not add up ends here. */
-            if (i >= f->nregions || r->size == 0u || r->count > (f->size - base) / r->size) {
-                return WARD_ERR_INVALID_ARG;
-            }
-            if (off - base < r->count * r->size) {
-                ss = r->size;
-                break;
-            }
-            base += r->count * r->size;
+    /* Uniform flash is one run of size / sector_size sectors. */
+    const ward_flash_region_t one = {f->sector_size != 0u ? f->size / f->sector_size : 0u,
+                                     f->sector_size};
+    const ward_flash_region_t *r = f->regions != NULL ? f->regions : &one;
+    const uint32_t n = f->regions != NULL ? f->nregions : 1u;
+    uint32_t base = 0;
+    for (uint32_t i = 0; i < n; i++, r++) {
+        /* Bounded by the flash: a map that does not add up ends here. */
+        if (r->size == 0u || r->count > (f->size - base) / r->size) {
+            break;
         }
+        if (off - base < r->count * r->size) {
+            if (start != NULL) {
+                *start = base + (off - base) / r->size * r->size;
+            }
+            if (size != NULL) {
+                *size = r->size;
+            }
+            return WARD_OK;
+        }
+        base += r->count * r->size;
     }
-    if (start != NULL) {
-        *start = base + ((off - base) & ~(ss - 1u));
-    }
-    if (size != NULL) {
-        *size = ss;
-    }
-    return WARD_OK;
+    return WARD_ERR_INVALID_ARG;
 }
 
-/* Is flash offset off the start of a sector, or the flash's end? */
+/* Is flash offset off where a sector starts, or where the last one ends?
+ * (The sector before it ends there.) */
 static bool boundary(const ward_flash_t *f, uint32_t off)
 {
-    uint32_t start = 0;
-    if (f->regions == NULL) {
-        return (off & (f->sector_size - 1u)) == 0u; /* the callers keep off <= size */
-    }
-    return off == f->size || (ward_flash_sector_at(f, off, &start, NULL) == WARD_OK && start == off);
+    uint32_t start = 0, size = 0;
+    return off == 0u ||
+           (ward_flash_sector_at(f, off - 1u, &start, &size) == WARD_OK && start + size == off);
 }
 
 ward_err_t ward_area_check(const ward_area_t *a)
 {
-    if (a == NULL || ward_flash_check(a->flash) != WARD_OK) {
+    if (a == NULL || a->flash == NULL) {
         return WARD_ERR_INVALID_ARG;
     }
     const ward_flash_t *f = a->flash;
-    if (a->size == 0u || a->off > f->size || a->size > f->size - a->off ||
+    /* The map itself is the port's to get right (ward_flash_check); an
+     * area must lie on sectors it describes. */
+    if (f->write_size == 0u || f->write_size > WARD_CONFIG_MAX_WRITE_SIZE ||
+        !pow2(f->write_size) || !pow2(f->sector_size) || f->write_size > f->sector_size ||
+        a->size == 0u || a->off > f->size || a->size > f->size - a->off ||
         !boundary(f, a->off) || !boundary(f, a->off + a->size)) {
         return WARD_ERR_INVALID_ARG;
     }
@@ -112,38 +112,18 @@ ward_err_t ward_area_sector_at(const ward_area_t *a, uint32_t off, uint32_t *sta
 ward_err_t ward_area_sector(const ward_area_t *a, uint32_t idx, uint32_t *off, uint32_t *size)
 {
     uint32_t at = 0, ss = 0;
-    if (a != NULL && a->flash != NULL && a->flash->regions == NULL) {
-        /* Uniform: no walk. */
-        ss = a->flash->sector_size;
-        if (ss == 0u || idx >= a->size / ss) {
-            return WARD_ERR_INVALID_ARG;
-        }
-        at = idx * ss;
-        if (off != NULL) {
-            *off = at;
-        }
-        if (size != NULL) {
-            *size = ss;
-        }
-        return WARD_OK;
-    }
-    for (uint32_t i = 0;; i++) {
-        ward_err_t err = ward_area_sector_at(a, at, NULL, &ss);
-        if (err != WARD_OK) {
-            return err;
-        }
-        if (i == idx) {
-            break;
-        }
+    ward_err_t err = ward_area_sector_at(a, 0, NULL, &ss);
+    for (uint32_t i = 0; i < idx && err == WARD_OK; i++) {
         at += ss;
+        err = ward_area_sector_at(a, at, NULL, &ss);
     }
-    if (off != NULL) {
+    if (err == WARD_OK && off != NULL) {
         *off = at;
     }
-    if (size != NULL) {
+    if (err == WARD_OK && size != NULL) {
         *size = ss;
     }
-    return WARD_OK;
+    return err;
 }
 
 uint32_t ward_area_sectors(const ward_area_t *a)
