@@ -24,7 +24,7 @@
 #include "ward_cm_priv.h"
 
 /* What the boot core lets an image use: the slot minus its trailer sector. */
-#define IMAGE_MAX (WARD_CM_SLOT_SIZE - WARD_CM_SECTOR_SIZE)
+#define IMAGE_MAX WARD_BOARD_IMAGE_MAX
 
 static void fail(const char *what, int32_t code)
 {
@@ -54,7 +54,7 @@ static void find_sig(const ward_image_info_t *info, const uint8_t *img, uint8_t 
 
 int main(void)
 {
-    const uint8_t *img = ward_cm_addr(WARD_CM_FLASH_BASE + WARD_CM_PRIMARY_OFF);
+    const uint8_t *img = ward_cm_addr(WARD_BOARD_PRIMARY_ADDR);
     /* A modifiable copy: the image reader takes a void * context. */
     ward_area_t primary = ward_cm_layout()->primary;
     ward_boot_config_t cfg;
