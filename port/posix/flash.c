@@ -290,8 +290,8 @@ ward_err_t ward_sim_flash_open_map(ward_sim_flash_t *f, ward_sim_power_t *power,
         return WARD_ERR_INVALID_ARG;
     }
     for (uint32_t i = 0; i < nregions; i++) {
-        if (regions[i].count == 0u || !pow2(regions[i].size) || regions[i].size < 256u ||
-            regions[i].size < write_size) {
+        /* 256 bytes or more: always more than a write unit (at most 32). */
+        if (regions[i].count == 0u || !pow2(regions[i].size) || regions[i].size < 256u) {
             return WARD_ERR_INVALID_ARG;
         }
         size += (uint64_t)regions[i].count * regions[i].size;

@@ -26,11 +26,16 @@ ward_err_t ward_boot_unit_at(const ward_boot_layout_t *l, uint32_t from, uint32_
     /* Walk whichever slot is behind, a sector at a time, until both reach
      * the same boundary (the end of the slots at the latest). */
     do {
-        uint32_t *at = p <= s ? &p : &s;
-        if (ward_area_sector_at(p <= s ? &l->primary : &l->secondary, *at, NULL, &z) != WARD_OK) {
+        const bool primary = p <= s;
+        if (ward_area_sector_at(primary ? &l->primary : &l->secondary, primary ? p : s, NULL,
+                                &z) != WARD_OK) {
             return WARD_ERR_BOOT_LAYOUT;
         }
-        *at += z;
+        if (primary) {
+            p += z;
+        } else {
+            s += z;
+        }
     } while (p != s);
     *size = p - from;
     return WARD_OK;
