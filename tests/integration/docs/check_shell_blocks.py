@@ -18,7 +18,11 @@ A block right after the HTML comment `<!-- shell-blocks: same-as README.md -->`
 is not run: it must be, byte for byte, one of the README's sh blocks (the two
 commands that install, build and run everything, which CI runs itself).
 
-usage: check_shell_blocks.py TOP PAGE WARD
+With --marked, only the blocks right after `<!-- shell-blocks: run -->` run
+(a page whose other sh blocks are synopses, or need a token or a server);
+there must be at least one.
+
+usage: check_shell_blocks.py TOP PAGE WARD [--marked]
 """
 import os
 import re
@@ -27,6 +31,7 @@ import sys
 import tempfile
 
 top, page, ward = sys.argv[1:4]
+marked_only = sys.argv[4:] == ["--marked"]
 path = os.path.join(top, page)
 lines = open(path, encoding="utf-8").read().split("\n")
 
@@ -93,8 +98,10 @@ def matches(exp, line):
 errors = []
 readme_blocks = None
 blocks = sh_blocks(lines)
+if marked_only:
+    blocks = [b for b in blocks if b[2] == "run"]
 if not blocks:
-    sys.exit(f"{page}: no sh block")
+    sys.exit(f"{page}: no sh block to run")
 n_cmds = n_exp = 0
 with tempfile.TemporaryDirectory() as work:
     bindir = os.path.join(work, ".bin")
@@ -102,7 +109,7 @@ with tempfile.TemporaryDirectory() as work:
     os.symlink(os.path.abspath(ward), os.path.join(bindir, "ward"))
     env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
     for first, block, marker in blocks:
-        if marker is not None:
+        if marker is not None and marker != "run":
             m = re.fullmatch(r"same-as (\S+)", marker)
             if not m:
                 errors.append(f"{page}:{first}: unknown marker {marker!r}")
