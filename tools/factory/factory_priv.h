@@ -38,6 +38,10 @@ bool ward_factory_path(char *out, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void ward_factory_hex(char *out, const uint8_t *p, size_t n); /* 2n + 1 bytes */
 
+/* The names a server certificate for host carries (init.c): dns[2], ips[3]. */
+void ward_factory_server_names(const char *host, const char **dns, size_t *ndns, const char **ips,
+                               size_t *nips);
+
 /* The subject CN of a parsed certificate into cn (65 bytes); false if none. */
 bool ward_factory_cert_cn(const mbedtls_x509_crt *crt, char cn[WARD_FACTORY_ID_MAX + 1]);
 /* The 65-byte public point of a parsed certificate's P-256 key. */

@@ -177,9 +177,10 @@ static bool is_ip(const char *s)
 }
 
 /* A server certificate's names: an IP literal alone, or the DNS name (and
- * the loopback addresses for localhost: the simulator connects to them). */
-static void server_names(const char *host, const char **dns, size_t *ndns, const char **ips,
-                         size_t *nips)
+ * the loopback addresses for localhost: the simulator connects to them).
+ * Shared with renew.c: a renewed certificate names what init's did. */
+void ward_factory_server_names(const char *host, const char **dns, size_t *ndns, const char **ips,
+                               size_t *nips)
 {
     *ndns = *nips = 0;
     if (is_ip(host)) {
@@ -486,7 +487,7 @@ ward_err_t ward_factory_init(const ward_factory_init_opts_t *o, ward_factory_ini
     memset(&co, 0, sizeof co);
     co.profile = WARD_FACTORY_PROFILE_SERVER;
     if (err == WARD_OK) {
-        server_names(bhost, dns, &ndns, ips, &nips);
+        ward_factory_server_names(bhost, dns, &ndns, ips, &nips);
         co.dns = dns;
         co.dns_count = ndns;
         co.ips = ips;
@@ -494,7 +495,7 @@ ward_err_t ward_factory_init(const ward_factory_init_opts_t *o, ward_factory_ini
         err = make_tls_identity(&c, ca, "broker/server-key.pem", "broker/server.pem", &co);
     }
     if (err == WARD_OK) {
-        server_names(rhost, dns, &ndns, ips, &nips);
+        ward_factory_server_names(rhost, dns, &ndns, ips, &nips);
         co.dns_count = ndns;
         co.ip_count = nips;
         err = make_tls_identity(&c, ca, "web/server-key.pem", "web/server.pem", &co);

@@ -396,6 +396,47 @@ typedef struct ward_factory_eol_report {
 ward_err_t ward_factory_eol(const char *device, const char *factory, int64_t now,
                             ward_factory_eol_report_t *rep);
 
+/* ---- renewing the factory's own TLS identities -------------------------------------- */
+
+typedef enum ward_factory_identity {
+    WARD_FACTORY_ID_BROKER = 1, /* broker/server.pem, broker/server-key.pem: serverAuth, broker_host */
+    WARD_FACTORY_ID_WEB = 2,    /* web/server.pem, web/server-key.pem: serverAuth, repo_host */
+    WARD_FACTORY_ID_FLEET = 3   /* fleet/fleet.pem, fleet/fleet-key.pem: clientAuth, fleet@ward */
+} ward_factory_identity_t;
+
+/* "broker", "web", "fleet" -> the identity; 0 for anything else. */
+ward_factory_identity_t ward_factory_identity_parse(const char *name);
+
+typedef struct ward_factory_renew_result {
+    char cert_path[1100];
+    char old_serial[2u * WARD_FACTORY_SERIAL_LEN + 1u]; /* hex */
+    char new_serial[2u * WARD_FACTORY_SERIAL_LEN + 1u];
+    int64_t old_not_after, not_before, not_after;
+} ward_factory_renew_result_t;
+
+/*
+ * A new certificate for one of the factory's online identities (made by
+ * init, valid at most a year), for the same key and the same names as
+ * init gives (factory.conf's hosts, the same profile), valid `days`
+ * (1..365) from now, from the factory's CA (a file or a token) and
+ * recorded by it. The certificate file is replaced in one rename(2): a
+ * crash leaves the old certificate or the new one, never a torn file;
+ * the key is not touched. new_key: a new key too (KEY.new, 0600, made
+ * before anything is replaced), renamed over the old key, then the
+ * certificate (CERT.new) over the old one; a renewal cut between the two
+ * renames is finished by the next call, which finds CERT.new holding the
+ * key's public key. The old certificate must be this CA's and hold
+ * the key's public key: else nothing is written (WARD_ERR_CERT, why says
+ * which), so that a key and a certificate that do not belong together are
+ * never made to look renewed. The servers read their certificate at start
+ * (or reload): the caller says how to make them read it.
+ * WARD_OK; WARD_ERR_INVALID_ARG (identity, days); WARD_ERR_NOT_FOUND (no
+ * factory, no key or certificate file); WARD_ERR_CERT; the CA's and the
+ * key's errors; WARD_ERR_IO.
+ */
+ward_err_t ward_factory_renew(const char *factory_dir, ward_factory_identity_t id, uint32_t days,
+                              bool new_key, ward_factory_renew_result_t *r, char *why, size_t why_len);
+
 #ifdef __cplusplus
 }
 #endif

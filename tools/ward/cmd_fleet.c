@@ -61,6 +61,11 @@ static void help(FILE *f)
             "  crl     [--no-reload]             write the CRL again (it is valid 30 days)\n"
             "  issue   --csr CSR --id ID [--days N] [--out CERT.pem]\n"
             "          issue a device certificate from a CSR offline (recorded by the CA)\n"
+            "  renew   broker|web|fleet [--days N] [--new-key] [--no-reload]\n"
+            "          a new certificate (default 365 days) for the factory's broker, update\n"
+            "          server or fleet service: same names and profile, a new serial, the\n"
+            "          same key (or a new one), files replaced atomically; the broker is\n"
+            "          reloaded (SIGHUP), nginx and the fleet service are told to\n"
             "\n"
             "The service's paths can be moved with --cert, --key, --server-ca, --pid.\n");
 }
@@ -68,7 +73,7 @@ static void help(FILE *f)
 typedef struct {
     const char *dir, *broker, *serial, *csr, *id, *out;
     uint32_t days, count, seconds;
-    bool json, no_reload;
+    bool json, no_reload, new_key;
     ward_fleet_paths_t paths;
 } opts_t;
 
@@ -96,7 +101,8 @@ static void print_time(FILE *out, int64_t t)
     fputs(buf, out);
 }
 
-static int reload(const ward_fleet_t *f, const opts_t *o)
+/* SIGHUP to the broker: Mosquitto reads its CRL and its certificate again. */
+static int reload(const ward_fleet_t *f, const opts_t *o, const char *cmd, const char *what)
 {
     if (o->no_reload) {
         return WARD_EXIT_OK;
@@ -108,9 +114,9 @@ static int reload(const ward_fleet_t *f, const opts_t *o)
         return WARD_EXIT_OK;
     }
     if (err != WARD_OK) {
-        return ffail("revoke", "cannot signal the broker", err);
+        return ffail(cmd, "cannot signal the broker", err);
     }
-    printf("broker reloaded (SIGHUP): it reads %s/ca/crl.pem again\n", f->paths.factory);
+    printf("broker reloaded (SIGHUP): it reads %s again\n", what);
     return WARD_EXIT_OK;
 }
 
@@ -173,7 +179,9 @@ static int cmd_revoke(const opts_t *o)
     }
     printf("revoked %zu certificate%s of %s %s; CRL written to %s/ca/crl.pem\n", n, n == 1u ? "" : "s",
            o->id != NULL ? "device" : "serial", o->id != NULL ? o->id : o->serial, f.paths.factory);
-    rc = reload(&f, o);
+    char crl[1100];
+    snprintf(crl, sizeof crl, "%s/ca/crl.pem", f.paths.factory);
+    rc = reload(&f, o, "revoke", crl);
     ward_fleet_close(&f);
     return rc;
 }
@@ -232,7 +240,9 @@ static int cmd_crl(const opts_t *o)
         return ffail("crl", "the CRL", err);
     }
     printf("CRL written to %s/ca/crl.pem (valid 30 days)\n", f.paths.factory);
-    rc = reload(&f, o);
+    char crl[1100];
+    snprintf(crl, sizeof crl, "%s/ca/crl.pem", f.paths.factory);
+    rc = reload(&f, o, "crl", crl);
     ward_fleet_close(&f);
     return rc;
 }
@@ -298,6 +308,46 @@ static int cmd_issue(const opts_t *o)
     return err == WARD_OK ? WARD_EXIT_OK : ffail("issue", o->out != NULL ? o->out : "output", err);
 }
 
+static int cmd_renew(const opts_t *o)
+{
+    const ward_factory_identity_t id = ward_factory_identity_parse(o->id);
+    if (id == 0) {
+        return usage_error("renew", "which certificate: broker, web or fleet");
+    }
+    ward_factory_renew_result_t r;
+    char why[1400] = "";
+    const ward_err_t err = ward_factory_renew(o->dir, id, o->days != 0u ? o->days : WARD_FLEET_DAYS_MAX,
+                                              o->new_key, &r, why, sizeof why);
+    if (err != WARD_OK) {
+        if (why[0] != '\0') {
+            fprintf(stderr, "ward fleet renew: refused: %s\n", why);
+        }
+        return ffail("renew", o->id, err);
+    }
+    printf("%s renewed: serial %s (was %s, valid until ", r.cert_path, r.new_serial, r.old_serial);
+    print_time(stdout, r.old_not_after);
+    printf("), valid ");
+    print_time(stdout, r.not_before);
+    printf(" to ");
+    print_time(stdout, r.not_after);
+    printf("\n");
+    if (id == WARD_FACTORY_ID_WEB) {
+        printf("make nginx read it: nginx -s reload (or restart it)\n");
+        return WARD_EXIT_OK;
+    }
+    if (id == WARD_FACTORY_ID_FLEET) {
+        printf("restart `ward fleet serve`: it reads its certificate when it starts\n");
+        return WARD_EXIT_OK;
+    }
+    ward_fleet_t f;
+    int rc = open_fleet("renew", o, &f);
+    if (rc == WARD_EXIT_OK) {
+        rc = reload(&f, o, "renew", r.cert_path);
+        ward_fleet_close(&f);
+    }
+    return rc;
+}
+
 enum {
     OPT_SERVER_CA = 1000,
     OPT_DAYS,
@@ -310,7 +360,8 @@ enum {
     OPT_ID,
     OPT_CERT,
     OPT_KEY,
-    OPT_PID
+    OPT_PID,
+    OPT_NEW_KEY
 };
 
 int ward_cmd_fleet(int argc, char **argv)
@@ -330,6 +381,7 @@ int ward_cmd_fleet(int argc, char **argv)
         {"cert", required_argument, NULL, OPT_CERT},
         {"key", required_argument, NULL, OPT_KEY},
         {"pid", required_argument, NULL, OPT_PID},
+        {"new-key", no_argument, NULL, OPT_NEW_KEY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -342,7 +394,7 @@ int ward_cmd_fleet(int argc, char **argv)
         const char *name;
         int (*fn)(const opts_t *o);
     } k_sub[] = {{"serve", cmd_serve}, {"revoke", cmd_revoke}, {"list", cmd_list},
-                 {"crl", cmd_crl},     {"issue", cmd_issue}};
+                 {"crl", cmd_crl},     {"issue", cmd_issue}, {"renew", cmd_renew}};
     const char *cmd = argv[1];
     int (*fn)(const opts_t *o) = NULL;
     for (size_t i = 0; i < sizeof k_sub / sizeof k_sub[0]; i++) {
@@ -373,6 +425,7 @@ int ward_cmd_fleet(int argc, char **argv)
         case OPT_ID: o.id = optarg; break;
         case OPT_JSON: o.json = true; break;
         case OPT_NO_RELOAD: o.no_reload = true; break;
+        case OPT_NEW_KEY: o.new_key = true; break;
         case OPT_CERT: over[0] = optarg; break;
         case OPT_KEY: over[1] = optarg; break;
         case OPT_PID: over[3] = optarg; break;
@@ -401,7 +454,8 @@ int ward_cmd_fleet(int argc, char **argv)
         return usage_error(cmd, "FACTORY is required");
     }
     o.dir = argv[optind++];
-    if ((strcmp(cmd, "revoke") == 0 || strcmp(cmd, "list") == 0) && optind < argc && o.id == NULL) {
+    if ((strcmp(cmd, "revoke") == 0 || strcmp(cmd, "list") == 0 || strcmp(cmd, "renew") == 0) &&
+        optind < argc && o.id == NULL) {
         o.id = argv[optind++];
     }
     if (optind < argc) {
