@@ -19,6 +19,8 @@ import signal
 import subprocess
 import sys
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check, summary  # noqa: E402
 
 WARD = sys.argv[1]
 BT = os.environ["WARD_BT_DIR"]
@@ -27,14 +29,7 @@ EXIT_BLE_TIMEOUT = 94  # WARD_ERR_BLE_TIMEOUT: the device does not advertise to 
 EXIT_BLE_ATT = 95      # WARD_ERR_BLE_ATT: the device refused the request
 EXIT_BLE_ENCRYPTION = 97  # WARD_ERR_BLE_ENCRYPTION: the link is not secure enough for it
 
-failures = 0
 
-
-def check(cond, what):
-    global failures
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures += 1
 
 
 def ward(*args, timeout=60):
@@ -207,8 +202,7 @@ def main():
     leaks = [s.hex() for s in secrets if s in flash or s[::-1] in flash]
     check(len(secrets) == 5 and not leaks, f"none of {len(secrets)} secrets in the flash file "
           f"({len(flash)} bytes)")
-    print(f"test_ble_cli: {failures} failure(s)")
-    return 1 if failures else 0
+    return summary("test_ble_cli")
 
 
 if __name__ == "__main__":

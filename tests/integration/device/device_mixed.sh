@@ -11,19 +11,8 @@ WARD=${1:?usage: device_mixed.sh WARD_BINARY}
 T=$(mktemp -d /tmp/ward-device-mixed-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 top=$(cd "$(dirname "$0")/../../.." && pwd)
-step=0
-say() { step=$((step + 1)); printf '\n--- %d. %s\n' "$step" "$*"; }
-fail() { echo "FAIL (step $step): $*" >&2; exit 1; }
-run() {
-  local want=$1; shift
-  set +e
-  "$@" >"$T/out" 2>&1
-  local rc=$?
-  set -e
-  sed 's/^/    /' "$T/out"
-  [ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want"
-}
-has() { grep -qF -- "$1" "$T/out" || fail "output lacks: $1"; }
+# say, fail, run EXPECTED_RC cmd..., has TEXT
+. "$(dirname "$0")/../lib/steps.sh"
 
 SLOT=0x40000 # two 128 KiB sectors
 sign() { # VERSION SECCNT SEED OUT [options]

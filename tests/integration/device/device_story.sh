@@ -11,23 +11,8 @@ WARD=${1:?usage: device_story.sh WARD_BINARY}
 T=$(mktemp -d /tmp/ward-device-story-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 DEV=$T/dev
-step=0
-
-say() { step=$((step + 1)); printf '\n--- %d. %s\n' "$step" "$*"; }
-fail() { echo "FAIL (step $step): $*" >&2; exit 1; }
-
-# run EXPECTED_RC cmd...: run, show the output, check the exit code.
-run() {
-  local want=$1; shift
-  set +e
-  "$@" >"$T/out" 2>&1
-  local rc=$?
-  set -e
-  sed 's/^/    /' "$T/out"
-  [ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want"
-}
-# has PATTERN: the last output contains it (fixed string).
-has() { grep -qF -- "$1" "$T/out" || fail "output lacks: $1"; }
+# say, fail, run EXPECTED_RC cmd..., has TEXT
+. "$(dirname "$0")/../lib/steps.sh"
 
 SLOT=8192   # 8 sectors of 1024 bytes
 sign() { # VERSION SECCNT FWSEED OUT [extra ward sign options]

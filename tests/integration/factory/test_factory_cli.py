@@ -22,18 +22,13 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check, free_port, summary  # noqa: E402
 
 EXIT = {"OK": 0, "USAGE": 2, "EXISTS": 12, "NOT_FOUND": 14, "OTA_KEY": 21,
         "PKCS11_PIN": 101, "CERT_VALIDITY": 104, "DEVICE_ID": 105, "EOL": 106}
 
-failures = 0
 
-
-def check(cond, what):
-    global failures
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures += 1
 
 
 def ward(*args, env=None, check_rc=None):
@@ -47,11 +42,6 @@ def ward(*args, env=None, check_rc=None):
 def openssl(*args):
     return subprocess.run(["openssl", *args], capture_output=True, timeout=60)
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cert_text(path):
@@ -87,8 +77,7 @@ def main():
                 except subprocess.TimeoutExpired:
                     p.kill()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{failures} failure(s)")
-    return 1 if failures else 0
+    return summary()
 
 
 def run(tmp, module, procs):

@@ -21,15 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check, free_port, summary  # noqa: E402
 
-failures = 0
 
-
-def check(cond, what):
-    global failures
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures += 1
 
 
 def ward(*args):
@@ -40,11 +35,6 @@ def openssl(*args, stdin=None):
     return subprocess.run(["openssl", *args], capture_output=True, text=True, timeout=60,
                           input=stdin)
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def file_serial(path):
@@ -227,8 +217,7 @@ def main():
             proc.wait(10)
         os.chdir("/")
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{failures} failure(s)")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":
