@@ -91,9 +91,11 @@ bool ward_fleet_csr_topic(const char *topic, size_t topic_len, char id[WARD_FACT
 {
     const size_t tl = topic_len;
     id[0] = '\0';
-    /* devices/<id>/csr, exactly */
+    /* devices/<id>/csr, exactly; no NUL in <id>, which would cut it short
+     * (devices/x\0y/csr read as x's request) */
     if (topic == NULL || tl < 13u || memcmp(topic, "devices/", 8) != 0 ||
-        memcmp(topic + tl - 4u, "/csr", 4) != 0 || tl - 12u > WARD_FACTORY_ID_MAX) {
+        memcmp(topic + tl - 4u, "/csr", 4) != 0 || tl - 12u > WARD_FACTORY_ID_MAX ||
+        memchr(topic + 8, '\0', tl - 12u) != NULL) {
         return false;
     }
     memcpy(id, topic + 8, tl - 12u);
