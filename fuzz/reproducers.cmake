@@ -7,6 +7,9 @@ foreach(src ${_fuzz_sources})
   add_executable(${name}_repro ${src} "${CMAKE_SOURCE_DIR}/fuzz/repro_main.c")
   target_compile_options(${name}_repro PRIVATE ${WARD_WARNINGS})
   target_link_libraries(${name}_repro PRIVATE ${WARD_FUZZ_LIBS} ward_mbedtls)
+  if(name STREQUAL "fuzz_bootstate") # the boot tests' fixtures
+    target_include_directories(${name}_repro PRIVATE "${CMAKE_SOURCE_DIR}/tests" "${CMAKE_SOURCE_DIR}/tools/sign")
+  endif()
   if(name STREQUAL "fuzz_csr")
     target_link_libraries(${name}_repro PRIVATE ward_fleet) # the fleet service's checks
   endif()
