@@ -46,20 +46,23 @@ for file in "$top"/port/cortex-m/boards/*.board; do
   # ---- peak stack on each path ------------------------------------------------
   blobs keyblock --key "$work/boot.pub.pem" --size "${B[KEY_SIZE]}" --out "$w/key.bin"
   blobs otp --boot-key-hash "$hash" --secure-boot --size "${B[OTP_SIZE]}" --out "$w/otp.bin"
-  blobs erased --size "${B[SLOT_SIZE]}" "$w/erased.bin"
-  blobs erased --size "${B[SCRATCH_SIZE]}" "$w/scratch.bin"
-  blobs erased --size "${B[STATE_SIZE]}" "$w/state.bin"
+  # Each area as the board loads it (only what an emulation keeps: mkblobs.py area).
+  benv=$bdir/board/board.env
+  blobs area --env "$benv" SECONDARY "$w/erased.bin"
+  blobs area --env "$benv" SCRATCH "$w/scratch.bin"
+  blobs area --env "$benv" STATE "$w/state.bin"
   "$ward" sign --board "$file" -k "$work/boot.pem" -v 1.0.0 -s 1 "$bins/ward_cm_app.bin" "$w/v1.img" >/dev/null
   "$ward" sign --board "$file" -k "$work/boot.pem" -v 2.0.0 -s 2 --pad \
     "$bins/ward_cm_app_noconfirm.bin" "$w/v2.img" >/dev/null
-  blobs pad --size "${B[SLOT_SIZE]}" "$w/v1.img" "$w/v1.slot"
+  blobs area --env "$benv" PRIMARY "$w/v1.img" "$w/v1.slot"
+  blobs area --env "$benv" SECONDARY "$w/v2.img" "$w/v2.sec"
   python3 - "$w/v1.img" "$w/bad.img" "$((B[HDR_SIZE] + 0x200))" <<'EOF'
 import sys
 d = bytearray(open(sys.argv[1], "rb").read())
 d[int(sys.argv[3])] ^= 1
 open(sys.argv[2], "wb").write(d)
 EOF
-  blobs pad --size "${B[SLOT_SIZE]}" "$w/bad.img" "$w/bad.slot"
+  blobs area --env "$benv" PRIMARY "$w/bad.img" "$w/bad.slot"
   peaks() { # primary secondary: the "stack peak" of every boot of one run
     "$cm/scripts/qemu-run.sh" --board "$bdir/board/board.env" --timeout 60 \
       "$bins/ward_cm_boot_stack.elf" "$w/key.bin@${B[KEY_ADDR]}" "$w/otp.bin@${B[OTP_ADDR]}" \
@@ -67,7 +70,7 @@ EOF
       "$w/state.bin@${B[STATE_ADDR]}" | awk '/stack peak/ {print $4}' || true
   }
   p_boot=$(peaks "$w/v1.slot" "$w/erased.bin" | head -n 1)
-  mapfile -t upd < <(peaks "$w/v1.slot" "$w/v2.img")
+  mapfile -t upd < <(peaks "$w/v1.slot" "$w/v2.sec")
   p_refuse=$(peaks "$w/bad.slot" "$w/erased.bin" | head -n 1)
   if [ -z "$p_boot" ] || [ "${#upd[@]}" -lt 2 ] || [ -z "$p_refuse" ]; then
     echo "bench: a stack run failed on $board" >&2

@@ -150,6 +150,8 @@ typedef struct ward_ble_plug_conn {
     ward_ble_addr_t peer;
     bool bonded;       /* a bond exists for peer (cached from the vault) */
     bool bond_auth;    /* ...and it is authenticated */
+    bool key_bonded;   /* the link was handed (or paired into) the key of the bond of */
+    ward_ble_addr_t key_bond; /* ...this identity: forgetting it withdraws BONDED */
     uint8_t notify_pending;
     ward_smp_t smp;
 } ward_ble_plug_conn_t;
@@ -205,7 +207,9 @@ ward_err_t ward_ble_plug_passkey_reply(ward_ble_plug_t *p, uint16_t conn, bool o
                                        uint32_t passkey);
 
 /* Remove one bond (the peer must pair again): from the vault and from the
- * advertising list. As ward_ble_bond_remove. */
+ * advertising list; a link up with that bond's key loses WARD_BLE_KEY_BONDED
+ * at once (ward_hci_conn_clear_bonded), so control is refused on it (0x05).
+ * As ward_ble_bond_remove. */
 ward_err_t ward_ble_plug_forget(ward_ble_plug_t *p, const ward_ble_addr_t *id);
 
 /* The relay's state; the pairing window's state. */

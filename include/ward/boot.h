@@ -3,14 +3,16 @@
  * a power-safe swap, trial-boot it, confirm or revert automatically; keep
  * the anti-rollback counter in OTP; refuse to start anything unverified.
  *
- * Flash layout (all areas on one flash, sector aligned):
- *   primary    N sectors: the image runs from here (XIP)
- *   secondary  N sectors: staging; its last sector holds the MCUboot trailer
- *              that requests an install (imgtool --pad / --confirm)
- *   scratch    1 sector used while swapping
+ * Flash layout (whole sectors; uniform or mixed sector sizes):
+ *   primary    N swap units: the image runs from here (XIP)
+ *   secondary  N swap units: staging; its last sector holds the MCUboot
+ *              trailer that requests an install (imgtool --pad / --confirm)
+ *   scratch    at least the largest swap unit, used while swapping
  *   state      2 sectors: the boot journal (docs/boot-state.md)
- * An image may use at most (N - 1) sectors: the last sector of each slot
- * is reserved for the trailer.
+ * A swap unit ends where both slots have a sector boundary (on uniform
+ * flash, and whenever both slots have the same sector sizes: one sector).
+ * An image may use the first N - 1 units: the last unit of each slot holds
+ * the trailer (docs/boot.md, "Layout").
  *
  * Typical bootloader:
  *   ward_boot_ctx_t ctx; ward_boot_report_t rep;
@@ -35,6 +37,20 @@ typedef struct ward_boot_layout {
     ward_area_t scratch;
     ward_area_t state;
 } ward_boot_layout_t;
+
+/* The layout rule ward_boot_layout_check found broken (docs/boot.md,
+ * "Layout"). */
+typedef enum ward_boot_layout_rule {
+    WARD_BOOT_RULE_OK = 0,
+    WARD_BOOT_RULE_AREA = 1,    /* an area is not whole sectors of its flash */
+    WARD_BOOT_RULE_OVERLAP = 2, /* two areas overlap */
+    WARD_BOOT_RULE_SLOTS = 3,   /* the slots differ in size, or have fewer than
+                                   two swap units (more than 2^28) */
+    WARD_BOOT_RULE_SCRATCH = 4, /* a swap unit is larger than the scratch */
+    WARD_BOOT_RULE_TRAILER = 5, /* the trailer does not fit the secondary's last sector */
+    WARD_BOOT_RULE_STATE = 6    /* the journal: fewer than two sectors, or one that
+                                   holds fewer than 16 or more than 65535 records */
+} ward_boot_layout_rule_t;
 
 typedef struct ward_boot_config {
     const ward_boot_layout_t *layout;
@@ -86,8 +102,9 @@ typedef struct ward_boot_state {
     uint32_t epoch;      /* epoch of the current journal sector; 0: none yet */
     uint32_t next;       /* slot after the last record (not erased) in that sector */
     uint32_t skipped;    /* torn or foreign records skipped while reading */
-    uint32_t nsectors;   /* sectors the last operation swaps */
-    uint32_t steps_done; /* completed swap phases (3 per sector) */
+    uint32_t nsectors;   /* swap units the last operation swaps (sectors on
+                            uniform flash) */
+    uint32_t steps_done; /* completed swap phases (3 per unit) */
     uint32_t backup_fp;  /* fingerprint of the image kept in the secondary */
     ward_err_t refused;  /* reason of the last refused update, or WARD_OK */
     uint8_t sector;      /* index (0/1) of the current journal sector */
@@ -100,14 +117,25 @@ typedef struct ward_boot_state {
                             append compacts (docs/boot-state.md 2.3) */
 } ward_boot_state_t;
 
+/* What ward_boot_init learns of the layout; private to src/boot. */
+typedef struct ward_boot_geo {
+    uint32_t units;         /* swap units of a slot (ward_boot_units) */
+    uint32_t image_max;     /* ward_boot_image_max: where the last unit starts */
+    uint32_t scratch_erase; /* scratch bytes erased for each unit: its sectors
+                               that the largest unit covers */
+    uint32_t req_off;       /* the secondary's last sector (the request) */
+    uint32_t req_size;
+} ward_boot_geo_t;
+
 typedef struct ward_boot_ctx {
     ward_boot_config_t cfg;
     ward_boot_state_t st;
+    ward_boot_geo_t geo;
     uint8_t buf[WARD_CONFIG_BOOT_COPY_CHUNK];
 } ward_boot_ctx_t;
 
-/* Check the layout against the flash geometry and read the journal (no
- * write). cfg is copied; the layout, OTP and key it points to must outlive
+/* Check the layout against the flash geometry (ward_boot_layout_check)
+ * and read the journal (no write). cfg is copied; the layout, OTP and key it points to must outlive
  * ctx. Returns WARD_OK, WARD_ERR_INVALID_ARG, WARD_ERR_BOOT_LAYOUT or an
  * I/O error. */
 ward_err_t ward_boot_init(ward_boot_ctx_t *ctx, const ward_boot_config_t *cfg);
@@ -175,8 +203,20 @@ ward_err_t ward_boot_status(ward_boot_ctx_t *ctx, ward_boot_report_t *rep);
  */
 ward_err_t ward_boot_floor(ward_boot_ctx_t *ctx, uint32_t *floor);
 
-/* Bytes of a slot an image may use: slot size minus the trailer sector. */
+/* Bytes of a slot an image may use: the slot minus its last swap unit
+ * (its last sector when both slots have the same sector sizes). 0 for a
+ * layout ward_boot_layout_check refuses. */
 uint32_t ward_boot_image_max(const ward_boot_layout_t *layout);
+
+/* Swap units of a slot: where the primary and the secondary both have a
+ * sector boundary, from their starts. 0 for a layout ward_boot_layout_check
+ * refuses. */
+uint32_t ward_boot_units(const ward_boot_layout_t *layout);
+
+/* The layout rules ward_boot_init applies (docs/boot.md, "Layout"): WARD_OK,
+ * or WARD_ERR_BOOT_LAYOUT with the first rule broken in *rule (may be
+ * NULL; WARD_BOOT_RULE_OK on success). Reads no flash. */
+ward_err_t ward_boot_layout_check(const ward_boot_layout_t *layout, ward_boot_layout_rule_t *rule);
 
 #ifdef __cplusplus
 }

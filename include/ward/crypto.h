@@ -10,6 +10,9 @@
 #define WARD_CRYPTO_H
 
 #include <psa/crypto.h>
+#if defined(WARD_CRYPTO_SHA256_DIRECT)
+#include <mbedtls/sha256.h>
+#endif
 
 #include "ward/ward.h"
 
@@ -22,13 +25,24 @@ extern "C" {
 #define WARD_P256_SIG_LEN 64u  /* r || s */
 #define WARD_P256_SPKI_LEN 91u /* DER SubjectPublicKeyInfo, id-ecPublicKey/prime256v1 */
 
-/* Initialise PSA Crypto. Idempotent. WARD_ERR_CRYPTO on failure. */
+/* Initialise PSA Crypto. Idempotent. WARD_ERR_CRYPTO on failure. In a
+ * build with WARD_CRYPTO_SHA256_DIRECT (the Cortex-M bootloader's, which
+ * hashes with Mbed TLS's SHA-256 and verifies with p256-m directly and so
+ * uses no PSA at all) there is nothing to initialise: WARD_OK. */
 ward_err_t ward_crypto_init(void);
 
-/* Streaming SHA-256; the caller owns the context. */
+/* Streaming SHA-256; the caller owns the context. WARD_CRYPTO_SHA256_DIRECT
+ * (defined for every user of the library, as the type depends on it):
+ * Mbed TLS's SHA-256 context instead of a PSA operation. */
+#if defined(WARD_CRYPTO_SHA256_DIRECT)
+typedef struct ward_sha256 {
+    mbedtls_sha256_context c;
+} ward_sha256_t;
+#else
 typedef struct ward_sha256 {
     psa_hash_operation_t op;
 } ward_sha256_t;
+#endif
 
 ward_err_t ward_sha256_start(ward_sha256_t *ctx);
 ward_err_t ward_sha256_update(ward_sha256_t *ctx, const void *data, size_t len);

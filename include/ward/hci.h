@@ -366,6 +366,12 @@ ward_err_t ward_hci_conn_security(const ward_hci_t *hci, uint16_t handle, ward_b
  * the link is not encrypted with a key the engine handed out (flags 0). */
 ward_err_t ward_hci_conn_mark_bonded(ward_hci_t *hci, uint16_t handle);
 
+/* The bond whose key the link uses was removed (the peer must pair again):
+ * WARD_BLE_KEY_BONDED leaves the link's key flags at once, so nothing that
+ * needs a bond passes on it any more. WARD_OK (also when it had none),
+ * WARD_ERR_BLE_NO_CONN. */
+ward_err_t ward_hci_conn_clear_bonded(ward_hci_t *hci, uint16_t handle);
+
 /* Role and peer address of a connection. WARD_ERR_BLE_NO_CONN if unknown. */
 ward_err_t ward_hci_conn_info(const ward_hci_t *hci, uint16_t handle, uint8_t *role,
                               ward_ble_addr_t *peer);

@@ -4,7 +4,7 @@
  * Each port is a struct of callbacks plus an opaque context that the board
  * owns. The core never includes an OS or board header and never touches
  * hardware except through these structs. port/posix implements all of them
- * as a simulator; port/cortex-m implements flash and OTP for mps2-an386.
+ * as a simulator; port/cortex-m implements flash and OTP for its boards.
  *
  * Every callback returns WARD_OK or a negative ward_err_t. A port MUST NOT
  * return other positive values.
@@ -21,7 +21,20 @@ extern "C" {
 /* ------------------------------------------------------------------------- */
 /* Flash: NOR rules. Erase sets a whole sector to 0xFF; program can only
  * clear bits (programming a 1 over a 0 is an error for the port to report,
- * WARD_ERR_IO). Geometry is uniform: every sector has sector_size bytes.  */
+ * WARD_ERR_IO).
+ *
+ * Geometry: uniform sectors of sector_size bytes (regions NULL), or a
+ * sector map (regions): runs of equal sectors from offset 0, as MCUboot's
+ * flash_area_get_sectors gives them and as STM32F4/F7 parts have (4 x 16 KiB,
+ * 1 x 64 KiB, 7 x 128 KiB). The core never divides by sector_size: it asks
+ * ward_flash_sector_at and the ward_area_sector* helpers below where a
+ * sector starts and how large it is (docs/porting.md, "The flash port"). */
+
+/* A run of `count` sectors of `size` bytes each (a power of two). */
+typedef struct ward_flash_region {
+    uint32_t count;
+    uint32_t size;
+} ward_flash_region_t;
 
 typedef struct ward_flash {
     void *ctx;
@@ -30,30 +43,59 @@ typedef struct ward_flash {
     /* Program len bytes at off. off and len MUST be multiples of
      * write_size. Returns WARD_ERR_IO if a bit would go from 0 to 1. */
     ward_err_t (*prog)(void *ctx, uint32_t off, const void *buf, size_t len);
-    /* Erase the sector starting at off (a multiple of sector_size). */
+    /* Erase the sector starting at off (a sector start of the geometry). */
     ward_err_t (*erase)(void *ctx, uint32_t off);
     uint32_t size;        /* total bytes */
-    uint32_t sector_size; /* erase unit, power of two */
+    uint32_t sector_size; /* uniform: the erase unit, a power of two. With a
+                             sector map: its smallest sector */
     uint32_t write_size;  /* program unit: 1, 2, 4, 8, 16 or 32 bytes (at most
                            WARD_CONFIG_MAX_WRITE_SIZE) */
+    /* Sector map: nregions runs, from offset 0, adding up to size. NULL:
+     * uniform sectors of sector_size. The map must outlive the port. */
+    const ward_flash_region_t *regions;
+    uint32_t nregions;
 } ward_flash_t;
 
 /* A region of a flash device (a slot, the vault, the boot state). */
 typedef struct ward_area {
     const ward_flash_t *flash;
-    uint32_t off;  /* sector aligned */
-    uint32_t size; /* multiple of sector_size */
+    uint32_t off;  /* a sector start */
+    uint32_t size; /* whole sectors: off + size is a sector start or the end */
 } ward_area_t;
+
+/* WARD_OK if the flash's geometry is well formed (write size; uniform: a
+ * power-of-two sector_size >= write_size; map: 1..255 runs, each of at
+ * least one sector of a power-of-two size >= write_size, adding up to
+ * size, sector_size its smallest), else WARD_ERR_INVALID_ARG. */
+ward_err_t ward_flash_check(const ward_flash_t *flash);
+
+/* The sector that holds byte off of the flash: where it starts and its
+ * size. WARD_ERR_INVALID_ARG at or beyond the end (or a map that does not
+ * add up). Either output may be NULL. */
+ward_err_t ward_flash_sector_at(const ward_flash_t *flash, uint32_t off, uint32_t *start,
+                                uint32_t *size);
 
 /* Bounds-checked access relative to the area start.
  * Return WARD_ERR_INVALID_ARG when [off, off+len) leaves the area or breaks
  * the alignment rules, else what the port returns. */
 ward_err_t ward_area_read(const ward_area_t *area, uint32_t off, void *buf, size_t len);
 ward_err_t ward_area_prog(const ward_area_t *area, uint32_t off, const void *buf, size_t len);
-/* Erase every sector in [off, off+len); both sector aligned. */
+/* Erase every sector in [off, off+len); both ends on sector boundaries
+ * (checked before anything is erased). */
 ward_err_t ward_area_erase(const ward_area_t *area, uint32_t off, uint32_t len);
 /* WARD_OK if the area is well formed for its flash, else WARD_ERR_INVALID_ARG. */
 ward_err_t ward_area_check(const ward_area_t *area);
+/* The sector of the area that holds area offset off: *start relative to
+ * the area, *size its size. WARD_ERR_INVALID_ARG outside the area. Either
+ * output may be NULL. */
+ward_err_t ward_area_sector_at(const ward_area_t *area, uint32_t off, uint32_t *start,
+                               uint32_t *size);
+/* Number of sectors of an area that ward_area_check accepts (0 if not). */
+uint32_t ward_area_sectors(const ward_area_t *area);
+/* Sector idx (from 0) of the area: its offset in the area and its size.
+ * WARD_ERR_INVALID_ARG past the last one. Either output may be NULL. */
+ward_err_t ward_area_sector(const ward_area_t *area, uint32_t idx, uint32_t *off,
+                            uint32_t *size);
 
 /* ------------------------------------------------------------------------- */
 /* OTP: one-time-programmable fields. Bits go from 0 to 1 only (burning);

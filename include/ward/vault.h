@@ -102,7 +102,7 @@ typedef struct ward_vault_config {
 typedef struct ward_vault_sector_ {
     uint32_t epoch;     /* log order of used sectors */
     uint32_t erases;    /* erase count as recorded by the vault */
-    uint32_t wp;        /* next free byte (sector_size: closed) */
+    uint32_t wp;        /* next free byte (the sector's size: closed) */
     uint32_t placed;    /* padded record bytes placed in the sector */
     uint8_t state;      /* free / used */
     uint8_t blank;      /* free and known to be all 0xFF */
@@ -157,7 +157,8 @@ typedef struct ward_vault_iter {
 #define WARD_VAULT_ITER_INIT {0u}
 
 typedef struct ward_vault_stats {
-    uint32_t sectors, sector_size, write_size;
+    uint32_t sectors, sector_size, write_size; /* sector_size: the smallest */
+    uint32_t sector_sizes[WARD_CONFIG_VAULT_MAX_SECTORS]; /* each sector's own */
     uint32_t records;        /* live records */
     uint32_t live_bytes;     /* flash bytes of live records (padded) */
     uint32_t dead_bytes;     /* used bytes not live (old copies, commits) */

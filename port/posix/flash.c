@@ -17,7 +17,28 @@ static bool pow2(uint32_t v)
 
 static uint32_t sectors(const ward_sim_flash_t *f)
 {
-    return f->port.size / f->port.sector_size;
+    return f->nsectors;
+}
+
+uint32_t ward_sim_flash_sector_index(const ward_sim_flash_t *f, uint32_t off)
+{
+    const ward_flash_t *p = &f->port;
+    if (off >= p->size) {
+        return UINT32_MAX;
+    }
+    if (p->regions == NULL) {
+        return off / p->sector_size;
+    }
+    uint32_t base = 0, idx = 0;
+    for (uint32_t i = 0; i < p->nregions; i++) {
+        const uint32_t span = p->regions[i].count * p->regions[i].size;
+        if (off - base < span) {
+            return idx + (off - base) / p->regions[i].size;
+        }
+        base += span;
+        idx += p->regions[i].count;
+    }
+    return UINT32_MAX;
 }
 
 static void wear_path(char *out, size_t n, const char *path)
@@ -60,12 +81,13 @@ static void wear_load(ward_sim_flash_t *f, const char *path)
 /* Per-sector program counters for a program of [off, off + len). */
 static void count_prog(ward_sim_flash_t *f, uint32_t off, size_t len)
 {
-    const uint32_t ss = f->port.sector_size;
     uint32_t at = off;
     const uint32_t end = off + (uint32_t)len;
     while (at < end) {
-        const uint32_t s = at / ss;
-        const uint32_t stop = (s + 1u) * ss < end ? (s + 1u) * ss : end;
+        uint32_t start = 0, ss = 0;
+        (void)ward_flash_sector_at(&f->port, at, &start, &ss); /* at < size: sim_prog checked */
+        const uint32_t s = ward_sim_flash_sector_index(f, at);
+        const uint32_t stop = start + ss < end ? start + ss : end;
         f->prog_counts[s]++;
         f->prog_bytes[s] += stop - at;
         at = stop;
@@ -201,11 +223,12 @@ static ward_err_t sim_prog(void *ctx, uint32_t off, const void *buf, size_t len)
 static ward_err_t sim_erase(void *ctx, uint32_t off)
 {
     ward_sim_flash_t *f = ctx;
-    const uint32_t ss = f->port.sector_size;
+    uint32_t start = 0, ss = 0;
     if (f->power != NULL && f->power->dead) {
         return WARD_ERR_POWER_LOSS;
     }
-    if (off >= f->port.size || (off % ss) != 0u) {
+    /* Only at the start of a sector of the geometry, whatever its size. */
+    if (ward_flash_sector_at(&f->port, off, &start, &ss) != WARD_OK || start != off) {
         f->stats.violations++;
         return WARD_ERR_INVALID_ARG;
     }
@@ -228,10 +251,14 @@ static ward_err_t sim_erase(void *ctx, uint32_t off)
     for (uint32_t u = off / ws; u < (off + n) / ws; u++) {
         f->programmed[u / 8u] &= (uint8_t)~(1u << (u % 8u));
     }
-    f->erase_counts[off / ss]++;
+    f->erase_counts[ward_sim_flash_sector_index(f, off)]++;
     f->stats.erases++;
     return g == WARD_SIM_TORN ? WARD_ERR_POWER_LOSS : WARD_OK;
 }
+
+static ward_err_t flash_open(ward_sim_flash_t *f, ward_sim_power_t *power, const char *path,
+                             bool create, uint32_t size, uint32_t nsectors, uint32_t write_size,
+                             bool program_once);
 
 ward_err_t ward_sim_flash_open(ward_sim_flash_t *f, ward_sim_power_t *power, const char *path,
                                bool create, uint32_t size, uint32_t sector_size,
@@ -247,12 +274,54 @@ ward_err_t ward_sim_flash_open(ward_sim_flash_t *f, ward_sim_power_t *power, con
         .ctx = f, .read = sim_read, .prog = sim_prog, .erase = sim_erase,
         .size = size, .sector_size = sector_size, .write_size = write_size,
     };
+    return flash_open(f, power, path, create, size, size / sector_size, write_size, program_once);
+}
+
+ward_err_t ward_sim_flash_open_map(ward_sim_flash_t *f, ward_sim_power_t *power, const char *path,
+                                   bool create, const ward_flash_region_t *regions,
+                                   uint32_t nregions, uint32_t write_size, bool program_once)
+{
+    uint64_t size = 0, n = 0;
+    uint32_t least = UINT32_MAX;
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    if (regions == NULL || nregions == 0u || nregions > WARD_SIM_REGIONS_MAX ||
+        !pow2(write_size) || write_size > 32u) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    for (uint32_t i = 0; i < nregions; i++) {
+        /* 256 bytes or more: always more than a write unit (at most 32). */
+        if (regions[i].count == 0u || !pow2(regions[i].size) || regions[i].size < 256u) {
+            return WARD_ERR_INVALID_ARG;
+        }
+        size += (uint64_t)regions[i].count * regions[i].size;
+        n += regions[i].count;
+        least = regions[i].size < least ? regions[i].size : least;
+        f->regions[i] = regions[i];
+    }
+    if (size > 0x80000000u) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    f->port = (ward_flash_t){
+        .ctx = f, .read = sim_read, .prog = sim_prog, .erase = sim_erase,
+        .size = (uint32_t)size, .sector_size = least, .write_size = write_size,
+        .regions = f->regions, .nregions = nregions,
+    };
+    return flash_open(f, power, path, create, (uint32_t)size, (uint32_t)n, write_size,
+                      program_once);
+}
+
+static ward_err_t flash_open(ward_sim_flash_t *f, ward_sim_power_t *power, const char *path,
+                             bool create, uint32_t size, uint32_t nsectors, uint32_t write_size,
+                             bool program_once)
+{
     f->power = power;
     f->program_once = program_once;
+    f->nsectors = nsectors;
     uint32_t units = size / write_size;
-    f->erase_counts = calloc(size / sector_size, sizeof(uint32_t));
-    f->prog_counts = calloc(size / sector_size, sizeof(uint32_t));
-    f->prog_bytes = calloc(size / sector_size, sizeof(uint32_t));
+    f->erase_counts = calloc(nsectors, sizeof(uint32_t));
+    f->prog_counts = calloc(nsectors, sizeof(uint32_t));
+    f->prog_bytes = calloc(nsectors, sizeof(uint32_t));
     f->programmed = calloc((units + 7u) / 8u, 1);
     if (f->erase_counts == NULL || f->prog_counts == NULL || f->prog_bytes == NULL ||
         f->programmed == NULL) {

@@ -454,6 +454,21 @@ static void le_ltk_request(ward_hci_t *hci, const uint8_t *p, size_t n)
 
 /* ---- connections ------------------------------------------------------- */
 
+/* A connection is over: what is queued or held for it dropped, its state
+ * (its security with it) wiped, then DISCONNECTED. */
+static void conn_end(ward_hci_t *hci, ward_hci_conn_t *c, uint8_t reason)
+{
+    const uint16_t handle = c->handle;
+    ward_l2cap_conn_drop(hci, c);
+    ward_wipe(c, sizeof *c);
+    ward_hci_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = WARD_HCI_EVT_DISCONNECTED;
+    ev.handle = handle;
+    ev.reason = reason;
+    emit(hci, &ev);
+}
+
 static void le_conn_complete(ward_hci_t *hci, const uint8_t *p, size_t n)
 {
     if (n != 18) {
@@ -469,10 +484,17 @@ static void le_conn_complete(ward_hci_t *hci, const uint8_t *p, size_t n)
     ev.addr.type = p[4];
     memcpy(ev.addr.a, p + 5, 6);
     if (ev.status == WARD_HCI_SUCCESS) {
-        if (ev.role > WARD_HCI_ROLE_PERIPHERAL || ev.handle > 0x0EFFu ||
-            ward_hci_conn_find(hci, ev.handle) != NULL) {
+        if (ev.role > WARD_HCI_ROLE_PERIPHERAL || ev.handle > 0x0EFFu) {
             hci->dropped++;
             return;
+        }
+        ward_hci_conn_t *old = ward_hci_conn_find(hci, ev.handle);
+        if (old != NULL) {
+            /* A controller gives a handle only to a new link, and only once
+             * it is free: the old link is gone and its Disconnection
+             * Complete never came (the controller restarted, or lost it).
+             * The new peer must not inherit its encryption and key flags. */
+            conn_end(hci, old, WARD_HCI_ERR_UNKNOWN_CONN);
         }
         ward_hci_conn_t *c = NULL;
         for (size_t i = 0; i < WARD_CONFIG_BLE_MAX_CONN && c == NULL; i++) {
@@ -504,14 +526,7 @@ static void ev_disconn_complete(ward_hci_t *hci, const uint8_t *p, size_t n)
     if (p[0] != WARD_HCI_SUCCESS || c == NULL) {
         return;
     }
-    ward_l2cap_conn_drop(hci, c);
-    ward_wipe(c, sizeof *c);
-    ward_hci_event_t ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = WARD_HCI_EVT_DISCONNECTED;
-    ev.handle = handle;
-    ev.reason = p[3];
-    emit(hci, &ev);
+    conn_end(hci, c, p[3]);
 }
 
 static void le_adv_report(ward_hci_t *hci, const uint8_t *p, size_t n)
@@ -1101,6 +1116,20 @@ ward_err_t ward_hci_conn_mark_bonded(ward_hci_t *hci, uint16_t handle)
         return WARD_ERR_STATE;
     }
     c->key_flags |= WARD_BLE_KEY_BONDED;
+    return WARD_OK;
+}
+
+ward_err_t ward_hci_conn_clear_bonded(ward_hci_t *hci, uint16_t handle)
+{
+    if (hci == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    ward_hci_conn_t *c = ward_hci_conn_find(hci, handle);
+    if (c == NULL) {
+        return WARD_ERR_BLE_NO_CONN;
+    }
+    c->key_flags &= (uint8_t)~WARD_BLE_KEY_BONDED;
+    c->pending_flags &= (uint8_t)~WARD_BLE_KEY_BONDED;
     return WARD_OK;
 }
 

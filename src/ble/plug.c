@@ -164,6 +164,8 @@ static void on_paired(ward_ble_plug_t *p, ward_ble_plug_conn_t *c, const ward_sm
             (void)ward_hci_conn_mark_bonded(&p->link.hci, c->handle);
             c->bonded = true;
             c->bond_auth = k->authenticated;
+            c->key_bonded = true;
+            c->key_bond = k->peer_id;
             (void)scan_vault(p);
         }
     }
@@ -247,6 +249,7 @@ static ward_err_t on_ltk(void *ctx, uint16_t handle, const ward_ble_addr_t *peer
     if (c == NULL) {
         return WARD_ERR_NOT_FOUND;
     }
+    c->key_bonded = false;
     if (ward_smp_ltk_request(&c->smp, ediv, rand, ltk) == WARD_OK) {
         const ward_smp_method_t m = ward_smp_method(&c->smp);
         *key_flags = (uint8_t)(WARD_BLE_KEY_SC |
@@ -260,6 +263,8 @@ static ward_err_t on_ltk(void *ctx, uint16_t handle, const ward_ble_addr_t *peer
     if (err == WARD_OK) {
         *key_flags = (uint8_t)(WARD_BLE_KEY_BONDED | (b.sc ? WARD_BLE_KEY_SC : 0u) |
                                (b.authenticated ? WARD_BLE_KEY_AUTHENTICATED : 0u));
+        c->key_bonded = true;
+        c->key_bond = b.id;
     }
     ward_wipe(&b, sizeof b);
     return err == WARD_OK ? WARD_OK : WARD_ERR_NOT_FOUND;
@@ -521,6 +526,16 @@ static uint8_t hook_wifi(void *ctx, uint16_t conn, const uint8_t *ssid, size_t s
     return err == WARD_OK ? 0u : att_code(err);
 }
 
+/* The bond a link's key came from is gone: the link keeps its encryption
+ * but no longer counts as bonded (control needs the peer to pair again). */
+static void revoke(ward_ble_plug_t *p, ward_ble_plug_conn_t *c)
+{
+    (void)ward_hci_conn_clear_bonded(&p->link.hci, c->handle);
+    c->bonded = false;
+    c->bond_auth = false;
+    c->key_bonded = false;
+}
+
 static uint8_t hook_reset(void *ctx, uint16_t conn)
 {
     ward_ble_plug_t *p = ctx;
@@ -532,8 +547,9 @@ static uint8_t hook_reset(void *ctx, uint16_t conn)
         p->nbonds = 0;
         p->bond_next = 0;
         for (size_t i = 0; i < WARD_CONFIG_BLE_MAX_CONN; i++) {
-            p->conn[i].bonded = false;
-            p->conn[i].bond_auth = false;
+            if (p->conn[i].used) {
+                revoke(p, &p->conn[i]); /* every bond is gone: no link keeps one's rights */
+            }
         }
     }
     /* The link that asked goes once its Write Response is out. */
@@ -820,9 +836,12 @@ ward_err_t ward_ble_plug_forget(ward_ble_plug_t *p, const ward_ble_addr_t *id)
     ward_err_t err = ward_ble_bond_remove(p->cfg.vault, id);
     if (err == WARD_OK) {
         for (size_t i = 0; i < WARD_CONFIG_BLE_MAX_CONN; i++) {
-            if (p->conn[i].used && addr_eq(&p->conn[i].peer, id)) {
-                p->conn[i].bonded = false;
-                p->conn[i].bond_auth = false;
+            ward_ble_plug_conn_t *c = &p->conn[i];
+            /* The link of that peer, and any link using that bond's key
+             * (a peer on a resolvable private address, or one that paired
+             * under another connection address). */
+            if (c->used && (addr_eq(&c->peer, id) || (c->key_bonded && addr_eq(&c->key_bond, id)))) {
+                revoke(p, c);
             }
         }
         err = scan_vault(p);

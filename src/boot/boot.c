@@ -42,23 +42,10 @@ typedef struct otp_view {
     bool have_key;
 } otp_view_t;
 
-static uint32_t sector_size(const ward_boot_ctx_t *ctx)
+/* Swap units an operation may move: all but the last (the trailer's). */
+static uint32_t max_units(const ward_boot_ctx_t *ctx)
 {
-    return ctx->cfg.layout->primary.flash->sector_size;
-}
-
-static uint32_t max_sectors(const ward_boot_ctx_t *ctx)
-{
-    return ctx->cfg.layout->primary.size / sector_size(ctx) - 1u;
-}
-
-uint32_t ward_boot_image_max(const ward_boot_layout_t *layout)
-{
-    if (layout == NULL || ward_area_check(&layout->primary) != WARD_OK ||
-        layout->primary.size < 2u * layout->primary.flash->sector_size) {
-        return 0;
-    }
-    return layout->primary.size - layout->primary.flash->sector_size;
+    return ctx->geo.units - 1u;
 }
 
 static bool overlap(const ward_area_t *a, const ward_area_t *b)
@@ -66,39 +53,98 @@ static bool overlap(const ward_area_t *a, const ward_area_t *b)
     return a->flash == b->flash && a->off < b->off + b->size && b->off < a->off + a->size;
 }
 
-static ward_err_t layout_check(const ward_boot_layout_t *l)
+static ward_err_t layout_rules(const ward_boot_layout_t *l, ward_boot_layout_rule_t *rule,
+                               ward_boot_geo_t *g)
 {
     const ward_area_t *a[4] = {&l->primary, &l->secondary, &l->scratch, &l->state};
+    memset(g, 0, sizeof *g);
+    *rule = WARD_BOOT_RULE_AREA;
     for (uint32_t i = 0; i < 4u; i++) {
         if (ward_area_check(a[i]) != WARD_OK) {
             return WARD_ERR_BOOT_LAYOUT;
         }
         for (uint32_t j = 0; j < i; j++) {
             if (overlap(a[i], a[j])) {
+                *rule = WARD_BOOT_RULE_OVERLAP;
                 return WARD_ERR_BOOT_LAYOUT;
             }
         }
     }
-    const uint32_t ss = l->primary.flash->sector_size;
-    const uint32_t ws = l->secondary.flash->write_size;
-    const uint32_t ma = ws > 8u ? ws : 8u;
-    /* Sector-for-sector swap through one scratch sector. */
-    if (l->secondary.flash->sector_size != ss || l->scratch.flash->sector_size != ss ||
-        l->secondary.size != l->primary.size || l->primary.size / ss < 2u ||
-        l->primary.size / ss > 0x10000000u || l->scratch.size < ss) {
+    /* Unit for unit through the scratch: the slots of one size, at least
+     * two units (one for an image, the last for the trailer). */
+    uint32_t at = 0, u = 0, largest = 0;
+    *rule = WARD_BOOT_RULE_SLOTS;
+    for (; at < l->primary.size; at += u) {
+        if (ward_boot_unit_at(l, at, &u) != WARD_OK) {
+            return WARD_ERR_BOOT_LAYOUT;
+        }
+        g->image_max = at;
+        largest = u > largest ? u : largest;
+        g->units++;
+    }
+    if (g->units < 2u || g->units > 0x10000000u) {
         return WARD_ERR_BOOT_LAYOUT;
     }
-    /* The trailer fits the reserved last sector. */
-    if (ward_align_up(16u, ma) + ma > ss) {
+    /* The scratch's sectors that the largest unit covers. */
+    uint32_t s0 = 0, ss = 0;
+    *rule = WARD_BOOT_RULE_SCRATCH;
+    if (ward_area_sector_at(&l->scratch, largest - 1u, &s0, &ss) != WARD_OK) {
+        return WARD_ERR_BOOT_LAYOUT;
+    }
+    g->scratch_erase = s0 + ss;
+    /* The trailer fits the secondary's last sector. */
+    const uint32_t ws = l->secondary.flash->write_size;
+    const uint32_t ma = ws > 8u ? ws : 8u;
+    (void)ward_area_sector_at(&l->secondary, l->secondary.size - 1u, &g->req_off, &g->req_size);
+    *rule = WARD_BOOT_RULE_TRAILER;
+    if (ward_align_up(16u, ma) + ma > g->req_size) {
         return WARD_ERR_BOOT_LAYOUT;
     }
     /* Two journal sectors, each with room for a summary and a log; the
      * slot number is 16 bits. */
-    const uint32_t slots = ward_boot_rec_slots(&l->state);
-    if (l->state.size < 2u * l->state.flash->sector_size || slots < 16u || slots > 0xFFFFu) {
-        return WARD_ERR_BOOT_LAYOUT;
+    *rule = WARD_BOOT_RULE_STATE;
+    for (uint32_t k = 0; k < 2u; k++) {
+        const uint32_t slots = ward_boot_rec_slots(&l->state, k);
+        if (slots < 16u || slots > 0xFFFFu) {
+            return WARD_ERR_BOOT_LAYOUT;
+        }
     }
+    *rule = WARD_BOOT_RULE_OK;
     return WARD_OK;
+}
+
+ward_err_t ward_boot_layout_check(const ward_boot_layout_t *layout, ward_boot_layout_rule_t *rule)
+{
+    ward_boot_layout_rule_t r = WARD_BOOT_RULE_AREA;
+    ward_boot_geo_t g;
+    ward_err_t err = WARD_ERR_INVALID_ARG;
+    if (layout != NULL) {
+        err = layout_rules(layout, &r, &g);
+    }
+    if (rule != NULL) {
+        *rule = r;
+    }
+    return err;
+}
+
+uint32_t ward_boot_image_max(const ward_boot_layout_t *layout)
+{
+    ward_boot_layout_rule_t r;
+    ward_boot_geo_t g;
+    if (layout == NULL || layout_rules(layout, &r, &g) != WARD_OK) {
+        return 0;
+    }
+    return g.image_max;
+}
+
+uint32_t ward_boot_units(const ward_boot_layout_t *layout)
+{
+    ward_boot_layout_rule_t r;
+    ward_boot_geo_t g;
+    if (layout == NULL || layout_rules(layout, &r, &g) != WARD_OK) {
+        return 0;
+    }
+    return g.units;
 }
 
 ward_err_t ward_boot_init(ward_boot_ctx_t *ctx, const ward_boot_config_t *cfg)
@@ -109,9 +155,10 @@ ward_err_t ward_boot_init(ward_boot_ctx_t *ctx, const ward_boot_config_t *cfg)
     }
     memset(ctx, 0, sizeof *ctx);
     ctx->cfg = *cfg;
-    ward_err_t err = layout_check(cfg->layout);
+    ward_boot_layout_rule_t rule;
+    ward_err_t err = layout_rules(cfg->layout, &rule, &ctx->geo);
     if (err == WARD_OK) {
-        err = ward_boot_journal_load(&cfg->layout->state, max_sectors(ctx), &ctx->st);
+        err = ward_boot_journal_load(&cfg->layout->state, max_units(ctx), &ctx->st);
     }
     if (err == WARD_OK) {
         ctx->st.ready = 1;
@@ -121,7 +168,7 @@ ward_err_t ward_boot_init(ward_boot_ctx_t *ctx, const ward_boot_config_t *cfg)
 
 static ward_err_t append(ward_boot_ctx_t *ctx, uint8_t type, uint8_t arg8, uint32_t arg32)
 {
-    return ward_boot_journal_append(&ctx->cfg.layout->state, max_sectors(ctx), &ctx->st, type,
+    return ward_boot_journal_append(&ctx->cfg.layout->state, max_units(ctx), &ctx->st, type,
                                     arg8, arg32);
 }
 
@@ -177,9 +224,8 @@ static ward_err_t check_slot(ward_boot_ctx_t *ctx, const ward_area_t *slot, cons
 
     memset(c, 0, sizeof *c);
     c->verified = WARD_FIH_FAILURE;
-    /* ward_boot_image_max, without checking the layout again (init did). */
-    c->reason = ward_image_parse(&c->info, ward_image_read_area, &a,
-                                 ctx->cfg.layout->primary.size - sector_size(ctx));
+    /* ward_boot_image_max, as init found it. */
+    c->reason = ward_image_parse(&c->info, ward_image_read_area, &a, ctx->geo.image_max);
     if (c->reason != WARD_OK) {
         /* No image is not an error of the flash; anything else from the
          * reader (power, bus) is. */
@@ -247,10 +293,10 @@ static ward_fih_t slot_ok(const slot_check_t *c, const otp_view_t *o)
     return c->bootable ? WARD_FIH_SUCCESS : WARD_FIH_FAILURE;
 }
 
+/* Erase the secondary's last sector, whatever its size: the request. */
 static ward_err_t erase_request(ward_boot_ctx_t *ctx)
 {
-    const ward_area_t *s = &ctx->cfg.layout->secondary;
-    return ward_area_erase(s, s->size - sector_size(ctx), sector_size(ctx));
+    return ward_area_erase(&ctx->cfg.layout->secondary, ctx->geo.req_off, ctx->geo.req_size);
 }
 
 /* Carry the active operation to its end, from the first phase the journal
@@ -410,11 +456,12 @@ static ward_err_t handle_request(ward_boot_ctx_t *ctx, otp_view_t *o, ward_boot_
         return refuse(ctx, rep, WARD_ERR_IMG_DOWNGRADE);
     }
 #endif
-    /* Swap the sectors either image occupies, so both survive whole. */
-    const uint32_t ss = sector_size(ctx);
+    /* Swap the units either image occupies, so both survive whole. Both
+     * parsed within image_max, which is where the last unit starts. */
     const uint32_t size = p.parsed && p.info.total_size > s.info.total_size ? p.info.total_size
                                                                             : s.info.total_size;
-    const uint32_t n = size / ss + (size % ss != 0u ? 1u : 0u);
+    uint32_t at = 0, u = 0;
+    const uint32_t n = ward_boot_unit_walk(l, max_units(ctx) - 1u, size, &at, &u) + 1u;
     if (!WARD_FIH_EQ(slot_ok(&s, o)) && !BOOT_FI_SKIP(4)) {
         return refuse(ctx, rep, WARD_ERR_IMG_SIG); /* second look before moving anything */
     }
@@ -535,8 +582,7 @@ ward_err_t ward_boot_request_install(ward_boot_ctx_t *ctx, bool permanent)
         return WARD_ERR_STATE;
     }
     ward_area_t a = ctx->cfg.layout->secondary;
-    ward_err_t err =
-        ward_image_parse(&info, ward_image_read_area, &a, ward_boot_image_max(ctx->cfg.layout));
+    ward_err_t err = ward_image_parse(&info, ward_image_read_area, &a, ctx->geo.image_max);
     if (err != WARD_OK) {
         return err;
     }

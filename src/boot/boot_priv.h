@@ -19,7 +19,7 @@
 /* Record types. None is 0x00 or 0xFF, so erased or zeroed flash is never
  * taken for a record. */
 #define WARD_BOOT_REC_HEADER 0xA1u /* arg8 = format version, arg32 = record size */
-#define WARD_BOOT_REC_BEGIN 0xB2u  /* arg8 = op, arg32 = sectors to swap */
+#define WARD_BOOT_REC_BEGIN 0xB2u  /* arg8 = op, arg32 = swap units */
 #define WARD_BOOT_REC_STEP 0xC3u   /* arg32 = swap phases completed */
 #define WARD_BOOT_REC_DONE 0xD4u   /* arg32 = fingerprint of the image kept in secondary */
 #define WARD_BOOT_REC_CONFIRM 0xE5u
@@ -28,8 +28,10 @@
 /* Bytes per record on this flash: max(16, write_size). */
 uint32_t ward_boot_rec_size(const ward_area_t *state);
 
-/* Records per journal sector (the header included). */
-uint32_t ward_boot_rec_slots(const ward_area_t *state);
+/* Records journal sector `sector` (0 or 1: the state area's first two
+ * sectors, which may differ in size) holds, the header included; 0 if the
+ * area has no such sector. */
+uint32_t ward_boot_rec_slots(const ward_area_t *state, uint32_t sector);
 
 /* Encode a whole record of rec_size bytes (ward_boot_rec_size: 16 to
  * WARD_BOOT_REC_MAX): the fields, zeros up to the CRC, and the CRC-32 of
@@ -73,7 +75,7 @@ ward_err_t ward_boot_journal_append(const ward_area_t *state, uint32_t max_secto
  * erased, or a read error. */
 ward_err_t ward_boot_trailer_read(const ward_area_t *slot, int *req);
 
-/* Erase the slot's last sector and write the request as imgtool --pad
+/* Erase the slot's last sector (whatever its size) and write the request as imgtool --pad
  * (--confirm when permanent) does, max_align = max(8, write_size). buf
  * holds at least 64 bytes. */
 ward_err_t ward_boot_trailer_write(const ward_area_t *slot, bool permanent, uint8_t *buf,
@@ -81,12 +83,27 @@ ward_err_t ward_boot_trailer_write(const ward_area_t *slot, bool permanent, uint
 
 /* ---- swap ---------------------------------------------------------------- */
 
-/* Copy one sector src -> dst (dst erased first) through buf, skipping
- * chunks that are all 0xFF. */
-ward_err_t ward_boot_copy_sector(const ward_area_t *dst, uint32_t dst_off, const ward_area_t *src,
-                                 uint32_t src_off, uint8_t *buf, size_t buf_len);
+/* The swap unit that starts at slot offset `from` (0, or the end of a
+ * unit): *size bytes up to the next offset where both slots have a sector
+ * boundary. WARD_ERR_BOOT_LAYOUT if there is none (slots of different
+ * sizes, or `from` not a boundary of both). */
+ward_err_t ward_boot_unit_at(const ward_boot_layout_t *l, uint32_t from, uint32_t *size);
 
-/* Run swap phase k (0 <= k < 3 * nsectors) of the active operation. */
+/* Erase [dst_off, dst_off + erase_len) of dst (sector boundaries), then
+ * copy len bytes (<= erase_len) src -> dst through buf, skipping chunks
+ * that are all 0xFF. */
+ward_err_t ward_boot_copy(const ward_area_t *dst, uint32_t dst_off, uint32_t erase_len,
+                          const ward_area_t *src, uint32_t src_off, uint32_t len, uint8_t *buf,
+                          size_t buf_len);
+
+/* Walk the swap units from the start of the slots, to unit idx or to the
+ * first unit that ends at or past `bytes`, whichever comes first: returns
+ * its index, *at its start, *size its size. */
+uint32_t ward_boot_unit_walk(const ward_boot_layout_t *l, uint32_t idx, uint32_t bytes,
+                             uint32_t *at, uint32_t *size);
+
+/* Run phase k % 3 of swap unit k / 3 (0 <= k < 3 * nsectors) of the active
+ * operation. */
 ward_err_t ward_boot_swap_phase(ward_boot_ctx_t *ctx, uint32_t k);
 
 #endif /* WARD_BOOT_PRIV_H */

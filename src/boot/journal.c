@@ -1,5 +1,6 @@
 /*
- * ward boot journal: fixed-size records in two flash sectors.
+ * ward boot journal: fixed-size records in two flash sectors (the state
+ * area's first two; each holds as many records as its own size allows).
  *
  * Each record is one write unit (at least 16 bytes) written with one
  * program call; it carries its sector's epoch, its own slot number and, in
@@ -26,9 +27,30 @@ uint32_t ward_boot_rec_size(const ward_area_t *state)
     return ws > WARD_BOOT_REC_MIN ? ws : WARD_BOOT_REC_MIN;
 }
 
-uint32_t ward_boot_rec_slots(const ward_area_t *state)
+/* Journal sector `sector` (0 or 1: the state area's first two sectors):
+ * where it starts in the area; *size its size (0 if there is no such
+ * sector). */
+static uint32_t jsector(const ward_area_t *state, uint32_t sector, uint32_t *size)
 {
-    return state->flash->sector_size / ward_boot_rec_size(state);
+    uint32_t first = 0;
+    *size = 0;
+    (void)ward_area_sector_at(state, 0, NULL, &first);
+    const uint32_t off = sector == 0u ? 0u : first;
+    (void)ward_area_sector_at(state, off, NULL, size);
+    return off;
+}
+
+uint32_t ward_boot_rec_slots(const ward_area_t *state, uint32_t sector)
+{
+    uint32_t size = 0;
+    (void)jsector(state, sector > 1u ? 2u : sector, &size);
+    return sector > 1u ? 0u : size / ward_boot_rec_size(state);
+}
+
+static uint32_t sector_off(const ward_area_t *state, uint32_t sector)
+{
+    uint32_t size = 0;
+    return jsector(state, sector, &size);
 }
 
 void ward_boot_rec_encode(uint8_t *out, uint32_t rec_size, uint8_t type, uint8_t arg8,
@@ -113,7 +135,7 @@ static ward_err_t rec_read(const ward_area_t *state, uint32_t sector, uint32_t s
     if (rs > WARD_BOOT_REC_MAX) {
         return WARD_ERR_INVALID_ARG; /* ward_area_check refuses such a flash */
     }
-    return ward_area_read(state, sector * state->flash->sector_size + slot * rs, r, rs);
+    return ward_area_read(state, sector_off(state, sector) + slot * rs, r, rs);
 }
 
 /* The record was written whole (its zeros, the CRC at its end) where it
@@ -164,7 +186,7 @@ ward_err_t ward_boot_journal_load(const ward_area_t *state, uint32_t max_sectors
 
     /* The whole sector: an erased-looking slot may be one a cut spent
      * (the writer then went on after it). */
-    const uint32_t slots = ward_boot_rec_slots(state);
+    const uint32_t slots = ward_boot_rec_slots(state, st->sector);
     const uint32_t rs = ward_boot_rec_size(state);
     st->next = 1;
     for (uint32_t k = 1; k < slots; k++) {
@@ -195,7 +217,7 @@ static ward_err_t write_rec(const ward_area_t *state, uint32_t sector, uint32_t 
         return WARD_ERR_INVALID_ARG;
     }
     ward_boot_rec_encode(r, rs, type, arg8, (uint16_t)slot, arg32, epoch);
-    return ward_area_prog(state, sector * state->flash->sector_size + slot * rs, r, rs);
+    return ward_area_prog(state, sector_off(state, sector) + slot * rs, r, rs);
 }
 
 /* Where a summary is being written: records go to slots 1, 2, ... */
@@ -229,7 +251,9 @@ static ward_err_t compact(const ward_area_t *state, ward_boot_state_t *st,
     s.sector = st->epoch == 0u ? 0u : 1u - st->sector;
     s.epoch = st->epoch + 1u;
     s.n = 0;
-    s.err = ward_area_erase(state, s.sector * state->flash->sector_size, state->flash->sector_size);
+    uint32_t size = 0;
+    const uint32_t off = jsector(state, s.sector, &size);
+    s.err = ward_area_erase(state, off, size);
     /* Replaying these records on a blank state gives `to` again (REFUSE
      * first: it is not accepted while an operation is active). */
     const bool op = to->op != WARD_BOOT_OP_NONE;
@@ -269,7 +293,7 @@ ward_err_t ward_boot_journal_append(const ward_area_t *state, uint32_t max_secto
      * visible; when the sector is full; and once more when a slot would not
      * program. */
     ward_err_t err = WARD_ERR_IO;
-    if (st->owned != 0u && st->next < ward_boot_rec_slots(state)) {
+    if (st->owned != 0u && st->next < ward_boot_rec_slots(state, st->sector)) {
         err = write_rec(state, st->sector, st->next, type, arg8, arg32, st->epoch);
         if (err == WARD_OK) {
             to.next = st->next + 1u;

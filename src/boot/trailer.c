@@ -61,16 +61,21 @@ ward_err_t ward_boot_trailer_write(const ward_area_t *slot, bool permanent, uint
                                    size_t buf_len)
 {
     const uint32_t ws = slot->flash->write_size;
-    const uint32_t ss = slot->flash->sector_size;
     const uint32_t ma = ws > 8u ? ws : 8u;
     const uint32_t mlen = ward_align_up(16u, ma);
+    uint32_t last = 0, ss = 0;
 
-    if (buf == NULL || buf_len < mlen || ma > 32u || mlen + ma > ss || slot->size < 2u * ss) {
+    /* The slot's last sector, whatever its size; never its only one. */
+    if (buf == NULL || slot->size == 0u ||
+        ward_area_sector_at(slot, slot->size - 1u, &last, &ss) != WARD_OK) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    if (buf_len < mlen || ma > 32u || mlen + ma > ss || last == 0u) {
         return WARD_ERR_INVALID_ARG;
     }
     /* Start from an erased sector: a torn earlier attempt may have spent
      * write units that ECC flash will not program twice. */
-    ward_err_t err = ward_area_erase(slot, slot->size - ss, ss);
+    ward_err_t err = ward_area_erase(slot, last, ss);
     if (err == WARD_OK && permanent) {
         memset(buf, 0xFF, ma);
         buf[0] = IMAGE_OK_SET;

@@ -10,6 +10,47 @@
 #include "p256-m.h"
 #endif
 
+#if defined(WARD_CRYPTO_SHA256_DIRECT)
+ward_err_t ward_crypto_init(void)
+{
+    return WARD_OK;
+}
+
+ward_err_t ward_sha256_start(ward_sha256_t *ctx)
+{
+    if (ctx == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    mbedtls_sha256_init(&ctx->c);
+    return mbedtls_sha256_starts(&ctx->c, 0) == 0 ? WARD_OK : WARD_ERR_CRYPTO;
+}
+
+ward_err_t ward_sha256_update(ward_sha256_t *ctx, const void *data, size_t len)
+{
+    if (ctx == NULL || (data == NULL && len > 0u)) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    return mbedtls_sha256_update(&ctx->c, (const uint8_t *)data, len) == 0 ? WARD_OK
+                                                                          : WARD_ERR_CRYPTO;
+}
+
+ward_err_t ward_sha256_finish(ward_sha256_t *ctx, uint8_t out[WARD_SHA256_LEN])
+{
+    if (ctx == NULL || out == NULL) {
+        return WARD_ERR_INVALID_ARG;
+    }
+    const int ret = mbedtls_sha256_finish(&ctx->c, out);
+    mbedtls_sha256_free(&ctx->c);
+    return ret == 0 ? WARD_OK : WARD_ERR_CRYPTO;
+}
+
+void ward_sha256_abort(ward_sha256_t *ctx)
+{
+    if (ctx != NULL) {
+        mbedtls_sha256_free(&ctx->c);
+    }
+}
+#else
 ward_err_t ward_crypto_init(void)
 {
     return psa_crypto_init() == PSA_SUCCESS ? WARD_OK : WARD_ERR_CRYPTO;
@@ -54,6 +95,8 @@ void ward_sha256_abort(ward_sha256_t *ctx)
         (void)psa_hash_abort(&ctx->op);
     }
 }
+
+#endif
 
 ward_err_t ward_sha256(uint8_t out[WARD_SHA256_LEN], const void *data, size_t len)
 {

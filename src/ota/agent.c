@@ -329,9 +329,11 @@ static const ward_area_t *staging(const ward_ota_t *o)
 static void scrub(ward_ota_t *o)
 {
     const ward_area_t *s = staging(o);
-    const uint32_t ss = s->flash->sector_size;
+    uint32_t ss = 0;
     for (uint32_t off = 0; off < o->erased_to; off += ss) {
-        if (ward_area_erase(s, off, ss) != WARD_OK) {
+        /* Each sector with its own size (a sector map may mix them). */
+        if (ward_area_sector_at(s, off, NULL, &ss) != WARD_OK ||
+            ward_area_erase(s, off, ss) != WARD_OK) {
             break;
         }
         o->stats.erases++;
@@ -348,7 +350,6 @@ static ward_err_t land_block(ward_ota_t *o)
         return err; /* nothing of it reaches flash */
     }
     const ward_area_t *s = staging(o);
-    const uint32_t ss = s->flash->sector_size;
     const uint32_t ws = s->flash->write_size;
     const uint32_t off = (o->chain.next - 1u) * o->chain.block_size;
     /* The last block may end inside a write unit: pad it as erased flash
@@ -358,6 +359,11 @@ static ward_err_t land_block(ward_ota_t *o)
     /* Each sector is erased just before its first block lands. */
     while (o->erased_to < off + plen) {
         const uint32_t at = o->erased_to;
+        uint32_t ss = 0;
+        err = ward_area_sector_at(s, at, NULL, &ss); /* its own size, on a sector map too */
+        if (err != WARD_OK) {
+            return err;
+        }
         o->erased_to += ss; /* counted as touched even if the erase fails */
         err = ward_area_erase(s, at, ss);
         if (err != WARD_OK) {
@@ -525,8 +531,11 @@ static ward_err_t clear_request(ward_ota_t *o)
         return WARD_OK;
     }
     const ward_area_t *s = staging(o);
-    const uint32_t ss = s->flash->sector_size;
-    err = ward_area_erase(s, s->size - ss, ss);
+    uint32_t last = 0, ss = 0; /* the last sector, whatever its size */
+    err = ward_area_sector_at(s, s->size - 1u, &last, &ss);
+    if (err == WARD_OK) {
+        err = ward_area_erase(s, last, ss);
+    }
     if (err == WARD_OK) {
         o->stats.erases++;
     }

@@ -110,11 +110,21 @@ static uint32_t next_free(const ward_vault_t *v, uint32_t after)
     return VLT_NONE;
 }
 
+static uint32_t live_bytes_in(const ward_vault_t *v, uint32_t o);
+
+/* Can sector s take `raw` bytes, `rec` of them records? Within its own
+ * size and record limit; and, in a sector larger than the smallest, with
+ * its live records within the smallest sector's limit, so that whichever
+ * sector is the GC reserve when s is collected can take them (on uniform
+ * flash the live records are within the placed ones: nothing to check). */
 static bool fits(const ward_vault_t *v, uint32_t s, uint32_t rec, uint32_t raw)
 {
     const ward_vault_sector_t *sc = &v->sect[s];
-    return sc->state == VLT_USED && sc->wp <= v->ssize && raw <= v->ssize - sc->wp &&
-           sc->placed + rec <= vlt_rec_limit(v);
+    const uint32_t ss = vlt_ssize(v, s);
+    const uint32_t own = vlt_sect_limit(v, s);
+    return sc->state == VLT_USED && sc->wp <= ss && raw <= ss - sc->wp &&
+           sc->placed + rec <= own &&
+           (own == vlt_rec_limit(v) || live_bytes_in(v, s) + rec <= vlt_rec_limit(v));
 }
 
 /* *ours = sector s starts with an authentic header of this vault. */
@@ -123,7 +133,7 @@ static ward_err_t header_ours(const ward_vault_t *v, uint32_t s, bool *ours)
     uint8_t buf[VLT_SHDR], kcv[VLT_KCV], mac[VLT_MAC];
     vlt_shdr_t h;
     *ours = false;
-    ward_err_t err = vlt_read(v, s * v->ssize, buf, sizeof buf);
+    ward_err_t err = vlt_read(v, vlt_sbase(v, s), buf, sizeof buf);
     if (err != WARD_OK || !vlt_shdr_decode(buf, &h) || h.format != VLT_FORMAT ||
         h.alg != v->alg || memcmp(h.id, v->vault_id, WARD_VAULT_ID_LEN) != 0) {
         return err;
@@ -149,7 +159,8 @@ static ward_err_t ensure_blank(ward_vault_t *v, uint32_t s)
         return WARD_OK;
     }
     bool blank = false, ours = false;
-    ward_err_t err = vlt_is_blank(v, s * v->ssize, (s + 1u) * v->ssize, &blank);
+    const uint32_t base = vlt_sbase(v, s);
+    ward_err_t err = vlt_is_blank(v, base, base + vlt_ssize(v, s), &blank);
     if (err != WARD_OK) {
         return err;
     }
@@ -179,7 +190,7 @@ static ward_err_t write_header(ward_vault_t *v, uint32_t s, uint32_t epoch, bool
     h.alg = v->alg;
     h.wsize = (uint8_t)v->wsize;
     h.nsect = (uint8_t)v->nsect;
-    h.ssize = v->ssize;
+    h.ssize = vlt_ssize(v, s); /* its own size: the mount checks it against the map */
     h.epoch = epoch;
     h.erases = v->sect[s].erases;
     memcpy(h.id, v->vault_id, WARD_VAULT_ID_LEN);
@@ -195,10 +206,10 @@ static ward_err_t write_header(ward_vault_t *v, uint32_t s, uint32_t epoch, bool
     }
     vlt_shdr_encode(buf, &h);
     v->sect[s].blank = 0;
-    err = vlt_prog(v, s * v->ssize, buf, sizeof buf);
+    err = vlt_prog(v, vlt_sbase(v, s), buf, sizeof buf);
     if (err == WARD_OK && check) {
         uint8_t back[VLT_SHDR];
-        err = vlt_read(v, s * v->ssize, back, sizeof back);
+        err = vlt_read(v, vlt_sbase(v, s), back, sizeof back);
         if (err == WARD_OK && memcmp(back, buf, sizeof back) != 0) {
             err = WARD_ERR_CORRUPT;
         }
@@ -248,7 +259,7 @@ static ward_err_t write_commit(ward_vault_t *v, uint8_t op, uint32_t ver, uint32
     }
     err = vlt_mac_finish(&mac, c + VLT_COMMIT_BODY);
     for (uint32_t copy = 0; copy < 2u && err == WARD_OK; copy++) {
-        vlt_w_init(&w, v, v->head * v->ssize + sc->wp, NULL);
+        vlt_w_init(&w, v, vlt_sbase(v, v->head) + sc->wp, NULL);
         err = vlt_w_put(&w, c, sizeof c);
         if (err == WARD_OK) {
             err = vlt_w_end(&w);
@@ -333,7 +344,8 @@ static ward_err_t head_fill(ward_vault_t *v, uint32_t f, bool unsure)
     bool blank = false;
     ward_err_t err = write_header(v, f, v->max_epoch + 1u, unsure);
     if (err == WARD_OK && unsure) {
-        err = vlt_is_blank(v, f * v->ssize + VLT_SHDR, (f + 1u) * v->ssize, &blank);
+        const uint32_t base = vlt_sbase(v, f);
+        err = vlt_is_blank(v, base + VLT_SHDR, base + vlt_ssize(v, f), &blank);
         if (err == WARD_OK && !blank) {
             err = WARD_ERR_CORRUPT;
         }
@@ -416,7 +428,7 @@ static void move_live(ward_vault_t *v, uint32_t o, uint32_t dst)
  */
 static ward_err_t gc_check(ward_vault_t *v, uint32_t f, uint32_t o)
 {
-    const uint32_t base = f * v->ssize;
+    const uint32_t base = vlt_sbase(v, f);
     uint32_t at = base + VLT_SHDR;
     vlt_rec_head_t rh;
     vlt_entry_t e;
@@ -454,7 +466,7 @@ static ward_err_t gc_check(ward_vault_t *v, uint32_t f, uint32_t o)
         at += vlt_ckpt_size(v, v->count);
     }
     if (err == WARD_OK) {
-        err = vlt_is_blank(v, at, base + v->ssize, &ok);
+        err = vlt_is_blank(v, at, base + vlt_ssize(v, f), &ok);
         err = err == WARD_OK && !ok ? WARD_ERR_CORRUPT : err;
     }
     return err;
@@ -467,7 +479,7 @@ static ward_err_t gc_check(ward_vault_t *v, uint32_t f, uint32_t o)
 static ward_err_t gc_fill(ward_vault_t *v, uint32_t f, uint32_t o, uint32_t placed, bool check,
                           uint32_t *end)
 {
-    const uint32_t base = f * v->ssize;
+    const uint32_t base = vlt_sbase(v, f);
     uint32_t used = 0;
     ward_err_t err = copy_live(v, o, base + VLT_SHDR);
     if (err == WARD_OK) {
@@ -498,7 +510,7 @@ static ward_err_t gc_into(ward_vault_t *v, uint32_t f, uint32_t o)
     /* Check the copies and the checkpoint fit before writing anything (a
      * vault written by a build with other limits may not). */
     const uint32_t placed = live_bytes_in(v, o);
-    if (placed > vlt_rec_limit(v)) {
+    if (placed > vlt_sect_limit(v, f)) {
         return WARD_ERR_NO_SPACE;
     }
     err = ensure_blank(v, f);
@@ -521,7 +533,7 @@ static ward_err_t gc_into(ward_vault_t *v, uint32_t f, uint32_t o)
     if (err != WARD_OK) {
         return err;
     }
-    move_live(v, o, f * v->ssize + VLT_SHDR);
+    move_live(v, o, vlt_sbase(v, f) + VLT_SHDR);
     mark_used(v, f, v->max_epoch + 1u, end, placed);
     v->ckpt_sector = f;
     return vlt_erase(v, o);
@@ -550,7 +562,11 @@ static ward_err_t make_room(ward_vault_t *v, uint32_t rec, uint32_t raw);
 static ward_err_t append(ward_vault_t *v, uint32_t rec, uint32_t raw, entry_fn fn,
                          const void *arg, uint32_t *at, bool rotate)
 {
-    const uint32_t tries = v->ssize / v->wsize + 4u * v->nsect;
+    uint32_t largest = 0;
+    for (uint32_t s = 0; s < v->nsect; s++) {
+        largest = vlt_ssize(v, s) > largest ? vlt_ssize(v, s) : largest;
+    }
+    const uint32_t tries = largest / v->wsize + 4u * v->nsect;
     for (uint32_t t = 0;; t++) {
         ward_err_t err = WARD_OK;
         if (rotate) {
@@ -565,7 +581,7 @@ static ward_err_t append(ward_vault_t *v, uint32_t rec, uint32_t raw, entry_fn f
         const uint32_t wp = sc->wp, placed = sc->placed;
         const bool unsure = sc->unsure != 0u;
         if (at != NULL) {
-            *at = v->head * v->ssize + wp;
+            *at = vlt_sbase(v, v->head) + wp;
         }
         if (unsure) {
             /* Nothing written here since the mount: the mount saw the log
@@ -573,7 +589,7 @@ static ward_err_t append(ward_vault_t *v, uint32_t rec, uint32_t raw, entry_fn f
              * lied about where the log ends cannot make the vault program
              * over entries (NOR would AND them into garbage). */
             bool blank = false;
-            const uint32_t base = v->head * v->ssize;
+            const uint32_t base = vlt_sbase(v, v->head);
             err = vlt_is_blank(v, base + wp, base + wp + raw, &blank);
             if (err == WARD_OK && !blank) {
                 err = WARD_ERR_CORRUPT;
@@ -601,7 +617,7 @@ static ward_err_t copy_forward(ward_vault_t *v, const void *arg)
 {
     const forward_t *a = arg;
     ward_vault_sector_t *sc = &v->sect[v->head];
-    const uint32_t dst = v->head * v->ssize + sc->wp;
+    const uint32_t dst = vlt_sbase(v, v->head) + sc->wp;
     const uint32_t placed = live_bytes_in(v, a->o);
     uint32_t used = 0;
     ward_err_t err = copy_live(v, a->o, dst);
@@ -777,7 +793,7 @@ static ward_err_t new_vault(ward_vault_t *v, uint32_t keep, uint32_t first, uint
     v->count = 0;
     v->session_open = false;
     v->full_at = 0;
-    err = write_ckpt(v, first * v->ssize + VLT_SHDR, v->version + 1u, true, &used);
+    err = write_ckpt(v, vlt_sbase(v, first) + VLT_SHDR, v->version + 1u, true, &used);
     if (err == WARD_OK) {
         err = write_header(v, first, epoch, false);
     }
@@ -820,7 +836,7 @@ ward_err_t ward_vault_format(ward_vault_t *v, const ward_vault_config_t *cfg)
     bool any = false;
     for (uint32_t s = 0; s < v->nsect; s++) {
         vlt_shdr_t h;
-        err = vlt_read(v, s * v->ssize, buf, sizeof buf);
+        err = vlt_read(v, vlt_sbase(v, s), buf, sizeof buf);
         if (err != WARD_OK) {
             return err;
         }
@@ -1023,7 +1039,7 @@ static ward_err_t write_record(ward_vault_t *v, const char *name, uint32_t nlen,
     ward_store_le64(hdr + VLT_REC_HDR + 4, v->nonce_ix);
     v->nonce_ix++;
 
-    vlt_w_init(&w, v, v->head * v->ssize + sc->wp, NULL);
+    vlt_w_init(&w, v, vlt_sbase(v, v->head) + sc->wp, NULL);
     ward_err_t err = vlt_w_put(&w, hdr, sizeof hdr);
     if (err == WARD_OK) {
         err = vlt_w_put(&w, name, nlen);
@@ -1337,11 +1353,12 @@ ward_err_t ward_vault_stats(ward_vault_t *v, ward_vault_stats_t *st)
     st->erase_min = UINT32_MAX;
     for (uint32_t s = 0; s < v->nsect; s++) {
         const ward_vault_sector_t *sc = &v->sect[s];
+        st->sector_sizes[s] = vlt_ssize(v, s);
         if (sc->state == VLT_USED) {
             used += sc->wp - VLT_SHDR;
-            st->free_bytes += v->ssize - sc->wp;
+            st->free_bytes += st->sector_sizes[s] - sc->wp;
         } else {
-            st->free_bytes += v->ssize - VLT_SHDR;
+            st->free_bytes += st->sector_sizes[s] - VLT_SHDR;
         }
         st->erase_counts[s] = sc->erases;
         st->erase_min = sc->erases < st->erase_min ? sc->erases : st->erase_min;
@@ -1367,7 +1384,7 @@ static ward_err_t empty_ckpt_fn(ward_vault_t *v, const void *arg)
     uint32_t used = 0;
     ward_vault_sector_t *sc = &v->sect[v->head];
     ward_err_t err =
-        write_ckpt(v, v->head * v->ssize + sc->wp, *(const uint32_t *)arg, true, &used);
+        write_ckpt(v, vlt_sbase(v, v->head) + sc->wp, *(const uint32_t *)arg, true, &used);
     sc->wp += used;
     return err;
 }

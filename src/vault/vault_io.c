@@ -38,16 +38,50 @@ uint32_t vlt_rec_size(const ward_vault_t *v, uint32_t nlen, uint32_t vlen)
     return vlt_pad(v, VLT_REC_OVERHEAD + nlen + vlen);
 }
 
-uint32_t vlt_rec_limit(const ward_vault_t *v)
+uint32_t vlt_sbase(const ward_vault_t *v, uint32_t s)
+{
+    uint32_t off = 0;
+    (void)ward_area_sector(&v->cfg.area, s, &off, NULL); /* s < nsect: vlt_setup counted them */
+    return off;
+}
+
+uint32_t vlt_ssize(const ward_vault_t *v, uint32_t s)
+{
+    uint32_t size = 0;
+    (void)ward_area_sector(&v->cfg.area, s, NULL, &size);
+    return size;
+}
+
+/* Padded record bytes a sector of `size` bytes may hold. */
+static uint32_t limit_of(const ward_vault_t *v, uint32_t size)
 {
     /* vlt_setup guarantees this does not underflow. */
-    return v->ssize - VLT_SHDR - 2u * vlt_ckpt_size(v, WARD_VAULT_MAX_RECORDS) -
+    return size - VLT_SHDR - 2u * vlt_ckpt_size(v, WARD_VAULT_MAX_RECORDS) -
            4u * vlt_commit_size(v);
+}
+
+uint32_t vlt_rec_limit(const ward_vault_t *v)
+{
+    return limit_of(v, v->ssize);
+}
+
+uint32_t vlt_sect_limit(const ward_vault_t *v, uint32_t s)
+{
+    return limit_of(v, vlt_ssize(v, s));
 }
 
 uint32_t vlt_sector_of(const ward_vault_t *v, uint32_t off)
 {
-    return off / v->ssize;
+    if (v->cfg.area.flash->regions == NULL) {
+        return off / v->ssize;
+    }
+    uint32_t start = 0, size = 0, s = 0;
+    for (uint32_t at = 0; at <= off && s < v->nsect; at += size, s++) {
+        if (ward_area_sector_at(&v->cfg.area, at, &start, &size) != WARD_OK) {
+            break;
+        }
+    }
+    return s - 1u;
 }
 
 ward_err_t vlt_setup(ward_vault_t *v, const ward_vault_config_t *cfg)
@@ -70,10 +104,18 @@ ward_err_t vlt_setup(ward_vault_t *v, const ward_vault_config_t *cfg)
     if (ward_area_check(&cfg->area) != WARD_OK) {
         return WARD_ERR_INVALID_ARG;
     }
-    const uint32_t ss = cfg->area.flash->sector_size;
-    const uint32_t n = cfg->area.size / ss;
+    /* The area's sectors may differ in size (a sector map): ss is its
+     * smallest, which bounds records (vlt_rec_limit). */
+    const uint32_t n = ward_area_sectors(&cfg->area);
+    uint32_t ss = UINT32_MAX, largest = 0;
+    for (uint32_t s = 0; s < n && n <= WARD_VAULT_MAX_SECTORS; s++) {
+        uint32_t size = 0;
+        (void)ward_area_sector(&cfg->area, s, NULL, &size);
+        ss = size < ss ? size : ss;
+        largest = size > largest ? size : largest;
+    }
     /* Sizes stay far below 2^32 in every sum below. */
-    if (n < 2u || n > WARD_VAULT_MAX_SECTORS || ss > (1u << 24)) {
+    if (n < 2u || n > WARD_VAULT_MAX_SECTORS || largest > (1u << 24)) {
         return WARD_ERR_INVALID_ARG;
     }
     v->cfg = *cfg;
@@ -112,7 +154,7 @@ ward_err_t vlt_erase(ward_vault_t *v, uint32_t s)
     sc->wp = 0;
     sc->placed = 0;
     sc->unsure = 1;
-    ward_err_t err = ward_area_erase(&v->cfg.area, s * v->ssize, v->ssize);
+    ward_err_t err = ward_area_erase(&v->cfg.area, vlt_sbase(v, s), vlt_ssize(v, s));
     if (err == WARD_OK) {
         sc->erases++;
         sc->blank = 1;
@@ -146,7 +188,7 @@ ward_err_t vlt_is_blank(const ward_vault_t *v, uint32_t off, uint32_t end, bool 
  * units"), so the units after it can be programmed. */
 static void landed(ward_vault_t *v, uint32_t off)
 {
-    v->sect[off / v->ssize].unsure = 0;
+    v->sect[vlt_sector_of(v, off)].unsure = 0;
 }
 
 static bool crc_at(const uint8_t *h, size_t n)
@@ -319,7 +361,8 @@ bool vlt_parse(const ward_vault_t *v, const uint8_t *h, size_t avail, uint32_t r
 ward_err_t vlt_rec_head(const ward_vault_t *v, uint32_t off, vlt_rec_head_t *rh, bool *ok)
 {
     vlt_entry_t e;
-    const uint32_t room = v->ssize - off % v->ssize;
+    const uint32_t s = vlt_sector_of(v, off);
+    const uint32_t room = vlt_sbase(v, s) + vlt_ssize(v, s) - off;
     const uint32_t avail = room < VLT_REC_NAME ? room : VLT_REC_NAME;
     *ok = false;
     rh->off = off;
@@ -580,7 +623,9 @@ ward_err_t vlt_kcv(const ward_vault_t *v, uint8_t alg, uint8_t kcv[VLT_KCV])
     uint8_t mac[VLT_MAC];
     in[0] = VLT_T_KCV;
     memcpy(in + 1, k_kcv, sizeof k_kcv - 1u);
-    /* Header bytes 4..11: format, AEAD, write size, sectors, sector size.
+    /* Header bytes 4..11: format, AEAD, write size, sectors, sector size
+     * (the area's smallest: each header holds its own sector's size, which
+     * the mount checks against the map, and all headers hold this KCV).
      * The AEAD byte is bound here (it also selects K_aead's derivation), so
      * a changed one is seen at mount, before any record is read or written. */
     uint8_t *g = in + sizeof k_kcv;

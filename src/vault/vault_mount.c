@@ -64,8 +64,8 @@ static bool all_ff(const uint8_t *p, size_t n)
 static ward_err_t walk(ward_vault_t *v, uint32_t s, uint32_t rank, bool track, uint32_t load,
                        visit_fn fn, void *arg)
 {
-    const uint32_t base = s * v->ssize;
-    const uint32_t end = v->ssize;
+    const uint32_t base = vlt_sbase(v, s);
+    const uint32_t end = vlt_ssize(v, s);
     uint32_t pos = VLT_SHDR, placed = 0, wp = end;
     bool garbage = false;
     uint8_t h[VLT_PEEK];
@@ -435,9 +435,12 @@ static ward_err_t names_unique(const ward_vault_t *v)
 
 /* ---- mount ----------------------------------------------------------------------- */
 
-static bool geometry_ok(const ward_vault_t *v, const vlt_shdr_t *h)
+/* The header of sector s was written for this area: its write size, its
+ * sector count and that sector's own size (which differs between sectors
+ * on a sector map). */
+static bool geometry_ok(const ward_vault_t *v, uint32_t s, const vlt_shdr_t *h)
 {
-    return h->wsize == v->wsize && h->ssize == v->ssize && h->nsect == v->nsect;
+    return h->wsize == v->wsize && h->ssize == vlt_ssize(v, s) && h->nsect == v->nsect;
 }
 
 static bool format_ok(const vlt_shdr_t *h)
@@ -455,7 +458,7 @@ static ward_err_t pick_vault(ward_vault_t *v, vlt_shdr_t *best)
     bool found = false, unsupported = false, geometry = false;
     for (uint32_t s = 0; s < v->nsect; s++) {
         vlt_shdr_t h;
-        ward_err_t err = vlt_read(v, s * v->ssize, buf, sizeof buf);
+        ward_err_t err = vlt_read(v, vlt_sbase(v, s), buf, sizeof buf);
         if (err != WARD_OK) {
             return err;
         }
@@ -469,7 +472,7 @@ static ward_err_t pick_vault(ward_vault_t *v, vlt_shdr_t *best)
         v->sect[s].erases_known = 1;
         if (!format_ok(&h)) {
             unsupported = true;
-        } else if (!geometry_ok(v, &h)) {
+        } else if (!geometry_ok(v, s, &h)) {
             geometry = true;
         } else if (!found || h.epoch > best->epoch) {
             *best = h;
@@ -535,11 +538,11 @@ ward_err_t vlt_mount(ward_vault_t *v)
     uint32_t max_known = 0;
     for (uint32_t s = 0; s < v->nsect; s++) {
         vlt_shdr_t h;
-        err = vlt_read(v, s * v->ssize, buf, sizeof buf);
+        err = vlt_read(v, vlt_sbase(v, s), buf, sizeof buf);
         if (err != WARD_OK) {
             return err;
         }
-        if (vlt_shdr_decode(buf, &h) && format_ok(&h) && geometry_ok(v, &h) &&
+        if (vlt_shdr_decode(buf, &h) && format_ok(&h) && geometry_ok(v, s, &h) &&
             h.alg == v->alg && memcmp(h.id, v->vault_id, WARD_VAULT_ID_LEN) == 0 &&
             ward_ct_equal(h.kcv, kcv, VLT_KCV)) {
             err = vlt_shdr_mac(v, buf, mac);

@@ -102,9 +102,20 @@ uint32_t vlt_pad(const ward_vault_t *v, uint32_t n);
 uint32_t vlt_commit_size(const ward_vault_t *v);
 uint32_t vlt_ckpt_size(const ward_vault_t *v, uint32_t count);
 uint32_t vlt_rec_size(const ward_vault_t *v, uint32_t nlen, uint32_t vlen);
-/* Padded record bytes a sector may hold: room for two full checkpoints and
- * four commits always remains, so a compacted sector can take a commit. */
+/* Padded record bytes the area's smallest sector may hold: room for two
+ * full checkpoints and four commits always remains, so a compacted sector
+ * can take a commit. It bounds a record, the live records of any sector
+ * (so that whichever sector is the GC reserve can take them) and the live
+ * records of the vault (nsect - 1 times it). On uniform flash every
+ * sector's limit. */
 uint32_t vlt_rec_limit(const ward_vault_t *v);
+/* The same for sector s, by its own size: the padded record bytes, live
+ * or dead, it may hold. */
+uint32_t vlt_sect_limit(const ward_vault_t *v, uint32_t s);
+/* Sector s of the area (s < nsect): where it starts (area offset), its size. */
+uint32_t vlt_sbase(const ward_vault_t *v, uint32_t s);
+uint32_t vlt_ssize(const ward_vault_t *v, uint32_t s);
+/* The sector that holds area offset off. */
 uint32_t vlt_sector_of(const ward_vault_t *v, uint32_t off);
 
 /* Validate cfg, clear v and fill the geometry. Touches no flash. */

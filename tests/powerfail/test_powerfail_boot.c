@@ -12,7 +12,11 @@
  * on the smallest geometry and the 32-byte one, every cut of the recovery
  * boot after every cut of the first.
  *
- * Usage: test_powerfail_boot_<geo> <geo>, geo = l4 | small | w16 | w32.
+ * On the STM32F405's mixed sectors (f4, f4w, f4u) the same sweeps, but for
+ * the 16-record-sector one (a scaled-down uniform geometry).
+ *
+ * Usage: test_powerfail_boot_<geo> <geo>, geo = l4 | small | w16 | w32 |
+ * f4 | f4w | f4u.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,18 +33,32 @@ typedef struct {
     uint32_t ss, ws, slot_sectors;
     bool once;
     size_t p1, p2; /* payload bytes of v1 and v2 */
+    int f4;        /* -1: uniform sectors; else the STM32F405 map, bf_f4_t layout */
+    bool sparse;   /* v2's payload erased (0xFF) but for 3000 bytes at each end */
 } geo_t;
 
 static const geo_t k_geos[] = {
     /* STM32L4-like: 4 KiB sectors, 8-byte ECC double words programmed once */
-    {"l4", 4096, 8, 6, true, 9000, 14000},
+    {"l4", 4096, 8, 6, true, 9000, 14000, -1, false},
     /* small sectors, byte writes, plain NOR */
-    {"small", 1024, 1, 6, false, 2500, 3800},
+    {"small", 1024, 1, 6, false, 2500, 3800, -1, false},
     /* 16-byte program-once units; the update is the smaller image */
-    {"w16", 2048, 16, 6, true, 7000, 4000},
+    {"w16", 2048, 16, 6, true, 7000, 4000, -1, false},
     /* STM32H7-like 32-byte flash words, programmed once; a journal record
      * is one whole word */
-    {"w32", 2048, 32, 6, true, 5000, 9000},
+    {"w32", 2048, 32, 6, true, 5000, 9000, -1, false},
+    /* The STM32F405's mixed sectors (4 x 16, 1 x 64, 7 x 128 KiB), word
+     * writes, plain NOR, netduinoplus2's layout: 128 KiB units through a
+     * 128 KiB scratch, the journal in two 16 KiB sectors */
+    {"f4", 0, 4, 0, false, 9000, 14000, BF_F4_BOARD, false},
+    /* The same map with three-sector slots and a 140 KiB update (erased
+     * but for its ends, so that its programs stay few): two 128 KiB units
+     * move */
+    {"f4w", 0, 4, 0, false, 9000, 140000, BF_F4_WIDE, true},
+    /* The same map, 8-byte program-once units: a first unit of five
+     * primary sectors (4 x 16 + 64 KiB) against one 128 KiB secondary
+     * sector, the journal in two 128 KiB sectors */
+    {"f4u", 0, 8, 0, true, 9000, 14000, BF_F4_UNITS, false},
 };
 
 /* Each geometry's write size and flash type with sectors of 16 journal
@@ -119,26 +137,62 @@ static void fill_journal(env_t *e, uint32_t left)
 {
     ward_boot_ctx_t ctx;
     assert_int_equal(bf_init_ctx(&e->d, &ctx), WARD_OK);
-    const uint32_t slots = ward_boot_rec_slots(&e->d.layout.state);
-    for (uint32_t i = 0; i < 2u * slots && (ctx.st.epoch == 0u || ctx.st.next + left < slots);
+    const ward_area_t *state = &e->d.layout.state;
+    const uint32_t slots = ward_boot_rec_slots(state, 0) + ward_boot_rec_slots(state, 1);
+    for (uint32_t i = 0; i < slots && (ctx.st.epoch == 0u ||
+                                        ctx.st.next + left < ward_boot_rec_slots(state, ctx.st.sector));
          i++) {
         assert_int_equal(ward_boot_journal_append(&e->d.layout.state, 64, &ctx.st,
                                                   WARD_BOOT_REC_REFUSE, 0,
                                                   (uint32_t)WARD_ERR_IMG_SIG),
                          WARD_OK);
     }
-    assert_int_equal(ctx.st.next + left, slots);
+    assert_int_equal(ctx.st.next + left, ward_boot_rec_slots(state, ctx.st.sector));
+}
+
+/* v2 with its payload erased but for 3000 bytes at each end. */
+static int sparse_image(bf_img_t *img, size_t payload_len)
+{
+    ward_sign_opts_t o;
+    ward_sign_opts_init(&o);
+    o.version.major = 2;
+    o.pad_header = true;
+    o.sec_cnt_mode = WARD_SIGN_SEC_CNT_VALUE;
+    o.sec_cnt = 2;
+    uint8_t *bin = malloc(payload_len);
+    if (bin == NULL) {
+        return -1;
+    }
+    memset(bin, 0xFF, payload_len);
+    for (size_t i = 0; i < 3000u; i++) {
+        bin[i] = (uint8_t)(i * 7u + 1u);
+        bin[payload_len - 1u - i] = (uint8_t)(i * 13u + 5u);
+    }
+    memset(img, 0, sizeof *img);
+    ward_err_t err = ward_sign_image(&o, bin, payload_len, g_key.id, &img->data, &img->len);
+    free(bin);
+    img->ver = o.version;
+    img->sec_cnt = 2;
+    return err == WARD_OK ? 0 : -1;
 }
 
 static void env_open(env_t *e, bool fill_journal_first)
 {
     ward_sim_geometry_t g;
     ward_boot_report_t rep;
-    bf_geo(&g, g_geo->ss, g_geo->ws, g_geo->slot_sectors, g_geo->once);
+    if (g_geo->f4 >= 0) {
+        bf_geo_f4(&g, (bf_f4_t)g_geo->f4, g_geo->ws, g_geo->once);
+    } else {
+        bf_geo(&g, g_geo->ss, g_geo->ws, g_geo->slot_sectors, g_geo->once);
+    }
     assert_int_equal(ward_sim_device_open_mem(&e->d, &g), WARD_OK);
     assert_int_equal(bf_provision(&e->d, &g_key, true, true), 0);
     assert_int_equal(bf_image(&e->v1, 1, 1, g_geo->p1, 11, g_key.id), 0);
-    assert_int_equal(bf_image(&e->v2, 2, 2, g_geo->p2, 22, g_key.id), 0);
+    if (g_geo->sparse) {
+        assert_int_equal(sparse_image(&e->v2, g_geo->p2), 0);
+    } else {
+        assert_int_equal(bf_image(&e->v2, 2, 2, g_geo->p2, 22, g_key.id), 0);
+    }
     assert_true(e->v2.len <= ward_boot_image_max(&e->d.layout));
     assert_int_equal(bf_write(&e->d.layout.primary, e->v1.data, e->v1.len), 0);
     assert_true(WARD_FIH_EQ(bf_boot(&e->d, &rep)));
@@ -681,7 +735,7 @@ int main(int argc, char **argv)
         }
     }
     if (g_geo == NULL || bf_key(1, &g_key) != 0) {
-        fprintf(stderr, "usage: %s l4|small|w16|w32\n", argv[0]);
+        fprintf(stderr, "usage: %s l4|small|w16|w32|f4|f4w|f4u\n", argv[0]);
         return 2;
     }
     g_tiny = *g_geo;
@@ -689,24 +743,35 @@ int main(int argc, char **argv)
     g_tiny.slot_sectors = 16;
     g_tiny.p1 = g_geo->p1 < g_geo->p2 ? 2000 : 3000;
     g_tiny.p2 = g_geo->p1 < g_geo->p2 ? 3000 : 2000;
-    printf("geometry %s: %u-byte sectors, %u-byte writes%s, %u-sector slots\n", g_geo->name,
-           g_geo->ss, g_geo->ws, g_geo->once ? " (program once)" : "", g_geo->slot_sectors);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_install_test),
-        cmocka_unit_test(test_install_test_full),
-        cmocka_unit_test(test_install_test_compacting),
-        cmocka_unit_test(test_install_perm),
-        cmocka_unit_test(test_revert),
-        cmocka_unit_test(test_confirm),
-        cmocka_unit_test(test_confirm_full),
-        cmocka_unit_test(test_request),
-        cmocka_unit_test(test_window),
-        cmocka_unit_test(test_random_cuts),
-        cmocka_unit_test(test_nested_cuts), /* last: two geometries only */
-    };
-    size_t ntests = sizeof tests / sizeof tests[0];
-    if (strcmp(g_geo->name, "small") != 0 && strcmp(g_geo->name, "w32") != 0) {
-        ntests--; /* the nested sweep is quadratic: byte writes and the widest unit */
+    if (g_geo->f4 >= 0) {
+        static const char *const layouts[] = {"netduinoplus2's layout, 2 x 128 KiB slots",
+                                              "3 x 128 KiB slots",
+                                              "a 4 x 16 + 64 + 128 KiB primary"};
+        printf("geometry %s: STM32F405 sectors (4 x 16, 1 x 64, 7 x 128 KiB), %s, %u-byte "
+               "writes%s\n",
+               g_geo->name, layouts[g_geo->f4], g_geo->ws, g_geo->once ? " (program once)" : "");
+    } else {
+        printf("geometry %s: %u-byte sectors, %u-byte writes%s, %u-sector slots\n", g_geo->name,
+               g_geo->ss, g_geo->ws, g_geo->once ? " (program once)" : "", g_geo->slot_sectors);
+    }
+    struct CMUnitTest tests[16];
+    size_t ntests = 0;
+    tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(test_install_test);
+    tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(test_install_test_full);
+    if (g_geo->f4 < 0) {
+        /* 16-record sectors: a uniform geometry scaled down */
+        tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(test_install_test_compacting);
+    }
+    tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(test_install_perm);
+    tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(test_revert);
+    tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(test_confirm);
+    tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(test_confirm_full);
+    tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(test_request);
+    tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(test_window);
+    tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(test_random_cuts);
+    if (strcmp(g_geo->name, "small") == 0 || strcmp(g_geo->name, "w32") == 0) {
+        /* the nested sweep is quadratic: byte writes and the widest unit */
+        tests[ntests++] = (struct CMUnitTest)cmocka_unit_test(test_nested_cuts);
     }
     return _cmocka_run_group_tests("powerfail_boot", tests, ntests, NULL, NULL);
 }

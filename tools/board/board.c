@@ -1,9 +1,7 @@
 /*
  * ward_board: read and check the Cortex-M port's board files (ward_board.h).
  * The rules are cmake/board.cmake's, which the build applies to the same
- * files; the one difference is the flash device's sector map, which may mix
- * sector sizes here (the CLI's checks follow the map), while the port's
- * build still takes uniform devices only.
+ * files (the board_files test checks that both read every board alike).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ward_board.h"
@@ -31,6 +29,9 @@ typedef enum { K_WORD, K_NUM, K_MAP } kind_t;
 #define OPT_VAULT_OFF (1u << 3)
 #define OPT_VAULT_SIZE (1u << 4)
 #define OPT_HSM_ADDR (1u << 5)
+#define OPT_EMU_ADDR (1u << 6)
+#define OPT_EMU_WINDOW (1u << 7)
+#define OPT_EMU_TAIL (1u << 8)
 
 typedef struct {
     const char *key;
@@ -80,6 +81,9 @@ static const key_desc_t k_keys[] = {
     {"VAULT_OFF", F(vault_off), K_NUM, OPT_VAULT_OFF},
     {"VAULT_SIZE", F(vault_size), K_NUM, OPT_VAULT_SIZE},
     {"HSM_ADDR", F(hsm_addr), K_NUM, OPT_HSM_ADDR},
+    {"EMU_ADDR", F(emu_addr), K_NUM, OPT_EMU_ADDR},
+    {"EMU_WINDOW", F(emu_window), K_NUM, OPT_EMU_WINDOW},
+    {"EMU_TAIL", F(emu_tail), K_NUM, OPT_EMU_TAIL},
 };
 #undef F
 #define KEY_COUNT (sizeof k_keys / sizeof k_keys[0])
@@ -256,18 +260,118 @@ static uint32_t sectors_in(const ward_board_t *b, uint32_t off, uint32_t size)
     return n;
 }
 
+uint32_t ward_board_units(const ward_board_t *b, uint32_t *largest, uint32_t *last)
+{
+    uint64_t p = 0, s = 0, from = 0;
+    uint32_t n = 0;
+    *largest = 0;
+    *last = 0;
+    while (p < b->slot_size) {
+        /* Walk whichever slot is behind until both meet on a boundary. */
+        do {
+            const uint64_t at = p <= s ? b->primary_off + p : b->secondary_off + s;
+            const uint32_t sz = at <= 0xFFFFFFFFu ? ward_board_sector_at(b, (uint32_t)at) : 0u;
+            if (sz == 0u) {
+                return 0;
+            }
+            if (p <= s) {
+                p += sz;
+            } else {
+                s += sz;
+            }
+        } while (p != s);
+        if (p > b->slot_size) {
+            return 0;
+        }
+        *largest = (uint32_t)(p - from) > *largest ? (uint32_t)(p - from) : *largest;
+        *last = (uint32_t)from;
+        from = p;
+        n++;
+    }
+    return n;
+}
+
+/* Is the sector at off part of one of the layout's areas (what an emulation
+ * keeps)? */
+static bool in_layout(const ward_board_t *b, uint64_t off)
+{
+    const uint64_t a[5][2] = {{b->primary_off, b->slot_size}, {b->secondary_off, b->slot_size},
+                              {b->scratch_off, b->scratch_size}, {b->state_off, b->state_size},
+                              {b->vault_off, b->has_vault ? b->vault_size : 0u}};
+    for (size_t i = 0; i < 5u; i++) {
+        if (off >= a[i][0] && off < a[i][0] + a[i][1]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* RAM an emulation gives a sector of sz bytes. */
+static uint32_t emu_keep(const ward_board_t *b, uint32_t sz)
+{
+    return sz > b->emu_window ? b->emu_window : sz;
+}
+
+uint32_t ward_board_area_addr(const ward_board_t *b, uint32_t off)
+{
+    if (!b->has_emu) {
+        return b->dev_addr + off;
+    }
+    uint64_t at = 0, ram = b->emu_addr;
+    while (at < off) {
+        const uint32_t sz = ward_board_sector_at(b, (uint32_t)at);
+        if (sz == 0u) {
+            return 0;
+        }
+        ram += in_layout(b, at) ? emu_keep(b, sz) : 0u;
+        at += sz;
+    }
+    return at == off && in_layout(b, at) && ram <= 0xFFFFFFFFu ? (uint32_t)ram : 0u;
+}
+
+/* Bytes of the emulation's RAM in all. */
+static uint64_t emu_size(const ward_board_t *b)
+{
+    uint64_t at = 0, n = 0;
+    const uint64_t dev = map_size(&b->dev_sectors);
+    while (at < dev) {
+        const uint32_t sz = ward_board_sector_at(b, (uint32_t)at);
+        if (sz == 0u) {
+            break;
+        }
+        n += in_layout(b, at) ? emu_keep(b, sz) : 0u;
+        at += sz;
+    }
+    return n;
+}
+
 uint32_t ward_board_image_max(const ward_board_t *b)
 {
-    if (b->slot_size == 0u) {
+    uint32_t largest = 0, last = 0;
+    if (b->slot_size == 0u || ward_board_units(b, &largest, &last) < 2u) {
         return 0;
     }
-    const uint32_t last = ward_board_sector_at(b, b->primary_off + b->slot_size - 1u);
-    return last < b->slot_size ? b->slot_size - last : 0u;
+    if (b->has_emu) {
+        /* What runs in place from the primary's RAM: whole sectors kept,
+         * then the first part of the first one that is not. */
+        uint64_t span = 0, at = b->primary_off;
+        while (at < (uint64_t)b->primary_off + b->slot_size) {
+            const uint32_t sz = ward_board_sector_at(b, (uint32_t)at);
+            if (sz == 0u || sz > b->emu_window) {
+                span += sz == 0u ? 0u : b->emu_window - b->emu_tail;
+                break;
+            }
+            span += sz;
+            at += sz;
+        }
+        last = span < last ? (uint32_t)span : last;
+    }
+    return last;
 }
 
 uint32_t ward_board_primary_addr(const ward_board_t *b)
 {
-    return b->dev_addr + b->primary_off;
+    return ward_board_area_addr(b, b->primary_off);
 }
 
 static const key_desc_t *find_key(const char *k, size_t n)
@@ -374,10 +478,49 @@ static ward_err_t check(ward_board_t *b, char *why, size_t why_size)
             }
         }
     }
-    if (sectors_in(b, b->primary_off, b->slot_size) < 2u ||
-        sectors_in(b, b->state_off, b->state_size) < 2u) {
-        say(why, why_size, "slots and the boot state need at least 2 sectors each");
+    uint32_t largest = 0, last = 0;
+    const uint32_t units = ward_board_units(b, &largest, &last);
+    if (units < 2u || sectors_in(b, b->state_off, b->state_size) < 2u) {
+        say(why, why_size,
+            "the slots need at least 2 swap units (where both have a sector boundary; %lu "
+            "here) and the boot state at least 2 sectors",
+            (unsigned long)units);
         return WARD_ERR_INVALID_ARG;
+    }
+    if (largest > b->scratch_size) {
+        say(why, why_size,
+            "a swap unit of %lu bytes does not fit the %lu-byte scratch (docs/boot.md, \"Layout\")",
+            (unsigned long)largest, (unsigned long)b->scratch_size);
+        return WARD_ERR_INVALID_ARG;
+    }
+    const uint32_t emu_keys = b->set & (OPT_EMU_ADDR | OPT_EMU_WINDOW | OPT_EMU_TAIL);
+    b->has_emu = emu_keys != 0u;
+    if (b->has_emu) {
+        if (emu_keys != (OPT_EMU_ADDR | OPT_EMU_WINDOW | OPT_EMU_TAIL)) {
+            say(why, why_size, "EMU_ADDR, EMU_WINDOW and EMU_TAIL go together");
+            return WARD_ERR_INVALID_ARG;
+        }
+        if (b->emu_tail < 64u || b->emu_window <= b->emu_tail ||
+            b->emu_tail % b->dev_write_size != 0u || b->emu_window % b->dev_write_size != 0u) {
+            say(why, why_size,
+                "EMU_TAIL is at least 64 bytes (the install request), EMU_WINDOW larger, both "
+                "multiples of the write size");
+            return WARD_ERR_INVALID_ARG;
+        }
+        const uint64_t end = b->emu_addr + emu_size(b);
+        const struct {
+            const char *name;
+            uint64_t addr, size;
+        } ram[3] = {{"BOOT_RAM", b->boot_ram_addr, b->boot_ram_size},
+                    {"APP_RAM", b->app_ram_addr, b->app_ram_size},
+                    {"OTP", b->otp_addr, b->otp_size}};
+        for (size_t i = 0; i < 3u; i++) {
+            if (ram[i].addr < end && b->emu_addr < ram[i].addr + ram[i].size) {
+                say(why, why_size, "the emulated device (EMU_ADDR, %llu bytes) overlaps %s",
+                    (unsigned long long)(end - b->emu_addr), ram[i].name);
+                return WARD_ERR_INVALID_ARG;
+            }
+        }
     }
     if ((uint64_t)b->hdr_size + vt_bytes > ward_board_image_max(b)) {
         say(why, why_size, "HDR_SIZE leaves no room for an app in a slot");
@@ -613,11 +756,13 @@ void ward_board_print_env(FILE *f, const ward_board_t *b)
     }
     print_num(f, "IMAGE_MAX", ward_board_image_max(b));
     print_num(f, "VT_BYTES", (16u + b->irqs) * 4u);
-    print_num(f, "PRIMARY_ADDR", (uint64_t)b->dev_addr + b->primary_off);
-    print_num(f, "SECONDARY_ADDR", (uint64_t)b->dev_addr + b->secondary_off);
-    print_num(f, "SCRATCH_ADDR", (uint64_t)b->dev_addr + b->scratch_off);
-    print_num(f, "STATE_ADDR", (uint64_t)b->dev_addr + b->state_off);
+    print_num(f, "PRIMARY_ADDR", ward_board_area_addr(b, b->primary_off));
+    print_num(f, "SECONDARY_ADDR", ward_board_area_addr(b, b->secondary_off));
+    print_num(f, "SCRATCH_ADDR", ward_board_area_addr(b, b->scratch_off));
+    print_num(f, "STATE_ADDR", ward_board_area_addr(b, b->state_off));
     if ((b->set & OPT_VAULT_OFF) != 0u) {
-        print_num(f, "VAULT_ADDR", (uint64_t)b->dev_addr + b->vault_off);
+        /* As the build: the vault's RAM only when it is emulated. */
+        const uint32_t va = ward_board_area_addr(b, b->vault_off);
+        print_num(f, "VAULT_ADDR", b->has_emu && va != 0u ? va : b->dev_addr + b->vault_off);
     }
 }

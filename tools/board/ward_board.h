@@ -59,6 +59,11 @@ typedef struct ward_board {
     uint32_t scratch_off, scratch_size, state_off, state_size;
     bool has_vault;
     uint32_t vault_off, vault_size, hsm_addr;
+    /* QEMU's flash as ROM: the layout's sectors emulated in RAM from
+     * emu_addr, each whole or by its first emu_window - emu_tail and last
+     * emu_tail bytes (docs/porting.md, "The board file"). */
+    bool has_emu;
+    uint32_t emu_addr, emu_window, emu_tail;
     uint32_t hdr_size;
     uint32_t ram_addr, ram_size, app_ram_addr, app_ram_size;
     uint32_t set; /* internal: which optional keys the file gave */
@@ -90,12 +95,24 @@ uint32_t ward_board_sector_at(const ward_board_t *b, uint32_t off);
 /* The device's sector size if uniform, else 0. */
 uint32_t ward_board_uniform_sector(const ward_board_t *b);
 
-/* What an image may use of a slot: the slot minus its last sector, which
- * holds the trailer (ward_boot_image_max on the device). */
+/* What an image may use of a slot: up to the slot's last swap unit, which
+ * holds the trailer (ward_boot_image_max on the device: the slot minus its
+ * last sector when both slots have the same sectors); with an emulation
+ * (EMU_*) no more than runs in place from the primary's RAM. */
 uint32_t ward_board_image_max(const ward_board_t *b);
 
-/* Absolute address of the primary slot. */
+/* Swap units of the slots (where both have a sector boundary), the
+ * largest, and where the last one starts; 0 units if the slots have none
+ * in common to their end. */
+uint32_t ward_board_units(const ward_board_t *b, uint32_t *largest, uint32_t *last);
+
+/* Absolute address of the primary slot (with an emulation: in RAM). */
 uint32_t ward_board_primary_addr(const ward_board_t *b);
+
+/* Absolute address of the area at device offset off (the start of a
+ * sector): dev_addr + off, or with an emulation where RAM keeps it (0 if
+ * it does not). */
+uint32_t ward_board_area_addr(const ward_board_t *b, uint32_t off);
 
 /* Print the board as cmake/board.cmake writes board.env: KEY=VALUE lines,
  * addresses and sizes in hex, derived values included. */

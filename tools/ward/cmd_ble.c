@@ -946,6 +946,18 @@ static int phone_do(phonerun_t *r, store_t *st, const ward_ble_addr_t *dev, bool
             return att_done("write reset", err, code);
         }
         if (strcmp(argv[1], "wifi") == 0 && (argc == 3 || argc == 4)) {
+            /* The password leaves only over a link encrypted with an
+             * authenticated key: not in the clear after a refused bond key
+             * (a sniffer, or an impostor at the device's address, reads
+             * it), nor over a Just Works key (a man in the middle of that
+             * pairing reads it). The device would refuse it there anyway. */
+            ward_ble_sec_t sec;
+            if (ward_ble_phone_security(ph, &sec) != WARD_OK || !sec.encrypted ||
+                sec.key_size != 16u || (sec.key_flags & WARD_BLE_KEY_AUTHENTICATED) == 0u) {
+                printf("write wifi: not sent: the link is not encrypted with an authenticated bond "
+                       "(pair with --oob LABEL first)\n");
+                return ward_cli_exit_code(WARD_ERR_BLE_ENCRYPTION);
+            }
             char psk[80];
             if (argc == 4) {
                 snprintf(psk, sizeof psk, "%s", argv[3]);

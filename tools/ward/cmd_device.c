@@ -18,6 +18,7 @@
 #include "ward/ota.h"
 #include "ward/sim.h"
 #include "ward/util.h"
+#include "ward_board.h"
 #include "ward_sign.h"
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -115,6 +116,7 @@ static void create_help(FILE *f)
             "usage: ward device create DIR [--sector-size N] [--write-size N]\n"
             "                             [--slot-sectors N] [--vault-sectors N]\n"
             "                             [--program-once | --no-program-once]\n"
+            "       ward device create DIR --board NAME|FILE [--program-once | ...]\n"
             "\n"
             "Create a simulated device in DIR: NOR flash (primary and secondary slots,\n"
             "a scratch sector, two boot-state sectors, the vault), blank OTP and an HSM\n"
@@ -125,10 +127,65 @@ static void create_help(FILE *f)
             "  --write-size N       program unit: 1, 2, 4, 8, 16 or 32 (default 8)\n"
             "  --slot-sectors N     sectors per slot, >= 2 (default 32)\n"
             "  --vault-sectors N    sectors for the vault (default 4)\n"
+            "  --board NAME|FILE    the flash device of a board of the Cortex-M port\n"
+            "                       (ward board list, or a board file): its sector map,\n"
+            "                       mixed sizes too (an STM32F405's 4x16K,1x64K,7x128K),\n"
+            "                       its write size and where its areas lie\n"
             "  --program-once       ECC flash: each write unit programmed once per erase\n"
             "                       (default when the write size is 8 or more)\n"
             "  --no-program-once    plain NOR: bits may be cleared again\n"
             "  -h, --help           this help\n");
+}
+
+/* What a rule of ward_boot_layout_check says (docs/boot.md, "Layout"). */
+static const char *rule_text(ward_boot_layout_rule_t r)
+{
+    switch (r) {
+    case WARD_BOOT_RULE_AREA:
+        return "an area is not whole sectors of the flash";
+    case WARD_BOOT_RULE_OVERLAP:
+        return "two areas overlap";
+    case WARD_BOOT_RULE_SLOTS:
+        return "the slots differ in size or have fewer than two swap units (places where both "
+               "have a sector boundary)";
+    case WARD_BOOT_RULE_SCRATCH:
+        return "a swap unit is larger than the scratch";
+    case WARD_BOOT_RULE_TRAILER:
+        return "the install request does not fit the secondary's last sector";
+    case WARD_BOOT_RULE_STATE:
+        return "the boot state needs two sectors of 16 to 65535 journal records each";
+    default:
+        return "none";
+    }
+}
+
+/* The geometry of a board's flash device (the board file's DEV_*). */
+static int board_geo(const char *name, ward_sim_geometry_t *g)
+{
+    ward_board_t b;
+    char why[320];
+    const ward_err_t err = ward_board_load(&b, name, why, sizeof why);
+    if (err != WARD_OK) {
+        fprintf(stderr, "ward device create: --board %s: %s (ward board list)\n", name, why);
+        return WARD_EXIT_USAGE;
+    }
+    if (b.dev_sectors.runs > WARD_SIM_REGIONS_MAX) {
+        fprintf(stderr, "ward device create: board %s's sector map has %u runs; the simulator "
+                        "takes %u\n",
+                name, (unsigned)b.dev_sectors.runs, (unsigned)WARD_SIM_REGIONS_MAX);
+        return WARD_EXIT_USAGE;
+    }
+    g->nregions = b.dev_sectors.runs;
+    for (uint32_t i = 0; i < b.dev_sectors.runs; i++) {
+        g->regions[i] = (ward_flash_region_t){b.dev_sectors.run[i].count, b.dev_sectors.run[i].size};
+    }
+    g->write_size = b.dev_write_size;
+    g->primary = (ward_sim_span_t){b.primary_off, b.slot_size};
+    g->secondary = (ward_sim_span_t){b.secondary_off, b.slot_size};
+    g->scratch = (ward_sim_span_t){b.scratch_off, b.scratch_size};
+    g->state = (ward_sim_span_t){b.state_off, b.state_size};
+    g->vault = b.has_vault ? (ward_sim_span_t){b.vault_off, b.vault_size} : (ward_sim_span_t){0, 0};
+    return WARD_EXIT_OK;
 }
 
 static int cmd_create(int argc, char **argv)
@@ -140,12 +197,15 @@ static int cmd_create(int argc, char **argv)
         {"vault-sectors", required_argument, NULL, 'v'},
         {"program-once", no_argument, NULL, 'o'},
         {"no-program-once", no_argument, NULL, 'O'},
+        {"board", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     ward_sim_geometry_t g;
     ward_sim_geometry_default(&g);
     int once = -1;
+    const char *board = NULL;
+    bool geometry = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -154,27 +214,34 @@ static int cmd_create(int argc, char **argv)
             if (!opt_u32("create", "--sector-size", optarg, &g.sector_size)) {
                 return WARD_EXIT_USAGE;
             }
+            geometry = true;
             break;
         case 'w':
             if (!opt_u32("create", "--write-size", optarg, &g.write_size)) {
                 return WARD_EXIT_USAGE;
             }
+            geometry = true;
             break;
         case 'n':
             if (!opt_u32("create", "--slot-sectors", optarg, &g.slot_sectors)) {
                 return WARD_EXIT_USAGE;
             }
+            geometry = true;
             break;
         case 'v':
             if (!opt_u32("create", "--vault-sectors", optarg, &g.vault_sectors)) {
                 return WARD_EXIT_USAGE;
             }
+            geometry = true;
             break;
         case 'o':
             once = 1;
             break;
         case 'O':
             once = 0;
+            break;
+        case 'b':
+            board = optarg;
             break;
         case 'h':
             create_help(stdout);
@@ -187,8 +254,34 @@ static int cmd_create(int argc, char **argv)
     if (optind + 1 != argc) {
         return usage_error("create", optind == argc ? "DIR is required" : "unexpected argument");
     }
+    if (board != NULL && geometry) {
+        return usage_error("create", "--board gives the geometry: no --sector-size, "
+                                     "--write-size, --slot-sectors or --vault-sectors with it");
+    }
+    if (board != NULL) {
+        const int brc = board_geo(board, &g);
+        if (brc != WARD_EXIT_OK) {
+            return brc;
+        }
+    }
     const char *dir = argv[optind];
     g.program_once = once >= 0 ? once == 1 : g.write_size >= 8u;
+    if (board != NULL) {
+        /* The boot core's rules, before anything is written. */
+        ward_sim_device_t t;
+        ward_boot_layout_rule_t rule = WARD_BOOT_RULE_OK;
+        ward_err_t e = ward_sim_device_open_mem(&t, &g);
+        if (e == WARD_OK) {
+            e = ward_boot_layout_check(&t.layout, &rule);
+            ward_sim_device_close(&t);
+        }
+        if (e != WARD_OK) {
+            fprintf(stderr, "ward device create: board %s: the bootloader cannot swap this "
+                            "layout: %s (docs/boot.md, \"Layout\")\n",
+                    board, rule_text(rule));
+            return WARD_EXIT_USAGE;
+        }
+    }
     ward_err_t err = ward_sim_device_create(dir, &g);
     if (err == WARD_ERR_INVALID_ARG) {
         fprintf(stderr,
@@ -202,10 +295,28 @@ static int cmd_create(int argc, char **argv)
                  err == WARD_ERR_EXISTS ? ": a device already lives here" : "");
         return dev_fail("create", what, err);
     }
-    printf("created device %s: %u-byte sectors, %u-byte writes%s, slots of %u sectors "
-           "(images up to %u bytes), %u vault sectors\n",
-           dir, g.sector_size, g.write_size, g.program_once ? " (program once)" : "",
-           g.slot_sectors, (g.slot_sectors - 1u) * g.sector_size, g.vault_sectors);
+    if (board == NULL) {
+        printf("created device %s: %u-byte sectors, %u-byte writes%s, slots of %u sectors "
+               "(images up to %u bytes), %u vault sectors\n",
+               dir, g.sector_size, g.write_size, g.program_once ? " (program once)" : "",
+               g.slot_sectors, (g.slot_sectors - 1u) * g.sector_size, g.vault_sectors);
+        return WARD_EXIT_OK;
+    }
+    ward_sim_device_t d;
+    err = ward_sim_device_open(&d, dir);
+    if (err != WARD_OK) {
+        return dev_fail("create", dir, err);
+    }
+    printf("created device %s: board %s's flash, sectors ", dir, board);
+    for (uint32_t i = 0; i < g.nregions; i++) {
+        printf("%s%ux%u", i > 0u ? "," : "", g.regions[i].count, g.regions[i].size);
+    }
+    printf(", %u-byte writes%s, slots of 0x%x bytes in %u swap units (images up to 0x%x bytes), "
+           "%s\n",
+           g.write_size, g.program_once ? " (program once)" : "", g.primary.size,
+           ward_boot_units(&d.layout), ward_boot_image_max(&d.layout),
+           g.vault.size != 0u ? "a vault" : "no vault");
+    ward_sim_device_close(&d);
     return WARD_EXIT_OK;
 }
 
@@ -1005,12 +1116,21 @@ typedef struct {
     bool blank; /* every byte reads 0xFF */
 } area_counts_t;
 
+/* The simulator's sector indexes of an area: [*first, *end). */
+static void area_sectors(const ward_sim_device_t *d, const ward_area_t *a, uint32_t *first,
+                         uint32_t *end)
+{
+    *first = ward_sim_flash_sector_index(&d->flash, a->off);
+    *end = a->size == 0u ? *first : ward_sim_flash_sector_index(&d->flash, a->off + a->size - 1u) + 1u;
+}
+
 static void count_area(const ward_sim_device_t *d, const ward_area_t *a, area_counts_t *c)
 {
     const ward_sim_flash_t *f = &d->flash;
-    const uint32_t ss = f->port.sector_size;
+    uint32_t first = 0, end = 0;
+    area_sectors(d, a, &first, &end);
     memset(c, 0, sizeof *c);
-    for (uint32_t s = a->off / ss; s < (a->off + a->size) / ss; s++) {
+    for (uint32_t s = first; s < end; s++) {
         c->erases += f->erase_counts[s];
         c->programs += f->prog_counts[s];
         c->bytes += f->prog_bytes[s];
@@ -1021,7 +1141,8 @@ static void count_area(const ward_sim_device_t *d, const ward_area_t *a, area_co
 static void json_counts(const char *name, const ward_sim_device_t *d, const ward_area_t *a)
 {
     const ward_sim_flash_t *f = &d->flash;
-    const uint32_t ss = f->port.sector_size;
+    uint32_t first = 0, end = 0;
+    area_sectors(d, a, &first, &end);
     area_counts_t c;
     count_area(d, a, &c);
     printf("\"%s\":{\"off\":%lu,\"size\":%lu,\"erases\":%llu,\"programs\":%llu,"
@@ -1032,8 +1153,8 @@ static void json_counts(const char *name, const ward_sim_device_t *d, const ward
     const uint32_t *const src[3] = {f->erase_counts, f->prog_counts, f->prog_bytes};
     for (int k = 0; k < 3; k++) {
         printf(",\"%s\":[", k_arr[k]);
-        for (uint32_t s = a->off / ss; s < (a->off + a->size) / ss; s++) {
-            printf("%s%lu", s == a->off / ss ? "" : ",", (unsigned long)src[k][s]);
+        for (uint32_t s = first; s < end; s++) {
+            printf("%s%lu", s == first ? "" : ",", (unsigned long)src[k][s]);
         }
         printf("]");
     }
@@ -1184,9 +1305,20 @@ static int cmd_status(int argc, char **argv)
         json_counts("secondary", &d, &d.layout.secondary);
         printf(",\"violations\":%llu}}\n", (unsigned long long)d.flash.stats.violations);
     } else {
-        printf("device %s: %u-byte sectors, %u-byte writes%s, %u-sector slots\n", dir,
-               d.geo.sector_size, d.geo.write_size, d.geo.program_once ? " (program once)" : "",
-               d.geo.slot_sectors);
+        if (d.geo.nregions == 0u) {
+            printf("device %s: %u-byte sectors, %u-byte writes%s, %u-sector slots\n", dir,
+                   d.geo.sector_size, d.geo.write_size,
+                   d.geo.program_once ? " (program once)" : "", d.geo.slot_sectors);
+        } else {
+            printf("device %s: sectors ", dir);
+            for (uint32_t i = 0; i < d.geo.nregions; i++) {
+                printf("%s%ux%u", i > 0u ? "," : "", d.geo.regions[i].count,
+                       d.geo.regions[i].size);
+            }
+            printf(", %u-byte writes%s, slots of %u sectors in %u swap units\n", d.geo.write_size,
+                   d.geo.program_once ? " (program once)" : "", d.geo.slot_sectors,
+                   ward_boot_units(&d.layout));
+        }
         printf("OTP\n  secure boot   %s\n  debug         %s\n  boot key hash ",
                rep.secure_boot ? "on" : "off", rep.debug_locked ? "locked" : "open");
         if (have_key) {

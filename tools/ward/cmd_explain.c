@@ -58,9 +58,11 @@ static const struct {
                            "device (burn the key hash) before turning secure boot on"},
     {WARD_ERR_BOOT_STATE, "the boot state (journal) area cannot be read or written: check the "
                           "flash driver on the state area"},
-    {WARD_ERR_BOOT_LAYOUT, "the slot layout does not suit the flash: slots of equal size and "
-                           "whole sectors, scratch >= 1 sector, state >= 2 (docs/porting.md, "
-                           "\"Layout rules\"; the board file)"},
+    {WARD_ERR_BOOT_LAYOUT, "the slot layout does not suit the flash: areas of whole sectors, "
+                           "slots of equal size with at least 2 swap units (where both have a "
+                           "sector boundary), scratch >= the largest unit, state >= 2 sectors "
+                           "(docs/boot.md, \"Layout\"; ward_boot_layout_check names the rule; "
+                           "the board file)"},
 };
 
 static const char *fix_for(ward_err_t code)

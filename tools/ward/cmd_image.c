@@ -142,7 +142,11 @@ static int board_geometry(const char *cmd, const ward_board_t *b, uint32_t *slot
         return WARD_EXIT_USAGE;
     }
     *slot = b->slot_size;
-    *sector = bs;
+    /* From here on "sector" is what the bootloader keeps from an image at
+     * the end of the slot: its last swap unit (its last sector when both
+     * slots have the same sectors), and with an emulation in RAM whatever
+     * does not run in place (ward_board_image_max). */
+    *sector = b->slot_size - ward_board_image_max(b);
     return WARD_EXIT_OK;
 }
 
@@ -159,19 +163,39 @@ static int sector_fits(const char *cmd, uint32_t slot, uint32_t sector)
 }
 
 /* The bootloader accepts an image of at most N-1 of the N sectors of its
- * slot: the last sector holds the trailer (ward_boot_image_max). */
+ * slot: the last sector holds the trailer (ward_boot_image_max). On a
+ * board (b), the slot up to its last swap unit, and with an emulation no
+ * more than runs in place from RAM. */
 static int too_large_for_slot(const char *cmd, const char *path, uint32_t image, uint32_t slot,
-                              uint32_t sector)
+                              uint32_t sector, const ward_board_t *b)
 {
     const uint32_t max = slot - sector;
-    char what[400];
-    snprintf(what, sizeof what,
-             "%s: the image is 0x%lx bytes; a slot of 0x%lx bytes in %lu-byte sectors takes "
-             "0x%lx: the bootloader lets an image use %lu of its %lu sectors (N-1: the last "
-             "holds the trailer)",
-             path, (unsigned long)image, (unsigned long)slot, (unsigned long)sector,
-             (unsigned long)max, (unsigned long)(slot / sector - 1u),
-             (unsigned long)(slot / sector));
+    char what[600];
+    uint32_t largest = 0, last = 0;
+    if (b != NULL && (ward_board_uniform_sector(b) == 0u || b->has_emu) &&
+        ward_board_units(b, &largest, &last) >= 2u) {
+        const uint32_t tail = ward_board_sector_at(b, b->primary_off + b->slot_size - 1u);
+        snprintf(what, sizeof what,
+                 "%s: the image is 0x%lx bytes; board %s's bootloader lets an image use 0x%lx "
+                 "of its 0x%lx-byte slot: all but the last %s (0x%lx bytes: the trailer's)%s",
+                 path, (unsigned long)image, b->name, (unsigned long)last, (unsigned long)slot,
+                 slot - last == tail ? "sector" : "swap unit", (unsigned long)(slot - last),
+                 max < last ? ", and QEMU's emulation of the board keeps less of the primary's "
+                              "first sector in RAM to run in place"
+                            : "");
+        if (max < last) {
+            const size_t n = strlen(what);
+            snprintf(what + n, sizeof what - n, ": 0x%lx", (unsigned long)max);
+        }
+    } else {
+        snprintf(what, sizeof what,
+                 "%s: the image is 0x%lx bytes; a slot of 0x%lx bytes in %lu-byte sectors takes "
+                 "0x%lx: the bootloader lets an image use %lu of its %lu sectors (N-1: the last "
+                 "holds the trailer)",
+                 path, (unsigned long)image, (unsigned long)slot, (unsigned long)sector,
+                 (unsigned long)max, (unsigned long)(slot / sector - 1u),
+                 (unsigned long)(slot / sector));
+    }
     const int rc = ward_cli_fail(cmd, what, WARD_ERR_IMG_TOO_LARGE);
     fprintf(stderr,
             "  fix: make the app 0x%lx bytes smaller, or give the board larger slots (the "
@@ -978,7 +1002,7 @@ int ward_cmd_sign(int argc, char **argv)
         rc = usage_error("sign", "-v VERSION and -S SLOT_SIZE (or --board) are required");
         goto out;
     }
-    rc = sector_fits("sign", o.slot_size, sector);
+    rc = board_name != NULL ? WARD_EXIT_OK : sector_fits("sign", o.slot_size, sector);
     if (rc != WARD_EXIT_OK) {
         goto out;
     }
@@ -1062,7 +1086,8 @@ int ward_cmd_sign(int argc, char **argv)
                                    &img2, &len2) == WARD_OK &&
             len2 > o.slot_size - sector) {
             free(img2);
-            rc = too_large_for_slot("sign", in_path, (uint32_t)len2, o.slot_size, sector);
+            rc = too_large_for_slot("sign", in_path, (uint32_t)len2, o.slot_size, sector,
+                                    board_name != NULL ? &board : NULL);
             goto out;
         }
         free(img2);
@@ -1097,7 +1122,8 @@ int ward_cmd_sign(int argc, char **argv)
         goto out;
     }
     if (perr == WARD_OK && sector != 0u && info.total_size > o.slot_size - sector) {
-        rc = too_large_for_slot("sign", in_path, info.total_size, o.slot_size, sector);
+        rc = too_large_for_slot("sign", in_path, info.total_size, o.slot_size, sector,
+                                board_name != NULL ? &board : NULL);
         goto out;
     }
     err = ward_cli_write_file(out_path, img, img_len, 0644, false);
@@ -1323,7 +1349,7 @@ int ward_cmd_verify(int argc, char **argv)
     if (sector != 0u && slot == 0u) {
         return usage_error("verify", "--sector-size needs -S (the slot it divides)");
     }
-    if (slot != 0u && sector_fits("verify", slot, sector) != WARD_EXIT_OK) {
+    if (slot != 0u && board_name == NULL && sector_fits("verify", slot, sector) != WARD_EXIT_OK) {
         return WARD_EXIT_USAGE;
     }
     const char *path = argv[optind];
@@ -1423,7 +1449,8 @@ int ward_cmd_verify(int argc, char **argv)
         if (json) {
             json_result(path, WARD_ERR_IMG_TOO_LARGE, sig_checked, &info);
         }
-        rc = too_large_for_slot("verify", path, info.total_size, slot, sector);
+        rc = too_large_for_slot("verify", path, info.total_size, slot, sector,
+                                board_name != NULL ? &board : NULL);
         goto out;
     }
     const trailer_t tr = find_trailer(data, len, info.total_size);

@@ -590,7 +590,11 @@ static int cmd_stats(int argc, char **argv)
                "\"vault_id\":\"",
                st.sectors, st.sector_size, st.write_size, aead);
         ward_cli_print_hex(stdout, st.vault_id, sizeof st.vault_id);
-        printf("\",\"records\":%u,\"live_bytes\":%u,\"dead_bytes\":%u,\"free_bytes\":%u,"
+        printf("\",\"sector_sizes\":[");
+        for (uint32_t i = 0; i < st.sectors; i++) {
+            printf("%s%u", i > 0 ? "," : "", st.sector_sizes[i]);
+        }
+        printf("],\"records\":%u,\"live_bytes\":%u,\"dead_bytes\":%u,\"free_bytes\":%u,"
                "\"max_value_len\":%u,\"erase_counts\":[",
                st.records, st.live_bytes, st.dead_bytes, st.free_bytes, st.max_value_len);
         for (uint32_t i = 0; i < st.sectors; i++) {
@@ -602,8 +606,20 @@ static int cmd_stats(int argc, char **argv)
         return WARD_EXIT_OK;
     }
     printf("vault on %s\n", o.dir);
-    printf("  geometry     %u sectors x %u bytes, write size %u\n", st.sectors, st.sector_size,
-           st.write_size);
+    bool uniform = true;
+    for (uint32_t i = 1; i < st.sectors; i++) {
+        uniform = uniform && st.sector_sizes[i] == st.sector_sizes[0];
+    }
+    if (uniform) {
+        printf("  geometry     %u sectors x %u bytes, write size %u\n", st.sectors,
+               st.sector_size, st.write_size);
+    } else {
+        printf("  geometry     %u sectors of ", st.sectors);
+        for (uint32_t i = 0; i < st.sectors; i++) {
+            printf("%s%u", i > 0u ? ", " : "", st.sector_sizes[i]);
+        }
+        printf(" bytes, write size %u\n", st.write_size);
+    }
     printf("  cipher       %s, key derived in the HSM\n  vault id     ", aead);
     ward_cli_print_hex(stdout, st.vault_id, sizeof st.vault_id);
     printf("\n  records      %u (largest value allowed: %u bytes)\n", st.records,

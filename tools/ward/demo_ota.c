@@ -435,9 +435,11 @@ static void slots(const demo_t *d, uint32_t bytes, const uint8_t *img, size_t le
     *primary_same = false;
     if (demo_dev_open(d, &dev) == WARD_OK) {
         const uint8_t *mem = ward_sim_flash_mem(&dev.flash);
-        const uint32_t ss = dev.geo.sector_size;
-        *staging_erased = ward_ct_all(mem + dev.layout.secondary.off, 0xFFu,
-                                      (bytes + ss - 1u) / ss * ss);
+        /* The sectors that `bytes` touch, whatever their sizes. */
+        uint32_t start = 0, ss = 0;
+        const bool ok = bytes > 0u &&
+                        ward_area_sector_at(&dev.layout.secondary, bytes - 1u, &start, &ss) == WARD_OK;
+        *staging_erased = ok && ward_ct_all(mem + dev.layout.secondary.off, 0xFFu, start + ss);
         *primary_same = memcmp(mem + dev.layout.primary.off, img, len) == 0;
         ward_sim_device_close(&dev);
     }

@@ -24,7 +24,7 @@
 #include "ward_cm_priv.h"
 
 /* What the boot core lets an image use: the slot minus its trailer sector. */
-#define IMAGE_MAX (WARD_CM_SLOT_SIZE - WARD_CM_SECTOR_SIZE)
+#define IMAGE_MAX WARD_BOARD_IMAGE_MAX
 
 static void fail(const char *what, int32_t code)
 {
@@ -54,7 +54,7 @@ static void find_sig(const ward_image_info_t *info, const uint8_t *img, uint8_t 
 
 int main(void)
 {
-    const uint8_t *img = ward_cm_addr(WARD_CM_FLASH_BASE + WARD_CM_PRIMARY_OFF);
+    const uint8_t *img = ward_cm_addr(WARD_BOARD_PRIMARY_ADDR);
     /* A modifiable copy: the image reader takes a void * context. */
     ward_area_t primary = ward_cm_layout()->primary;
     ward_boot_config_t cfg;
@@ -76,7 +76,9 @@ int main(void)
     if (cfg.otp->read(cfg.otp->ctx, WARD_OTP_BOOT_KEY_HASH, key_hash, sizeof key_hash) != WARD_OK) {
         fail("reading OTP", 0);
     }
-    ward_err_t err = ward_crypto_init();
+    /* The floor goes through PSA; the boot core's SHA-256 and signature
+     * check do not (WARD_CRYPTO_SHA256_DIRECT, WARD_CRYPTO_P256M_DIRECT). */
+    ward_err_t err = psa_crypto_init() == PSA_SUCCESS ? WARD_OK : WARD_ERR_CRYPTO;
     if (err != WARD_OK) {
         fail("psa_crypto_init", err);
     }

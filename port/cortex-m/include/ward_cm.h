@@ -27,7 +27,7 @@ extern "C" {
  * The flash device (what ward_cm_flash() serves): offsets from its base. */
 #define WARD_CM_FLASH_BASE WARD_BOARD_DEV_ADDR
 #define WARD_CM_FLASH_SIZE WARD_BOARD_DEV_SIZE
-#define WARD_CM_SECTOR_SIZE WARD_BOARD_SECTOR_SIZE
+#define WARD_CM_SECTOR_SIZE WARD_BOARD_DEV_SECTOR_MIN /* the smallest (a map may mix sizes) */
 #define WARD_CM_WRITE_SIZE WARD_BOARD_DEV_WRITE_SIZE
 #define WARD_CM_PROTECT_END WARD_BOARD_PROTECT_END /* program/erase refused below */
 #define WARD_CM_PRIMARY_OFF WARD_BOARD_PRIMARY_OFF
@@ -71,9 +71,17 @@ extern "C" {
 /* ---- drivers --------------------------------------------------------------- */
 
 /* The flash device: NOR rules over [0, WARD_CM_FLASH_SIZE) from
- * WARD_CM_FLASH_BASE. prog/erase below WARD_CM_PROTECT_END fail with
- * WARD_ERR_IO, as a write-protected flash controller would. */
+ * WARD_CM_FLASH_BASE, with the board's sector map (WARD_BOARD_DEV_REGIONS;
+ * none when uniform). prog/erase below WARD_CM_PROTECT_END fail with
+ * WARD_ERR_IO, as a write-protected flash controller would. On a board that
+ * emulates its flash in RAM (EMU_*), only the sectors of the layout are
+ * kept, each whole or by its first and last bytes. */
 const ward_flash_t *ward_cm_flash(void);
+
+/* Where device offset off is in the CPU's address space (the image runs in
+ * place from there): the device base plus off, or with an emulation the
+ * RAM that keeps it; NULL for a byte the emulation does not keep. */
+const uint8_t *ward_cm_dev_ptr(uint32_t off);
 
 /* The OTP port over the block at WARD_CM_OTP_ADDR. */
 const ward_otp_t *ward_cm_otp(void);

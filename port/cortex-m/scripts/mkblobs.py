@@ -14,6 +14,14 @@ gives the byte layout; the C side is port/cortex-m/include/ward_cm.h):
             monotonic counters (port/cortex-m/include/ward_cm_hsm.h)
   pad       pad a file with 0xFF (erased flash) to a slot size
   erased    a file of erased flash (0xFF)
+  area      an area of the flash device (PRIMARY, SECONDARY, SCRATCH,
+            STATE, VAULT) holding a file (or nothing: erased), as the
+            board loads it at its <AREA>_ADDR: the whole area, or on a board
+            that emulates its flash in RAM (board.env's EMU_*) the bytes of
+            each of its sectors that the emulation keeps (the first
+            EMU_WINDOW - EMU_TAIL and the last EMU_TAIL of a sector larger
+            than EMU_WINDOW, all of a smaller one); a byte that is not kept
+            must be 0xFF in the file
 """
 import argparse
 import base64
@@ -143,6 +151,60 @@ def cmd_erased(a):
     open(a.out, "wb").write(b"\xff" * a.size)
 
 
+def board_env(path):
+    env = {}
+    for line in open(path):
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            k, v = line.split("=", 1)
+            env[k] = v
+    return env
+
+
+def sector_map(text):
+    """'4x16K,1x64K' -> [(start, size), ...]"""
+    out, at = [], 0
+    for run in text.split(","):
+        count, size = run.split("x")
+        size = int(size[:-1]) * 1024 if size.endswith("K") else \
+            int(size[:-1]) << 20 if size.endswith("M") else int(size, 0)
+        for _ in range(int(count)):
+            out.append((at, size))
+            at += size
+    return out
+
+
+def cmd_area(a):
+    env = board_env(a.env)
+    slot = a.area in ("PRIMARY", "SECONDARY")
+    off = int(env[a.area + "_OFF"], 0)
+    size = int(env["SLOT_SIZE" if slot else a.area + "_SIZE"], 0)
+    data = open(a.input, "rb").read() if a.input else b""
+    if len(data) > size:
+        sys.exit(f"mkblobs: {a.input} ({len(data)} B) does not fit the {size}-byte {a.area} area")
+    data += b"\xff" * (size - len(data))
+    if "EMU_WINDOW" not in env:
+        open(a.out, "wb").write(data)
+        return
+    window, tail = int(env["EMU_WINDOW"], 0), int(env["EMU_TAIL"], 0)
+    blob = bytearray()
+    for start, ssize in sector_map(env["DEV_SECTORS"]):
+        if start < off or start >= off + size:
+            continue
+        rel = start - off
+        sec = data[rel:rel + ssize]
+        if ssize <= window:
+            blob += sec
+            continue
+        head = window - tail
+        if sec[head:ssize - tail] != b"\xff" * (ssize - tail - head):
+            sys.exit(f"mkblobs: {a.input}: bytes at 0x{off + rel + head:x}.. of the {a.area} "
+                     f"area are not erased, and this board's emulation keeps only the first "
+                     f"{head} and last {tail} bytes of its {ssize}-byte sectors")
+        blob += sec[:head] + sec[ssize - tail:]
+    open(a.out, "wb").write(blob)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,6 +240,12 @@ def main():
     e.add_argument("--size", type=lambda s: int(s, 0), required=True)
     e.add_argument("out")
     e.set_defaults(fn=cmd_erased)
+    r = sub.add_parser("area", help="an area of the flash device as the board loads it")
+    r.add_argument("--env", required=True, help="the board's board.env")
+    r.add_argument("area", choices=["PRIMARY", "SECONDARY", "SCRATCH", "STATE", "VAULT"])
+    r.add_argument("input", nargs="?", help="its contents from the area's start (none: erased)")
+    r.add_argument("out")
+    r.set_defaults(fn=cmd_area)
     a = p.parse_args()
     a.fn(a)
 

@@ -33,7 +33,7 @@ static void test_flash(void)
     memset(ff, 0xFF, sizeof ff);
 
     check(f->sector_size == WARD_CM_SECTOR_SIZE && f->write_size == WARD_CM_WRITE_SIZE &&
-              f->size == WARD_CM_FLASH_SIZE,
+              f->size == WARD_CM_FLASH_SIZE && ward_flash_check(f) == WARD_OK,
           "geometry");
     check(f->erase(f->ctx, s) == WARD_OK, "erase vault sector");
     check(f->read(f->ctx, s, buf, sizeof buf) == WARD_OK && memcmp(buf, ff, sizeof buf) == 0,
@@ -55,8 +55,13 @@ static void test_flash(void)
     check(f->prog(f->ctx, s + 8u, two, sizeof two) == WARD_OK, "program two erased units");
     check(f->prog(f->ctx, s + 16u, two, 8) == WARD_ERR_IO, "second unit is spent too");
 
-    check(f->prog(f->ctx, s + 4u, a, 8) == WARD_ERR_INVALID_ARG, "misaligned offset");
-    check(f->prog(f->ctx, s + 8u, a, 4) == WARD_ERR_INVALID_ARG, "partial unit");
+#if WARD_CM_WRITE_SIZE > 1
+    /* Half a write unit off, and half a unit long. */
+    check(f->prog(f->ctx, s + WARD_CM_WRITE_SIZE / 2u, a, 8) == WARD_ERR_INVALID_ARG,
+          "misaligned offset");
+    check(f->prog(f->ctx, s + 8u, a, WARD_CM_WRITE_SIZE / 2u) == WARD_ERR_INVALID_ARG,
+          "partial unit");
+#endif
     check(f->erase(f->ctx, s + 8u) == WARD_ERR_INVALID_ARG, "misaligned erase");
     check(f->erase(f->ctx, WARD_CM_FLASH_SIZE) == WARD_ERR_INVALID_ARG, "erase past the end");
     check(f->read(f->ctx, WARD_CM_FLASH_SIZE - 4u, buf, 8) == WARD_ERR_IO, "read past the end");
@@ -65,7 +70,9 @@ static void test_flash(void)
     /* What lies below PROTECT_END (the bootloader, key block and OTP on
      * mps2-an386) is write-protected, first sector to last unit. */
     check(f->erase(f->ctx, 0) == WARD_ERR_IO, "first protected sector erase-protected");
-    check(f->erase(f->ctx, WARD_CM_PROTECT_END - WARD_CM_SECTOR_SIZE) == WARD_ERR_IO,
+    uint32_t last = 0;
+    check(ward_flash_sector_at(f, WARD_CM_PROTECT_END - 1u, &last, NULL) == WARD_OK &&
+              f->erase(f->ctx, last) == WARD_ERR_IO,
           "last protected sector erase-protected");
     check(f->prog(f->ctx, WARD_CM_PROTECT_END - WARD_CM_WRITE_SIZE, ff, WARD_CM_WRITE_SIZE) ==
               WARD_ERR_IO,
@@ -73,6 +80,33 @@ static void test_flash(void)
     check(f->read(f->ctx, 0, buf, 8) == WARD_OK, "protected area readable");
 #endif
 
+#if WARD_BOARD_DEV_NREGIONS > 1
+    /* Mixed sectors: erase only where the map starts a sector. */
+    uint32_t ss = 0;
+    check(ward_flash_sector_at(f, s, NULL, &ss) == WARD_OK && ss > WARD_CM_SECTOR_SIZE &&
+              f->erase(f->ctx, s + WARD_CM_SECTOR_SIZE) == WARD_ERR_INVALID_ARG,
+          "no erase inside a larger sector of the map");
+#endif
+#if WARD_BOARD_HAS_EMU
+    /* The emulation keeps the first and last bytes of a large sector: the
+     * bytes between read erased and take nothing but 0xFF; its last bytes
+     * work; a sector outside the layout takes no erase. */
+    const uint32_t hole = s + WARD_BOARD_EMU_WINDOW;
+    check(f->read(f->ctx, hole, buf, sizeof buf) == WARD_OK && memcmp(buf, ff, sizeof buf) == 0,
+          "an unkept byte reads erased");
+    check(f->prog(f->ctx, hole, a, 8) == WARD_ERR_IO, "an unkept byte takes no program");
+    check(f->prog(f->ctx, hole, ff, 8) == WARD_OK, "an unkept byte takes 0xFF");
+    check(f->prog(f->ctx, s + ss - 8u, a, 8) == WARD_OK &&
+              f->read(f->ctx, s + ss - 8u, buf, 8) == WARD_OK && memcmp(buf, a, 8) == 0,
+          "the sector's last bytes are kept");
+    check(ward_cm_dev_ptr(s + ss - 8u) != NULL && memcmp(ward_cm_dev_ptr(s + ss - 8u), a, 8) == 0 &&
+              ward_cm_dev_ptr(hole) == NULL,
+          "where the emulation keeps each byte");
+    uint32_t last_start = 0;
+    check(ward_flash_sector_at(f, WARD_CM_FLASH_SIZE - 1u, &last_start, NULL) == WARD_OK &&
+              f->erase(f->ctx, last_start) == WARD_ERR_IO,
+          "a sector outside the layout is not emulated");
+#endif
     check(f->erase(f->ctx, s) == WARD_OK &&
               f->read(f->ctx, s, buf, sizeof buf) == WARD_OK && memcmp(buf, ff, sizeof buf) == 0,
           "erase restores 0xFF");

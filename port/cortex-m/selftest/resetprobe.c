@@ -22,7 +22,7 @@
 int main(void)
 {
     volatile uint32_t *stage = ward_cm_reg32(PROBE_STAGE);
-    volatile uint32_t *word = ward_cm_reg32(WARD_CM_FLASH_BASE + WARD_CM_SCRATCH_OFF);
+    volatile uint32_t *word = ward_cm_reg32(WARD_BOARD_SCRATCH_ADDR);
 
     if (*stage != PROBE_MAGIC) {
         if (*word != 0xAAAAAAAAu) {

@@ -25,6 +25,7 @@ BT = os.environ["WARD_BT_DIR"]
 SOCK = os.path.join(BT, "bt-server-bredrle")
 EXIT_BLE_TIMEOUT = 94  # WARD_ERR_BLE_TIMEOUT: the device does not advertise to us
 EXIT_BLE_ATT = 95      # WARD_ERR_BLE_ATT: the device refused the request
+EXIT_BLE_ENCRYPTION = 97  # WARD_ERR_BLE_ENCRYPTION: the link is not secure enough for it
 
 failures = 0
 
@@ -92,6 +93,17 @@ def hexbytes(s):
     return bytes.fromhex(s)
 
 
+def psk_kept(state, psk, tag, what):
+    """`write wifi` on a link not encrypted with an authenticated bond: the
+    phone refuses it itself and the password is nowhere in what it gave its
+    controller (the capture holds every packet, before the air's encryption)."""
+    rc, out = phone(state, "write", "wifi", "HomeNet", psk, capture=tag)
+    with open(os.path.join(BT, tag + ".btsnoop"), "rb") as f:
+        sent = psk.encode() in f.read()
+    check(rc == EXIT_BLE_ENCRYPTION and not sent,
+          f"{what}: the Wi-Fi password is not sent (exit {rc}, in the capture: {sent})")
+
+
 def main():
     # A unit as the factory makes it: its label, identity address, pairing key.
     with open(os.path.join(BT, "fw.bin"), "wb") as f:
@@ -140,6 +152,7 @@ def main():
     rc, out = phone("J", "write", "relay", "off", capture="cli-phone-jw")
     check(rc == EXIT_BLE_ATT and "0x05" in out,
           f"Just Works phone refused the relay with 0x05 (exit {rc})")
+    psk_kept("J", "just works leak", "cli-phone-wifi-jw", "a Just Works bond (no MITM protection)")
     rc, out = phone("J", "read")
     check(rc == 0 and "relay on" in out and "Wi-Fi provisioned" in out,
           "Just Works phone reads the status (encrypted)")
@@ -172,6 +185,7 @@ def main():
     rc, out = phone("P", "read")
     check(rc == EXIT_BLE_ATT and "status 0x06" in out and "0x05" in out,
           f"its old key refused (0x06), the status needs pairing (0x05) (exit {rc})")
+    psk_kept("P", "plaintext leak", "cli-phone-wifi-plain", "its bond's key refused, the link unencrypted")
     rc, out = phone("P", "--oob", label, "pair")
     check(rc == 0, "it pairs again")
     rc, out = phone("P", "read")

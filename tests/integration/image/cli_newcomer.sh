@@ -121,6 +121,19 @@ run 8 "$WARD" verify -k "$T/k.pem" --board mps2-an386 "$T/big.img"
 has_err "95 of its 96"
 run 8 "$WARD" verify -k "$T/k.pem" --board mps2-an386 --json "$T/big.img"
 has '"status":"WARD_ERR_IMG_TOO_LARGE"'
+# netduinoplus2: the STM32F405's mixed sectors. Its slots are two 128 KiB
+# sectors (an image may use the first), and QEMU's emulation of the board
+# keeps 23 KiB (0x5c00) of it in RAM to run in place: the limit is that.
+app "$T/n2.bin" 3000 0x20020000 0x20010301
+app "$T/n2big.bin" $((0x6000)) 0x20020000 0x20010301
+run 0 "$WARD" sign --board netduinoplus2 "${K[@]}" "$T/n2.bin" "$T/n2.img"
+run 0 "$WARD" verify --board netduinoplus2 -k "$T/k.pem" "$T/n2.img"
+run 8 "$WARD" sign --board netduinoplus2 "${K[@]}" "$T/n2big.bin" "$T/x.img"
+has_err "WARD_ERR_IMG_TOO_LARGE"
+has_err "0x20000 of its 0x40000-byte slot: all but the last sector"
+has_err "emulation"
+has_err "0x5c00"
+absent "$T/x.img"
 
 say "2. an ELF is refused, with the objcopy line (also with --pad-header and --board)"
 { printf '\177ELF\001\001\001\000'; head -c 300 /dev/zero; } >"$T/app.elf"

@@ -90,9 +90,11 @@ factory() {
   blobs otp --boot-key-hash "$hash" --secure-boot --size "${B[OTP_SIZE]}" --out "$w/otp.bin"
   blobs otp --boot-key-hash "$hash" --secure-boot --rollback 3 --size "${B[OTP_SIZE]}" \
     --out "$w/otp-cnt3.bin"
-  blobs erased --size "${B[SLOT_SIZE]}" "$w/erased-slot.bin"
-  blobs erased --size "${B[SCRATCH_SIZE]}" "$w/erased-scratch.bin"
-  blobs erased --size "${B[STATE_SIZE]}" "$w/erased-state.bin"
+  # Each area as the board loads it (on a board that emulates its flash in
+  # RAM, only the bytes the emulation keeps: mkblobs.py area).
+  blobs area --env "$env_file" SECONDARY "$w/erased-slot.bin"
+  blobs area --env "$env_file" SCRATCH "$w/erased-scratch.bin"
+  blobs area --env "$env_file" STATE "$w/erased-state.bin"
 
   sign -k "$w/boot.pem" -v 1.0.0 -s 1 "$app" "$w/v1.img"
   sign -k "$w/boot.pem" -v 2.0.0 -s 2 --pad "$app" "$w/v2-test.img"
@@ -114,7 +116,10 @@ factory() {
   flip "$w/v2-test.img" "$w/v2-tampered-test.img" "$off"
   local i
   for i in v1 v1-tampered v1-unsigned v1-other-key v1-bad-vectors; do
-    blobs pad --size "${B[SLOT_SIZE]}" "$w/$i.img" "$w/$i.slot" # as the factory writes a slot
+    blobs area --env "$env_file" PRIMARY "$w/$i.img" "$w/$i.slot" # as the factory writes a slot
+  done
+  for i in v2-test v2-broken-test v2-tampered-test; do
+    blobs area --env "$env_file" SECONDARY "$w/$i.img" "$w/$i.sec" # staged, with its request
   done
   echo "${B[NAME]}" >"$w/board"
   echo "ok   factory for ${B[NAME]} in $w"
@@ -177,7 +182,7 @@ case_unsigned() {
 # The factory image v1 (counter 1) has never booted, but it is the confirmed
 # image: the boot that installs the update burns its counter first (1).
 case_update() {
-  run_case update 0 "$work/v1.slot" "$work/v2-test.img" "$work/otp.bin" "${banner}1, installed trial, boot 2.0.0+0
+  run_case update 0 "$work/v1.slot" "$work/v2-test.sec" "$work/otp.bin" "${banner}1, installed trial, boot 2.0.0+0
 app: hello from version 2.0.0+0 (trial boot)
 app: self-test passed, image confirmed
 app: reset
@@ -187,7 +192,7 @@ app: running confirmed image, done"
 }
 
 case_revert() {
-  run_case revert 0 "$work/v1.slot" "$work/v2-broken-test.img" "$work/otp.bin" "${banner}1, installed trial, boot 2.0.0+0
+  run_case revert 0 "$work/v1.slot" "$work/v2-broken-test.sec" "$work/otp.bin" "${banner}1, installed trial, boot 2.0.0+0
 app: hello from version 2.0.0+0 (trial boot)
 app: self-test failed, not confirming
 app: reset
@@ -207,7 +212,7 @@ case_rollback() {
 }
 
 case_bad_update() {
-  run_case bad-update 0 "$work/v1.slot" "$work/v2-tampered-test.img" "$work/otp.bin" "${banner}1, update refused -24, boot 1.0.0+0
+  run_case bad-update 0 "$work/v1.slot" "$work/v2-tampered-test.sec" "$work/otp.bin" "${banner}1, update refused -24, boot 1.0.0+0
 app: hello from version 1.0.0+0
 app: running confirmed image, done"
 }

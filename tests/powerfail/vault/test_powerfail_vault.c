@@ -18,7 +18,13 @@
  * A second part lives one long device history with random cuts and checks
  * that no (key, nonce) pair ever repeats across all of them.
  *
- * Usage: test_powerfail_vault <write size: 1 | 2 | 4 | 8 | 16 | 32>
+ * With "f4" after the write size, the vault lies on the STM32F405's sectors 3
+ * and 4 (16 KiB + 64 KiB, netduinoplus2's board file) and every value is 12
+ * times as long, so that garbage collection moves the live records from the
+ * 16 KiB sector into the 64 KiB one and back (the reserve is the small
+ * sector half of the time).
+ *
+ * Usage: test_powerfail_vault <write size: 1 | 2 | 4 | 8 | 16 | 32> [f4]
  * (exit 77, skipped, if the simulator or the build's
  * WARD_CONFIG_MAX_WRITE_SIZE does not offer that write size yet)
  */
@@ -34,9 +40,29 @@
 #define NSECT 3u
 #define SSIZE 2048u
 #define NKEYS 5
-#define VMAX 160
+#define VMAX 2048 /* value buffers: 160 bytes at most, 12 x 160 with f4 */
 
 static uint32_t g_ws = 8;
+static bool g_f4;          /* the vault on 16 KiB + 64 KiB */
+static uint32_t g_scale = 1; /* value lengths are multiplied by it (f4: 12) */
+static const ward_flash_region_t k_f4_vault[] = {{1, 16384}, {1, 65536}};
+
+/* A value length of the scenario, scaled. */
+static uint32_t vlen(uint32_t len)
+{
+    const uint32_t n = len * g_scale;
+    return n > VMAX ? VMAX : n;
+}
+
+/* Sector s of the vault's flash: where it starts and its size. */
+static uint32_t sec_size(const tv_dev_t *d, uint32_t s, uint32_t *base)
+{
+    const ward_area_t all = {&d->flash.port, 0, d->flash.port.size};
+    uint32_t size = 0;
+    *base = 0;
+    (void)ward_area_sector(&all, s, base, &size);
+    return size;
+}
 
 /* ---- torn-operation models ------------------------------------------------------- */
 
@@ -108,7 +134,11 @@ static ward_err_t sf_prog(void *ctx, uint32_t off, const void *buf, size_t len)
 /* A test device whose vault reaches the flash through the wrapper. */
 static void pf_open(tv_dev_t *d, spent_flash_t *sf)
 {
-    assert_int_equal(tv_open(d, NSECT, SSIZE, g_ws, program_once(), NULL), 0);
+    if (g_f4) {
+        assert_int_equal(tv_open_map(d, k_f4_vault, 2, g_ws, program_once(), NULL), 0);
+    } else {
+        assert_int_equal(tv_open(d, NSECT, SSIZE, g_ws, program_once(), NULL), 0);
+    }
     sf->sim = &d->flash;
     sf->refused = 0;
     sf->port = d->flash.port;
@@ -141,27 +171,29 @@ typedef struct {
     uint32_t len[NKEYS];
 } model_t;
 
-static op_t g_ops[160];
+static op_t g_ops[320];
 static size_t g_nops;
 
 static void add(op_kind_t kind, int key, uint32_t len)
 {
-    g_ops[g_nops++] = (op_t){kind, key, len};
+    g_ops[g_nops++] = (op_t){kind, key, kind == OP_PUT ? vlen(len) : len};
 }
 
 static void build_scenario(void)
 {
     g_nops = 0;
-    for (uint32_t r = 0; r < 10; r++) {
+    /* On 16 + 64 KiB, twice the rounds: the log wraps around twice. */
+    const uint32_t rounds = g_f4 ? 20u : 10u;
+    for (uint32_t r = 0; r < rounds; r++) {
         add(OP_PUT, 0, 24 + r);
-        add(OP_PUT, 1, 140 - 10 * r);
+        add(OP_PUT, 1, 140 - 10 * (r % 10u));
         add(OP_PUT, 2, 16);
         add(OP_PUT, 3, 60);
         add(OP_PUT, 4, 8);
         add(OP_PUT, 1, 120 + r);
         add(OP_DEL, 3, 0);
         add(OP_PUT, 4, 8);
-        if (r == 1 || r == 4 || r == 8) {
+        if (r == 1 || r == 4 || r == 8 || r == 13 || r == 17) {
             add(OP_REMOUNT, 0, 0);
         }
         add(OP_PUT, 0, 30);
@@ -261,15 +293,17 @@ static size_t scan_nonces(const tv_dev_t *d, nonce_set_t *set)
 {
     const uint8_t *mem = d->flash.mem;
     size_t reuse = 0;
-    for (uint32_t s = 0; s < NSECT; s++) {
-        const uint8_t *sec = mem + s * SSIZE;
+    for (uint32_t s = 0; s < d->flash.nsectors; s++) {
+        uint32_t base = 0;
+        const uint32_t ssize = sec_size(d, s, &base);
+        const uint8_t *sec = mem + base;
         if (!tv_shdr_ok(sec)) {
             continue;
         }
-        for (uint32_t p = TV_SHDR; p + 44 <= SSIZE; p += g_ws) {
+        for (uint32_t p = TV_SHDR; p + 44 <= ssize; p += g_ws) {
             const uint8_t *h = sec + p;
             if (h[0] != 'R' || ward_load_le32(h + 8) != ward_crc32(0, h, 8) || h[1] == 0 ||
-                h[1] > 32 || p + 24u + h[1] > SSIZE) {
+                h[1] > 32 || p + 24u + h[1] > ssize) {
                 continue;
             }
             nonce_rec_t nr;
@@ -327,11 +361,11 @@ static void put_until_gc(ward_vault_t *v, tv_dev_t *d, model_t *m, uint32_t gen)
 {
     uint8_t val[VMAX];
     uint64_t er0 = 0;
-    for (uint32_t p = 0; p < 40 && (p < 2 || tv_erases(d) == er0); p++) {
-        value_of(val, 4, gen + p, 90);
-        assert_int_equal(ward_vault_put(v, k_keys[4], val, 90), WARD_OK);
+    for (uint32_t p = 0; p < 200 && (p < 2 || tv_erases(d) == er0); p++) {
+        value_of(val, 4, gen + p, vlen(90));
+        assert_int_equal(ward_vault_put(v, k_keys[4], val, vlen(90)), WARD_OK);
         m->gen[4] = gen + p;
-        m->len[4] = 90;
+        m->len[4] = vlen(90);
         if (p == 0) {
             er0 = tv_erases(d);
         }
@@ -538,7 +572,8 @@ static void test_cut_everywhere(void **state)
     /* With write size 8 (program once) the recovery is cut at every one of
      * its operations: at every cut point of the steps that garbage-collect
      * or wipe, and of the last operation of every step (a lost counter
-     * raise), at every 4th elsewhere -- bounded in time. */
+     * raise), at every 4th elsewhere -- bounded in time (on 16 + 64 KiB:
+     * of the steps that garbage-collect or wipe). */
     const bool full_recovery = g_ws == 8u || g_ws == 32u;
     g_gc_erases = g_gc_points = 0;
 
@@ -557,7 +592,9 @@ static void test_cut_everywhere(void **state)
         ward_vault_unmount(&v);
 
         for (uint64_t k = 1; k <= nops; k++) {
-            const bool rec = full_recovery && (busy || k == nops || k % 4u == 0u);
+            /* On 16 + 64 KiB (four times the operations): the steps that
+             * garbage-collect or wipe only. */
+            const bool rec = full_recovery && (busy || (!g_f4 && (k == nops || k % 4u == 0u)));
             for (int mode = 0; mode <= NMODELS; mode++) {
                 if (mode > 0 && !model_used(mode - 1)) {
                     continue;
@@ -568,11 +605,13 @@ static void test_cut_everywhere(void **state)
             }
         }
     }
-    /* The scenario really exercised garbage collection. */
-    assert_true(g_gc_erases >= 8);
-    printf("vault power-fail, write size %u%s: %zu steps, %llu GC erases in the scenario, "
+    /* The scenario really exercised garbage collection (on 16 + 64 KiB:
+     * into the large sector and back into the small one). */
+    assert_true(g_gc_erases >= (g_f4 ? 2u : 8u));
+    printf("vault power-fail, write size %u%s%s: %zu steps, %llu GC erases in the scenario, "
            "%llu operations in steps that garbage-collected\n",
-           g_ws, program_once() ? " (program once)" : "", g_nops,
+           g_ws, program_once() ? " (program once)" : "",
+           g_f4 ? ", STM32F405 sectors 3-4 (16 + 64 KiB), values x12" : "", g_nops,
            (unsigned long long)g_gc_erases, (unsigned long long)g_gc_points);
     for (int mode = 0; mode <= NMODELS; mode++) {
         const tally_t *x = &t[mode];
@@ -613,7 +652,7 @@ static void test_nonce_history(void **state)
         rnd = rnd * 1103515245u + 12345u;
         const int key = (int)((rnd >> 8) % NKEYS);
         const op_t op = {((rnd >> 4) % 7u) == 0u ? OP_DEL : OP_PUT, key,
-                         8u + (rnd >> 12) % 120u};
+                         vlen(8u + (rnd >> 12) % 120u)};
         if ((rnd >> 20) % 3u == 0u) {
             /* Torn ones under a model of their own (UNIT_BLANK: spent units
              * pile up over the life). */
@@ -647,10 +686,11 @@ static void test_nonce_history(void **state)
     }
     assert_int_equal(scan_nonces(&d, &ns), 0);
     assert_rules_kept(&d, &sf);
-    printf("vault nonce history, write size %u: %llu power cuts in one life (armed under "
+    printf("vault nonce history, write size %u%s: %llu power cuts in one life (armed under "
            "half %llu, unit-blank %llu, unit-noise %llu), %zu distinct records seen on flash, "
            "no (key, nonce) reused, %llu programs refused on a spent unit\n",
-           g_ws, (unsigned long long)cuts, (unsigned long long)per_model[0],
+           g_ws, g_f4 ? " (16 + 64 KiB)" : "", (unsigned long long)cuts,
+           (unsigned long long)per_model[0],
            (unsigned long long)per_model[1], (unsigned long long)per_model[2], ns.n,
            (unsigned long long)sf.refused);
     assert_true(cuts > 50);
@@ -669,8 +709,10 @@ static bool shdr_ok(const uint8_t *sec)
 static uint32_t sectors_with_header(const tv_dev_t *d, uint32_t *newest)
 {
     uint32_t n = 0, be = 0;
-    for (uint32_t s = 0; s < NSECT; s++) {
-        const uint8_t *sec = d->flash.mem + s * SSIZE;
+    for (uint32_t s = 0; s < d->flash.nsectors; s++) {
+        uint32_t base = 0;
+        (void)sec_size(d, s, &base);
+        const uint8_t *sec = d->flash.mem + base;
         if (shdr_ok(sec)) {
             n++;
             if (ward_load_le32(sec + 12) >= be) {
@@ -705,10 +747,10 @@ static void test_cut_interrupted_gc(void **state)
     pf_open(&d, &sf);
     assert_int_equal(ward_vault_format(&v, &d.cfg), WARD_OK);
     for (int k = 0; k < 4; k++, gen++) {
-        value_of(val, k, gen, 100);
-        assert_int_equal(ward_vault_put(&v, k_keys[k], val, 100), WARD_OK);
+        value_of(val, k, gen, vlen(100));
+        assert_int_equal(ward_vault_put(&v, k_keys[k], val, vlen(100)), WARD_OK);
         m.gen[k] = gen;
-        m.len[k] = 100;
+        m.len[k] = vlen(100);
     }
     /* Find the put that garbage-collects; cut it at the erase. */
     bool cut = false;
@@ -717,12 +759,12 @@ static void test_cut_interrupted_gc(void **state)
         tv_snap(&d, &s);
         assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
         const uint64_t er0 = tv_erases(&d), ops0 = power_ops(&d);
-        value_of(val, 4, gen, 150);
-        assert_int_equal(ward_vault_put(&v, k_keys[4], val, 150), WARD_OK);
+        value_of(val, 4, gen, vlen(150));
+        assert_int_equal(ward_vault_put(&v, k_keys[4], val, vlen(150)), WARD_OK);
         const uint64_t nops = power_ops(&d) - ops0;
         if (tv_erases(&d) == er0) {
             m.gen[4] = gen;
-            m.len[4] = 150;
+            m.len[4] = vlen(150);
             tv_snap_free(&s);
             continue;
         }
@@ -732,23 +774,24 @@ static void test_cut_interrupted_gc(void **state)
             tv_restore(&d, &s);
             assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
             ward_sim_power_cut_after(&d.power, k, false);
-            assert_int_not_equal(ward_vault_put(&v, k_keys[4], val, 150), WARD_OK);
+            assert_int_not_equal(ward_vault_put(&v, k_keys[4], val, vlen(150)), WARD_OK);
             ward_vault_unmount(&v);
             ward_sim_power_on(&d.power);
-            cut = sectors_with_header(&d, &newest) == NSECT;
+            cut = sectors_with_header(&d, &newest) == d.flash.nsectors;
         }
         tv_snap_free(&s);
     }
     assert_true(cut);
     /* Damage key 0's copy in the newest sector (its ciphertext). */
-    uint32_t newest = 0;
+    uint32_t newest = 0, nbase = 0;
     (void)sectors_with_header(&d, &newest);
+    const uint32_t nsize = sec_size(&d, newest, &nbase);
     long off = -1;
-    for (uint32_t p = TV_SHDR; p + 44u + 8u <= SSIZE && off < 0; p += g_ws) {
-        const uint8_t *h = d.flash.mem + newest * SSIZE + p;
+    for (uint32_t p = TV_SHDR; p + 44u + 8u <= nsize && off < 0; p += g_ws) {
+        const uint8_t *h = d.flash.mem + nbase + p;
         if (h[0] == 'R' && h[1] == 8 && memcmp(h + 24, k_keys[0], 8) == 0 &&
             ward_load_le32(h + 8) == ward_crc32(0, h, 8)) {
-            off = (long)(newest * SSIZE + p);
+            off = (long)(nbase + p);
         }
     }
     assert_true(off >= 0);
@@ -758,8 +801,8 @@ static void test_cut_interrupted_gc(void **state)
     assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
     check_all(&v, &m);
     const uint64_t ops0 = power_ops(&d);
-    value_of(val, 4, 5000, 60);
-    assert_int_equal(ward_vault_put(&v, k_keys[4], val, 60), WARD_OK);
+    value_of(val, 4, 5000, vlen(60));
+    assert_int_equal(ward_vault_put(&v, k_keys[4], val, vlen(60)), WARD_OK);
     const uint64_t nops = power_ops(&d) - ops0;
     ward_vault_unmount(&v);
     for (uint64_t k = 1; k <= nops; k++) {
@@ -769,12 +812,12 @@ static void test_cut_interrupted_gc(void **state)
             }
             model_t before = m, after = m;
             after.gen[4] = 5000;
-            after.len[4] = 60;
+            after.len[4] = vlen(60);
             tv_restore(&d, &s1);
             d.flash.torn_model = mode > 0 ? k_models[mode - 1] : WARD_SIM_TORN_HALF;
             assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
             ward_sim_power_cut_after(&d.power, k, mode > 0);
-            assert_int_not_equal(ward_vault_put(&v, k_keys[4], val, 60), WARD_OK);
+            assert_int_not_equal(ward_vault_put(&v, k_keys[4], val, vlen(60)), WARD_OK);
             ward_vault_unmount(&v);
             ward_sim_power_on(&d.power);
             assert_int_equal(ward_vault_mount(&v, &d.cfg), WARD_OK);
@@ -792,9 +835,9 @@ static void test_cut_interrupted_gc(void **state)
             cut_points++;
         }
     }
-    printf("vault interrupted GC with a damaged copy, write size %u: %llu cut points in the "
+    printf("vault interrupted GC with a damaged copy, write size %u%s: %llu cut points in the "
            "first change after it (clean and torn under each model), every record kept\n",
-           g_ws, (unsigned long long)cut_points);
+           g_ws, g_f4 ? " (16 + 64 KiB)" : "", (unsigned long long)cut_points);
     tv_snap_free(&s1);
     tv_close(&d);
 }
@@ -827,10 +870,10 @@ static void cut_format(uint32_t puts, uint64_t outcome[6])
     assert_int_equal(ward_vault_format(&v, &d.cfg), WARD_OK);
     for (uint32_t gen = 1; gen <= puts; gen++) { /* rotations */
         const int key = (int)(gen % NKEYS);
-        value_of(val, key, gen, 90);
-        assert_int_equal(ward_vault_put(&v, k_keys[key], val, 90), WARD_OK);
+        value_of(val, key, gen, vlen(90));
+        assert_int_equal(ward_vault_put(&v, k_keys[key], val, vlen(90)), WARD_OK);
         old.gen[key] = gen;
-        old.len[key] = 90;
+        old.len[key] = vlen(90);
     }
     assert_int_equal(ward_vault_stats(&v, &st), WARD_OK);
     memcpy(id_old, st.vault_id, sizeof id_old);
@@ -909,10 +952,11 @@ static void test_cut_format(void **state)
         cut_format(puts, outcome);
     }
     assert_true(outcome[1] > 0 && outcome[4] > 0);
-    printf("vault format, write size %u: %llu cut points over 3 old vaults (clean and torn "
+    printf("vault format, write size %u%s: %llu cut points over 3 old vaults (clean and torn "
            "under each model): old vault untouched %llu, ERASED %llu, old remains refused "
            "as ROLLBACK %llu / AUTH %llu, new empty vault %llu; format again worked every time\n",
-           g_ws, (unsigned long long)outcome[5], (unsigned long long)outcome[0],
+           g_ws, g_f4 ? " (16 + 64 KiB)" : "", (unsigned long long)outcome[5],
+           (unsigned long long)outcome[0],
            (unsigned long long)outcome[1], (unsigned long long)outcome[2],
            (unsigned long long)outcome[3], (unsigned long long)outcome[4]);
 }
@@ -921,6 +965,10 @@ int main(int argc, char **argv)
 {
     if (argc > 1) {
         g_ws = (uint32_t)strtoul(argv[1], NULL, 10);
+    }
+    if (argc > 2 && strcmp(argv[2], "f4") == 0) {
+        g_f4 = true;
+        g_scale = 12;
     }
     if (g_ws != 1 && g_ws != 2 && g_ws != 4 && g_ws != 8 && g_ws != 16 && g_ws != 32) {
         fprintf(stderr, "usage: %s <write size 1|2|4|8|16|32>\n", argv[0]);

@@ -254,11 +254,50 @@ static void test_connection_events(void **state)
     size_t before = f->n_ev;
     feed_event(f, 0x3E, p, 18);
     assert_int_equal(f->n_ev, before);
-    /* The same handle twice: the second is ignored. */
-    fake_connect(f, 0x10, 1);
-    assert_int_equal(f->n_ev, before);
+    /* The same handle again: the controller no longer has the old link
+     * (its Disconnection Complete was lost). The old one ends, the new one
+     * starts from nothing: none of the old link's security. */
+    f->ltk_err = WARD_OK;
+    memcpy(f->ltk, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10", 16);
+    f->ltk_flags = WARD_BLE_KEY_AUTHENTICATED | WARD_BLE_KEY_SC | WARD_BLE_KEY_BONDED;
+    fake_connect(f, 0x0F, WARD_HCI_ROLE_PERIPHERAL);
+    uint8_t lp[13] = {0x05, 0x0F, 0x00};
+    feed_event(f, 0x3E, lp, 13);
+    uint8_t out[600];
+    expect_cmd(f, 0x201A, out);
+    const uint8_t lr[3] = {0, 0x0F, 0};
+    feed_cc(f, 1, 0x201A, lr, 3);
+    const uint8_t ec[4] = {0, 0x0F, 0, 1};
+    feed_event(f, 0x08, ec, 4);
+    expect_cmd(f, 0x1408, out);
+    const uint8_t ks[4] = {0, 0x0F, 0, 16};
+    feed_cc(f, 1, 0x1408, ks, 4);
+    ward_ble_sec_t sec;
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x0F, &sec), WARD_OK);
+    assert_true(sec.encrypted);
+    before = f->n_ev;
+    uint8_t again[19] = {0x01, 0x00, 0x0F, 0x00, WARD_HCI_ROLE_PERIPHERAL, 0x01};
+    memcpy(again + 6, "\x66\x66\x66\x66\x66\xE6", 6);
+    feed_event(f, 0x3E, again, 19);
+    assert_int_equal(f->n_ev, before + 2);
+    assert_int_equal(f->ev[before].type, WARD_HCI_EVT_DISCONNECTED);
+    assert_int_equal(f->ev[before].handle, 0x0F);
+    assert_int_equal(f->ev[before].reason, WARD_HCI_ERR_UNKNOWN_CONN);
+    assert_int_equal(f->ev[before + 1].type, WARD_HCI_EVT_CONNECTED);
+    assert_int_equal(ward_hci_conn_security(&f->hci, 0x0F, &sec), WARD_OK);
+    assert_false(sec.encrypted);
+    assert_int_equal(sec.key_flags, 0);
     uint8_t role = 9;
     ward_ble_addr_t peer;
+    assert_int_equal(ward_hci_conn_info(&f->hci, 0x0F, &role, &peer), WARD_OK);
+    assert_int_equal(role, WARD_HCI_ROLE_PERIPHERAL);
+    assert_memory_equal(peer.a, "\x66\x66\x66\x66\x66\xE6", 6);
+    assert_int_equal(ward_hci_disconnect(&f->hci, 0x0F, 0x13), WARD_OK);
+    expect_cmd(f, 0x0406, out);
+    feed_cs(f, 0, 0x0406);
+    const uint8_t dc[4] = {0, 0x0F, 0, 0x16};
+    feed_event(f, 0x05, dc, 4);
+    /* The one before it is still there. */
     assert_int_equal(ward_hci_conn_info(&f->hci, 0x10, &role, &peer), WARD_OK);
     assert_int_equal(role, WARD_HCI_ROLE_CENTRAL);
     assert_memory_equal(peer.a, "\xA1\xA2\xA3\xA4\xA5\xA6", 6);
@@ -266,7 +305,6 @@ static void test_connection_events(void **state)
     for (uint16_t h = 0x11; h < 0x11 + WARD_CONFIG_BLE_MAX_CONN; h++) {
         fake_connect(f, h, 0);
     }
-    uint8_t out[600];
     expect_cmd(f, 0x0406, out);
     assert_int_equal(ward_load_le16(out + 4), 0x10 + WARD_CONFIG_BLE_MAX_CONN);
     assert_int_equal(out[6], WARD_HCI_ERR_REMOTE_LOW_RESOURCES);

@@ -118,8 +118,9 @@ static void test_rules(void **state)
 }
 
 /* A device with mixed sectors (the STM32F4's 4 x 16K, 1 x 64K, 7 x 128K):
- * areas on its boundaries, and an image may use all but the slot's last
- * sector, whatever its size. */
+ * areas on its boundaries, a scratch that takes a swap unit (the 64 KiB
+ * sector does not take a 128 KiB unit), and an image may use all but the
+ * slot's last unit, whatever its size. */
 static void test_mixed_device(void **state)
 {
     (void)state;
@@ -134,7 +135,19 @@ static void test_mixed_device(void **state)
         "CONSOLE=semihosting\nTIMER=none\nQEMU_MACHINE=netduinoplus2\n";
     ward_board_t b;
     char why[256];
-    assert_int_equal(ward_board_parse(&b, "f4", text, strlen(text), why, sizeof why), WARD_OK);
+    static char fixed[2048];
+    assert_int_equal(ward_board_parse(&b, "f4", text, strlen(text), why, sizeof why),
+                     WARD_ERR_INVALID_ARG);
+    assert_non_null(strstr(why, "a swap unit of 131072 bytes does not fit the 65536-byte scratch"));
+    static const char was[] = "SCRATCH_OFF=0x10000\nSCRATCH_SIZE=64K";
+    const char *sc = strstr(text, was);
+    assert_non_null(sc);
+    snprintf(fixed, sizeof fixed, "%.*sSCRATCH_OFF=0xA0000\nSCRATCH_SIZE=128K%s", (int)(sc - text),
+             text, sc + sizeof was - 1u);
+    assert_int_equal(ward_board_parse(&b, "f4", fixed, strlen(fixed), why, sizeof why), WARD_OK);
+    uint32_t largest = 0, last = 0;
+    assert_int_equal(ward_board_units(&b, &largest, &last), 2);
+    assert_int_equal(largest, 128u * 1024u);
     assert_int_equal(ward_board_dev_size(&b), 1024u * 1024u);
     assert_int_equal(ward_board_uniform_sector(&b), 0);
     assert_int_equal(ward_board_sector_at(&b, 0x3FFF), 16u * 1024u);
@@ -144,7 +157,7 @@ static void test_mixed_device(void **state)
     assert_int_equal(ward_board_image_max(&b), 128u * 1024u);
     /* A slot that ends inside a 128 KiB sector is refused. */
     static char moved[2048];
-    snprintf(moved, sizeof moved, "%s", text);
+    snprintf(moved, sizeof moved, "%s", fixed);
     char *p = strstr(moved, "SECONDARY_OFF=0x60000");
     assert_non_null(p);
     memcpy(p, "SECONDARY_OFF=0x70000", 21);
@@ -165,8 +178,15 @@ static void test_builtin_and_path(void **state)
     }
     assert_int_equal(ward_board_load(&b, "netduinoplus2", why, sizeof why), WARD_OK);
     assert_int_equal(b.irqs, 82);
-    assert_int_equal(b.dev_addr, 0x20008000);
-    assert_int_equal(ward_board_image_max(&b), 0x8000);
+    /* The part's own flash and mixed sectors, emulated in SRAM: an image
+     * runs from the primary's RAM, 23 KiB of its first 128 KiB sector. */
+    assert_int_equal(b.dev_addr, 0x08000000);
+    assert_int_equal(ward_board_uniform_sector(&b), 0);
+    assert_true(b.has_emu);
+    assert_int_equal(ward_board_primary_addr(&b), 0x20010000);
+    assert_int_equal(ward_board_area_addr(&b, b.secondary_off), 0x2001C000);
+    assert_int_equal(ward_board_area_addr(&b, b.state_off), 0x20008000);
+    assert_int_equal(ward_board_image_max(&b), 0x5C00);
     assert_int_equal(ward_board_load(&b, "no-such-board", why, sizeof why), WARD_ERR_NOT_FOUND);
     assert_non_null(strstr(why, "mps2-an386"));
     assert_int_equal(ward_board_load(&b, "/nonexistent/x.board", why, sizeof why), WARD_ERR_IO);

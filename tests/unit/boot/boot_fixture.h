@@ -106,6 +106,52 @@ static inline void bf_geo(ward_sim_geometry_t *g, uint32_t ss, uint32_t ws, uint
     g->program_once = once;
 }
 
+/* The STM32F405's flash: 4 x 16 KiB, 1 x 64 KiB, 7 x 128 KiB (sectors 0 to
+ * 11), word writes (4 bytes), plain NOR unless once. The layouts:
+ *   BF_F4_BOARD  netduinoplus2's board file: the boot state in sectors 1-2
+ *                (16 KiB), the vault in 3-4 (16 + 64 KiB), primary 5-6,
+ *                secondary 7-8 (2 x 128 KiB), scratch 9 (128 KiB)
+ *   BF_F4_WIDE   the same with slots of three 128 KiB sectors (5-7, 8-10)
+ *                and the scratch in 11: an image over 128 KiB swaps two units
+ *   BF_F4_UNITS  primary over sectors 0-5 (4 x 16, 64, 128 KiB), secondary
+ *                6-7 (2 x 128 KiB): the first swap unit is five primary
+ *                sectors against one secondary sector; scratch 8, the boot
+ *                state in 9-10 (128 KiB journal sectors), no vault */
+typedef enum { BF_F4_BOARD = 0, BF_F4_WIDE = 1, BF_F4_UNITS = 2 } bf_f4_t;
+
+static inline void bf_geo_f4(ward_sim_geometry_t *g, bf_f4_t which, uint32_t ws, bool once)
+{
+    ward_sim_geometry_default(g);
+    g->write_size = ws;
+    g->program_once = once;
+    g->nregions = 3;
+    g->regions[0] = (ward_flash_region_t){4, 0x4000};
+    g->regions[1] = (ward_flash_region_t){1, 0x10000};
+    g->regions[2] = (ward_flash_region_t){7, 0x20000};
+    switch (which) {
+    case BF_F4_BOARD:
+        g->state = (ward_sim_span_t){0x4000, 0x8000};
+        g->vault = (ward_sim_span_t){0xC000, 0x14000};
+        g->primary = (ward_sim_span_t){0x20000, 0x40000};
+        g->secondary = (ward_sim_span_t){0x60000, 0x40000};
+        g->scratch = (ward_sim_span_t){0xA0000, 0x20000};
+        break;
+    case BF_F4_WIDE:
+        g->state = (ward_sim_span_t){0x4000, 0x8000};
+        g->vault = (ward_sim_span_t){0xC000, 0x14000};
+        g->primary = (ward_sim_span_t){0x20000, 0x60000};
+        g->secondary = (ward_sim_span_t){0x80000, 0x60000};
+        g->scratch = (ward_sim_span_t){0xE0000, 0x20000};
+        break;
+    default:
+        g->primary = (ward_sim_span_t){0x0, 0x40000};
+        g->secondary = (ward_sim_span_t){0x40000, 0x40000};
+        g->scratch = (ward_sim_span_t){0x80000, 0x20000};
+        g->state = (ward_sim_span_t){0xA0000, 0x40000};
+        break;
+    }
+}
+
 /* Burn the key hash (and the secure boot flag); optionally build the key
  * into the bootloader. */
 static inline int bf_provision(ward_sim_device_t *d, const bf_key_t *k, bool secure, bool builtin)

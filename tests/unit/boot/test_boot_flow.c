@@ -18,12 +18,10 @@ typedef struct {
 } ff_t;
 
 /* A provisioned device (secure boot, built-in key) running v1 (SEC_CNT 1). */
-static void ff_open(ff_t *f, uint32_t ss, uint32_t ws, bool once)
+static void ff_open_geo(ff_t *f, const ward_sim_geometry_t *g)
 {
-    ward_sim_geometry_t g;
     ward_boot_report_t rep;
-    bf_geo(&g, ss, ws, 5, once);
-    assert_int_equal(ward_sim_device_open_mem(&f->d, &g), WARD_OK);
+    assert_int_equal(ward_sim_device_open_mem(&f->d, g), WARD_OK);
     assert_int_equal(bf_provision(&f->d, &g_key, true, true), 0);
     assert_int_equal(bf_image(&f->v1, 1, 1, 1500, 1, g_key.id), 0);
     assert_int_equal(bf_image(&f->v2, 2, 2, 2500, 2, g_key.id), 0);
@@ -33,6 +31,13 @@ static void ff_open(ff_t *f, uint32_t ss, uint32_t ws, bool once)
     assert_int_equal(rep.reason, WARD_OK);
     assert_true(rep.verified);
     assert_int_equal(bf_counter(&f->d), 1);
+}
+
+static void ff_open(ff_t *f, uint32_t ss, uint32_t ws, bool once)
+{
+    ward_sim_geometry_t g;
+    bf_geo(&g, ss, ws, 5, once);
+    ff_open_geo(f, &g);
 }
 
 static void ff_close(ff_t *f)
@@ -87,12 +92,12 @@ static void test_layout_checks(void **state)
     ward_sim_device_close(&d);
 }
 
-static void story(uint32_t ss, uint32_t ws, bool once)
+static void story_geo(const ward_sim_geometry_t *g)
 {
     ff_t f;
     ward_boot_report_t rep;
     ward_boot_state_t st;
-    ff_open(&f, ss, ws, once);
+    ff_open_geo(&f, g);
     const uint32_t entry = f.d.layout.primary.off + 32u;
 
     /* Plain boot: nothing to do, nothing written. */
@@ -171,12 +176,153 @@ static void story(uint32_t ss, uint32_t ws, bool once)
     ff_close(&f);
 }
 
+static void story(uint32_t ss, uint32_t ws, bool once)
+{
+    ward_sim_geometry_t g;
+    bf_geo(&g, ss, ws, 5, once);
+    story_geo(&g);
+}
+
 static void test_story(void **state)
 {
     (void)state;
     story(1024, 1, false);
     story(4096, 8, true);
     story(2048, 16, true);
+}
+
+/* The same story on the STM32F405's mixed sectors: 128 KiB swap units
+ * through a 128 KiB scratch, 16 KiB journal sectors (BF_F4_BOARD); a first
+ * unit of five primary sectors (16, 16, 16, 16, 64 KiB) against one
+ * 128 KiB secondary sector, 128 KiB journal sectors, program-once 8-byte
+ * units (BF_F4_UNITS). */
+static void test_story_mixed(void **state)
+{
+    (void)state;
+    ward_sim_geometry_t g;
+    bf_geo_f4(&g, BF_F4_BOARD, 4, false);
+    story_geo(&g);
+    bf_geo_f4(&g, BF_F4_UNITS, 8, true);
+    story_geo(&g);
+    bf_geo_f4(&g, BF_F4_WIDE, 4, false);
+    story_geo(&g);
+}
+
+/* Which layouts the swap takes on the STM32F405's map, and which rule
+ * refuses the others (ward_boot_layout_check). */
+static void test_layout_mixed(void **state)
+{
+    (void)state;
+    ward_sim_device_t d;
+    ward_sim_geometry_t g;
+    ward_boot_config_t cfg;
+    ward_boot_ctx_t ctx;
+    ward_boot_layout_rule_t rule = WARD_BOOT_RULE_OK;
+    bf_geo_f4(&g, BF_F4_BOARD, 4, false);
+    assert_int_equal(ward_sim_device_open_mem(&d, &g), WARD_OK);
+    ward_sim_device_boot_config(&d, &cfg);
+    assert_int_equal(ward_boot_init(&ctx, &cfg), WARD_OK);
+    assert_int_equal(ward_boot_layout_check(&d.layout, &rule), WARD_OK);
+    assert_int_equal(rule, WARD_BOOT_RULE_OK);
+    /* Two 128 KiB sectors a slot: an image may use the first. */
+    assert_int_equal(ward_boot_image_max(&d.layout), 0x20000);
+    assert_int_equal(ward_boot_units(&d.layout), 2);
+
+    const ward_flash_t *f = &d.flash.port;
+    ward_boot_layout_t l = d.layout;
+    cfg.layout = &l;
+    /* The 64 KiB sector as scratch: a 128 KiB unit does not fit it. */
+    l.scratch = (ward_area_t){f, 0x10000, 0x10000};
+    l.state = (ward_area_t){f, 0x4000, 0x8000};
+    assert_int_equal(ward_boot_init(&ctx, &cfg), WARD_ERR_BOOT_LAYOUT);
+    assert_int_equal(ward_boot_layout_check(&l, &rule), WARD_ERR_BOOT_LAYOUT);
+    assert_int_equal(rule, WARD_BOOT_RULE_SCRATCH);
+    /* Two 16 KiB sectors as scratch, nor... */
+    l.scratch = (ward_area_t){f, 0xC000, 0x4000};
+    assert_int_equal(ward_boot_layout_check(&l, &rule), WARD_ERR_BOOT_LAYOUT);
+    assert_int_equal(rule, WARD_BOOT_RULE_SCRATCH);
+    /* ...but the 16 + 64 KiB (80 KiB) would not either; two 128 KiB would. */
+    l.scratch = (ward_area_t){f, 0xC0000, 0x40000};
+    assert_int_equal(ward_boot_layout_check(&l, &rule), WARD_OK);
+    /* A scratch that starts inside a sector. */
+    l.scratch = (ward_area_t){f, 0xA4000, 0x1C000};
+    assert_int_equal(ward_boot_layout_check(&l, &rule), WARD_ERR_BOOT_LAYOUT);
+    assert_int_equal(rule, WARD_BOOT_RULE_AREA);
+    l = d.layout;
+    /* Slots of 16+16+16+16+64 KiB and one 128 KiB sector: the only place
+     * where both have a boundary is their end: one unit, no room for an
+     * image beside the trailer. */
+    l.primary = (ward_area_t){f, 0x0, 0x20000};
+    l.secondary = (ward_area_t){f, 0x20000, 0x20000};
+    l.state = (ward_area_t){f, 0x60000, 0x40000};
+    assert_int_equal(ward_boot_layout_check(&l, &rule), WARD_ERR_BOOT_LAYOUT);
+    assert_int_equal(rule, WARD_BOOT_RULE_SLOTS);
+    assert_int_equal(ward_boot_image_max(&l), 0);
+    l = d.layout;
+    /* Slots of different sizes. */
+    l.secondary = (ward_area_t){f, 0x60000, 0x60000};
+    l.scratch = (ward_area_t){f, 0xC0000, 0x20000};
+    assert_int_equal(ward_boot_layout_check(&l, &rule), WARD_ERR_BOOT_LAYOUT);
+    assert_int_equal(rule, WARD_BOOT_RULE_SLOTS);
+    l = d.layout;
+    /* A journal of one sector (the 64 KiB one), and one over 16 + 64 KiB:
+     * sectors of different sizes are fine, each its own record count. */
+    l.state = (ward_area_t){f, 0x10000, 0x10000};
+    assert_int_equal(ward_boot_layout_check(&l, &rule), WARD_ERR_BOOT_LAYOUT);
+    assert_int_equal(rule, WARD_BOOT_RULE_STATE);
+    l.state = (ward_area_t){f, 0xC000, 0x14000};
+    assert_int_equal(ward_boot_layout_check(&l, &rule), WARD_OK);
+    assert_int_equal(ward_boot_init(&ctx, &cfg), WARD_OK);
+    /* Overlap. */
+    l.state = (ward_area_t){f, 0x20000, 0x20000};
+    assert_int_equal(ward_boot_layout_check(&l, &rule), WARD_ERR_BOOT_LAYOUT);
+    assert_int_equal(rule, WARD_BOOT_RULE_OVERLAP);
+    ward_sim_device_close(&d);
+
+    /* Units: 4 x 16 + 64 KiB of the primary against the secondary's first
+     * 128 KiB sector, then 128 against 128. */
+    bf_geo_f4(&g, BF_F4_UNITS, 4, false);
+    assert_int_equal(ward_sim_device_open_mem(&d, &g), WARD_OK);
+    assert_int_equal(ward_boot_layout_check(&d.layout, &rule), WARD_OK);
+    assert_int_equal(ward_boot_units(&d.layout), 2);
+    assert_int_equal(ward_boot_image_max(&d.layout), 0x20000);
+    ward_sim_device_close(&d);
+}
+
+/* An update of 140 KiB on the wide layout swaps two 128 KiB units, and a
+ * revert swaps them back; the journal records 2 units. */
+static void test_two_units(void **state)
+{
+    (void)state;
+    ff_t f;
+    ward_sim_geometry_t g;
+    ward_boot_report_t rep;
+    ward_boot_state_t st;
+    bf_img_t big;
+    bf_geo_f4(&g, BF_F4_WIDE, 4, false);
+    ff_open_geo(&f, &g);
+    assert_int_equal(bf_image(&big, 4, 4, 140u * 1024u, 4, g_key.id), 0);
+    assert_true(big.len > 0x20000);
+    assert_int_equal(bf_stage(&f.d, &big, false), WARD_OK);
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_INSTALLED);
+    assert_int_equal(rep.version.major, 4);
+    assert_int_equal(bf_state(&f.d, &st), 0);
+    assert_int_equal(st.nsectors, 2);
+    assert_int_equal(st.steps_done, 6);
+    assert_true(bf_holds(&f.d, &f.d.layout.primary, &big));
+    assert_true(bf_holds(&f.d, &f.d.layout.secondary, &f.v1));
+    /* Each 128 KiB sector of both slots erased once, the scratch twice. */
+    assert_int_equal(f.d.flash.erase_counts[5], 2); /* + v1's factory write */
+    assert_int_equal(f.d.flash.erase_counts[6], 2);
+    assert_int_equal(f.d.flash.erase_counts[11], 2);
+    assert_true(WARD_FIH_EQ(bf_boot(&f.d, &rep)));
+    assert_int_equal(rep.event, WARD_BOOT_EV_REVERTED);
+    assert_int_equal(rep.version.major, 1);
+    assert_true(bf_holds(&f.d, &f.d.layout.primary, &f.v1));
+    assert_true(bf_holds(&f.d, &f.d.layout.secondary, &big));
+    bf_image_free(&big);
+    ff_close(&f);
 }
 
 /* A trial image that fails its check is reverted in the same boot. */
@@ -429,6 +575,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_checks),
         cmocka_unit_test(test_story),
+        cmocka_unit_test(test_story_mixed),
+        cmocka_unit_test(test_layout_mixed),
+        cmocka_unit_test(test_two_units),
         cmocka_unit_test(test_trial_fails_reverts_at_once),
         cmocka_unit_test(test_trial_fails_after_resume_reverts_at_once),
         cmocka_unit_test(test_confirm_while_interrupted),

@@ -53,6 +53,48 @@ static void assert_same_state(const ward_boot_state_t *a, const ward_boot_state_
     assert_int_equal(a->refused, b->refused);
 }
 
+/* Journal sectors of different sizes (an STM32F4's 16 KiB sector 3 and
+ * 64 KiB sector 4: 1024 and 4096 records of 16 bytes): each fills to its
+ * own count before the journal compacts into the other, and a load finds
+ * every record in either. */
+static void test_mixed_sectors(void **state)
+{
+    (void)state;
+    jf_t j;
+    ward_sim_geometry_t g;
+    ward_boot_state_t st, re;
+    bf_geo_f4(&g, BF_F4_BOARD, 4, false);
+    g.state = g.vault; /* 16 KiB + 64 KiB */
+    g.vault = (ward_sim_span_t){0, 0};
+    assert_int_equal(ward_sim_device_open_mem(&j.d, &g), WARD_OK);
+    j.st = &j.d.layout.state;
+    assert_int_equal(ward_boot_rec_slots(j.st, 0), 1024);
+    assert_int_equal(ward_boot_rec_slots(j.st, 1), 4096);
+    assert_int_equal(ward_boot_rec_slots(j.st, 2), 0);
+    load(&j, &st);
+    const uint32_t per[4] = {1024, 4096, 1024, 4096};
+    uint32_t n = 0;
+    for (uint32_t round = 0; round < 4u; round++) {
+        assert_int_equal(st.sector, round == 0u ? 0u : (round - 1u) % 2u);
+        /* Fill the current sector (or format the blank journal first). */
+        app(&j, &st, WARD_BOOT_REC_REFUSE, 0, (uint32_t)(-20 - (int32_t)(n++ % 10u)));
+        assert_int_equal(st.sector, round % 2u);
+        while (st.next < per[round]) {
+            app(&j, &st, WARD_BOOT_REC_REFUSE, 0, (uint32_t)(-20 - (int32_t)(n++ % 10u)));
+        }
+        assert_int_equal(st.next, ward_boot_rec_slots(j.st, st.sector));
+        load(&j, &re);
+        assert_same_state(&st, &re);
+        assert_int_equal(re.sector, round % 2u);
+        assert_int_equal(re.next, per[round]);
+        assert_int_equal(re.skipped, 0); /* the next append compacts into the other */
+    }
+    assert_int_equal(j.d.flash.stats.violations, 0);
+    assert_int_equal(j.d.flash.erase_counts[3], 2);
+    assert_int_equal(j.d.flash.erase_counts[4], 2);
+    ward_sim_device_close(&j.d);
+}
+
 static void test_blank_and_format(void **state)
 {
     (void)state;
@@ -521,7 +563,7 @@ static void test_stale_records(void **state)
 
 static void fill_sector(jf_t *j, ward_boot_state_t *st)
 {
-    const uint32_t slots = ward_boot_rec_slots(j->st);
+    const uint32_t slots = ward_boot_rec_slots(j->st, st->sector);
     uint32_t guard = 0;
     while (st->next < slots && guard++ < slots) {
         app(j, st, WARD_BOOT_REC_REFUSE, 0, (uint32_t)(-20 - (int32_t)(st->next % 10u)));
@@ -582,7 +624,7 @@ static void test_summary_roundtrip(void **state)
     app(&j, &st, WARD_BOOT_REC_BEGIN, WARD_BOOT_OP_REVERT, 4);
     app(&j, &st, WARD_BOOT_REC_STEP, 0, 1);
     app(&j, &st, WARD_BOOT_REC_STEP, 0, 2);
-    const uint32_t slots = ward_boot_rec_slots(j.st);
+    const uint32_t slots = ward_boot_rec_slots(j.st, st.sector);
     for (uint32_t k = 3; st.next < slots && k <= 10u; k++) {
         app(&j, &st, WARD_BOOT_REC_STEP, 0, k);
     }
@@ -950,6 +992,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blank_and_format),
+        cmocka_unit_test(test_mixed_sectors),
         cmocka_unit_test(test_log_replay),
         cmocka_unit_test(test_apply_rules),
         cmocka_unit_test(test_record_bytes),

@@ -529,7 +529,7 @@ static void test_read_area(void **state)
     for (size_t i = 0; i < sizeof ram.mem; i++) {
         ram.mem[i] = (uint8_t)(i >> 4);
     }
-    ward_flash_t flash = {&ram, ram_read, NULL, NULL, sizeof ram.mem, 1024, 4};
+    ward_flash_t flash = {&ram, ram_read, NULL, NULL, sizeof ram.mem, 1024, 4, NULL, 0};
     ward_area_t area = {&flash, 2048, 1024};
     uint8_t out[8];
     assert_int_equal(ward_image_read_area(&area, 0, out, 8), WARD_OK);

@@ -153,6 +153,53 @@ static void test_geometries(void **state)
     update_on(1024, 8, true, 16, 512);
 }
 
+/* A staging slot of mixed sectors: the agent erases each sector, whatever
+ * its size, just before its first block lands. The STM32F405's map with
+ * netduinoplus2's layout (a 128 KiB sector takes the whole image), and a
+ * secondary of 4 x 4 KiB, 16 KiB and 32 KiB against a primary of 2 x 32 KiB
+ * (a 20 KiB image takes five sectors of two sizes). */
+static void update_mixed(const ward_sim_geometry_t *g, size_t p2, uint32_t block,
+                         uint32_t want_erases)
+{
+    of_dev_t e;
+    of_update_t u;
+    of_dev_open(&e, g, 5000, p2);
+    of_update(&u, &e.v2, &e.keys.ota_signer, 1, block);
+    ms_serve(&e.srv, &u);
+    of_spy_expect(&e, &u);
+    assert_int_equal(ward_ota_check(&e.ota), WARD_OK);
+    assert_int_equal(ward_ota_apply(&e.ota), WARD_OK);
+    assert_blocks_once(&e, &u);
+    assert_int_equal(e.ota.stats.erases, want_erases);
+    assert_int_equal(e.spy.stage_erases, want_erases);
+    assert_true(bf_holds(&e.d, &e.d.layout.secondary, &e.v2));
+    assert_int_equal(e.d.flash.stats.violations, 0);
+    finish_update(&e);
+    of_update_free(&u);
+    of_dev_close(&e);
+}
+
+static void test_mixed_sectors(void **state)
+{
+    (void)state;
+    ward_sim_geometry_t g;
+    bf_geo_f4(&g, BF_F4_BOARD, 4, false);
+    update_mixed(&g, 11001, 2048, 1);
+    ward_sim_geometry_default(&g);
+    g.write_size = 8;
+    g.program_once = true;
+    g.nregions = 3;
+    g.regions[0] = (ward_flash_region_t){4, 4096};
+    g.regions[1] = (ward_flash_region_t){1, 16384};
+    g.regions[2] = (ward_flash_region_t){8, 32768};
+    g.secondary = (ward_sim_span_t){0x0, 0x10000};
+    g.primary = (ward_sim_span_t){0x10000, 0x10000};
+    g.scratch = (ward_sim_span_t){0x20000, 0x8000};
+    g.state = (ward_sim_span_t){0x28000, 0x10000};
+    g.vault = (ward_sim_span_t){0x38000, 0x10000};
+    update_mixed(&g, 20000, 1024, 5);
+}
+
 /* Cut the connection at several points: every time the agent resumes at
  * the first block it has not written, and no block is programmed twice. */
 static void test_resume_after_cuts(void **state)
@@ -468,6 +515,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_update_v1_v2),
         cmocka_unit_test(test_geometries),
+        cmocka_unit_test(test_mixed_sectors),
         cmocka_unit_test(test_resume_after_cuts),
         cmocka_unit_test(test_retries),
         cmocka_unit_test(test_slow_drip_deadline),

@@ -140,6 +140,85 @@ static void test_flash_power_cut(void **state)
     ward_sim_flash_close(&f);
 }
 
+/* A flash with mixed sectors (2 x 1 KiB, 1 x 4 KiB, 1 x 8 KiB): erase only
+ * at the map's sector starts, each sector erased whole whatever its size,
+ * counters per sector, torn erases of a large sector under each model. */
+static void test_flash_mixed(void **state)
+{
+    (void)state;
+    static const ward_flash_region_t map[] = {{2, 1024}, {1, 4096}, {1, 8192}};
+    ward_sim_power_t pw = {0};
+    ward_sim_flash_t f;
+    uint8_t zeros[8192], buf[8192];
+    memset(zeros, 0, sizeof zeros);
+    const ward_flash_region_t bad[] = {{2, 1024}, {1, 3000}};
+    assert_int_equal(ward_sim_flash_open_map(&f, &pw, NULL, true, bad, 2, 8, true),
+                     WARD_ERR_INVALID_ARG);
+    assert_int_equal(ward_sim_flash_open_map(&f, &pw, NULL, true, map, 3, 8, true), WARD_OK);
+    const ward_flash_t *p = &f.port;
+    assert_int_equal(p->size, 14336);
+    assert_int_equal(p->sector_size, 1024); /* the smallest */
+    assert_int_equal(p->nregions, 3);
+    assert_int_equal(ward_flash_check(p), WARD_OK);
+    assert_int_equal(f.nsectors, 4);
+    assert_int_equal(ward_sim_flash_sector_index(&f, 1023), 0);
+    assert_int_equal(ward_sim_flash_sector_index(&f, 2048 + 4095), 2);
+    assert_int_equal(ward_sim_flash_sector_index(&f, 14335), 3);
+    assert_int_equal(ward_sim_flash_sector_index(&f, 14336), UINT32_MAX);
+
+    /* Erase: at a sector start only, the whole 4 KiB sector. */
+    assert_int_equal(p->prog(p->ctx, 1024, zeros, 1024 + 4096), WARD_OK);
+    assert_int_equal(f.prog_counts[1], 1);
+    assert_int_equal(f.prog_counts[2], 1); /* one program over two sectors */
+    assert_int_equal(f.prog_bytes[2], 4096);
+    assert_int_equal(p->erase(p->ctx, 3072), WARD_ERR_INVALID_ARG);
+    assert_int_equal(p->erase(p->ctx, 14336), WARD_ERR_INVALID_ARG);
+    assert_int_equal(f.stats.violations, 2);
+    assert_int_equal(p->erase(p->ctx, 2048), WARD_OK);
+    assert_int_equal(p->read(p->ctx, 1024, buf, 1024 + 4096), WARD_OK);
+    assert_true(ward_ct_all(buf, 0x00, 1024)); /* the 1 KiB sector before: untouched */
+    assert_true(ward_ct_all(buf + 1024, 0xFF, 4096));
+    assert_int_equal(f.erase_counts[2], 1);
+    assert_int_equal(f.erase_counts[1], 0);
+
+    /* A torn erase of the 8 KiB sector: HALF leaves its second half. */
+    assert_int_equal(p->prog(p->ctx, 6144, zeros, 8192), WARD_OK);
+    ward_sim_power_cut_after(&pw, 1, true);
+    assert_int_equal(p->erase(p->ctx, 6144), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(p->read(p->ctx, 6144, buf, 8192), WARD_OK);
+    assert_true(ward_ct_all(buf, 0xFF, 4096));
+    assert_true(ward_ct_all(buf + 4096, 0x00, 4096));
+    assert_int_equal(p->prog(p->ctx, 6144 + 4096, zeros, 8), WARD_ERR_IO); /* still spent */
+    assert_int_equal(f.erase_counts[3], 1);
+    /* UNIT_NOISE: bits across the whole sector, every unit still spent. */
+    f.torn_model = WARD_SIM_TORN_UNIT_NOISE;
+    ward_sim_power_cut_after(&pw, 1, true);
+    assert_int_equal(p->erase(p->ctx, 6144), WARD_ERR_POWER_LOSS);
+    ward_sim_power_on(&pw);
+    assert_int_equal(p->read(p->ctx, 6144, buf, 8192), WARD_OK);
+    assert_false(ward_ct_all(buf + 4096, 0x00, 4096));
+    assert_false(ward_ct_all(buf, 0xFF, 8192));
+    assert_int_equal(p->prog(p->ctx, 6144 + 8184, zeros, 8), WARD_ERR_IO);
+    assert_int_equal(p->erase(p->ctx, 6144), WARD_OK);
+    assert_int_equal(p->prog(p->ctx, 6144 + 8184, zeros, 8), WARD_OK);
+    assert_int_equal(f.erase_counts[3], 3);
+    ward_sim_flash_close(&f);
+
+    /* A file keeps its counters per sector of the map. */
+    char path[300];
+    snprintf(path, sizeof path, "%s/mixed.bin", g_dir);
+    assert_int_equal(ward_sim_flash_open_map(&f, NULL, path, true, map, 3, 8, true), WARD_OK);
+    assert_int_equal(f.port.erase(f.port.ctx, 6144), WARD_OK);
+    assert_int_equal(f.port.erase(f.port.ctx, 1024), WARD_OK);
+    ward_sim_flash_close(&f);
+    assert_int_equal(ward_sim_flash_open_map(&f, NULL, path, false, map, 3, 8, true), WARD_OK);
+    assert_int_equal(f.erase_counts[0], 0);
+    assert_int_equal(f.erase_counts[1], 1);
+    assert_int_equal(f.erase_counts[3], 1);
+    ward_sim_flash_close(&f);
+}
+
 /* The other torn models (ward_sim_torn_model_t) on program-once flash. */
 static void test_flash_torn_models(void **state)
 {
@@ -487,6 +566,79 @@ static void test_device(void **state)
     assert_int_equal(ward_sim_device_open(&d, missing), WARD_ERR_NOT_FOUND);
 }
 
+/* A device on a sector map (the STM32F405's: 4 x 16 KiB, 1 x 64 KiB,
+ * 7 x 128 KiB) with its areas placed by hand: created, device.conf (format
+ * 2) read back, areas on the map's boundaries; areas that are not are
+ * refused before anything is written. */
+static void test_device_mixed(void **state)
+{
+    (void)state;
+    char dir[300], conf[320], text[1024];
+    snprintf(dir, sizeof dir, "%s/mixed", g_dir);
+    ward_sim_geometry_t g;
+    ward_sim_geometry_default(&g);
+    g.write_size = 4;
+    g.program_once = false;
+    g.nregions = 3;
+    g.regions[0] = (ward_flash_region_t){4, 16384};
+    g.regions[1] = (ward_flash_region_t){1, 65536};
+    g.regions[2] = (ward_flash_region_t){7, 131072};
+    g.state = (ward_sim_span_t){0x4000, 0x8000};
+    g.vault = (ward_sim_span_t){0xC000, 0x14000};
+    g.primary = (ward_sim_span_t){0x20000, 0x40000};
+    g.secondary = (ward_sim_span_t){0x60000, 0x40000};
+    g.scratch = (ward_sim_span_t){0xA0000, 0x10000}; /* half a 128 KiB sector */
+    assert_int_equal(ward_sim_device_create(dir, &g), WARD_ERR_INVALID_ARG);
+    g.scratch = (ward_sim_span_t){0x10000, 0x20000}; /* over the vault */
+    assert_int_equal(ward_sim_device_create(dir, &g), WARD_ERR_INVALID_ARG);
+    snprintf(conf, sizeof conf, "%s/device.conf", dir);
+    struct stat st;
+    assert_int_not_equal(stat(conf, &st), 0); /* nothing written */
+    g.scratch = (ward_sim_span_t){0xA0000, 0x20000};
+    assert_int_equal(ward_sim_device_create(dir, &g), WARD_OK);
+    FILE *f = fopen(conf, "r");
+    assert_non_null(f);
+    const size_t n = fread(text, 1, sizeof text - 1u, f);
+    fclose(f);
+    text[n] = '\0';
+    assert_non_null(strstr(text, "format=2\n"));
+    assert_non_null(strstr(text, "sector_map=4x16384,1x65536,7x131072\n"));
+    assert_non_null(strstr(text, "primary=0x20000,0x40000\n"));
+
+    ward_sim_device_t d;
+    assert_int_equal(ward_sim_device_open(&d, dir), WARD_OK);
+    assert_int_equal(d.flash.port.size, 0x100000);
+    assert_int_equal(d.flash.port.nregions, 3);
+    assert_int_equal(d.flash.nsectors, 12);
+    assert_int_equal(d.geo.sector_size, 16384); /* the smallest */
+    assert_int_equal(d.geo.slot_sectors, 2);
+    assert_int_equal(d.geo.vault_sectors, 2);
+    assert_int_equal(d.layout.primary.off, 0x20000);
+    assert_int_equal(d.layout.state.size, 0x8000);
+    assert_int_equal(d.vault.off, 0xC000);
+    assert_int_equal(ward_area_sectors(&d.vault), 2);
+    uint32_t off = 0, size = 0;
+    assert_int_equal(ward_area_sector(&d.vault, 1, &off, &size), WARD_OK);
+    assert_int_equal(off, 0x4000);
+    assert_int_equal(size, 0x10000);
+    /* Factory programming erases the sectors it touches, whatever their size. */
+    uint8_t img[300];
+    memset(img, 0x5A, sizeof img);
+    assert_int_equal(ward_sim_area_write(&d.layout.primary, img, sizeof img), WARD_OK);
+    assert_int_equal(d.flash.erase_counts[5], 1);
+    assert_int_equal(d.flash.erase_counts[6], 0);
+    ward_sim_device_close(&d);
+    assert_int_equal(ward_sim_device_open(&d, dir), WARD_OK);
+    assert_int_equal(d.flash.erase_counts[5], 1);
+    assert_int_equal(ward_sim_device_set_ota(&d, img, "plug-v1"), WARD_OK);
+    ward_sim_device_close(&d);
+    assert_int_equal(ward_sim_device_open(&d, dir), WARD_OK); /* rewritten conf */
+    assert_string_equal(d.device_class, "plug-v1");
+    assert_int_equal(d.flash.port.nregions, 3);
+    assert_int_equal(d.layout.scratch.off, 0xA0000);
+    ward_sim_device_close(&d);
+}
+
 /* A device with 32-byte writes: created, its device.conf read back, the
  * file's programmed units found again after a reopen; 64 is refused. */
 static void test_device_w32(void **state)
@@ -607,8 +759,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flash_nor_rules),     cmocka_unit_test(test_flash_program_once),
         cmocka_unit_test(test_flash_power_cut),     cmocka_unit_test(test_flash_torn_models),
+        cmocka_unit_test(test_flash_mixed),
         cmocka_unit_test(test_flash_hostile),       cmocka_unit_test(test_flash_w32),
         cmocka_unit_test(test_device_w32),
+        cmocka_unit_test(test_device_mixed),
         cmocka_unit_test(test_flash_file_persistence),
         cmocka_unit_test(test_otp),                 cmocka_unit_test(test_hsm),
         cmocka_unit_test(test_device),              cmocka_unit_test(test_area_write),

@@ -55,6 +55,30 @@ static inline int tv_open(tv_dev_t *d, uint32_t sectors, uint32_t ssize, uint32_
     return 0;
 }
 
+/* The same over a sector map (mixed sector sizes): the vault's area is the
+ * whole flash. */
+static inline int tv_open_map(tv_dev_t *d, const ward_flash_region_t *map, uint32_t nregions,
+                              uint32_t ws, bool program_once, const uint8_t *huk)
+{
+    memset(d, 0, sizeof *d);
+    if (ward_sim_flash_open_map(&d->flash, &d->power, NULL, true, map, nregions, ws,
+                                program_once) != WARD_OK ||
+        ward_sim_hsm_open(&d->hsm, &d->power, NULL, true) != WARD_OK) {
+        return -1;
+    }
+    if (huk != NULL) {
+        memcpy(d->hsm.huk, huk, 32);
+        d->hsm.has_huk = true;
+    } else if (d->hsm.port.huk_generate(d->hsm.port.ctx) != WARD_OK) {
+        return -1;
+    }
+    d->cfg.area = (ward_area_t){&d->flash.port, 0, d->flash.port.size};
+    d->cfg.hsm = &d->hsm.port;
+    d->cfg.counter = 0;
+    d->cfg.aead = WARD_VAULT_AEAD_AES256_GCM;
+    return 0;
+}
+
 static inline void tv_close(tv_dev_t *d)
 {
     ward_sim_flash_close(&d->flash);
@@ -82,7 +106,7 @@ static inline uint32_t tv_units(const tv_dev_t *d)
 static inline void tv_snap(const tv_dev_t *d, tv_snap_t *s)
 {
     const uint32_t size = d->flash.port.size;
-    const uint32_t nsect = size / d->flash.port.sector_size;
+    const uint32_t nsect = d->flash.nsectors;
     s->mem = malloc(size);
     s->programmed = malloc((tv_units(d) + 7u) / 8u);
     s->erases = malloc(nsect * sizeof(uint32_t));
@@ -101,7 +125,7 @@ static inline void tv_snap(const tv_dev_t *d, tv_snap_t *s)
 static inline void tv_restore(tv_dev_t *d, const tv_snap_t *s)
 {
     const uint32_t size = d->flash.port.size;
-    const uint32_t nsect = size / d->flash.port.sector_size;
+    const uint32_t nsect = d->flash.nsectors;
     memcpy(d->flash.mem, s->mem, size);
     memcpy(d->flash.programmed, s->programmed, (tv_units(d) + 7u) / 8u);
     memcpy(d->flash.erase_counts, s->erases, nsect * sizeof(uint32_t));

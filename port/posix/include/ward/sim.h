@@ -85,13 +85,18 @@ typedef enum ward_sim_torn_model {
     WARD_SIM_TORN_UNIT_NOISE = 2
 } ward_sim_torn_model_t;
 
+/* Most runs of a simulated flash's sector map (ward_flash_region_t). */
+#define WARD_SIM_REGIONS_MAX 8u
+
 typedef struct ward_sim_flash {
     ward_flash_t port; /* hand &port to the core; port.ctx points back here */
+    ward_flash_region_t regions[WARD_SIM_REGIONS_MAX]; /* port.regions, with a map */
+    uint32_t nsectors;                /* sectors in the flash */
     ward_sim_torn_model_t torn_model; /* set after open; default HALF */
     uint32_t noise;                   /* state of the UNIT_NOISE bits (xorshift) */
     ward_sim_power_t *power;
     uint8_t *mem;
-    uint32_t *erase_counts; /* one per sector */
+    uint32_t *erase_counts; /* one per sector, in address order */
     uint32_t *prog_counts;  /* programs that touched each sector */
     uint32_t *prog_bytes;   /* bytes programmed into each sector */
     uint8_t *programmed;    /* one bit per write unit, for program_once */
@@ -118,6 +123,20 @@ typedef struct ward_sim_flash {
 ward_err_t ward_sim_flash_open(ward_sim_flash_t *f, ward_sim_power_t *power, const char *path,
                                bool create, uint32_t size, uint32_t sector_size,
                                uint32_t write_size, bool program_once);
+/* The same with mixed sectors: the flash is the sector map `regions`
+ * (nregions runs, at most WARD_SIM_REGIONS_MAX, each of power-of-two
+ * sectors of 256 bytes or more), copied into f; port.regions points at the
+ * copy and port.sector_size is the smallest sector. Erase works only at a
+ * sector start of the map and erases that sector, whatever its size; a torn
+ * erase leaves that sector as for uniform flash (HALF: its first half
+ * erased; UNIT_NOISE: bits set across all of it). The counters are per
+ * sector in address order. */
+ward_err_t ward_sim_flash_open_map(ward_sim_flash_t *f, ward_sim_power_t *power, const char *path,
+                                   bool create, const ward_flash_region_t *regions,
+                                   uint32_t nregions, uint32_t write_size, bool program_once);
+/* Index (in address order) of the sector that holds off, for the per-sector
+ * counters; UINT32_MAX beyond the end. */
+uint32_t ward_sim_flash_sector_index(const ward_sim_flash_t *f, uint32_t off);
 /* Flush and release. */
 void ward_sim_flash_close(ward_sim_flash_t *f);
 /* Direct access for tests and tools (bypasses the rules and the power). */
@@ -268,12 +287,25 @@ uint32_t ward_sim_net_open_count(const ward_sim_net_t *n);
 
 /* ---- a whole simulated device in a directory ------------------------------ */
 
+/* Where an area lies on a simulated device: offset and size in bytes. */
+typedef struct ward_sim_span {
+    uint32_t off, size;
+} ward_sim_span_t;
+
 typedef struct ward_sim_geometry {
     uint32_t sector_size;   /* default 4096 */
     uint32_t write_size;    /* default 8 */
     uint32_t slot_sectors;  /* primary = secondary; default 32 */
     uint32_t vault_sectors; /* default 4 */
     bool program_once;      /* default true when write_size >= 8 */
+    /* Mixed sectors (nregions > 0; default 0, uniform): the flash is this
+     * sector map, and the areas lie where the spans say, on its sector
+     * boundaries (vault.size 0: no vault). sector_size, slot_sectors and
+     * vault_sectors are then not used: the map and the spans say it all
+     * (ward device create --board takes them from a board file). */
+    uint32_t nregions;
+    ward_flash_region_t regions[WARD_SIM_REGIONS_MAX];
+    ward_sim_span_t primary, secondary, scratch, state, vault;
 } ward_sim_geometry_t;
 
 /* Defaults listed above. */
