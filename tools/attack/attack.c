@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/oid.h>
 #include <mbedtls/x509_crt.h>
 
 #include "attack_priv.h"

@@ -3,6 +3,7 @@
  * report's attack list, docs/attack.md's table and docs/threat-model.md §5
  * (ward attack --catalogue prints it; the attack_docs test compares).
  */
+#define _POSIX_C_SOURCE 200809L
 #include <string.h>
 
 #include "attack_priv.h"

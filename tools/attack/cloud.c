@@ -151,7 +151,7 @@ static ward_err_t broker_conf(attack_ctx_t *a, broker_t *b, const char *conf, ch
     FILE *f = fopen(in, "r");
     FILE *o = fopen(conf, "w");
     if (f == NULL || o == NULL) {
-        snprintf(why, cap, "%s: %s", f == NULL ? in : conf, strerror(errno));
+        snprintf(why, cap, "%.300s: %s", f == NULL ? in : conf, strerror(errno));
         if (f != NULL) {
             fclose(f);
         }
@@ -250,7 +250,7 @@ static ward_err_t broker_start(attack_ctx_t *a, broker_t *b, char *why, size_t c
     for (int i = 0; i < 250; i++) {
         if (waitpid(pid, NULL, WNOHANG) == pid) {
             b->pid = 0;
-            snprintf(why, cap, "%s exited at once; see %s", bin, b->log);
+            snprintf(why, cap, "%.200s exited at once; see %.300s", bin, b->log);
             return WARD_ERR_IO;
         }
         if (attack_listening(b->port)) {
@@ -259,7 +259,7 @@ static ward_err_t broker_start(attack_ctx_t *a, broker_t *b, char *why, size_t c
         attack_sleep_ms(20);
     }
     broker_stop(b);
-    snprintf(why, cap, "%s did not listen on port %u within 5 s; see %s", bin, (unsigned)b->port,
+    snprintf(why, cap, "%.200s did not listen on port %u within 5 s; see %.300s", bin, (unsigned)b->port,
              b->log);
     return WARD_ERR_IO;
 }
@@ -281,7 +281,7 @@ static void log_reason(const broker_t *b, long from, char *out, size_t cap)
                 line[strcspn(line, "\n")] = '\0';
                 /* drop the timestamp */
                 const char *p = strchr(line, ':');
-                snprintf(out, cap, "%s", p != NULL && p - line < 14 ? p + 2 : line);
+                snprintf(out, cap, "%.380s", p != NULL && p - line < 14 ? p + 2 : line);
                 break;
             }
         }
