@@ -128,6 +128,20 @@ typedef struct attack_secret {
  * (8 bytes or more; a bond's LTK and IRK). *n of them into s (wipe after). */
 ward_err_t attack_unit_secrets(const char *dir, attack_secret_t *s, size_t cap, size_t *n,
                                char *why, size_t why_len);
+/* What an attacker holding the chip of the unit in dir also gets: the
+ * HSM's keys over an open debug port (OTP DEBUG_LOCK not set), else the
+ * HUK or the identity key if the flash dump holds them. */
+typedef struct attack_reach {
+    bool debug_open;
+    bool huk_found, id_found;
+    long huk_off, id_off; /* in flash.bin; -1 when read over the debug port */
+    uint8_t huk[32], id_priv[32];
+    char how[160];
+} attack_reach_t;
+ward_err_t attack_reach(const char *dir, attack_reach_t *x);
+/* Does the certificate in dir/cert.pem name the key of dir's HSM? */
+ward_err_t attack_cert_key_check(const char *dir, bool *matches, char *detail, size_t cap);
+
 /* Where buf holds s (raw, either byte order, or hex): its offset, or -1. */
 long attack_find_secret(const uint8_t *buf, size_t len, const uint8_t *s, size_t n);
 

@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+#include <dirent.h>
 #include <mbedtls/x509_crt.h>
 #include <psa/crypto.h>
 
@@ -25,8 +27,6 @@
 #include "ward/crypto.h"
 #include "ward/net.h"
 #include "ward/util.h"
-
-ward_err_t attack_cert_key_check(const char *dir, bool *matches, char *detail, size_t cap);
 
 /* cert.pem of dir as DER (malloc'd). */
 static ward_err_t cert_der(const char *dir, uint8_t **der, size_t *len)
@@ -359,47 +359,125 @@ static ward_err_t try_connect(attack_ctx_t *a, const broker_t *b, ward_sim_devic
     return err;
 }
 
-/* The flash dump of the unit searched for its identity private key (the
- * attacker's one way to make the certificate usable elsewhere). */
-static bool key_in_dump(const char *dir, uint8_t priv[32], long *off)
+/* Another unit of the fleet with this unit's identity: a record in
+ * FACTORY/units/ of another serial whose certificate (SHA-256 of its DER)
+ * or identity public key is this unit's. Its device id into who. The
+ * attacker who owns that unit holds this unit's identity key. */
+static bool shared_in_fleet(attack_ctx_t *a, const uint8_t *der, size_t len, char *who,
+                            size_t cap)
 {
-    ward_sim_device_t dev;
+    char path[PATH_MAX], own_serial[80] = "", cert_hex[65], pub_hex[131] = "";
+    uint8_t h[32], pub[65];
     bool found = false;
-    *off = -1;
-    if (ward_sim_device_open(&dev, dir) != WARD_OK) {
+    who[0] = '\0';
+    if (!a->have_factory || ward_sha256(h, der, len) != WARD_OK) {
         return false;
     }
-    if (dev.hsm.has_id) {
-        *off = attack_find_secret(ward_sim_flash_mem(&dev.flash), dev.flash.port.size,
-                                  dev.hsm.id_priv, 32);
-        /* The attacker tries every 32-byte run; we know which one is right. */
-        found = *off >= 0;
-        if (found) {
-            memcpy(priv, dev.hsm.id_priv, 32);
-        }
+    for (size_t i = 0; i < 32u; i++) {
+        snprintf(cert_hex + 2u * i, 3, "%02x", h[i]);
     }
-    ward_sim_device_close(&dev);
+    ward_sim_device_t dev;
+    if (ward_sim_device_open(&dev, a->base) == WARD_OK) {
+        if (dev.hsm.port.id_public(dev.hsm.port.ctx, pub) == WARD_OK) {
+            for (size_t i = 0; i < 65u; i++) {
+                snprintf(pub_hex + 2u * i, 3, "%02x", pub[i]);
+            }
+        }
+        ward_sim_device_close(&dev);
+    }
+    uint8_t *txt = NULL;
+    size_t tl = 0;
+    if (attack_path(path, sizeof path, "%s/factory-record.json", a->base) &&
+        attack_read_file(path, &txt, &tl) == WARD_OK) {
+        cJSON *j = cJSON_Parse((const char *)txt);
+        const cJSON *sn = cJSON_GetObjectItemCaseSensitive(j, "serial");
+        if (cJSON_IsString(sn)) {
+            snprintf(own_serial, sizeof own_serial, "%s", sn->valuestring);
+        }
+        cJSON_Delete(j);
+        free(txt);
+    }
+    DIR *d = attack_path(path, sizeof path, "%s/units", a->o->factory) ? opendir(path) : NULL;
+    const struct dirent *e;
+    while (d != NULL && !found && (e = readdir(d)) != NULL) {
+        char rec[PATH_MAX];
+        const size_t nl = strlen(e->d_name);
+        if (nl < 6u || strcmp(e->d_name + nl - 5u, ".json") != 0 ||
+            !attack_path(rec, sizeof rec, "%s/%s", path, e->d_name) ||
+            attack_read_file(rec, &txt, &tl) != WARD_OK) {
+            continue;
+        }
+        cJSON *j = cJSON_Parse((const char *)txt);
+        const cJSON *sn = cJSON_GetObjectItemCaseSensitive(j, "serial");
+        const cJSON *cs = cJSON_GetObjectItemCaseSensitive(j, "certificate_sha256");
+        const cJSON *ip = cJSON_GetObjectItemCaseSensitive(j, "identity_public_key");
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "device_id");
+        if (cJSON_IsString(sn) && strcmp(sn->valuestring, own_serial) != 0 &&
+            ((cJSON_IsString(cs) && strcmp(cs->valuestring, cert_hex) == 0) ||
+             (cJSON_IsString(ip) && pub_hex[0] != '\0' && strcmp(ip->valuestring, pub_hex) == 0))) {
+            found = true;
+            snprintf(who, cap, "%.60s (serial %.40s)",
+                     cJSON_IsString(id) ? id->valuestring : "?", sn->valuestring);
+        }
+        cJSON_Delete(j);
+        free(txt);
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
     return found;
 }
 
-/* The other unit: its own HSM (a new identity key), or, when the dump gave
- * the unit's identity key away, that key loaded into it. */
-static ward_err_t make_clone(attack_ctx_t *a, char *clone, size_t cap, bool *leaked, long *off)
+/* The other unit: its own HSM (a new identity key); or, when the attacker
+ * has the unit's identity key (read over an open debug port, found in the
+ * flash dump, or held by another unit of the fleet it owns), that key
+ * loaded into it. key_src says which. */
+static ward_err_t make_clone(attack_ctx_t *a, const uint8_t *der, size_t der_len, char *clone,
+                             size_t cap, bool *leaked, char *key_src, size_t src_cap)
 {
-    uint8_t priv[32];
-    *leaked = key_in_dump(a->base, priv, off);
-    ward_err_t err = attack_fresh_copy(a, "cert-clone");
+    attack_reach_t reach;
+    char who[120];
+    *leaked = false;
+    ward_err_t err = attack_reach(a->base, &reach);
     if (err != WARD_OK) {
         return err;
     }
-    snprintf(clone, cap, "%s", a->dir);
+    const bool shared = shared_in_fleet(a, der, der_len, who, sizeof who);
     ward_sim_device_t dev;
+    if (shared && ward_sim_device_open(&dev, a->base) == WARD_OK) {
+        /* The simulator stands in for that unit's HSM: it holds this key. */
+        memcpy(reach.id_priv, dev.hsm.id_priv, 32);
+        ward_sim_device_close(&dev);
+    }
+    *leaked = reach.id_found || shared;
+    if (shared) {
+        snprintf(key_src, src_cap, "the identity key of %s, another unit of the fleet whose "
+                                   "factory record has this certificate: the attacker owns it",
+                 who);
+    } else if (reach.debug_open) {
+        snprintf(key_src, src_cap, "the unit's identity key, read out over its open debug port "
+                                   "(OTP DEBUG_LOCK not set)");
+    } else if (reach.id_found) {
+        snprintf(key_src, src_cap, "the unit's identity key, FOUND in its flash dump at 0x%lx",
+                 reach.id_off);
+    } else {
+        snprintf(key_src, src_cap, "the clone's own HSM key (the debug port is locked, the flash "
+                                   "dump does not hold the unit's key, no other unit of the "
+                                   "fleet has it)");
+    }
+    err = attack_fresh_copy(a, "cert-clone");
+    if (err != WARD_OK) {
+        ward_wipe(&reach, sizeof reach);
+        return err;
+    }
+    snprintf(clone, cap, "%s", a->dir);
     ward_sim_geometry_t g;
     char fresh[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
     ward_sim_geometry_default(&g);
     if (!attack_path(fresh, sizeof fresh, "%s-hsm", clone) ||
         !attack_path(from, sizeof from, "%s/hsm.bin", fresh) ||
         !attack_path(to, sizeof to, "%s/hsm.bin", clone)) {
+        ward_wipe(&reach, sizeof reach);
         return WARD_ERR_IO;
     }
     attack_remove_dir(fresh);
@@ -422,13 +500,13 @@ static ward_err_t make_clone(attack_ctx_t *a, char *clone, size_t cap, bool *lea
     if (err == WARD_OK) {
         /* "WARDHSM1" | flags | HUK[32] | identity[32] (port/posix/hsm.c) */
         if (*leaked && len >= 8u + 1u + 64u) {
-            memcpy(d + 8 + 1 + 32, priv, 32);
+            memcpy(d + 8 + 1 + 32, reach.id_priv, 32);
         }
         err = attack_write_file(to, d, len);
         ward_wipe(d, len);
     }
     free(d);
-    ward_wipe(priv, sizeof priv);
+    ward_wipe(&reach, sizeof reach);
     attack_remove_dir(fresh);
     return err;
 }
@@ -442,23 +520,13 @@ void attack_cloud_cloned_cert(attack_ctx_t *a, ward_attack_result_t *r)
         attack_verdict(r, WARD_ATTACK_SKIPPED, "the unit has no cert.pem: no cloud identity");
         return;
     }
-    char clone[PATH_MAX];
+    char clone[PATH_MAX], key_src[320];
     bool leaked = false;
-    long off = -1;
-    err = make_clone(a, clone, sizeof clone, &leaked, &off);
+    err = make_clone(a, der, len, clone, sizeof clone, &leaked, key_src, sizeof key_src);
     if (err != WARD_OK) {
         free(der);
         attack_verdict(r, WARD_ATTACK_ERROR, "making the other unit: %s", ward_err_name(err));
         return;
-    }
-    char key_src[160];
-    if (leaked) {
-        snprintf(key_src, sizeof key_src,
-                 "the unit's identity key, FOUND in its flash dump at 0x%lx, loaded into the "
-                 "clone's HSM", off);
-    } else {
-        snprintf(key_src, sizeof key_src,
-                 "the clone's own HSM key (the flash dump does not hold the unit's)");
     }
     char why[600] = "";
     broker_t b;

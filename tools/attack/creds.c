@@ -264,24 +264,144 @@ static ward_err_t other_unit(attack_ctx_t *a, const char *name, char *out, size_
     return err;
 }
 
-/* Does the certificate in dir/cert.pem name the key of dir's HSM? A fresh
- * challenge signed by the HSM, verified with the certificate's key (what
- * the peer of a TLS handshake does with CertificateVerify). */
-ward_err_t attack_cert_key_check(const char *dir, bool *matches, char *detail, size_t cap);
+
+/* A credential the owner stored (what the Wi-Fi provisioning puts in the
+ * vault), so the clone has something to open even on a unit fresh from
+ * the factory. */
+static const char k_canary_name[] = "attack.wifi.psk";
+static const uint8_t k_canary[] = "owner-wifi-password-7d1f";
+
+static ward_err_t store_canary(const char *dir)
+{
+    ward_sim_device_t dev;
+    ward_vault_t *v = calloc(1, sizeof *v);
+    ward_err_t err = v == NULL ? WARD_ERR_NO_SPACE : ward_sim_device_open(&dev, dir);
+    if (err == WARD_OK) {
+        ward_vault_config_t cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.area = dev.vault;
+        cfg.hsm = &dev.hsm.port;
+        cfg.counter = ATTACK_VAULT_COUNTER;
+        err = ward_vault_mount(v, &cfg);
+        if (err == WARD_ERR_VAULT_UNFORMATTED) {
+            err = ward_vault_format(v, &cfg);
+        }
+        if (err == WARD_OK) {
+            err = ward_vault_put(v, k_canary_name, k_canary, sizeof k_canary - 1u);
+            ward_vault_unmount(v);
+        }
+        ward_sim_device_close(&dev);
+    }
+    free(v);
+    return err;
+}
+
+/* What the attacker holding the chip also gets from the unit in dir: with
+ * the debug port open (OTP DEBUG_LOCK not set) the HSM's key store read
+ * out over it (*hsm, the whole file); else the HUK if the flash dump holds
+ * it (*huk_found). how says which. */
+ward_err_t attack_reach(const char *dir, attack_reach_t *x)
+{
+    ward_sim_device_t dev;
+    memset(x, 0, sizeof *x);
+    x->huk_off = x->id_off = -1;
+    ward_err_t err = ward_sim_device_open(&dev, dir);
+    if (err != WARD_OK) {
+        return err;
+    }
+    bool locked = true;
+    if (ward_otp_flag_get(&dev.otp.port, WARD_OTP_DEBUG_LOCK, &locked) != WARD_OK) {
+        locked = true; /* unreadable: assume the defence, claim nothing */
+    }
+    x->debug_open = !locked;
+    if (dev.hsm.has_huk) {
+        const long off = attack_find_secret(ward_sim_flash_mem(&dev.flash), dev.flash.port.size,
+                                            dev.hsm.huk, 32);
+        if (off >= 0) {
+            x->huk_found = true;
+            x->huk_off = off;
+            memcpy(x->huk, dev.hsm.huk, 32); /* the attacker tries each 32-byte run */
+        }
+    }
+    if (dev.hsm.has_id) {
+        const long off = attack_find_secret(ward_sim_flash_mem(&dev.flash), dev.flash.port.size,
+                                            dev.hsm.id_priv, 32);
+        if (off >= 0 || x->debug_open) {
+            x->id_found = true;
+            x->id_off = off;
+            memcpy(x->id_priv, dev.hsm.id_priv, 32);
+        }
+    }
+    if (x->debug_open) {
+        x->huk_found = dev.hsm.has_huk;
+        memcpy(x->huk, dev.hsm.huk, 32);
+    }
+    ward_sim_device_close(&dev);
+    if (x->debug_open) {
+        snprintf(x->how, sizeof x->how, "the debug port is open (OTP DEBUG_LOCK not set): the "
+                                        "HSM's keys read out over it");
+    } else if (x->huk_found) {
+        snprintf(x->how, sizeof x->how, "the HUK found in the flash dump at 0x%lx", x->huk_off);
+    } else {
+        snprintf(x->how, sizeof x->how, "the debug port is locked and the dump holds no HSM key");
+    }
+    return WARD_OK;
+}
 
 void attack_cred_cloned_flash(attack_ctx_t *a, ward_attack_result_t *r)
 {
-    char clone[PATH_MAX];
-    ward_err_t err = other_unit(a, "clone", clone, sizeof clone);
+    char clone[PATH_MAX], path[PATH_MAX];
+    attack_reach_t reach;
+    memset(&reach, 0, sizeof reach);
+    /* The victim: the unit with a credential its owner stored. */
+    ward_err_t err = attack_fresh_copy(a, "cloned-flash-victim");
+    if (err == WARD_OK) {
+        err = store_canary(a->dir);
+    }
+    if (err == WARD_OK) {
+        err = attack_reach(a->dir, &reach);
+    }
+    if (err == WARD_OK) {
+        err = other_unit(a, "clone", clone, sizeof clone);
+    }
     uint8_t *victim = NULL;
     size_t vlen = 0;
-    char path[PATH_MAX];
-    if (err == WARD_OK && attack_path(path, sizeof path, "%s/flash.bin", a->base)) {
+    if (err == WARD_OK && attack_path(path, sizeof path, "%s/flash.bin", a->dir)) {
         err = attack_read_file(path, &victim, &vlen);
     }
     ward_sim_device_t dev;
-    ward_err_t mount = WARD_ERR_IO;
-    bool had_vault = false;
+    ward_err_t mount = WARD_ERR_IO, got_err = WARD_ERR_NOT_FOUND;
+    bool same = false;
+    if (err == WARD_OK) {
+        /* "WARDHSM1" | flags | HUK[32] | identity[32] | counters u32 x N
+         * (port/posix/hsm.c). The attacker advances the clone's monotonic
+         * counters to the unit's (counters only go up: a fresh HSM can be
+         * brought to any higher value), and programs the HUK it has, if any,
+         * into the clone's key store. */
+        uint8_t *h = NULL, *vh = NULL;
+        size_t hl = 0, vhl = 0;
+        const size_t cnt = 73u, cnt_len = 4u * WARD_HSM_COUNTERS;
+        char vpath[PATH_MAX];
+        if (attack_path(path, sizeof path, "%s/hsm.bin", clone) &&
+            attack_path(vpath, sizeof vpath, "%s/hsm.bin", a->dir) &&
+            attack_read_file(path, &h, &hl) == WARD_OK &&
+            attack_read_file(vpath, &vh, &vhl) == WARD_OK && hl >= cnt + cnt_len &&
+            vhl >= cnt + cnt_len) {
+            memcpy(h + cnt, vh + cnt, cnt_len);
+            if (reach.huk_found) {
+                memcpy(h + 9, reach.huk, 32);
+            }
+            err = attack_write_file(path, h, hl);
+        }
+        if (vh != NULL) {
+            ward_wipe(vh, vhl);
+        }
+        free(vh);
+        if (h != NULL) {
+            ward_wipe(h, hl);
+        }
+        free(h);
+    }
     if (err == WARD_OK) {
         err = ward_sim_device_open(&dev, clone);
         if (err == WARD_OK) {
@@ -294,38 +414,69 @@ void attack_cred_cloned_flash(attack_ctx_t *a, ward_attack_result_t *r)
                 cfg.hsm = &dev.hsm.port;
                 cfg.counter = ATTACK_VAULT_COUNTER;
                 mount = ward_vault_mount(v, &cfg);
-                ward_vault_unmount(v);
+                if (mount == WARD_OK) {
+                    uint8_t val[64];
+                    size_t got = 0;
+                    got_err = ward_vault_get(v, val, sizeof val, &got, k_canary_name);
+                    same = got_err == WARD_OK && got == sizeof k_canary - 1u &&
+                           memcmp(val, k_canary, got) == 0;
+                    ward_wipe(val, sizeof val);
+                    ward_vault_unmount(v);
+                }
             }
             free(v);
             ward_sim_device_close(&dev);
         }
     }
+    if (victim != NULL) {
+        ward_wipe(victim, vlen);
+    }
     free(victim);
     if (err != WARD_OK) {
+        ward_wipe(&reach, sizeof reach);
         attack_verdict(r, WARD_ATTACK_ERROR, "making the clone: %s", ward_err_name(err));
         return;
     }
-    had_vault = mount != WARD_ERR_VAULT_UNFORMATTED;
     bool id_moves = false;
     char id_detail[300] = "";
+    if (reach.id_found && attack_path(path, sizeof path, "%s/hsm.bin", clone)) {
+        /* identity[32] follows the HUK in the key store */
+        uint8_t *h = NULL;
+        size_t hl = 0;
+        if (attack_read_file(path, &h, &hl) == WARD_OK && hl >= 8u + 1u + 64u) {
+            memcpy(h + 41, reach.id_priv, 32);
+            (void)attack_write_file(path, h, hl);
+        }
+        if (h != NULL) {
+            ward_wipe(h, hl);
+        }
+        free(h);
+    }
     const ward_err_t idc = attack_cert_key_check(clone, &id_moves, id_detail, sizeof id_detail);
-    attack_tried(r, "%s's flash.bin (%zu bytes: both slots, the journal, the vault) put into "
+    attack_tried(r, "a credential stored in %s's vault (%s, as the owner's Wi-Fi password), then "
+                    "its flash.bin (%zu bytes: both slots, the journal, the vault) put into "
                     "another unit of the same model (same OTP and bootloader key, its own HSM: "
-                    "another HUK and identity key), with the unit's cert.pem",
-                 a->device_id[0] ? a->device_id : "the unit", vlen);
-    const bool vault_opens = mount == WARD_OK;
+                    "another HUK and identity key), with the unit's cert.pem; the attacker's "
+                    "reach: %s",
+                 a->device_id[0] ? a->device_id : "the unit", k_canary_name, vlen, reach.how);
+    const bool vault_opens = mount == WARD_OK && same;
     attack_verdict(r, vault_opens || id_moves ? WARD_ATTACK_SUCCEEDED : WARD_ATTACK_REFUSED,
                    "the vault on the clone: %s; the identity: %s",
-                   vault_opens ? "OPENS (the credentials moved with the chip)"
-                   : had_vault ? "does not open (foreign: another HUK)"
-                               : "none on the unit (nothing stored yet)",
+                   vault_opens ? "OPENS: the owner's credential read back on the clone"
+                               : "does not open (another HUK: the vault's key is bound to the "
+                                 "unit's HSM)",
                    idc != WARD_OK ? "not checked (no certificate)"
                    : id_moves     ? "MOVED: the clone signs for the certificate"
                                   : "stays: the clone's HSM key is not the certificate's");
     attack_evidence(r, "ward_vault_mount on the clone: %s", ward_err_name(mount));
+    if (mount == WARD_OK) {
+        attack_evidence(r, "ward_vault_get %s: %s%s", k_canary_name, ward_err_name(got_err),
+                        same ? " (the same value)" : "");
+    }
     if (id_detail[0] != '\0') {
         attack_evidence(r, "%s", id_detail);
     }
+    ward_wipe(&reach, sizeof reach);
     if (!a->keep) {
         attack_remove_dir(clone);
     }

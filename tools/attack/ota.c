@@ -297,6 +297,21 @@ static bool unit_class(attack_ctx_t *a, char *cls, size_t cap)
     return cls[0] != '\0';
 }
 
+/* Does the unit's OTP hold the same hash for the OTA key as for the boot key? */
+static bool keys_equal(const attack_ctx_t *a)
+{
+    ward_sim_device_t dev;
+    uint8_t boot[32], ota[32];
+    bool same = false;
+    if (ward_sim_device_open(&dev, a->base) == WARD_OK) {
+        same = dev.otp.port.read(dev.otp.port.ctx, WARD_OTP_BOOT_KEY_HASH, boot, 32) == WARD_OK &&
+               dev.otp.port.read(dev.otp.port.ctx, WARD_OTP_OTA_KEY_HASH, ota, 32) == WARD_OK &&
+               !ward_ct_all(boot, 0u, 32) && ward_ct_equal(boot, ota, 32);
+        ward_sim_device_close(&dev);
+    }
+    return same;
+}
+
 static ward_image_version_t bump(ward_image_version_t v, unsigned by)
 {
     v.minor = (uint8_t)(v.minor + by <= 255u ? v.minor + by : 255u);
@@ -405,10 +420,13 @@ void attack_ota_tampered_manifest(attack_ctx_t *a, ward_attack_result_t *r)
     const ward_err_t control = offer(a, &b, cls, why, sizeof why);
     if (why[0] != '\0' || control != WARD_OK) {
         built_free(&b);
-        attack_verdict(r, WARD_ATTACK_ERROR,
-                       "the control failed: the genuine manifest signed with the fleet's OTA key "
-                       "is not accepted either (%s%s%s): this unit is not the fleet's",
-                       ward_err_name(control), why[0] ? "; " : "", why);
+        attack_verdict(r, WARD_ATTACK_SKIPPED,
+                       "no control: a genuine manifest signed with the fleet's OTA key is not "
+                       "accepted either (%s%s%s): %s",
+                       ward_err_name(control), why[0] ? "; " : "", why,
+                       keys_equal(a) ? "the unit takes no update at all, its OTA key is its boot "
+                                       "key (the agent refuses to run so)"
+                                     : "this unit is not the fleet's");
         return;
     }
     /* The image digest in the payload: one byte changed (another image). */
@@ -554,9 +572,11 @@ void attack_ota_replayed_manifest(attack_ctx_t *a, ward_attack_result_t *r)
     err = install(a, &current, cls, why, sizeof why);
     built_free(&current);
     if (err != WARD_OK) {
-        attack_verdict(r, WARD_ATTACK_ERROR,
-                       "the control failed: %s (%s): this unit is not the fleet's", why,
-                       ward_err_name(err));
+        attack_verdict(r, WARD_ATTACK_SKIPPED, "no control: %s (%s): %s", why,
+                       ward_err_name(err),
+                       keys_equal(a) ? "the unit takes no update at all, its OTA key is its boot "
+                                       "key (the agent refuses to run so)"
+                                     : "this unit is not the fleet's");
         return;
     }
     attack_tried(r, "two manifests signed with the fleet's OTA key: sequence %llu for %s (a "
@@ -607,9 +627,13 @@ void attack_ota_boot_key_manifest(attack_ctx_t *a, ward_attack_result_t *r)
         attack_verdict(r, WARD_ATTACK_ERROR, "%s", why);
         return;
     }
-    attack_verdict(r, err == WARD_OK ? WARD_ATTACK_SUCCEEDED : WARD_ATTACK_REFUSED,
-                   "%s", err == WARD_OK ? "the agent ACCEPTED it: the unit's OTA key is its boot key"
-                                        : "the agent refused it: the boot key is not the OTA key");
+    const bool same = keys_equal(a);
+    attack_verdict(r, err == WARD_OK ? WARD_ATTACK_SUCCEEDED : WARD_ATTACK_REFUSED, "%s",
+                   err == WARD_OK ? "the agent ACCEPTED it: the unit's OTA key is its boot key"
+                   : same ? "the agent refused it, and every other manifest: the unit's OTP "
+                            "holds the boot key's hash as its OTA key, which the agent refuses "
+                            "to run with (one key, one job); the unit can take no update"
+                          : "the agent refused it: the boot key is not the OTA key");
     attack_evidence(r, "ward_ota_check: %s", ward_err_name(err));
 }
 

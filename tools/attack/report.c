@@ -144,9 +144,9 @@ ward_err_t ward_attack_text(const ward_attack_report_t *r, FILE *f)
                     x->observed);
         }
     }
-    fprintf(f, "\n%zu attacks: %zu refused, %zu succeeded, %zu skipped, %zu error%s\n%s\n", r->n,
-            r->n_refused, r->n_succeeded, r->n_skipped, r->n_error,
-            r->n_not_run ? " (others not run)" : "", r->passed ? "PASS" : "FAIL");
+    fprintf(f, "\n%zu of %zu attacks run: %zu refused, %zu succeeded, %zu skipped, %zu error\n%s\n",
+            r->n - r->n_not_run, r->n, r->n_refused, r->n_succeeded, r->n_skipped, r->n_error,
+            r->passed ? "PASS" : "FAIL");
     return ferror(f) ? WARD_ERR_IO : WARD_OK;
 }
 
