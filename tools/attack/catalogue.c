@@ -61,7 +61,9 @@ static const ward_attack_def_t k_attacks[] = {
      {"test_ota_attacks", "test_ota_redteam"}, 2, ""},
     {"ota.boot_key_manifest", "ota", "An update signed with the boot key",
      "an attacker who stole the build pipeline's boot key signs an update manifest with it",
-     "refused: the boot key is not the OTA key (WARD_ERR_OTA_KEY); one key, one job",
+     "refused: the boot key is not the OTA key (WARD_ERR_OTA_KEY); one key, one job (a unit "
+     "whose OTP holds the boot key's hash as the OTA key's takes no update at all: ward's "
+     "agent refuses to run so)",
      {"ota.signed_offline", "hard.ota"}, 2,
      {"test_ota_attacks", "audit_broken"}, 2, "--fleet (the boot key)"},
     {"ble.unpaired_write", "ble", "An unpaired write to a control characteristic",
@@ -97,10 +99,14 @@ static const ward_attack_def_t k_attacks[] = {
      {"cred.no_plaintext", "cred.wifi_encrypted", "cred.keys_in_hsm", "hard.flash_encryption"}, 4,
      {"test_vault_attacks", "test_factory", "audit_broken"}, 3, ""},
     {"cred.cloned_flash", "credentials", "A cloned flash chip",
-     "the unit's flash.bin put into another unit of the same model (its own HSM: another HUK, "
-     "another identity key); the clone mounts the vault and uses the unit's certificate",
-     "the vault does not open on the clone (WARD_ERR_VAULT_FOREIGN); the clone's HSM key is not "
-     "the certificate's, so the identity does not move",
+     "a credential stored in the unit's vault, then its flash.bin put into another unit of the "
+     "same model (its own HSM: another HUK, another identity key; its monotonic counters "
+     "advanced to the unit's), with every HSM key the attacker can reach programmed into it "
+     "(over an open debug port, or found in the flash dump); the clone mounts the vault, reads "
+     "the credential and signs for the unit's certificate",
+     "the vault does not open on the clone (the vault key is derived from the unit's HUK) and "
+     "the clone's HSM key is not the certificate's, so neither the credential nor the identity "
+     "moves",
      {"cred.wifi_encrypted", "cred.keys_in_hsm"}, 2,
      {"test_vault_attacks", "test_sim_idkey"}, 2, ""},
     {"cred.vault_rollback", "credentials", "An older flash image written back",
@@ -110,9 +116,11 @@ static const ward_attack_def_t k_attacks[] = {
      {"cred.wifi_encrypted"}, 1,
      {"test_vault_attacks", "vault_rollback_model"}, 2, ""},
     {"cloud.cloned_cert", "cloud", "A cloned device certificate used from another device",
-     "another unit presents this unit's cert.pem with its own HSM key (or with the unit's "
-     "identity key, if the flash dump gave it away) to the factory's Mosquitto, started with "
-     "the factory's configuration; the genuine unit connects first as the control",
+     "another unit presents this unit's cert.pem to the factory's Mosquitto (started with the "
+     "factory's configuration), with its own HSM key, or with the unit's identity key when the "
+     "attacker has it: read over an open debug port, found in the flash dump, or held by "
+     "another unit of the fleet whose factory record has this certificate or key; the genuine "
+     "unit connects first as the control",
      "the broker refuses the handshake (the CertificateVerify does not verify with the "
      "certificate's key); without --fleet the same signature is checked locally",
      {"cred.cloud_certificate", "cred.keys_in_hsm", "hard.cert_auth"}, 3,

@@ -50,6 +50,7 @@ ward_err_t ward_attack_json(const ward_attack_report_t *r, FILE *f)
     }
     cJSON_AddStringToObject(root, "time", when);
     cJSON_AddStringToObject(root, "result", r->passed ? "pass" : "fail");
+    cJSON_AddBoolToObject(root, "passed", r->passed);
     cJSON *sum = cJSON_AddObjectToObject(root, "summary");
     cJSON_AddNumberToObject(sum, "attacks", (double)r->n);
     cJSON_AddNumberToObject(sum, "refused", (double)r->n_refused);
