@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One source of truth: the attack catalogue (tools/attack/catalogue.c).
-#  1. docs/attack.md's attack table is what `ward attack --catalogue`
-#     prints, byte for byte;
+#  1. docs/attack.md's attack table and docs/threat-model.md section 5 are
+#     what `ward attack --catalogue` prints, byte for byte;
 #  2. every test an attack names is a CTest test of this build;
 #  3. every checklist item an attack names is one of `ward audit`'s.
 #   check_attack_docs.sh WARD BUILD_DIR
@@ -12,6 +12,10 @@ bad=0
 between() { sed -n "/<!-- $2:begin -->/,/<!-- $2:end -->/p" "$1" | sed '1d;$d'; }
 if ! diff <(between "$top/docs/attack.md" catalogue) <("$ward" attack --catalogue); then
   echo "docs/attack.md's attack table differs from ward attack --catalogue (regenerate it)"
+  bad=$((bad + 1))
+fi
+if ! diff <(between "$top/docs/threat-model.md" attacks) <("$ward" attack --catalogue); then
+  echo "docs/threat-model.md section 5 differs from ward attack --catalogue"
   bad=$((bad + 1))
 fi
 tests=$(ctest --test-dir "$build" -N | sed -n 's/^ *Test *#[0-9]*: //p')
