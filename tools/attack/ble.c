@@ -27,30 +27,26 @@
 
 #define T_MS 5000u
 
+/* Big members first, the flags together (no padding between them). */
 typedef struct ble_run {
     attack_ctx_t *a;
-    ward_sim_device_t dev;
-    bool dev_open;
-    ward_vault_t v;
-    bool mounted;
-    ward_sim_rng_t rng;
     ward_sim_clock_t clk;
     ward_posix_hci_t plug_io, phone_io;
-    bool plug_io_open, phone_io_open;
-    ward_ble_plug_t plug;
-    bool plug_on;
+    ward_sim_rng_t rng;
+    ward_vault_t v;
+    ward_sim_device_t dev;
     ward_ble_phone_t phone;
-    bool phone_on;
-    ward_ble_addr_t id; /* the plug's */
-    ward_label_t label;
-    bool have_label;
-    bool always_open; /* the profile's window is not the button's */
+    ward_ble_plug_t plug;
     /* what the plug reported */
     unsigned relay_changes, wifi_writes, paired, failed;
+    unsigned pubkeys_altered; /* the attacker's hook's count */
+    bool dev_open, mounted, plug_io_open, phone_io_open, plug_on, phone_on;
+    bool have_label;
+    bool always_open; /* the profile's window is not the button's */
     uint8_t fail_reason;
-    /* the attacker's hook */
-    bool corrupt_pubkey;
-    unsigned pubkeys_altered;
+    bool corrupt_pubkey; /* the attacker's hook */
+    ward_ble_addr_t id;  /* the plug's */
+    ward_label_t label;
     char policy[200]; /* what of the profile the plug runs with */
 } ble_run_t;
 
@@ -85,7 +81,7 @@ static void phone_idle(void *ctx)
 }
 
 /* The invalid-curve attacker: its Pairing Public Key with y = 0. */
-static bool smp_out(void *ctx, uint8_t *pdu, size_t *len)
+static bool smp_out(void *ctx, uint8_t *pdu, size_t *len) // cppcheck-suppress constParameter
 {
     ble_run_t *b = ctx;
     if (b->corrupt_pubkey && *len == 65u && pdu[0] == WARD_SMP_PAIRING_PUBLIC_KEY) {

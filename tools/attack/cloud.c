@@ -273,8 +273,8 @@ static void log_reason(const broker_t *b, long from, char *out, size_t cap)
     if (f == NULL) {
         return;
     }
-    char line[600];
     if (fseek(f, from, SEEK_SET) == 0) {
+        char line[600];
         while (fgets(line, sizeof line, f) != NULL) {
             if (strstr(line, "OpenSSL Error") != NULL || strstr(line, "rror") != NULL ||
                 strstr(line, "isconnect") != NULL) {
@@ -367,7 +367,7 @@ static bool shared_in_fleet(attack_ctx_t *a, const uint8_t *der, size_t len, cha
                             size_t cap)
 {
     char path[PATH_MAX], own_serial[80] = "", cert_hex[65], pub_hex[131] = "";
-    uint8_t h[32], pub[65];
+    uint8_t h[32];
     bool found = false;
     who[0] = '\0';
     if (!a->have_factory || ward_sha256(h, der, len) != WARD_OK) {
@@ -378,6 +378,7 @@ static bool shared_in_fleet(attack_ctx_t *a, const uint8_t *der, size_t len, cha
     }
     ward_sim_device_t dev;
     if (ward_sim_device_open(&dev, a->base) == WARD_OK) {
+        uint8_t pub[65];
         if (dev.hsm.port.id_public(dev.hsm.port.ctx, pub) == WARD_OK) {
             for (size_t i = 0; i < 65u; i++) {
                 snprintf(pub_hex + 2u * i, 3, "%02x", pub[i]);
@@ -528,11 +529,11 @@ void attack_cloud_cloned_cert(attack_ctx_t *a, ward_attack_result_t *r)
         attack_verdict(r, WARD_ATTACK_ERROR, "making the other unit: %s", ward_err_name(err));
         return;
     }
-    char why[600] = "";
     broker_t b;
     memset(&b, 0, sizeof b);
     const bool with_broker = a->have_factory;
     if (with_broker) {
+        char why[600] = "";
         err = broker_start(a, &b, why, sizeof why);
         if (err != WARD_OK) {
             /* No broker here: the local check, said so. */

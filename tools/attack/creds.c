@@ -75,8 +75,8 @@ ward_err_t attack_unit_secrets(const char *dir, attack_secret_t *s, size_t cap, 
     }
     const ward_sim_hsm_t *h = &dev.hsm;
     const ward_hsm_t *hp = &dev.hsm.port;
-    uint8_t pub[65];
     if (hp->pair_public != NULL) {
+        uint8_t pub[65];
         (void)hp->pair_public(hp->ctx, pub); /* loads the pairing key file */
     }
     if (h->has_huk) {
@@ -130,7 +130,6 @@ ward_err_t attack_unit_secrets(const char *dir, attack_secret_t *s, size_t cap, 
             snprintf(why, why_len, "the vault does not mount with the unit's own key (%s): its "
                                    "records are not known", ward_err_name(err));
         }
-        err = WARD_OK;
     }
     free(v);
     free(val);
@@ -158,7 +157,7 @@ void attack_cred_flash_dump(attack_ctx_t *a, ward_attack_result_t *r)
 {
     attack_secret_t *s = calloc(ATTACK_MAX_SECRETS, sizeof *s);
     size_t n = 0;
-    char why[300];
+    char why[300] = "";
     if (s == NULL) {
         attack_verdict(r, WARD_ATTACK_ERROR, "out of memory");
         return;

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -301,9 +302,9 @@ static bool unit_class(attack_ctx_t *a, char *cls, size_t cap)
 static bool keys_equal(const attack_ctx_t *a)
 {
     ward_sim_device_t dev;
-    uint8_t boot[32], ota[32];
     bool same = false;
     if (ward_sim_device_open(&dev, a->base) == WARD_OK) {
+        uint8_t boot[32], ota[32];
         same = dev.otp.port.read(dev.otp.port.ctx, WARD_OTP_BOOT_KEY_HASH, boot, 32) == WARD_OK &&
                dev.otp.port.read(dev.otp.port.ctx, WARD_OTP_OTA_KEY_HASH, ota, 32) == WARD_OK &&
                !ward_ct_all(boot, 0u, 32) && ward_ct_equal(boot, ota, 32);
@@ -322,13 +323,14 @@ static ward_image_version_t bump(ward_image_version_t v, unsigned by)
 static ward_err_t offer(attack_ctx_t *a, const built_t *b, const char *cls, char *why, size_t cap)
 {
     memfetch_t mf;
+    why[0] = '\0';
     agent_t *g = calloc(1, sizeof *g);
     if (g == NULL) {
+        snprintf(why, cap, "out of memory");
         return WARD_ERR_NO_SPACE;
     }
     memfetch_init(&mf);
     memfetch_add(&mf, cls, WARD_REPO_MANIFEST_FILE, b->cose, b->cose_len);
-    why[0] = '\0';
     ward_err_t err = agent_open(g, a->dir, &mf.fetch, NULL, 0, why, cap);
     if (err == WARD_OK) {
         err = ward_ota_check(&g->ota);
@@ -579,11 +581,11 @@ void attack_ota_replayed_manifest(attack_ctx_t *a, ward_attack_result_t *r)
                                      : "this unit is not the fleet's");
         return;
     }
-    attack_tried(r, "two manifests signed with the fleet's OTA key: sequence %llu for %s (a "
-                    "withdrawn release) and sequence %llu for %s; the unit installed the second "
-                    "(check, apply, trial, confirm); then the first was served again",
-                 (unsigned long long)seq, attack_version(&v2), (unsigned long long)(seq + 1u),
-                 attack_version(&v1));
+    const uint64_t seq2 = seq + 1u;
+    attack_tried(r, "two manifests signed with the fleet's OTA key: sequence %" PRIu64 " for %s "
+                    "(a withdrawn release) and sequence %" PRIu64 " for %s; the unit installed "
+                    "the second (check, apply, trial, confirm); then the first was served again",
+                 seq, attack_version(&v2), seq2, attack_version(&v1));
     err = offer(a, &withdrawn, cls, why, sizeof why);
     const ward_err_t again = offer(a, &current, cls, why2, sizeof why2);
     attack_verdict(r, err == WARD_OK ? WARD_ATTACK_SUCCEEDED : WARD_ATTACK_REFUSED,
@@ -591,8 +593,8 @@ void attack_ota_replayed_manifest(attack_ctx_t *a, ward_attack_result_t *r)
                    err == WARD_OK ? "the replayed manifest was ACCEPTED"
                                   : "the replayed manifest was refused",
                    again == WARD_OK ? "ACCEPTED" : ward_err_name(again));
-    attack_evidence(r, "control: sequence %llu installed, %s running; replay: ward_ota_check %s",
-                    (unsigned long long)(seq + 1u), attack_version(&v1), ward_err_name(err));
+    attack_evidence(r, "control: sequence %" PRIu64 " installed, %s running; replay: "
+                       "ward_ota_check %s", seq2, attack_version(&v1), ward_err_name(err));
 }
 
 void attack_ota_boot_key_manifest(attack_ctx_t *a, ward_attack_result_t *r)
@@ -693,10 +695,13 @@ static ward_err_t pki_cert(pki_key_t *subj, pki_key_t *iss, bool ca, const char 
                          &c, ca ? MBEDTLS_X509_KU_KEY_CERT_SIGN : MBEDTLS_X509_KU_DIGITAL_SIGNATURE);
     if (ret == 0 && !ca) {
         mbedtls_x509_san_list san[2];
+        char name[256];
+        snprintf(name, sizeof name, "%s", host);
+        const size_t hl = strlen(name);
         memset(san, 0, sizeof san);
         san[0].node.type = MBEDTLS_X509_SAN_DNS_NAME;
-        san[0].node.san.unstructured_name.p = (unsigned char *)(uintptr_t)host;
-        san[0].node.san.unstructured_name.len = strlen(host);
+        san[0].node.san.unstructured_name.p = (unsigned char *)name;
+        san[0].node.san.unstructured_name.len = hl;
         ret = mbedtls_x509write_crt_set_subject_alternative_name(&c, san);
     }
     ret = ret != 0 ? ret
@@ -806,7 +811,7 @@ static ward_err_t mitm_start(mitm_t *m, const char *host, char *why, size_t cap)
     m->pid = -1;
     m->log_fd = -1;
     char pem[WARD_SIGN_PKCS8_PEM_MAX];
-    static unsigned char ca_pem[4096], crt_pem[4096], key_pem[WARD_SIGN_PKCS8_PEM_MAX];
+    static unsigned char crt_pem[4096], key_pem[WARD_SIGN_PKCS8_PEM_MAX];
     pki_key_t ca, srv;
     memset(&ca, 0, sizeof ca);
     memset(&srv, 0, sizeof srv);
@@ -816,9 +821,8 @@ static ward_err_t mitm_start(mitm_t *m, const char *host, char *why, size_t cap)
     if (err == WARD_OK) {
         err = pki_key(&srv, host, (char *)key_pem, sizeof key_pem);
     }
-    if (err == WARD_OK) {
-        err = pki_cert(&ca, &ca, true, NULL, ca_pem, sizeof ca_pem);
-    }
+    /* The attacker's CA certificate itself is never sent: the leaf names
+     * it as issuer, and the unit pins another CA. */
     if (err == WARD_OK) {
         err = pki_cert(&srv, &ca, false, host, crt_pem, sizeof crt_pem);
     }
