@@ -244,6 +244,13 @@ static bool plug_start(ble_run_t *b, const char *name, ward_attack_result_t *r)
     if (err == WARD_OK) {
         err = ward_posix_hci_open_unix(&b->plug_io, a->o->hci_socket);
         b->plug_io_open = err == WARD_OK;
+        if (err != WARD_OK) {
+            /* Nothing answers there: no controller, no verdict on the unit. */
+            attack_verdict(r, WARD_ATTACK_SKIPPED, "no HCI controller at %s (%s)",
+                           a->o->hci_socket, ward_err_name(err));
+            ble_close(b);
+            return false;
+        }
     }
     const ward_profile_t *p = a->prof;
     b->always_open = p != NULL && strcmp(p->window_trigger, "button") != 0;

@@ -134,7 +134,14 @@ ward_err_t ward_attack_text(const ward_attack_report_t *r, FILE *f)
         }
     }
     for (size_t p = 0; p < N_PILLARS; p++) {
-        fprintf(f, "\n%s\n", ward_attack_pillar_title(k_pillars[p]));
+        bool any = false;
+        for (size_t i = 0; i < r->n; i++) {
+            any = any || (strcmp(ward_attack_def(i)->pillar, k_pillars[p]) == 0 &&
+                          r->results[i].verdict != WARD_ATTACK_NOT_RUN);
+        }
+        if (any) {
+            fprintf(f, "\n%s\n", ward_attack_pillar_title(k_pillars[p]));
+        }
         for (size_t i = 0; i < r->n; i++) {
             const ward_attack_def_t *d = ward_attack_def(i);
             const ward_attack_result_t *x = &r->results[i];
@@ -145,9 +152,12 @@ ward_err_t ward_attack_text(const ward_attack_report_t *r, FILE *f)
                     x->observed);
         }
     }
-    fprintf(f, "\n%zu of %zu attacks run: %zu refused, %zu succeeded, %zu skipped, %zu error\n%s\n",
+    fprintf(f, "\n%zu of %zu attacks run: %zu refused, %zu succeeded, %zu skipped, %zu error\n%s%s\n",
             r->n - r->n_not_run, r->n, r->n_refused, r->n_succeeded, r->n_skipped, r->n_error,
-            r->passed ? "PASS" : "FAIL");
+            r->passed ? "PASS" : "FAIL",
+            r->passed && r->n_skipped > 0u ? " (the skipped attacks are no verdict: run them where "
+                                             "they can run)"
+                                           : "");
     return ferror(f) ? WARD_ERR_IO : WARD_OK;
 }
 

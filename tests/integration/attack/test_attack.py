@@ -180,11 +180,12 @@ def test_no_controller():
     unit = provision("no-hci")
     rc, rep, _, _ = attack(unit, "--only", "ble.", "--hci", os.path.join(TMP, "no-such-socket"))
     v = verdicts(rep)
-    check(rc == EXIT_FAIL or all(v[i] == "skipped" for i in ALL[8:12]),
-          f"no controller: exit {rc}, {v}")
-    check(all(v[i] in ("skipped", "error") for i in ALL[8:12]) and
+    check(rc == EXIT_OK and rep["summary"]["skipped"] == 4 and rep["summary"]["refused"] == 0,
+          f"no controller: exit {rc}, summary {rep.get('summary')}")
+    check(all(v[i] == "skipped" for i in ALL[8:12]) and
+          all("no HCI controller" in x["observed"] for x in rep["attacks"][8:12]) and
           all(v[i] == "not_run" for i in ALL if not i.startswith("ble.")),
-          f"no controller: BLE attacks not counted refused, the others not run: {v}")
+          f"no controller: BLE attacks skipped with the reason, the others not run: {v}")
 
 
 def test_secure_boot_off():
