@@ -910,8 +910,11 @@ void attack_ota_mitm(attack_ctx_t *a, ward_attack_result_t *r)
         snprintf(host, sizeof host, "%s", a->fconf.repo_host);
         port = a->fconf.repo_port;
     }
+    char note[300] = "";
     if (u != NULL && strcmp(u->scheme, "https") != 0) {
-        attack_tried(r, "the profile's update URL is %s", u->url);
+        /* ward's agent fetches over HTTPS only: what it would do is tried. */
+        snprintf(note, sizeof note, " (the profile states %.200s; ward's agent speaks HTTPS only)",
+                 u->url);
     }
     snprintf(url, sizeof url, "https://%s:%u/", host, (unsigned)port);
     ward_err_t err = attack_fresh_copy(a, "mitm");
@@ -924,9 +927,9 @@ void attack_ota_mitm(attack_ctx_t *a, ward_attack_result_t *r)
                        ward_err_name(err), why);
         return;
     }
-    attack_tried(r, "the unit's connection to %s diverted to a TLS server on 127.0.0.1:%u with a "
-                    "certificate for %s from another CA (made now, P-256); the unit's update "
-                    "agent checks for an update", url, (unsigned)m.port, host);
+    attack_tried(r, "the unit's connection to %s%s diverted to a TLS server on 127.0.0.1:%u with "
+                    "a certificate for %s from another CA (made now, P-256); the unit's update "
+                    "agent checks for an update", url, note, (unsigned)m.port, host);
     agent_t *g = calloc(1, sizeof *g);
     ward_err_t check = WARD_ERR_NO_SPACE;
     uint32_t connects = 0;
