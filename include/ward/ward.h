@@ -144,6 +144,7 @@ enum {
     /* Audit: the device profile and `ward audit` (-170 .. -179) */
     WARD_ERR_AUDIT = -170,            /* the device failed its security audit */
     WARD_ERR_PROFILE = -171,          /* device profile missing a field, malformed or unknown */
+    WARD_ERR_ATTACK = -172,           /* an attack against the device succeeded */
 };
 
 /* Name of a status code ("WARD_ERR_IMG_SIG"); never NULL. */

@@ -99,6 +99,7 @@ static const err_entry_t k_errors[] = {
     {WARD_ERR_EOL, "WARD_ERR_EOL", "the unit failed its end-of-line test"},
     {WARD_ERR_AUDIT, "WARD_ERR_AUDIT", "the device failed its security audit"},
     {WARD_ERR_PROFILE, "WARD_ERR_PROFILE", "the device profile is malformed"},
+    {WARD_ERR_ATTACK, "WARD_ERR_ATTACK", "an attack against the device succeeded"},
 };
 
 static const err_entry_t *find(ward_err_t err)

@@ -159,7 +159,7 @@ ward_err_t ward_audit_text(const ward_audit_report_t *r, FILE *f)
 
 /* ---- HTML ------------------------------------------------------------------------------------ */
 
-static void esc(FILE *f, const char *s)
+void ward_audit_html_escape(FILE *f, const char *s)
 {
     for (; *s != '\0'; s++) {
         switch (*s) {
@@ -179,6 +179,11 @@ static void esc(FILE *f, const char *s)
             fputc(*s, f);
         }
     }
+}
+
+static void esc(FILE *f, const char *s)
+{
+    ward_audit_html_escape(f, s);
 }
 
 static const char k_css[] =
@@ -282,16 +287,8 @@ ward_err_t ward_audit_html(const ward_audit_report_t *r, FILE *f)
     char when[21];
     ward_factory_iso8601(r->time, when);
     const char *id = r->device_id[0] != '\0' ? r->device_id : "device";
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>ward "
-          "audit: ",
-          f);
-    esc(f, id);
-    fprintf(f, " (%s)</title>\n<style>%s</style>\n</head>\n<body>\n<header>\n<h1>ward audit: ",
-            r->passed ? "pass" : "FAIL", k_css);
-    esc(f, id);
-    fprintf(f, "</h1>\n<p class=\"verdict %s\" id=\"verdict\">%s: ", r->passed ? "pass" : "fail",
-            r->passed ? "PASS" : "FAIL");
+    ward_audit_html_head(f, "audit", id, r->passed);
+    fprintf(f, "%s: ", r->passed ? "PASS" : "FAIL");
     if (r->passed) {
         fprintf(f, "no item failed");
     } else {
@@ -339,9 +336,34 @@ ward_err_t ward_audit_html(const ward_audit_report_t *r, FILE *f)
         }
         fputs("</section>\n", f);
     }
-    fprintf(f, "</main>\n<footer>ward %s &mdash; <code>ward audit</code>; what each item checks: "
-               "docs/audit.md</footer>\n</body>\n</html>\n",
-            WARD_VERSION_STRING);
+    return ward_audit_html_foot(f, "audit", "what each item checks: docs/audit.md");
+}
+
+/* ---- the page, for sibling reports ------------------------------------------------------------ */
+
+void ward_audit_html_head(FILE *f, const char *tool, const char *subject, bool passed)
+{
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>ward ",
+          f);
+    esc(f, tool);
+    fputs(": ", f);
+    esc(f, subject);
+    fprintf(f, " (%s)</title>\n<style>%s</style>\n</head>\n<body>\n<header>\n<h1>ward ",
+            passed ? "pass" : "FAIL", k_css);
+    esc(f, tool);
+    fputs(": ", f);
+    esc(f, subject);
+    fprintf(f, "</h1>\n<p class=\"verdict %s\" id=\"verdict\">", passed ? "pass" : "fail");
+}
+
+ward_err_t ward_audit_html_foot(FILE *f, const char *tool, const char *note)
+{
+    fprintf(f, "</main>\n<footer>ward %s &mdash; <code>ward ", WARD_VERSION_STRING);
+    esc(f, tool);
+    fputs("</code>; ", f);
+    esc(f, note);
+    fputs("</footer>\n</body>\n</html>\n", f);
     return ferror(f) ? WARD_ERR_IO : WARD_OK;
 }
 

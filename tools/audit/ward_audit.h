@@ -184,6 +184,18 @@ ward_err_t ward_audit_json(const ward_audit_report_t *rep, FILE *f);
 ward_err_t ward_audit_text(const ward_audit_report_t *rep, FILE *f);
 ward_err_t ward_audit_html(const ward_audit_report_t *rep, FILE *f);
 
+/* The page the HTML report is, for sibling reports in the same style
+ * (`ward attack`): one stylesheet (verdict banner, dl.meta, article.item
+ * cards with .badge, classes pass / fail / not_applicable / not_checked),
+ * no script, no external asset. head writes everything up to the opening
+ * <p class="verdict ..."> of the banner (the caller writes the verdict's
+ * text, closes it, its metadata, </header> and <main>...); foot closes
+ * </main> and the page with a footer naming the command and a note.
+ * escape writes s as HTML text (also fit for an attribute value). */
+void ward_audit_html_head(FILE *f, const char *tool, const char *subject, bool passed);
+ward_err_t ward_audit_html_foot(FILE *f, const char *tool, const char *note);
+void ward_audit_html_escape(FILE *f, const char *s);
+
 /* The catalogue as Markdown: the item table of docs/audit.md (threat_model
  * false) or docs/threat-model.md §4 (true: item, attack, defence, test). */
 ward_err_t ward_audit_catalogue_markdown(FILE *f, bool threat_model);

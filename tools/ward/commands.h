@@ -42,6 +42,9 @@ int ward_cmd_ble(int argc, char **argv);
 int ward_cmd_audit(int argc, char **argv);
 int ward_cmd_profile(int argc, char **argv);
 
+/* cmd_attack.c: the attack catalogue run against a unit */
+int ward_cmd_attack(int argc, char **argv);
+
 /* cmd_demo.c: the whole story on a simulated device */
 int ward_cmd_demo(int argc, char **argv);
 

@@ -29,6 +29,7 @@ static const command_t k_commands[] = {
     {"cloud", ward_cmd_cloud, "a simulated device's cloud client (MQTT, mutual TLS)"},
     {"fleet", ward_cmd_fleet, "the fleet side: certificate rotation, revocation, CRL"},
     {"audit", ward_cmd_audit, "check a unit against the security checklists (report: text, JSON, HTML)"},
+    {"attack", ward_cmd_attack, "run the seeds' attacks against a unit: each refused or not (text, JSON, HTML)"},
     {"profile", ward_cmd_profile, "the device profile a firmware build states (ward audit reads it)"},
     {"demo", ward_cmd_demo, "run the whole story on a simulated device"},
 };

@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""ward attack against a good unit (every attack refused) and broken ones (the right ones succeed).
+
+A factory is made once (ward factory init) and each case provisions its
+own unit (ward factory provision), as tests/integration/audit's
+test_audit_broken.py does, breaks it the way a bad line or a bad build
+would (its otp.bin, flash.bin, hsm.bin, cert.pem or device profile), then
+runs `ward attack UNIT --fleet FACTORY --json` (BLE over BlueZ's btvirt,
+which ward attack starts; the cloud attack against the factory's
+Mosquitto). Each case checks the exit code (0, or 112 when an attack
+succeeded), the exact set of attacks that succeeded (so a break opens its
+attacks and nothing else), that every other attack that ran was refused,
+that none was skipped unless the case says why, and a phrase of what the
+device did.
+
+usage: test_attack.py --ward PATH [--keep DIR] [-k NAME]
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_IO, EXIT_NOT_FOUND, EXIT_ATTACK = 0, 1, 2, 3, 14, 112
+
+# otp.bin (port/posix/otp.c): "WARDOTP1", then the fields at their sizes
+# (boot key hash 32, OTA key hash 32, secure boot 4, debug lock 4, ...),
+# then one lock byte per field from 160.
+OTP_BOOT_HASH, OTP_OTA_HASH, OTP_SECURE_BOOT, OTP_DEBUG_LOCK, OTP_LOCKS = 8, 40, 72, 76, 160
+# hsm.bin (port/posix/hsm.c): "WARDHSM1", flags, HUK[32], identity[32], ...
+HSM_HUK, HSM_ID = 9, 41
+
+ALL = ["boot.tampered_image", "boot.unsigned_image", "boot.foreign_key", "boot.downgrade",
+       "ota.mitm", "ota.tampered_manifest", "ota.replayed_manifest", "ota.boot_key_manifest",
+       "ble.unpaired_write", "ble.just_works_write", "ble.outside_window", "ble.invalid_curve",
+       "cred.flash_dump", "cred.cloned_flash", "cred.vault_rollback", "cloud.cloned_cert"]
+
+WARD = None
+TMP = None
+FACTORY = None
+IMAGE = None
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures += 1
+
+
+def ward(*args, timeout=180, **kw):
+    return subprocess.run([WARD, *args], capture_output=True, timeout=timeout, **kw)
+
+
+def provision(name, factory=None):
+    out = os.path.join(TMP, name)
+    r = ward("factory", "provision", factory or FACTORY, "--device-id", name, "--image", IMAGE,
+             "--out", out)
+    assert r.returncode == 0, r.stderr.decode()
+    return out
+
+
+def patch(path, offset, data):
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(data)
+
+
+def attack(unit, *extra, fleet=True):
+    args = ["attack", unit, "--json", *extra]
+    if fleet:
+        args += ["--fleet", FACTORY]
+    t0 = time.monotonic()
+    r = ward(*args)
+    secs = time.monotonic() - t0
+    try:
+        rep = json.loads(r.stdout)
+    except json.JSONDecodeError:
+        print(r.stdout.decode(), r.stderr.decode())
+        rep = {"attacks": [], "succeeded": [], "summary": {}}
+    return r.returncode, rep, secs, r.stderr.decode()
+
+
+def verdicts(rep):
+    return {x["id"]: x["verdict"] for x in rep["attacks"]}
+
+
+def expect(name, unit, succeeded, phrase=None, skipped=(), fleet=True):
+    """Exactly `succeeded` succeed, `skipped` are skipped, every other attack is refused."""
+    rc, rep, secs, err = attack(unit, fleet=fleet)
+    v = verdicts(rep)
+    want_rc = EXIT_ATTACK if succeeded else EXIT_OK
+    check(rc == want_rc, f"{name}: exit {rc} (want {want_rc}) {err.strip().splitlines()[-1:]}")
+    got = sorted(i for i, x in v.items() if x == "succeeded")
+    check(got == sorted(succeeded), f"{name}: succeeded {got} (want {sorted(succeeded)})")
+    check(sorted(rep.get("succeeded", [])) == sorted(succeeded), f"{name}: the report's list")
+    sk = sorted(i for i, x in v.items() if x == "skipped")
+    check(sk == sorted(skipped), f"{name}: skipped {sk} (want {sorted(skipped)}): " +
+          "; ".join(x["observed"] for x in rep["attacks"] if x["verdict"] == "skipped"))
+    others = [i for i in ALL if i not in succeeded and i not in skipped]
+    bad = {i: v.get(i) for i in others if v.get(i) != "refused"}
+    check(not bad, f"{name}: every other attack refused {bad}")
+    check(rep.get("result") == ("fail" if succeeded else "pass"), f"{name}: result {rep.get('result')}")
+    if phrase is not None:
+        said = " | ".join(x["tried"] + " " + x["observed"] + " " + x["evidence"] for x in rep["attacks"]
+                          if x["id"] in succeeded + list(skipped))
+        check(phrase in said, f"{name}: what the device did says {phrase!r}: {said[:400]!r}")
+    if succeeded:
+        check(f"succeeded: {' '.join(i for i in ALL if i in succeeded)}" in err,
+              f"{name}: stderr names the attacks that succeeded")
+    print(f"     {name}: {secs:.1f} s", flush=True)
+    return rep
+
+
+def edit_profile(unit, fn):
+    p = os.path.join(unit, "device-profile.json")
+    with open(p) as f:
+        prof = json.load(f)
+    fn(prof)
+    with open(p, "w") as f:
+        json.dump(prof, f, indent=1)
+    r = ward("profile", "--check", p)
+    assert r.returncode == 0, r.stderr.decode()
+
+
+def gatt(prof, function):
+    return next(g for g in prof["ble"]["gatt"] if g["function"] == function)
+
+
+def snapshot(unit):
+    return {n: open(os.path.join(unit, n), "rb").read() for n in sorted(os.listdir(unit))}
+
+
+# ---- the cases ----------------------------------------------------------------------------
+
+def test_good_device():
+    unit = provision("good-1")
+    before = snapshot(unit)
+    rc, rep, secs, err = attack(unit)
+    v = verdicts(rep)
+    check(rc == EXIT_OK, f"good unit: exit {rc} {err[-300:]}")
+    check(list(v) == ALL, f"good unit: the report holds the catalogue in order ({len(v)} attacks)")
+    check(all(x == "refused" for x in v.values()),
+          f"good unit: every attack refused {[(i, x) for i, x in v.items() if x != 'refused']}")
+    s = rep["summary"]
+    check(s == {"attacks": 16, "refused": 16, "succeeded": 0, "skipped": 0, "error": 0,
+                "not_run": 0}, f"good unit: summary {s}")
+    check(rep["result"] == "pass" and rep["succeeded"] == [], "good unit: result pass")
+    check(all(x["tried"] and x["observed"] and x["evidence"] for x in rep["attacks"]),
+          "good unit: each attack says what was tried, what the device did, and the evidence")
+    check(secs < 30, f"good unit: the whole catalogue in {secs:.1f} s (< 30 s)")
+    check(snapshot(unit) == before, "good unit: the attacked unit's files are unchanged")
+    # progress lines on stderr with --json, one per attack as it ends
+    lines = [l for l in err.splitlines() if l.startswith("[")]
+    check(len(lines) == 16 and lines[0].startswith("[ 1/16] boot.tampered_image") and
+          "refused" in lines[-1], f"good unit: 16 progress lines ({len(lines)})")
+    # the text report and its progress on stdout
+    r = ward("attack", unit, "--fleet", FACTORY, "--only", "boot.")
+    out = r.stdout.decode()
+    check(r.returncode == EXIT_OK and out.startswith("[ 1/4] boot.tampered_image") and
+          "4 of 16 attacks run: 4 refused, 0 succeeded" in out, f"text report, --only boot.: exit {r.returncode}")
+    # without --fleet: what needs the fleet's keys is skipped, saying why; nothing counted refused
+    rc, rep, _, _ = attack(unit, fleet=False)
+    v = verdicts(rep)
+    sk = {x["id"]: x["observed"] for x in rep["attacks"] if x["verdict"] == "skipped"}
+    check(rc == EXIT_OK and "succeeded" not in v.values() and "error" not in v.values(),
+          f"good unit without --fleet: exit {rc}, {sorted(set(v.values()))}")
+    check(set(sk) <= {"boot.downgrade", "ota.boot_key_manifest"} and
+          all("--fleet" in w for w in sk.values()),
+          f"good unit without --fleet: only what needs the fleet's keys is skipped: {sk}")
+
+
+def test_no_controller():
+    """No controller: the BLE attacks are skipped with the reason, never refused."""
+    unit = provision("no-hci")
+    rc, rep, _, _ = attack(unit, "--only", "ble.", "--hci", os.path.join(TMP, "no-such-socket"))
+    v = verdicts(rep)
+    check(rc == EXIT_OK and rep["summary"]["skipped"] == 4 and rep["summary"]["refused"] == 0,
+          f"no controller: exit {rc}, summary {rep.get('summary')}")
+    check(all(v[i] == "skipped" for i in ALL[8:12]) and
+          all("no HCI controller" in x["observed"] for x in rep["attacks"][8:12]) and
+          all(v[i] == "not_run" for i in ALL if not i.startswith("ble.")),
+          f"no controller: BLE attacks skipped with the reason, the others not run: {v}")
+
+
+def test_secure_boot_off():
+    unit = provision("sb-off")
+    patch(os.path.join(unit, "otp.bin"), OTP_SECURE_BOOT, b"\0" * 4)
+    patch(os.path.join(unit, "otp.bin"), OTP_LOCKS + 2, b"\0")
+    expect("secure boot off", unit, ["boot.tampered_image", "boot.unsigned_image",
+                                     "boot.foreign_key", "boot.downgrade"], "RUNS")
+
+
+def test_ota_key_is_boot_key():
+    # OTP's OTA key hash = the boot key's, otakey.der = bootkey.der: ward's
+    # agent refuses to run so (src/ota/agent.c), so the boot-key manifest
+    # is refused and no genuine update can be the control of the others.
+    unit = provision("ota-eq-boot")
+    with open(os.path.join(unit, "otp.bin"), "rb") as f:
+        otp = f.read()
+    patch(os.path.join(unit, "otp.bin"), OTP_OTA_HASH, otp[OTP_BOOT_HASH:OTP_BOOT_HASH + 32])
+    os.chmod(os.path.join(unit, "otakey.der"), 0o644)
+    shutil.copy2(os.path.join(unit, "bootkey.der"), os.path.join(unit, "otakey.der"))
+    rep = expect("OTA key = boot key", unit, [], "its OTA key is its boot key",
+                 skipped=["ota.tampered_manifest", "ota.replayed_manifest"])
+    bk = next(x for x in rep["attacks"] if x["id"] == "ota.boot_key_manifest")
+    check("WARD_ERR_OTA_KEY" in bk["evidence"] and "can take no update" in bk["observed"],
+          f"OTA key = boot key: the boot-key manifest refused for that reason: {bk['observed']!r}")
+
+
+def test_plaintext_secret():
+    unit = provision("vault-leak")
+    r = subprocess.run([WARD, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
+                       input=b"Tr0ub4dor&3-home", capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+    expect("a PSK in the vault only", unit, [])
+    patch(os.path.join(unit, "flash.bin"), 0x20200, b"Tr0ub4dor&3-home")
+    expect("vault value in the clear", unit, ["cred.flash_dump"], "vault record wifi.psk")
+    # the HUK in flash: the dump finds it and the clone opens the vault with it
+    unit = provision("huk-leak")
+    with open(os.path.join(unit, "hsm.bin"), "rb") as f:
+        huk = f.read()[HSM_HUK:HSM_HUK + 32]
+    patch(os.path.join(unit, "flash.bin"), 0x20300, huk)
+    expect("HUK in flash", unit, ["cred.flash_dump", "cred.cloned_flash"], "the HSM's HUK")
+
+
+def test_debug_unlocked():
+    unit = provision("debug-open")
+    patch(os.path.join(unit, "otp.bin"), OTP_DEBUG_LOCK, b"\0" * 4)
+    patch(os.path.join(unit, "otp.bin"), OTP_LOCKS + 3, b"\0")
+    expect("debug unlocked", unit, ["cred.cloned_flash", "cloud.cloned_cert"], "debug port")
+
+
+def test_control_unauthenticated():
+    unit = provision("relay-open")
+    edit_profile(unit, lambda p: gatt(p, "relay").update(write={
+        "allowed": True, "encrypted": False, "authenticated": False, "secure_connections": False,
+        "bonded": False, "authorization": False, "min_key_size": 0}))
+    expect("relay writable unauthenticated", unit,
+           ["ble.unpaired_write", "ble.just_works_write", "ble.outside_window"],
+           "Relay: ACCEPTED")
+    unit = provision("wifi-jw")
+    edit_profile(unit, lambda p: gatt(p, "wifi-provisioning").update(write={
+        "allowed": True, "encrypted": True, "authenticated": False, "secure_connections": True,
+        "bonded": True, "authorization": False, "min_key_size": 16}))
+    expect("Wi-Fi writable by a Just Works bond", unit, ["ble.just_works_write"],
+           "Wi-Fi: ACCEPTED")
+
+
+def test_shared_certificate():
+    # a line that gave two units one identity: b holds a's certificate and key
+    a = provision("cert-a")
+    b = provision("cert-b")
+    shutil.copy2(os.path.join(a, "cert.pem"), os.path.join(b, "cert.pem"))
+    with open(os.path.join(a, "hsm.bin"), "rb") as f:
+        ida = f.read()[HSM_ID:HSM_ID + 32]
+    patch(os.path.join(b, "hsm.bin"), HSM_ID, ida)
+    # as that line would have recorded it in the factory's register
+    recs = {}
+    for n in os.listdir(os.path.join(FACTORY, "units")):
+        with open(os.path.join(FACTORY, "units", n)) as f:
+            recs[json.load(f)["device_id"]] = (n, json.load(open(os.path.join(FACTORY, "units", n))))
+    nb, rb = recs["cert-b"]
+    for k in ("certificate_sha256", "identity_public_key", "serial_hex"):
+        if k in recs["cert-a"][1]:
+            rb[k] = recs["cert-a"][1][k]
+    with open(os.path.join(FACTORY, "units", nb), "w") as f:
+        json.dump(rb, f)
+    expect("certificate shared by two units", b, ["cloud.cloned_cert"], "CONNECTED as the unit")
+    expect("the other unit of the pair", a, ["cloud.cloned_cert"], "cert-b")
+
+
+def test_exit_codes():
+    r = ward("attack", os.path.join(TMP, "nothing-here"))
+    check(r.returncode == EXIT_NOT_FOUND, f"no device: exit {r.returncode} (want 14)")
+    unit = provision("exit-codes")
+    r = ward("attack", unit, "--fleet", os.path.join(TMP, "no-factory"))
+    check(r.returncode == EXIT_NOT_FOUND, f"no factory: exit {r.returncode} (want 14)")
+    r = ward("attack")
+    check(r.returncode == EXIT_USAGE, f"no DEVICE: exit {r.returncode} (want 2)")
+    r = ward("attack", unit, "--only", "nothing.")
+    check(r.returncode == EXIT_USAGE, f"--only matching nothing: exit {r.returncode} (want 2)")
+    r = ward("attack", unit, "--only", "cred.flash", "--html",
+             os.path.join(TMP, "no", "dir", "r.html"))
+    check(r.returncode == EXIT_IO, f"HTML not writable: exit {r.returncode} (want 3)")
+    r = ward("explain", "-172")
+    check(r.returncode == 0 and b"WARD_ERR_ATTACK" in r.stdout, "ward explain -172")
+
+
+CASES = [test_good_device, test_no_controller, test_secure_boot_off, test_ota_key_is_boot_key,
+         test_plaintext_secret, test_debug_unlocked, test_control_unauthenticated,
+         test_shared_certificate, test_exit_codes]
+
+
+def main():
+    global WARD, TMP, FACTORY, IMAGE
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ward", required=True)
+    ap.add_argument("--keep", help="work in this directory and keep it")
+    ap.add_argument("-k", help="run only the cases whose name contains this")
+    a = ap.parse_args()
+    WARD = os.path.abspath(a.ward)
+    TMP = a.keep or tempfile.mkdtemp(prefix="ward-attack-")
+    os.makedirs(TMP, exist_ok=True)
+    try:
+        FACTORY = os.path.join(TMP, "factory")
+        r = ward("factory", "init", FACTORY, "--device-class", "plug")
+        assert r.returncode == 0, r.stderr.decode()
+        app = os.path.join(TMP, "app.bin")
+        with open(app, "wb") as f:
+            f.write(bytes((i * 7 + 3) & 0xFF for i in range(3000)))
+        IMAGE = os.path.join(TMP, "app.img")
+        r = ward("sign", "-k", os.path.join(FACTORY, "keys", "boot-key.pem"), "-v", "1.0.0",
+                 "-H", "0x200", "--pad-header", "-S", "0x1f000", "-s", "1", app, IMAGE)
+        assert r.returncode == 0, r.stderr.decode()
+        for case in CASES:
+            if a.k and a.k not in case.__name__:
+                continue
+            print(f"-- {case.__name__}", flush=True)
+            case()
+    finally:
+        if not a.keep:
+            shutil.rmtree(TMP, ignore_errors=True)
+    print(f"{failures} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
