@@ -315,6 +315,42 @@ function(ward_board_load file prefix)
     message(FATAL_ERROR "${B}: a swap unit of ${largest} bytes does not fit the ${_SCRATCH_SIZE}-byte "
                         "scratch (docs/boot.md, \"Layout\")")
   endif()
+  # The bootloader's other layout rules (ward_boot_layout_check): no sector
+  # smaller than a write unit; the journal in the state area's first two
+  # sectors, each with room for 16 to 65535 records of max(16, write size)
+  # bytes; the install request in the secondary's last sector.
+  if(smallest LESS _DEV_WRITE_SIZE)
+    message(FATAL_ERROR "${B}: a ${smallest}-byte sector is smaller than the ${_DEV_WRITE_SIZE}-byte write size")
+  endif()
+  set(rec 16)
+  if(_DEV_WRITE_SIZE GREATER 16)
+    set(rec ${_DEV_WRITE_SIZE})
+  endif()
+  list(FIND starts ${_STATE_OFF} k)
+  list(GET sizes ${k} j0)
+  math(EXPR k "${k} + 1")
+  list(GET sizes ${k} j1)
+  math(EXPR r0 "${j0} / ${rec}")
+  math(EXPR r1 "${j1} / ${rec}")
+  if(r0 LESS 16 OR r1 LESS 16 OR r0 GREATER 65535 OR r1 GREATER 65535)
+    message(FATAL_ERROR "${B}: the boot journal's two sectors (the STATE area's first two, ${j0} and "
+                        "${j1} bytes) hold ${r0} and ${r1} records of ${rec} bytes; each must hold 16 "
+                        "to 65535 (docs/boot.md, \"Layout\"; the bootloader would refuse the layout: "
+                        "ward explain -43)")
+  endif()
+  set(ma 8)
+  if(_DEV_WRITE_SIZE GREATER 8)
+    set(ma ${_DEV_WRITE_SIZE})
+  endif()
+  math(EXPR k "${_SECONDARY_OFF} + ${_SLOT_SIZE}")
+  list(FIND bounds ${k} k)
+  math(EXPR k "${k} - 1")
+  list(GET sizes ${k} tail)
+  math(EXPR need "(16 + ${ma} - 1) / ${ma} * ${ma} + ${ma}")
+  if(tail LESS need)
+    message(FATAL_ERROR "${B}: the secondary's last sector (${tail} bytes) cannot hold the install "
+                        "request (the bootloader would refuse the layout: ward explain -43)")
+  endif()
 
   # QEMU's flash may be ROM: EMU_ADDR, EMU_WINDOW and EMU_TAIL emulate the
   # device's sectors that the areas use in RAM from EMU_ADDR, in device
@@ -411,6 +447,22 @@ function(ward_board_load file prefix)
     if(span LESS image_max)
       set(image_max ${span})
     endif()
+  endif()
+  # The bootloader jumps to primary + HDR_SIZE only if VTOR can point there
+  # (entry_sane): the primary's address (in RAM with an emulation) is on
+  # VTOR_ALIGN too.
+  if(has_emu)
+    set(paddr "${PRIMARY_RAM}")
+  else()
+    math(EXPR paddr "${_DEV_ADDR} + ${_PRIMARY_OFF}")
+  endif()
+  math(EXPR vt "${paddr} + ${_HDR_SIZE}")
+  math(EXPR r "${vt} % ${_VTOR_ALIGN}")
+  if(NOT r EQUAL 0)
+    ward_board_hex(hvt "${vt}")
+    message(FATAL_ERROR "${B}: the app's vector table would be at ${hvt} (the primary slot's address "
+                        "+ HDR_SIZE), not a multiple of VTOR_ALIGN ${_VTOR_ALIGN}: the bootloader "
+                        "would refuse every image (\"bad vector table\")")
   endif()
   math(EXPR vt_end "${_HDR_SIZE} + ${vt_bytes}")
   if(vt_end GREATER image_max)

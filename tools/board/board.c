@@ -478,6 +478,14 @@ static ward_err_t check(ward_board_t *b, char *why, size_t why_size)
             }
         }
     }
+    /* ward_flash_check: no sector smaller than a write unit. */
+    for (uint32_t i = 0; i < b->dev_sectors.runs; i++) {
+        if (b->dev_sectors.run[i].size < b->dev_write_size) {
+            say(why, why_size, "a %lu-byte sector is smaller than the %lu-byte write size",
+                (unsigned long)b->dev_sectors.run[i].size, (unsigned long)b->dev_write_size);
+            return WARD_ERR_INVALID_ARG;
+        }
+    }
     uint32_t largest = 0, last = 0;
     const uint32_t units = ward_board_units(b, &largest, &last);
     if (units < 2u || sectors_in(b, b->state_off, b->state_size) < 2u) {
@@ -491,6 +499,32 @@ static ward_err_t check(ward_board_t *b, char *why, size_t why_size)
         say(why, why_size,
             "a swap unit of %lu bytes does not fit the %lu-byte scratch (docs/boot.md, \"Layout\")",
             (unsigned long)largest, (unsigned long)b->scratch_size);
+        return WARD_ERR_INVALID_ARG;
+    }
+    /* The bootloader's other layout rules (ward_boot_layout_check): the
+     * journal in the state area's first two sectors, each with room for 16
+     * to 65,535 records of max(16, write size) bytes (WARD_BOOT_RULE_STATE);
+     * the install request in the secondary's last sector
+     * (WARD_BOOT_RULE_TRAILER). */
+    const uint32_t rec = b->dev_write_size > 16u ? b->dev_write_size : 16u;
+    const uint32_t j0 = ward_board_sector_at(b, b->state_off);
+    const uint32_t j1 = ward_board_sector_at(b, b->state_off + j0);
+    if (j0 / rec < 16u || j1 / rec < 16u || j0 / rec > 0xFFFFu || j1 / rec > 0xFFFFu) {
+        say(why, why_size,
+            "the boot journal's two sectors (the STATE area's first two, %lu and %lu bytes) hold "
+            "%lu and %lu records of %lu bytes; each must hold 16 to 65535 (docs/boot.md, "
+            "\"Layout\"; the bootloader would refuse the layout: ward explain -43)",
+            (unsigned long)j0, (unsigned long)j1, (unsigned long)(j0 / rec),
+            (unsigned long)(j1 / rec), (unsigned long)rec);
+        return WARD_ERR_INVALID_ARG;
+    }
+    const uint32_t ma = b->dev_write_size > 8u ? b->dev_write_size : 8u;
+    const uint32_t tail = ward_board_sector_at(b, b->secondary_off + b->slot_size - 1u);
+    if (tail < ((16u + ma - 1u) / ma) * ma + ma) {
+        say(why, why_size,
+            "the secondary's last sector (%lu bytes) cannot hold the install request (the "
+            "bootloader would refuse the layout: ward explain -43)",
+            (unsigned long)tail);
         return WARD_ERR_INVALID_ARG;
     }
     const uint32_t emu_keys = b->set & (OPT_EMU_ADDR | OPT_EMU_WINDOW | OPT_EMU_TAIL);
@@ -521,6 +555,20 @@ static ward_err_t check(ward_board_t *b, char *why, size_t why_size)
                 return WARD_ERR_INVALID_ARG;
             }
         }
+    }
+    /* The bootloader jumps to primary + HDR_SIZE only if VTOR can point
+     * there (entry_sane): the primary's address (in RAM with an emulation)
+     * is on VTOR_ALIGN too. */
+    const uint32_t vt = ward_board_primary_addr(b) + b->hdr_size;
+    if (vt % b->vtor_align != 0u) {
+        say(why, why_size,
+            "the app's vector table would be at 0x%lx (the primary slot's address 0x%lx + "
+            "HDR_SIZE), not a multiple of VTOR_ALIGN %lu: the bootloader would refuse every "
+            "image (\"bad vector table\"); put the primary slot%s on a %lu-byte boundary",
+            (unsigned long)vt, (unsigned long)ward_board_primary_addr(b),
+            (unsigned long)b->vtor_align, b->has_emu ? " (EMU_ADDR)" : "",
+            (unsigned long)b->vtor_align);
+        return WARD_ERR_INVALID_ARG;
     }
     if ((uint64_t)b->hdr_size + vt_bytes > ward_board_image_max(b)) {
         say(why, why_size, "HDR_SIZE leaves no room for an app in a slot");

@@ -2,9 +2,10 @@
 # Every board file is read alike by the build (cmake/board.cmake: ENV_DIR,
 # one NAME.env per board) and by ward (ward board show NAME --env), and ward
 # knows every board of the tree.
-#   check_boards.sh WARD ENV_DIR
+# And both refuse a board whose layout the bootloader would refuse.
+#   check_boards.sh WARD ENV_DIR [CMAKE]
 set -euo pipefail
-ward=$1 envs=$2
+ward=$1 envs=$2 cmake=${3:-cmake}
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 n=0
 for f in "$top"/port/cortex-m/boards/*.board; do
@@ -22,4 +23,27 @@ for f in "$top"/port/cortex-m/boards/*.board; do
 done
 [ "$n" -gt 0 ] || { echo "check_boards: no board files"; exit 1; }
 [ "$("$ward" board list | wc -l)" = "$n" ] || { echo "check_boards: ward board list does not list the $n boards"; exit 1; }
+# Layouts the bootloader refuses (ward_boot_layout_check, entry_sane): both
+# readers refuse them, for the reason given.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf 'cmake_minimum_required(VERSION 3.20)\ninclude("%s/cmake/board.cmake")\nward_board_load("${F}" X)\n' \
+  "$top" >"$tmp/load.cmake"
+bad() { # NAME FROM-BOARD SED-EXPR WHY
+  sed "$3" "$top/port/cortex-m/boards/$2.board" >"$tmp/$1.board"
+  if out=$("$ward" board show "$tmp/$1.board" 2>&1); then
+    echo "check_boards: ward accepted $1 ($4)"; exit 1
+  fi
+  grep -q "$4" <<<"$out" || { echo "check_boards: ward refused $1 without '$4': $out"; exit 1; }
+  if out=$("$cmake" -DF="$tmp/$1.board" -P "$tmp/load.cmake" 2>&1); then
+    echo "check_boards: cmake/board.cmake accepted $1 ($4)"; exit 1
+  fi
+  grep -q "$4" <<<"$(tr '\n' ' ' <<<"$out" | tr -s ' ')" ||
+    { echo "check_boards: cmake/board.cmake refused $1 without '$4': $out"; exit 1; }
+}
+# 128-byte pages (an STM32L0's) for the journal: 8 records each.
+bad small-journal mps2-an386 's/^FLASH_SECTORS=.*/FLASH_SECTORS=225x4K,32x128,30x4K/' \
+  "hold 8 and 8 records"
+# The emulation 256 bytes off VTOR_ALIGN (512).
+bad unaligned-emu netduinoplus2 's/^EMU_ADDR=.*/EMU_ADDR=0x20008100/' "not a multiple of VTOR_ALIGN"
 echo "check_boards: $n boards read alike by cmake/board.cmake and ward"

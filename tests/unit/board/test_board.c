@@ -166,6 +166,66 @@ static void test_mixed_device(void **state)
     assert_non_null(strstr(why, "SECONDARY"));
 }
 
+/* The boot journal lives in the state area's first two sectors, each with
+ * room for 16 to 65,535 records of max(16, write size) bytes
+ * (ward_boot_layout_check, WARD_BOOT_RULE_STATE). A board whose journal
+ * breaks that was accepted, and its bootloader refused every boot
+ * (ward_boot_init: WARD_ERR_BOOT_LAYOUT): 128-byte pages (an STM32L0's)
+ * hold 8 records; a 1 MiB sector 65,536. */
+static void test_journal_sectors(void **state)
+{
+    (void)state;
+    ward_board_t b;
+    char why[320];
+    /* 0xE1000: 225 x 4K; then 32 x 128 B (4 KiB); then 30 x 4K to 1 MiB. */
+    static const char small[] = "FLASH_SECTORS=225x4K,32x128,30x4K";
+    assert_int_equal(parse_with("FLASH_SECTORS", small, &b, why, sizeof why),
+                     WARD_ERR_INVALID_ARG);
+    if (strstr(why, "journal") == NULL || strstr(why, "8 records") == NULL) {
+        fail_msg("why '%s'", why);
+    }
+    /* 512-byte pages hold 32 records of 16 bytes (write size 8): accepted,
+     * and 16 of 32 bytes (write size 32) too, at the limit. */
+    static const char ok512[] = "FLASH_SECTORS=225x4K,8x512,31x4K";
+    assert_int_equal(parse_with("FLASH_SECTORS", ok512, &b, why, sizeof why), WARD_OK);
+    /* A state area of two 1 MiB sectors: 65,536 records each. */
+    static char big[4096];
+    snprintf(big, sizeof big,
+             "CPU=cortex-m4\nFPU=none\nFLOAT_ABI=soft\nIRQS=32\nVTOR_ALIGN=256\n"
+             "FLASH_ADDR=0\nFLASH_SECTORS=32x4K,2x1M\nFLASH_WRITE_SIZE=8\nPROTECT_END=0x4000\n"
+             "BOOT_ADDR=0\nBOOT_SIZE=16K\nBOOT_RAM_ADDR=0x20000000\nBOOT_RAM_SIZE=64K\n"
+             "KEY_ADDR=0x10000\nKEY_SIZE=4K\nOTP_ADDR=0x11000\nOTP_SIZE=4K\n"
+             "PRIMARY_OFF=0x4000\nSECONDARY_OFF=0xC000\nSLOT_SIZE=32K\n"
+             "SCRATCH_OFF=0x14000\nSCRATCH_SIZE=4K\nSTATE_OFF=0x20000\nSTATE_SIZE=2M\n"
+             "HDR_SIZE=0x200\nRAM_ADDR=0x20000000\nRAM_SIZE=4M\nAPP_RAM_ADDR=0x20010000\n"
+             "APP_RAM_SIZE=64K\nCONSOLE=semihosting\nTIMER=cmsdk\nQEMU_MACHINE=mps2-an386\n");
+    assert_int_equal(ward_board_parse(&b, "big", big, strlen(big), why, sizeof why),
+                     WARD_ERR_INVALID_ARG);
+    if (strstr(why, "journal") == NULL || strstr(why, "65536 records") == NULL) {
+        fail_msg("why '%s'", why);
+    }
+}
+
+/* The bootloader jumps to primary + HDR_SIZE only if that is a multiple of
+ * VTOR_ALIGN (entry_sane). HDR_SIZE was checked, the primary's address not:
+ * an emulation at an unaligned EMU_ADDR (or a slot on small pages) was
+ * accepted, `ward sign --board` signed for it, and every image was refused
+ * with "bad vector table". */
+static void test_primary_vtor_aligned(void **state)
+{
+    (void)state;
+    ward_board_t b;
+    char why[320];
+    static const char emu[] = "EMU_ADDR=0x20400080\nEMU_WINDOW=8K\nEMU_TAIL=1K";
+    assert_int_equal(parse_with("EMU_ADDR", emu, &b, why, sizeof why), WARD_ERR_INVALID_ARG);
+    if (strstr(why, "0x20400280") == NULL || strstr(why, "VTOR_ALIGN") == NULL) {
+        fail_msg("why '%s'", why);
+    }
+    static const char aligned[] = "EMU_ADDR=0x20400100\nEMU_WINDOW=8K\nEMU_TAIL=1K";
+    assert_int_equal(parse_with("EMU_ADDR", aligned, &b, why, sizeof why), WARD_OK);
+    assert_int_equal(ward_board_primary_addr(&b), 0x20400100);
+}
+
 static void test_builtin_and_path(void **state)
 {
     (void)state;
@@ -211,6 +271,8 @@ int main(void)
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_mixed_device),
         cmocka_unit_test(test_builtin_and_path),
+        cmocka_unit_test(test_journal_sectors),
+        cmocka_unit_test(test_primary_vtor_aligned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
