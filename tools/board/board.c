@@ -345,28 +345,34 @@ static uint64_t emu_size(const ward_board_t *b)
     return n;
 }
 
+uint32_t ward_board_primary_span(const ward_board_t *b)
+{
+    if (!b->has_emu) {
+        return b->slot_size;
+    }
+    /* What runs in place from the primary's RAM: whole sectors kept, then
+     * the first part of the first one that is not. */
+    uint64_t span = 0, at = b->primary_off;
+    while (at < (uint64_t)b->primary_off + b->slot_size) {
+        const uint32_t sz = ward_board_sector_at(b, (uint32_t)at);
+        if (sz == 0u || sz > b->emu_window) {
+            span += sz == 0u ? 0u : b->emu_window - b->emu_tail;
+            break;
+        }
+        span += sz;
+        at += sz;
+    }
+    return (uint32_t)span;
+}
+
 uint32_t ward_board_image_max(const ward_board_t *b)
 {
     uint32_t largest = 0, last = 0;
     if (b->slot_size == 0u || ward_board_units(b, &largest, &last) < 2u) {
         return 0;
     }
-    if (b->has_emu) {
-        /* What runs in place from the primary's RAM: whole sectors kept,
-         * then the first part of the first one that is not. */
-        uint64_t span = 0, at = b->primary_off;
-        while (at < (uint64_t)b->primary_off + b->slot_size) {
-            const uint32_t sz = ward_board_sector_at(b, (uint32_t)at);
-            if (sz == 0u || sz > b->emu_window) {
-                span += sz == 0u ? 0u : b->emu_window - b->emu_tail;
-                break;
-            }
-            span += sz;
-            at += sz;
-        }
-        last = span < last ? (uint32_t)span : last;
-    }
-    return last;
+    const uint32_t span = ward_board_primary_span(b);
+    return span < last ? span : last;
 }
 
 uint32_t ward_board_primary_addr(const ward_board_t *b)

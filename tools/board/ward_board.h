@@ -106,6 +106,11 @@ uint32_t ward_board_image_max(const ward_board_t *b);
  * in common to their end. */
 uint32_t ward_board_units(const ward_board_t *b, uint32_t *largest, uint32_t *last);
 
+/* Bytes of the primary slot that run in place from its address: the slot,
+ * or with an emulation what RAM keeps of it in one run (the bootloader's
+ * WARD_BOARD_PRIMARY_SPAN: a reset vector past it is refused). */
+uint32_t ward_board_primary_span(const ward_board_t *b);
+
 /* Absolute address of the primary slot (with an emulation: in RAM). */
 uint32_t ward_board_primary_addr(const ward_board_t *b);
 
