@@ -315,6 +315,38 @@ function(ward_board_load file prefix)
     message(FATAL_ERROR "${B}: a swap unit of ${largest} bytes does not fit the ${_SCRATCH_SIZE}-byte "
                         "scratch (docs/boot.md, \"Layout\")")
   endif()
+  # The vault's sectors: 2 to WARD_CONFIG_VAULT_MAX_SECTORS (16 unless the
+  # build sets it; ward_vault_format refuses others); with an emulation,
+  # sectors that RAM keeps whole (the vault writes all of them).
+  if(has_vault)
+    if(NOT DEFINED WARD_CONFIG_VAULT_MAX_SECTORS)
+      set(WARD_CONFIG_VAULT_MAX_SECTORS 16)
+    endif()
+    set(vs 0)
+    set(vault_big 0)
+    math(EXPR vend "${_VAULT_OFF} + ${_VAULT_SIZE}")
+    list(LENGTH starts ns)
+    math(EXPR ns "${ns} - 1")
+    foreach(k RANGE 0 ${ns})
+      list(GET starts ${k} st)
+      list(GET sizes ${k} sz)
+      if(NOT st LESS _VAULT_OFF AND st LESS vend)
+        math(EXPR vs "${vs} + 1")
+        if(sz GREATER vault_big)
+          set(vault_big ${sz})
+        endif()
+      endif()
+    endforeach()
+    if(vs LESS 2 OR vs GREATER WARD_CONFIG_VAULT_MAX_SECTORS)
+      message(FATAL_ERROR "${B}: the VAULT area is ${vs} sector(s); the vault takes 2 to "
+                          "${WARD_CONFIG_VAULT_MAX_SECTORS} (the device would refuse to format it)")
+    endif()
+    if(DEFINED _EMU_WINDOW AND vault_big GREATER _EMU_WINDOW)
+      message(FATAL_ERROR "${B}: the VAULT area's ${vault_big}-byte sector is larger than "
+                          "EMU_WINDOW ${_EMU_WINDOW}: the emulation keeps only its first and last "
+                          "bytes, and the vault writes all of it")
+    endif()
+  endif()
   # The bootloader's other layout rules (ward_boot_layout_check): no sector
   # smaller than a write unit; the journal in the state area's first two
   # sectors, each with room for 16 to 65535 records of max(16, write size)

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ward_board.h"
+#include "ward/vault.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -533,6 +534,15 @@ static ward_err_t check(ward_board_t *b, char *why, size_t why_size)
             (unsigned long)tail);
         return WARD_ERR_INVALID_ARG;
     }
+    /* The vault's sectors: 2 to WARD_CONFIG_VAULT_MAX_SECTORS (ward_vault_format). */
+    const uint32_t vs = b->has_vault ? sectors_in(b, b->vault_off, b->vault_size) : 2u;
+    if (vs < 2u || vs > WARD_CONFIG_VAULT_MAX_SECTORS) {
+        say(why, why_size,
+            "the VAULT area is %lu sector%s; the vault takes 2 to %u (the device would refuse "
+            "to format it)",
+            (unsigned long)vs, vs == 1u ? "" : "s", (unsigned)WARD_CONFIG_VAULT_MAX_SECTORS);
+        return WARD_ERR_INVALID_ARG;
+    }
     const uint32_t emu_keys = b->set & (OPT_EMU_ADDR | OPT_EMU_WINDOW | OPT_EMU_TAIL);
     b->has_emu = emu_keys != 0u;
     if (b->has_emu) {
@@ -546,6 +556,19 @@ static ward_err_t check(ward_board_t *b, char *why, size_t why_size)
                 "EMU_TAIL is at least 64 bytes (the install request), EMU_WINDOW larger, both "
                 "multiples of the write size");
             return WARD_ERR_INVALID_ARG;
+        }
+        /* The vault writes the whole of its sectors: RAM keeps them whole. */
+        for (uint64_t at = b->vault_off; b->has_vault && at < (uint64_t)b->vault_off + b->vault_size;
+             at += ward_board_sector_at(b, (uint32_t)at)) {
+            if (ward_board_sector_at(b, (uint32_t)at) > b->emu_window) {
+                say(why, why_size,
+                    "the VAULT area's %lu-byte sector at 0x%lx is larger than EMU_WINDOW %lu: "
+                    "the emulation keeps only its first and last bytes, and the vault writes "
+                    "all of it",
+                    (unsigned long)ward_board_sector_at(b, (uint32_t)at), (unsigned long)at,
+                    (unsigned long)b->emu_window);
+                return WARD_ERR_INVALID_ARG;
+            }
         }
         const uint64_t end = b->emu_addr + emu_size(b);
         const struct {

@@ -46,4 +46,9 @@ bad small-journal mps2-an386 's/^FLASH_SECTORS=.*/FLASH_SECTORS=225x4K,32x128,30
   "hold 8 and 8 records"
 # The emulation 256 bytes off VTOR_ALIGN (512).
 bad unaligned-emu netduinoplus2 's/^EMU_ADDR=.*/EMU_ADDR=0x20008100/' "not a multiple of VTOR_ALIGN"
+# A one-sector vault (ward_vault_format refuses it).
+bad one-sector-vault mps2-an386 's/^VAULT_SIZE=.*/VAULT_SIZE=4K/' "VAULT area is 1 sector"
+# netduinoplus2's vault place declared: its 64 KiB sector is not kept whole.
+bad emulated-vault netduinoplus2 '$a VAULT_OFF=0xC000\nVAULT_SIZE=80K\nHSM_ADDR=0x40000000' \
+  "larger than EMU_WINDOW"
 echo "check_boards: $n boards read alike by cmake/board.cmake and ward"

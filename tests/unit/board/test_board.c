@@ -226,6 +226,37 @@ static void test_primary_vtor_aligned(void **state)
     assert_int_equal(ward_board_primary_addr(&b), 0x20400100);
 }
 
+/* The vault (VAULT_*) takes 2 to WARD_CONFIG_VAULT_MAX_SECTORS sectors
+ * (ward_vault_format refuses others: WARD_ERR_INVALID_ARG); with an
+ * emulation, sectors that RAM keeps whole (a vault writes the whole of
+ * them; the emulation takes no program in the middle of a larger one).
+ * Both were accepted, and the vault failed on the device. */
+static void test_vault_area(void **state)
+{
+    (void)state;
+    ward_board_t b;
+    char why[320];
+    static const char one[] = "VAULT_OFF=0xF0000\nVAULT_SIZE=4K\nHSM_ADDR=0x01000000";
+    assert_int_equal(parse_with("VAULT_OFF", one, &b, why, sizeof why), WARD_ERR_INVALID_ARG);
+    if (strstr(why, "VAULT") == NULL || strstr(why, "1 sector") == NULL) {
+        fail_msg("why '%s'", why);
+    }
+    static const char many[] = "VAULT_OFF=0xE3000\nVAULT_SIZE=68K\nHSM_ADDR=0x01000000";
+    assert_int_equal(parse_with("VAULT_OFF", many, &b, why, sizeof why), WARD_ERR_INVALID_ARG);
+    if (strstr(why, "17 sectors") == NULL) {
+        fail_msg("why '%s'", why);
+    }
+    static const char two[] = "VAULT_OFF=0xF0000\nVAULT_SIZE=8K\nHSM_ADDR=0x01000000";
+    assert_int_equal(parse_with("VAULT_OFF", two, &b, why, sizeof why), WARD_OK);
+    /* An emulation that keeps 2 KiB of each 4 KiB sector (and the vault's). */
+    static const char emu[] = "VAULT_OFF=0xF0000\nVAULT_SIZE=8K\nHSM_ADDR=0x01000000\n"
+                              "EMU_ADDR=0x20400000\nEMU_WINDOW=2K\nEMU_TAIL=1K";
+    assert_int_equal(parse_with("VAULT_OFF", emu, &b, why, sizeof why), WARD_ERR_INVALID_ARG);
+    if (strstr(why, "EMU_WINDOW") == NULL || strstr(why, "VAULT") == NULL) {
+        fail_msg("why '%s'", why);
+    }
+}
+
 static void test_builtin_and_path(void **state)
 {
     (void)state;
@@ -273,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_builtin_and_path),
         cmocka_unit_test(test_journal_sectors),
         cmocka_unit_test(test_primary_vtor_aligned),
+        cmocka_unit_test(test_vault_area),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
