@@ -150,10 +150,12 @@ static bool is_pow2(uint32_t v)
     return v != 0u && (v & (v - 1u)) == 0u;
 }
 
-/* "4x16K,1x64K" */
-static bool parse_map(const char *s, size_t n, ward_board_map_t *m)
+/* "4x16K,1x64K"; *many: more than WARD_BOARD_MAX_SECTORS sectors in all. */
+static bool parse_map(const char *s, size_t n, ward_board_map_t *m, bool *many)
 {
+    uint64_t total = 0;
     m->runs = 0;
+    *many = false;
     if (n >= sizeof m->text) {
         return false;
     }
@@ -172,10 +174,16 @@ static bool parse_map(const char *s, size_t n, ward_board_map_t *m)
         uint32_t count = 0, size = 0;
         const size_t xl = (size_t)(x - (s + i));
         for (size_t k = 0; k < xl; k++) {
-            if (!isdigit((unsigned char)s[i + k]) || count > 100000u) {
+            if (!isdigit((unsigned char)s[i + k]) || count > WARD_BOARD_MAX_SECTORS) {
+                *many = isdigit((unsigned char)s[i + k]) != 0;
                 return false;
             }
             count = count * 10u + (uint32_t)(s[i + k] - '0');
+        }
+        total += count;
+        if (total > WARD_BOARD_MAX_SECTORS) {
+            *many = true;
+            return false;
         }
         if (xl == 0u || count == 0u || !parse_number(x + 1, (size_t)(s + j - (x + 1)), &size) ||
             !is_pow2(size)) {
@@ -674,7 +682,14 @@ ward_err_t ward_board_parse(ward_board_t *b, const char *name, const char *text,
         } else if (k->kind == K_NUM) {
             ok = parse_number(v, vl, (uint32_t *)field);
         } else {
-            ok = parse_map(v, vl, (ward_board_map_t *)field);
+            bool many = false;
+            ok = parse_map(v, vl, (ward_board_map_t *)field, &many);
+            if (many) {
+                say(why, why_size,
+                    "%s: a board file describes at most %u sectors (is a count mistyped?)",
+                    k->key, WARD_BOARD_MAX_SECTORS);
+                return WARD_ERR_CORRUPT;
+            }
         }
         if (!ok) {
             say(why, why_size, "%s=%.*s: %s", k->key, (int)vl, v,

@@ -24,6 +24,7 @@ extern "C" {
 
 #define WARD_BOARD_WORD_MAX 32u /* longest word value (CPU, QEMU_MACHINE, ...) */
 #define WARD_BOARD_MAX_RUNS 16u /* COUNTxSIZE runs in a sector map */
+#define WARD_BOARD_MAX_SECTORS 8192u /* sectors in a map, all runs together */
 #define WARD_BOARD_FILE_MAX 16384u
 
 /* A run of `count` sectors of `size` bytes. */

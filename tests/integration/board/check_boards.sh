@@ -35,7 +35,7 @@ bad() { # NAME FROM-BOARD SED-EXPR WHY
     echo "check_boards: ward accepted $1 ($4)"; exit 1
   fi
   grep -q "$4" <<<"$out" || { echo "check_boards: ward refused $1 without '$4': $out"; exit 1; }
-  if out=$("$cmake" -DF="$tmp/$1.board" -P "$tmp/load.cmake" 2>&1); then
+  if out=$(timeout 60 "$cmake" -DF="$tmp/$1.board" -P "$tmp/load.cmake" 2>&1); then
     echo "check_boards: cmake/board.cmake accepted $1 ($4)"; exit 1
   fi
   grep -q "$4" <<<"$(tr '\n' ' ' <<<"$out" | tr -s ' ')" ||
@@ -51,4 +51,9 @@ bad one-sector-vault mps2-an386 's/^VAULT_SIZE=.*/VAULT_SIZE=4K/' "VAULT area is
 # netduinoplus2's vault place declared: its 64 KiB sector is not kept whole.
 bad emulated-vault netduinoplus2 '$a VAULT_OFF=0xC000\nVAULT_SIZE=80K\nHSM_ADDR=0x40000000' \
   "larger than EMU_WINDOW"
+# A count mistyped (1048576 sectors of 4 KiB): refused at once, not a
+# configure that walks a million sectors for hours.
+bad huge-count mps2-an386 's/^FLASH_SECTORS=.*/FLASH_SECTORS=1048576x4K/' "at most 8192 sectors"
+# 16,384 sectors of 64 bytes (1 MiB): within 4 GiB, still too many to walk.
+bad many-sectors mps2-an386 's/^FLASH_SECTORS=.*/FLASH_SECTORS=16384x64/' "at most 8192 sectors"
 echo "check_boards: $n boards read alike by cmake/board.cmake and ward"

@@ -96,6 +96,13 @@ static void test_format_errors(void **state)
     expect_refused("FLASH_SECTORS", "FLASH_SECTORS=256x3K", WARD_ERR_CORRUPT, "COUNTxSIZE");
     expect_refused("FLASH_SECTORS", "FLASH_SECTORS=256x4K,", WARD_ERR_CORRUPT, "COUNTxSIZE");
     expect_refused("QEMU", "HDR_SIZE=0x200", WARD_ERR_CORRUPT, "given twice");
+    /* At most 8192 sectors in all (cmake/board.cmake walks each one). */
+    expect_refused("FLASH_SECTORS", "FLASH_SECTORS=8193x4K", WARD_ERR_CORRUPT,
+                   "at most 8192 sectors");
+    expect_refused("FLASH_SECTORS", "FLASH_SECTORS=256x4K,8000x64", WARD_ERR_CORRUPT,
+                   "at most 8192 sectors");
+    expect_refused("FLASH_SECTORS", "FLASH_SECTORS=1048576x4K", WARD_ERR_CORRUPT,
+                   "at most 8192 sectors");
 }
 
 static void test_rules(void **state)
