@@ -281,6 +281,34 @@ function(ward_board_load file prefix)
     endforeach()
   endforeach()
 
+  # The bootloader, its key block and the OTP block, where they lie on the
+  # device, are apart from the areas the bootloader erases.
+  math(EXPR dev_end "${_DEV_ADDR} + ${dev_size}")
+  foreach(c "bootloader (BOOT_ADDR, BOOT_SIZE):${_BOOT_ADDR}:${_BOOT_SIZE}"
+            "key block (KEY_ADDR, KEY_SIZE):${_KEY_ADDR}:${_KEY_SIZE}"
+            "OTP block (OTP_ADDR, OTP_SIZE):${_OTP_ADDR}:${_OTP_SIZE}")
+    string(REPLACE ":" ";" c "${c}")
+    list(GET c 0 cn)
+    list(GET c 1 ca)
+    list(GET c 2 cs)
+    if(NOT ca LESS _DEV_ADDR AND ca LESS dev_end)
+      math(EXPR co "${ca} - ${_DEV_ADDR}")
+      math(EXPR cend "${co} + ${cs}")
+      foreach(a IN LISTS layout_areas)
+        string(REPLACE ":" ";" a "${a}")
+        list(GET a 0 an)
+        list(GET a 1 ao)
+        list(GET a 2 as)
+        math(EXPR aend "${ao} + ${as}")
+        if(co LESS aend AND ao LESS cend)
+          ward_board_hex(hco "${co}")
+          message(FATAL_ERROR "${B}: the ${an} area overlaps the ${cn} at device offset ${hco}: the "
+                              "bootloader would erase it")
+        endif()
+      endforeach()
+    endif()
+  endforeach()
+
   # The swap (docs/boot.md, "Layout"): a swap unit ends where both slots
   # have a sector boundary; at least two units (the last holds the trailer,
   # an image may use the others); the scratch at least the largest unit;

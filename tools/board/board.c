@@ -501,6 +501,30 @@ static ward_err_t check(ward_board_t *b, char *why, size_t why_size)
             return WARD_ERR_INVALID_ARG;
         }
     }
+    /* The bootloader, its key block and the OTP block, where they lie on
+     * the device, are apart from the areas the bootloader erases. */
+    const struct {
+        const char *name;
+        uint64_t addr, size;
+    } code[3] = {{"bootloader (BOOT_ADDR, BOOT_SIZE)", b->boot_addr, b->boot_size},
+                 {"key block (KEY_ADDR, KEY_SIZE)", b->key_addr, b->key_size},
+                 {"OTP block (OTP_ADDR, OTP_SIZE)", b->otp_addr, b->otp_size}};
+    for (size_t c = 0; c < 3u; c++) {
+        if (code[c].addr < b->dev_addr || code[c].addr >= (uint64_t)b->dev_addr + dev) {
+            continue; /* not on the device */
+        }
+        const uint64_t off = code[c].addr - b->dev_addr, cend = off + code[c].size;
+        for (size_t i = 0; i < n; i++) {
+            const uint64_t end = (uint64_t)areas[i].off + areas[i].size;
+            if (strcmp(areas[i].name, "PROTECTED") != 0 && off < end && areas[i].off < cend) {
+                say(why, why_size,
+                    "the %s area overlaps the %s at device offset 0x%llx: the bootloader "
+                    "would erase it",
+                    areas[i].name, code[c].name, (unsigned long long)off);
+                return WARD_ERR_INVALID_ARG;
+            }
+        }
+    }
     uint32_t largest = 0, last = 0;
     const uint32_t units = ward_board_units(b, &largest, &last);
     if (units < 2u || sectors_in(b, b->state_off, b->state_size) < 2u) {

@@ -56,4 +56,7 @@ bad emulated-vault netduinoplus2 '$a VAULT_OFF=0xC000\nVAULT_SIZE=80K\nHSM_ADDR=
 bad huge-count mps2-an386 's/^FLASH_SECTORS=.*/FLASH_SECTORS=1048576x4K/' "at most 8192 sectors"
 # 16,384 sectors of 64 bytes (1 MiB): within 4 GiB, still too many to walk.
 bad many-sectors mps2-an386 's/^FLASH_SECTORS=.*/FLASH_SECTORS=16384x64/' "at most 8192 sectors"
+# The boot state on the bootloader's own sector (nothing write-protected).
+bad state-on-boot mps2-an386 's/^PROTECT_END=.*/PROTECT_END=0/; s/^STATE_OFF=.*/STATE_OFF=0x0/' \
+  "overlaps the bootloader"
 echo "check_boards: $n boards read alike by cmake/board.cmake and ward"

@@ -200,8 +200,8 @@ static void test_journal_sectors(void **state)
     snprintf(big, sizeof big,
              "CPU=cortex-m4\nFPU=none\nFLOAT_ABI=soft\nIRQS=32\nVTOR_ALIGN=256\n"
              "FLASH_ADDR=0\nFLASH_SECTORS=32x4K,2x1M\nFLASH_WRITE_SIZE=8\nPROTECT_END=0x4000\n"
-             "BOOT_ADDR=0\nBOOT_SIZE=16K\nBOOT_RAM_ADDR=0x20000000\nBOOT_RAM_SIZE=64K\n"
-             "KEY_ADDR=0x10000\nKEY_SIZE=4K\nOTP_ADDR=0x11000\nOTP_SIZE=4K\n"
+             "BOOT_ADDR=0\nBOOT_SIZE=12K\nBOOT_RAM_ADDR=0x20000000\nBOOT_RAM_SIZE=64K\n"
+             "KEY_ADDR=0x3000\nKEY_SIZE=4K\nOTP_ADDR=0x20030000\nOTP_SIZE=4K\n"
              "PRIMARY_OFF=0x4000\nSECONDARY_OFF=0xC000\nSLOT_SIZE=32K\n"
              "SCRATCH_OFF=0x14000\nSCRATCH_SIZE=4K\nSTATE_OFF=0x20000\nSTATE_SIZE=2M\n"
              "HDR_SIZE=0x200\nRAM_ADDR=0x20000000\nRAM_SIZE=4M\nAPP_RAM_ADDR=0x20010000\n"
@@ -264,6 +264,45 @@ static void test_vault_area(void **state)
     }
 }
 
+/* The bootloader, its key block and the OTP block, where they lie on the
+ * flash device, are no area's: the bootloader erases and writes its areas.
+ * Without PROTECT_END covering them, a boot state at 0 (on the bootloader's
+ * own first sector) was accepted, and the first journal write erased the
+ * bootloader. */
+static void test_boot_code_apart(void **state)
+{
+    (void)state;
+    ward_board_t b;
+    char why[320];
+    static char text[4096];
+    snprintf(text, sizeof text, "%s", k_base);
+    /* k_base: PROTECT_END=0x20000, the state at 0xE1000. */
+    char *p = strstr(text, "PROTECT_END=0x20000");
+    assert_non_null(p);
+    memcpy(p, "PROTECT_END=0x00000", 19);
+    assert_int_equal(ward_board_parse(&b, "t", text, strlen(text), why, sizeof why), WARD_OK);
+    p = strstr(text, "STATE_OFF=0xE1000");
+    assert_non_null(p);
+    memcpy(p, "STATE_OFF=0x00000", 17);
+    assert_int_equal(ward_board_parse(&b, "t", text, strlen(text), why, sizeof why),
+                     WARD_ERR_INVALID_ARG);
+    if (strstr(why, "STATE") == NULL || strstr(why, "bootloader") == NULL) {
+        fail_msg("why '%s'", why);
+    }
+    /* The key block (0x10000, 4 KiB) under the scratch. */
+    snprintf(text, sizeof text, "%s", k_base);
+    p = strstr(text, "PROTECT_END=0x20000");
+    memcpy(p, "PROTECT_END=0x00000", 19);
+    p = strstr(text, "SCRATCH_OFF=0xE0000");
+    assert_non_null(p);
+    memcpy(p, "SCRATCH_OFF=0x10000", 19);
+    assert_int_equal(ward_board_parse(&b, "t", text, strlen(text), why, sizeof why),
+                     WARD_ERR_INVALID_ARG);
+    if (strstr(why, "SCRATCH") == NULL || strstr(why, "key block") == NULL) {
+        fail_msg("why '%s'", why);
+    }
+}
+
 static void test_builtin_and_path(void **state)
 {
     (void)state;
@@ -312,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_journal_sectors),
         cmocka_unit_test(test_primary_vtor_aligned),
         cmocka_unit_test(test_vault_area),
+        cmocka_unit_test(test_boot_code_apart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
