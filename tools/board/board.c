@@ -354,15 +354,16 @@ static uint64_t emu_size(const ward_board_t *b)
     return n;
 }
 
-uint32_t ward_board_primary_span(const ward_board_t *b)
+/* With an emulation, the bytes of the area at off that RAM keeps in one
+ * run from its start: whole sectors kept, then the first part of the first
+ * one that is not. Without one, size. */
+static uint32_t emu_span(const ward_board_t *b, uint32_t off, uint32_t size)
 {
     if (!b->has_emu) {
-        return b->slot_size;
+        return size;
     }
-    /* What runs in place from the primary's RAM: whole sectors kept, then
-     * the first part of the first one that is not. */
-    uint64_t span = 0, at = b->primary_off;
-    while (at < (uint64_t)b->primary_off + b->slot_size) {
+    uint64_t span = 0, at = off;
+    while (at < (uint64_t)off + size) {
         const uint32_t sz = ward_board_sector_at(b, (uint32_t)at);
         if (sz == 0u || sz > b->emu_window) {
             span += sz == 0u ? 0u : b->emu_window - b->emu_tail;
@@ -374,14 +375,26 @@ uint32_t ward_board_primary_span(const ward_board_t *b)
     return (uint32_t)span;
 }
 
+uint32_t ward_board_primary_span(const ward_board_t *b)
+{
+    return emu_span(b, b->primary_off, b->slot_size);
+}
+
 uint32_t ward_board_image_max(const ward_board_t *b)
 {
     uint32_t largest = 0, last = 0;
     if (b->slot_size == 0u || ward_board_units(b, &largest, &last) < 2u) {
         return 0;
     }
-    const uint32_t span = ward_board_primary_span(b);
-    return span < last ? span : last;
+    /* With an emulation, also what the secondary (where an image is
+     * staged) and the scratch (which carries it through a swap) keep. */
+    const uint32_t span[3] = {ward_board_primary_span(b),
+                              emu_span(b, b->secondary_off, b->slot_size),
+                              emu_span(b, b->scratch_off, b->scratch_size)};
+    for (size_t i = 0; i < 3u && b->has_emu; i++) {
+        last = span[i] < last ? span[i] : last;
+    }
+    return last;
 }
 
 uint32_t ward_board_primary_addr(const ward_board_t *b)

@@ -99,7 +99,9 @@ uint32_t ward_board_uniform_sector(const ward_board_t *b);
 /* What an image may use of a slot: up to the slot's last swap unit, which
  * holds the trailer (ward_boot_image_max on the device: the slot minus its
  * last sector when both slots have the same sectors); with an emulation
- * (EMU_*) no more than runs in place from the primary's RAM. */
+ * (EMU_*) no more than the primary, the secondary and the scratch each
+ * keep in RAM in one run from their start (what runs in place, is staged,
+ * is carried through a swap). */
 uint32_t ward_board_image_max(const ward_board_t *b);
 
 /* Swap units of the slots (where both have a sector boundary), the

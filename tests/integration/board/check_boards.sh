@@ -59,4 +59,16 @@ bad many-sectors mps2-an386 's/^FLASH_SECTORS=.*/FLASH_SECTORS=16384x64/' "at mo
 # The boot state on the bootloader's own sector (nothing write-protected).
 bad state-on-boot mps2-an386 's/^PROTECT_END=.*/PROTECT_END=0/; s/^STATE_OFF=.*/STATE_OFF=0x0/' \
   "overlaps the bootloader"
+# An emulation whose secondary keeps less in RAM than the primary runs in
+# place (16 KiB primary sectors kept whole, 32 KiB secondary ones by their
+# first 23 KiB and last 1 KiB): both readers hold images to 0x5c00.
+sed -e 's/^FLASH_SECTORS=.*/FLASH_SECTORS=7x16K,2x32K,1x64K/' -e 's/^PRIMARY_OFF=.*/PRIMARY_OFF=0xC000/' \
+    -e 's/^SECONDARY_OFF=.*/SECONDARY_OFF=0x1C000/' -e 's/^SLOT_SIZE=.*/SLOT_SIZE=64K/' \
+    -e 's/^SCRATCH_OFF=.*/SCRATCH_OFF=0x2C000/' -e 's/^SCRATCH_SIZE=.*/SCRATCH_SIZE=64K/' \
+    "$top/port/cortex-m/boards/netduinoplus2.board" >"$tmp/emu-secondary.board"
+printf 'message(STATUS "IMAGE_MAX=${X_IMAGE_MAX}")\n' >>"$tmp/load.cmake"
+cm_max=$("$cmake" -DF="$tmp/emu-secondary.board" -P "$tmp/load.cmake" 2>&1 | sed -n 's/^-- IMAGE_MAX=//p')
+ward_max=$("$ward" board show "$tmp/emu-secondary.board" --env | sed -n 's/^IMAGE_MAX=//p')
+[ "$cm_max" = 23552 ] && [ "$ward_max" = 0x5c00 ] ||
+  { echo "check_boards: emu-secondary: IMAGE_MAX $cm_max (cmake) and $ward_max (ward), expected 0x5c00"; exit 1; }
 echo "check_boards: $n boards read alike by cmake/board.cmake and ward"

@@ -303,6 +303,37 @@ static void test_boot_code_apart(void **state)
     }
 }
 
+/* With an emulation (EMU_*) an image must be kept whole by the secondary
+ * (where it is staged) and the scratch (which carries it through a swap),
+ * not only by the primary: the image limit was the primary's run in RAM
+ * alone. Here the primary's 16 KiB sectors are kept whole (64 KiB run in
+ * place), the secondary's 32 KiB ones by their first 23 and last 1 KiB:
+ * an image of up to 32 KiB was signed, and the device could neither stage
+ * nor swap its bytes past 23 KiB. */
+static void test_emu_image_max(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "CPU=cortex-m4\nFPU=fpv4-sp-d16\nFLOAT_ABI=hard\nIRQS=82\nVTOR_ALIGN=512\n"
+        "FLASH_ADDR=0x08000000\nFLASH_SECTORS=7x16K,2x32K,1x64K\nFLASH_WRITE_SIZE=4\n"
+        "PROTECT_END=0x4000\nBOOT_ADDR=0x08000000\nBOOT_SIZE=14K\nBOOT_RAM_ADDR=0x20000000\n"
+        "BOOT_RAM_SIZE=8K\nKEY_ADDR=0x08003800\nKEY_SIZE=2K\nOTP_ADDR=0x20002000\nOTP_SIZE=1K\n"
+        "STATE_OFF=0x4000\nSTATE_SIZE=32K\nPRIMARY_OFF=0xC000\nSECONDARY_OFF=0x1C000\n"
+        "SLOT_SIZE=64K\nSCRATCH_OFF=0x2C000\nSCRATCH_SIZE=64K\nHDR_SIZE=0x200\n"
+        "EMU_ADDR=0x20008000\nEMU_WINDOW=24K\nEMU_TAIL=1K\n"
+        "RAM_ADDR=0x20000000\nRAM_SIZE=128K\nAPP_RAM_ADDR=0x20004000\nAPP_RAM_SIZE=16K\n"
+        "CONSOLE=semihosting\nTIMER=none\nQEMU_MACHINE=netduinoplus2\n";
+    ward_board_t b;
+    char why[320];
+    assert_int_equal(ward_board_parse(&b, "emu", text, strlen(text), why, sizeof why), WARD_OK);
+    uint32_t largest = 0, last = 0;
+    assert_int_equal(ward_board_units(&b, &largest, &last), 2);
+    assert_int_equal(last, 32u * 1024u);
+    assert_int_equal(ward_board_primary_span(&b), 64u * 1024u);
+    /* What the secondary (and the scratch) keep in one run: 23 KiB. */
+    assert_int_equal(ward_board_image_max(&b), 23u * 1024u);
+}
+
 static void test_builtin_and_path(void **state)
 {
     (void)state;
@@ -352,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_primary_vtor_aligned),
         cmocka_unit_test(test_vault_area),
         cmocka_unit_test(test_boot_code_apart),
+        cmocka_unit_test(test_emu_image_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
