@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "ward/boot.h"
+#include "ward/port.h"
 #include "ward_board.h"
 
 /* A valid board (mps2-an386's numbers), edited per test. */
@@ -334,6 +336,116 @@ static void test_emu_image_max(void **state)
     assert_int_equal(ward_board_image_max(&b), 23u * 1024u);
 }
 
+/* Every board the reader accepts is one the bootloader's core accepts
+ * (ward_flash_check, ward_boot_layout_check), with the same image limit:
+ * 20,000 boards on random sector maps (sizes 8 B to 2 MiB, mixed), write
+ * sizes and areas. The reader accepted layouts whose journal the core
+ * refuses (WARD_BOOT_RULE_STATE) before it checked the journal. */
+static uint32_t g_lcg = 12345u;
+static uint32_t rnd(uint32_t n)
+{
+    g_lcg = g_lcg * 1103515245u + 12345u;
+    return (g_lcg >> 8) % n;
+}
+
+static void test_agrees_with_boot_core(void **state)
+{
+    (void)state;
+    static const uint32_t sizes[] = {8,    16,    32,     64,     128,     256,      512,
+                                     1024, 4096,  16384,  65536,  131072,  1u << 20, 2u << 20};
+    uint32_t accepted = 0;
+    for (uint32_t it = 0; it < 20000u; it++) {
+        ward_flash_region_t reg[3];
+        const uint32_t nr = 1u + rnd(3);
+        char map[128] = "";
+        uint32_t bounds[40], nb = 0;
+        uint64_t at = 0;
+        bounds[nb++] = 0;
+        for (uint32_t i = 0; i < nr; i++) {
+            reg[i].size = sizes[rnd(sizeof sizes / sizeof sizes[0])];
+            reg[i].count = 1u + rnd(8);
+            const size_t l = strlen(map);
+            snprintf(map + l, sizeof map - l, "%s%ux%u", i > 0u ? "," : "", (unsigned)reg[i].count,
+                     (unsigned)reg[i].size);
+            for (uint32_t k = 0; k < reg[i].count; k++) {
+                at += reg[i].size;
+                bounds[nb++] = (uint32_t)at;
+            }
+        }
+        /* primary, secondary (of the primary's size), scratch, state: runs
+         * of whole sectors, in that order, apart. */
+        uint32_t o[4], z[4], idx = 1u + rnd(2), n = 1u + rnd(4);
+        if (idx + n >= nb) {
+            continue;
+        }
+        o[0] = bounds[idx];
+        z[0] = bounds[idx + n] - bounds[idx];
+        idx += n;
+        bool found = false;
+        for (uint32_t j = idx + rnd(2); j < nb && !found; j++) {
+            for (uint32_t k = j + 1u; k < nb && !found; k++) {
+                if (bounds[k] - bounds[j] == z[0]) {
+                    o[1] = bounds[j];
+                    idx = k;
+                    found = true;
+                }
+            }
+        }
+        n = 1u + rnd(2);
+        if (!found || idx + n >= nb) {
+            continue;
+        }
+        z[1] = z[0];
+        o[2] = bounds[idx];
+        z[2] = bounds[idx + n] - bounds[idx];
+        idx += n;
+        n = 1u + rnd(3);
+        if (idx + n >= nb) {
+            continue;
+        }
+        o[3] = bounds[idx];
+        z[3] = bounds[idx + n] - bounds[idx];
+        const uint32_t ws = 1u << rnd(6);
+        static char text[2048];
+        snprintf(text, sizeof text,
+                 "CPU=cortex-m4\nFPU=none\nFLOAT_ABI=soft\nIRQS=16\nVTOR_ALIGN=128\n"
+                 "FLASH_ADDR=0x08000000\nFLASH_SECTORS=%s\nFLASH_WRITE_SIZE=%u\nPROTECT_END=0\n"
+                 "BOOT_ADDR=0x00000000\nBOOT_SIZE=16K\nBOOT_RAM_ADDR=0x20000000\nBOOT_RAM_SIZE=8K\n"
+                 "KEY_ADDR=0x00004000\nKEY_SIZE=2K\nOTP_ADDR=0x20002000\nOTP_SIZE=1K\n"
+                 "PRIMARY_OFF=0x%x\nSECONDARY_OFF=0x%x\nSLOT_SIZE=0x%x\nSCRATCH_OFF=0x%x\n"
+                 "SCRATCH_SIZE=0x%x\nSTATE_OFF=0x%x\nSTATE_SIZE=0x%x\nHDR_SIZE=0x80\n"
+                 "RAM_ADDR=0x20000000\nRAM_SIZE=128K\nAPP_RAM_ADDR=0x20004000\nAPP_RAM_SIZE=16K\n"
+                 "CONSOLE=semihosting\nTIMER=none\nQEMU_MACHINE=x\n",
+                 map, (unsigned)ws, (unsigned)o[0], (unsigned)o[1], (unsigned)z[0], (unsigned)o[2],
+                 (unsigned)z[2], (unsigned)o[3], (unsigned)z[3]);
+        ward_board_t b;
+        char why[320];
+        if (ward_board_parse(&b, "rnd", text, strlen(text), why, sizeof why) != WARD_OK) {
+            continue;
+        }
+        accepted++;
+        const ward_flash_t f = {.size = (uint32_t)at, .sector_size = 0, .write_size = ws,
+                                .regions = reg, .nregions = nr};
+        ward_flash_t g = f;
+        g.sector_size = UINT32_MAX;
+        for (uint32_t i = 0; i < nr; i++) {
+            g.sector_size = reg[i].size < g.sector_size ? reg[i].size : g.sector_size;
+        }
+        const ward_boot_layout_t l = {.primary = {&g, o[0], z[0]}, .secondary = {&g, o[1], z[1]},
+                                      .scratch = {&g, o[2], z[2]}, .state = {&g, o[3], z[3]}};
+        ward_boot_layout_rule_t rule = WARD_BOOT_RULE_OK;
+        if (ward_flash_check(&g) != WARD_OK ||
+            ward_boot_layout_check(&l, &rule) != WARD_OK) {
+            fail_msg("board %u accepted, the core refuses it (rule %d):\n%s", (unsigned)it,
+                     (int)rule, text);
+        }
+        assert_int_equal(ward_board_image_max(&b), ward_boot_image_max(&l));
+    }
+    printf("board reader vs boot core: %u of 20000 random boards accepted, all by the core\n",
+           (unsigned)accepted);
+    assert_true(accepted > 200u);
+}
+
 static void test_builtin_and_path(void **state)
 {
     (void)state;
@@ -384,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_vault_area),
         cmocka_unit_test(test_boot_code_apart),
         cmocka_unit_test(test_emu_image_max),
+        cmocka_unit_test(test_agrees_with_boot_core),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
