@@ -16,7 +16,7 @@
  * the 16-record-sector one (a scaled-down uniform geometry).
  *
  * Usage: test_powerfail_boot_<geo> <geo>, geo = l4 | small | w16 | w32 |
- * f4 | f4w | f4u.
+ * f4 | f4w | f4u | f4w32 | mx | mx2.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,7 +59,54 @@ static const geo_t k_geos[] = {
      * primary sectors (4 x 16 + 64 KiB) against one 128 KiB secondary
      * sector, the journal in two 128 KiB sectors */
     {"f4u", 0, 8, 0, true, 9000, 14000, BF_F4_UNITS, false},
+    /* netduinoplus2's layout with 32-byte program-once words (an STM32H7's
+     * flash word on the F405's map): a journal record is a whole word */
+    {"f4w32", 0, 32, 0, true, 9000, 14000, BF_F4_BOARD, false},
+    /* A map of its own (mx_geo): units of one sector and of four primary
+     * sectors against one secondary sector, a scratch larger than any
+     * unit, journal sectors of 4 and 8 KiB, 32-byte program-once words */
+    {"mx", 0, 32, 0, true, 9000, 14000, 3, false},
+    /* mx the other way round (mx_geo): the secondary in 4 KiB sectors
+     * against a 16 KiB primary sector, a scratch of four 4 KiB sectors,
+     * byte writes, plain NOR */
+    {"mx2", 0, 1, 0, false, 9000, 14000, 4, false},
 };
+
+/* mx: primary 6 x 4 KiB; secondary 4 + 16 + 4 KiB (units 4, 16 and 4 KiB:
+ * an image may use 20 KiB); scratch one 32 KiB sector; the boot state 4 +
+ * 8 KiB; no vault. mx2: primary 4 + 16 + 4 KiB, secondary 6 x 4 KiB, the
+ * scratch 4 x 4 KiB, the boot state 4 + 8 KiB. */
+static void mx_geo(ward_sim_geometry_t *g, bool mirrored, uint32_t ws, bool once)
+{
+    ward_sim_geometry_default(g);
+    g->write_size = ws;
+    g->program_once = once;
+    if (mirrored) {
+        g->nregions = 4;
+        g->regions[0] = (ward_flash_region_t){1, 0x1000};
+        g->regions[1] = (ward_flash_region_t){1, 0x4000};
+        g->regions[2] = (ward_flash_region_t){12, 0x1000};
+        g->regions[3] = (ward_flash_region_t){1, 0x2000};
+        g->primary = (ward_sim_span_t){0x0, 0x6000};
+        g->secondary = (ward_sim_span_t){0x6000, 0x6000};
+        g->scratch = (ward_sim_span_t){0xC000, 0x4000};
+        g->state = (ward_sim_span_t){0x10000, 0x3000};
+        g->vault = (ward_sim_span_t){0, 0};
+        return;
+    }
+    g->nregions = 6;
+    g->regions[0] = (ward_flash_region_t){7, 0x1000};
+    g->regions[1] = (ward_flash_region_t){1, 0x4000};
+    g->regions[2] = (ward_flash_region_t){1, 0x1000};
+    g->regions[3] = (ward_flash_region_t){1, 0x8000};
+    g->regions[4] = (ward_flash_region_t){1, 0x1000};
+    g->regions[5] = (ward_flash_region_t){1, 0x2000};
+    g->primary = (ward_sim_span_t){0x0, 0x6000};
+    g->secondary = (ward_sim_span_t){0x6000, 0x6000};
+    g->scratch = (ward_sim_span_t){0xC000, 0x8000};
+    g->state = (ward_sim_span_t){0x14000, 0x3000};
+    g->vault = (ward_sim_span_t){0, 0};
+}
 
 /* Each geometry's write size and flash type with sectors of 16 journal
  * records (256 bytes; 512 for 32-byte writes), so an install compacts the
@@ -180,7 +227,9 @@ static void env_open(env_t *e, bool fill_journal_first)
 {
     ward_sim_geometry_t g;
     ward_boot_report_t rep;
-    if (g_geo->f4 >= 0) {
+    if (g_geo->f4 >= 3) {
+        mx_geo(&g, g_geo->f4 == 4, g_geo->ws, g_geo->once);
+    } else if (g_geo->f4 >= 0) {
         bf_geo_f4(&g, (bf_f4_t)g_geo->f4, g_geo->ws, g_geo->once);
     } else {
         bf_geo(&g, g_geo->ss, g_geo->ws, g_geo->slot_sectors, g_geo->once);
@@ -735,7 +784,7 @@ int main(int argc, char **argv)
         }
     }
     if (g_geo == NULL || bf_key(1, &g_key) != 0) {
-        fprintf(stderr, "usage: %s l4|small|w16|w32|f4|f4w|f4u\n", argv[0]);
+        fprintf(stderr, "usage: %s l4|small|w16|w32|f4|f4w|f4u|f4w32|mx|mx2\n", argv[0]);
         return 2;
     }
     g_tiny = *g_geo;
@@ -743,10 +792,18 @@ int main(int argc, char **argv)
     g_tiny.slot_sectors = 16;
     g_tiny.p1 = g_geo->p1 < g_geo->p2 ? 2000 : 3000;
     g_tiny.p2 = g_geo->p1 < g_geo->p2 ? 3000 : 2000;
-    if (g_geo->f4 >= 0) {
+    if (g_geo->f4 >= 3) {
+        printf("geometry %s: %s, 4 + 8 KiB journal, %u-byte writes%s\n", g_geo->name,
+               g_geo->f4 == 3 ? "7 x 4, 16, 4, 32, 4, 8 KiB sectors: units of 4, 16 (4 primary "
+                                "sectors against 1) and 4 KiB, a 32 KiB scratch"
+                              : "4, 16, 12 x 4, 8 KiB sectors: units of 4, 16 (1 primary sector "
+                                "against 4) and 4 KiB, a scratch of 4 x 4 KiB",
+               g_geo->ws, g_geo->once ? " (program once)" : "");
+    } else if (g_geo->f4 >= 0) {
         static const char *const layouts[] = {"netduinoplus2's layout, 2 x 128 KiB slots",
                                               "3 x 128 KiB slots",
-                                              "a 4 x 16 + 64 + 128 KiB primary"};
+                                              "a 4 x 16 + 64 + 128 KiB primary",
+                                              "(not: a map of its own, mx_geo)"};
         printf("geometry %s: STM32F405 sectors (4 x 16, 1 x 64, 7 x 128 KiB), %s, %u-byte "
                "writes%s\n",
                g_geo->name, layouts[g_geo->f4], g_geo->ws, g_geo->once ? " (program once)" : "");

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ward_board.h"
+#include "ward/vault.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -149,10 +150,12 @@ static bool is_pow2(uint32_t v)
     return v != 0u && (v & (v - 1u)) == 0u;
 }
 
-/* "4x16K,1x64K" */
-static bool parse_map(const char *s, size_t n, ward_board_map_t *m)
+/* "4x16K,1x64K"; *many: more than WARD_BOARD_MAX_SECTORS sectors in all. */
+static bool parse_map(const char *s, size_t n, ward_board_map_t *m, bool *many)
 {
+    uint64_t total = 0;
     m->runs = 0;
+    *many = false;
     if (n >= sizeof m->text) {
         return false;
     }
@@ -171,10 +174,16 @@ static bool parse_map(const char *s, size_t n, ward_board_map_t *m)
         uint32_t count = 0, size = 0;
         const size_t xl = (size_t)(x - (s + i));
         for (size_t k = 0; k < xl; k++) {
-            if (!isdigit((unsigned char)s[i + k]) || count > 100000u) {
+            if (!isdigit((unsigned char)s[i + k]) || count > WARD_BOARD_MAX_SECTORS) {
+                *many = isdigit((unsigned char)s[i + k]) != 0;
                 return false;
             }
             count = count * 10u + (uint32_t)(s[i + k] - '0');
+        }
+        total += count;
+        if (total > WARD_BOARD_MAX_SECTORS) {
+            *many = true;
+            return false;
         }
         if (xl == 0u || count == 0u || !parse_number(x + 1, (size_t)(s + j - (x + 1)), &size) ||
             !is_pow2(size)) {
@@ -345,26 +354,45 @@ static uint64_t emu_size(const ward_board_t *b)
     return n;
 }
 
+/* With an emulation, the bytes of the area at off that RAM keeps in one
+ * run from its start: whole sectors kept, then the first part of the first
+ * one that is not. Without one, size. */
+static uint32_t emu_span(const ward_board_t *b, uint32_t off, uint32_t size)
+{
+    if (!b->has_emu) {
+        return size;
+    }
+    uint64_t span = 0, at = off;
+    while (at < (uint64_t)off + size) {
+        const uint32_t sz = ward_board_sector_at(b, (uint32_t)at);
+        if (sz == 0u || sz > b->emu_window) {
+            span += sz == 0u ? 0u : b->emu_window - b->emu_tail;
+            break;
+        }
+        span += sz;
+        at += sz;
+    }
+    return (uint32_t)span;
+}
+
+uint32_t ward_board_primary_span(const ward_board_t *b)
+{
+    return emu_span(b, b->primary_off, b->slot_size);
+}
+
 uint32_t ward_board_image_max(const ward_board_t *b)
 {
     uint32_t largest = 0, last = 0;
     if (b->slot_size == 0u || ward_board_units(b, &largest, &last) < 2u) {
         return 0;
     }
-    if (b->has_emu) {
-        /* What runs in place from the primary's RAM: whole sectors kept,
-         * then the first part of the first one that is not. */
-        uint64_t span = 0, at = b->primary_off;
-        while (at < (uint64_t)b->primary_off + b->slot_size) {
-            const uint32_t sz = ward_board_sector_at(b, (uint32_t)at);
-            if (sz == 0u || sz > b->emu_window) {
-                span += sz == 0u ? 0u : b->emu_window - b->emu_tail;
-                break;
-            }
-            span += sz;
-            at += sz;
-        }
-        last = span < last ? (uint32_t)span : last;
+    /* With an emulation, also what the secondary (where an image is
+     * staged) and the scratch (which carries it through a swap) keep. */
+    const uint32_t span[3] = {ward_board_primary_span(b),
+                              emu_span(b, b->secondary_off, b->slot_size),
+                              emu_span(b, b->scratch_off, b->scratch_size)};
+    for (size_t i = 0; i < 3u && b->has_emu; i++) {
+        last = span[i] < last ? span[i] : last;
     }
     return last;
 }
@@ -478,6 +506,38 @@ static ward_err_t check(ward_board_t *b, char *why, size_t why_size)
             }
         }
     }
+    /* ward_flash_check: no sector smaller than a write unit. */
+    for (uint32_t i = 0; i < b->dev_sectors.runs; i++) {
+        if (b->dev_sectors.run[i].size < b->dev_write_size) {
+            say(why, why_size, "a %lu-byte sector is smaller than the %lu-byte write size",
+                (unsigned long)b->dev_sectors.run[i].size, (unsigned long)b->dev_write_size);
+            return WARD_ERR_INVALID_ARG;
+        }
+    }
+    /* The bootloader, its key block and the OTP block, where they lie on
+     * the device, are apart from the areas the bootloader erases. */
+    const struct {
+        const char *name;
+        uint64_t addr, size;
+    } code[3] = {{"bootloader (BOOT_ADDR, BOOT_SIZE)", b->boot_addr, b->boot_size},
+                 {"key block (KEY_ADDR, KEY_SIZE)", b->key_addr, b->key_size},
+                 {"OTP block (OTP_ADDR, OTP_SIZE)", b->otp_addr, b->otp_size}};
+    for (size_t c = 0; c < 3u; c++) {
+        if (code[c].addr < b->dev_addr || code[c].addr >= (uint64_t)b->dev_addr + dev) {
+            continue; /* not on the device */
+        }
+        const uint64_t off = code[c].addr - b->dev_addr, cend = off + code[c].size;
+        for (size_t i = 0; i < n; i++) {
+            const uint64_t end = (uint64_t)areas[i].off + areas[i].size;
+            if (strcmp(areas[i].name, "PROTECTED") != 0 && off < end && areas[i].off < cend) {
+                say(why, why_size,
+                    "the %s area overlaps the %s at device offset 0x%llx: the bootloader "
+                    "would erase it",
+                    areas[i].name, code[c].name, (unsigned long long)off);
+                return WARD_ERR_INVALID_ARG;
+            }
+        }
+    }
     uint32_t largest = 0, last = 0;
     const uint32_t units = ward_board_units(b, &largest, &last);
     if (units < 2u || sectors_in(b, b->state_off, b->state_size) < 2u) {
@@ -491,6 +551,41 @@ static ward_err_t check(ward_board_t *b, char *why, size_t why_size)
         say(why, why_size,
             "a swap unit of %lu bytes does not fit the %lu-byte scratch (docs/boot.md, \"Layout\")",
             (unsigned long)largest, (unsigned long)b->scratch_size);
+        return WARD_ERR_INVALID_ARG;
+    }
+    /* The bootloader's other layout rules (ward_boot_layout_check): the
+     * journal in the state area's first two sectors, each with room for 16
+     * to 65,535 records of max(16, write size) bytes (WARD_BOOT_RULE_STATE);
+     * the install request in the secondary's last sector
+     * (WARD_BOOT_RULE_TRAILER). */
+    const uint32_t rec = b->dev_write_size > 16u ? b->dev_write_size : 16u;
+    const uint32_t j0 = ward_board_sector_at(b, b->state_off);
+    const uint32_t j1 = ward_board_sector_at(b, b->state_off + j0);
+    if (j0 / rec < 16u || j1 / rec < 16u || j0 / rec > 0xFFFFu || j1 / rec > 0xFFFFu) {
+        say(why, why_size,
+            "the boot journal's two sectors (the STATE area's first two, %lu and %lu bytes) hold "
+            "%lu and %lu records of %lu bytes; each must hold 16 to 65535 (docs/boot.md, "
+            "\"Layout\"; the bootloader would refuse the layout: ward explain -43)",
+            (unsigned long)j0, (unsigned long)j1, (unsigned long)(j0 / rec),
+            (unsigned long)(j1 / rec), (unsigned long)rec);
+        return WARD_ERR_INVALID_ARG;
+    }
+    const uint32_t ma = b->dev_write_size > 8u ? b->dev_write_size : 8u;
+    const uint32_t tail = ward_board_sector_at(b, b->secondary_off + b->slot_size - 1u);
+    if (tail < ((16u + ma - 1u) / ma) * ma + ma) {
+        say(why, why_size,
+            "the secondary's last sector (%lu bytes) cannot hold the install request (the "
+            "bootloader would refuse the layout: ward explain -43)",
+            (unsigned long)tail);
+        return WARD_ERR_INVALID_ARG;
+    }
+    /* The vault's sectors: 2 to WARD_CONFIG_VAULT_MAX_SECTORS (ward_vault_format). */
+    const uint32_t vs = b->has_vault ? sectors_in(b, b->vault_off, b->vault_size) : 2u;
+    if (vs < 2u || vs > WARD_CONFIG_VAULT_MAX_SECTORS) {
+        say(why, why_size,
+            "the VAULT area is %lu sector%s; the vault takes 2 to %u (the device would refuse "
+            "to format it)",
+            (unsigned long)vs, vs == 1u ? "" : "s", (unsigned)WARD_CONFIG_VAULT_MAX_SECTORS);
         return WARD_ERR_INVALID_ARG;
     }
     const uint32_t emu_keys = b->set & (OPT_EMU_ADDR | OPT_EMU_WINDOW | OPT_EMU_TAIL);
@@ -507,6 +602,19 @@ static ward_err_t check(ward_board_t *b, char *why, size_t why_size)
                 "multiples of the write size");
             return WARD_ERR_INVALID_ARG;
         }
+        /* The vault writes the whole of its sectors: RAM keeps them whole. */
+        for (uint64_t at = b->vault_off; b->has_vault && at < (uint64_t)b->vault_off + b->vault_size;
+             at += ward_board_sector_at(b, (uint32_t)at)) {
+            if (ward_board_sector_at(b, (uint32_t)at) > b->emu_window) {
+                say(why, why_size,
+                    "the VAULT area's %lu-byte sector at 0x%lx is larger than EMU_WINDOW %lu: "
+                    "the emulation keeps only its first and last bytes, and the vault writes "
+                    "all of it",
+                    (unsigned long)ward_board_sector_at(b, (uint32_t)at), (unsigned long)at,
+                    (unsigned long)b->emu_window);
+                return WARD_ERR_INVALID_ARG;
+            }
+        }
         const uint64_t end = b->emu_addr + emu_size(b);
         const struct {
             const char *name;
@@ -521,6 +629,20 @@ static ward_err_t check(ward_board_t *b, char *why, size_t why_size)
                 return WARD_ERR_INVALID_ARG;
             }
         }
+    }
+    /* The bootloader jumps to primary + HDR_SIZE only if VTOR can point
+     * there (entry_sane): the primary's address (in RAM with an emulation)
+     * is on VTOR_ALIGN too. */
+    const uint32_t vt = ward_board_primary_addr(b) + b->hdr_size;
+    if (vt % b->vtor_align != 0u) {
+        say(why, why_size,
+            "the app's vector table would be at 0x%lx (the primary slot's address 0x%lx + "
+            "HDR_SIZE), not a multiple of VTOR_ALIGN %lu: the bootloader would refuse every "
+            "image (\"bad vector table\"); put the primary slot%s on a %lu-byte boundary",
+            (unsigned long)vt, (unsigned long)ward_board_primary_addr(b),
+            (unsigned long)b->vtor_align, b->has_emu ? " (EMU_ADDR)" : "",
+            (unsigned long)b->vtor_align);
+        return WARD_ERR_INVALID_ARG;
     }
     if ((uint64_t)b->hdr_size + vt_bytes > ward_board_image_max(b)) {
         say(why, why_size, "HDR_SIZE leaves no room for an app in a slot");
@@ -597,7 +719,14 @@ ward_err_t ward_board_parse(ward_board_t *b, const char *name, const char *text,
         } else if (k->kind == K_NUM) {
             ok = parse_number(v, vl, (uint32_t *)field);
         } else {
-            ok = parse_map(v, vl, (ward_board_map_t *)field);
+            bool many = false;
+            ok = parse_map(v, vl, (ward_board_map_t *)field, &many);
+            if (many) {
+                say(why, why_size,
+                    "%s: a board file describes at most %u sectors (is a count mistyped?)",
+                    k->key, WARD_BOARD_MAX_SECTORS);
+                return WARD_ERR_CORRUPT;
+            }
         }
         if (!ok) {
             say(why, why_size, "%s=%.*s: %s", k->key, (int)vl, v,

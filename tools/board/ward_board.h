@@ -24,6 +24,7 @@ extern "C" {
 
 #define WARD_BOARD_WORD_MAX 32u /* longest word value (CPU, QEMU_MACHINE, ...) */
 #define WARD_BOARD_MAX_RUNS 16u /* COUNTxSIZE runs in a sector map */
+#define WARD_BOARD_MAX_SECTORS 8192u /* sectors in a map, all runs together */
 #define WARD_BOARD_FILE_MAX 16384u
 
 /* A run of `count` sectors of `size` bytes. */
@@ -98,13 +99,20 @@ uint32_t ward_board_uniform_sector(const ward_board_t *b);
 /* What an image may use of a slot: up to the slot's last swap unit, which
  * holds the trailer (ward_boot_image_max on the device: the slot minus its
  * last sector when both slots have the same sectors); with an emulation
- * (EMU_*) no more than runs in place from the primary's RAM. */
+ * (EMU_*) no more than the primary, the secondary and the scratch each
+ * keep in RAM in one run from their start (what runs in place, is staged,
+ * is carried through a swap). */
 uint32_t ward_board_image_max(const ward_board_t *b);
 
 /* Swap units of the slots (where both have a sector boundary), the
  * largest, and where the last one starts; 0 units if the slots have none
  * in common to their end. */
 uint32_t ward_board_units(const ward_board_t *b, uint32_t *largest, uint32_t *last);
+
+/* Bytes of the primary slot that run in place from its address: the slot,
+ * or with an emulation what RAM keeps of it in one run (the bootloader's
+ * WARD_BOARD_PRIMARY_SPAN: a reset vector past it is refused). */
+uint32_t ward_board_primary_span(const ward_board_t *b);
 
 /* Absolute address of the primary slot (with an emulation: in RAM). */
 uint32_t ward_board_primary_addr(const ward_board_t *b);

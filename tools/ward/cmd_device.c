@@ -271,10 +271,17 @@ static int cmd_create(int argc, char **argv)
         ward_sim_device_t t;
         ward_boot_layout_rule_t rule = WARD_BOOT_RULE_OK;
         ward_err_t e = ward_sim_device_open_mem(&t, &g);
-        if (e == WARD_OK) {
-            e = ward_boot_layout_check(&t.layout, &rule);
-            ward_sim_device_close(&t);
+        if (e != WARD_OK) {
+            /* The board passed its rules: what fails is the simulator's. */
+            fprintf(stderr,
+                    "ward device create: board %s: the simulator cannot model this flash "
+                    "(%s): it takes sector maps of at most %u runs of sectors of 256 bytes or "
+                    "more, under 2 GiB in all, and areas apart on whole sectors\n",
+                    board, ward_err_name(e), (unsigned)WARD_SIM_REGIONS_MAX);
+            return WARD_EXIT_USAGE;
         }
+        e = ward_boot_layout_check(&t.layout, &rule);
+        ward_sim_device_close(&t);
         if (e != WARD_OK) {
             fprintf(stderr, "ward device create: board %s: the bootloader cannot swap this "
                             "layout: %s (docs/boot.md, \"Layout\")\n",

@@ -219,14 +219,16 @@ static const char *vt_problem(uint32_t sp, uint32_t pc, const ward_board_t *b, u
         }
         return NULL;
     }
+    /* As entry_sane: within what runs in place (PRIMARY_SPAN). */
     const uint32_t lo = ward_board_primary_addr(b);
-    const uint64_t hi = (uint64_t)lo + b->slot_size;
+    const uint64_t hi = (uint64_t)lo + ward_board_primary_span(b);
     if ((pc & 1u) == 0u || pc <= vt || pc >= hi) {
         snprintf(buf, n,
                  "the reset vector 0x%08lx is not Thumb code in the slot after the table "
-                 "(0x%08lx..0x%08llx): the app is linked for another address than 0x%08lx, "
+                 "(0x%08lx..0x%08llx%s): the app is linked for another address than 0x%08lx, "
                  "board %s's primary slot + header",
-                 (unsigned long)pc, (unsigned long)vt, (unsigned long long)hi, (unsigned long)vt,
+                 (unsigned long)pc, (unsigned long)vt, (unsigned long long)hi,
+                 b->has_emu ? ", what the emulation runs in place" : "", (unsigned long)vt,
                  b->name);
         return buf;
     }
@@ -254,7 +256,8 @@ static bool find_vt(const uint8_t *bin, size_t len, size_t skip, const ward_boar
         }
         if (b != NULL) {
             const uint32_t lo = ward_board_primary_addr(b);
-            if (pc < lo || pc - lo >= b->slot_size || sp - b->ram_addr > b->ram_size) {
+            if (pc < lo || pc - lo >= ward_board_primary_span(b) ||
+                sp - b->ram_addr > b->ram_size) {
                 continue;
             }
         }

@@ -95,5 +95,18 @@ run 2 "$WARD" device create "$T/bad" --board "$T/badscratch.board"
 has "does not fit the 65536-byte scratch"
 [ ! -e "$T/bad/device.conf" ] || fail "a device was made"
 
+say "a board the bootloader takes but the simulator cannot model: 128-byte pages"
+# mps2-an386 with 4 KiB of 128-byte pages after its areas: a valid board, but
+# the simulator's sectors are 256 bytes or more. It said "the bootloader
+# cannot swap this layout: none".
+sed -e 's/^FLASH_SECTORS=.*$/FLASH_SECTORS=227x4K,32x128,28x4K/' \
+    "$top/port/cortex-m/boards/mps2-an386.board" >"$T/pages.board"
+run 0 "$WARD" board show "$T/pages.board"
+run 2 "$WARD" device create "$T/bad" --board "$T/pages.board"
+has "the simulator cannot model"
+has "256 bytes"
+if grep -qF "cannot swap" "$T/out"; then fail "blamed on the swap: $(cat "$T/out")"; fi
+[ ! -e "$T/bad/device.conf" ] || fail "a device was made"
+
 echo
 echo "device_mixed: every step passed"

@@ -166,6 +166,14 @@ run 4 "$WARD" sign --board mps2-an386 "${K[@]}" "$T/elsewhere.bin" "$T/x.img"
 has_err "reset vector 0x00000101"
 has_err "0x00020200"
 has_err "link"
+# netduinoplus2 runs the primary from RAM, 0x5c00 bytes of it
+# (WARD_BOARD_PRIMARY_SPAN): its bootloader refuses a reset vector past
+# that ("bad vector table"), though the slot is 0x40000. Signed before.
+app "$T/n2far.bin" 3000 0x20020000 0x20017201
+run 4 "$WARD" sign --board netduinoplus2 "${K[@]}" "$T/n2far.bin" "$T/x.img"
+has_err "reset vector 0x20017201"
+has_err "0x20015c00"
+absent "$T/x.img"
 # A stack pointer outside the board's RAM.
 app "$T/badsp.bin" 3000 0x10000000 0x00020301
 run 4 "$WARD" sign --board mps2-an386 "${K[@]}" "$T/badsp.bin" "$T/x.img"

@@ -22,9 +22,10 @@
  * and 4 (16 KiB + 64 KiB, netduinoplus2's board file) and every value is 12
  * times as long, so that garbage collection moves the live records from the
  * 16 KiB sector into the 64 KiB one and back (the reserve is the small
- * sector half of the time).
+ * sector half of the time). With "mx", on sectors of 4, 16 and 4 KiB, values
+ * 3 times as long: the reserve is a 4 KiB sector two times in three.
  *
- * Usage: test_powerfail_vault <write size: 1 | 2 | 4 | 8 | 16 | 32> [f4]
+ * Usage: test_powerfail_vault <write size: 1 | 2 | 4 | 8 | 16 | 32> [f4 | mx]
  * (exit 77, skipped, if the simulator or the build's
  * WARD_CONFIG_MAX_WRITE_SIZE does not offer that write size yet)
  */
@@ -43,9 +44,15 @@
 #define VMAX 2048 /* value buffers: 160 bytes at most, 12 x 160 with f4 */
 
 static uint32_t g_ws = 8;
-static bool g_f4;          /* the vault on 16 KiB + 64 KiB */
-static uint32_t g_scale = 1; /* value lengths are multiplied by it (f4: 12) */
+static bool g_f4;          /* the vault on a sector map (f4 or mx) */
+static uint32_t g_scale = 1; /* value lengths are multiplied by it (f4: 12, mx: 3) */
 static const ward_flash_region_t k_f4_vault[] = {{1, 16384}, {1, 65536}};
+/* mx: three sectors, the large one between two small ones: the reserve is
+ * a 4 KiB sector two times in three, the 16 KiB one the third. */
+static const ward_flash_region_t k_mx_vault[] = {{1, 4096}, {1, 16384}, {1, 4096}};
+static const ward_flash_region_t *g_map = k_f4_vault;
+static uint32_t g_nmap = 2;
+static const char *g_map_name = " (16 + 64 KiB)";
 
 /* A value length of the scenario, scaled. */
 static uint32_t vlen(uint32_t len)
@@ -135,7 +142,7 @@ static ward_err_t sf_prog(void *ctx, uint32_t off, const void *buf, size_t len)
 static void pf_open(tv_dev_t *d, spent_flash_t *sf)
 {
     if (g_f4) {
-        assert_int_equal(tv_open_map(d, k_f4_vault, 2, g_ws, program_once(), NULL), 0);
+        assert_int_equal(tv_open_map(d, g_map, g_nmap, g_ws, program_once(), NULL), 0);
     } else {
         assert_int_equal(tv_open(d, NSECT, SSIZE, g_ws, program_once(), NULL), 0);
     }
@@ -611,7 +618,8 @@ static void test_cut_everywhere(void **state)
     printf("vault power-fail, write size %u%s%s: %zu steps, %llu GC erases in the scenario, "
            "%llu operations in steps that garbage-collected\n",
            g_ws, program_once() ? " (program once)" : "",
-           g_f4 ? ", STM32F405 sectors 3-4 (16 + 64 KiB), values x12" : "", g_nops,
+           !g_f4 ? "" : g_nmap == 2u ? ", STM32F405 sectors 3-4 (16 + 64 KiB), values x12"
+                                     : ", sectors of 4 + 16 + 4 KiB, values x3", g_nops,
            (unsigned long long)g_gc_erases, (unsigned long long)g_gc_points);
     for (int mode = 0; mode <= NMODELS; mode++) {
         const tally_t *x = &t[mode];
@@ -689,7 +697,7 @@ static void test_nonce_history(void **state)
     printf("vault nonce history, write size %u%s: %llu power cuts in one life (armed under "
            "half %llu, unit-blank %llu, unit-noise %llu), %zu distinct records seen on flash, "
            "no (key, nonce) reused, %llu programs refused on a spent unit\n",
-           g_ws, g_f4 ? " (16 + 64 KiB)" : "", (unsigned long long)cuts,
+           g_ws, g_f4 ? g_map_name : "", (unsigned long long)cuts,
            (unsigned long long)per_model[0],
            (unsigned long long)per_model[1], (unsigned long long)per_model[2], ns.n,
            (unsigned long long)sf.refused);
@@ -837,7 +845,7 @@ static void test_cut_interrupted_gc(void **state)
     }
     printf("vault interrupted GC with a damaged copy, write size %u%s: %llu cut points in the "
            "first change after it (clean and torn under each model), every record kept\n",
-           g_ws, g_f4 ? " (16 + 64 KiB)" : "", (unsigned long long)cut_points);
+           g_ws, g_f4 ? g_map_name : "", (unsigned long long)cut_points);
     tv_snap_free(&s1);
     tv_close(&d);
 }
@@ -955,7 +963,7 @@ static void test_cut_format(void **state)
     printf("vault format, write size %u%s: %llu cut points over 3 old vaults (clean and torn "
            "under each model): old vault untouched %llu, ERASED %llu, old remains refused "
            "as ROLLBACK %llu / AUTH %llu, new empty vault %llu; format again worked every time\n",
-           g_ws, g_f4 ? " (16 + 64 KiB)" : "", (unsigned long long)outcome[5],
+           g_ws, g_f4 ? g_map_name : "", (unsigned long long)outcome[5],
            (unsigned long long)outcome[0],
            (unsigned long long)outcome[1], (unsigned long long)outcome[2],
            (unsigned long long)outcome[3], (unsigned long long)outcome[4]);
@@ -969,6 +977,13 @@ int main(int argc, char **argv)
     if (argc > 2 && strcmp(argv[2], "f4") == 0) {
         g_f4 = true;
         g_scale = 12;
+    }
+    if (argc > 2 && strcmp(argv[2], "mx") == 0) {
+        g_f4 = true;
+        g_scale = 3;
+        g_map = k_mx_vault;
+        g_nmap = 3;
+        g_map_name = " (4 + 16 + 4 KiB)";
     }
     if (g_ws != 1 && g_ws != 2 && g_ws != 4 && g_ws != 8 && g_ws != 16 && g_ws != 32) {
         fprintf(stderr, "usage: %s <write size 1|2|4|8|16|32>\n", argv[0]);
