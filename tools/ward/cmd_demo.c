@@ -1,31 +1,35 @@
 /*
- * ward demo: a simulated smart plug lives through its firmware story on the
- * POSIX simulator, and a report is written. Every step states what must
- * happen and checks that it did; the demo fails (exit 1) if anything
- * deviates, so it doubles as an end-to-end test.
+ * ward demo: on the simulator, a smart plug from the factory to its second
+ * firmware, as a timeline (issue 12), then a few extra chapters. Every step
+ * states what must happen and checks that it did; the demo fails (exit 1)
+ * if anything deviates, so it doubles as an end-to-end test; the steps and
+ * their results are kept in docs/demo-transcript.md (CTest demo_transcript).
  *
- *   build pipeline  boot signing key; firmware v1, v2, v3 signed offline
- *   factory         device created, boot key hash burnt into OTP and locked,
- *                   secure boot enabled, debug locked, HUK generated inside
- *                   the HSM, v1 flashed; end-of-line test: secure boot active
- *   over the air    an OTA key burnt into OTP; v2 published (ward repo publish),
- *                   served by nginx over HTTPS with a throw-away CA, fetched by
- *                   the device's agent block by block, trial boot, the app
- *                   confirms, OTP counter raised; a tampered update and a man
- *                   in the middle refused (demo_ota.c). Without nginx: v2
- *                   staged directly, and the demo fails that step
- *   attacks         tampered, foreign-key, unsigned and older images refused,
- *                   each with its reason; the running firmware never changes
- *   power cut       power dies in the middle of installing v3; the next boot
- *                   finishes the install; v3 never confirms and is reverted
- *   vault           credentials stored encrypted under a HUK-derived key; a
- *                   flash dump shows none; a cloned chip and an old image are
- *                   refused; a factory reset wipes them (demo_vault.c)
- *   BLE             BlueZ's emulator (btvirt, under ward's AF_ALG shim): a
- *                   button press opens pairing, the owner's phone pairs by the
- *                   unit's label and writes the Wi-Fi credentials into the
- *                   vault, a Just Works phone is refused the relay
- *                   (demo_ble.c). Without btvirt: skipped, said so
+ *   factory         ward factory init (boot key, OTA key, CA, the broker's
+ *                   and update server's configuration); the build pipeline
+ *                   signs v1, v2, v3 with the factory's boot key
+ *   factory line    ward factory provision (keys made inside the HSM, OTP
+ *                   burnt and locked, v1, secure boot, debug lock, the
+ *                   certificate, the BLE label); ward factory eol
+ *   first boot      secure boot active, v1 verified
+ *   button press    BlueZ's emulator (btvirt, under ward's AF_ALG shim): the
+ *                   owner's phone pairs by the label's OOB data, writes the
+ *                   Wi-Fi credentials into the vault; a Just Works phone is
+ *                   refused the relay (demo_ble.c)
+ *   cloud           the factory's Mosquitto configuration; the plug connects
+ *                   with its certificate and reports (demo_cloud.c)
+ *   over the air    v2 published with the factory's OTA key, served by nginx
+ *                   over HTTPS, fetched with a progress bar, trial boot,
+ *                   confirm; a tampered update and a man in the middle
+ *                   refused (demo_ota.c)
+ *   ward attack     the same binary: every attack refused
+ *   ward audit      the same binary: no item fails; audit.html
+ *   extras          tampered, foreign-key, unsigned and older images refused
+ *                   at the bootloader; a power cut during an install and the
+ *                   automatic revert; the credential vault (demo_vault.c)
+ *
+ * Everything started (btvirt, Mosquitto, nginx) is stopped at the end of its
+ * chapter, and dies with the demo if it is killed (demo_proc.c).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -439,9 +443,8 @@ static bool factory_line(demo_t *d)
         snprintf(serial + 2 * i, 3, "%02x", r.serial[i]);
     }
     if (!demo_check(d, err == WARD_OK && r.label_done,
-                    "ward factory provision: HUK, identity and BLE pairing keys made inside the "
-                    "HSM, key hashes burnt into OTP and locked, v1 flashed, secure boot on, debug "
-                    "locked, certificate and label",
+                    "ward factory provision: keys made inside the HSM, key hashes burnt into OTP "
+                    "and locked, v1 flashed, secure boot on, debug locked, certificate, label",
                     "device/ (id %s): certificate serial %.16s... from the factory CA, label.txt: "
                     "%s%s%s",
                     DEMO_DEVICE_ID, serial, ward_err_name(err), why[0] != '\0' ? ": " : "", why)) {
@@ -538,7 +541,7 @@ static void attack(demo_t *d, const char *what, const uint8_t *img, size_t len, 
 
 static bool attacks(demo_t *d, story_t *s)
 {
-    demo_chapter(d, "Attacks on the update path");
+    demo_chapter(d, "Extra: hostile images refused at the bootloader");
     uint8_t *t = malloc(s->img_len[3]);
     uint8_t *rogue = NULL, *unsigned_img = NULL;
     size_t rogue_len = 0, unsigned_len = 0;
@@ -567,7 +570,7 @@ static bool power_cut(demo_t *d, story_t *s)
 {
     ward_boot_report_t rep;
     ward_err_t err;
-    demo_chapter(d, "Power cut during an install, then automatic revert");
+    demo_chapter(d, "Extra: a power cut during an install, then the automatic revert");
     err = demo_stage(d, s->img[3], s->img_len[3]);
     demo_check(d, err == WARD_OK, "v3 staged", "%s", ward_err_name(err));
     /* Cut in the middle of the swap, leaving that flash write half done. */
@@ -732,15 +735,25 @@ static bool audit_step(demo_t *d)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ward demo [--dir DIR] [--quiet]\n\n"
-               "Runs the whole story on a simulated device in DIR (default ./ward-demo):\n"
-               "signing, factory provisioning, an update over HTTPS from nginx (started in\n"
-               "DIR/nginx with a throw-away CA, stopped at the end) with a trial boot, a\n"
-               "tampered update and a man in the middle refused, attacks on the boot path\n"
-               "refused, a power cut and an automatic revert, the credential vault, and BLE\n"
-               "(BlueZ's emulator btvirt, started in DIR/btvirt: pairing by the unit's label,\n"
-               "Wi-Fi over BLE, a Just Works phone refused control; skipped, said so, when\n"
-               "btvirt is not installed).\n"
-               "Writes DIR/report.md and DIR/report.json.\n"
+               "On the simulator, a smart plug from the factory to its second firmware, in DIR\n"
+               "(default ./ward-demo), as a timeline:\n"
+               "  1. ward factory init, the build pipeline signs v1, v2, v3 (DIR/factory)\n"
+               "  2. ward factory provision and the end-of-line test (DIR/device)\n"
+               "  3. first boot with secure boot active\n"
+               "  4. button press: the phone pairs by the label's OOB data and writes the Wi-Fi\n"
+               "     credentials into the vault (BlueZ's btvirt, started in DIR/btvirt)\n"
+               "  5. the plug connects to the factory's Mosquitto with its certificate and\n"
+               "     reports (started from DIR/factory/broker/mosquitto.conf)\n"
+               "  6. v2 published and applied over HTTPS (nginx, started in DIR/nginx) with a\n"
+               "     progress bar, trial boot, confirm; a tampered update and a man in the\n"
+               "     middle refused\n"
+               "  7. ward attack DIR/device --fleet DIR/factory: every attack refused\n"
+               "  8. ward audit: no item fails; DIR/audit.html\n"
+               "then attacks on the boot path, a power cut and the automatic revert, the vault.\n"
+               "Every server it starts is stopped before it exits, also on failure.\n"
+               "Writes DIR/report.md and DIR/report.json (scripts/demo-transcript turns the\n"
+               "latter into docs/demo-transcript.md). Only ever deletes a DIR it made.\n"
+               "  --quiet   only failures, skips, the download progress and the summary\n"
                "Exit 0 when every step did what it must, 1 otherwise.\n");
 }
 
@@ -793,7 +806,7 @@ int ward_cmd_demo(int argc, char **argv)
     }
     demo_init(d, dir, quiet);
     if (!quiet) {
-        printf("ward demo: a simulated smart plug, from the build pipeline to the field (in %s/)\n", dir);
+        printf("ward demo: a simulated smart plug, from the factory to its second firmware (in %s/)\n", dir);
     }
     /* The timeline of issue 12, then the extra chapters. */
     bool ok = factory_init(d, &s) && factory_line(d) && first_boot(d);

@@ -187,8 +187,8 @@ static bool read_label(ble_story_t *s)
     }
     s->id = s->label.addr;
     return demo_check(d, err == WARD_OK,
-                      "the owner's phone scans the unit's label: r and C = f4(PKx, PKx, r, 0) "
-                      "from the factory, the pairing key inside the HSM",
+                      "the label the factory printed: r and C = f4(PKx, PKx, r, 0), the pairing key "
+                      "inside the HSM",
                       "device/label.txt %.22s... (QR code device/label.svg); identity "
                       "%02X:%02X:%02X:%02X:%02X:%02X (random static): %s",
                       text, s->id.a[5], s->id.a[4], s->id.a[3], s->id.a[2], s->id.a[1],

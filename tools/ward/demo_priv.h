@@ -17,7 +17,7 @@
 #define DEMO_DEVICE_ID "plug-0001"
 
 typedef struct demo_step {
-    char what[128];
+    char what[160];
     char observed[256];
     bool ok;
     bool skipped; /* not run (a tool is missing): said so, not a failure */
