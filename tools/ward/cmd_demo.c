@@ -669,15 +669,13 @@ static bool attack_step(demo_t *d)
         }
     }
     const bool ok = rc == 0 && cJSON_IsTrue(passed) && n > 0u && refused == n;
-    char why[600] = "";
-    if (j == NULL) {
-        first_line(d, "attack.err", why, sizeof why);
-    }
     if (j != NULL) {
         demo_check(d, ok, "ward attack: every attack on the plug and its factory is refused",
                    "ward attack: %u attacks, %s%s (exit %d); attack.json", n,
                    refused == n ? "all refused" : "NOT refused:", refused == n ? "" : open, rc);
     } else {
+        char why[600] = "";
+        first_line(d, "attack.err", why, sizeof why);
         demo_check(d, false, "ward attack: every attack on the plug and its factory is refused",
                    "no report from ward attack (exit %d): %s", rc, why[0] != '\0' ? why : "no output");
     }
@@ -716,8 +714,8 @@ static bool audit_step(demo_t *d)
     const bool have_html = stat(html, &st) == 0 && st.st_size > 0;
     const bool ok = rc == 0 && cJSON_IsString(res) && strcmp(res->valuestring, "pass") == 0 &&
                     fail == 0.0 && pass > 0.0 && have_html;
-    char why[600] = "";
     if (j == NULL) {
+        char why[600] = "";
         first_line(d, "audit.err", why, sizeof why);
         demo_check(d, false, "ward audit: no item fails for the plug and its factory",
                    "no report from ward audit (exit %d): %s", rc, why[0] != '\0' ? why : "no output");

@@ -181,8 +181,8 @@ static bool read_label(ble_story_t *s)
     if (err == WARD_OK) {
         err = ward_label_parse(&s->label, text);
     }
-    uint8_t pub[65];
-    if (err == WARD_OK) {
+    if (err == WARD_OK) { /* the HSM holds the pairing key the label commits to */
+        uint8_t pub[65];
         err = s->dev.hsm.port.pair_public(s->dev.hsm.port.ctx, pub);
     }
     s->id = s->label.addr;

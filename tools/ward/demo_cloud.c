@@ -194,9 +194,14 @@ bool demo_cloud_story(demo_t *d)
     size_t ca_len = 0;
     pid_t broker = -1;
     demo_chapter(d, "The plug connects to the broker with its certificate and reports");
+    if (conf == NULL || s == NULL) {
+        free(conf);
+        free(s);
+        return demo_check(d, false, "memory", "out of memory");
+    }
     demo_path(d, fdir, sizeof fdir, "factory");
     demo_path(d, ca_path, sizeof ca_path, "device/ca.pem");
-    ward_err_t err = conf == NULL || s == NULL ? WARD_ERR_NO_SPACE : ward_factory_conf_read(fdir, conf);
+    ward_err_t err = ward_factory_conf_read(fdir, conf);
     if (err == WARD_OK) {
         err = ward_factory_cert_read(ca_path, &ca, &ca_len);
     }

@@ -1,8 +1,10 @@
 /*
  * ward demo: the over-the-air chapter. v2 is published into a static
- * repository (tools/repo), served by Debian's nginx over HTTPS (TLS 1.3
+ * repository (tools/repo) with the factory's OTA key, served by Debian's nginx over HTTPS (TLS 1.3
  * only) with a throw-away test CA made here, fetched by the device's agent
- * (src/ota over src/net, as `ward ota apply` does) with a progress bar,
+ * (src/ota over src/net, as `ward ota apply` does) with a progress bar
+ * fed by the agent's progress reports (a bar on a terminal, a line at each
+ * quarter elsewhere),
  * trial-booted and confirmed; then a tampered update and a man-in-the-
  * middle server (a certificate from another CA) are refused. nginx runs in
  * DIR/nginx on free ports of 127.0.0.1 and is stopped at the end (it also
@@ -11,13 +13,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -449,7 +449,7 @@ bool demo_ota_story(demo_t *d, const demo_ota_in_t *in, bool *served)
     if (res == NULL) {
         return false;
     }
-    demo_chapter(d, "Over the air: v2 published, served by nginx over HTTPS, trial boot, confirm");
+    demo_chapter(d, "Over the air: v2 published, applied over HTTPS with a progress bar, trial boot, confirm");
     bool ok = factory_ota_key(d, in, &signer);
 
     /* The repository refuses to sign with the boot key: one key, one job. */
