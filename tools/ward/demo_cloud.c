@@ -230,8 +230,9 @@ bool demo_cloud_story(demo_t *d)
         ok = demo_check(d, err == WARD_OK,
                         "the plug connects: mutual TLS 1.3, the factory's certificate for a key "
                         "inside its HSM; the broker checks it against the factory CA",
-                        "%s: connected as %s (its certificate's CN is its MQTT user and client id)",
-                        ward_err_name(err), s->client ? s->c.ident.id : "-");
+                        "%s as %s (its certificate's CN is its MQTT user and client id): %s",
+                        err == WARD_OK ? "connected" : "NOT connected",
+                        s->client ? s->c.ident.id : "-", ward_err_name(err));
     }
     char topic[128];
     snprintf(topic, sizeof topic, "devices/%s/telemetry", DEMO_DEVICE_ID);
