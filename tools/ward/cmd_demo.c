@@ -848,7 +848,12 @@ int ward_cmd_demo(int argc, char **argv)
     if (err != WARD_OK) {
         return ward_cli_fail("demo", "writing the report", err);
     }
-    printf("\nward demo: %zu steps, %u failed%s; report: %s\n", n, failed,
-           skipped != 0 ? ", a chapter SKIPPED (see above)" : "", md);
+    char html[4096];
+    struct stat st;
+    snprintf(html, sizeof html, "%s/audit.html", dir);
+    const bool audited = stat(html, &st) == 0;
+    printf("\nward demo: %zu steps, %u failed%s; report: %s%s%s\n", n, failed,
+           skipped != 0 ? ", a chapter SKIPPED (see above)" : "", md,
+           audited ? "; the audit: " : "", audited ? html : "");
     return failed == 0 && ok ? WARD_EXIT_OK : WARD_EXIT_FAIL;
 }
