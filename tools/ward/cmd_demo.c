@@ -647,7 +647,7 @@ static bool attack_step(demo_t *d)
     demo_path(d, err_path, sizeof err_path, "attack.err");
     char a0[] = "ward", a1[] = "attack", a3[] = "--fleet", a5[] = "--json";
     char *const argv[] = {a0, a1, dev, a3, fdir, a5, NULL};
-    const int rc = demo_run_ward(argv, out, err_path, 90);
+    const int rc = demo_run_ward(argv, out, err_path, 60);
     cJSON *j = read_json(d, "attack.json");
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "attacks");
     if (!cJSON_IsArray(list)) {
@@ -677,7 +677,8 @@ static bool attack_step(demo_t *d)
         char why[600] = "";
         first_line(d, "attack.err", why, sizeof why);
         demo_check(d, false, "ward attack: every attack on the plug and its factory is refused",
-                   "no report from ward attack (exit %d): %s", rc, why[0] != '\0' ? why : "no output");
+                   "no report from ward attack (exit %d): %s", rc,
+                   why[0] != '\0' ? why : rc < 0 ? "killed: it did not finish in time" : "no output");
     }
     cJSON_Delete(j);
     return ok;
@@ -695,7 +696,7 @@ static bool audit_step(demo_t *d)
     demo_path(d, err_path, sizeof err_path, "audit.err");
     char a0[] = "ward", a1[] = "audit", a3[] = "--fleet", a5[] = "--html", a7[] = "--json";
     char *const argv[] = {a0, a1, dev, a3, fdir, a5, html, a7, NULL};
-    const int rc = demo_run_ward(argv, out, err_path, 60);
+    const int rc = demo_run_ward(argv, out, err_path, 30);
     cJSON *j = read_json(d, "audit.json");
     const cJSON *sum = cJSON_GetObjectItemCaseSensitive(j, "summary");
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(j, "result");
@@ -718,7 +719,8 @@ static bool audit_step(demo_t *d)
         char why[600] = "";
         first_line(d, "audit.err", why, sizeof why);
         demo_check(d, false, "ward audit: no item fails for the plug and its factory",
-                   "no report from ward audit (exit %d): %s", rc, why[0] != '\0' ? why : "no output");
+                   "no report from ward audit (exit %d): %s", rc,
+                   why[0] != '\0' ? why : rc < 0 ? "killed: it did not finish in time" : "no output");
     } else {
         demo_check(d, ok, "ward audit: no item fails for the plug and its factory",
                    "%.0f items: %.0f pass, %.0f fail%s%s, %.0f not applicable, %.0f not checked "
