@@ -2,7 +2,8 @@
  * ward demo: the cloud chapter. Mosquitto runs the broker configuration
  * `ward factory init` wrote (TLS 1.3 only, client certificates, the CN as
  * user name and client id, the ACL keeping each device under
- * devices/<id>/); the plug's own client (src/cloud, as `ward cloud` runs
+ * devices/<id>/); a client without a certificate (mosquitto_sub) is refused;
+ * the plug's own client (src/cloud, as `ward cloud` runs
  * it) connects with the certificate the factory issued for the key inside
  * its HSM, subscribed to its own telemetry, and reports (retained): the
  * broker acknowledges the report and routes it back. Mosquitto is started here and stopped at the end (it
@@ -185,6 +186,64 @@ static pid_t broker_start(const demo_t *d, unsigned port, char *why, size_t why_
     return -1;
 }
 
+static bool file_has(const char *path, const char *needle)
+{
+    char line[1024];
+    bool found = false;
+    FILE *f = fopen(path, "r");
+    while (f != NULL && !found && fgets(line, sizeof line, f) != NULL) {
+        found = strstr(line, needle) != NULL;
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return found;
+}
+
+/* An independent client (Mosquitto's mosquitto_sub, over OpenSSL) without a
+ * certificate: the broker must refuse it (require_certificate). */
+static bool anonymous_refused(demo_t *d, unsigned port)
+{
+    char found[4096], ca[4096], err_path[4096], p[16], line[300] = "";
+    static const char *const k_what =
+        "a client without a certificate (mosquitto_sub, OpenSSL) is refused by the broker";
+    if (demo_find_tool("mosquitto_sub", "WARD_MOSQUITTO_SUB", found, sizeof found) == NULL) {
+        return demo_check(d, false, k_what, "mosquitto_sub not found: install Debian's "
+                                            "mosquitto-clients (scripts/bootstrap.sh does)");
+    }
+    demo_path(d, ca, sizeof ca, "factory/ca/ca.pem");
+    demo_path(d, err_path, sizeof err_path, "factory/broker/anonymous.err");
+    snprintf(p, sizeof p, "%u", port);
+    char a_h[] = "-h", a_host[] = "localhost", a_p[] = "-p", a_ca[] = "--cafile", a_t[] = "-t",
+         a_topic[] = "devices/#", a_c[] = "-C", a_one[] = "1", a_w[] = "-W", a_five[] = "5";
+    char *const argv[] = {found, a_h, a_host, a_p, p, a_ca, ca, a_t, a_topic, a_c, a_one, a_w,
+                          a_five, NULL};
+    /* 27: mosquitto_sub's time-out (connected, nothing came): not a refusal. */
+    const int rc = demo_run(found, argv, NULL, err_path, 10);
+    FILE *f = fopen(err_path, "r");
+    if (f != NULL) {
+        if (fgets(line, sizeof line, f) == NULL) {
+            line[0] = '\0';
+        }
+        fclose(f);
+        line[strcspn(line, "\n")] = '\0';
+    }
+    /* The broker says why (OpenSSL's reason in its log). */
+    char log[4096];
+    bool why = false;
+    demo_path(d, log, sizeof log, "factory/broker/mosquitto.log");
+    for (int i = 0; i < 50 && !why; i++) {
+        why = file_has(log, "peer did not return a certificate");
+        if (!why) {
+            sleep_ms(20);
+        }
+    }
+    return demo_check(d, rc > 0 && rc != 27 && why, k_what,
+                      "mosquitto_sub exit %d (%s); the broker's log: %s", rc,
+                      line[0] != '\0' ? line : "no error",
+                      why ? "\"peer did not return a certificate\"" : "no refusal logged");
+}
+
 bool demo_cloud_story(demo_t *d)
 {
     char fdir[4096], ca_path[4096], why[9000] = "";
@@ -221,6 +280,9 @@ bool demo_cloud_story(demo_t *d)
                                "stopped at the end",
                                (unsigned)conf->broker_port, (int)broker)
                   : demo_check(d, false, k_broker, "%s", why);
+    if (ok) {
+        ok = anonymous_refused(d, conf->broker_port);
+    }
     if (ok) {
         /* Subscribed to its own telemetry: what the broker routes comes back. */
         err = sess_open(d, s, ca, ca_len, conf->broker_port);

@@ -71,6 +71,9 @@ void demo_stop(pid_t *pid);
 /* Run this ward binary with argv (argv[0] "ward"), stdout to out, stderr to
  * err; killed after timeout_s. Its exit code, or -1 (killed, not run). */
 int demo_run_ward(char *const argv[], const char *out, const char *err, unsigned timeout_s);
+/* The same for another program. */
+int demo_run(const char *bin, char *const argv[], const char *out, const char *err,
+             unsigned timeout_s);
 
 /* Chapters in their own files. */
 bool demo_vault_story(demo_t *d);

@@ -140,6 +140,12 @@ void demo_stop(pid_t *pid)
 
 int demo_run_ward(char *const argv[], const char *out, const char *err, unsigned timeout_s)
 {
+    return demo_run("/proc/self/exe", argv, out, err, timeout_s);
+}
+
+int demo_run(const char *bin, char *const argv[], const char *out, const char *err,
+             unsigned timeout_s)
+{
     fflush(stdout);
     fflush(stderr);
     const pid_t pid = fork();
@@ -149,7 +155,7 @@ int demo_run_ward(char *const argv[], const char *out, const char *err, unsigned
     if (pid == 0) {
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
         redirect(out, err);
-        execv("/proc/self/exe", argv);
+        execv(bin, argv);
         _exit(127);
     }
     for (unsigned i = 0; i < timeout_s * 50u; i++) {
