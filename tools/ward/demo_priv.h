@@ -1,5 +1,6 @@
-/* ward demo internals: the step report and the simulated-device helpers
- * shared by the demo's chapters (cmd_demo.c, demo_vault.c). */
+/* ward demo internals: the step report, the simulated-device helpers and
+ * the process helpers (demo_proc.c) shared by the demo's chapters
+ * (cmd_demo.c, demo_ble.c, demo_cloud.c, demo_ota.c, demo_vault.c). */
 #ifndef WARD_TOOLS_DEMO_PRIV_H
 #define WARD_TOOLS_DEMO_PRIV_H
 
