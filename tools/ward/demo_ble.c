@@ -163,48 +163,36 @@ static void settle(ble_story_t *s, unsigned ms)
     }
 }
 
-/* The factory's label step (ward factory provision does the same). */
-static bool make_label(ble_story_t *s)
+/* The phone scans the label the factory printed (DEVICE/label.txt, made
+ * by `ward factory provision` from the pairing key inside the HSM); the
+ * plug's identity address is the one the label names. */
+static bool read_label(ble_story_t *s)
 {
     demo_t *d = s->d;
-    const ward_hsm_t *h = &s->dev.hsm.port;
-    s->id.type = WARD_BLE_ADDR_RANDOM;
-    ward_err_t err = s->rng.port.fill(s->rng.port.ctx, s->id.a, 6);
-    s->id.a[5] |= 0xC0u;
-    if (err == WARD_OK && !ward_ble_addr_is_identity(&s->id)) {
-        s->id.a[0] ^= 0x01u;
+    char p[4096], text[128] = "";
+    demo_path(d, p, sizeof p, "device/label.txt");
+    FILE *f = fopen(p, "r");
+    ward_err_t err = WARD_ERR_NOT_FOUND;
+    if (f != NULL) {
+        err = fgets(text, sizeof text, f) != NULL ? WARD_OK : WARD_ERR_IO;
+        fclose(f);
+        text[strcspn(text, "\r\n")] = '\0';
     }
     if (err == WARD_OK) {
-        err = h->pair_generate(h->ctx);
-        if (err == WARD_ERR_EXISTS) {
-            err = WARD_OK; /* a label was printed for this unit before */
-        }
+        err = ward_label_parse(&s->label, text);
     }
-    if (err == WARD_OK) {
-        err = ward_label_from_hsm(&s->label, h, &s->id);
+    if (err == WARD_OK) { /* the HSM holds the pairing key the label commits to */
+        uint8_t pub[65];
+        err = s->dev.hsm.port.pair_public(s->dev.hsm.port.ctx, pub);
     }
-    char text[WARD_LABEL_TEXT_LEN + 1] = "";
-    if (err == WARD_OK) {
-        ward_label_encode(text, &s->label);
-        char p[4096];
-        demo_path(d, p, sizeof p, "device/label.svg");
-        FILE *f = fopen(p, "w");
-        err = f == NULL ? WARD_ERR_IO : ward_label_qr_svg(f, text, true);
-        if (f != NULL && fclose(f) != 0 && err == WARD_OK) {
-            err = WARD_ERR_IO;
-        }
-        char line[WARD_LABEL_TEXT_LEN + 2];
-        snprintf(line, sizeof line, "%s\n", text);
-        if (err == WARD_OK) {
-            err = demo_save(d, "device/label.txt", line, strlen(line));
-        }
-    }
+    s->id = s->label.addr;
     return demo_check(d, err == WARD_OK,
-                      "factory: the HSM makes the BLE pairing key inside; the label carries r and "
-                      "C = f4(PKx, PKx, r, 0)",
-                      "device/label.txt %.22s..., its QR code device/label.svg; identity "
-                      "%02X:%02X:%02X:%02X:%02X:%02X (random static)",
-                      text, s->id.a[5], s->id.a[4], s->id.a[3], s->id.a[2], s->id.a[1], s->id.a[0]);
+                      "the label the factory printed: r and C = f4(PKx, PKx, r, 0), the pairing key "
+                      "inside the HSM",
+                      "device/label.txt %.22s... (QR code device/label.svg); identity "
+                      "%02X:%02X:%02X:%02X:%02X:%02X (random static): %s",
+                      text, s->id.a[5], s->id.a[4], s->id.a[3], s->id.a[2], s->id.a[1],
+                      s->id.a[0], ward_err_name(err));
 }
 
 static uint8_t write_value(ble_story_t *s, uint16_t handle, const uint8_t *v, size_t n, ward_err_t *err)
@@ -230,7 +218,7 @@ static void story(ble_story_t *s)
 {
     demo_t *d = s->d;
     ward_err_t err;
-    if (!make_label(s)) {
+    if (!read_label(s)) {
         return;
     }
     /* The plug, on its own controller. */
@@ -380,8 +368,8 @@ bool demo_ble_story(demo_t *d)
         return demo_check(d, false, "memory", "out of memory");
     }
     s->d = d;
-    demo_chapter(d, "BLE: a button press, pairing by the label, Wi-Fi over BLE, a Just Works "
-                    "phone refused control");
+    demo_chapter(d, "Button press: the phone pairs by the label's OOB data and writes the Wi-Fi "
+                    "credentials into the vault");
     char dir[4096];
     demo_path(d, dir, sizeof dir, "btvirt");
     if (ward_btvirt_start(&s->bt, dir) != 0) {

@@ -1,8 +1,10 @@
 /*
  * ward demo: the over-the-air chapter. v2 is published into a static
- * repository (tools/repo), served by Debian's nginx over HTTPS (TLS 1.3
+ * repository (tools/repo) with the factory's OTA key, served by Debian's nginx over HTTPS (TLS 1.3
  * only) with a throw-away test CA made here, fetched by the device's agent
- * (src/ota over src/net, as `ward ota apply` does) with a progress bar,
+ * (src/ota over src/net, as `ward ota apply` does) with a progress bar
+ * fed by the agent's progress reports (a bar on a terminal, a line at each
+ * quarter elsewhere),
  * trial-booted and confirmed; then a tampered update and a man-in-the-
  * middle server (a certificate from another CA) are refused. nginx runs in
  * DIR/nginx on free ports of 127.0.0.1 and is stopped at the end (it also
@@ -11,13 +13,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,7 +35,6 @@
 #include "ward/util.h"
 #include "ward_repo.h"
 
-#define DEMO_CLASS "smart-plug"
 #define DEMO_BLOCK 1024u
 
 /* ---- a throw-away PKI (Mbed TLS's certificate writer) ------------------------- */
@@ -173,65 +172,6 @@ typedef struct {
     char why[9000];
 } nginx_t;
 
-static const char *find_nginx(void)
-{
-    static char found[4096];
-    const char *env = getenv("WARD_NGINX"); /* set: that one or none */
-    if (env != NULL) {
-        return access(env, X_OK) == 0 ? env : NULL;
-    }
-    static const char *const k_fixed[2] = {"/usr/sbin/nginx", "/usr/local/sbin/nginx"};
-    for (int i = 0; i < 2; i++) {
-        if (access(k_fixed[i], X_OK) == 0) {
-            return k_fixed[i];
-        }
-    }
-    const char *path = getenv("PATH");
-    while (path != NULL && *path != '\0') {
-        const size_t n = strcspn(path, ":");
-        snprintf(found, sizeof found, "%.*s/nginx", (int)n, path);
-        if (n > 0 && access(found, X_OK) == 0) {
-            return found;
-        }
-        path += n + (path[n] == ':' ? 1u : 0u);
-    }
-    return NULL;
-}
-
-static unsigned free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    unsigned port = 0;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-        port = ntohs(a.sin_port);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    return port;
-}
-
-static bool listening(unsigned port)
-{
-    struct sockaddr_in a;
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0) {
-        close(fd);
-    }
-    return ok;
-}
-
 static ward_err_t write_conf(const nginx_t *n, const char *www)
 {
     char p[4200];
@@ -269,26 +209,14 @@ static ward_err_t write_conf(const nginx_t *n, const char *www)
 
 static void nginx_stop(nginx_t *n)
 {
-    if (n->pid <= 0) {
-        return;
-    }
-    (void)kill(n->pid, SIGTERM);
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(n->pid, NULL, WNOHANG) == n->pid) {
-            n->pid = 0;
-            return;
-        }
-        usleep(20000);
-    }
-    (void)kill(n->pid, SIGKILL);
-    (void)waitpid(n->pid, NULL, 0);
-    n->pid = 0;
+    demo_stop(&n->pid);
 }
 
 /* Start nginx serving www; n->why says what went wrong. */
 static ward_err_t nginx_start(nginx_t *n, const char *www)
 {
-    const char *bin = find_nginx();
+    char found[4096];
+    const char *bin = demo_find_tool("nginx", "WARD_NGINX", found, sizeof found);
     if (bin == NULL) {
         snprintf(n->why, sizeof n->why,
                  "nginx not found (looked for $WARD_NGINX, else in /usr/sbin, /usr/local/sbin "
@@ -297,8 +225,8 @@ static ward_err_t nginx_start(nginx_t *n, const char *www)
     }
     for (int attempt = 0; attempt < 3; attempt++) {
         /* A port found free may be taken before nginx binds it: try others. */
-        n->port = free_port();
-        n->rogue_port = free_port();
+        n->port = demo_free_port();
+        n->rogue_port = demo_free_port();
         if (n->port == 0 || n->rogue_port == 0 || n->port == n->rogue_port ||
             write_conf(n, www) != WARD_OK) {
             continue;
@@ -334,7 +262,7 @@ static ward_err_t nginx_start(nginx_t *n, const char *www)
                          bin, WIFEXITED(st) ? WEXITSTATUS(st) : -1, elog);
                 break;
             }
-            if (listening(n->port) && listening(n->rogue_port)) {
+            if (demo_listening(n->port) && demo_listening(n->rogue_port)) {
                 return WARD_OK;
             }
             usleep(20000);
@@ -350,33 +278,46 @@ static ward_err_t nginx_start(nginx_t *n, const char *www)
 
 /* ---- the device's agent ------------------------------------------------------------ */
 
+/* The agent's download progress: a bar on a terminal; elsewhere (a log,
+ * --quiet) a line at each quarter. Counts what the agent reported. */
 typedef struct {
-    bool on;
+    bool bar, lines;
     int last;
+    unsigned calls;
+    uint64_t done, total;
 } demo_bar_t;
 
 static void demo_bar(void *ctx, ward_ota_phase_t phase, uint64_t done, uint64_t total)
 {
     demo_bar_t *b = ctx;
-    if (!b->on || phase != WARD_OTA_PHASE_DOWNLOAD || total == 0u) {
+    if (phase != WARD_OTA_PHASE_DOWNLOAD || total == 0u) {
         return;
     }
+    b->calls++;
+    b->done = done;
+    b->total = total;
     const int pct = (int)(done * 100u / total);
     if (pct == b->last) {
         return;
     }
+    if (b->bar) {
+        char bar[31];
+        for (int i = 0; i < 30; i++) {
+            bar[i] = i < pct * 30 / 100 ? '#' : '.';
+        }
+        bar[30] = '\0';
+        printf("\r  downloading v2 over HTTPS [%s] %3d%%  %llu/%llu bytes", bar, pct,
+               (unsigned long long)done, (unsigned long long)total);
+        if (done == total) {
+            printf("\n");
+        }
+        fflush(stdout);
+    } else if (b->lines && (b->last < 0 || pct / 25 != b->last / 25)) {
+        printf("  downloading v2 over HTTPS: %3d%%  %llu/%llu bytes\n", pct,
+               (unsigned long long)done, (unsigned long long)total);
+        fflush(stdout);
+    }
     b->last = pct;
-    char bar[31];
-    for (int i = 0; i < 30; i++) {
-        bar[i] = i < pct * 30 / 100 ? '#' : '.';
-    }
-    bar[30] = '\0';
-    printf("\r  downloading v2 over HTTPS [%s] %3d%%  %llu/%llu bytes", bar, pct,
-           (unsigned long long)done, (unsigned long long)total);
-    if (done == total) {
-        printf("\n");
-    }
-    fflush(stdout);
 }
 
 typedef struct {
@@ -385,14 +326,17 @@ typedef struct {
     ward_ota_manifest_t m;
     uint32_t nblocks;
     uint64_t connects;
+    demo_bar_t bar; /* what the agent reported of its progress */
 } agent_run_t;
 
 /* What `ward ota apply` does: start-up report, check, apply. */
-static void agent_apply(const demo_t *d, const char *server, const char *ca, bool bar_on,
+static void agent_apply(const demo_t *d, const char *server, const char *ca, bool show,
                         agent_run_t *r)
 {
     char dev[4096];
-    demo_bar_t bar = {.on = bar_on, .last = -1};
+    demo_bar_t bar = {.bar = show && !d->quiet && isatty(STDOUT_FILENO) == 1,
+                      .lines = show && (d->quiet || isatty(STDOUT_FILENO) != 1),
+                      .last = -1};
     demo_path(d, dev, sizeof dev, "device");
     const ota_session_opts_t o = {.dir = dev, .server = server, .ca_path = ca,
                                   .progress = demo_bar, .progress_ctx = &bar};
@@ -413,13 +357,14 @@ static void agent_apply(const demo_t *d, const char *server, const char *ca, boo
         if (r->err == WARD_OK) {
             r->err = ward_ota_apply(&s->ota);
         }
-        if (bar.on && bar.last >= 0 && bar.last < 100) {
+        if (bar.bar && bar.last >= 0 && bar.last < 100) {
             printf("\n");
         }
         r->stats = s->ota.stats;
         r->m = s->ota.manifest;
         r->nblocks = ota_session_nblocks(s);
         r->connects = s->net.stats.connects;
+        r->bar = bar;
         ota_session_close(s);
     }
     free(s);
@@ -447,57 +392,32 @@ static void slots(const demo_t *d, uint32_t bytes, const uint8_t *img, size_t le
 
 /* ---- the chapter ---------------------------------------------------------------------- */
 
-static bool provision_ota(demo_t *d, const demo_ota_in_t *in, ward_repo_signer_t *signer,
-                          psa_key_id_t *ota_key)
+/* The OTA key is the factory's (made by `ward factory init`, never the boot
+ * key); provisioning burnt its hash into the unit's OTP and stored its
+ * public key with the device class: check the unit agrees. */
+static bool factory_ota_key(demo_t *d, const demo_ota_in_t *in, ward_repo_signer_t *signer)
 {
-    char pem[WARD_SIGN_PKCS8_PEM_MAX];
-    size_t pem_len = 0;
-    uint8_t hash[32] = {0}, boot_hash[32] = {0};
-    ward_err_t err = ward_sign_keygen(ota_key);
-    if (err == WARD_OK) {
-        err = ward_sign_key_write_pkcs8_pem(*ota_key, pem, sizeof pem, &pem_len);
-    }
-    if (err == WARD_OK) {
-        char p[4096];
-        demo_path(d, p, sizeof p, "ota-key.pem");
-        err = ward_cli_write_file(p, pem, pem_len, 0600, true);
-    }
-    ward_wipe(pem, sizeof pem);
-    if (err == WARD_OK) {
-        err = ward_repo_signer_psa(signer, *ota_key);
-    }
+    uint8_t hash[32] = {0}, otp_hash[32] = {0};
+    ward_err_t err = ward_repo_signer_psa(signer, in->ota_key);
     if (err == WARD_OK) {
         err = ward_sha256(hash, signer->spki, sizeof signer->spki);
     }
+    ward_sim_device_t dev;
     if (err == WARD_OK) {
-        err = ward_sha256(boot_hash, in->boot_spki, WARD_SIGN_SPKI_LEN);
+        err = demo_dev_open(d, &dev);
+    }
+    if (err == WARD_OK) {
+        err = dev.otp.port.read(dev.otp.port.ctx, WARD_OTP_OTA_KEY_HASH, otp_hash, sizeof otp_hash);
+        ward_sim_device_close(&dev);
     }
     char hex[17];
     for (int i = 0; i < 8; i++) {
         snprintf(hex + 2 * i, 3, "%02x", hash[i]);
     }
-    if (!demo_check(d, err == WARD_OK && !ward_ct_equal(hash, boot_hash, 32),
-                    "OTA signing key generated offline, distinct from the boot key",
-                    "ota-key.pem, SHA-256 of its public key %s...", hex)) {
-        return false;
-    }
-    ward_sim_device_t dev;
-    err = demo_dev_open(d, &dev);
-    if (err == WARD_OK) {
-        const ward_otp_t *otp = &dev.otp.port;
-        err = otp->burn(otp->ctx, WARD_OTP_OTA_KEY_HASH, hash, sizeof hash);
-        if (err == WARD_OK) {
-            err = otp->lock(otp->ctx, WARD_OTP_OTA_KEY_HASH);
-        }
-        if (err == WARD_OK) {
-            err = ward_sim_device_set_ota(&dev, signer->spki, DEMO_CLASS);
-        }
-        ward_sim_device_close(&dev);
-    }
-    return demo_check(d, err == WARD_OK,
-                      "factory: the OTA key's hash burnt into OTP and locked, its public key in "
-                      "read-only flash",
-                      "device class \"%s\": %s", DEMO_CLASS, ward_err_name(err));
+    return demo_check(d, err == WARD_OK && ward_ct_equal(hash, otp_hash, 32),
+                      "the factory's OTA key signs the release; the plug's OTP holds its hash",
+                      "factory/keys/ota-key.pem, SHA-256 of its public key %s... = OTP: %s", hex,
+                      err == WARD_OK ? "yes" : ward_err_name(err));
 }
 
 static bool publish(demo_t *d, const demo_ota_in_t *in, const ward_repo_signer_t *signer,
@@ -522,7 +442,6 @@ bool demo_ota_story(demo_t *d, const demo_ota_in_t *in, bool *served)
 {
     char www[4096], ca[4200], server[256], rogue_server[256];
     ward_repo_signer_t signer, boot_signer;
-    psa_key_id_t ota_key = 0;
     ward_repo_publish_result_t *res = calloc(1, sizeof *res);
     nginx_t n;
     memset(&n, 0, sizeof n);
@@ -530,8 +449,8 @@ bool demo_ota_story(demo_t *d, const demo_ota_in_t *in, bool *served)
     if (res == NULL) {
         return false;
     }
-    demo_chapter(d, "Over the air: v2 published, served by nginx over HTTPS, trial boot, confirm");
-    bool ok = provision_ota(d, in, &signer, &ota_key);
+    demo_chapter(d, "Over the air: v2 published, applied over HTTPS with a progress bar, trial boot, confirm");
+    bool ok = factory_ota_key(d, in, &signer);
 
     /* The repository refuses to sign with the boot key: one key, one job. */
     demo_path(d, www, sizeof www, "repo");
@@ -592,7 +511,11 @@ bool demo_ota_story(demo_t *d, const demo_ota_in_t *in, bool *served)
     ward_boot_report_t rep;
     ward_err_t err;
     if (ok) {
-        agent_apply(d, server, ca, !d->quiet && isatty(STDOUT_FILENO) == 1, &r);
+        agent_apply(d, server, ca, true, &r);
+        demo_check(d, r.bar.calls >= r.nblocks && r.bar.total > 0u && r.bar.done == r.bar.total,
+                   "the progress bar follows the agent's download to 100 %",
+                   "%u progress reports, %llu of %llu bytes", r.bar.calls,
+                   (unsigned long long)r.bar.done, (unsigned long long)r.bar.total);
         ok = demo_check(d, r.err == WARD_OK && r.stats.blocks == r.nblocks &&
                                r.m.version.major == 2,
                         "the plug's agent: manifest checked, every block checked against the "
@@ -661,7 +584,6 @@ bool demo_ota_story(demo_t *d, const demo_ota_in_t *in, bool *served)
         nginx_stop(&n);
         demo_check(d, n.pid == 0, "nginx stopped", "its files stay in nginx/ (config, logs)");
     }
-    (void)psa_destroy_key(ota_key);
     free(res);
-    return ok && d->failed == 0;
+    return ok;
 }

@@ -1,18 +1,24 @@
-/* ward demo internals: the step report and the simulated-device helpers
- * shared by the demo's chapters (cmd_demo.c, demo_vault.c). */
+/* ward demo internals: the step report, the simulated-device helpers and
+ * the process helpers (demo_proc.c) shared by the demo's chapters
+ * (cmd_demo.c, demo_ble.c, demo_cloud.c, demo_ota.c, demo_vault.c). */
 #ifndef WARD_TOOLS_DEMO_PRIV_H
 #define WARD_TOOLS_DEMO_PRIV_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "ward/boot.h"
 #include "ward/sim.h"
 
 #define DEMO_MAX_STEPS 128
+/* The plug: its device class (updates are published for it) and the id
+ * the factory gives it (its certificate's CN, its MQTT user and topics). */
+#define DEMO_CLASS "smart-plug"
+#define DEMO_DEVICE_ID "plug-0001"
 
 typedef struct demo_step {
-    char what[128];
+    char what[160];
     char observed[256];
     bool ok;
     bool skipped; /* not run (a tool is missing): said so, not a failure */
@@ -52,8 +58,29 @@ ward_err_t demo_stage(const demo_t *d, const uint8_t *img, size_t len);
 /* "1.2.3+4" in a small rotating static buffer. */
 const char *demo_version(const ward_image_version_t *v);
 
+/* Processes (demo_proc.c). */
+unsigned demo_free_port(void);           /* a free TCP port on 127.0.0.1, 0 if none */
+bool demo_listening(unsigned port);      /* something accepts on 127.0.0.1:port */
+/* A tool: $env if set (then that one or none), else /usr/sbin, /usr/local/sbin,
+ * /usr/bin, $PATH. out (n bytes) gets the path; NULL when not found. */
+const char *demo_find_tool(const char *name, const char *env, char *out, size_t n);
+/* Start a server: stdout and stderr to log; it dies with the demo. -1 on failure. */
+pid_t demo_spawn(const char *bin, char *const argv[], const char *log);
+bool demo_alive(pid_t pid);
+/* SIGTERM, SIGKILL after 2 s; reaped; *pid = 0. Safe to call twice. */
+void demo_stop(pid_t *pid);
+/* Run this ward binary with argv (argv[0] "ward"), stdout to out, stderr to
+ * err; killed after timeout_s. Its exit code, or -1 (killed, not run). */
+int demo_run_ward(char *const argv[], const char *out, const char *err, unsigned timeout_s);
+/* The same for another program. */
+int demo_run(const char *bin, char *const argv[], const char *out, const char *err,
+             unsigned timeout_s);
+
 /* Chapters in their own files. */
 bool demo_vault_story(demo_t *d);
+/* The plug connects to the factory's Mosquitto with its certificate and
+ * reports (demo_cloud.c); Mosquitto is started and stopped here. */
+bool demo_cloud_story(demo_t *d);
 /* BLE over BlueZ's emulator (demo_ble.c); skipped, visibly, without it. */
 bool demo_ble_story(demo_t *d);
 
@@ -61,6 +88,7 @@ bool demo_ble_story(demo_t *d);
 typedef struct demo_ota_in {
     uint32_t boot_key;         /* PSA key id of the boot signing key */
     const uint8_t *boot_spki;  /* its public key, 91-byte DER */
+    uint32_t ota_key;          /* PSA key id of the factory's OTA key */
     const uint8_t *v2, *v3;    /* signed images */
     size_t v2_len, v3_len;
 } demo_ota_in_t;

@@ -110,7 +110,7 @@ bool demo_vault_story(demo_t *d)
     if (v == NULL) {
         return false;
     }
-    demo_chapter(d, "Credential vault: encrypted under a key that never leaves the HSM");
+    demo_chapter(d, "Extra: the credential vault, encrypted under a key that never leaves the HSM");
 
     ward_err_t err = demo_dev_open(d, &dev);
     if (err == WARD_OK) {

@@ -1,0 +1,171 @@
+/*
+ * ward demo: the processes it starts. Servers (nginx, Mosquitto) run with
+ * PR_SET_PDEATHSIG, so they die with the demo even if it is killed; the
+ * demo stops each one itself on every path. Other ward commands (`ward
+ * attack`, `ward audit`) run as children of this very binary
+ * (/proc/self/exe), with a time limit.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "demo_priv.h"
+
+unsigned demo_free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    unsigned port = 0;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
+        port = ntohs(a.sin_port);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return port;
+}
+
+bool demo_listening(unsigned port)
+{
+    struct sockaddr_in a;
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok;
+}
+
+const char *demo_find_tool(const char *name, const char *env, char *out, size_t n)
+{
+    const char *e = env != NULL ? getenv(env) : NULL;
+    if (e != NULL) { /* set: that one or none */
+        snprintf(out, n, "%s", e);
+        return access(out, X_OK) == 0 ? out : NULL;
+    }
+    static const char *const k_dirs[3] = {"/usr/sbin", "/usr/local/sbin", "/usr/bin"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(out, n, "%s/%s", k_dirs[i], name);
+        if (access(out, X_OK) == 0) {
+            return out;
+        }
+    }
+    const char *path = getenv("PATH");
+    while (path != NULL && *path != '\0') {
+        const size_t len = strcspn(path, ":");
+        snprintf(out, n, "%.*s/%s", (int)len, path, name);
+        if (len > 0 && access(out, X_OK) == 0) {
+            return out;
+        }
+        path += len + (path[len] == ':' ? 1u : 0u);
+    }
+    return NULL;
+}
+
+/* In the child: stdin from /dev/null, stdout to out, stderr to err (either
+ * may be NULL: /dev/null). */
+static void redirect(const char *out, const char *err)
+{
+    int fd = open("/dev/null", O_RDONLY);
+    if (fd >= 0) {
+        (void)dup2(fd, STDIN_FILENO);
+        close(fd);
+    }
+    fd = open(out != NULL ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+        (void)dup2(fd, STDOUT_FILENO);
+        close(fd);
+    }
+    fd = open(err != NULL ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+        (void)dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+}
+
+pid_t demo_spawn(const char *bin, char *const argv[], const char *log)
+{
+    fflush(stdout);
+    fflush(stderr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with the demo */
+        redirect(log, log);
+        execv(bin, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+bool demo_alive(pid_t pid)
+{
+    return pid > 0 && waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+void demo_stop(pid_t *pid)
+{
+    if (*pid <= 0) {
+        return;
+    }
+    (void)kill(*pid, SIGTERM);
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+            *pid = 0;
+            return;
+        }
+        usleep(20000);
+    }
+    (void)kill(*pid, SIGKILL);
+    (void)waitpid(*pid, NULL, 0);
+    *pid = 0;
+}
+
+int demo_run_ward(char *const argv[], const char *out, const char *err, unsigned timeout_s)
+{
+    return demo_run("/proc/self/exe", argv, out, err, timeout_s);
+}
+
+int demo_run(const char *bin, char *const argv[], const char *out, const char *err,
+             unsigned timeout_s)
+{
+    fflush(stdout);
+    fflush(stderr);
+    const pid_t pid = fork();
+    if (pid < 0) {
+        return -1;
+    }
+    if (pid == 0) {
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        redirect(out, err);
+        execv(bin, argv);
+        _exit(127);
+    }
+    for (unsigned i = 0; i < timeout_s * 50u; i++) {
+        int st = 0;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        }
+        usleep(20000);
+    }
+    (void)kill(pid, SIGKILL);
+    (void)waitpid(pid, NULL, 0);
+    return -1;
+}
