@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -62,6 +63,7 @@ void demo_init(demo_t *d, const char *dir, bool quiet)
     memset(d, 0, sizeof *d);
     d->dir = dir;
     d->quiet = quiet;
+    d->broker_hold = -1;
 }
 
 void demo_chapter(demo_t *d, const char *title)
@@ -376,8 +378,24 @@ static bool factory_init(demo_t *d, story_t *s)
     demo_chapter(d, "Factory: keys and CA made offline; the build pipeline signs v1, v2, v3");
     demo_path(d, fdir, sizeof fdir, "factory");
     /* 8883, the port the IoT segment allows out (deploy/nftables) and the
-     * audit checks the profile for; another when something holds it. */
-    const unsigned port = demo_listening(8883) ? demo_free_port() : 8883u;
+     * audit checks the profile for (on another port the audit fails). It
+     * stays bound here until this demo's Mosquitto starts on it, so a demo
+     * running at the same time waits (its broker holds it a few seconds);
+     * after a minute, another port, said so. */
+    unsigned port = 0;
+    for (int i = 0; i < 600 && d->broker_hold < 0; i++) {
+        d->broker_hold = demo_claim_port(8883, &port);
+        if (d->broker_hold < 0) {
+            if (i == 0) {
+                demo_note(d, "port 8883 is taken (another ward demo?): waiting for it");
+            }
+            const struct timespec tenth = {0, 100000000L};
+            (void)nanosleep(&tenth, NULL);
+        }
+    }
+    if (d->broker_hold < 0) {
+        d->broker_hold = demo_claim_port(0, &port);
+    }
     const ward_factory_init_opts_t o = {
         .dir = fdir,
         .name = "ward demo factory CA",
@@ -391,9 +409,10 @@ static bool factory_init(demo_t *d, story_t *s)
     if (!demo_check(d, err == WARD_OK,
                     "ward factory init: boot key, OTA key (another key), factory CA, broker and "
                     "update server configuration",
-                    "factory/: keys/*.pem mode 0600, ca/ca.pem, broker/mosquitto.conf on port %u: "
+                    "factory/: keys/*.pem mode 0600, ca/ca.pem, broker/mosquitto.conf on port %u%s: "
                     "%s%s%s",
-                    port, ward_err_name(err), why[0] != '\0' ? ": " : "", why)) {
+                    port, port == 8883u ? "" : " (8883 stayed taken)", ward_err_name(err),
+                    why[0] != '\0' ? ": " : "", why)) {
         return false;
     }
     char p[4200];
@@ -831,6 +850,10 @@ int ward_cmd_demo(int argc, char **argv)
         (void)attacks(d, &s);
         (void)power_cut(d, &s);
         (void)demo_vault_story(d);
+    }
+    if (d->broker_hold >= 0) { /* the cloud chapter did not run */
+        (void)close(d->broker_hold);
+        d->broker_hold = -1;
     }
     for (int v = 1; v <= 3; v++) {
         free(s.img[v]);

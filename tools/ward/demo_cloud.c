@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "demo_priv.h"
 #include "ward/cloud.h"
@@ -156,7 +157,7 @@ static ward_err_t run(cloud_sess_t *s, until_fn cond, unsigned seconds)
 }
 
 /* Mosquitto with the factory's configuration; *why on failure. */
-static pid_t broker_start(const demo_t *d, unsigned port, char *why, size_t why_len)
+static pid_t broker_start(demo_t *d, unsigned port, char *why, size_t why_len)
 {
     char found[4096], conf[4200], log[4200];
     const char *bin = demo_find_tool("mosquitto", "WARD_MOSQUITTO", found, sizeof found);
@@ -170,13 +171,20 @@ static pid_t broker_start(const demo_t *d, unsigned port, char *why, size_t why_
     demo_path(d, log, sizeof log, "factory/broker/mosquitto.log");
     char opt_c[] = "-c";
     char *const argv[] = {found, opt_c, conf, NULL};
+    if (d->broker_hold >= 0) { /* held since factory init: Mosquitto's now */
+        (void)close(d->broker_hold);
+        d->broker_hold = -1;
+    }
     pid_t pid = demo_spawn(bin, argv, log);
     for (int i = 0; pid > 0 && i < 250; i++) {
-        if (demo_listening(port)) {
+        /* This Mosquitto's own listener: another program on the port (a
+         * broker of another demo, of another CA) is not it. */
+        if (demo_listening_pid(pid, port)) {
             return pid;
         }
         if (!demo_alive(pid)) {
-            snprintf(why, why_len, "%s exited before listening on port %u; see %s", bin, port, log);
+            snprintf(why, why_len, "%s exited before listening on port %u (taken by another program?); see %s",
+                 bin, port, log);
             return -1;
         }
         sleep_ms(20);
@@ -318,7 +326,10 @@ bool demo_cloud_story(demo_t *d)
     sess_close(s);
     if (broker > 0) {
         demo_stop(&broker);
-        demo_check(d, broker == 0, "Mosquitto stopped", "its log stays in factory/broker/");
+        const bool gone = !demo_listening(conf->broker_port);
+        demo_check(d, broker == 0 && gone, "Mosquitto stopped",
+                   "nothing listens on port %u any more%s; its log stays in factory/broker/",
+                   (unsigned)conf->broker_port, gone ? "" : ": STILL LISTENING");
     }
     free(ca);
     free(conf);

@@ -262,7 +262,7 @@ static ward_err_t nginx_start(nginx_t *n, const char *www)
                          bin, WIFEXITED(st) ? WEXITSTATUS(st) : -1, elog);
                 break;
             }
-            if (demo_listening(n->port) && demo_listening(n->rogue_port)) {
+            if (demo_listening_pid(pid, n->port) && demo_listening_pid(pid, n->rogue_port)) {
                 return WARD_OK;
             }
             usleep(20000);
@@ -582,7 +582,10 @@ bool demo_ota_story(demo_t *d, const demo_ota_in_t *in, bool *served)
     }
     if (n.pid > 0) {
         nginx_stop(&n);
-        demo_check(d, n.pid == 0, "nginx stopped", "its files stay in nginx/ (config, logs)");
+        const bool gone = !demo_listening(n.port) && !demo_listening(n.rogue_port);
+        demo_check(d, n.pid == 0 && gone, "nginx stopped",
+                   "nothing listens on its ports any more%s; its files stay in nginx/ (config, logs)",
+                   gone ? "" : ": STILL LISTENING");
     }
     free(res);
     return ok;

@@ -30,6 +30,9 @@ typedef struct demo {
     size_t nsteps;
     unsigned failed;
     unsigned skipped;
+    /* The broker's port, held from factory init until Mosquitto is started
+     * on it (demo_claim_port): another demo picks another. -1: none. */
+    int broker_hold;
     const char *chapter[DEMO_MAX_STEPS]; /* title starting at step i, or NULL */
     demo_step_t steps[DEMO_MAX_STEPS];
 } demo_t;
@@ -61,6 +64,13 @@ const char *demo_version(const ward_image_version_t *v);
 /* Processes (demo_proc.c). */
 unsigned demo_free_port(void);           /* a free TCP port on 127.0.0.1, 0 if none */
 bool demo_listening(unsigned port);      /* something accepts on 127.0.0.1:port */
+/* Bind 127.0.0.1:want (0: any free port) without listening, so that no other
+ * process (another demo) can take it until the fd is closed: the fd, *port
+ * the port; -1 (*port 0) when it is taken. */
+int demo_claim_port(unsigned want, unsigned *port);
+/* pid itself holds a socket listening on port (IPv4 or IPv6, any address):
+ * not merely something on the port, which may be another program's. */
+bool demo_listening_pid(pid_t pid, unsigned port);
 /* A tool: $env if set (then that one or none), else /usr/sbin, /usr/local/sbin,
  * /usr/bin, $PATH. out (n bytes) gets the path; NULL when not found. */
 const char *demo_find_tool(const char *name, const char *env, char *out, size_t n);

@@ -6,6 +6,7 @@
  * (/proc/self/exe), with a time limit.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -37,6 +38,85 @@ unsigned demo_free_port(void)
         close(fd);
     }
     return port;
+}
+
+int demo_claim_port(unsigned want, unsigned *port)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)want);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *port = 0;
+    /* Bound, not listening, no SO_REUSEADDR: nobody else can bind it (nor
+     * 0.0.0.0 on it), and it accepts nothing. */
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
+        *port = ntohs(a.sin_port);
+        return fd;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return -1;
+}
+
+/* The inodes of the sockets listening on port, from one /proc/net table. */
+static size_t listen_inodes(const char *table, unsigned port, unsigned long *ino, size_t n, size_t k)
+{
+    char line[512];
+    FILE *f = fopen(table, "r");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        char local[128];
+        unsigned st = 0;
+        unsigned long inode = 0;
+        /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+        if (sscanf(line, " %*s %127s %*s %x %*s %*s %*s %*s %*s %lu", local, &st, &inode) != 3 ||
+            st != 0x0Au) {
+            continue;
+        }
+        const char *colon = strrchr(local, ':');
+        if (colon != NULL && strtoul(colon + 1, NULL, 16) == port && k < n) {
+            ino[k++] = inode;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return k;
+}
+
+bool demo_listening_pid(pid_t pid, unsigned port)
+{
+    unsigned long ino[16];
+    size_t n = listen_inodes("/proc/net/tcp", port, ino, 16, 0);
+    n = listen_inodes("/proc/net/tcp6", port, ino, 16, n);
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+    DIR *dp = n != 0u ? opendir(dir) : NULL;
+    bool found = false;
+    const struct dirent *e;
+    while (dp != NULL && !found && (e = readdir(dp)) != NULL) {
+        char p[400], target[64];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        const ssize_t l = readlink(p, target, sizeof target - 1);
+        unsigned long inode = 0;
+        if (l <= 0) {
+            continue;
+        }
+        target[l] = '\0';
+        if (sscanf(target, "socket:[%lu]", &inode) == 1) {
+            for (size_t i = 0; i < n && !found; i++) {
+                found = ino[i] == inode;
+            }
+        }
+    }
+    if (dp != NULL) {
+        closedir(dp);
+    }
+    return found;
 }
 
 bool demo_listening(unsigned port)
