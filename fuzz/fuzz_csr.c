@@ -12,7 +12,8 @@
  * whose id is not exactly the bytes between "devices/" and "/csr" (an
  * embedded NUL would let devices/a\0x/csr pass as a's); a CSR accepted that
  * Mbed TLS does not parse, that is not P-256, whose signature does not
- * verify with its own key, or whose CN is not the id.
+ * verify with its own key, or whose subject does not hold exactly one CN
+ * whose bytes are exactly the id's (not a prefix up to a NUL, not one of two).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,16 +37,20 @@
         }            \
     } while (0)
 
-/* The subject's CN as Mbed TLS reads it (or "" with none). */
-static void csr_cn(const mbedtls_x509_csr *req, char *cn, size_t cap)
+/* The subject names exactly one CN, and its bytes are id's, all of them (a
+ * CN "plug-0001\0x" or a second CN must not pass as plug-0001's). */
+static bool csr_cn_is(const mbedtls_x509_csr *req, const char *id)
 {
-    cn[0] = '\0';
-    for (const mbedtls_x509_name *n = &req->subject; n != NULL; n = n->next) {
-        if (n->oid.p != NULL && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0 && n->val.len < cap) {
-            memcpy(cn, n->val.p, n->val.len);
-            cn[n->val.len] = '\0';
+    unsigned count = 0;
+    bool same = false;
+    const size_t n = strlen(id);
+    for (const mbedtls_x509_name *a = &req->subject; a != NULL; a = a->next) {
+        if (a->oid.p != NULL && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &a->oid) == 0) {
+            count++;
+            same = a->val.len == n && memcmp(a->val.p, id, n) == 0;
         }
     }
+    return count == 1u && same;
 }
 
 static void check_csr(const uint8_t *csr, size_t len, const char *id)
@@ -66,9 +71,7 @@ static void check_csr(const uint8_t *csr, size_t len, const char *id)
     CHECK(mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), req.cri.p, req.cri.len, hash) == 0);
     CHECK(mbedtls_pk_verify(&req.pk, MBEDTLS_MD_SHA256, hash, sizeof hash, req.MBEDTLS_PRIVATE(sig).p,
                             req.MBEDTLS_PRIVATE(sig).len) == 0);
-    char cn[WARD_FACTORY_ID_MAX + 2];
-    csr_cn(&req, cn, sizeof cn);
-    CHECK(strcmp(cn, id) == 0);
+    CHECK(csr_cn_is(&req, id));
     CHECK(ward_factory_device_id_check(id) == WARD_OK);
     mbedtls_x509_csr_free(&req);
 }
