@@ -6,6 +6,7 @@
  * replaced in one rename.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -39,9 +40,50 @@ static ward_err_t key_sign(void *ctx, const uint8_t hash[32], uint8_t sig[64])
     return ward_key_sign_hash(ctx, hash, sig);
 }
 
-/* The current certificate: this CA's, for this key. Its serial and end. */
+/* One name of the SAN (its raw GeneralName value) among those co gives. */
+static bool san_given(const mbedtls_x509_buf *b, const ward_factory_cert_opts_t *co)
+{
+    const unsigned tag = (unsigned)b->tag & MBEDTLS_ASN1_TAG_VALUE_MASK;
+    for (size_t i = 0; tag == MBEDTLS_X509_SAN_DNS_NAME && i < co->dns_count; i++) {
+        if (strlen(co->dns[i]) == b->len && memcmp(co->dns[i], b->p, b->len) == 0) {
+            return true;
+        }
+    }
+    for (size_t i = 0; tag == MBEDTLS_X509_SAN_IP_ADDRESS && i < co->ip_count; i++) {
+        uint8_t a[16];
+        const bool v6 = strchr(co->ips[i], ':') != NULL;
+        if (inet_pton(v6 ? AF_INET6 : AF_INET, co->ips[i], a) == 1 && b->len == (v6 ? 16u : 4u) &&
+            memcmp(a, b->p, b->len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The certificate names exactly what co would: its CN, and as SAN the same
+ * DNS names and IP addresses, no other. */
+static bool same_names(const mbedtls_x509_crt *crt, const ward_factory_cert_opts_t *co)
+{
+    char cn[WARD_FACTORY_ID_MAX + 1];
+    if (!ward_factory_cert_cn(crt, cn) || co->cn == NULL || strcmp(cn, co->cn) != 0) {
+        return false;
+    }
+    size_t n = 0;
+    for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s != NULL && s->buf.p != NULL;
+         s = s->next) {
+        if (!san_given(&s->buf, co)) {
+            return false;
+        }
+        n++;
+    }
+    return n == co->dns_count + co->ip_count;
+}
+
+/* The current certificate: this CA's, for this key, and (names != NULL)
+ * naming what the renewal will. Its serial and end. */
 static ward_err_t check_old(ward_factory_ca_t *ca, const char *path, const uint8_t pub[65],
-                            ward_factory_renew_result_t *r, char *why, size_t why_len)
+                            const ward_factory_cert_opts_t *names, ward_factory_renew_result_t *r,
+                            char *why, size_t why_len)
 {
     uint8_t *der = NULL;
     size_t len = 0;
@@ -65,6 +107,12 @@ static ward_err_t check_old(ward_factory_ca_t *ca, const char *path, const uint8
         err = WARD_ERR_CERT;
     } else if (ward_factory_cert_pub(&crt, cpub) != WARD_OK || !ward_ct_equal(cpub, pub, sizeof cpub)) {
         ward_factory_why(why, why_len, "%s does not hold the public key of the key next to it", path);
+        err = WARD_ERR_CERT;
+    } else if (names != NULL && !same_names(&crt, names)) {
+        ward_factory_why(why, why_len,
+                         "%s has other names than factory.conf gives (CN %s): a renewal keeps the "
+                         "names the devices check; not renewed",
+                         path, names->cn);
         err = WARD_ERR_CERT;
     } else {
         ward_factory_hex(r->old_serial, crt.serial.p,
@@ -93,7 +141,7 @@ static ward_err_t finish_pending(ward_factory_ca_t *ca, const char *cert_path, c
     ward_factory_renew_result_t scratch;
     memset(&scratch, 0, sizeof scratch);
     char ignored[8];
-    if (check_old(ca, pending, pub, &scratch, ignored, sizeof ignored) != WARD_OK) {
+    if (check_old(ca, pending, pub, NULL, &scratch, ignored, sizeof ignored) != WARD_OK) {
         /* Not the key's: a leftover of a renewal that did not reach its
          * first rename; the key still goes with the current certificate. */
         (void)unlink(pending);
@@ -138,6 +186,27 @@ ward_err_t ward_factory_renew(const char *factory_dir, ward_factory_identity_t i
         ward_factory_why(why, why_len, "%s: %s", kpath, kwhy);
         return err;
     }
+    /* The names init gave (an IP literal or a DNS name; localhost with the
+     * loopback addresses): the devices check them, so they must not move. */
+    const char *dns[2], *ips[3];
+    size_t ndns = 0, nips = 0;
+    ward_factory_cert_opts_t co;
+    memset(&co, 0, sizeof co);
+    if (id == WARD_FACTORY_ID_FLEET) {
+        co.profile = WARD_FACTORY_PROFILE_SERVICE;
+        co.cn = WARD_FACTORY_FLEET_CN;
+    } else {
+        const char *host = id == WARD_FACTORY_ID_BROKER || conf.repo_host[0] == '\0' ? conf.broker_host
+                                                                                     : conf.repo_host;
+        ward_factory_server_names(host, dns, &ndns, ips, &nips);
+        co.profile = WARD_FACTORY_PROFILE_SERVER;
+        co.dns = dns;
+        co.dns_count = ndns;
+        co.ips = ips;
+        co.ip_count = nips;
+        co.cn = ndns > 0u ? dns[0] : ips[0];
+    }
+    co.validity = days * 86400u;
     ward_factory_ca_t *ca = NULL;
     uint8_t pub[65];
     err = ward_p256_spki_parse(pub, ward_key_spki(key), WARD_P256_SPKI_LEN);
@@ -148,7 +217,7 @@ ward_err_t ward_factory_renew(const char *factory_dir, ward_factory_identity_t i
         err = finish_pending(ca, r->cert_path, pub, why, why_len);
     }
     if (err == WARD_OK) {
-        err = check_old(ca, r->cert_path, pub, r, why, why_len);
+        err = check_old(ca, r->cert_path, pub, &co, r, why, why_len);
     }
     /* A new key: made next to the old one (KEY.new, 0600), certified, then
      * the key renamed over the old one and the certificate after it. A cut
@@ -171,27 +240,6 @@ ward_err_t ward_factory_renew(const char *factory_dir, ward_factory_identity_t i
         }
     }
 
-    /* The names init gave (an IP literal or a DNS name; localhost with the
-     * loopback addresses): the devices check them, so they must not move. */
-    const char *dns[2], *ips[3];
-    size_t ndns = 0, nips = 0;
-    ward_factory_cert_opts_t co;
-    memset(&co, 0, sizeof co);
-    if (id == WARD_FACTORY_ID_FLEET) {
-        co.profile = WARD_FACTORY_PROFILE_SERVICE;
-        co.cn = WARD_FACTORY_FLEET_CN;
-    } else {
-        const char *host = id == WARD_FACTORY_ID_BROKER || conf.repo_host[0] == '\0' ? conf.broker_host
-                                                                                     : conf.repo_host;
-        ward_factory_server_names(host, dns, &ndns, ips, &nips);
-        co.profile = WARD_FACTORY_PROFILE_SERVER;
-        co.dns = dns;
-        co.dns_count = ndns;
-        co.ips = ips;
-        co.ip_count = nips;
-        co.cn = ndns > 0u ? dns[0] : ips[0];
-    }
-    co.validity = days * 86400u;
 
     uint8_t csr[WARD_FACTORY_CSR_DER_MAX], der[WARD_FACTORY_CERT_DER_MAX], serial[WARD_FACTORY_SERIAL_LEN];
     size_t csr_len = 0, der_len = 0, pem_len = 0;

@@ -310,6 +310,16 @@ def run(tmp, module, procs):
     check(r.returncode == 0, "provision with the CA key in the token")
     r = ward("factory", "eol", "DT", "--factory", "T", env=env, check_rc=0)
     check(r.returncode == 0, "and the unit passes its end-of-line test")
+    # The factory's own certificates renewed by the CA key in the token.
+    for ident, path in (("broker", "T/broker/server.pem"), ("web", "T/web/server.pem"),
+                        ("fleet", "T/fleet/fleet.pem")):
+        before = open(path, "rb").read()
+        r = ward("fleet", "renew", "T", ident, "--no-reload", env=env, check_rc=0)
+        v = subprocess.run(["openssl", "verify", "-CAfile", "T/ca/ca.pem", path],
+                           capture_output=True, text=True)
+        check(r.returncode == 0 and open(path, "rb").read() != before and v.returncode == 0,
+              f"fleet renew {ident} with the CA key in the token: a new certificate under the "
+              f"factory CA ({r.stderr.decode().strip()} {v.stdout.strip()})")
 
 
 if __name__ == "__main__":

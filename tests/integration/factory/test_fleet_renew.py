@@ -98,6 +98,23 @@ def main():
               f"refused: another factory's certificate (exit {r.returncode}: {r.stderr.strip()})")
         shutil.copy("broker-cert.keep", "F/broker/server.pem")
         shutil.copy("broker-key.keep", "F/broker/server-key.pem")
+        # factory.conf naming another host than the certificate does: a renewal
+        # keeps the names the server has (the devices check them), so it is
+        # refused, nothing written, nothing issued.
+        shutil.copy("F/factory.conf", "conf.keep")
+        conf = open("F/factory.conf").read()
+        open("F/factory.conf", "w").write(
+            conf.replace("broker_host=localhost", "broker_host=elsewhere.example.net")
+                .replace("repo_host=localhost", "repo_host=10.9.8.7"))
+        issued = sorted(os.listdir("F/ca/issued"))
+        for ident, path in (("broker", "F/broker/server.pem"), ("web", "F/web/server.pem")):
+            cert = open(path, "rb").read()
+            r = ward("fleet", "renew", "F", ident)
+            check(r.returncode == 103 and "names" in r.stderr and open(path, "rb").read() == cert
+                  and sorted(os.listdir("F/ca/issued")) == issued,
+                  f"refused: factory.conf names another host than {ident}'s certificate, nothing "
+                  f"written or issued (exit {r.returncode}: {r.stderr.strip()})")
+        shutil.copy("conf.keep", "F/factory.conf")
         check(open("F/broker/server.pem", "rb").read() == before,
               "after every refusal the broker's certificate is the one init made")
 
