@@ -20,6 +20,7 @@
 typedef struct demo_step {
     char what[160];
     char observed[256];
+    char fixed[96]; /* what of it must not vary from run to run ("" none): in the transcript */
     bool ok;
     bool skipped; /* not run (a tool is missing): said so, not a failure */
 } demo_step_t;
@@ -47,6 +48,10 @@ bool demo_check(demo_t *d, bool ok, const char *what, const char *fmt, ...)
  * SKIPPED with why, not counted as a failure. */
 void demo_skip(demo_t *d, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The part of the last step's observation that must be the same on every run
+ * (counts a passing check does not pin down): kept in the transcript, so that
+ * a change of it fails demo_transcript. */
+void demo_fix(demo_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A line of narration (not a checked step). */
 void demo_note(demo_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
