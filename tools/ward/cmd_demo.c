@@ -39,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -391,23 +390,23 @@ static bool factory_init(demo_t *d, story_t *s)
     demo_chapter(d, "Factory: keys and CA made offline; the build pipeline signs v1, v2, v3");
     demo_path(d, fdir, sizeof fdir, "factory");
     /* 8883, the port the IoT segment allows out (deploy/nftables) and the
-     * audit checks the profile for (on another port the audit fails). It
-     * stays bound here until this demo's Mosquitto starts on it, so a demo
-     * running at the same time waits (its broker holds it a few seconds);
-     * after a minute, another port, said so. */
-    unsigned port = 0;
-    for (int i = 0; i < 600 && d->broker_hold < 0; i++) {
-        d->broker_hold = demo_claim_port(8883, &port);
-        if (d->broker_hold < 0) {
-            if (i == 0) {
-                demo_note(d, "port 8883 is taken (another ward demo?): waiting for it");
-            }
-            const struct timespec tenth = {0, 100000000L};
-            (void)nanosleep(&tenth, NULL);
-        }
+     * audit checks the profile for (on another port the audit fails). Demos
+     * take turns on it: the lock is held until this demo's Mosquitto has
+     * stopped, so a demo running at the same time waits (a few seconds);
+     * after a minute, or when another program listens on it, another port,
+     * said so in the step. */
+    bool waited = false;
+    unsigned port = 8883;
+    d->broker_hold = demo_port_lock(8883, 60, &waited);
+    if (waited) {
+        demo_note(d, "port 8883 was in use by another ward demo: waited for it");
     }
-    if (d->broker_hold < 0) {
-        d->broker_hold = demo_claim_port(0, &port);
+    if (d->broker_hold < 0 || !demo_port_free(8883)) {
+        if (d->broker_hold >= 0) {
+            (void)close(d->broker_hold);
+            d->broker_hold = -1;
+        }
+        port = demo_free_port();
     }
     const ward_factory_init_opts_t o = {
         .dir = fdir,
@@ -424,7 +423,7 @@ static bool factory_init(demo_t *d, story_t *s)
                     "update server configuration",
                     "factory/: keys/*.pem mode 0600, ca/ca.pem, broker/mosquitto.conf on port %u%s: "
                     "%s%s%s",
-                    port, port == 8883u ? "" : " (8883 stayed taken)", ward_err_name(err),
+                    port, port == 8883u ? "" : " (8883 in use)", ward_err_name(err),
                     why[0] != '\0' ? ": " : "", why)) {
         return false;
     }

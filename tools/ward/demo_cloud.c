@@ -157,7 +157,7 @@ static ward_err_t run(cloud_sess_t *s, until_fn cond, unsigned seconds)
 }
 
 /* Mosquitto with the factory's configuration; *why on failure. */
-static pid_t broker_start(demo_t *d, unsigned port, char *why, size_t why_len)
+static pid_t broker_start(const demo_t *d, unsigned port, char *why, size_t why_len)
 {
     char found[4096], conf[4200], log[4200];
     const char *bin = demo_find_tool("mosquitto", "WARD_MOSQUITTO", found, sizeof found);
@@ -171,10 +171,6 @@ static pid_t broker_start(demo_t *d, unsigned port, char *why, size_t why_len)
     demo_path(d, log, sizeof log, "factory/broker/mosquitto.log");
     char opt_c[] = "-c";
     char *const argv[] = {found, opt_c, conf, NULL};
-    if (d->broker_hold >= 0) { /* held since factory init: Mosquitto's now */
-        (void)close(d->broker_hold);
-        d->broker_hold = -1;
-    }
     pid_t pid = demo_spawn(bin, argv, log);
     for (int i = 0; pid > 0 && i < 250; i++) {
         /* This Mosquitto's own listener: another program on the port (a
@@ -330,6 +326,10 @@ bool demo_cloud_story(demo_t *d)
         demo_check(d, broker == 0 && gone, "Mosquitto stopped",
                    "nothing listens on port %u any more%s; its log stays in factory/broker/",
                    (unsigned)conf->broker_port, gone ? "" : ": STILL LISTENING");
+    }
+    if (d->broker_hold >= 0) { /* 8883 is free again: the next demo's turn */
+        (void)close(d->broker_hold);
+        d->broker_hold = -1;
     }
     free(ca);
     free(conf);

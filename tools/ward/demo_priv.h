@@ -31,8 +31,9 @@ typedef struct demo {
     size_t nsteps;
     unsigned failed;
     unsigned skipped;
-    /* The broker's port, held from factory init until Mosquitto is started
-     * on it (demo_claim_port): another demo picks another. -1: none. */
+    /* The demos' lock on the broker's port 8883 (demo_port_lock), held from
+     * factory init until this demo's Mosquitto has stopped: another demo
+     * waits for it. -1: not held. */
     int broker_hold;
     const char *chapter[DEMO_MAX_STEPS]; /* title starting at step i, or NULL */
     demo_step_t steps[DEMO_MAX_STEPS];
@@ -69,10 +70,12 @@ const char *demo_version(const ward_image_version_t *v);
 /* Processes (demo_proc.c). */
 unsigned demo_free_port(void);           /* a free TCP port on 127.0.0.1, 0 if none */
 bool demo_listening(unsigned port);      /* something accepts on 127.0.0.1:port */
-/* Bind 127.0.0.1:want (0: any free port) without listening, so that no other
- * process (another demo) can take it until the fd is closed: the fd, *port
- * the port; -1 (*port 0) when it is taken. */
-int demo_claim_port(unsigned want, unsigned *port);
+/* No program listens on port (on 127.0.0.1 or any address): a server can bind it. */
+bool demo_port_free(unsigned port);
+/* The demos' lock on port (flock on /tmp/ward-demo-port-PORT.lock), waiting
+ * up to wait_s seconds while another demo holds it (*waited then true): the
+ * fd to close to release it, -1 when it stayed held. */
+int demo_port_lock(unsigned port, unsigned wait_s, bool *waited);
 /* pid itself holds a socket listening on port (IPv4 or IPv6, any address):
  * not merely something on the port, which may be another program's. */
 bool demo_listening_pid(pid_t pid, unsigned port);

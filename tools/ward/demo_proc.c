@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -40,26 +41,47 @@ unsigned demo_free_port(void)
     return port;
 }
 
-int demo_claim_port(unsigned want, unsigned *port)
+bool demo_port_free(unsigned port)
 {
     struct sockaddr_in a;
-    socklen_t len = sizeof a;
+    const int one = 1;
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)want);
+    a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    *port = 0;
-    /* Bound, not listening, no SO_REUSEADDR: nobody else can bind it (nor
-     * 0.0.0.0 on it), and it accepts nothing. */
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-        *port = ntohs(a.sin_port);
-        return fd;
-    }
+    /* SO_REUSEADDR as servers bind: old connections in TIME_WAIT do not
+     * count, a listener (on 127.0.0.1 or any address) does. */
+    const bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+                    bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
     if (fd >= 0) {
         close(fd);
     }
+    return ok;
+}
+
+int demo_port_lock(unsigned port, unsigned wait_s, bool *waited)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ward-demo-port-%u.lock", port);
+    *waited = false;
+    /* Read-only is enough for flock, so a demo of another user can use a
+     * lock file the first one made. */
+    const int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return -1;
+    }
+    for (unsigned i = 0; i <= wait_s * 10u; i++) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            return fd;
+        }
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            break;
+        }
+        *waited = true;
+        usleep(100000);
+    }
+    close(fd);
     return -1;
 }
 
