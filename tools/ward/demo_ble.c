@@ -8,9 +8,15 @@
  * the label pairs Just Works after another press and is refused the relay.
  * Without btvirt or the shim the chapter is skipped, and says so.
  */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "btvirt.h"
 #include "demo_priv.h"
@@ -361,6 +367,25 @@ static void story(ble_story_t *s)
     ward_wipe(ltk_owner, sizeof ltk_owner);
 }
 
+/* Does a Unix socket at path accept a connection? */
+static bool socket_answers(const char *path)
+{
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    if (path[0] == '\0' || strlen(path) >= sizeof a.sun_path) {
+        return false;
+    }
+    memcpy(a.sun_path, path, strlen(path) + 1u);
+    const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return false;
+    }
+    const bool ok = connect(fd, (const struct sockaddr *)&a, sizeof a) == 0;
+    (void)close(fd);
+    return ok;
+}
+
 bool demo_ble_story(demo_t *d)
 {
     ble_story_t *s = calloc(1, sizeof *s);
@@ -409,8 +434,13 @@ bool demo_ble_story(demo_t *d)
     if (s->dev_open) {
         ward_sim_device_close(&s->dev);
     }
+    const pid_t was = s->bt.pid;
     ward_btvirt_stop(&s->bt);
-    demo_check(d, !ward_btvirt_alive(&s->bt), "btvirt stopped", "its log and the captures stay in btvirt/");
+    /* Gone: no such process any more, and its controller socket answers no one. */
+    const bool gone = was <= 0 || (kill(was, 0) != 0 && errno == ESRCH);
+    const bool answers = socket_answers(s->bt.socket);
+    demo_check(d, gone && !answers, "btvirt stopped", "pid %d %s, %s %s; its log and the captures stay in btvirt/",
+               (int)was, gone ? "gone" : "STILL THERE", s->bt.socket, answers ? "STILL ANSWERS" : "refuses connections");
     ward_wipe(&s->label, sizeof s->label);
     free(s->v);
     free(s);
