@@ -21,7 +21,7 @@ cppcheck_run() { # extra args... -- files...
     --inline-suppr --suppress=missingIncludeSystem --suppress=unusedFunction \
     --suppress=constParameterCallback --suppress=constParameterPointer --suppress=constVariablePointer \
     -D__GNUC__ -I include -I port/common/include -I port/posix/include -I port/cortex-m/include -I port/cortex-m/src \
-    -I tools/ward -I tools/sign -I tools/repo -I tools/keys -I tools/factory -I tools/label -I tools/fleet -I tools/board -I tools/audit -I tools/attack \
+    -I tools/ward -I tools/sign -I tools/repo -I tools/keys -I tools/factory -I tools/label -I tools/fleet -I tools/board -I tools/audit -I tools/hostio -I tools/attack \
     -I "$cmdir/board" -I config -I tests "$@"
 }
 

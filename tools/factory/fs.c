@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <psa/crypto.h>
 
 #include "factory_priv.h"
+#include "ward_hostio.h"
 
 void ward_factory_why(char *why, size_t why_len, const char *fmt, ...)
 {
@@ -94,46 +96,7 @@ ward_err_t ward_factory_serial(uint8_t serial[WARD_FACTORY_SERIAL_LEN])
 
 ward_err_t ward_factory_read_file(const char *path, uint8_t **data, size_t *len)
 {
-    *data = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return errno == ENOENT ? WARD_ERR_NOT_FOUND : WARD_ERR_IO;
-    }
-    size_t cap = 4096, n = 0;
-    uint8_t *buf = malloc(cap + 1u);
-    while (buf != NULL) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) {
-            break;
-        }
-        if (n == cap) {
-            if (cap >= (64u << 20)) { /* nothing the factory reads is this big */
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            uint8_t *nb = realloc(buf, cap * 2u + 1u);
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2u;
-        }
-    }
-    const bool bad = buf == NULL || ferror(f) != 0;
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return WARD_ERR_IO;
-    }
-    buf[n] = 0; /* PEM parsers want a NUL after the text */
-    *data = buf;
-    *len = n;
-    return WARD_OK;
+    return ward_host_read_file(path, 64u << 20, data, len); /* nothing the factory reads is this big */
 }
 
 ward_err_t ward_factory_write_file(const char *path, const void *data, size_t len,

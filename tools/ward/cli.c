@@ -1,5 +1,6 @@
 /* ward CLI: shared helpers (exit codes, files, parsing, output). */
 #define _POSIX_C_SOURCE 200809L
+#include "ward_hostio.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -80,40 +81,10 @@ int ward_cli_fail(const char *cmd, const char *what, ward_err_t err)
 
 ward_err_t ward_cli_read_file(const char *path, uint8_t **data, size_t *len)
 {
-    *data = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return WARD_ERR_IO;
-    }
-    size_t cap = 4096, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf != NULL) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) {
-            break;
-        }
-        if (n == cap) {
-            uint8_t *nb = realloc(buf, cap * 2);
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    bool bad = buf == NULL || ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return WARD_ERR_IO;
-    }
-    *data = buf;
-    *len = n;
-    return WARD_OK;
+    /* Any size the machine can hold; a missing file is an I/O error here
+     * (the commands' exit codes for an unreadable input). */
+    const ward_err_t err = ward_host_read_file(path, SIZE_MAX / 4u, data, len);
+    return err == WARD_ERR_NOT_FOUND ? WARD_ERR_IO : err;
 }
 
 ward_err_t ward_cli_write_file(const char *path, const void *data, size_t len, unsigned mode,

@@ -21,24 +21,11 @@
 #include <unistd.h>
 
 #include "demo_priv.h"
+#include "ward_hostio.h"
 
 unsigned demo_free_port(void)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    unsigned port = 0;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-        port = ntohs(a.sin_port);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    return port;
+    return ward_host_free_port();
 }
 
 bool demo_port_free(unsigned port)
@@ -143,17 +130,7 @@ bool demo_listening_pid(pid_t pid, unsigned port)
 
 bool demo_listening(unsigned port)
 {
-    struct sockaddr_in a;
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0) {
-        close(fd);
-    }
-    return ok;
+    return port <= 65535u && ward_host_listening((uint16_t)port);
 }
 
 const char *demo_find_tool(const char *name, const char *env, char *out, size_t n)
