@@ -94,8 +94,9 @@ static const ward_attack_def_t k_attacks[] = {
     {"cred.flash_dump", "credentials", "A flash dump searched for every stored secret",
      "dump the flash and OTP and search them for every secret the unit holds: the vault's "
      "plaintexts (a bond's LTK and IRK too), the HSM's HUK, identity and pairing keys, the "
-     "label's r (raw, both byte orders, hex)",
-     "no secret is found",
+     "label's r (raw, both byte orders, hex); and the flash for credential-shaped plain text "
+     "(password=, psk=, token=, ... a PEM private key), the vault's sectors too",
+     "no secret and no plain-text credential is found",
      {"cred.no_plaintext", "cred.wifi_encrypted", "cred.keys_in_hsm", "hard.flash_encryption"}, 4,
      {"test_vault_attacks", "test_factory", "audit_broken"}, 3, ""},
     {"cred.cloned_flash", "credentials", "A cloned flash chip",

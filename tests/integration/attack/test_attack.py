@@ -214,6 +214,25 @@ def test_ota_key_is_boot_key():
 
 
 def test_plaintext_secret():
+    # a firmware that stores the Wi-Fi PSK in plain text, not in the vault:
+    # the dump shows it (the attack only looked for the HSM's and the
+    # vault's secrets, and said refused)
+    unit = provision("plain-psk")
+    patch(os.path.join(unit, "flash.bin"), 0x20100, b"wifi_psk=correct-horse-battery\0")
+    expect("a PSK in plain text, no vault", unit, ["cred.flash_dump"], "psk=... in plain text")
+    # a vault that does not open with the unit's own key (its HUK changed
+    # after the put): its records cannot be looked for, so the dump cannot
+    # say none is in the clear (it said refused: "the vault holds only
+    # ciphertext")
+    unit = provision("vault-unreadable")
+    r = subprocess.run([WARD, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
+                       input=b"Tr0ub4dor&3-home", capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+    patch(os.path.join(unit, "hsm.bin"), HSM_HUK, bytes(32 * [0x5A]))
+    rc, rep, _, _ = attack(unit, "--only", "cred.flash_dump")
+    x = next(x for x in rep["attacks"] if x["id"] == "cred.flash_dump")
+    check(x["verdict"] == "skipped" and "does not mount" in x["observed"],
+          f"vault unreadable: the dump is not called refused: {x['verdict']}: {x['observed']!r}")
     unit = provision("vault-leak")
     r = subprocess.run([WARD, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
                        input=b"Tr0ub4dor&3-home", capture_output=True, timeout=60)
