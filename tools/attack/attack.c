@@ -450,9 +450,10 @@ static void read_unit(attack_ctx_t *a)
     a->sec_cnt = rep.sec_cnt;
     a->otp_counter = rep.otp_counter;
     a->prof = calloc(1, sizeof *a->prof);
-    char why[200];
-    if (a->prof != NULL && attack_path(path, sizeof path, "%s/%s", a->base, WARD_PROFILE_FILE) &&
-        ward_profile_load(path, a->prof, why, sizeof why) != WARD_OK) {
+    snprintf(a->prof_why, sizeof a->prof_why, "out of memory");
+    if (a->prof != NULL &&
+        (!attack_path(path, sizeof path, "%s/%s", a->base, WARD_PROFILE_FILE) ||
+         ward_profile_load(path, a->prof, a->prof_why, sizeof a->prof_why) != WARD_OK)) {
         free(a->prof);
         a->prof = NULL;
     }

@@ -32,6 +32,7 @@ typedef struct attack_ctx {
     uint32_t sec_cnt;
     uint32_t otp_counter; /* after a boot of the base copy */
     ward_profile_t *prof; /* NULL when the unit has no valid profile */
+    char prof_why[200];   /* why not, then */
     /* the factory */
     bool have_factory;
     ward_factory_conf_t fconf;

@@ -142,8 +142,8 @@ static void apply_profile(ble_run_t *b)
 {
     const ward_profile_t *p = b->a->prof;
     unsigned set = 0;
-    if (p == NULL) {
-        snprintf(b->policy, sizeof b->policy, "no valid device profile: the compiled policy");
+    if (p == NULL) { /* plug_start skips the attack then */
+        snprintf(b->policy, sizeof b->policy, "no valid device profile");
         return;
     }
     for (size_t i = 0; i < p->n_gatt; i++) {
@@ -201,7 +201,16 @@ static bool plug_start(ble_run_t *b, const char *name, ward_attack_result_t *r)
                        a->o->hci_why != NULL ? a->o->hci_why : "none given");
         return false;
     }
-    if (a->prof != NULL && !a->prof->ble_enabled) {
+    if (a->prof == NULL) {
+        /* The plug would run ward's own compiled policy, not this unit's
+         * build: a refusal would be about another device. */
+        attack_verdict(r, WARD_ATTACK_SKIPPED,
+                       "no valid device profile (%s): the BLE policy the unit's build compiles is "
+                       "not known, and ward's own would be attacked instead",
+                       a->prof_why);
+        return false;
+    }
+    if (!a->prof->ble_enabled) {
         attack_verdict(r, WARD_ATTACK_SKIPPED, "the unit's profile says BLE is compiled out");
         return false;
     }

@@ -910,11 +910,17 @@ void attack_ota_mitm(attack_ctx_t *a, ward_attack_result_t *r)
         snprintf(host, sizeof host, "%s", a->fconf.repo_host);
         port = a->fconf.repo_port;
     }
-    char note[300] = "";
     if (u != NULL && strcmp(u->scheme, "https") != 0) {
-        /* ward's agent fetches over HTTPS only: what it would do is tried. */
-        snprintf(note, sizeof note, " (the profile states %.200s; ward's agent speaks HTTPS only)",
-                 u->url);
+        /* ward's agent fetches over HTTPS only: the unit's build, which
+         * fetches in the clear, cannot be run; a refusal by ward's agent
+         * would be about another device. */
+        attack_verdict(r, WARD_ATTACK_SKIPPED,
+                       "the profile states the update repository %.200s, not https: the unit's "
+                       "build fetches its updates without TLS (anyone on the path reads and "
+                       "answers them; ward audit fails it on profile_update_url), and ward's "
+                       "agent, which speaks HTTPS only, cannot be run as that build",
+                       u->url);
+        return;
     }
     snprintf(url, sizeof url, "https://%s:%u/", host, (unsigned)port);
     ward_err_t err = attack_fresh_copy(a, "mitm");
@@ -927,9 +933,9 @@ void attack_ota_mitm(attack_ctx_t *a, ward_attack_result_t *r)
                        ward_err_name(err), why);
         return;
     }
-    attack_tried(r, "the unit's connection to %s%s diverted to a TLS server on 127.0.0.1:%u with "
+    attack_tried(r, "the unit's connection to %s diverted to a TLS server on 127.0.0.1:%u with "
                     "a certificate for %s from another CA (made now, P-256); the unit's update "
-                    "agent checks for an update", url, note, (unsigned)m.port, host);
+                    "agent checks for an update", url, (unsigned)m.port, host);
     agent_t *g = calloc(1, sizeof *g);
     ward_err_t check = WARD_ERR_NO_SPACE;
     uint32_t connects = 0;

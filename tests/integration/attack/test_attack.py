@@ -271,6 +271,36 @@ def test_control_unauthenticated():
            "Wi-Fi: ACCEPTED")
 
 
+def test_profile_not_run():
+    # A profile this ward cannot read (here: format 99) that states the Relay
+    # writable by anyone: the BLE attacks ran ward's own compiled policy
+    # instead and said refused, about a build they never ran. Skipped now.
+    unit = provision("profile-unreadable")
+    def weaken(p):
+        gatt(p, "relay").update(write={
+            "allowed": True, "encrypted": False, "authenticated": False,
+            "secure_connections": False, "bonded": False, "authorization": False,
+            "min_key_size": 0})
+    edit_profile(unit, weaken)
+    p = os.path.join(unit, "device-profile.json")
+    with open(p) as f:
+        prof = json.load(f)
+    prof["format"] = 99
+    with open(p, "w") as f:
+        json.dump(prof, f, indent=1)
+    rep = expect("unreadable profile", unit, [], "no valid device profile", skipped=ALL[8:12])
+    check(all("no valid device profile" in x["observed"] for x in rep["attacks"][8:12]),
+          "unreadable profile: each BLE attack says why it is skipped")
+    # A profile whose update repository is http://: ward's agent speaks HTTPS
+    # only, so ota.mitm cannot run the unit as its build states; it said
+    # refused (the TLS handshake of an agent this unit does not have).
+    unit = provision("update-http")
+    edit_profile(unit, lambda p: next(c for c in p["network"]["connect"]
+                                      if c["service"] == "update").update(
+        url="http://localhost/", tls=None, auth="none"))
+    expect("update over http", unit, [], "http://localhost/", skipped=["ota.mitm"])
+
+
 def test_shared_certificate():
     # a line that gave two units one identity: b holds a's certificate and key
     a = provision("cert-a")
@@ -313,7 +343,7 @@ def test_exit_codes():
 
 CASES = [test_good_device, test_no_controller, test_secure_boot_off, test_ota_key_is_boot_key,
          test_plaintext_secret, test_debug_unlocked, test_control_unauthenticated,
-         test_shared_certificate, test_exit_codes]
+         test_profile_not_run, test_shared_certificate, test_exit_codes]
 
 
 def main():
