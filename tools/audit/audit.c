@@ -581,7 +581,9 @@ static unsigned scan_files(audit_ctx_t *a, const secret_t *s, size_t count, bool
     while ((e = readdir(dp)) != NULL) {
         char path[PATH_MAX];
         struct stat st;
-        if (strncmp(e->d_name, "hsm.bin", 7) == 0 ||
+        /* The secure element's own storage, and only it (as the end-of-line
+         * test: tools/factory/eol.c); any other file is the unit's. */
+        if (strcmp(e->d_name, "hsm.bin") == 0 || strcmp(e->d_name, "hsm.bin.pair") == 0 ||
             (skip_label && strncmp(e->d_name, "label.", 6) == 0) ||
             !audit_path(path, sizeof path, "%s/%s", a->copy, e->d_name) ||
             lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {

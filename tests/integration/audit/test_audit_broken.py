@@ -222,10 +222,21 @@ def test_plaintext_secret():
     assert r.returncode == 0, r.stderr.decode()
     rc, _ = audit(unit)
     check(rc == EXIT_OK, f"a PSK in the vault only: exit {rc}")
+    shutil.copy2(os.path.join(unit, "flash.bin"), os.path.join(TMP, "vault-leak.flash"))
     patch(os.path.join(unit, "flash.bin"), 0x20200, b"Tr0ub4dor&3-home")
     expect("vault value in the clear", unit, ["secrets_vault"],
            ["cred.no_plaintext", "cred.wifi_encrypted", "hard.flash_encryption", "etsi.5.4"],
            "wifi.psk: a vault record's value in the clear")
+    # the same value in another file of the unit whose name starts like the
+    # HSM's storage (a dump left beside it): only hsm.bin and hsm.bin.pair
+    # are the secure element's (the scan skipped every hsm.bin* and passed)
+    os.remove(os.path.join(unit, "flash.bin"))
+    shutil.copy2(os.path.join(TMP, "vault-leak.flash"), os.path.join(unit, "flash.bin"))
+    with open(os.path.join(unit, "hsm.bin.txt"), "wb") as f:
+        f.write(b"Tr0ub4dor&3-home\n")
+    expect("vault value in hsm.bin.txt", unit, ["secrets_vault"],
+           ["cred.no_plaintext", "cred.wifi_encrypted", "hard.flash_encryption", "etsi.5.4"],
+           "hsm.bin.txt holds wifi.psk")
     # an HSM secret in flash: the HUK (hsm.bin: "WARDHSM1", flags, HUK[32], ...; port/posix/hsm.c)
     unit = provision("huk-leak")
     with open(os.path.join(unit, "hsm.bin"), "rb") as f:
