@@ -61,9 +61,10 @@ static const ward_attack_def_t k_attacks[] = {
      {"test_ota_attacks", "test_ota_redteam"}, 2, ""},
     {"ota.boot_key_manifest", "ota", "An update signed with the boot key",
      "an attacker who stole the build pipeline's boot key signs an update manifest with it",
-     "refused: the boot key is not the OTA key (WARD_ERR_OTA_KEY); one key, one job (a unit "
-     "whose OTP holds the boot key's hash as the OTA key's takes no update at all: ward's "
-     "agent refuses to run so)",
+     "the same manifest signed with the fleet's OTA key is accepted (the control), the one "
+     "signed with the boot key refused: the boot key is not the OTA key (WARD_ERR_OTA_KEY); "
+     "one key, one job (a unit whose OTP holds the boot key's hash as the OTA key's takes no "
+     "update at all: ward's agent refuses to run so)",
      {"ota.signed_offline", "hard.ota"}, 2,
      {"test_ota_attacks", "audit_broken"}, 2, "--fleet (the boot key)"},
     {"ble.unpaired_write", "ble", "An unpaired write to a control characteristic",

@@ -609,11 +609,42 @@ void attack_ota_boot_key_manifest(attack_ctx_t *a, ward_attack_result_t *r)
         attack_verdict(r, WARD_ATTACK_SKIPPED, "%s", why);
         return;
     }
+    const bool same = keys_equal(a);
     ward_repo_signer_t s;
     built_t b;
-    signer_of_key(&s, k);
-    ward_err_t err = build(&s, cls, bump(a->version, 1), a->sec_cnt, NULL, 4096,
-                           (uint64_t)a->now * 10u, "update-boot-key.bin", &b);
+    ward_err_t err = WARD_OK;
+    if (!same) {
+        /* Control: the same manifest signed with the fleet's OTA key is one
+         * the unit accepts (else a refusal says nothing about the key). */
+        ward_key_t *ok = attack_fleet_key(a, true, why, sizeof why);
+        if (ok == NULL) {
+            ward_key_close(k);
+            attack_verdict(r, WARD_ATTACK_SKIPPED, "no control: %s", why);
+            return;
+        }
+        signer_of_key(&s, ok);
+        err = build(&s, cls, bump(a->version, 1), a->sec_cnt, NULL, 4096, (uint64_t)a->now * 10u,
+                    "update-boot-key.bin", &b);
+        ward_key_close(ok);
+        if (err == WARD_OK) {
+            err = attack_fresh_copy(a, "manifest-boot-key-control");
+        }
+        const ward_err_t control = err == WARD_OK ? offer(a, &b, cls, why, sizeof why) : err;
+        if (err == WARD_OK && (why[0] != '\0' || control != WARD_OK)) {
+            ward_key_close(k);
+            attack_verdict(r, WARD_ATTACK_SKIPPED,
+                           "no control: a genuine manifest signed with the fleet's OTA key is not "
+                           "accepted either (%s%s%s): this unit is not the fleet's, or takes no "
+                           "update",
+                           ward_err_name(control), why[0] ? "; " : "", why);
+            return;
+        }
+    }
+    if (err == WARD_OK) {
+        signer_of_key(&s, k);
+        err = build(&s, cls, bump(a->version, 1), a->sec_cnt, NULL, 4096, (uint64_t)a->now * 10u,
+                    "update-boot-key.bin", &b);
+    }
     ward_key_close(k);
     if (err == WARD_OK) {
         err = attack_fresh_copy(a, "manifest-boot-key");
@@ -629,14 +660,14 @@ void attack_ota_boot_key_manifest(attack_ctx_t *a, ward_attack_result_t *r)
         attack_verdict(r, WARD_ATTACK_ERROR, "%s", why);
         return;
     }
-    const bool same = keys_equal(a);
     attack_verdict(r, err == WARD_OK ? WARD_ATTACK_SUCCEEDED : WARD_ATTACK_REFUSED, "%s",
                    err == WARD_OK ? "the agent ACCEPTED it: the unit's OTA key is its boot key"
                    : same ? "the agent refused it, and every other manifest: the unit's OTP "
                             "holds the boot key's hash as its OTA key, which the agent refuses "
                             "to run with (one key, one job); the unit can take no update"
                           : "the agent refused it: the boot key is not the OTA key");
-    attack_evidence(r, "ward_ota_check: %s", ward_err_name(err));
+    attack_evidence(r, "%sward_ota_check: %s", same ? "" : "control (the fleet's OTA key): WARD_OK; ",
+                    ward_err_name(err));
 }
 
 /* ---- the man in the middle ------------------------------------------------------------------------ */
@@ -970,6 +1001,18 @@ void attack_ota_mitm(attack_ctx_t *a, ward_attack_result_t *r)
         attack_verdict(r, WARD_ATTACK_SUCCEEDED,
                        "the unit completed the handshake with the man in the middle%s%s",
                        request ? " and sent it: " : "", first_req);
+    } else if (connects == 0u) {
+        /* The agent stopped before it connected: its TLS check never ran. */
+        attack_verdict(r, WARD_ATTACK_SKIPPED,
+                       "the update agent did not connect (ward_ota_check: %s before any "
+                       "connection): the unit takes no update here, its server check was not "
+                       "exercised",
+                       ward_err_name(check));
+    } else if (check != WARD_ERR_TLS && check != WARD_ERR_TLS_CERT && check != WARD_ERR_TLS_HOST) {
+        attack_verdict(r, WARD_ATTACK_ERROR,
+                       "the update agent connected but failed otherwise (%s): no verdict on its "
+                       "server check",
+                       ward_err_name(check));
     } else {
         attack_verdict(r, WARD_ATTACK_REFUSED,
                        "the unit refused the server's certificate: the handshake failed, no "

@@ -206,11 +206,33 @@ def test_ota_key_is_boot_key():
     patch(os.path.join(unit, "otp.bin"), OTP_OTA_HASH, otp[OTP_BOOT_HASH:OTP_BOOT_HASH + 32])
     os.chmod(os.path.join(unit, "otakey.der"), 0o644)
     shutil.copy2(os.path.join(unit, "bootkey.der"), os.path.join(unit, "otakey.der"))
+    # ota.mitm: the agent never connects, its server check is not exercised
     rep = expect("OTA key = boot key", unit, [], "its OTA key is its boot key",
-                 skipped=["ota.tampered_manifest", "ota.replayed_manifest"])
+                 skipped=["ota.mitm", "ota.tampered_manifest", "ota.replayed_manifest"])
     bk = next(x for x in rep["attacks"] if x["id"] == "ota.boot_key_manifest")
     check("WARD_ERR_OTA_KEY" in bk["evidence"] and "can take no update" in bk["observed"],
           f"OTA key = boot key: the boot-key manifest refused for that reason: {bk['observed']!r}")
+
+
+def test_no_ota_key():
+    # OTP OTA_KEY_HASH blank (and unlocked), otakey.der = bootkey.der: the
+    # agent refuses to start (WARD_ERR_OTA_KEY), so the unit takes no update
+    # at all. ota.mitm said refused, "the unit refused the server's
+    # certificate", with 0 connections made; ota.boot_key_manifest said
+    # refused, "the boot key is not the OTA key", which is false here. Neither
+    # defence was exercised: skipped, saying why.
+    unit = provision("no-ota-key")
+    patch(os.path.join(unit, "otp.bin"), OTP_OTA_HASH, b"\0" * 32)
+    patch(os.path.join(unit, "otp.bin"), OTP_LOCKS + 1, b"\0")
+    os.chmod(os.path.join(unit, "otakey.der"), 0o644)
+    shutil.copy2(os.path.join(unit, "bootkey.der"), os.path.join(unit, "otakey.der"))
+    rc, rep, _, _ = attack(unit, "--only", "ota.")
+    v = {x["id"]: x for x in rep["attacks"]}
+    for i in ("ota.mitm", "ota.tampered_manifest", "ota.replayed_manifest", "ota.boot_key_manifest"):
+        check(v[i]["verdict"] == "skipped" and "WARD_ERR_OTA_KEY" in v[i]["observed"],
+              f"no OTA key: {i} skipped with the agent's reason: {v[i]['verdict']}: "
+              f"{v[i]['observed'][:160]!r}")
+    check(rc == EXIT_OK, f"no OTA key: exit {rc}")
 
 
 def test_plaintext_secret():
@@ -342,7 +364,7 @@ def test_exit_codes():
 
 
 CASES = [test_good_device, test_no_controller, test_secure_boot_off, test_ota_key_is_boot_key,
-         test_plaintext_secret, test_debug_unlocked, test_control_unauthenticated,
+         test_no_ota_key, test_plaintext_secret, test_debug_unlocked, test_control_unauthenticated,
          test_profile_not_run, test_shared_certificate, test_exit_codes]
 
 
