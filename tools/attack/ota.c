@@ -319,8 +319,11 @@ static ward_image_version_t bump(ward_image_version_t v, unsigned by)
     return v;
 }
 
-/* Offer one manifest to the unit in a->dir; the agent's verdict. */
-static ward_err_t offer(attack_ctx_t *a, const built_t *b, const char *cls, char *why, size_t cap)
+/* Offer one manifest to the unit in a->dir; the agent's verdict. *gets
+ * (may be NULL): how many times the agent fetched (0: it stopped before it
+ * read the manifest, so no check of it ran). */
+static ward_err_t offer_n(attack_ctx_t *a, const built_t *b, const char *cls, char *why,
+                          size_t cap, unsigned *gets)
 {
     memfetch_t mf;
     why[0] = '\0';
@@ -339,7 +342,15 @@ static ward_err_t offer(attack_ctx_t *a, const built_t *b, const char *cls, char
         err = WARD_ERR_STATE; /* the harness, not the verdict: the caller checks why */
     }
     free(g);
+    if (gets != NULL) {
+        *gets = mf.gets;
+    }
     return err;
+}
+
+static ward_err_t offer(attack_ctx_t *a, const built_t *b, const char *cls, char *why, size_t cap)
+{
+    return offer_n(a, b, cls, why, cap, NULL);
 }
 
 /* The attacker's own key as a manifest signer. */
@@ -374,9 +385,19 @@ static void unknown_key(attack_ctx_t *a, ward_attack_result_t *r, const char *cl
                     "with the attacker's own key (kid %02x%02x%02x%02x...)",
                  what, attack_version(&b.m.version), b.m.kid[0], b.m.kid[1], b.m.kid[2],
                  b.m.kid[3]);
-    err = offer(a, &b, cls, why, sizeof why);
+    unsigned gets = 0;
+    err = offer_n(a, &b, cls, why, sizeof why, &gets);
     if (why[0] != '\0') {
         attack_verdict(r, WARD_ATTACK_ERROR, "%s", why);
+        return;
+    }
+    if (err != WARD_OK && gets == 0u) {
+        /* No control is possible without the fleet's key; this much is:
+         * the agent must at least read the manifest to refuse its key. */
+        attack_verdict(r, WARD_ATTACK_SKIPPED,
+                       "the agent stopped before it fetched the manifest (ward_ota_check: %s): "
+                       "the unit takes no update here, its signature check was not exercised",
+                       ward_err_name(err));
         return;
     }
     attack_verdict(r, err == WARD_OK ? WARD_ATTACK_SUCCEEDED : WARD_ATTACK_REFUSED,

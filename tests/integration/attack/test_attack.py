@@ -233,6 +233,14 @@ def test_no_ota_key():
               f"no OTA key: {i} skipped with the agent's reason: {v[i]['verdict']}: "
               f"{v[i]['observed'][:160]!r}")
     check(rc == EXIT_OK, f"no OTA key: exit {rc}")
+    # without --fleet the manifests are signed with the attacker's own key
+    # and have no control: they said refused "(unknown key)", though the
+    # agent stopped before it fetched them (their signature never checked)
+    rc, rep, _, _ = attack(unit, "--only", "ota.", fleet=False)
+    v = {x["id"]: x for x in rep["attacks"]}
+    for i in ("ota.tampered_manifest", "ota.replayed_manifest"):
+        check(v[i]["verdict"] == "skipped" and "before it fetched" in v[i]["observed"],
+              f"no OTA key, no --fleet: {i} skipped: {v[i]['verdict']}: {v[i]['observed'][:160]!r}")
 
 
 def test_plaintext_secret():
