@@ -445,7 +445,9 @@ static void read_unit(attack_ctx_t *a)
     }
     ward_boot_report_t rep;
     ward_err_t err;
-    (void)attack_boot(a->base, &rep, &err);
+    const ward_fih_t go = attack_boot(a->base, &rep, &err);
+    a->boots = WARD_FIH_EQ(go);
+    a->boot_why = err;
     a->version = rep.version;
     a->sec_cnt = rep.sec_cnt;
     a->otp_counter = rep.otp_counter;

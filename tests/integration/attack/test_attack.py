@@ -214,6 +214,19 @@ def test_ota_key_is_boot_key():
           f"OTA key = boot key: the boot-key manifest refused for that reason: {bk['observed']!r}")
 
 
+def test_boot_no_control():
+    # OTP BOOT_KEY_HASH of another key: the bootloader refuses the unit's own
+    # genuine image too. The boot attacks said refused, with nothing to show
+    # that a refusal was about their image: skipped now, naming the reason.
+    unit = provision("wrong-boot-key")
+    patch(os.path.join(unit, "otp.bin"), OTP_BOOT_HASH, bytes(range(32)))
+    rc, rep, _, _ = attack(unit, "--only", "boot.")
+    v = {x["id"]: x for x in rep["attacks"]}
+    for i in ALL[:4]:
+        check(v[i]["verdict"] == "skipped" and "does not start its own image" in v[i]["observed"],
+              f"wrong boot key: {i} skipped: {v[i]['verdict']}: {v[i]['observed'][:160]!r}")
+
+
 def test_no_ota_key():
     # OTP OTA_KEY_HASH blank (and unlocked), otakey.der = bootkey.der: the
     # agent refuses to start (WARD_ERR_OTA_KEY), so the unit takes no update
@@ -372,7 +385,7 @@ def test_exit_codes():
 
 
 CASES = [test_good_device, test_no_controller, test_secure_boot_off, test_ota_key_is_boot_key,
-         test_no_ota_key, test_plaintext_secret, test_debug_unlocked, test_control_unauthenticated,
+         test_boot_no_control, test_no_ota_key, test_plaintext_secret, test_debug_unlocked, test_control_unauthenticated,
          test_profile_not_run, test_shared_certificate, test_exit_codes]
 
 
