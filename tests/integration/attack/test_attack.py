@@ -367,6 +367,23 @@ def test_shared_certificate():
     expect("the other unit of the pair", a, ["cloud.cloned_cert"], "cert-b")
 
 
+def test_cert_no_control():
+    # b holds a's certificate but not a's key: without --fleet the clone is
+    # checked locally, with no control; it said refused ("the clone cannot
+    # prove the certificate's key"), though the unit itself cannot either.
+    a = provision("own-cert-a")
+    b = provision("own-cert-b")
+    shutil.copy2(os.path.join(a, "cert.pem"), os.path.join(b, "cert.pem"))
+    rc, rep, _, _ = attack(b, "--only", "cloud.", fleet=False)
+    x = next(x for x in rep["attacks"] if x["id"] == "cloud.cloned_cert")
+    check(x["verdict"] == "skipped" and "no control" in x["observed"],
+          f"certificate not the unit's own, no --fleet: skipped: {x['verdict']}: {x['observed'][:160]!r}")
+    rc, rep, _, _ = attack(a, "--only", "cloud.", fleet=False)
+    x = next(x for x in rep["attacks"] if x["id"] == "cloud.cloned_cert")
+    check(x["verdict"] == "refused" and "the unit itself proves it" in x["evidence"],
+          f"the genuine unit, no --fleet: refused after the control: {x['verdict']}: {x['evidence'][:160]!r}")
+
+
 def test_exit_codes():
     r = ward("attack", os.path.join(TMP, "nothing-here"))
     check(r.returncode == EXIT_NOT_FOUND, f"no device: exit {r.returncode} (want 14)")
@@ -386,7 +403,7 @@ def test_exit_codes():
 
 CASES = [test_good_device, test_no_controller, test_secure_boot_off, test_ota_key_is_boot_key,
          test_boot_no_control, test_no_ota_key, test_plaintext_secret, test_debug_unlocked, test_control_unauthenticated,
-         test_profile_not_run, test_shared_certificate, test_exit_codes]
+         test_profile_not_run, test_shared_certificate, test_cert_no_control, test_exit_codes]
 
 
 def main():
