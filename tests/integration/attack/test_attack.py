@@ -344,6 +344,35 @@ def test_profile_not_run():
     expect("update over http", unit, [], "http://localhost/", skipped=["ota.mitm"])
 
 
+def fill_vault(unit):
+    """Store records until the unit's vault takes no more (big, then small)."""
+    for size in (1900, 400, 50, 8):
+        for i in range(60):
+            r = subprocess.run([WARD, "vault", "put", f"fill.{size}.{i}", "--stdin", "--device", unit],
+                               input=os.urandom(size // 2).hex()[:size].encode(),
+                               capture_output=True, timeout=60)
+            if r.returncode != 0:
+                break
+
+
+def test_write_past_access_check():
+    # Wi-Fi provisioning writable by anyone (profile), on a unit whose vault
+    # is full: the unpaired write passes the access check and fails in the
+    # handler (ATT 0x11, Insufficient Resources). It was called refused, as if
+    # the policy had stopped it.
+    unit = provision("wifi-open-vault-full")
+    edit_profile(unit, lambda p: gatt(p, "wifi-provisioning").update(write={
+        "allowed": True, "encrypted": False, "authenticated": False, "secure_connections": False,
+        "bonded": False, "authorization": False, "min_key_size": 0}))
+    fill_vault(unit)
+    rc, rep, _, _ = attack(unit, "--only", "ble.unpaired_write")
+    x = next(x for x in rep["attacks"] if x["id"] == "ble.unpaired_write")
+    check(x["verdict"] == "succeeded" and "past the access check" in x["observed"],
+          f"a write the policy lets through, failing in its handler: {x['verdict']}: "
+          f"{x['observed'][:200]!r}")
+    check(rc == EXIT_ATTACK, f"a write past the access check: exit {rc}")
+
+
 def test_shared_certificate():
     # a line that gave two units one identity: b holds a's certificate and key
     a = provision("cert-a")
@@ -403,7 +432,7 @@ def test_exit_codes():
 
 CASES = [test_good_device, test_no_controller, test_secure_boot_off, test_ota_key_is_boot_key,
          test_boot_no_control, test_no_ota_key, test_plaintext_secret, test_debug_unlocked, test_control_unauthenticated,
-         test_profile_not_run, test_shared_certificate, test_cert_no_control, test_exit_codes]
+         test_profile_not_run, test_write_past_access_check, test_shared_certificate, test_cert_no_control, test_exit_codes]
 
 
 def main():
