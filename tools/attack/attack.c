@@ -445,14 +445,17 @@ static void read_unit(attack_ctx_t *a)
     }
     ward_boot_report_t rep;
     ward_err_t err;
-    (void)attack_boot(a->base, &rep, &err);
+    const ward_fih_t go = attack_boot(a->base, &rep, &err);
+    a->boots = WARD_FIH_EQ(go);
+    a->boot_why = err;
     a->version = rep.version;
     a->sec_cnt = rep.sec_cnt;
     a->otp_counter = rep.otp_counter;
     a->prof = calloc(1, sizeof *a->prof);
-    char why[200];
-    if (a->prof != NULL && attack_path(path, sizeof path, "%s/%s", a->base, WARD_PROFILE_FILE) &&
-        ward_profile_load(path, a->prof, why, sizeof why) != WARD_OK) {
+    snprintf(a->prof_why, sizeof a->prof_why, "out of memory");
+    if (a->prof != NULL &&
+        (!attack_path(path, sizeof path, "%s/%s", a->base, WARD_PROFILE_FILE) ||
+         ward_profile_load(path, a->prof, a->prof_why, sizeof a->prof_why) != WARD_OK)) {
         free(a->prof);
         a->prof = NULL;
     }

@@ -31,7 +31,10 @@ typedef struct attack_ctx {
     ward_image_version_t version; /* the running image */
     uint32_t sec_cnt;
     uint32_t otp_counter; /* after a boot of the base copy */
+    bool boots;           /* that boot started the unit's own image (the boot attacks' control) */
+    ward_err_t boot_why;  /* why not, then */
     ward_profile_t *prof; /* NULL when the unit has no valid profile */
+    char prof_why[200];   /* why not, then */
     /* the factory */
     bool have_factory;
     ward_factory_conf_t fconf;

@@ -142,8 +142,8 @@ static void apply_profile(ble_run_t *b)
 {
     const ward_profile_t *p = b->a->prof;
     unsigned set = 0;
-    if (p == NULL) {
-        snprintf(b->policy, sizeof b->policy, "no valid device profile: the compiled policy");
+    if (p == NULL) { /* plug_start skips the attack then */
+        snprintf(b->policy, sizeof b->policy, "no valid device profile");
         return;
     }
     for (size_t i = 0; i < p->n_gatt; i++) {
@@ -201,7 +201,16 @@ static bool plug_start(ble_run_t *b, const char *name, ward_attack_result_t *r)
                        a->o->hci_why != NULL ? a->o->hci_why : "none given");
         return false;
     }
-    if (a->prof != NULL && !a->prof->ble_enabled) {
+    if (a->prof == NULL) {
+        /* The plug would run ward's own compiled policy, not this unit's
+         * build: a refusal would be about another device. */
+        attack_verdict(r, WARD_ATTACK_SKIPPED,
+                       "no valid device profile (%s): the BLE policy the unit's build compiles is "
+                       "not known, and ward's own would be attacked instead",
+                       a->prof_why);
+        return false;
+    }
+    if (!a->prof->ble_enabled) {
         attack_verdict(r, WARD_ATTACK_SKIPPED, "the unit's profile says BLE is compiled out");
         return false;
     }
@@ -405,15 +414,55 @@ static bool writes_refused(const writes_t *w)
     return w->relay_err != WARD_OK && w->wifi_err != WARD_OK && !w->relay_on && !w->wifi_taken;
 }
 
+/* What the ATT server answers when the link's security, or the table, does
+ * not allow a write (src/ble/att_server.c: the access check comes before the
+ * value's length and its handler). Any other ATT error means the write got
+ * past the access check. */
+static bool att_refusal(uint8_t att)
+{
+    return att == WARD_ATT_ERR_WRITE_NOT_PERMITTED || att == WARD_ATT_ERR_AUTHENTICATION ||
+           att == WARD_ATT_ERR_AUTHORIZATION || att == WARD_ATT_ERR_KEY_SIZE ||
+           att == WARD_ATT_ERR_ENCRYPTION;
+}
+
+/* How one write fared: refused by the access check, through it (accepted,
+ * or failed in the handler), or no answer (no verdict). */
+typedef enum { W_REFUSED, W_THROUGH, W_NO_ANSWER } write_fate_t;
+
+static write_fate_t write_fate(ward_err_t err, uint8_t att)
+{
+    if (err == WARD_OK) {
+        return W_THROUGH;
+    }
+    if (err != WARD_ERR_BLE_ATT) {
+        return W_NO_ANSWER;
+    }
+    return att_refusal(att) ? W_REFUSED : W_THROUGH;
+}
+
 static void report_writes(ward_attack_result_t *r, const writes_t *w, const char *before)
 {
-    char rl[120], wf[120];
+    char rl[160], wf[160];
+    const write_fate_t fr = write_fate(w->relay_err, w->relay_att);
+    const write_fate_t fw = write_fate(w->wifi_err, w->wifi_att);
     write_str(rl, sizeof rl, "Relay", w->relay_err, w->relay_att);
     write_str(wf, sizeof wf, "Wi-Fi", w->wifi_err, w->wifi_att);
-    const bool ok = writes_refused(w);
-    attack_verdict(r, ok ? WARD_ATTACK_REFUSED : WARD_ATTACK_SUCCEEDED,
-                   "%s%s; %s; relay %s, the vault's Wi-Fi %s", before, rl, wf,
-                   w->relay_on ? "SWITCHED ON" : "still off",
+    if (w->relay_err != WARD_OK && fr == W_THROUGH) {
+        const size_t l = strlen(rl);
+        snprintf(rl + l, sizeof rl - l, ", past the access check (the handler failed)");
+    }
+    if (w->wifi_err != WARD_OK && fw == W_THROUGH) {
+        const size_t l = strlen(wf);
+        snprintf(wf + l, sizeof wf - l, ", past the access check (the handler failed)");
+    }
+    const bool through = fr == W_THROUGH || fw == W_THROUGH || w->relay_on || w->wifi_taken;
+    const bool no_answer = fr == W_NO_ANSWER || fw == W_NO_ANSWER;
+    attack_verdict(r, through     ? WARD_ATTACK_SUCCEEDED
+                      : no_answer ? WARD_ATTACK_ERROR
+                                  : WARD_ATTACK_REFUSED,
+                   "%s%s%s; %s; relay %s, the vault's Wi-Fi %s",
+                   !through && no_answer ? "no verdict, a write had no ATT answer: " : "", before,
+                   rl, wf, w->relay_on ? "SWITCHED ON" : "still off",
                    w->wifi_taken ? "REPLACED by the attacker's" : "untouched");
     attack_evidence(r, "ATT write to handle %u: %s 0x%02x; handle %u: %s 0x%02x",
                     (unsigned)WARD_GATT_PLUG_H_RELAY, ward_err_name(w->relay_err), w->relay_att,

@@ -110,6 +110,15 @@ typedef struct {
 
 static bool running(attack_ctx_t *a, ward_attack_result_t *r, running_t *run)
 {
+    if (!a->boots) {
+        /* The control: the unit's own image must start, else a refusal of
+         * another image says nothing about the checks it was made for. */
+        attack_verdict(r, WARD_ATTACK_SKIPPED,
+                       "no control: the unit does not start its own image (%s): a refusal of "
+                       "another image would say nothing about its checks",
+                       ward_err_name(a->boot_why));
+        return false;
+    }
     const ward_err_t err = attack_read_primary(a->base, &run->img, &run->len, &run->info);
     if (err != WARD_OK) {
         attack_verdict(r, WARD_ATTACK_ERROR, "no image in the unit's primary slot (%s)",

@@ -61,9 +61,10 @@ static const ward_attack_def_t k_attacks[] = {
      {"test_ota_attacks", "test_ota_redteam"}, 2, ""},
     {"ota.boot_key_manifest", "ota", "An update signed with the boot key",
      "an attacker who stole the build pipeline's boot key signs an update manifest with it",
-     "refused: the boot key is not the OTA key (WARD_ERR_OTA_KEY); one key, one job (a unit "
-     "whose OTP holds the boot key's hash as the OTA key's takes no update at all: ward's "
-     "agent refuses to run so)",
+     "the same manifest signed with the fleet's OTA key is accepted (the control), the one "
+     "signed with the boot key refused: the boot key is not the OTA key (WARD_ERR_OTA_KEY); "
+     "one key, one job (a unit whose OTP holds the boot key's hash as the OTA key's takes no "
+     "update at all: ward's agent refuses to run so)",
      {"ota.signed_offline", "hard.ota"}, 2,
      {"test_ota_attacks", "audit_broken"}, 2, "--fleet (the boot key)"},
     {"ble.unpaired_write", "ble", "An unpaired write to a control characteristic",
@@ -94,8 +95,9 @@ static const ward_attack_def_t k_attacks[] = {
     {"cred.flash_dump", "credentials", "A flash dump searched for every stored secret",
      "dump the flash and OTP and search them for every secret the unit holds: the vault's "
      "plaintexts (a bond's LTK and IRK too), the HSM's HUK, identity and pairing keys, the "
-     "label's r (raw, both byte orders, hex)",
-     "no secret is found",
+     "label's r (raw, both byte orders, hex); and the flash for credential-shaped plain text "
+     "(password=, psk=, token=, ... a PEM private key), the vault's sectors too",
+     "no secret and no plain-text credential is found",
      {"cred.no_plaintext", "cred.wifi_encrypted", "cred.keys_in_hsm", "hard.flash_encryption"}, 4,
      {"test_vault_attacks", "test_factory", "audit_broken"}, 3, ""},
     {"cred.cloned_flash", "credentials", "A cloned flash chip",

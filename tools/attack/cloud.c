@@ -89,7 +89,7 @@ ward_err_t attack_cert_key_check(const char *dir, bool *matches, char *detail, s
         }
         if (err == WARD_OK) {
             snprintf(detail, cap,
-                     "the clone's HSM identity key 04%02x%02x%02x%02x...: a challenge it signs "
+                     "the HSM identity key 04%02x%02x%02x%02x...: a challenge it signs "
                      "%s with cert.pem's key",
                      pub[1], pub[2], pub[3], pub[4], *matches ? "VERIFIES" : "does not verify");
         }
@@ -541,9 +541,13 @@ void attack_cloud_cloned_cert(attack_ctx_t *a, ward_attack_result_t *r)
         }
     }
     if (!with_broker || b.pid <= 0) {
-        bool verifies = false;
-        char detail[300];
-        err = attack_cert_key_check(clone, &verifies, detail, sizeof detail);
+        bool verifies = false, gen_verifies = false;
+        char detail[300], gen_detail[300];
+        /* Control: the unit itself proves its certificate's key. */
+        err = attack_cert_key_check(a->base, &gen_verifies, gen_detail, sizeof gen_detail);
+        if (err == WARD_OK && gen_verifies) {
+            err = attack_cert_key_check(clone, &verifies, detail, sizeof detail);
+        }
         free(der);
         attack_tried(r, "another unit presents %s's cert.pem with %s; checked locally (%s): the "
                         "signature a TLS handshake's CertificateVerify needs, over a fresh "
@@ -553,6 +557,14 @@ void attack_cloud_cloned_cert(attack_ctx_t *a, ward_attack_result_t *r)
             attack_verdict(r, WARD_ATTACK_ERROR, "the check did not run: %s", ward_err_name(err));
             return;
         }
+        if (!gen_verifies) {
+            attack_verdict(r, WARD_ATTACK_SKIPPED,
+                           "no control: the unit itself cannot prove its certificate's key (%s): "
+                           "a clone that cannot either says nothing",
+                           gen_detail);
+            return;
+        }
+        attack_evidence(r, "control: the unit itself proves it");
         attack_verdict(r, verifies ? WARD_ATTACK_SUCCEEDED : WARD_ATTACK_REFUSED, "%s",
                        verifies ? "the clone CAN prove the certificate's key: it would pass the "
                                   "broker's handshake"

@@ -13,6 +13,7 @@
 #include "ward/util.h"
 #include "ward/vault.h"
 #include "ward/cloud.h"
+#include "ward_audit.h"
 
 static void hex(char *out, const uint8_t *p, size_t n, bool upper)
 {
@@ -197,6 +198,20 @@ void attack_cred_flash_dump(attack_ctx_t *a, ward_attack_result_t *r)
             found++;
         }
     }
+    /* What an attacker greps a dump for first: credential-shaped plain text
+     * (a secret the unit keeps outside its vault is none of the above). */
+    const char *kw = NULL;
+    bool in_vault = false;
+    const long plain = ward_audit_find_plaintext(mem, size, 0, dev.vault.off, dev.vault.size,
+                                                 &kw, &in_vault);
+    char plain_at[300] = "";
+    if (plain >= 0) {
+        snprintf(plain_at, sizeof plain_at, "%s%s at flash.bin offset 0x%lx (%s)",
+                 strcmp(kw, "PEM private key") == 0 ? "a " : kw,
+                 strcmp(kw, "PEM private key") == 0 ? "PEM private key" : "=... in plain text",
+                 plain, in_vault ? "vault area, in no record" : region(&dev, plain));
+        attack_evidence(r, "FOUND %s", plain_at);
+    }
     ward_sim_device_close(&dev);
     for (size_t i = 0; i < n; i++) {
         ward_wipe(s[i].v, sizeof s[i].v);
@@ -204,17 +219,30 @@ void attack_cred_flash_dump(attack_ctx_t *a, ward_attack_result_t *r)
     free(s);
     attack_tried(r, "a dump of the flash (%zu bytes) and the OTP searched for the unit's %zu "
                     "secrets: %zu from the HSM, %zu from the vault's records (each raw, in both "
-                    "byte orders, and as hex)%s%s",
+                    "byte orders, and as hex), and for credential-shaped text (password=, psk=, "
+                    "token=, ... a PEM private key)%s%s",
                  size, n, n - vault_n, vault_n, why[0] ? "; " : "", why);
-    if (found > 0u) {
-        attack_verdict(r, WARD_ATTACK_SUCCEEDED, "%zu of %zu secrets in the clear; first: %s",
-                       found, n, first);
+    if (found > 0u || plain >= 0) {
+        if (found > 0u) {
+            attack_verdict(r, WARD_ATTACK_SUCCEEDED, "%zu of %zu secrets in the clear; first: %s%s%s",
+                           found, n, first, plain >= 0 ? "; and " : "", plain_at);
+        } else {
+            attack_verdict(r, WARD_ATTACK_SUCCEEDED, "a credential in the clear: %s", plain_at);
+        }
+    } else if (why[0] != '\0') {
+        /* The vault's records are not known: whether their values are in
+         * the dump was not looked at. Not a refusal. */
+        attack_verdict(r, WARD_ATTACK_SKIPPED,
+                       "%s; none of the %zu secrets known (the HSM's) and no credential-shaped "
+                       "text is in the dump, but the vault's values were not looked for",
+                       why, n);
     } else {
         attack_verdict(r, WARD_ATTACK_REFUSED,
-                       "none of the %zu secrets is in the dump: the vault holds only ciphertext "
-                       "under a key the HSM derives, the HSM's keys never left it", n);
-        attack_evidence(r, "0 of %zu found in %zu bytes of flash and %zu of OTP", n, size,
-                        sizeof dev.otp.data);
+                       "none of the %zu secrets is in the dump, nor any credential-shaped text: "
+                       "the vault holds only ciphertext under a key the HSM derives, the HSM's "
+                       "keys never left it", n);
+        attack_evidence(r, "0 of %zu found in %zu bytes of flash and %zu of OTP; no plain-text "
+                           "credential in the flash", n, size, sizeof dev.otp.data);
     }
 }
 

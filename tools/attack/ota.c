@@ -319,8 +319,11 @@ static ward_image_version_t bump(ward_image_version_t v, unsigned by)
     return v;
 }
 
-/* Offer one manifest to the unit in a->dir; the agent's verdict. */
-static ward_err_t offer(attack_ctx_t *a, const built_t *b, const char *cls, char *why, size_t cap)
+/* Offer one manifest to the unit in a->dir; the agent's verdict. *gets
+ * (may be NULL): how many times the agent fetched (0: it stopped before it
+ * read the manifest, so no check of it ran). */
+static ward_err_t offer_n(attack_ctx_t *a, const built_t *b, const char *cls, char *why,
+                          size_t cap, unsigned *gets)
 {
     memfetch_t mf;
     why[0] = '\0';
@@ -339,7 +342,15 @@ static ward_err_t offer(attack_ctx_t *a, const built_t *b, const char *cls, char
         err = WARD_ERR_STATE; /* the harness, not the verdict: the caller checks why */
     }
     free(g);
+    if (gets != NULL) {
+        *gets = mf.gets;
+    }
     return err;
+}
+
+static ward_err_t offer(attack_ctx_t *a, const built_t *b, const char *cls, char *why, size_t cap)
+{
+    return offer_n(a, b, cls, why, cap, NULL);
 }
 
 /* The attacker's own key as a manifest signer. */
@@ -374,9 +385,19 @@ static void unknown_key(attack_ctx_t *a, ward_attack_result_t *r, const char *cl
                     "with the attacker's own key (kid %02x%02x%02x%02x...)",
                  what, attack_version(&b.m.version), b.m.kid[0], b.m.kid[1], b.m.kid[2],
                  b.m.kid[3]);
-    err = offer(a, &b, cls, why, sizeof why);
+    unsigned gets = 0;
+    err = offer_n(a, &b, cls, why, sizeof why, &gets);
     if (why[0] != '\0') {
         attack_verdict(r, WARD_ATTACK_ERROR, "%s", why);
+        return;
+    }
+    if (err != WARD_OK && gets == 0u) {
+        /* No control is possible without the fleet's key; this much is:
+         * the agent must at least read the manifest to refuse its key. */
+        attack_verdict(r, WARD_ATTACK_SKIPPED,
+                       "the agent stopped before it fetched the manifest (ward_ota_check: %s): "
+                       "the unit takes no update here, its signature check was not exercised",
+                       ward_err_name(err));
         return;
     }
     attack_verdict(r, err == WARD_OK ? WARD_ATTACK_SUCCEEDED : WARD_ATTACK_REFUSED,
@@ -609,11 +630,42 @@ void attack_ota_boot_key_manifest(attack_ctx_t *a, ward_attack_result_t *r)
         attack_verdict(r, WARD_ATTACK_SKIPPED, "%s", why);
         return;
     }
+    const bool same = keys_equal(a);
     ward_repo_signer_t s;
     built_t b;
-    signer_of_key(&s, k);
-    ward_err_t err = build(&s, cls, bump(a->version, 1), a->sec_cnt, NULL, 4096,
-                           (uint64_t)a->now * 10u, "update-boot-key.bin", &b);
+    ward_err_t err = WARD_OK;
+    if (!same) {
+        /* Control: the same manifest signed with the fleet's OTA key is one
+         * the unit accepts (else a refusal says nothing about the key). */
+        ward_key_t *ok = attack_fleet_key(a, true, why, sizeof why);
+        if (ok == NULL) {
+            ward_key_close(k);
+            attack_verdict(r, WARD_ATTACK_SKIPPED, "no control: %s", why);
+            return;
+        }
+        signer_of_key(&s, ok);
+        err = build(&s, cls, bump(a->version, 1), a->sec_cnt, NULL, 4096, (uint64_t)a->now * 10u,
+                    "update-boot-key.bin", &b);
+        ward_key_close(ok);
+        if (err == WARD_OK) {
+            err = attack_fresh_copy(a, "manifest-boot-key-control");
+        }
+        const ward_err_t control = err == WARD_OK ? offer(a, &b, cls, why, sizeof why) : err;
+        if (err == WARD_OK && (why[0] != '\0' || control != WARD_OK)) {
+            ward_key_close(k);
+            attack_verdict(r, WARD_ATTACK_SKIPPED,
+                           "no control: a genuine manifest signed with the fleet's OTA key is not "
+                           "accepted either (%s%s%s): this unit is not the fleet's, or takes no "
+                           "update",
+                           ward_err_name(control), why[0] ? "; " : "", why);
+            return;
+        }
+    }
+    if (err == WARD_OK) {
+        signer_of_key(&s, k);
+        err = build(&s, cls, bump(a->version, 1), a->sec_cnt, NULL, 4096, (uint64_t)a->now * 10u,
+                    "update-boot-key.bin", &b);
+    }
     ward_key_close(k);
     if (err == WARD_OK) {
         err = attack_fresh_copy(a, "manifest-boot-key");
@@ -629,14 +681,14 @@ void attack_ota_boot_key_manifest(attack_ctx_t *a, ward_attack_result_t *r)
         attack_verdict(r, WARD_ATTACK_ERROR, "%s", why);
         return;
     }
-    const bool same = keys_equal(a);
     attack_verdict(r, err == WARD_OK ? WARD_ATTACK_SUCCEEDED : WARD_ATTACK_REFUSED, "%s",
                    err == WARD_OK ? "the agent ACCEPTED it: the unit's OTA key is its boot key"
                    : same ? "the agent refused it, and every other manifest: the unit's OTP "
                             "holds the boot key's hash as its OTA key, which the agent refuses "
                             "to run with (one key, one job); the unit can take no update"
                           : "the agent refused it: the boot key is not the OTA key");
-    attack_evidence(r, "ward_ota_check: %s", ward_err_name(err));
+    attack_evidence(r, "%sward_ota_check: %s", same ? "" : "control (the fleet's OTA key): WARD_OK; ",
+                    ward_err_name(err));
 }
 
 /* ---- the man in the middle ------------------------------------------------------------------------ */
@@ -910,11 +962,17 @@ void attack_ota_mitm(attack_ctx_t *a, ward_attack_result_t *r)
         snprintf(host, sizeof host, "%s", a->fconf.repo_host);
         port = a->fconf.repo_port;
     }
-    char note[300] = "";
     if (u != NULL && strcmp(u->scheme, "https") != 0) {
-        /* ward's agent fetches over HTTPS only: what it would do is tried. */
-        snprintf(note, sizeof note, " (the profile states %.200s; ward's agent speaks HTTPS only)",
-                 u->url);
+        /* ward's agent fetches over HTTPS only: the unit's build, which
+         * fetches in the clear, cannot be run; a refusal by ward's agent
+         * would be about another device. */
+        attack_verdict(r, WARD_ATTACK_SKIPPED,
+                       "the profile states the update repository %.200s, not https: the unit's "
+                       "build fetches its updates without TLS (anyone on the path reads and "
+                       "answers them; ward audit fails it on profile_update_url), and ward's "
+                       "agent, which speaks HTTPS only, cannot be run as that build",
+                       u->url);
+        return;
     }
     snprintf(url, sizeof url, "https://%s:%u/", host, (unsigned)port);
     ward_err_t err = attack_fresh_copy(a, "mitm");
@@ -927,9 +985,9 @@ void attack_ota_mitm(attack_ctx_t *a, ward_attack_result_t *r)
                        ward_err_name(err), why);
         return;
     }
-    attack_tried(r, "the unit's connection to %s%s diverted to a TLS server on 127.0.0.1:%u with "
+    attack_tried(r, "the unit's connection to %s diverted to a TLS server on 127.0.0.1:%u with "
                     "a certificate for %s from another CA (made now, P-256); the unit's update "
-                    "agent checks for an update", url, note, (unsigned)m.port, host);
+                    "agent checks for an update", url, (unsigned)m.port, host);
     agent_t *g = calloc(1, sizeof *g);
     ward_err_t check = WARD_ERR_NO_SPACE;
     uint32_t connects = 0;
@@ -964,6 +1022,18 @@ void attack_ota_mitm(attack_ctx_t *a, ward_attack_result_t *r)
         attack_verdict(r, WARD_ATTACK_SUCCEEDED,
                        "the unit completed the handshake with the man in the middle%s%s",
                        request ? " and sent it: " : "", first_req);
+    } else if (connects == 0u) {
+        /* The agent stopped before it connected: its TLS check never ran. */
+        attack_verdict(r, WARD_ATTACK_SKIPPED,
+                       "the update agent did not connect (ward_ota_check: %s before any "
+                       "connection): the unit takes no update here, its server check was not "
+                       "exercised",
+                       ward_err_name(check));
+    } else if (check != WARD_ERR_TLS && check != WARD_ERR_TLS_CERT && check != WARD_ERR_TLS_HOST) {
+        attack_verdict(r, WARD_ATTACK_ERROR,
+                       "the update agent connected but failed otherwise (%s): no verdict on its "
+                       "server check",
+                       ward_err_name(check));
     } else {
         attack_verdict(r, WARD_ATTACK_REFUSED,
                        "the unit refused the server's certificate: the handshake failed, no "

@@ -581,7 +581,9 @@ static unsigned scan_files(audit_ctx_t *a, const secret_t *s, size_t count, bool
     while ((e = readdir(dp)) != NULL) {
         char path[PATH_MAX];
         struct stat st;
-        if (strncmp(e->d_name, "hsm.bin", 7) == 0 ||
+        /* The secure element's own storage, and only it (as the end-of-line
+         * test: tools/factory/eol.c); any other file is the unit's. */
+        if (strcmp(e->d_name, "hsm.bin") == 0 || strcmp(e->d_name, "hsm.bin.pair") == 0 ||
             (skip_label && strncmp(e->d_name, "label.", 6) == 0) ||
             !audit_path(path, sizeof path, "%s/%s", a->copy, e->d_name) ||
             lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -768,9 +770,10 @@ static void check_vault(audit_ctx_t *a)
     }
 }
 
-/* Credential-shaped text: a keyword, an optional quote, '=' or ':', an
- * optional quote, then 6 or more printable characters. */
-static bool cred_at(const uint8_t *p, size_t left, const char **kw)
+/* Credential-shaped text at p: a keyword, an optional quote, '=' or ':',
+ * an optional quote, then 6 or more printable characters. *end: where the
+ * match ends. */
+static bool cred_at(const uint8_t *p, size_t left, const char **kw, size_t *end)
 {
     static const char *const k_kw[] = {"password", "passwd", "passphrase", "wifi_key", "wpa_key",
                                        "psk", "pwd", "secret", "token", "api_key", "apikey",
@@ -809,10 +812,60 @@ static bool cred_at(const uint8_t *p, size_t left, const char **kw)
         }
         if (v >= 6u) {
             *kw = k_kw[k];
+            *end = i + v;
             return true;
         }
     }
     return false;
+}
+
+static uint32_t le32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Is [at, end) a vault record's name (a record header at p, its CRC
+ * checking, the name at p + 24) running into the record's ciphertext? */
+static bool record_name(const uint8_t *mem, size_t lo, size_t hi, size_t at, size_t end)
+{
+    for (size_t back = 24u; back <= 24u + 31u && back <= at - lo; back++) {
+        const size_t p = at - back;
+        const size_t n = mem[p + 1u];
+        if (p + 12u > hi || mem[p] != 'R' || n == 0u || p + 24u + n > hi ||
+            at >= p + 24u + n || end <= p + 24u + n ||
+            ward_crc32(0, mem + p, 8) != le32_at(mem + p + 8u)) {
+            continue;
+        }
+        return true;
+    }
+    return false;
+}
+
+long ward_audit_find_plaintext(const uint8_t *mem, size_t size, size_t from, uint32_t vault_off,
+                               uint32_t vault_size, const char **what, bool *in_vault)
+{
+    static const char k_pem[] = "PRIVATE KEY-----";
+    const size_t vlo = vault_off, vhi = (size_t)vault_off + vault_size;
+    for (size_t i = from; i < size; i++) {
+        const bool vault = i >= vlo && i < vhi;
+        const bool at_word = i == 0u || !((mem[i - 1u] >= 'a' && mem[i - 1u] <= 'z') ||
+                                          (mem[i - 1u] >= 'A' && mem[i - 1u] <= 'Z'));
+        const char *kw = NULL;
+        size_t end = 0;
+        if (at_word && cred_at(mem + i, size - i, &kw, &end) &&
+            !(vault && record_name(mem, vlo, vhi < size ? vhi : size, i, i + end))) {
+            *what = kw;
+            *in_vault = vault;
+            return (long)i;
+        }
+        if (size - i >= sizeof k_pem - 1u && mem[i] == 'P' &&
+            memcmp(mem + i, k_pem, sizeof k_pem - 1u) == 0) {
+            *what = "PEM private key";
+            *in_vault = vault;
+            return (long)i;
+        }
+    }
+    return -1;
 }
 
 static void check_patterns(audit_ctx_t *a)
@@ -820,41 +873,36 @@ static void check_patterns(audit_ctx_t *a)
     ward_sim_device_t *d = &a->dev;
     const uint8_t *mem = ward_sim_flash_mem(&d->flash);
     const uint32_t size = d->flash.port.size;
-    const uint32_t vlo = d->vault.off, vhi = d->vault.off + d->vault.size;
-    static const char k_pem[] = "PRIVATE KEY-----";
-    for (uint32_t i = 0; i < size; i++) {
-        if (i >= vlo && i < vhi) {
-            i = vhi - 1u;
-            continue;
-        }
-        const char *kw = NULL;
-        const bool at_word = i == 0u || !((mem[i - 1u] >= 'a' && mem[i - 1u] <= 'z') ||
-                                          (mem[i - 1u] >= 'A' && mem[i - 1u] <= 'Z'));
-        const uint32_t left = (i < vlo ? vlo : size) - i;
-        if (at_word && cred_at(mem + i, left, &kw)) {
-            const char *region = i >= d->layout.primary.off &&
-                                         i < d->layout.primary.off + d->layout.primary.size
-                                     ? "primary slot"
-                                 : i >= d->layout.secondary.off &&
-                                         i < d->layout.secondary.off + d->layout.secondary.size
-                                     ? "staging slot"
-                                     : "outside the slots";
+    const char *what = NULL;
+    bool in_vault = false;
+    const long at = ward_audit_find_plaintext(mem, size, 0, d->vault.off, d->vault.size, &what,
+                                              &in_vault);
+    if (at >= 0) {
+        const uint32_t i = (uint32_t)at;
+        const char *region =
+            in_vault ? "the vault area, in no record: not encrypted"
+            : i >= d->layout.primary.off && i < d->layout.primary.off + d->layout.primary.size
+                ? "primary slot"
+            : i >= d->layout.secondary.off && i < d->layout.secondary.off + d->layout.secondary.size
+                ? "staging slot"
+                : "outside the slots";
+        if (strcmp(what, "PEM private key") == 0) {
             audit_set(a, WARD_AUDIT_C_SECRETS_PATTERNS, WARD_AUDIT_FAIL,
-                      "flash.bin offset 0x%x (%s): \"%s=...\" in plain text, outside the vault",
-                      (unsigned)i, region, kw);
-            return;
-        }
-        if (left >= sizeof k_pem - 1u && mem[i] == 'P' &&
-            memcmp(mem + i, k_pem, sizeof k_pem - 1u) == 0) {
+                      "flash.bin offset 0x%x (%s): a PEM private key in plain text", (unsigned)i,
+                      region);
+        } else {
             audit_set(a, WARD_AUDIT_C_SECRETS_PATTERNS, WARD_AUDIT_FAIL,
-                      "flash.bin offset 0x%x: a PEM private key in plain text", (unsigned)i);
-            return;
+                      "flash.bin offset 0x%x (%s): \"%s=...\" in plain text%s", (unsigned)i,
+                      region, what, in_vault ? " in the vault area" : ", outside the vault");
         }
+        return;
     }
     audit_set(a, WARD_AUDIT_C_SECRETS_PATTERNS, WARD_AUDIT_PASS,
-              "%u KiB of flash outside the vault (0x%x..0x%x) scanned: no password=, psk=, "
-              "token=, secret=, api_key= ... assignment, no PEM private key",
-              (unsigned)((size - d->vault.size) / 1024u), (unsigned)vlo, (unsigned)vhi);
+              "all %u KiB of flash scanned, the vault area (0x%x..0x%x) too (its record names "
+              "are plain text): no password=, psk=, token=, secret=, api_key= ... assignment, "
+              "no PEM private key",
+              (unsigned)(size / 1024u), (unsigned)d->vault.off,
+              (unsigned)(d->vault.off + d->vault.size));
 }
 
 /* ---- items ----------------------------------------------------------------------------------- */

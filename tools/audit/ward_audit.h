@@ -73,7 +73,7 @@ typedef enum ward_audit_check {
     WARD_AUDIT_C_VAULT,           /* the vault mounts with this unit's HSM key */
     WARD_AUDIT_C_SECRETS_HSM,     /* no HSM secret in flash.bin or any exported file */
     WARD_AUDIT_C_SECRETS_VAULT,   /* no vault record's plaintext in flash or files */
-    WARD_AUDIT_C_SECRETS_PATTERNS, /* no credential-shaped text outside the vault */
+    WARD_AUDIT_C_SECRETS_PATTERNS, /* no credential-shaped text in flash */
     /* the device profile */
     WARD_AUDIT_C_PROFILE,         /* present and valid */
     WARD_AUDIT_C_P_DEBUG,         /* console off, log level, port locked = OTP */
@@ -195,6 +195,21 @@ ward_err_t ward_audit_html(const ward_audit_report_t *rep, FILE *f);
 void ward_audit_html_head(FILE *f, const char *tool, const char *subject, bool passed);
 ward_err_t ward_audit_html_foot(FILE *f, const char *tool, const char *note);
 void ward_audit_html_escape(FILE *f, const char *s);
+
+/*
+ * Credential-shaped plain text in a flash image (what an attacker greps a
+ * dump for): a keyword (password, passwd, passphrase, wifi_key, wpa_key,
+ * psk, pwd, secret, token, api_key, apikey, private_key) at a word start,
+ * '=' or ':', then 6 printable characters; or a PEM private key. The whole
+ * image is searched, the vault area [vault_off, vault_off + vault_size)
+ * too: a vault keeps only its records' names in plain text, so the one
+ * match left out there is a record's name running into its ciphertext (a
+ * record header whose CRC checks, docs/vault-format.md). The offset of
+ * the first match from `from`, or -1; *what: the keyword or "PEM private
+ * key"; *in_vault: the match is in the vault area.
+ */
+long ward_audit_find_plaintext(const uint8_t *mem, size_t size, size_t from, uint32_t vault_off,
+                               uint32_t vault_size, const char **what, bool *in_vault);
 
 /* The catalogue as Markdown: the item table of docs/audit.md (threat_model
  * false) or docs/threat-model.md §4 (true: item, attack, defence, test). */

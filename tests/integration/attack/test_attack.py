@@ -206,14 +206,76 @@ def test_ota_key_is_boot_key():
     patch(os.path.join(unit, "otp.bin"), OTP_OTA_HASH, otp[OTP_BOOT_HASH:OTP_BOOT_HASH + 32])
     os.chmod(os.path.join(unit, "otakey.der"), 0o644)
     shutil.copy2(os.path.join(unit, "bootkey.der"), os.path.join(unit, "otakey.der"))
+    # ota.mitm: the agent never connects, its server check is not exercised
     rep = expect("OTA key = boot key", unit, [], "its OTA key is its boot key",
-                 skipped=["ota.tampered_manifest", "ota.replayed_manifest"])
+                 skipped=["ota.mitm", "ota.tampered_manifest", "ota.replayed_manifest"])
     bk = next(x for x in rep["attacks"] if x["id"] == "ota.boot_key_manifest")
     check("WARD_ERR_OTA_KEY" in bk["evidence"] and "can take no update" in bk["observed"],
           f"OTA key = boot key: the boot-key manifest refused for that reason: {bk['observed']!r}")
 
 
+def test_boot_no_control():
+    # OTP BOOT_KEY_HASH of another key: the bootloader refuses the unit's own
+    # genuine image too. The boot attacks said refused, with nothing to show
+    # that a refusal was about their image: skipped now, naming the reason.
+    unit = provision("wrong-boot-key")
+    patch(os.path.join(unit, "otp.bin"), OTP_BOOT_HASH, bytes(range(32)))
+    rc, rep, _, _ = attack(unit, "--only", "boot.")
+    v = {x["id"]: x for x in rep["attacks"]}
+    for i in ALL[:4]:
+        check(v[i]["verdict"] == "skipped" and "does not start its own image" in v[i]["observed"],
+              f"wrong boot key: {i} skipped: {v[i]['verdict']}: {v[i]['observed'][:160]!r}")
+
+
+def test_no_ota_key():
+    # OTP OTA_KEY_HASH blank (and unlocked), otakey.der = bootkey.der: the
+    # agent refuses to start (WARD_ERR_OTA_KEY), so the unit takes no update
+    # at all. ota.mitm said refused, "the unit refused the server's
+    # certificate", with 0 connections made; ota.boot_key_manifest said
+    # refused, "the boot key is not the OTA key", which is false here. Neither
+    # defence was exercised: skipped, saying why.
+    unit = provision("no-ota-key")
+    patch(os.path.join(unit, "otp.bin"), OTP_OTA_HASH, b"\0" * 32)
+    patch(os.path.join(unit, "otp.bin"), OTP_LOCKS + 1, b"\0")
+    os.chmod(os.path.join(unit, "otakey.der"), 0o644)
+    shutil.copy2(os.path.join(unit, "bootkey.der"), os.path.join(unit, "otakey.der"))
+    rc, rep, _, _ = attack(unit, "--only", "ota.")
+    v = {x["id"]: x for x in rep["attacks"]}
+    for i in ("ota.mitm", "ota.tampered_manifest", "ota.replayed_manifest", "ota.boot_key_manifest"):
+        check(v[i]["verdict"] == "skipped" and "WARD_ERR_OTA_KEY" in v[i]["observed"],
+              f"no OTA key: {i} skipped with the agent's reason: {v[i]['verdict']}: "
+              f"{v[i]['observed'][:160]!r}")
+    check(rc == EXIT_OK, f"no OTA key: exit {rc}")
+    # without --fleet the manifests are signed with the attacker's own key
+    # and have no control: they said refused "(unknown key)", though the
+    # agent stopped before it fetched them (their signature never checked)
+    rc, rep, _, _ = attack(unit, "--only", "ota.", fleet=False)
+    v = {x["id"]: x for x in rep["attacks"]}
+    for i in ("ota.tampered_manifest", "ota.replayed_manifest"):
+        check(v[i]["verdict"] == "skipped" and "before it fetched" in v[i]["observed"],
+              f"no OTA key, no --fleet: {i} skipped: {v[i]['verdict']}: {v[i]['observed'][:160]!r}")
+
+
 def test_plaintext_secret():
+    # a firmware that stores the Wi-Fi PSK in plain text, not in the vault:
+    # the dump shows it (the attack only looked for the HSM's and the
+    # vault's secrets, and said refused)
+    unit = provision("plain-psk")
+    patch(os.path.join(unit, "flash.bin"), 0x20100, b"wifi_psk=correct-horse-battery\0")
+    expect("a PSK in plain text, no vault", unit, ["cred.flash_dump"], "psk=... in plain text")
+    # a vault that does not open with the unit's own key (its HUK changed
+    # after the put): its records cannot be looked for, so the dump cannot
+    # say none is in the clear (it said refused: "the vault holds only
+    # ciphertext")
+    unit = provision("vault-unreadable")
+    r = subprocess.run([WARD, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
+                       input=b"Tr0ub4dor&3-home", capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+    patch(os.path.join(unit, "hsm.bin"), HSM_HUK, bytes(32 * [0x5A]))
+    rc, rep, _, _ = attack(unit, "--only", "cred.flash_dump")
+    x = next(x for x in rep["attacks"] if x["id"] == "cred.flash_dump")
+    check(x["verdict"] == "skipped" and "does not mount" in x["observed"],
+          f"vault unreadable: the dump is not called refused: {x['verdict']}: {x['observed']!r}")
     unit = provision("vault-leak")
     r = subprocess.run([WARD, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
                        input=b"Tr0ub4dor&3-home", capture_output=True, timeout=60)
@@ -252,6 +314,65 @@ def test_control_unauthenticated():
            "Wi-Fi: ACCEPTED")
 
 
+def test_profile_not_run():
+    # A profile this ward cannot read (here: format 99) that states the Relay
+    # writable by anyone: the BLE attacks ran ward's own compiled policy
+    # instead and said refused, about a build they never ran. Skipped now.
+    unit = provision("profile-unreadable")
+    def weaken(p):
+        gatt(p, "relay").update(write={
+            "allowed": True, "encrypted": False, "authenticated": False,
+            "secure_connections": False, "bonded": False, "authorization": False,
+            "min_key_size": 0})
+    edit_profile(unit, weaken)
+    p = os.path.join(unit, "device-profile.json")
+    with open(p) as f:
+        prof = json.load(f)
+    prof["format"] = 99
+    with open(p, "w") as f:
+        json.dump(prof, f, indent=1)
+    rep = expect("unreadable profile", unit, [], "no valid device profile", skipped=ALL[8:12])
+    check(all("no valid device profile" in x["observed"] for x in rep["attacks"][8:12]),
+          "unreadable profile: each BLE attack says why it is skipped")
+    # A profile whose update repository is http://: ward's agent speaks HTTPS
+    # only, so ota.mitm cannot run the unit as its build states; it said
+    # refused (the TLS handshake of an agent this unit does not have).
+    unit = provision("update-http")
+    edit_profile(unit, lambda p: next(c for c in p["network"]["connect"]
+                                      if c["service"] == "update").update(
+        url="http://localhost/", tls=None, auth="none"))
+    expect("update over http", unit, [], "http://localhost/", skipped=["ota.mitm"])
+
+
+def fill_vault(unit):
+    """Store records until the unit's vault takes no more (big, then small)."""
+    for size in (1900, 400, 50, 8):
+        for i in range(60):
+            r = subprocess.run([WARD, "vault", "put", f"fill.{size}.{i}", "--stdin", "--device", unit],
+                               input=os.urandom(size // 2).hex()[:size].encode(),
+                               capture_output=True, timeout=60)
+            if r.returncode != 0:
+                break
+
+
+def test_write_past_access_check():
+    # Wi-Fi provisioning writable by anyone (profile), on a unit whose vault
+    # is full: the unpaired write passes the access check and fails in the
+    # handler (ATT 0x11, Insufficient Resources). It was called refused, as if
+    # the policy had stopped it.
+    unit = provision("wifi-open-vault-full")
+    edit_profile(unit, lambda p: gatt(p, "wifi-provisioning").update(write={
+        "allowed": True, "encrypted": False, "authenticated": False, "secure_connections": False,
+        "bonded": False, "authorization": False, "min_key_size": 0}))
+    fill_vault(unit)
+    rc, rep, _, _ = attack(unit, "--only", "ble.unpaired_write")
+    x = next(x for x in rep["attacks"] if x["id"] == "ble.unpaired_write")
+    check(x["verdict"] == "succeeded" and "past the access check" in x["observed"],
+          f"a write the policy lets through, failing in its handler: {x['verdict']}: "
+          f"{x['observed'][:200]!r}")
+    check(rc == EXIT_ATTACK, f"a write past the access check: exit {rc}")
+
+
 def test_shared_certificate():
     # a line that gave two units one identity: b holds a's certificate and key
     a = provision("cert-a")
@@ -275,6 +396,23 @@ def test_shared_certificate():
     expect("the other unit of the pair", a, ["cloud.cloned_cert"], "cert-b")
 
 
+def test_cert_no_control():
+    # b holds a's certificate but not a's key: without --fleet the clone is
+    # checked locally, with no control; it said refused ("the clone cannot
+    # prove the certificate's key"), though the unit itself cannot either.
+    a = provision("own-cert-a")
+    b = provision("own-cert-b")
+    shutil.copy2(os.path.join(a, "cert.pem"), os.path.join(b, "cert.pem"))
+    rc, rep, _, _ = attack(b, "--only", "cloud.", fleet=False)
+    x = next(x for x in rep["attacks"] if x["id"] == "cloud.cloned_cert")
+    check(x["verdict"] == "skipped" and "no control" in x["observed"],
+          f"certificate not the unit's own, no --fleet: skipped: {x['verdict']}: {x['observed'][:160]!r}")
+    rc, rep, _, _ = attack(a, "--only", "cloud.", fleet=False)
+    x = next(x for x in rep["attacks"] if x["id"] == "cloud.cloned_cert")
+    check(x["verdict"] == "refused" and "the unit itself proves it" in x["evidence"],
+          f"the genuine unit, no --fleet: refused after the control: {x['verdict']}: {x['evidence'][:160]!r}")
+
+
 def test_exit_codes():
     r = ward("attack", os.path.join(TMP, "nothing-here"))
     check(r.returncode == EXIT_NOT_FOUND, f"no device: exit {r.returncode} (want 14)")
@@ -293,8 +431,8 @@ def test_exit_codes():
 
 
 CASES = [test_good_device, test_no_controller, test_secure_boot_off, test_ota_key_is_boot_key,
-         test_plaintext_secret, test_debug_unlocked, test_control_unauthenticated,
-         test_shared_certificate, test_exit_codes]
+         test_boot_no_control, test_no_ota_key, test_plaintext_secret, test_debug_unlocked, test_control_unauthenticated,
+         test_profile_not_run, test_write_past_access_check, test_shared_certificate, test_cert_no_control, test_exit_codes]
 
 
 def main():

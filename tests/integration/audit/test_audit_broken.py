@@ -28,6 +28,9 @@ EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AUDIT = 0, 2, 14, 110
 # debug lock 4, rollback 64, device id 16), then one lock byte per field.
 OTP_BOOT_HASH, OTP_OTA_HASH, OTP_SECURE_BOOT, OTP_DEBUG_LOCK = 8, 40, 72, 76
 OTP_LOCKS = 160
+# flash.bin (docs/formats.md): primary, staging (32 sectors each), scratch,
+# boot state (2), then the vault (4 sectors of 4 KiB)
+VAULT_OFF = (2 * 32 + 3) * 4096
 
 WARD = None
 TMP = None
@@ -195,6 +198,23 @@ def test_plaintext_secret():
     patch(os.path.join(unit, "flash.bin"), 0x20100, b"wifi_psk=correct-horse-battery\0")
     expect("plaintext PSK", unit, ["secrets_patterns"],
            ["cred.no_plaintext", "hard.flash_encryption", "etsi.5.4"], "in plain text, outside the vault")
+    # the same PSK in the vault's sectors: a firmware that keeps its own
+    # plain-text store there, on a unit with no vault yet and beside a vault
+    # (in its erased space): flash like any other, a dump reads it (the
+    # audit skipped the vault area and passed both)
+    unit = provision("plain-psk-vault-area")
+    patch(os.path.join(unit, "flash.bin"), VAULT_OFF + 0x100, b"wifi_psk=correct-horse-battery\0")
+    expect("plaintext PSK in the vault area, no vault", unit, ["secrets_patterns"],
+           ["cred.no_plaintext", "hard.flash_encryption", "etsi.5.4"], "in the vault area")
+    unit = provision("plain-psk-vault-free")
+    r = subprocess.run([WARD, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
+                       input=b"Tr0ub4dor&3-home", capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+    rc, _ = audit(unit)
+    check(rc == EXIT_OK, f"a vault with a record (its name in plain text): exit {rc}")
+    patch(os.path.join(unit, "flash.bin"), VAULT_OFF + 0x3800, b"password: correct-horse\0")
+    expect("plaintext password in a vault's free space", unit, ["secrets_patterns"],
+           ["cred.no_plaintext", "hard.flash_encryption", "etsi.5.4"], "in the vault area")
     # a credential stored in the vault and also in the clear elsewhere
     unit = provision("vault-leak")
     r = subprocess.run([WARD, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
@@ -202,10 +222,21 @@ def test_plaintext_secret():
     assert r.returncode == 0, r.stderr.decode()
     rc, _ = audit(unit)
     check(rc == EXIT_OK, f"a PSK in the vault only: exit {rc}")
+    shutil.copy2(os.path.join(unit, "flash.bin"), os.path.join(TMP, "vault-leak.flash"))
     patch(os.path.join(unit, "flash.bin"), 0x20200, b"Tr0ub4dor&3-home")
     expect("vault value in the clear", unit, ["secrets_vault"],
            ["cred.no_plaintext", "cred.wifi_encrypted", "hard.flash_encryption", "etsi.5.4"],
            "wifi.psk: a vault record's value in the clear")
+    # the same value in another file of the unit whose name starts like the
+    # HSM's storage (a dump left beside it): only hsm.bin and hsm.bin.pair
+    # are the secure element's (the scan skipped every hsm.bin* and passed)
+    os.remove(os.path.join(unit, "flash.bin"))
+    shutil.copy2(os.path.join(TMP, "vault-leak.flash"), os.path.join(unit, "flash.bin"))
+    with open(os.path.join(unit, "hsm.bin.txt"), "wb") as f:
+        f.write(b"Tr0ub4dor&3-home\n")
+    expect("vault value in hsm.bin.txt", unit, ["secrets_vault"],
+           ["cred.no_plaintext", "cred.wifi_encrypted", "hard.flash_encryption", "etsi.5.4"],
+           "hsm.bin.txt holds wifi.psk")
     # an HSM secret in flash: the HUK (hsm.bin: "WARDHSM1", flags, HUK[32], ...; port/posix/hsm.c)
     unit = provision("huk-leak")
     with open(os.path.join(unit, "hsm.bin"), "rb") as f:
