@@ -512,7 +512,9 @@ static void count(ward_attack_report_t *rep)
             rep->n_not_run++;
         }
     }
-    rep->passed = rep->n_succeeded == 0u && rep->n_error == 0u;
+    /* A run where nothing could be tried (all skipped) says nothing about
+     * the device: no verdict, not a pass. */
+    rep->passed = rep->n_succeeded == 0u && rep->n_error == 0u && rep->n_refused > 0u;
 }
 
 static uint64_t mono_ms(void)

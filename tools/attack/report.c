@@ -154,7 +154,9 @@ ward_err_t ward_attack_text(const ward_attack_report_t *r, FILE *f)
     }
     fprintf(f, "\n%zu of %zu attacks run: %zu refused, %zu succeeded, %zu skipped, %zu error\n%s%s\n",
             r->n - r->n_not_run, r->n, r->n_refused, r->n_succeeded, r->n_skipped, r->n_error,
-            r->passed ? "PASS" : "FAIL",
+            r->passed                                          ? "PASS"
+            : r->n_succeeded == 0u && r->n_error == 0u ? "NO VERDICT: no attack could run here"
+                                                               : "FAIL",
             r->passed && r->n_skipped > 0u ? " (the skipped attacks are no verdict: run them where "
                                              "they can run)"
                                            : "");
@@ -243,8 +245,10 @@ ward_err_t ward_attack_html(const ward_attack_report_t *r, FILE *f)
         fprintf(f, "PASS: every attack that ran was refused");
     } else if (r->n_succeeded > 0u) {
         fprintf(f, "FAIL: %zu of %zu attacks succeeded", r->n_succeeded, r->n);
-    } else {
+    } else if (r->n_error > 0u) {
         fprintf(f, "FAIL: %zu attacks could not be judged (errors)", r->n_error);
+    } else {
+        fprintf(f, "NO VERDICT: no attack could run here (each says why below)");
     }
     fputs("</p>\n<dl class=\"meta\">\n<dt>Device</dt><dd><code>", f);
     ward_audit_html_escape(f, r->device);

@@ -220,6 +220,11 @@ int ward_cmd_attack(int argc, char **argv)
         fprintf(stderr, "ward attack: %s: %zu attack(s) could not be run to a verdict (error)\n",
                 o.device, rep.n_error);
         rc = WARD_EXIT_FAIL;
+    } else if (rc == WARD_EXIT_OK && !rep.passed) {
+        fprintf(stderr, "ward attack: %s: no attack could run here (%zu skipped, %zu not asked for): "
+                        "no verdict on the device\n",
+                o.device, rep.n_skipped, rep.n_not_run);
+        rc = WARD_EXIT_FAIL;
     }
     ward_attack_report_free(&rep);
     return rc;

@@ -180,8 +180,12 @@ def test_no_controller():
     unit = provision("no-hci")
     rc, rep, _, _ = attack(unit, "--only", "ble.", "--hci", os.path.join(TMP, "no-such-socket"))
     v = verdicts(rep)
-    check(rc == EXIT_OK and rep["summary"]["skipped"] == 4 and rep["summary"]["refused"] == 0,
-          f"no controller: exit {rc}, summary {rep.get('summary')}")
+    # Every attack that was asked for skipped: no verdict on the device, so
+    # no pass (it was exit 0, "PASS: every attack that ran was refused").
+    check(rc == EXIT_FAIL and rep["summary"]["skipped"] == 4 and rep["summary"]["refused"] == 0 and
+          rep["passed"] is False and rep["result"] == "fail",
+          f"no controller: nothing ran, no pass: exit {rc}, passed {rep.get('passed')}, "
+          f"summary {rep.get('summary')}")
     check(all(v[i] == "skipped" for i in ALL[8:12]) and
           all("no HCI controller" in x["observed"] for x in rep["attacks"][8:12]) and
           all(v[i] == "not_run" for i in ALL if not i.startswith("ble.")),
@@ -245,7 +249,7 @@ def test_no_ota_key():
         check(v[i]["verdict"] == "skipped" and "WARD_ERR_OTA_KEY" in v[i]["observed"],
               f"no OTA key: {i} skipped with the agent's reason: {v[i]['verdict']}: "
               f"{v[i]['observed'][:160]!r}")
-    check(rc == EXIT_OK, f"no OTA key: exit {rc}")
+    check(rc == EXIT_FAIL and rep["passed"] is False, f"no OTA key, nothing ran: no pass: exit {rc}")
     # without --fleet the manifests are signed with the attacker's own key
     # and have no control: they said refused "(unknown key)", though the
     # agent stopped before it fetched them (their signature never checked)
