@@ -21,6 +21,7 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/x509_crt.h>
 
+#include "ward_hostio.h"
 #include "attack_priv.h"
 #include "ward/util.h"
 
@@ -91,38 +92,7 @@ void attack_sleep_ms(unsigned ms)
 
 ward_err_t attack_read_file(const char *path, uint8_t **data, size_t *len)
 {
-    *data = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return errno == ENOENT ? WARD_ERR_NOT_FOUND : WARD_ERR_IO;
-    }
-    size_t cap = 4096, n = 0;
-    uint8_t *buf = malloc(cap + 1u);
-    while (buf != NULL) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) {
-            break;
-        }
-        uint8_t *nb = cap < (64u << 20) ? realloc(buf, 2u * cap + 1u) : NULL;
-        if (nb == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2u;
-    }
-    const bool bad = ferror(f) != 0;
-    fclose(f);
-    if (buf == NULL || bad) {
-        free(buf);
-        return buf == NULL ? WARD_ERR_NO_SPACE : WARD_ERR_IO;
-    }
-    buf[n] = 0;
-    *data = buf;
-    *len = n;
-    return WARD_OK;
+    return ward_host_read_file(path, 64u << 20, data, len); /* a unit's files are bounded */
 }
 
 ward_err_t attack_write_file(const char *path, const void *data, size_t len)
@@ -385,36 +355,12 @@ void attack_divert_close(attack_divert_t *d)
 
 uint16_t attack_free_port(void)
 {
-    struct sockaddr_in sa;
-    socklen_t len = sizeof sa;
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    uint16_t port = 0;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0) {
-        port = ntohs(sa.sin_port);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    return port;
+    return ward_host_free_port();
 }
 
 bool attack_listening(uint16_t port)
 {
-    struct sockaddr_in sa;
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    if (fd >= 0) {
-        close(fd);
-    }
-    return ok;
+    return ward_host_listening(port);
 }
 
 /* ---- the run ------------------------------------------------------------------------------------- */

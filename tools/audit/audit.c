@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "audit_priv.h"
+#include "ward_hostio.h"
 #include "ward/boot.h"
 #include "ward/crypto.h"
 #include "ward/image.h"
@@ -142,38 +143,7 @@ void audit_hex(char *out, const uint8_t *p, size_t n)
 
 ward_err_t audit_read_file(const char *path, uint8_t **data, size_t *len)
 {
-    *data = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return errno == ENOENT ? WARD_ERR_NOT_FOUND : WARD_ERR_IO;
-    }
-    size_t cap = 4096, n = 0;
-    uint8_t *buf = malloc(cap + 1u);
-    while (buf != NULL) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) {
-            break;
-        }
-        uint8_t *nb = cap < (64u << 20) ? realloc(buf, 2u * cap + 1u) : NULL;
-        if (nb == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2u;
-    }
-    const bool bad = ferror(f) != 0;
-    fclose(f);
-    if (buf == NULL || bad) {
-        free(buf);
-        return buf == NULL ? WARD_ERR_NO_SPACE : WARD_ERR_IO;
-    }
-    buf[n] = 0;
-    *data = buf;
-    *len = n;
-    return WARD_OK;
+    return ward_host_read_file(path, 64u << 20, data, len); /* a unit's files are bounded */
 }
 
 /* ---- the private copy ------------------------------------------------------------------- */
@@ -565,45 +535,50 @@ static bool holds(const uint8_t *buf, size_t len, const uint8_t *s, size_t n)
     return found;
 }
 
-/* Look for each secret in every regular file of the copy but the HSM's own
- * storage; out gets the first hit. Returns the number of files scanned. */
+typedef struct {
+    const secret_t *s;
+    size_t count;
+    bool skip_label;
+    char *out;
+    size_t cap;
+} scan_ctx_t;
+
+/* The secure element's own storage, and only it (as the end-of-line test:
+ * tools/factory/eol.c); any other file is the unit's. The label holds r on
+ * purpose (skip_label). */
+static bool not_the_units(void *ctx, const char *name)
+{
+    const scan_ctx_t *c = ctx;
+    return strcmp(name, "hsm.bin") == 0 || strcmp(name, "hsm.bin.pair") == 0 ||
+           (c->skip_label && strncmp(name, "label.", 6) == 0);
+}
+
+static bool scan_one(void *ctx, const char *rel, const uint8_t *data, size_t len)
+{
+    const scan_ctx_t *c = ctx;
+    for (size_t i = 0; i < c->count; i++) {
+        if (holds(data, len, c->s[i].v, c->s[i].n)) {
+            snprintf(c->out, c->cap, "%.100s holds %.60s", rel, c->s[i].what);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Look for each secret in every regular file of the copy, its subfolders
+ * too, but the HSM's own storage; out gets the first hit. Returns the
+ * number of files scanned. */
 static unsigned scan_files(audit_ctx_t *a, const secret_t *s, size_t count, bool skip_label,
                            char *out, size_t cap)
 {
-    DIR *dp = opendir(a->copy);
+    scan_ctx_t c = {s, count, skip_label, out, cap};
+    char bad[256];
     unsigned scanned = 0;
     out[0] = '\0';
-    if (dp == NULL) {
+    if (ward_host_scan_files(a->copy, 4u, 64u << 20, not_the_units, scan_one, &c, &scanned, bad,
+                             sizeof bad) != WARD_OK) {
         snprintf(out, cap, "cannot list the unit's files");
-        return 0;
     }
-    const struct dirent *e;
-    while ((e = readdir(dp)) != NULL) {
-        char path[PATH_MAX];
-        struct stat st;
-        /* The secure element's own storage, and only it (as the end-of-line
-         * test: tools/factory/eol.c); any other file is the unit's. */
-        if (strcmp(e->d_name, "hsm.bin") == 0 || strcmp(e->d_name, "hsm.bin.pair") == 0 ||
-            (skip_label && strncmp(e->d_name, "label.", 6) == 0) ||
-            !audit_path(path, sizeof path, "%s/%s", a->copy, e->d_name) ||
-            lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-            continue;
-        }
-        uint8_t *data = NULL;
-        size_t len = 0;
-        if (audit_read_file(path, &data, &len) != WARD_OK) {
-            continue;
-        }
-        scanned++;
-        for (size_t i = 0; i < count && out[0] == '\0'; i++) {
-            if (holds(data, len, s[i].v, s[i].n)) {
-                snprintf(out, cap, "%.100s holds %.60s", e->d_name, s[i].what);
-            }
-        }
-        ward_wipe(data, len);
-        free(data);
-    }
-    closedir(dp);
     return scanned;
 }
 

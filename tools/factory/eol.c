@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "factory_priv.h"
+#include "ward_hostio.h"
 #include "ward/boot.h"
 #include "ward/crypto.h"
 #include "ward/sim.h"
@@ -124,48 +125,49 @@ static bool holds_secret(const uint8_t *buf, size_t len, const uint8_t *needle, 
  * the pairing private key, except the HSM's own storage (hsm.bin and
  * hsm.bin.pair, the secure element; a real unit has no such file to read).
  */
+typedef struct {
+    const ward_sim_hsm_t *h;
+    char leak[512];
+} files_t;
+
+static bool hsm_storage(void *ctx, const char *name)
+{
+    (void)ctx;
+    return strcmp(name, "hsm.bin") == 0 || strcmp(name, "hsm.bin.pair") == 0;
+}
+
+static bool file_leaks(void *ctx, const char *rel, const uint8_t *data, size_t len)
+{
+    files_t *c = ctx;
+    const ward_sim_hsm_t *h = c->h;
+    const char *what = NULL;
+    if (h->has_huk && holds_secret(data, len, h->huk, sizeof h->huk)) {
+        what = "the HUK";
+    } else if (h->has_id && holds_secret(data, len, h->id_priv, sizeof h->id_priv)) {
+        what = "the identity private key";
+    } else if (h->has_pair && holds_secret(data, len, h->pair_priv, sizeof h->pair_priv)) {
+        what = "the pairing private key";
+    }
+    if (what != NULL) {
+        snprintf(c->leak, sizeof c->leak, "%s holds %s", rel, what);
+    }
+    return what == NULL;
+}
+
 static void check_files(ward_factory_eol_report_t *rep, const char *dir, const ward_sim_hsm_t *h)
 {
-    DIR *dp = opendir(dir);
-    if (dp == NULL) {
-        set(rep, WARD_FACTORY_CHECK_KEYS_NOT_EXPORTED, false, "cannot list %s", dir);
-        return;
-    }
-    const struct dirent *e;
+    files_t c = {h, ""};
+    char bad[256];
     unsigned scanned = 0;
-    char leak[512] = "";
-    while ((e = readdir(dp)) != NULL) {
-        char path[PATH_MAX];
-        struct stat st;
-        if (strcmp(e->d_name, "hsm.bin") == 0 || strcmp(e->d_name, "hsm.bin.pair") == 0 ||
-            !ward_factory_path(path, sizeof path, "%s/%s", dir, e->d_name) ||
-            lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-            continue;
-        }
-        uint8_t *data = NULL;
-        size_t len = 0;
-        if (ward_factory_read_file(path, &data, &len) != WARD_OK) {
-            snprintf(leak, sizeof leak, "cannot read %s", e->d_name);
-            continue;
-        }
-        scanned++;
-        const char *what = NULL;
-        if (h->has_huk && holds_secret(data, len, h->huk, sizeof h->huk)) {
-            what = "the HUK";
-        } else if (h->has_id && holds_secret(data, len, h->id_priv, sizeof h->id_priv)) {
-            what = "the identity private key";
-        } else if (h->has_pair && holds_secret(data, len, h->pair_priv, sizeof h->pair_priv)) {
-            what = "the pairing private key";
-        }
-        if (what != NULL && leak[0] == '\0') {
-            snprintf(leak, sizeof leak, "%s holds %s", e->d_name, what);
-        }
-        ward_wipe(data, len);
-        free(data);
-    }
-    closedir(dp);
-    if (leak[0] != '\0') {
-        set(rep, WARD_FACTORY_CHECK_KEYS_NOT_EXPORTED, false, "%s", leak);
+    /* Subfolders too (a backup/ beside the unit's files is the unit's). */
+    const ward_err_t err =
+        ward_host_scan_files(dir, 4u, 64u << 20, hsm_storage, file_leaks, &c, &scanned, bad, sizeof bad);
+    if (err != WARD_OK) {
+        set(rep, WARD_FACTORY_CHECK_KEYS_NOT_EXPORTED, false, "cannot list %s", dir);
+    } else if (c.leak[0] != '\0') {
+        set(rep, WARD_FACTORY_CHECK_KEYS_NOT_EXPORTED, false, "%s", c.leak);
+    } else if (bad[0] != '\0') {
+        set(rep, WARD_FACTORY_CHECK_KEYS_NOT_EXPORTED, false, "cannot read %s", bad);
     } else {
         set(rep, WARD_FACTORY_CHECK_KEYS_NOT_EXPORTED, true,
             "the HSM port has no export call; %u files scanned for the HUK and private keys "

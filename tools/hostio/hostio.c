@@ -2,13 +2,18 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ward_hostio.h"
 
+#include "ward/util.h"
+
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 ward_err_t ward_host_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
@@ -54,6 +59,82 @@ ward_err_t ward_host_read_file(const char *path, size_t max, uint8_t **data, siz
     *data = buf;
     *len = n;
     return WARD_OK;
+}
+
+typedef struct {
+    size_t max;
+    bool (*skip)(void *ctx, const char *name);
+    ward_host_file_fn fn;
+    void *ctx;
+    unsigned scanned;
+    char *unreadable;
+    size_t cap;
+    bool stop;
+} scan_t;
+
+static void unreadable(scan_t *s, const char *rel)
+{
+    if (s->cap > 0u && s->unreadable[0] == '\0') {
+        (void)snprintf(s->unreadable, s->cap, "%s", rel);
+    }
+}
+
+static ward_err_t scan_dir(scan_t *s, const char *dir, const char *rel, unsigned depth)
+{
+    DIR *dp = opendir(dir);
+    if (dp == NULL) {
+        return WARD_ERR_IO;
+    }
+    const struct dirent *e;
+    while (!s->stop && (e = readdir(dp)) != NULL) {
+        char path[PATH_MAX], sub[PATH_MAX];
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            (rel[0] == '\0' && s->skip != NULL && s->skip(s->ctx, e->d_name))) {
+            continue;
+        }
+        const int np = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        const int nr = snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] != '\0' ? "/" : "", e->d_name);
+        if (np < 0 || (size_t)np >= sizeof path || nr < 0 || (size_t)nr >= sizeof sub ||
+            lstat(path, &st) != 0) {
+            unreadable(s, e->d_name);
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            if (depth == 0u || scan_dir(s, path, sub, depth - 1u) != WARD_OK) {
+                unreadable(s, sub);
+            }
+            continue;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            continue; /* links, devices, sockets: not the unit's bytes */
+        }
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (ward_host_read_file(path, s->max, &data, &len) != WARD_OK) {
+            unreadable(s, sub);
+            continue;
+        }
+        s->scanned++;
+        s->stop = !s->fn(s->ctx, sub, data, len);
+        ward_wipe(data, len);
+        free(data);
+    }
+    (void)closedir(dp);
+    return WARD_OK;
+}
+
+ward_err_t ward_host_scan_files(const char *dir, unsigned depth, size_t max,
+                                bool (*skip)(void *ctx, const char *name), ward_host_file_fn fn,
+                                void *ctx, unsigned *scanned, char *unreadable_out, size_t cap)
+{
+    scan_t s = {max, skip, fn, ctx, 0, unreadable_out, cap, false};
+    if (cap > 0u) {
+        unreadable_out[0] = '\0';
+    }
+    const ward_err_t err = scan_dir(&s, dir, "", depth);
+    *scanned = s.scanned;
+    return err;
 }
 
 static int loopback_socket(struct sockaddr_in *a, uint16_t port)

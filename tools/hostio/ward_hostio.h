@@ -25,6 +25,24 @@ extern "C" {
  */
 ward_err_t ward_host_read_file(const char *path, size_t max, uint8_t **data, size_t *len);
 
+/* Called for each file ward_host_scan_files reads: rel is its path below
+ * the folder ("flash.bin", "backup/keys.bin"); false stops the scan. */
+typedef bool (*ward_host_file_fn)(void *ctx, const char *rel, const uint8_t *data, size_t len);
+
+/*
+ * Every regular file below dir, down to `depth` levels of subfolders
+ * (symbolic links neither followed nor read), each read whole (at most max
+ * bytes) and handed to fn, then wiped. skip (may be NULL) leaves out the
+ * top-level names it returns true for (a secure element's own storage).
+ * *scanned: how many files fn saw; a file or folder that cannot be read
+ * (or is larger than max) is named in unreadable (the first one, "" if none)
+ * and does not stop the scan. WARD_OK, or WARD_ERR_IO when dir cannot be
+ * listed.
+ */
+ward_err_t ward_host_scan_files(const char *dir, unsigned depth, size_t max,
+                                bool (*skip)(void *ctx, const char *name), ward_host_file_fn fn,
+                                void *ctx, unsigned *scanned, char *unreadable, size_t cap);
+
 /* A TCP port free on 127.0.0.1 now (the kernel's pick), 0 if none. */
 uint16_t ward_host_free_port(void);
 

@@ -245,6 +245,17 @@ def test_plaintext_secret():
     expect("HUK in flash", unit, ["secrets_hsm", "keys_not_exported"],
            ["cred.no_plaintext", "cred.keys_in_hsm", "hard.flash_encryption", "etsi.5.4"],
            "flash.bin holds the HUK")
+    # the same HUK in a file of a subfolder of the unit (a backup left
+    # beside it): the scans looked at the top level only and passed
+    unit = provision("huk-in-subfolder")
+    with open(os.path.join(unit, "hsm.bin"), "rb") as f:
+        huk = f.read()[9:41]
+    os.makedirs(os.path.join(unit, "backup", "old"))
+    with open(os.path.join(unit, "backup", "old", "keys.bin"), "wb") as f:
+        f.write(b"\0" * 100 + huk + b"\0" * 100)
+    expect("HUK in a subfolder", unit, ["secrets_hsm", "keys_not_exported"],
+           ["cred.no_plaintext", "cred.keys_in_hsm", "hard.flash_encryption", "etsi.5.4"],
+           "backup/old/keys.bin holds the HUK")
 
 
 def test_ota_key_is_boot_key():
