@@ -105,83 +105,15 @@ ward_err_t attack_write_file(const char *path, const void *data, size_t len)
     return fclose(f) == 0 && ok ? WARD_OK : WARD_ERR_IO;
 }
 
-static ward_err_t copy_file(const char *from, const char *to, mode_t mode)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    ward_err_t err = attack_read_file(from, &data, &len);
-    if (err != WARD_OK) {
-        return err;
-    }
-    const int fd = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    size_t off = 0;
-    while (fd >= 0 && off < len) {
-        const ssize_t w = write(fd, data + off, len - off);
-        if (w <= 0) {
-            break;
-        }
-        off += (size_t)w;
-    }
-    ward_wipe(data, len); /* hsm.bin is among them */
-    free(data);
-    if (fd < 0) {
-        return WARD_ERR_IO;
-    }
-    /* The copy keeps the mode, but stays writable for its owner (otakey.der
-     * is 0444 on a unit: the attacks may replace it in their copy). */
-    const bool ok = off == len && fchmod(fd, (mode & 0777u) | 0200u) == 0;
-    return close(fd) == 0 && ok ? WARD_OK : WARD_ERR_IO;
-}
-
-static ward_err_t copy_tree(const char *from, const char *to, int depth)
-{
-    DIR *dp = opendir(from);
-    if (dp == NULL) {
-        return errno == ENOENT ? WARD_ERR_NOT_FOUND : WARD_ERR_IO;
-    }
-    if (mkdir(to, 0700) != 0 && errno != EEXIST) {
-        closedir(dp);
-        return WARD_ERR_IO;
-    }
-    ward_err_t err = WARD_OK;
-    const struct dirent *e;
-    while (err == WARD_OK && (e = readdir(dp)) != NULL) {
-        char src[PATH_MAX], dst[PATH_MAX];
-        struct stat st;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        if (!attack_path(src, sizeof src, "%s/%s", from, e->d_name) ||
-            !attack_path(dst, sizeof dst, "%s/%s", to, e->d_name) || lstat(src, &st) != 0) {
-            err = WARD_ERR_IO;
-        } else if (S_ISREG(st.st_mode)) {
-            err = copy_file(src, dst, st.st_mode);
-        } else if (S_ISDIR(st.st_mode) && depth < 4) {
-            err = copy_tree(src, dst, depth + 1);
-        }
-    }
-    closedir(dp);
-    return err;
-}
-
+/* The attacks' copies: writable, since they replace files of the unit. */
 ward_err_t attack_copy_dir(const char *from, const char *to)
 {
-    return copy_tree(from, to, 0);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
+    return ward_host_copy_tree(from, to, 4u, true);
 }
 
 void attack_remove_dir(const char *path)
 {
-    if (path != NULL && path[0] != '\0') {
-        (void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    }
+    ward_host_remove_tree(path);
 }
 
 ward_err_t attack_fresh_copy(attack_ctx_t *a, const char *name)

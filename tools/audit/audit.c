@@ -148,72 +148,10 @@ ward_err_t audit_read_file(const char *path, uint8_t **data, size_t *len)
 
 /* ---- the private copy ------------------------------------------------------------------- */
 
-static ward_err_t copy_file(const char *from, const char *to, mode_t mode)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    ward_err_t err = audit_read_file(from, &data, &len);
-    if (err != WARD_OK) {
-        return err;
-    }
-    int fd = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) {
-        free(data);
-        return WARD_ERR_IO;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w <= 0) {
-            break;
-        }
-        off += (size_t)w;
-    }
-    ward_wipe(data, len); /* hsm.bin is among them */
-    free(data);
-    const bool ok = off == len && fchmod(fd, mode & 0777u) == 0;
-    return close(fd) == 0 && ok ? WARD_OK : WARD_ERR_IO;
-}
-
-static ward_err_t copy_dir(const char *from, const char *to, int depth)
-{
-    DIR *dp = opendir(from);
-    if (dp == NULL) {
-        return errno == ENOENT ? WARD_ERR_NOT_FOUND : WARD_ERR_IO;
-    }
-    ward_err_t err = WARD_OK;
-    const struct dirent *e;
-    while (err == WARD_OK && (e = readdir(dp)) != NULL) {
-        char src[PATH_MAX], dst[PATH_MAX];
-        struct stat st;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        if (!audit_path(src, sizeof src, "%s/%s", from, e->d_name) ||
-            !audit_path(dst, sizeof dst, "%s/%s", to, e->d_name) || lstat(src, &st) != 0) {
-            err = WARD_ERR_IO;
-        } else if (S_ISREG(st.st_mode)) {
-            err = copy_file(src, dst, st.st_mode);
-        } else if (S_ISDIR(st.st_mode) && depth < 4) {
-            err = mkdir(dst, 0700) == 0 ? copy_dir(src, dst, depth + 1) : WARD_ERR_IO;
-        }
-    }
-    closedir(dp);
-    return err;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void remove_copy(audit_ctx_t *a)
 {
     if (a->copy[0] != '\0') {
-        (void)nftw(a->copy, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        ward_host_remove_tree(a->copy);
         a->copy[0] = '\0';
     }
 }
@@ -233,7 +171,8 @@ static ward_err_t make_copy(audit_ctx_t *a)
         a->copy[0] = '\0';
         return WARD_ERR_IO;
     }
-    ward_err_t err = copy_dir(a->o->device, a->copy, 0);
+    /* The modes as they are: the checks read them (otakey.der read-only). */
+    ward_err_t err = ward_host_copy_tree(a->o->device, a->copy, 4u, false);
     if (err != WARD_OK) {
         remove_copy(a);
     }

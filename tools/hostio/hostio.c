@@ -1,5 +1,5 @@
 /* ward_hostio: files and loopback ports for the host tools (ward_hostio.h). */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #include "ward_hostio.h"
 
 #include "ward/util.h"
@@ -8,6 +8,8 @@
 #include <dirent.h>
 #include <limits.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +137,80 @@ ward_err_t ward_host_scan_files(const char *dir, unsigned depth, size_t max,
     const ward_err_t err = scan_dir(&s, dir, "", depth);
     *scanned = s.scanned;
     return err;
+}
+
+static ward_err_t copy_file(const char *from, const char *to, mode_t mode, bool writable)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    const ward_err_t err = ward_host_read_file(from, 64u << 20, &data, &len);
+    if (err != WARD_OK) {
+        return err;
+    }
+    const int fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    size_t off = 0;
+    while (fd >= 0 && off < len) {
+        const ssize_t w = write(fd, data + off, len - off);
+        if (w <= 0) {
+            break;
+        }
+        off += (size_t)w;
+    }
+    ward_wipe(data, len);
+    free(data);
+    if (fd < 0) {
+        return WARD_ERR_IO;
+    }
+    const bool ok = off == len && fchmod(fd, (mode & 0777u) | (writable ? 0200u : 0u)) == 0;
+    return close(fd) == 0 && ok ? WARD_OK : WARD_ERR_IO;
+}
+
+ward_err_t ward_host_copy_tree(const char *from, const char *to, unsigned depth, bool writable)
+{
+    DIR *dp = opendir(from);
+    if (dp == NULL) {
+        return errno == ENOENT ? WARD_ERR_NOT_FOUND : WARD_ERR_IO;
+    }
+    if (mkdir(to, 0700) != 0 && errno != EEXIST) {
+        (void)closedir(dp);
+        return WARD_ERR_IO;
+    }
+    ward_err_t err = WARD_OK;
+    const struct dirent *e;
+    while (err == WARD_OK && (e = readdir(dp)) != NULL) {
+        char src[PATH_MAX], dst[PATH_MAX];
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        const int ns = snprintf(src, sizeof src, "%s/%s", from, e->d_name);
+        const int nd = snprintf(dst, sizeof dst, "%s/%s", to, e->d_name);
+        if (ns < 0 || (size_t)ns >= sizeof src || nd < 0 || (size_t)nd >= sizeof dst ||
+            lstat(src, &st) != 0) {
+            err = WARD_ERR_IO;
+        } else if (S_ISREG(st.st_mode)) {
+            err = copy_file(src, dst, st.st_mode, writable);
+        } else if (S_ISDIR(st.st_mode) && depth > 0u) {
+            err = ward_host_copy_tree(src, dst, depth - 1u, writable);
+        }
+    }
+    (void)closedir(dp);
+    return err;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void ward_host_remove_tree(const char *path)
+{
+    if (path != NULL && path[0] != '\0') {
+        (void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    }
 }
 
 static int loopback_socket(struct sockaddr_in *a, uint16_t port)

@@ -43,6 +43,19 @@ ward_err_t ward_host_scan_files(const char *dir, unsigned depth, size_t max,
                                 bool (*skip)(void *ctx, const char *name), ward_host_file_fn fn,
                                 void *ctx, unsigned *scanned, char *unreadable, size_t cap);
 
+/*
+ * Copy the regular files and folders below `from` into `to` (made 0700 if
+ * missing), down to `depth` levels of subfolders; links and special files
+ * are left out. Each file keeps its permission bits (with `writable`, its
+ * owner may write it too: a copy to be attacked); its contents are wiped
+ * from memory after the copy (a unit's files hold keys). WARD_OK,
+ * WARD_ERR_NOT_FOUND (no `from`), WARD_ERR_IO, WARD_ERR_NO_SPACE.
+ */
+ward_err_t ward_host_copy_tree(const char *from, const char *to, unsigned depth, bool writable);
+
+/* Remove path and everything below it (links removed, not followed). */
+void ward_host_remove_tree(const char *path);
+
 /* A TCP port free on 127.0.0.1 now (the kernel's pick), 0 if none. */
 uint16_t ward_host_free_port(void);
 
