@@ -33,23 +33,11 @@ static const char *item_title(const char *id)
 
 ward_err_t ward_attack_json(const ward_attack_report_t *r, FILE *f)
 {
-    char when[21];
-    cJSON *root = cJSON_CreateObject();
+    cJSON *root = ward_audit_json_head(WARD_ATTACK_FORMAT, r->device, r->device_id, r->factory,
+                                       r->time, r->passed);
     if (root == NULL) {
         return WARD_ERR_NO_SPACE;
     }
-    ward_factory_iso8601(r->time, when);
-    cJSON_AddNumberToObject(root, "format", WARD_ATTACK_FORMAT);
-    cJSON_AddStringToObject(root, "generator", "ward " WARD_VERSION_STRING);
-    cJSON_AddStringToObject(root, "device", r->device);
-    cJSON_AddStringToObject(root, "device_id", r->device_id);
-    if (r->factory[0] != '\0') {
-        cJSON_AddStringToObject(root, "fleet", r->factory);
-    } else {
-        cJSON_AddNullToObject(root, "fleet");
-    }
-    cJSON_AddStringToObject(root, "time", when);
-    cJSON_AddStringToObject(root, "result", r->passed ? "pass" : "fail");
     cJSON_AddBoolToObject(root, "passed", r->passed);
     cJSON *sum = cJSON_AddObjectToObject(root, "summary");
     cJSON_AddNumberToObject(sum, "attacks", (double)r->n);

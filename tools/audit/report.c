@@ -34,25 +34,36 @@ static cJSON *evidence_json(const ward_audit_report_t *r, ward_audit_check_t c)
     return e;
 }
 
-ward_err_t ward_audit_json(const ward_audit_report_t *r, FILE *f)
+cJSON *ward_audit_json_head(unsigned format, const char *device, const char *device_id,
+                           const char *factory, int64_t time, bool passed)
 {
     char when[21];
     cJSON *root = cJSON_CreateObject();
     if (root == NULL) {
-        return WARD_ERR_NO_SPACE;
+        return NULL;
     }
-    ward_factory_iso8601(r->time, when);
-    cJSON_AddNumberToObject(root, "format", WARD_AUDIT_FORMAT);
+    ward_factory_iso8601(time, when);
+    cJSON_AddNumberToObject(root, "format", format);
     cJSON_AddStringToObject(root, "generator", "ward " WARD_VERSION_STRING);
-    cJSON_AddStringToObject(root, "device", r->device);
-    cJSON_AddStringToObject(root, "device_id", r->device_id);
-    if (r->factory[0] != '\0') {
-        cJSON_AddStringToObject(root, "fleet", r->factory);
+    cJSON_AddStringToObject(root, "device", device);
+    cJSON_AddStringToObject(root, "device_id", device_id);
+    if (factory[0] != '\0') {
+        cJSON_AddStringToObject(root, "fleet", factory);
     } else {
         cJSON_AddNullToObject(root, "fleet");
     }
     cJSON_AddStringToObject(root, "time", when);
-    cJSON_AddStringToObject(root, "result", r->passed ? "pass" : "fail");
+    cJSON_AddStringToObject(root, "result", passed ? "pass" : "fail");
+    return root;
+}
+
+ward_err_t ward_audit_json(const ward_audit_report_t *r, FILE *f)
+{
+    cJSON *root = ward_audit_json_head(WARD_AUDIT_FORMAT, r->device, r->device_id, r->factory,
+                                       r->time, r->passed);
+    if (root == NULL) {
+        return WARD_ERR_NO_SPACE;
+    }
     cJSON *sum = cJSON_AddObjectToObject(root, "summary");
     cJSON_AddNumberToObject(sum, "items", (double)r->n_items);
     cJSON_AddNumberToObject(sum, "pass", (double)r->n_pass);

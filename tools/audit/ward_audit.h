@@ -193,6 +193,13 @@ ward_err_t ward_audit_html(const ward_audit_report_t *rep, FILE *f);
  * </main> and the page with a footer naming the command and a note.
  * escape writes s as HTML text (also fit for an attribute value). */
 void ward_audit_html_head(FILE *f, const char *tool, const char *subject, bool passed);
+
+/* The JSON report's head, shared with `ward attack`: a new cJSON object
+ * with format, generator, device, device_id, fleet (null without one),
+ * time (ISO 8601, UTC) and result ("pass"/"fail"); NULL without memory. */
+struct cJSON;
+struct cJSON *ward_audit_json_head(unsigned format, const char *device, const char *device_id,
+                                   const char *factory, int64_t time, bool passed);
 ward_err_t ward_audit_html_foot(FILE *f, const char *tool, const char *note);
 void ward_audit_html_escape(FILE *f, const char *s);
 
