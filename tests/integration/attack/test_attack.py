@@ -5,7 +5,7 @@ A factory is made once (ward factory init) and each case provisions its
 own unit (ward factory provision), as tests/integration/audit's
 test_audit_broken.py does, breaks it the way a bad line or a bad build
 would (its otp.bin, flash.bin, hsm.bin, cert.pem or device profile), then
-runs `ward attack UNIT --fleet FACTORY --json` (BLE over BlueZ's btvirt,
+runs `ward attack UNIT --fleet L.factory --json` (BLE over BlueZ's btvirt,
 which ward attack starts; the cloud attack against the factory's
 Mosquitto). Each case checks the exit code (0, or 112 when an attack
 succeeded), the exact set of attacks that succeeded (so a break opens its
@@ -15,21 +15,19 @@ device did.
 
 usage: test_attack.py --ward PATH [--keep DIR] [-k NAME]
 """
-import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check  # noqa: E402
+from units import (L, OTP_BOOT_HASH, OTP_DEBUG_LOCK, OTP_LOCKS, OTP_OTA_HASH,  # noqa: E402
+                   OTP_SECURE_BOOT, edit_profile, gatt, patch, provision, run_cases, ward)
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_IO, EXIT_NOT_FOUND, EXIT_ATTACK = 0, 1, 2, 3, 14, 112
 
-# otp.bin (port/posix/otp.c): "WARDOTP1", then the fields at their sizes
-# (boot key hash 32, OTA key hash 32, secure boot 4, debug lock 4, ...),
-# then one lock byte per field from 160.
-OTP_BOOT_HASH, OTP_OTA_HASH, OTP_SECURE_BOOT, OTP_DEBUG_LOCK, OTP_LOCKS = 8, 40, 72, 76, 160
 # hsm.bin (port/posix/hsm.c): "WARDHSM1", flags, HUK[32], identity[32], ...
 HSM_HUK, HSM_ID = 9, 41
 
@@ -38,43 +36,16 @@ ALL = ["boot.tampered_image", "boot.unsigned_image", "boot.foreign_key", "boot.d
        "ble.unpaired_write", "ble.just_works_write", "ble.outside_window", "ble.invalid_curve",
        "cred.flash_dump", "cred.cloned_flash", "cred.vault_rollback", "cloud.cloned_cert"]
 
-WARD = None
-TMP = None
-FACTORY = None
-IMAGE = None
-failures = 0
 
 
-def check(cond, what):
-    global failures
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures += 1
 
 
-def ward(*args, timeout=180, **kw):
-    return subprocess.run([WARD, *args], capture_output=True, timeout=timeout, **kw)
-
-
-def provision(name, factory=None):
-    out = os.path.join(TMP, name)
-    r = ward("factory", "provision", factory or FACTORY, "--device-id", name, "--image", IMAGE,
-             "--out", out)
-    assert r.returncode == 0, r.stderr.decode()
-    return out
-
-
-def patch(path, offset, data):
-    os.chmod(path, 0o644)
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        f.write(data)
 
 
 def attack(unit, *extra, fleet=True):
     args = ["attack", unit, "--json", *extra]
     if fleet:
-        args += ["--fleet", FACTORY]
+        args += ["--fleet", L.factory]
     t0 = time.monotonic()
     r = ward(*args)
     secs = time.monotonic() - t0
@@ -117,19 +88,6 @@ def expect(name, unit, succeeded, phrase=None, skipped=(), fleet=True):
     return rep
 
 
-def edit_profile(unit, fn):
-    p = os.path.join(unit, "device-profile.json")
-    with open(p) as f:
-        prof = json.load(f)
-    fn(prof)
-    with open(p, "w") as f:
-        json.dump(prof, f, indent=1)
-    r = ward("profile", "--check", p)
-    assert r.returncode == 0, r.stderr.decode()
-
-
-def gatt(prof, function):
-    return next(g for g in prof["ble"]["gatt"] if g["function"] == function)
 
 
 def snapshot(unit):
@@ -160,7 +118,7 @@ def test_good_device():
     check(len(lines) == 16 and lines[0].startswith("[ 1/16] boot.tampered_image") and
           "refused" in lines[-1], f"good unit: 16 progress lines ({len(lines)})")
     # the text report and its progress on stdout
-    r = ward("attack", unit, "--fleet", FACTORY, "--only", "boot.")
+    r = ward("attack", unit, "--fleet", L.factory, "--only", "boot.")
     out = r.stdout.decode()
     check(r.returncode == EXIT_OK and out.startswith("[ 1/4] boot.tampered_image") and
           "4 of 16 attacks run: 4 refused, 0 succeeded" in out, f"text report, --only boot.: exit {r.returncode}")
@@ -178,7 +136,7 @@ def test_good_device():
 def test_no_controller():
     """No controller: the BLE attacks are skipped with the reason, never refused."""
     unit = provision("no-hci")
-    rc, rep, _, _ = attack(unit, "--only", "ble.", "--hci", os.path.join(TMP, "no-such-socket"))
+    rc, rep, _, _ = attack(unit, "--only", "ble.", "--hci", os.path.join(L.tmp, "no-such-socket"))
     v = verdicts(rep)
     # Every attack that was asked for skipped: no verdict on the device, so
     # no pass (it was exit 0, "PASS: every attack that ran was refused").
@@ -272,7 +230,7 @@ def test_plaintext_secret():
     # say none is in the clear (it said refused: "the vault holds only
     # ciphertext")
     unit = provision("vault-unreadable")
-    r = subprocess.run([WARD, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
+    r = subprocess.run([L.ward, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
                        input=b"Tr0ub4dor&3-home", capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr.decode()
     patch(os.path.join(unit, "hsm.bin"), HSM_HUK, bytes(32 * [0x5A]))
@@ -281,7 +239,7 @@ def test_plaintext_secret():
     check(x["verdict"] == "skipped" and "does not mount" in x["observed"],
           f"vault unreadable: the dump is not called refused: {x['verdict']}: {x['observed']!r}")
     unit = provision("vault-leak")
-    r = subprocess.run([WARD, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
+    r = subprocess.run([L.ward, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
                        input=b"Tr0ub4dor&3-home", capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr.decode()
     expect("a PSK in the vault only", unit, [])
@@ -352,7 +310,7 @@ def fill_vault(unit):
     """Store records until the unit's vault takes no more (big, then small)."""
     for size in (1900, 400, 50, 8):
         for i in range(60):
-            r = subprocess.run([WARD, "vault", "put", f"fill.{size}.{i}", "--stdin", "--device", unit],
+            r = subprocess.run([L.ward, "vault", "put", f"fill.{size}.{i}", "--stdin", "--device", unit],
                                input=os.urandom(size // 2).hex()[:size].encode(),
                                capture_output=True, timeout=60)
             if r.returncode != 0:
@@ -387,14 +345,14 @@ def test_shared_certificate():
     patch(os.path.join(b, "hsm.bin"), HSM_ID, ida)
     # as that line would have recorded it in the factory's register
     recs = {}
-    for n in os.listdir(os.path.join(FACTORY, "units")):
-        with open(os.path.join(FACTORY, "units", n)) as f:
-            recs[json.load(f)["device_id"]] = (n, json.load(open(os.path.join(FACTORY, "units", n))))
+    for n in os.listdir(os.path.join(L.factory, "units")):
+        with open(os.path.join(L.factory, "units", n)) as f:
+            recs[json.load(f)["device_id"]] = (n, json.load(open(os.path.join(L.factory, "units", n))))
     nb, rb = recs["cert-b"]
     for k in ("certificate_sha256", "identity_public_key", "serial_hex"):
         if k in recs["cert-a"][1]:
             rb[k] = recs["cert-a"][1][k]
-    with open(os.path.join(FACTORY, "units", nb), "w") as f:
+    with open(os.path.join(L.factory, "units", nb), "w") as f:
         json.dump(rb, f)
     expect("certificate shared by two units", b, ["cloud.cloned_cert"], "CONNECTED as the unit")
     expect("the other unit of the pair", a, ["cloud.cloned_cert"], "cert-b")
@@ -418,17 +376,17 @@ def test_cert_no_control():
 
 
 def test_exit_codes():
-    r = ward("attack", os.path.join(TMP, "nothing-here"))
+    r = ward("attack", os.path.join(L.tmp, "nothing-here"))
     check(r.returncode == EXIT_NOT_FOUND, f"no device: exit {r.returncode} (want 14)")
     unit = provision("exit-codes")
-    r = ward("attack", unit, "--fleet", os.path.join(TMP, "no-factory"))
+    r = ward("attack", unit, "--fleet", os.path.join(L.tmp, "no-factory"))
     check(r.returncode == EXIT_NOT_FOUND, f"no factory: exit {r.returncode} (want 14)")
     r = ward("attack")
     check(r.returncode == EXIT_USAGE, f"no DEVICE: exit {r.returncode} (want 2)")
     r = ward("attack", unit, "--only", "nothing.")
     check(r.returncode == EXIT_USAGE, f"--only matching nothing: exit {r.returncode} (want 2)")
     r = ward("attack", unit, "--only", "cred.flash", "--html",
-             os.path.join(TMP, "no", "dir", "r.html"))
+             os.path.join(L.tmp, "no", "dir", "r.html"))
     check(r.returncode == EXIT_IO, f"HTML not writable: exit {r.returncode} (want 3)")
     r = ward("explain", "-172")
     check(r.returncode == 0 and b"WARD_ERR_ATTACK" in r.stdout, "ward explain -172")
@@ -440,36 +398,7 @@ CASES = [test_good_device, test_no_controller, test_secure_boot_off, test_ota_ke
 
 
 def main():
-    global WARD, TMP, FACTORY, IMAGE
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--ward", required=True)
-    ap.add_argument("--keep", help="work in this directory and keep it")
-    ap.add_argument("-k", help="run only the cases whose name contains this")
-    a = ap.parse_args()
-    WARD = os.path.abspath(a.ward)
-    TMP = a.keep or tempfile.mkdtemp(prefix="ward-attack-")
-    os.makedirs(TMP, exist_ok=True)
-    try:
-        FACTORY = os.path.join(TMP, "factory")
-        r = ward("factory", "init", FACTORY, "--device-class", "plug")
-        assert r.returncode == 0, r.stderr.decode()
-        app = os.path.join(TMP, "app.bin")
-        with open(app, "wb") as f:
-            f.write(bytes((i * 7 + 3) & 0xFF for i in range(3000)))
-        IMAGE = os.path.join(TMP, "app.img")
-        r = ward("sign", "-k", os.path.join(FACTORY, "keys", "boot-key.pem"), "-v", "1.0.0",
-                 "-H", "0x200", "--pad-header", "-S", "0x1f000", "-s", "1", app, IMAGE)
-        assert r.returncode == 0, r.stderr.decode()
-        for case in CASES:
-            if a.k and a.k not in case.__name__:
-                continue
-            print(f"-- {case.__name__}", flush=True)
-            case()
-    finally:
-        if not a.keep:
-            shutil.rmtree(TMP, ignore_errors=True)
-    print(f"{failures} failure(s)")
-    return 1 if failures else 0
+    return run_cases(CASES, "ward-attack-")
 
 
 if __name__ == "__main__":

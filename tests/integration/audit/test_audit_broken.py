@@ -5,7 +5,7 @@ A factory is made once (ward factory init) and a unit is provisioned for
 each case (ward factory provision); the case breaks it the way a bad line
 or a bad firmware build would, by editing its files (otp.bin, flash.bin,
 device-profile.json, cert.pem, the label) or the factory's (the broker's
-configuration, its keys), then runs `ward audit UNIT --fleet FACTORY
+configuration, its keys), then runs `ward audit UNIT --fleet L.factory
 --json`. Each case checks the exit code (110 when an item fails), the
 exact set of failed checks and failed items (so a break fails its item and
 nothing unrelated), and a phrase of the evidence that says why. A
@@ -13,63 +13,38 @@ well-provisioned unit passes (exit 0), with the fleet and without it.
 
 usage: test_audit_broken.py --ward PATH [--keep DIR] [-k NAME]
 """
-import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check  # noqa: E402
+from units import (L, OTP_BOOT_HASH, OTP_DEBUG_LOCK, OTP_LOCKS, OTP_OTA_HASH,  # noqa: E402
+                   OTP_SECURE_BOOT, edit_profile, gatt, patch, provision, run_cases, ward)
 
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AUDIT = 0, 2, 14, 110
 
-# otp.bin (port/posix/otp.c): "WARDOTP1", then the fields in ward_otp_field_t
-# order at their sizes (boot key hash 32, OTA key hash 32, secure boot 4,
-# debug lock 4, rollback 64, device id 16), then one lock byte per field.
-OTP_BOOT_HASH, OTP_OTA_HASH, OTP_SECURE_BOOT, OTP_DEBUG_LOCK = 8, 40, 72, 76
-OTP_LOCKS = 160
 # flash.bin (docs/formats.md): primary, staging (32 sectors each), scratch,
 # boot state (2), then the vault (4 sectors of 4 KiB)
 VAULT_OFF = (2 * 32 + 3) * 4096
 
-WARD = None
-TMP = None
-FACTORY = None
-IMAGE = None
-failures = 0
 serial = 0
 
 
-def check(cond, what):
-    global failures
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures += 1
 
-
-def ward(*args):
-    return subprocess.run([WARD, *args], capture_output=True, timeout=120)
-
-
-def provision(name, factory=None):
-    """A fresh unit NAME from FACTORY (each unit its own id and HSM)."""
-    out = os.path.join(TMP, name)
-    r = ward("factory", "provision", factory or FACTORY, "--device-id", name, "--image", IMAGE,
-             "--out", out)
-    assert r.returncode == 0, r.stderr.decode()
-    return out
 
 
 def copy_factory(name):
-    out = os.path.join(TMP, name)
-    shutil.copytree(FACTORY, out, symlinks=True)
+    out = os.path.join(L.tmp, name)
+    shutil.copytree(L.factory, out, symlinks=True)
     return out
 
 
 def audit(unit, factory=None, fleet=True):
     args = ["audit", unit, "--json"]
     if fleet:
-        args += ["--fleet", factory or FACTORY]
+        args += ["--fleet", factory or L.factory]
     r = ward(*args)
     try:
         rep = json.loads(r.stdout)
@@ -99,26 +74,7 @@ def expect(name, unit, checks, items, phrase, factory=None):
     return rep
 
 
-def edit_profile(unit, fn):
-    p = os.path.join(unit, "device-profile.json")
-    with open(p) as f:
-        prof = json.load(f)
-    fn(prof)
-    with open(p, "w") as f:
-        json.dump(prof, f, indent=1)
-    r = ward("profile", "--check", p)
-    assert r.returncode == 0, r.stderr.decode()  # a valid profile that states a bad build
 
-
-def patch(path, offset, data):
-    os.chmod(path, 0o644)
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        f.write(data)
-
-
-def gatt(prof, function):
-    return next(g for g in prof["ble"]["gatt"] if g["function"] == function)
 
 
 # ---- the cases ----------------------------------------------------------------------------
@@ -207,7 +163,7 @@ def test_plaintext_secret():
     expect("plaintext PSK in the vault area, no vault", unit, ["secrets_patterns"],
            ["cred.no_plaintext", "hard.flash_encryption", "etsi.5.4"], "in the vault area")
     unit = provision("plain-psk-vault-free")
-    r = subprocess.run([WARD, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
+    r = subprocess.run([L.ward, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
                        input=b"Tr0ub4dor&3-home", capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr.decode()
     rc, _ = audit(unit)
@@ -217,12 +173,12 @@ def test_plaintext_secret():
            ["cred.no_plaintext", "hard.flash_encryption", "etsi.5.4"], "in the vault area")
     # a credential stored in the vault and also in the clear elsewhere
     unit = provision("vault-leak")
-    r = subprocess.run([WARD, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
+    r = subprocess.run([L.ward, "vault", "put", "wifi.psk", "--stdin", "--device", unit],
                        input=b"Tr0ub4dor&3-home", capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr.decode()
     rc, _ = audit(unit)
     check(rc == EXIT_OK, f"a PSK in the vault only: exit {rc}")
-    shutil.copy2(os.path.join(unit, "flash.bin"), os.path.join(TMP, "vault-leak.flash"))
+    shutil.copy2(os.path.join(unit, "flash.bin"), os.path.join(L.tmp, "vault-leak.flash"))
     patch(os.path.join(unit, "flash.bin"), 0x20200, b"Tr0ub4dor&3-home")
     expect("vault value in the clear", unit, ["secrets_vault"],
            ["cred.no_plaintext", "cred.wifi_encrypted", "hard.flash_encryption", "etsi.5.4"],
@@ -231,7 +187,7 @@ def test_plaintext_secret():
     # HSM's storage (a dump left beside it): only hsm.bin and hsm.bin.pair
     # are the secure element's (the scan skipped every hsm.bin* and passed)
     os.remove(os.path.join(unit, "flash.bin"))
-    shutil.copy2(os.path.join(TMP, "vault-leak.flash"), os.path.join(unit, "flash.bin"))
+    shutil.copy2(os.path.join(L.tmp, "vault-leak.flash"), os.path.join(unit, "flash.bin"))
     with open(os.path.join(unit, "hsm.bin.txt"), "wb") as f:
         f.write(b"Tr0ub4dor&3-home\n")
     expect("vault value in hsm.bin.txt", unit, ["secrets_vault"],
@@ -286,7 +242,7 @@ def test_ota_key_is_boot_key():
 
 def long_cert(unit, days, name):
     """A certificate for the unit's key, signed by the factory CA, valid `days`."""
-    tmp = os.path.join(TMP, name)
+    tmp = os.path.join(L.tmp, name)
     os.makedirs(tmp)
     pub, csr, key, ext = (os.path.join(tmp, n) for n in ("pub.pem", "r.csr", "k.pem", "ext"))
     run = lambda *a: subprocess.run(["openssl", *a], capture_output=True, check=True, timeout=60)
@@ -299,8 +255,8 @@ def long_cert(unit, days, name):
                 "extendedKeyUsage=clientAuth\nsubjectKeyIdentifier=hash\n"
                 "authorityKeyIdentifier=keyid\n")
     out = os.path.join(tmp, "cert.pem")
-    run("x509", "-req", "-in", csr, "-CA", os.path.join(FACTORY, "ca", "ca.pem"), "-CAkey",
-        os.path.join(FACTORY, "ca", "ca-key.pem"), "-days", str(days), "-set_serial",
+    run("x509", "-req", "-in", csr, "-CA", os.path.join(L.factory, "ca", "ca.pem"), "-CAkey",
+        os.path.join(L.factory, "ca", "ca-key.pem"), "-days", str(days), "-set_serial",
         "0x4a1122334455667788", "-force_pubkey", pub, "-extfile", ext, "-out", out)
     return out
 
@@ -394,14 +350,14 @@ def test_no_profile():
 
 
 def test_exit_codes():
-    r = ward("audit", os.path.join(TMP, "nothing-here"))
+    r = ward("audit", os.path.join(L.tmp, "nothing-here"))
     check(r.returncode == EXIT_NOT_FOUND, f"no device: exit {r.returncode} (want 14)")
     unit = provision("exit-codes")
-    r = ward("audit", unit, "--fleet", os.path.join(TMP, "no-factory"))
+    r = ward("audit", unit, "--fleet", os.path.join(L.tmp, "no-factory"))
     check(r.returncode == EXIT_NOT_FOUND, f"no factory: exit {r.returncode} (want 14)")
     r = ward("audit")
     check(r.returncode == EXIT_USAGE, f"no DEVICE: exit {r.returncode} (want 2)")
-    r = ward("audit", unit, "--fleet", FACTORY, "--html", os.path.join(TMP, "no", "dir", "r.html"))
+    r = ward("audit", unit, "--fleet", L.factory, "--html", os.path.join(L.tmp, "no", "dir", "r.html"))
     check(r.returncode == 3, f"HTML not writable: exit {r.returncode} (want 3)")
     r = ward("profile", "--check", os.path.join(unit, "factory-record.json"))
     check(r.returncode == 111 and b"is missing" in r.stderr,
@@ -416,36 +372,7 @@ CASES = [test_good_device, test_secure_boot_off, test_debug_unlocked, test_defau
 
 
 def main():
-    global WARD, TMP, FACTORY, IMAGE
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--ward", required=True)
-    ap.add_argument("--keep", help="work in this directory and keep it")
-    ap.add_argument("-k", help="run only the cases whose name contains this")
-    a = ap.parse_args()
-    WARD = os.path.abspath(a.ward)
-    TMP = a.keep or tempfile.mkdtemp(prefix="ward-audit-broken-")
-    os.makedirs(TMP, exist_ok=True)
-    try:
-        FACTORY = os.path.join(TMP, "factory")
-        r = ward("factory", "init", FACTORY, "--device-class", "plug")
-        assert r.returncode == 0, r.stderr.decode()
-        app = os.path.join(TMP, "app.bin")
-        with open(app, "wb") as f:
-            f.write(bytes((i * 7 + 3) & 0xFF for i in range(3000)))
-        IMAGE = os.path.join(TMP, "app.img")
-        r = ward("sign", "-k", os.path.join(FACTORY, "keys", "boot-key.pem"), "-v", "1.0.0",
-                 "-H", "0x200", "--pad-header", "-S", "0x1f000", "-s", "1", app, IMAGE)
-        assert r.returncode == 0, r.stderr.decode()
-        for case in CASES:
-            if a.k and a.k not in case.__name__:
-                continue
-            print(f"-- {case.__name__}", flush=True)
-            case()
-    finally:
-        if not a.keep:
-            shutil.rmtree(TMP, ignore_errors=True)
-    print(f"{failures} failure(s)")
-    return 1 if failures else 0
+    return run_cases(CASES, "ward-audit-broken-")
 
 
 if __name__ == "__main__":
