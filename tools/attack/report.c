@@ -80,14 +80,7 @@ ward_err_t ward_attack_json(const ward_attack_report_t *r, FILE *f)
         }
         cJSON_AddItemToArray(list, o);
     }
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (text == NULL) {
-        return WARD_ERR_NO_SPACE;
-    }
-    const bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    cJSON_free(text);
-    return ok ? WARD_OK : WARD_ERR_IO;
+    return ward_audit_json_write(root, f);
 }
 
 /* ---- text ---------------------------------------------------------------------------------------- */

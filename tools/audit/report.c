@@ -34,6 +34,18 @@ static cJSON *evidence_json(const ward_audit_report_t *r, ward_audit_check_t c)
     return e;
 }
 
+ward_err_t ward_audit_json_write(cJSON *root, FILE *f)
+{
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (text == NULL) {
+        return WARD_ERR_NO_SPACE;
+    }
+    const bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    cJSON_free(text);
+    return ok ? WARD_OK : WARD_ERR_IO;
+}
+
 cJSON *ward_audit_json_head(unsigned format, const char *device, const char *device_id,
                            const char *factory, int64_t time, bool passed)
 {
@@ -107,14 +119,7 @@ ward_err_t ward_audit_json(const ward_audit_report_t *r, FILE *f)
     for (int c = 0; c < WARD_AUDIT_C_COUNT; c++) {
         cJSON_AddItemToArray(checks, evidence_json(r, (ward_audit_check_t)c));
     }
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (text == NULL) {
-        return WARD_ERR_NO_SPACE;
-    }
-    const bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    cJSON_free(text);
-    return ok ? WARD_OK : WARD_ERR_IO;
+    return ward_audit_json_write(root, f);
 }
 
 /* ---- text ------------------------------------------------------------------------------------ */

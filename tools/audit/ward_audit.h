@@ -200,6 +200,9 @@ void ward_audit_html_head(FILE *f, const char *tool, const char *subject, bool p
 struct cJSON;
 struct cJSON *ward_audit_json_head(unsigned format, const char *device, const char *device_id,
                                    const char *factory, int64_t time, bool passed);
+/* Print a report's JSON to f (a newline after it) and free root.
+ * WARD_OK, WARD_ERR_NO_SPACE, WARD_ERR_IO. */
+ward_err_t ward_audit_json_write(struct cJSON *root, FILE *f);
 ward_err_t ward_audit_html_foot(FILE *f, const char *tool, const char *note);
 void ward_audit_html_escape(FILE *f, const char *s);
 
